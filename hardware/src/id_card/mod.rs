@@ -1,0 +1,1 @@
+//! (filled by the id_card work)

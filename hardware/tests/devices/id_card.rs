@@ -1,0 +1,1 @@
+//! id_card driver against its emulator over a pseudo-terminal.

@@ -1,0 +1,1 @@
+//! printer driver against its emulator over a pseudo-terminal.

@@ -1,0 +1,1 @@
+//! scanner driver against its emulator over a pseudo-terminal.

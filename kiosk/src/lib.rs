@@ -1,0 +1,2 @@
+//! The booth application. For now: the technician's device commands (`kiosk hw …`).
+pub mod cli;

@@ -1,0 +1,2 @@
+//! `kiosk`: the booth binary (a thin shell over the `kiosk` library).
+fn main() {}
