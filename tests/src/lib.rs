@@ -1,2 +1,164 @@
-//! Shared fixtures for the end-to-end tests in `tests/tests/`, which run the real `kiosk`
-//! binary against device emulators on pseudo-terminals (and, later, the sync server).
+//! Fixtures for the end-to-end tests in `tests/e2e/`, which run the real `kiosk` binary the way
+//! a technician does: an emulator in one process, a device command in another.
+//!
+//! Everything a spawned process prints is kept, and printed when a test fails, so a red CI log
+//! says what each process saw.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+
+/// The `kiosk` binary of this workspace, built on first use if the test run has not built it.
+pub fn kiosk_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let path = target_dir().join(format!("kiosk{}", std::env::consts::EXE_SUFFIX));
+    BUILD.call_once(|| {
+        // `cargo test` builds a binary only for its own package's integration tests, so build
+        // it here; cargo makes this a no-op when it is fresh.
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "kiosk", "--bin", "kiosk"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo to build the kiosk binary");
+        assert!(status.success(), "building the kiosk binary failed");
+    });
+    path
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
+}
+
+/// `target/debug` (or the profile this test was built with), found from the test executable.
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test-binary>
+    exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps").to_owned()
+}
+
+/// A `kiosk` command run to completion, with everything it printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    fn from_output(output: Output) -> Self {
+        Self {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}\n--- stdout ---\n{}--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// Runs `kiosk ARGS…` and waits for it, killing it after `limit`.
+pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
+    let mut child = Command::new(kiosk_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn kiosk");
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("poll kiosk").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let finished = Finished::from_output(child.wait_with_output().expect("collect kiosk output"));
+            panic!("`kiosk {}` did not finish within {limit:?}\n{finished}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Finished::from_output(child.wait_with_output().expect("collect kiosk output"))
+}
+
+/// A long-running `kiosk` process (an emulator). Its output is collected as it runs and
+/// printed if the test panics; the process is killed on drop.
+#[derive(Debug)]
+pub struct Background {
+    label: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Background {
+    pub fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(kiosk_bin())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kiosk");
+        let stdout = collect(child.stdout.take().expect("piped stdout"));
+        let stderr = collect(child.stderr.take().expect("piped stderr"));
+        let stdin = child.stdin.take();
+        Self { label: format!("kiosk {}", args.join(" ")), child, stdin, stdout, stderr }
+    }
+
+    /// Waits for a stdout line starting with `prefix` and returns the rest of it.
+    pub fn wait_for_line(&self, prefix: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(line) = self.stdout.lock().unwrap().lines().find_map(|l| l.strip_prefix(prefix)) {
+                return line.trim().to_owned();
+            }
+            assert!(Instant::now() < deadline, "`{}` printed no line starting {prefix:?} within {limit:?}", self.label);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Sends one control line on the process's standard input.
+    pub fn send_line(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to emulator stdin");
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- `{}` stdout ---\n{}--- stderr ---\n{}",
+                self.label,
+                self.stdout.lock().map(|s| s.clone()).unwrap_or_default(),
+                self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let sink = Arc::new(Mutex::new(String::new()));
+    let writer = sink.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut text = writer.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    sink
+}
