@@ -1,0 +1,84 @@
+//! `kiosk hw scan`: print the codes a QR/barcode scanner reads, surviving unplug and replug.
+
+use std::time::{Duration, Instant};
+
+use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
+
+use super::{PortArgs, parse_duration};
+use crate::cli::hw::ScannerSetup;
+
+#[derive(Debug, clap::Args)]
+pub struct Scan {
+    #[command(flatten)]
+    port: PortArgs,
+    /// Stop after this many codes.
+    #[arg(long, default_value_t = 1)]
+    count: usize,
+    /// Give up when no code arrives for this long (e.g. 30s, 500ms).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    timeout: Duration,
+    #[command(flatten)]
+    setup: ScannerSetup,
+    /// Print one JSON object per code.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Scan {
+    pub fn run(&self) -> anyhow::Result<()> {
+        let path = self.port.port.resolve()?;
+        let mut config = ReconnectConfig::new(path, self.port.baud_or(9600));
+        config.scanner.terminator = self.setup.suffix;
+        config.scanner.duplicate_window = self.setup.duplicate_window;
+        let mut scanner = ReconnectingScanner::connect(config)?;
+        if !self.json {
+            eprintln!(
+                "waiting for {} code(s) on {} (scan now)…",
+                self.count,
+                scanner.path()
+            );
+        }
+        let mut read = 0;
+        let mut last_activity = Instant::now();
+        while read < self.count {
+            let waited = last_activity.elapsed();
+            if waited >= self.timeout {
+                anyhow::bail!(
+                    "no code from the scanner on {} within {:?}: check the scanner beeps when it reads, its suffix setting and the baud rate ({})",
+                    scanner.path(),
+                    self.timeout,
+                    self.port.baud_or(9600)
+                );
+            }
+            let Some(event) = scanner.next_event(self.timeout - waited) else {
+                continue;
+            };
+            match event {
+                ScannerEvent::Scan(scan) => {
+                    read += 1;
+                    last_activity = Instant::now();
+                    if self.json {
+                        let line = serde_json::json!({
+                            "text": scan.text,
+                            "encoding": format!("{:?}", scan.encoding).to_lowercase(),
+                            "bytes": scan.raw.len(),
+                        });
+                        println!("{line}");
+                    } else {
+                        println!("{}", scan.text);
+                    }
+                }
+                ScannerEvent::Rejected(err) => eprintln!("warning: {err}"),
+                ScannerEvent::Disconnected { cause, .. } => {
+                    eprintln!("warning: {cause}; waiting for it to return")
+                }
+                ScannerEvent::Reconnected { port } => {
+                    last_activity = Instant::now();
+                    eprintln!("scanner on {port} is back");
+                }
+                ScannerEvent::Connected { .. } => {}
+            }
+        }
+        Ok(())
+    }
+}
