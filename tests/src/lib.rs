@@ -28,14 +28,20 @@ pub fn kiosk_bin() -> PathBuf {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
 }
 
 /// `target/debug` (or the profile this test was built with), found from the test executable.
 fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test-binary>
-    exe.parent().and_then(Path::parent).expect("test binary lives in target/<profile>/deps").to_owned()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps")
+        .to_owned()
 }
 
 /// A `kiosk` command run to completion, with everything it printed.
@@ -60,7 +66,11 @@ impl Finished {
 
 impl std::fmt::Display for Finished {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout ---\n{}--- stderr ---\n{}", self.code, self.stdout, self.stderr)
+        write!(
+            f,
+            "exit {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
@@ -77,8 +87,12 @@ pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
     while child.try_wait().expect("poll kiosk").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            let finished = Finished::from_output(child.wait_with_output().expect("collect kiosk output"));
-            panic!("`kiosk {}` did not finish within {limit:?}\n{finished}", args.join(" "));
+            let finished =
+                Finished::from_output(child.wait_with_output().expect("collect kiosk output"));
+            panic!(
+                "`kiosk {}` did not finish within {limit:?}\n{finished}",
+                args.join(" ")
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -108,17 +122,33 @@ impl Background {
         let stdout = collect(child.stdout.take().expect("piped stdout"));
         let stderr = collect(child.stderr.take().expect("piped stderr"));
         let stdin = child.stdin.take();
-        Self { label: format!("kiosk {}", args.join(" ")), child, stdin, stdout, stderr }
+        Self {
+            label: format!("kiosk {}", args.join(" ")),
+            child,
+            stdin,
+            stdout,
+            stderr,
+        }
     }
 
     /// Waits for a stdout line starting with `prefix` and returns the rest of it.
     pub fn wait_for_line(&self, prefix: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
         loop {
-            if let Some(line) = self.stdout.lock().unwrap().lines().find_map(|l| l.strip_prefix(prefix)) {
+            if let Some(line) = self
+                .stdout
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix(prefix))
+            {
                 return line.trim().to_owned();
             }
-            assert!(Instant::now() < deadline, "`{}` printed no line starting {prefix:?} within {limit:?}", self.label);
+            assert!(
+                Instant::now() < deadline,
+                "`{}` printed no line starting {prefix:?} within {limit:?}",
+                self.label
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -127,7 +157,9 @@ impl Background {
     pub fn send_line(&mut self, line: &str) {
         use std::io::Write;
         let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").and_then(|()| stdin.flush()).expect("write to emulator stdin");
+        writeln!(stdin, "{line}")
+            .and_then(|()| stdin.flush())
+            .expect("write to emulator stdin");
     }
 
     pub fn stdout(&self) -> String {

@@ -1,1 +1,9 @@
-//! placeholder
+//! End-to-end: the `kiosk` binary as a technician runs it, an emulator (`kiosk hw emulate …`) in
+//! one process and a device command in another, over real pseudo-terminals.
+//!
+//! One test binary; each area has a module.
+
+mod hw_errors;
+mod hw_id_card;
+mod hw_printer;
+mod hw_scanner;

@@ -1,0 +1,92 @@
+//! `kiosk hw emulate scanner` + `kiosk hw scan`.
+
+use std::time::Duration;
+
+use booth_tests::{Background, run_kiosk};
+
+const START: Duration = Duration::from_secs(20);
+const COMMAND: Duration = Duration::from_secs(30);
+
+#[test]
+fn codes_arrive_with_every_suffix() {
+    for suffix in ["cr", "lf", "crlf"] {
+        let scanner = Background::spawn(&[
+            "hw",
+            "emulate",
+            "scanner",
+            "--suffix",
+            suffix,
+            "--code",
+            "BM-20250312-0042",
+            "--code",
+            "https://x.cn/r/A1?b=2",
+        ]);
+        let port = scanner.wait_for_line("port:", START);
+        let out = run_kiosk(
+            &[
+                "hw",
+                "scan",
+                "--port",
+                &port,
+                "--count",
+                "2",
+                "--timeout",
+                "10s",
+            ],
+            COMMAND,
+        );
+        assert!(out.success, "{suffix}: {out}");
+        assert_eq!(
+            out.stdout, "BM-20250312-0042\nhttps://x.cn/r/A1?b=2\n",
+            "{suffix}: {out}"
+        );
+    }
+}
+
+#[test]
+fn chinese_codes_in_gb18030_decode_and_json_names_the_encoding() {
+    let scanner = Background::spawn(&[
+        "hw",
+        "emulate",
+        "scanner",
+        "--encoding",
+        "gb18030",
+        "--code",
+        "回执BM-0042",
+    ]);
+    let port = scanner.wait_for_line("port:", START);
+    let out = run_kiosk(
+        &["hw", "scan", "--port", &port, "--json", "--timeout", "10s"],
+        COMMAND,
+    );
+    assert!(out.success, "{out}");
+    let scan: serde_json::Value =
+        serde_json::from_str(out.stdout.trim()).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    assert_eq!(scan["text"], "回执BM-0042", "{out}");
+    assert_eq!(scan["encoding"], "gb18030", "{out}");
+}
+
+#[test]
+fn lines_typed_into_the_emulator_are_scanned() {
+    let mut scanner = Background::spawn(&["hw", "emulate", "scanner"]);
+    let port = scanner.wait_for_line("port:", START);
+    let reading = Background::spawn(&["hw", "scan", "--port", &port, "--timeout", "20s"]);
+    std::thread::sleep(Duration::from_millis(500));
+    scanner.send_line("QR-TYPED-1");
+    assert_eq!(reading.wait_for_line("QR-TYPED-1", COMMAND), "");
+}
+
+#[test]
+fn no_scan_within_the_timeout_is_a_clear_error() {
+    let scanner = Background::spawn(&["hw", "emulate", "scanner"]);
+    let port = scanner.wait_for_line("port:", START);
+    let out = run_kiosk(
+        &["hw", "scan", "--port", &port, "--timeout", "300ms"],
+        COMMAND,
+    );
+    assert!(!out.success, "{out}");
+    assert!(
+        out.stderr.contains("no code from the scanner") && out.stderr.contains(&port),
+        "{out}"
+    );
+}
