@@ -54,7 +54,7 @@ pub struct Finished {
 }
 
 impl Finished {
-    fn from_output(output: Output) -> Self {
+    fn from_output(output: &Output) -> Self {
         Self {
             success: output.status.success(),
             code: output.status.code(),
@@ -88,7 +88,7 @@ pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
         if Instant::now() > deadline {
             let _ = child.kill();
             let finished =
-                Finished::from_output(child.wait_with_output().expect("collect kiosk output"));
+                Finished::from_output(&child.wait_with_output().expect("collect kiosk output"));
             panic!(
                 "`kiosk {}` did not finish within {limit:?}\n{finished}",
                 args.join(" ")
@@ -96,7 +96,7 @@ pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    Finished::from_output(child.wait_with_output().expect("collect kiosk output"))
+    Finished::from_output(&child.wait_with_output().expect("collect kiosk output"))
 }
 
 /// A long-running `kiosk` process (an emulator). Its output is collected as it runs and

@@ -312,13 +312,13 @@ impl ScannerArgs {
             lines,
             |line| Ok(emulator.scan(line)?),
             || {
-                if let (Some(at), Some(every)) = (next_round, self.every) {
-                    if std::time::Instant::now() >= at {
-                        for code in &self.codes {
-                            let _ = emulator.scan(code);
-                        }
-                        next_round = Some(at + every);
+                if let (Some(at), Some(every)) = (next_round, self.every)
+                    && std::time::Instant::now() >= at
+                {
+                    for code in &self.codes {
+                        let _ = emulator.scan(code);
                     }
+                    next_round = Some(at + every);
                 }
             },
         );
