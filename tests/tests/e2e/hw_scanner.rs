@@ -90,3 +90,27 @@ fn no_scan_within_the_timeout_is_a_clear_error() {
         "{out}"
     );
 }
+
+#[test]
+fn a_scan_survives_the_scanner_being_unplugged_and_plugged_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("ttySCANNER");
+    let link = link.to_str().unwrap();
+    let first = Background::spawn(&["hw", "emulate", "scanner", "--link", link]);
+    first.wait_for_line("link:", START);
+    let reading = Background::spawn(&["hw", "scan", "--port", link, "--timeout", "20s"]);
+    std::thread::sleep(Duration::from_millis(500));
+    drop(first); // unplugged
+    std::thread::sleep(Duration::from_millis(500));
+    let second = Background::spawn(&[
+        "hw",
+        "emulate",
+        "scanner",
+        "--link",
+        link,
+        "--code",
+        "AFTER-REPLUG",
+    ]);
+    second.wait_for_line("link:", START);
+    assert_eq!(reading.wait_for_line("AFTER-REPLUG", COMMAND), "");
+}
