@@ -3,6 +3,7 @@
 //!
 //! One test binary; each area has a module.
 
+mod architecture;
 mod hw_errors;
 mod hw_id_card;
 mod hw_printer;
