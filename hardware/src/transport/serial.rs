@@ -142,3 +142,45 @@ impl Transport for SerialTransport {
         &self.name
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Pty;
+
+    #[test]
+    fn permission_denied_names_the_group_to_join() {
+        // Tests run as root on CI, so the kernel's EACCES is stood in for by its mapped error.
+        let source = serialport::Error::new(
+            serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied),
+            "Permission denied",
+        );
+        let err = classify_open_error("/dev/ttyUSB0", source);
+        let text = err.to_string();
+        assert!(matches!(err, OpenError::PermissionDenied { .. }), "{err:?}");
+        assert!(
+            text.contains("/dev/ttyUSB0") && text.contains("usermod -aG"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_port_held_by_another_program_is_reported_as_busy() {
+        let pty = Pty::open().unwrap();
+        let path = pty.path().to_str().unwrap().to_owned();
+        let _first = SerialTransport::open(&path, 9600).unwrap();
+        let err = SerialTransport::open(&path, 9600).unwrap_err();
+        assert!(matches!(err, OpenError::Busy { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains("in use by another program"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_owning_group_of_a_device_node_is_found() {
+        // /dev/null is owned by root's group on every Linux; the lookup must read /etc/group.
+        assert_eq!(owning_group("/dev/null").as_deref(), Some("root"));
+        assert_eq!(owning_group("/nonexistent"), None);
+    }
+}
