@@ -1,0 +1,116 @@
+//! The error body every non-2xx response carries.
+
+use serde::{Deserialize, Serialize};
+
+/// `{"code": "bad_signature", "message": "…"}`. `code` is for programs, `message` for people
+/// (one line, says what to do).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Machine-readable error codes. Unknown codes from a newer server deserialize as `Other`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No `Signature`/`Signature-Input`/`Content-Digest` headers.
+    Unsigned,
+    /// The headers are there but cannot be parsed.
+    MalformedSignature,
+    /// `keyid` names no enrolled kiosk.
+    UnknownKiosk,
+    /// The kiosk was revoked by staff: re-enroll it.
+    KioskRevoked,
+    /// The signature does not verify with the kiosk's key.
+    BadSignature,
+    /// The body does not match `Content-Digest`.
+    BadDigest,
+    /// `created` is more than 300 s away from server time.
+    StaleTimestamp,
+    /// The nonce was already used by this kiosk.
+    ReplayedNonce,
+    /// The body is larger than the server accepts.
+    BodyTooLarge,
+    /// The body is not JSON of the expected shape.
+    MalformedJson,
+    /// Well-formed but not acceptable (e.g. a batch over the size limit).
+    InvalidRequest,
+    /// The enrollment code does not exist.
+    EnrollCodeInvalid,
+    /// The enrollment code has expired.
+    EnrollCodeExpired,
+    /// The enrollment code was already used.
+    EnrollCodeUsed,
+    /// Too many attempts; wait `Retry-After` seconds.
+    RateLimited,
+    NotFound,
+    /// The server failed; retry later.
+    Internal,
+    #[serde(other)]
+    Other,
+}
+
+impl ErrorCode {
+    /// The snake_case name used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unsigned => "unsigned",
+            Self::MalformedSignature => "malformed_signature",
+            Self::UnknownKiosk => "unknown_kiosk",
+            Self::KioskRevoked => "kiosk_revoked",
+            Self::BadSignature => "bad_signature",
+            Self::BadDigest => "bad_digest",
+            Self::StaleTimestamp => "stale_timestamp",
+            Self::ReplayedNonce => "replayed_nonce",
+            Self::BodyTooLarge => "body_too_large",
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidRequest => "invalid_request",
+            Self::EnrollCodeInvalid => "enroll_code_invalid",
+            Self::EnrollCodeExpired => "enroll_code_expired",
+            Self::EnrollCodeUsed => "enroll_code_used",
+            Self::RateLimited => "rate_limited",
+            Self::NotFound => "not_found",
+            Self::Internal => "internal",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_survive() {
+        let body = ErrorBody::new(ErrorCode::ReplayedNonce, "nonce already used");
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(
+            json,
+            r#"{"code":"replayed_nonce","message":"nonce already used"}"#
+        );
+        assert_eq!(serde_json::from_str::<ErrorBody>(&json).unwrap(), body);
+        let newer: ErrorBody =
+            serde_json::from_str(r#"{"code":"quota_exceeded","message":"x"}"#).unwrap();
+        assert_eq!(newer.code, ErrorCode::Other);
+        assert_eq!(
+            serde_json::to_value(ErrorCode::KioskRevoked).unwrap(),
+            ErrorCode::KioskRevoked.as_str()
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! What a booth uploads, and what the server answers for each item.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::receipt::ReceiptNumber;
+
+/// The most submissions one batch may carry.
+pub const MAX_BATCH: usize = 100;
+/// The most form fields one submission may carry.
+pub const MAX_FIELDS: usize = 64;
+/// The longest free text (complaint, consultation), in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+/// The four things a villager can hand in at the booth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionKind {
+    /// 事务办理: apply for a catalogue item.
+    Application,
+    /// 投诉.
+    Complaint,
+    /// 好差评: a 1–5 rating of a service.
+    Evaluation,
+    /// 咨询.
+    Consultation,
+}
+
+impl SubmissionKind {
+    pub const ALL: [Self; 4] = [
+        Self::Application,
+        Self::Complaint,
+        Self::Evaluation,
+        Self::Consultation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Application => "application",
+            Self::Complaint => "complaint",
+            Self::Evaluation => "evaluation",
+            Self::Consultation => "consultation",
+        }
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Application => "事务办理",
+            Self::Complaint => "投诉",
+            Self::Evaluation => "评价",
+            Self::Consultation => "咨询",
+        }
+    }
+}
+
+impl std::str::FromStr for SubmissionKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == text.trim())
+            .ok_or_else(|| format!("`{text}` is not a submission kind: use application, complaint, evaluation or consultation"))
+    }
+}
+
+/// Who applies — only the parts the catalogue item needs. Never logged; `Debug` redacts.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Applicant {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The full 18-character number; shown only masked anywhere.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl fmt::Debug for Applicant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |present: bool| if present { "<redacted>" } else { "-" };
+        f.debug_struct("Applicant")
+            .field("name", &shown(self.name.is_some()))
+            .field("id_number", &self.id_number.as_deref().map(mask_id_number))
+            .field("address", &shown(self.address.is_some()))
+            .finish()
+    }
+}
+
+/// `450902********1234`: the first six and last four characters of an ID number.
+pub fn mask_id_number(number: &str) -> String {
+    let chars: Vec<char> = number.chars().collect();
+    if chars.len() < 11 {
+        return "*".repeat(chars.len());
+    }
+    let hidden = chars.len() - 10;
+    chars[..6]
+        .iter()
+        .chain(std::iter::repeat_n(&'*', hidden))
+        .chain(&chars[chars.len() - 4..])
+        .collect()
+}
+
+/// One submission, created on the booth. `id` is generated before it is first stored and
+/// never changes: it is the idempotency key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submission {
+    /// UUIDv7, generated on the booth.
+    pub id: Uuid,
+    /// Per-kiosk sequence number (1, 2, 3 …), also inside `receipt_number`.
+    pub kiosk_seq: u64,
+    /// The number printed on the villager's receipt.
+    pub receipt_number: String,
+    pub kind: SubmissionKind,
+    /// The catalogue item applied for or complained about / rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_code: Option<String>,
+    /// The catalogue version the booth showed when the form was filled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<u32>,
+    /// The item's form fields, by key.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Free text: the complaint, the question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// 1 (very dissatisfied) … 5 (very satisfied), for evaluations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applicant: Option<Applicant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_phone: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for Submission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Field values and free text may hold personal data; Debug ends up in logs.
+        f.debug_struct("Submission")
+            .field("id", &self.id)
+            .field("kiosk_seq", &self.kiosk_seq)
+            .field("receipt_number", &self.receipt_number)
+            .field("kind", &self.kind)
+            .field("item_code", &self.item_code)
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .field("applicant", &self.applicant)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a submission is not acceptable as sent; retrying it unchanged cannot help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Invalid {
+    #[error("receipt number `{0}` is malformed or fails its check symbol")]
+    ReceiptNumber(String),
+    #[error("receipt number {receipt} does not carry sequence number {seq}")]
+    SequenceMismatch { receipt: String, seq: u64 },
+    #[error("an evaluation needs a rating from 1 to 5")]
+    Rating,
+    #[error("an application needs a catalogue item code")]
+    MissingItem,
+    #[error("{what} is too long")]
+    TooLong { what: &'static str },
+    #[error("an ID number must be 18 characters (digits, last may be X)")]
+    IdNumber,
+}
+
+impl Submission {
+    /// SHA-256 over the canonical JSON: the same submission sent twice hashes the same, so
+    /// the server can tell a retry (duplicate) from a different body under the same id
+    /// (conflict).
+    pub fn content_digest(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex(&Sha256::digest(&canonical))
+    }
+
+    /// Checks what the server would reject for good.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let receipt = self
+            .receipt_number
+            .parse::<ReceiptNumber>()
+            .map_err(|_| Invalid::ReceiptNumber(self.receipt_number.clone()))?;
+        if receipt.seq() != self.kiosk_seq {
+            return Err(Invalid::SequenceMismatch {
+                receipt: self.receipt_number.clone(),
+                seq: self.kiosk_seq,
+            });
+        }
+        match self.kind {
+            SubmissionKind::Evaluation if !matches!(self.rating, Some(1..=5)) => {
+                return Err(Invalid::Rating);
+            }
+            SubmissionKind::Application if self.item_code.is_none() => {
+                return Err(Invalid::MissingItem);
+            }
+            _ => {}
+        }
+        if self.rating.is_some_and(|r| !(1..=5).contains(&r)) {
+            return Err(Invalid::Rating);
+        }
+        if self
+            .text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(Invalid::TooLong { what: "the text" });
+        }
+        if self.fields.len() > MAX_FIELDS
+            || self
+                .fields
+                .values()
+                .any(|v| v.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(Invalid::TooLong { what: "the form" });
+        }
+        if let Some(number) = self.applicant.as_ref().and_then(|a| a.id_number.as_deref()) {
+            let ok = number.len() == 18
+                && number.chars().take(17).all(|c| c.is_ascii_digit())
+                && number
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_digit() || c == 'X');
+            if !ok {
+                return Err(Invalid::IdNumber);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `POST /api/v1/submissions`, oldest first, at most [`MAX_BATCH`] items.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchRequest {
+    pub submissions: Vec<Submission>,
+}
+
+/// One result per submission, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchResponse {
+    pub results: Vec<ItemResult>,
+}
+
+/// The server's answer for one submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemResult {
+    pub id: Uuid,
+    pub outcome: Outcome,
+    /// Why, for `conflict` and `invalid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// When the server first stored it (for `accepted` and `duplicate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to one submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored now.
+    Accepted,
+    /// Stored before with the same content: the original result stands.
+    Duplicate,
+    /// The id is taken by a different body (HTTP 409 semantics, per item).
+    Conflict,
+    /// Rejected for good ([`Invalid`]).
+    Invalid,
+}
+
+impl Outcome {
+    /// Whether the booth may consider the item delivered.
+    pub fn is_acknowledged(self) -> bool {
+        matches!(self, Self::Accepted | Self::Duplicate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::receipt::ReceiptNumber;
+
+    pub(crate) fn sample() -> Submission {
+        Submission {
+            id: Uuid::now_v7(),
+            kiosk_seq: 42,
+            receipt_number: ReceiptNumber::new(7, 42).to_string(),
+            kind: SubmissionKind::Application,
+            item_code: Some("PEN-001".into()),
+            catalog_version: Some(3),
+            fields: BTreeMap::from([("household_size".into(), "4".into())]),
+            text: None,
+            rating: None,
+            applicant: Some(Applicant {
+                name: Some("李秀英".into()),
+                id_number: Some("450902196208150028".into()),
+                address: None,
+            }),
+            contact_phone: Some("13800000000".into()),
+            created_at: "2026-11-26T08:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_digest_changes_with_content_and_not_with_reserialisation() {
+        let s = sample();
+        let again: Submission = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(s.content_digest(), again.content_digest());
+        let mut changed = s.clone();
+        changed.fields.insert("household_size".into(), "5".into());
+        assert_ne!(s.content_digest(), changed.content_digest());
+    }
+
+    #[test]
+    fn validation_rejects_what_a_retry_cannot_fix() {
+        assert_eq!(sample().validate(), Ok(()));
+        let mut wrong_seq = sample();
+        wrong_seq.kiosk_seq = 43;
+        assert!(matches!(
+            wrong_seq.validate(),
+            Err(Invalid::SequenceMismatch { .. })
+        ));
+        let mut rating = sample();
+        rating.kind = SubmissionKind::Evaluation;
+        rating.rating = Some(6);
+        assert_eq!(rating.validate(), Err(Invalid::Rating));
+        let mut typo = sample();
+        typo.receipt_number.pop();
+        assert!(matches!(typo.validate(), Err(Invalid::ReceiptNumber(_))));
+    }
+
+    #[test]
+    fn debug_never_shows_personal_data() {
+        let text = format!("{:?}", sample());
+        assert!(
+            !text.contains("李秀英") && !text.contains("196208150028"),
+            "{text}"
+        );
+        assert!(text.contains("450902********0028"), "{text}");
+    }
+}
