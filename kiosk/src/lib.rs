@@ -1,7 +1,17 @@
 //! The booth application library.
 //!
-//! Today it holds what the technician's device commands share: how a port is named on the
-//! command line ([`device_port`]). The villager flows, session, offline store and sync client
-//! arrive with their issues and live here too; `src/main.rs` and `src/cli/` stay a thin shell.
+//! Map of the library (`src/main.rs` and `src/cli/` stay a thin shell over it):
+//! - [`device_port`]: how a device's port is named on the command line.
+//! - [`store`]: the durable offline store (one SQLite file): the submissions outbox, local
+//!   receipts, catalogue and notice caches, feed cursors, the booth's identity and settings.
+//! - [`identity`]: the booth's ed25519 key file.
+//! - [`submit`]: turning what a villager filled in into a submission the item allows.
+//! - [`sync`]: the sync client that uploads the outbox and pulls the feeds.
+//!
+//! The villager flows and session arrive with their issues and live here too.
 
 pub mod device_port;
+pub mod identity;
+pub mod store;
+pub mod submit;
+pub mod sync;

@@ -4,6 +4,8 @@
 //! Everything a spawned process prints is kept, and printed when a test fails, so a red CI log
 //! says what each process saw.
 
+pub mod fault_proxy;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
@@ -12,19 +14,41 @@ use std::time::{Duration, Instant};
 
 /// The `kiosk` binary of this workspace, built on first use if the test run has not built it.
 pub fn kiosk_bin() -> PathBuf {
+    workspace_bin("kiosk")
+}
+
+/// The `sync-server` binary of this workspace, built on first use.
+pub fn server_bin() -> PathBuf {
+    workspace_bin("sync-server")
+}
+
+fn workspace_bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
-    let path = target_dir().join(format!("kiosk{}", std::env::consts::EXE_SUFFIX));
     BUILD.call_once(|| {
         // `cargo test` builds a binary only for its own package's integration tests, so build
-        // it here; cargo makes this a no-op when it is fresh.
+        // both here; cargo makes this a no-op when they are fresh.
         let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "kiosk", "--bin", "kiosk"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "kiosk",
+                "--bin",
+                "kiosk",
+                "-p",
+                "sync-server",
+                "--bin",
+                "sync-server",
+            ])
             .current_dir(workspace_root())
             .status()
-            .expect("run cargo to build the kiosk binary");
-        assert!(status.success(), "building the kiosk binary failed");
+            .expect("run cargo to build the workspace binaries");
+        assert!(
+            status.success(),
+            "building the kiosk and sync-server binaries failed"
+        );
     });
-    path
+    target_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn workspace_root() -> PathBuf {
@@ -76,13 +100,27 @@ impl std::fmt::Display for Finished {
 
 /// Runs `kiosk ARGS…` and waits for it, killing it after `limit`.
 pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
-    let mut child = Command::new(kiosk_bin())
+    run_bin(&kiosk_bin(), args, limit)
+}
+
+/// Runs `sync-server ARGS…` and waits for it, killing it after `limit`.
+pub fn run_server(args: &[&str], limit: Duration) -> Finished {
+    run_bin(&server_bin(), args, limit)
+}
+
+/// Runs a program and waits for it, killing it after `limit`.
+pub fn run_bin(program: &Path, args: &[&str], limit: Duration) -> Finished {
+    let label = program
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn kiosk");
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
     let deadline = Instant::now() + limit;
     while child.try_wait().expect("poll kiosk").is_none() {
         if Instant::now() > deadline {
@@ -90,7 +128,7 @@ pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
             let finished =
                 Finished::from_output(&child.wait_with_output().expect("collect kiosk output"));
             panic!(
-                "`kiosk {}` did not finish within {limit:?}\n{finished}",
+                "`{label} {}` did not finish within {limit:?}\n{finished}",
                 args.join(" ")
             );
         }
@@ -111,23 +149,56 @@ pub struct Background {
 }
 
 impl Background {
+    /// Starts `kiosk ARGS…`.
     pub fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(kiosk_bin())
+        Self::spawn_bin(&kiosk_bin(), args)
+    }
+
+    /// Starts `sync-server ARGS…`.
+    pub fn spawn_server(args: &[&str]) -> Self {
+        Self::spawn_bin(&server_bin(), args)
+    }
+
+    pub fn spawn_bin(program: &Path, args: &[&str]) -> Self {
+        let name = program
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn kiosk");
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
         let stdout = collect(child.stdout.take().expect("piped stdout"));
         let stderr = collect(child.stderr.take().expect("piped stderr"));
         let stdin = child.stdin.take();
         Self {
-            label: format!("kiosk {}", args.join(" ")),
+            label: format!("{name} {}", args.join(" ")),
             child,
             stdin,
             stdout,
             stderr,
+        }
+    }
+
+    /// Waits for a stderr line containing `text` (progress and warnings go to stderr).
+    pub fn wait_for_stderr(&self, text: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while !self
+            .stderr
+            .lock()
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(text))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "`{}` printed no stderr line with {text:?} within {limit:?}",
+                self.label
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
@@ -164,6 +235,36 @@ impl Background {
 
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The process id, e.g. to signal it.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process at once (SIGKILL), as a power cut would, and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Asks the process to stop (SIGTERM) and waits up to `limit` for it to exit.
+    pub fn terminate(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 }
 

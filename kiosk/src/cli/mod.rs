@@ -1,13 +1,40 @@
 //! Command-line entry points: one module per command group, one file per command.
+//!
+//! - `hw`: device tools (ignore `--data-dir`).
+//! - `enroll`: trade a one-time code for the booth's identity.
+//! - `sync`: the upload/feed/heartbeat service, or one pass with `--once`.
+//! - `submit`: hand in a submission offline and print its receipt number.
+//! - `queue`: the outbox: status, quarantined items, re-queue, discard.
+//! - `receipt`: look a receipt up for the villager's progress query.
+//!
+//! Every command that prints data has `--json`; errors are one line on stderr, exit code 1.
 
+mod enroll;
 mod hw;
+mod queue;
+mod receipt;
+mod submit;
+mod sync;
+
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+use kiosk::store::Store;
 
-/// The village booth: device tools for technicians (the touchscreen app comes later).
+/// The village booth: device tools, the offline submission queue and receipts (the
+/// touchscreen app comes later).
 #[derive(Debug, Parser)]
 #[command(name = "kiosk", version, about)]
 pub struct Cli {
+    /// The booth's data directory: its database and key.
+    #[arg(
+        long,
+        global = true,
+        env = "KIOSK_DATA_DIR",
+        default_value = "/var/lib/kiosk",
+        value_name = "DIR"
+    )]
+    data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -17,14 +44,37 @@ enum Command {
     /// Devices: list ports, read a card, print, scan, or emulate a device on a pseudo-terminal.
     #[command(subcommand)]
     Hw(hw::HwCommand),
+    /// Hand in a submission; prints its receipt number. Works offline.
+    Submit(submit::Submit),
+    /// The outbox: status, quarantined items, re-queue, discard.
+    #[command(subcommand)]
+    Queue(queue::QueueCommand),
+    /// Receipts issued by this booth.
+    #[command(subcommand)]
+    Receipt(receipt::ReceiptCommand),
+    /// Enroll this booth with the county server using a one-time code from staff.
+    Enroll(enroll::Enroll),
+    /// Sync with the county server: run as the booth's service, or `--once` to drain and pull.
+    Sync(sync::Sync),
 }
 
 impl Cli {
     pub fn run(&self) -> anyhow::Result<()> {
+        let data_dir = self.data_dir.as_path();
         match &self.command {
             Command::Hw(command) => command.run(),
+            Command::Submit(command) => command.run(data_dir),
+            Command::Queue(command) => command.run(data_dir),
+            Command::Receipt(command) => command.run(data_dir),
+            Command::Enroll(command) => command.run(data_dir),
+            Command::Sync(command) => command.run(data_dir),
         }
     }
+}
+
+/// Opens the booth's store; its errors already name the file and what to do.
+fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
+    Ok(Store::open(data_dir)?)
 }
 
 /// An error and its causes on one line, skipping a cause whose text the message already shows.

@@ -82,13 +82,19 @@ impl ReceiptNumber {
 /// diagonal, so every single substitution and every swap of neighbours, check symbol included,
 /// changes the result. Luhn mod 32 was tried first and misses swaps of 0 and Z.
 fn check_value(values: &[u8]) -> u8 {
-    values.iter().fold(0u8, |interim, &value| times_two(interim ^ value))
+    values
+        .iter()
+        .fold(0u8, |interim, &value| times_two(interim ^ value))
 }
 
 /// Multiplication by the field element 2 (the polynomial x) in GF(32).
 fn times_two(value: u8) -> u8 {
     let shifted = value << 1;
-    if shifted & 0b10_0000 != 0 { shifted ^ 0b10_0101 } else { shifted }
+    if shifted & 0b10_0000 != 0 {
+        shifted ^ 0b10_0101
+    } else {
+        shifted
+    }
 }
 
 fn value_of(c: char) -> Option<u8> {

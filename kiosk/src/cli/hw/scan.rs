@@ -31,13 +31,12 @@ impl Scan {
         config.scanner.terminator = self.setup.suffix;
         config.scanner.duplicate_window = self.setup.duplicate_window;
         let mut scanner = ReconnectingScanner::connect(config)?;
-        if !self.json {
-            eprintln!(
-                "waiting for {} code(s) on {} (scan now)…",
-                self.count,
-                scanner.path()
-            );
-        }
+        // On stderr, so it tells a person (and a test) when to scan without disturbing --json.
+        eprintln!(
+            "waiting for {} code(s) on {} (scan now)…",
+            self.count,
+            scanner.path()
+        );
         let mut read = 0;
         let mut last_activity = Instant::now();
         while read < self.count {

@@ -1,0 +1,224 @@
+//! The values the store takes and gives back. None of them carries a full ID number, a name or
+//! an address except [`NewSubmission`], whose `Debug` redacts them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sync_protocol::enroll::Village;
+use sync_protocol::feed::SubmissionStatus;
+use sync_protocol::receipt::ReceiptNumber;
+use sync_protocol::submission::{Applicant, SubmissionKind};
+use uuid::Uuid;
+
+/// Who this booth is to the server, stored at enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    /// The `keyid` requests are signed with.
+    pub kiosk_id: String,
+    /// Prefixes this booth's receipt numbers; at most
+    /// [`sync_protocol::receipt::MAX_KIOSK_NUMBER`].
+    pub kiosk_number: u32,
+    pub village: Village,
+    /// Base URL of the sync server, e.g. `http://127.0.0.1:8080`.
+    pub server_url: String,
+    /// The server install this booth enrolled with.
+    pub server_id: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+/// What a villager handed in, before the store gives it an id, a sequence number and a
+/// receipt number.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSubmission {
+    pub kind: SubmissionKind,
+    pub item_code: Option<String>,
+    /// The catalogue version shown when the form was filled.
+    pub catalog_version: Option<u32>,
+    pub fields: BTreeMap<String, String>,
+    pub text: Option<String>,
+    pub rating: Option<u8>,
+    /// Only the parts the item needs (see [`crate::submit::prepare`]).
+    pub applicant: Option<Applicant>,
+    pub contact_phone: Option<String>,
+}
+
+impl NewSubmission {
+    /// A submission of `kind` with nothing filled in yet.
+    pub fn new(kind: SubmissionKind) -> Self {
+        Self {
+            kind,
+            item_code: None,
+            catalog_version: None,
+            fields: BTreeMap::new(),
+            text: None,
+            rating: None,
+            applicant: None,
+            contact_phone: None,
+        }
+    }
+}
+
+impl fmt::Debug for NewSubmission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Field values, free text and the phone may be personal; Debug ends up in logs.
+        f.debug_struct("NewSubmission")
+            .field("kind", &self.kind)
+            .field("item_code", &self.item_code)
+            .field("catalog_version", &self.catalog_version)
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .field("applicant", &self.applicant)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `submit` hands back once the submission is durably committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Receipt {
+    pub id: Uuid,
+    pub seq: u64,
+    #[serde(serialize_with = "as_text")]
+    pub number: ReceiptNumber,
+    pub created_at: DateTime<Utc>,
+    /// `450902********0028`, when an ID number was given.
+    pub masked_id: Option<String>,
+}
+
+fn as_text<S: serde::Serializer>(number: &ReceiptNumber, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(number)
+}
+
+/// Where a submission is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubmissionState {
+    /// Waiting to be uploaded (again).
+    Pending,
+    /// Handed to the network at least once, no answer recorded yet; retried like pending.
+    Sent,
+    /// The server has it (accepted or duplicate). Terminal.
+    Acknowledged,
+    /// The server refused it for good (conflict, invalid); waits for a technician.
+    Quarantined,
+    /// A technician dropped a quarantined item; an audit record says why. Terminal.
+    Discarded,
+}
+
+impl SubmissionState {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Sent,
+        Self::Acknowledged,
+        Self::Quarantined,
+        Self::Discarded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Acknowledged => "acknowledged",
+            Self::Quarantined => "quarantined",
+            Self::Discarded => "discarded",
+        }
+    }
+
+    /// For the villager-facing receipt view.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Self::Pending | Self::Sent => "待上传",
+            Self::Acknowledged => "已上传",
+            Self::Quarantined => "上传受阻，请联系工作人员",
+            Self::Discarded => "已作废",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for SubmissionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One outbox entry as a technician sees it: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueItem {
+    pub id: Uuid,
+    pub seq: u64,
+    pub receipt_number: String,
+    pub kind: SubmissionKind,
+    pub item_code: Option<String>,
+    pub state: SubmissionState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// Counts by state, for `kiosk queue status` and the heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct QueueStats {
+    pub pending: u64,
+    pub sent: u64,
+    pub quarantined: u64,
+    pub acknowledged: u64,
+    pub discarded: u64,
+    /// Age of the oldest pending or sent submission, against the `now` given.
+    pub oldest_pending_age_s: Option<u64>,
+}
+
+impl QueueStats {
+    /// Not yet acknowledged and not held: what the heartbeat calls queue depth.
+    pub fn depth(&self) -> u64 {
+        self.pending + self.sent
+    }
+}
+
+/// The booth's copy of a receipt, for the villager's progress query.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct LocalReceipt {
+    pub number: String,
+    pub submission_id: Uuid,
+    pub kind: SubmissionKind,
+    pub item_code: Option<String>,
+    /// Only ever the masked form.
+    pub masked_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The latest status from the server; `None` until the server has it.
+    pub status: Option<SubmissionStatus>,
+    pub status_note: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    /// Where the submission is in this booth's outbox.
+    pub upload: SubmissionState,
+}
+
+impl fmt::Debug for LocalReceipt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The note is free text from staff and may name the villager.
+        f.debug_struct("LocalReceipt")
+            .field("number", &self.number)
+            .field("submission_id", &self.submission_id)
+            .field("kind", &self.kind)
+            .field("item_code", &self.item_code)
+            .field("masked_id", &self.masked_id)
+            .field("status", &self.status)
+            .field("upload", &self.upload)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The audit trail of a discarded submission: who it was by number, when and why; no content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiscardRecord {
+    pub submission_id: Uuid,
+    pub receipt_number: String,
+    pub discarded_at: DateTime<Utc>,
+    pub reason: String,
+    /// The server's refusal that put it in quarantine.
+    pub last_error: Option<String>,
+}

@@ -1,0 +1,128 @@
+//! The schema and its migrations. `PRAGMA user_version` holds how many migrations ran; each
+//! migration runs in its own transaction together with the version bump, so a crash leaves
+//! either the old or the new schema.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::Fault;
+
+/// Migration `n` (1-based) takes the schema from version `n - 1` to `n`. Append only.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    r#"
+    CREATE TABLE identity (
+        singleton    INTEGER PRIMARY KEY CHECK (singleton = 1),
+        kiosk_id     TEXT NOT NULL,
+        kiosk_number INTEGER NOT NULL,
+        county       TEXT NOT NULL,
+        township     TEXT NOT NULL,
+        village      TEXT NOT NULL,
+        server_url   TEXT NOT NULL,
+        server_id    TEXT NOT NULL,
+        enrolled_at  TEXT NOT NULL
+    ) STRICT;
+
+    -- clock_offset_ms, retention_after_ack_s, last_seq
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    -- The outbox: a row is never deleted, only minimised once acknowledged or discarded.
+    CREATE TABLE submissions (
+        id              TEXT PRIMARY KEY,
+        seq             INTEGER NOT NULL UNIQUE,
+        receipt_number  TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL
+                        CHECK (kind IN ('application', 'complaint', 'evaluation', 'consultation')),
+        item_code       TEXT,
+        catalog_version INTEGER,
+        fields_json     TEXT NOT NULL,
+        text            TEXT,
+        rating          INTEGER,
+        applicant_json  TEXT,
+        contact_phone   TEXT,
+        created_at      TEXT NOT NULL,
+        state           TEXT NOT NULL
+                        CHECK (state IN ('pending', 'sent', 'acknowledged', 'quarantined', 'discarded')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error      TEXT,
+        acknowledged_at TEXT,
+        received_at     TEXT,
+        minimised_at    TEXT
+    ) STRICT;
+    CREATE INDEX submissions_by_state ON submissions (state, next_attempt_at, seq);
+
+    CREATE TABLE receipts (
+        number            TEXT PRIMARY KEY,
+        submission_id     TEXT NOT NULL UNIQUE REFERENCES submissions (id),
+        kind              TEXT NOT NULL,
+        item_code         TEXT,
+        masked_id         TEXT,
+        created_at        TEXT NOT NULL,
+        status            TEXT,
+        status_note       TEXT,
+        status_changed_at TEXT
+    ) STRICT;
+
+    CREATE TABLE catalog (
+        code      TEXT PRIMARY KEY,
+        version   INTEGER NOT NULL,
+        item_json TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE notices (
+        id           TEXT PRIMARY KEY,
+        published_on TEXT NOT NULL,
+        expires_on   TEXT,
+        notice_json  TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE feed_cursors (
+        feed       TEXT PRIMARY KEY,
+        cursor     TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+
+    -- No personal data: the id, the number, when and why.
+    CREATE TABLE discard_audit (
+        seq            INTEGER PRIMARY KEY,
+        submission_id  TEXT NOT NULL,
+        receipt_number TEXT NOT NULL,
+        discarded_at   TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        last_error     TEXT
+    ) STRICT;
+
+    -- One row per open Store; a row left behind by a dead process means an unclean shutdown.
+    CREATE TABLE open_sessions (
+        session_id TEXT PRIMARY KEY,
+        boot_id    TEXT NOT NULL,
+        pid        INTEGER NOT NULL,
+        opened_at  TEXT NOT NULL
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this build writes.
+pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Runs the migrations after `from`, each in its own transaction.
+pub(crate) fn migrate(conn: &mut Connection, from: i64) -> Result<(), Fault> {
+    for (done, migration) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited for the write lock.
+        if version(&tx)? > done as i64 {
+            continue;
+        }
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", done as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! When to try again after a failure: exponential backoff with full jitter
+//! (`rand(0, min(cap, base·2^n))`), never earlier than the server's `Retry-After`.
+//!
+//! Full jitter applies to the very first retry too: when a village's power comes back, every
+//! booth in the county reconnects in the same second unless each one waits its own random time.
+
+use std::time::Duration;
+
+/// The shape of the curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    /// A `Retry-After` longer than this is taken as this: a misconfigured server must not park
+    /// a booth for a week.
+    pub max_retry_after: Duration,
+}
+
+impl Default for BackoffPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(5 * 60),
+            max_retry_after: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// How long to wait before the next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delay {
+    /// The whole wait.
+    pub total: Duration,
+    /// The part the server asked for: nothing may cut the wait shorter than this.
+    pub floor: Duration,
+}
+
+/// Consecutive failures and the random source; one per thing that is retried.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    policy: BackoffPolicy,
+    failures: u32,
+    rng: fastrand::Rng,
+}
+
+impl Backoff {
+    /// Seeded from the OS, so booths do not share a sequence.
+    pub fn new(policy: BackoffPolicy) -> Self {
+        Self::with_rng(policy, fastrand::Rng::new())
+    }
+
+    /// With a given random source (tests use a seed).
+    pub fn with_rng(policy: BackoffPolicy, rng: fastrand::Rng) -> Self {
+        Self {
+            policy,
+            failures: 0,
+            rng,
+        }
+    }
+
+    /// Records one more failure and returns the wait before the next attempt.
+    pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Delay {
+        let ceiling = ceiling(self.policy, self.failures);
+        self.failures = self.failures.saturating_add(1);
+        let jittered = random_up_to(&mut self.rng, ceiling);
+        let floor = retry_after
+            .unwrap_or_default()
+            .min(self.policy.max_retry_after);
+        Delay {
+            total: jittered.max(floor),
+            floor,
+        }
+    }
+
+    /// A random wait below `ceiling`, for spreading one-off events (the first try after a
+    /// restart, the resume after an outage) without counting a failure.
+    pub fn jitter(&mut self, ceiling: Duration) -> Duration {
+        random_up_to(&mut self.rng, ceiling)
+    }
+
+    /// Back to the start after a success.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    pub fn policy(&self) -> BackoffPolicy {
+        self.policy
+    }
+}
+
+/// `min(cap, base·2^n)`, without overflowing for large `n`.
+pub fn ceiling(policy: BackoffPolicy, failures: u32) -> Duration {
+    let factor = 1u32.checked_shl(failures.min(31)).unwrap_or(u32::MAX);
+    policy
+        .base
+        .checked_mul(factor)
+        .unwrap_or(policy.cap)
+        .min(policy.cap)
+}
+
+fn random_up_to(rng: &mut fastrand::Rng, ceiling: Duration) -> Duration {
+    let millis = u64::try_from(ceiling.as_millis()).unwrap_or(u64::MAX);
+    Duration::from_millis(rng.u64(0..=millis))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> BackoffPolicy {
+        BackoffPolicy::default()
+    }
+
+    #[test]
+    fn the_ceiling_doubles_up_to_the_cap() {
+        let secs = |n| ceiling(policy(), n).as_secs();
+        assert_eq!(
+            (0..10).map(secs).collect::<Vec<_>>(),
+            [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]
+        );
+        assert_eq!(secs(40), 300);
+        assert_eq!(secs(u32::MAX), 300);
+    }
+
+    #[test]
+    fn every_delay_is_jittered_within_the_ceiling_including_the_first() {
+        let mut backoff = Backoff::with_rng(policy(), fastrand::Rng::with_seed(7));
+        for n in 0..30 {
+            let delay = backoff.next_delay(None);
+            assert!(
+                delay.total <= ceiling(policy(), n),
+                "attempt {n}: {delay:?}"
+            );
+            assert_eq!(delay.floor, Duration::ZERO);
+        }
+        assert_eq!(backoff.failures(), 30);
+        // Full jitter: the waits spread over the whole range instead of clustering at the top.
+        let mut backoff = Backoff::with_rng(policy(), fastrand::Rng::with_seed(11));
+        let firsts: Vec<Duration> = (0..200)
+            .map(|_| {
+                backoff.reset();
+                backoff.next_delay(None).total
+            })
+            .collect();
+        assert!(firsts.iter().any(|d| *d < Duration::from_millis(250)));
+        assert!(firsts.iter().any(|d| *d > Duration::from_millis(750)));
+    }
+
+    #[test]
+    fn two_booths_with_different_seeds_wait_differently() {
+        let mut a = Backoff::with_rng(policy(), fastrand::Rng::with_seed(1));
+        let mut b = Backoff::with_rng(policy(), fastrand::Rng::with_seed(2));
+        let waits = |backoff: &mut Backoff| {
+            (0..8)
+                .map(|_| backoff.next_delay(None).total)
+                .collect::<Vec<_>>()
+        };
+        assert_ne!(waits(&mut a), waits(&mut b));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_and_is_bounded() {
+        let mut backoff = Backoff::with_rng(policy(), fastrand::Rng::with_seed(3));
+        let delay = backoff.next_delay(Some(Duration::from_secs(30)));
+        assert_eq!(delay.total, Duration::from_secs(30));
+        assert_eq!(delay.floor, Duration::from_secs(30));
+        for _ in 0..20 {
+            let delay = backoff.next_delay(Some(Duration::from_secs(30)));
+            assert!(delay.total >= Duration::from_secs(30));
+        }
+        let absurd = backoff.next_delay(Some(Duration::from_secs(7 * 86_400)));
+        assert_eq!(absurd.floor, Duration::from_secs(3_600));
+        assert!(absurd.total >= absurd.floor);
+    }
+
+    #[test]
+    fn a_success_starts_over() {
+        let mut backoff = Backoff::with_rng(policy(), fastrand::Rng::with_seed(5));
+        for _ in 0..12 {
+            backoff.next_delay(None);
+        }
+        backoff.reset();
+        assert!(backoff.next_delay(None).total <= Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,442 @@
+//! Enrollment: a new key pair, a one-time code, and the identity the server hands back — made
+//! crash-safe with a small journal in `DATA/enroll-pending/`.
+//!
+//! The order matters because the server's side cannot be undone: once it accepted the code,
+//! the code is spent and only the key sent with it will ever verify.
+//! 1. The new key is written to `enroll-pending/identity.key` (with the code it is for) BEFORE
+//!    the request. The booth's current key and identity stay untouched, so a refused or failed
+//!    enrollment leaves a working booth working. Running `kiosk enroll` again with the same
+//!    code re-sends the same key instead of making another.
+//! 2. The server's answer is written to `enroll-pending/enrolled.json` as soon as it is read.
+//! 3. Finishing installs the key as `DATA/identity.key` (atomic rename), stores the identity and
+//!    clock offset in the database, then removes the journal. Each step is idempotent: a crash
+//!    anywhere in 3 is completed by [`finish_pending`], which the sync commands call first.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sync_protocol::ErrorCode;
+use sync_protocol::enroll::{EnrollRequest, EnrollResponse, normalize_code};
+
+use super::client::{ClientConfig, check_server_url, post_enroll};
+use super::clock::{ClockOffset, human_duration};
+use super::error::SyncError;
+use crate::identity::{self, KeyError};
+use crate::store::{Identity, Store, StoreError};
+
+/// The journal directory inside the data directory.
+pub const PENDING_DIR: &str = "enroll-pending";
+const CODE_FILE: &str = "code";
+const ANSWER_FILE: &str = "enrolled.json";
+
+/// Why an enrollment did not complete. One line each, saying what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrollError {
+    #[error("the enrollment code is empty: type the code county staff gave you (like ABCD-EFGH)")]
+    EmptyCode,
+    /// The server refused the code or the request (`enroll_code_used`, `_expired`, `_invalid`…).
+    #[error(transparent)]
+    Refused(SyncError),
+    #[error("too many enrollment attempts at this server: wait {} and try again", human_duration(*.retry_after))]
+    RateLimited { retry_after: Duration },
+    #[error("the county server at {server} failed (HTTP {status}): try again in a few minutes")]
+    ServerFailed { server: String, status: u16 },
+    /// Unreachable, unexpected answers, bad URL.
+    #[error(transparent)]
+    Server(SyncError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the enrollment journal {path}: check the data directory is writable")]
+    Journal {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a database task of the enrollment failed")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+impl From<SyncError> for EnrollError {
+    fn from(err: SyncError) -> Self {
+        match err {
+            SyncError::Unavailable {
+                code: Some(ErrorCode::RateLimited),
+                retry_after,
+                ..
+            }
+            | SyncError::Unavailable {
+                status: 429,
+                retry_after,
+                ..
+            } => Self::RateLimited {
+                retry_after: retry_after.unwrap_or(Duration::from_secs(60)),
+            },
+            SyncError::Unavailable { server, status, .. } => Self::ServerFailed { server, status },
+            SyncError::Rejected { .. } => Self::Refused(err),
+            other => Self::Server(other),
+        }
+    }
+}
+
+/// What the journal keeps between the server's answer and the finished enrollment.
+#[derive(Debug, Serialize, Deserialize)]
+struct Answer {
+    server_url: String,
+    clock_offset_ms: i64,
+    response: EnrollResponse,
+}
+
+/// Enrolls the booth in `data_dir` with `server_url` using a one-time `code`, replacing any
+/// earlier identity only once the server accepted. Returns the stored identity; the learned
+/// clock offset is stored too.
+pub async fn enroll(
+    data_dir: &Path,
+    server_url: &str,
+    code: &str,
+) -> Result<Identity, EnrollError> {
+    enroll_with(data_dir, server_url, code, ClientConfig::default()).await
+}
+
+/// [`enroll`] with explicit timeouts.
+pub async fn enroll_with(
+    data_dir: &Path,
+    server_url: &str,
+    code: &str,
+    config: ClientConfig,
+) -> Result<Identity, EnrollError> {
+    let code = normalize_code(code);
+    if code.is_empty() {
+        return Err(EnrollError::EmptyCode);
+    }
+    check_server_url(server_url).map_err(EnrollError::Server)?;
+    // An answer from an earlier run that crashed before finishing is completed first.
+    finish_pending_blocking(data_dir.to_owned()).await?;
+
+    let pending = data_dir.join(PENDING_DIR);
+    let key = pending_key(&pending, &code)?;
+    let request = EnrollRequest::new(&code, &key, env!("CARGO_PKG_VERSION"));
+    let clock = ClockOffset::default();
+    let response = match post_enroll(server_url, &request, &clock, config).await {
+        Ok(response) => response,
+        Err(err) => {
+            if matches!(err, SyncError::Rejected { .. }) {
+                // The code is spent, expired or unknown: this key will never be enrolled.
+                let _ = fs::remove_dir_all(&pending);
+            }
+            return Err(err.into());
+        }
+    };
+    let answer = Answer {
+        server_url: server_url.trim().trim_end_matches('/').to_owned(),
+        clock_offset_ms: clock.get_ms(),
+        response,
+    };
+    write_durably(
+        &pending.join(ANSWER_FILE),
+        &serde_json::to_vec_pretty(&answer).map_err(|err| EnrollError::Journal {
+            path: pending.join(ANSWER_FILE),
+            source: std::io::Error::other(err),
+        })?,
+    )?;
+    finish_pending_blocking(data_dir.to_owned())
+        .await?
+        .ok_or_else(|| EnrollError::Journal {
+            path: pending.join(ANSWER_FILE),
+            source: std::io::Error::new(ErrorKind::NotFound, "the answer vanished"),
+        })
+}
+
+/// Completes an enrollment whose answer was received but not yet fully stored (a crash or
+/// power cut in between). Returns the identity it stored, `None` when there was nothing to
+/// finish. Call it before loading the key or the identity.
+pub fn finish_pending(data_dir: &Path) -> Result<Option<Identity>, EnrollError> {
+    let pending = data_dir.join(PENDING_DIR);
+    let answer_path = pending.join(ANSWER_FILE);
+    let text = match fs::read(&answer_path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(EnrollError::Journal {
+                path: answer_path,
+                source,
+            });
+        }
+    };
+    let answer: Answer = serde_json::from_slice(&text).map_err(|err| EnrollError::Journal {
+        path: answer_path.clone(),
+        source: std::io::Error::other(err),
+    })?;
+    let key = identity::load(&pending)?;
+    identity::store(data_dir, &key)?;
+    let identity = Identity {
+        kiosk_id: answer.response.kiosk_id,
+        kiosk_number: answer.response.kiosk_number,
+        village: answer.response.village,
+        server_url: answer.server_url,
+        server_id: answer.response.server_id,
+        // The server's clock: the booth's may be days off.
+        enrolled_at: answer.response.server_time,
+    };
+    let mut store = Store::open(data_dir)?;
+    store.set_identity(&identity)?;
+    store.set_clock_offset_ms(answer.clock_offset_ms)?;
+    // As stored (times lose their nanoseconds), so callers compare like with like.
+    let identity = store.identity()?.unwrap_or(identity);
+    drop(store);
+    fs::remove_dir_all(&pending).map_err(|source| EnrollError::Journal {
+        path: pending,
+        source,
+    })?;
+    Ok(Some(identity))
+}
+
+async fn finish_pending_blocking(data_dir: PathBuf) -> Result<Option<Identity>, EnrollError> {
+    tokio::task::spawn_blocking(move || finish_pending(&data_dir))
+        .await
+        .map_err(EnrollError::Task)?
+}
+
+/// The key for `code`: the one already sent with this code if a previous run got that far,
+/// otherwise a new one.
+fn pending_key(pending: &Path, code: &str) -> Result<ed25519_dalek::SigningKey, EnrollError> {
+    let journal = |source| EnrollError::Journal {
+        path: pending.to_owned(),
+        source,
+    };
+    let same_code = fs::read_to_string(pending.join(CODE_FILE)).is_ok_and(|saved| saved == code);
+    if same_code && let Ok(key) = identity::load(pending) {
+        return Ok(key);
+    }
+    match fs::remove_dir_all(pending) {
+        Ok(()) => {}
+        Err(err) if err.kind() == ErrorKind::NotFound => {}
+        Err(err) => return Err(journal(err)),
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(pending)
+        .map_err(journal)?;
+    let key = identity::generate_and_store(pending)?;
+    write_durably(&pending.join(CODE_FILE), code.as_bytes())?;
+    Ok(key)
+}
+
+/// Temporary file, fsync, rename, fsync of the directory: the file is whole or absent.
+fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), EnrollError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let temporary = path.with_extension("tmp");
+    let written = (|| {
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temporary, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    written.map_err(|source| EnrollError::Journal {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::http::StatusCode;
+    use sync_protocol::paths;
+
+    use super::*;
+    use crate::sync::client::Client;
+    use crate::sync::stub_server::{Scripted, StubServer, StubState, unused_addr};
+
+    async fn county(codes: &[&str]) -> StubServer {
+        let state = StubState {
+            enroll_codes: codes.iter().map(|c| normalize_code(c)).collect(),
+            ..StubState::default()
+        };
+        StubServer::start(Arc::new(Mutex::new(state))).await
+    }
+
+    fn stored_identity(data_dir: &Path) -> Option<Identity> {
+        Store::open(data_dir).unwrap().identity().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_enrolled_booth_has_its_key_and_identity_and_can_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = county(&["ABCD-EFGH"]).await;
+        let identity = enroll(dir.path(), &format!("{}/", server.url()), "abcd efgh")
+            .await
+            .unwrap();
+        assert_eq!(identity.kiosk_id, "k-1");
+        assert_eq!(identity.kiosk_number, 41);
+        assert_eq!(identity.village.village, "覃李村");
+        assert_eq!(identity.server_url, server.url());
+        assert_eq!(stored_identity(dir.path()), Some(identity.clone()));
+        assert!(!dir.path().join(PENDING_DIR).exists());
+
+        let key = identity::load(dir.path()).unwrap();
+        assert_eq!(
+            server.state.lock().unwrap().enrolled_keys,
+            [key.verifying_key()]
+        );
+        let client = Client::new(
+            &identity.server_url,
+            identity.kiosk_id,
+            key,
+            ClockOffset::default(),
+        )
+        .unwrap();
+        let page: sync_protocol::feed::FeedPage<serde_json::Value> = client
+            .feed_page(sync_protocol::feed::Feed::Notices, &Default::default())
+            .await
+            .unwrap();
+        assert!(page.items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_re_enrollment_leaves_the_working_booth_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = county(&["ABCD-EFGH"]).await;
+        let first = enroll(dir.path(), &server.url(), "ABCD-EFGH")
+            .await
+            .unwrap();
+        let key = identity::load(dir.path()).unwrap();
+        let err = enroll(dir.path(), &server.url(), "ABCD-EFGH")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "this code was already used: ask county staff for a new one"
+        );
+        assert_eq!(
+            identity::load(dir.path()).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        assert_eq!(stored_identity(dir.path()), Some(first));
+        assert!(!dir.path().join(PENDING_DIR).exists());
+    }
+
+    #[tokio::test]
+    async fn re_enrolling_replaces_key_and_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = county(&["AAAA-AAAA", "BBBB-BBBB"]).await;
+        enroll(dir.path(), &server.url(), "AAAA-AAAA")
+            .await
+            .unwrap();
+        let old_key = identity::load(dir.path()).unwrap();
+        let second = enroll(dir.path(), &server.url(), "BBBB-BBBB")
+            .await
+            .unwrap();
+        assert_eq!(second.kiosk_id, "k-2");
+        let new_key = identity::load(dir.path()).unwrap();
+        assert_ne!(new_key.to_bytes(), old_key.to_bytes());
+        assert_eq!(
+            server.state.lock().unwrap().enrolled_keys[1],
+            new_key.verifying_key()
+        );
+        assert_eq!(stored_identity(dir.path()), Some(second));
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_a_network_failure_sends_the_same_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let down = format!("http://{}", unused_addr());
+        let err = enroll(dir.path(), &down, "ABCD-EFGH").await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot reach the county server at http://127.0.0.1:"),
+            "{err}"
+        );
+        let pending_key = identity::load(&dir.path().join(PENDING_DIR)).unwrap();
+        assert!(stored_identity(dir.path()).is_none());
+
+        let server = county(&["ABCD-EFGH"]).await;
+        enroll(dir.path(), &server.url(), "ABCD-EFGH")
+            .await
+            .unwrap();
+        assert_eq!(
+            server.state.lock().unwrap().enrolled_keys,
+            [pending_key.verifying_key()]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_crash_after_the_answer_is_finished_on_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let pending = dir.path().join(PENDING_DIR);
+        // What `enroll` leaves behind when the power goes right after the answer was read.
+        let key = pending_key(&pending, "ABCDEFGH").unwrap();
+        let answer = Answer {
+            server_url: "http://127.0.0.1:9".into(),
+            clock_offset_ms: 172_800_000,
+            response: EnrollResponse {
+                kiosk_id: "k-9".into(),
+                kiosk_number: 9,
+                village: sync_protocol::enroll::Village {
+                    county: "县".into(),
+                    township: "乡".into(),
+                    village: "村".into(),
+                },
+                server_id: "county-1".into(),
+                server_time: chrono::Utc::now(),
+            },
+        };
+        write_durably(
+            &pending.join(ANSWER_FILE),
+            &serde_json::to_vec(&answer).unwrap(),
+        )
+        .unwrap();
+
+        let identity = finish_pending(dir.path()).unwrap().unwrap();
+        assert_eq!(identity.kiosk_id, "k-9");
+        assert_eq!(
+            identity::load(dir.path()).unwrap().to_bytes(),
+            key.to_bytes()
+        );
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.identity().unwrap(), Some(identity));
+        assert_eq!(store.clock_offset_ms().unwrap(), 172_800_000);
+        assert!(!pending.exists());
+        assert!(finish_pending(dir.path()).unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn rate_limits_and_empty_codes_say_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = county(&[]).await;
+        server.script(
+            paths::ENROLL,
+            Scripted::error(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited)
+                .with_header("retry-after", "30"),
+        );
+        let err = enroll(dir.path(), &server.url(), "ABCD-EFGH")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "too many enrollment attempts at this server: wait 30 s and try again"
+        );
+        let err = enroll(dir.path(), &server.url(), " - ").await.unwrap_err();
+        assert!(matches!(err, EnrollError::EmptyCode), "{err:?}");
+        // Nothing is written for a URL that cannot work.
+        let fresh = tempfile::tempdir().unwrap();
+        let err = enroll(fresh.path(), "county", "ABCD-EFGH")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("is not a server URL"), "{err}");
+        assert!(!fresh.path().join(PENDING_DIR).exists());
+    }
+}

@@ -1,0 +1,353 @@
+//! A minimal kiosk-API server on 127.0.0.1 for the sync module's own tests: it checks
+//! signatures for real (`sync_protocol::signing`), keeps a clock that may be skewed from the
+//! booth's, and answers from a script. The real `sync-server` is exercised in `tests/`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{TimeDelta, Utc};
+use ed25519_dalek::VerifyingKey;
+use sync_protocol::enroll::{EnrollRequest, EnrollResponse, Village, normalize_code};
+use sync_protocol::feed::FeedPage;
+use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
+use sync_protocol::signing::{self, RequestParts};
+use sync_protocol::submission::{BatchRequest, BatchResponse, ItemResult, Outcome};
+use sync_protocol::{ErrorBody, ErrorCode, paths};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::clock::format_http_date;
+
+/// A canned answer for the next request to a path.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub status: StatusCode,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: String,
+}
+
+impl Scripted {
+    pub fn error(status: StatusCode, code: ErrorCode) -> Self {
+        let body = serde_json::to_string(&ErrorBody::new(code, "scripted")).unwrap();
+        Self {
+            status,
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// What the server saw and does; shared with the test.
+#[derive(Debug, Default)]
+pub struct StubState {
+    pub key: Option<VerifyingKey>,
+    /// Server time minus real time, in seconds.
+    pub skew_secs: i64,
+    pub scripts: BTreeMap<String, VecDeque<Scripted>>,
+    /// Every submission id received, in order, with duplicates.
+    pub received: Vec<Uuid>,
+    /// Ids stored once (for duplicate answers).
+    pub stored: Vec<Uuid>,
+    /// Receipt numbers answered `invalid`.
+    pub invalid_receipts: Vec<String>,
+    pub heartbeats: Vec<Heartbeat>,
+    /// Every request: method, path, when it arrived.
+    pub requests: Vec<(String, String, std::time::Instant)>,
+    /// A batch holding one of these receipt numbers is refused whole as too large.
+    pub too_large_receipts: Vec<String>,
+    pub refused: Vec<ErrorCode>,
+    /// One-time enrollment codes not yet used (normalised); a successful enrollment sets `key`.
+    pub enroll_codes: Vec<String>,
+    /// Public keys enrolled, in order.
+    pub enrolled_keys: Vec<VerifyingKey>,
+    /// Catalogue pages served in order by the `catalog` feed; any other feed is empty.
+    pub catalog_pages: Vec<FeedPage<serde_json::Value>>,
+}
+
+pub type Shared = Arc<Mutex<StubState>>;
+
+/// A running stub; dropped or [`StubServer::stop`]ped, it stops listening.
+#[derive(Debug)]
+pub struct StubServer {
+    pub addr: SocketAddr,
+    pub state: Shared,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl StubServer {
+    pub async fn start(state: Shared) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, state)
+    }
+
+    /// Listens on a given address (to bring a "down" server back on the booth's URL).
+    pub async fn start_at(addr: SocketAddr, state: Shared) -> Self {
+        let listener = TcpListener::bind(addr).await.unwrap();
+        Self::serve(listener, state)
+    }
+
+    fn serve(listener: TcpListener, state: Shared) -> Self {
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&state));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn script(&self, path: &str, answer: Scripted) {
+        self.state
+            .lock()
+            .unwrap()
+            .scripts
+            .entry(path.to_owned())
+            .or_default()
+            .push_back(answer);
+    }
+}
+
+/// A free port on loopback, with nothing listening on it (yet).
+pub fn unused_addr() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap()
+}
+
+async fn handle(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut state = state.lock().unwrap();
+    let server_now = Utc::now() + TimeDelta::seconds(state.skew_secs);
+    let mut response = answer(
+        &mut state,
+        &method,
+        &uri,
+        &headers,
+        &body,
+        server_now.timestamp(),
+    );
+    if !response.headers().contains_key(header::DATE) {
+        response.headers_mut().insert(
+            header::DATE,
+            HeaderValue::from_str(&format_http_date(server_now)).unwrap(),
+        );
+    }
+    response
+}
+
+fn answer(
+    state: &mut StubState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    server_now: i64,
+) -> Response {
+    let path = uri.path().to_owned();
+    state
+        .requests
+        .push((method.to_string(), path.clone(), std::time::Instant::now()));
+    if path == paths::HEALTH {
+        return (StatusCode::OK, "ok").into_response();
+    }
+    if let Some(scripted) = state.scripts.get_mut(&path).and_then(VecDeque::pop_front) {
+        let mut response = (scripted.status, scripted.body).into_response();
+        for (name, value) in scripted.headers {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_str(&value).unwrap());
+        }
+        return response;
+    }
+    if path == paths::ENROLL {
+        return enroll(state, body);
+    }
+    if let Err(code) = verify(state, method, uri, headers, body, server_now) {
+        state.refused.push(code);
+        let status = if code == ErrorCode::StaleTimestamp {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        return (
+            status,
+            axum::Json(ErrorBody::new(code, "refused by the stub")),
+        )
+            .into_response();
+    }
+    match path.as_str() {
+        paths::SUBMISSIONS => {
+            let batch: BatchRequest = serde_json::from_slice(body).unwrap();
+            if batch
+                .submissions
+                .iter()
+                .any(|s| state.too_large_receipts.contains(&s.receipt_number))
+            {
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    axum::Json(ErrorBody::new(ErrorCode::BodyTooLarge, "too large")),
+                )
+                    .into_response();
+            }
+            let results = batch
+                .submissions
+                .iter()
+                .map(|submission| {
+                    state.received.push(submission.id);
+                    let outcome = if state.invalid_receipts.contains(&submission.receipt_number) {
+                        Outcome::Invalid
+                    } else if state.stored.contains(&submission.id) {
+                        Outcome::Duplicate
+                    } else {
+                        state.stored.push(submission.id);
+                        Outcome::Accepted
+                    };
+                    ItemResult {
+                        id: submission.id,
+                        outcome,
+                        message: (outcome == Outcome::Invalid).then(|| "scripted invalid".into()),
+                        received_at: outcome.is_acknowledged().then(Utc::now),
+                    }
+                })
+                .collect();
+            axum::Json(BatchResponse { results }).into_response()
+        }
+        paths::HEARTBEAT => {
+            state.heartbeats.push(serde_json::from_slice(body).unwrap());
+            axum::Json(HeartbeatResponse {
+                server_time: Utc::now(),
+            })
+            .into_response()
+        }
+        _ if path == paths::feed(sync_protocol::feed::Feed::Catalog) => {
+            let after: usize = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("after=")))
+                .and_then(|after| after.parse().ok())
+                .unwrap_or(0);
+            let page = state.catalog_pages.get(after).cloned().unwrap_or(FeedPage {
+                items: Vec::new(),
+                cursor: after.to_string(),
+                more: false,
+            });
+            axum::Json(page).into_response()
+        }
+        _ if path.starts_with(paths::FEEDS) => axum::Json(FeedPage::<serde_json::Value> {
+            items: Vec::new(),
+            cursor: uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("after=")))
+                .unwrap_or("")
+                .to_owned(),
+            more: false,
+        })
+        .into_response(),
+        _ => (
+            StatusCode::NOT_FOUND,
+            axum::Json(ErrorBody::new(ErrorCode::NotFound, "no such path")),
+        )
+            .into_response(),
+    }
+}
+
+fn enroll(state: &mut StubState, body: &[u8]) -> Response {
+    let request: EnrollRequest = serde_json::from_slice(body).unwrap();
+    let code = normalize_code(&request.code);
+    let Some(key) = request.verified_key() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(ErrorBody::new(ErrorCode::InvalidRequest, "bad proof")),
+        )
+            .into_response();
+    };
+    let Some(position) = state.enroll_codes.iter().position(|c| *c == code) else {
+        return (
+            StatusCode::CONFLICT,
+            axum::Json(ErrorBody::new(
+                ErrorCode::EnrollCodeUsed,
+                "code already used",
+            )),
+        )
+            .into_response();
+    };
+    state.enroll_codes.remove(position);
+    state.key = Some(key);
+    state.enrolled_keys.push(key);
+    axum::Json(EnrollResponse {
+        kiosk_id: format!("k-{}", state.enrolled_keys.len()),
+        kiosk_number: 40 + state.enrolled_keys.len() as u32,
+        village: Village {
+            county: "上林县".into(),
+            township: "白圩镇".into(),
+            village: "覃李村".into(),
+        },
+        server_id: "county-1".into(),
+        server_time: Utc::now(),
+    })
+    .into_response()
+}
+
+fn verify(
+    state: &StubState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    server_now: i64,
+) -> Result<(), ErrorCode> {
+    let get = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let parsed = signing::parse(
+        get(signing::CONTENT_DIGEST),
+        get(signing::SIGNATURE_INPUT),
+        get(signing::SIGNATURE),
+    )
+    .map_err(|err| err.code())?;
+    let key = state.key.ok_or(ErrorCode::UnknownKiosk)?;
+    let parts = RequestParts {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or(""),
+        body,
+    };
+    parsed.verify(&key, &parts).map_err(|err| err.code())?;
+    parsed.check_time(server_now).map_err(|err| err.code())
+}

@@ -1,0 +1,207 @@
+//! Creating, migrating and reopening the store; identity and settings; concurrent writers.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use kiosk::store::{DB_FILE, Store, StoreError};
+use sync_protocol::feed::{Feed, FeedPage};
+
+use crate::{complaint, enrolled, identity, raw};
+
+#[test]
+fn a_new_data_directory_gets_the_current_schema_privately() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("var/lib/kiosk");
+    let store = Store::open(&data).unwrap();
+    assert_eq!(store.identity().unwrap(), None);
+    assert_eq!(store.queue_stats(Utc::now()).unwrap().depth(), 0);
+    assert!(!store.checked_after_unclean_shutdown());
+    drop(store);
+
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory is private");
+    assert_eq!(mode(&data.join(DB_FILE)), 0o600, "the database is private");
+
+    let conn = raw(&data);
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    let journal: String = conn
+        .pragma_query_value(None, "journal_mode", |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+    let tables: BTreeSet<String> = conn
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for table in [
+        "identity",
+        "settings",
+        "submissions",
+        "receipts",
+        "catalog",
+        "notices",
+        "feed_cursors",
+        "discard_audit",
+        "open_sessions",
+    ] {
+        assert!(tables.contains(table), "missing table {table}: {tables:?}");
+    }
+    let open_sessions: i64 = conn
+        .query_row("SELECT count(*) FROM open_sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(open_sessions, 0, "a clean close removes its session row");
+    drop(conn);
+
+    let again = Store::open(&data).unwrap();
+    assert!(!again.checked_after_unclean_shutdown());
+}
+
+#[test]
+fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path()).unwrap());
+    raw(dir.path())
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let error = Store::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::TooNew {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("update the kiosk software"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_identity_and_settings_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    store.set_clock_offset_ms(-1234).unwrap();
+    store
+        .set_retention_after_ack(Duration::from_secs(3600))
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.identity().unwrap(), Some(identity(7)));
+    assert_eq!(store.clock_offset_ms().unwrap(), -1234);
+    assert_eq!(
+        store.retention_after_ack().unwrap(),
+        Duration::from_secs(3600)
+    );
+}
+
+#[test]
+fn a_kiosk_number_too_large_for_receipts_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let too_big = sync_protocol::receipt::MAX_KIOSK_NUMBER + 1;
+    let error = store.set_identity(&identity(too_big)).unwrap_err();
+    assert!(matches!(error, StoreError::KioskNumberOutOfRange(n) if n == too_big));
+    assert_eq!(store.identity().unwrap(), None);
+}
+
+#[test]
+fn re_enrolling_resets_the_feeds_that_belonged_to_the_old_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    store
+        .apply_notice_page(&FeedPage {
+            items: vec![],
+            cursor: "n1".into(),
+            more: false,
+        })
+        .unwrap();
+    store
+        .apply_status_page(&FeedPage {
+            items: vec![],
+            cursor: "s1".into(),
+            more: false,
+        })
+        .unwrap();
+    // Same server, new kiosk id: only its own status feed starts over.
+    let mut new_kiosk = identity(8);
+    new_kiosk.server_id = "server-a".into();
+    store.set_identity(&new_kiosk).unwrap();
+    assert_eq!(
+        store.feed_cursor(Feed::Notices).unwrap().as_deref(),
+        Some("n1")
+    );
+    assert_eq!(store.feed_cursor(Feed::Statuses).unwrap(), None);
+    // A different server install: every feed starts over.
+    let mut other_server = identity(9);
+    other_server.server_id = "server-b".into();
+    store.set_identity(&other_server).unwrap();
+    assert_eq!(store.feed_cursor(Feed::Notices).unwrap(), None);
+    assert_eq!(store.identity().unwrap(), Some(other_server));
+}
+
+#[test]
+fn submissions_are_stamped_with_the_corrected_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let two_days = TimeDelta::days(2);
+    store
+        .set_clock_offset_ms(two_days.num_milliseconds())
+        .unwrap();
+    let receipt = store.submit(complaint("路灯坏了")).unwrap();
+    let expected = Utc::now() + two_days;
+    // Generous: only the sign and size of the offset matter, not the machine's speed.
+    assert!(
+        (receipt.created_at - expected).abs() < TimeDelta::hours(1),
+        "{} vs {expected}",
+        receipt.created_at
+    );
+    // A booth whose clock runs behind still finds its new items due.
+    assert_eq!(store.due_submissions(Utc::now(), 10).unwrap().len(), 1);
+}
+
+#[test]
+fn the_store_can_move_to_a_worker_thread() {
+    fn assert_send<T: Send + 'static>() {}
+    assert_send::<Store>();
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let worker = std::thread::spawn(move || store.submit(complaint("x")).map(|r| r.seq));
+    assert_eq!(worker.join().unwrap().unwrap(), 1);
+}
+
+#[test]
+fn two_processes_writing_at_once_get_distinct_sequence_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(enrolled(dir.path()));
+    // Two stores are two connections, as the running app and a technician's CLI would be.
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let data = dir.path().to_owned();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&data).unwrap();
+                (0..40)
+                    .map(|i| store.submit(complaint(&format!("#{i}"))).unwrap().seq)
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut seqs: Vec<u64> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=80).collect::<Vec<u64>>());
+}

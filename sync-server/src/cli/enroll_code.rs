@@ -1,0 +1,100 @@
+//! `sync-server enroll-code --village NAME [--township T] [--county C] [--expires 1h] [--json]`.
+//!
+//! Text output (the first line is what scripts read):
+//! ```text
+//! code: ABCD-EFGH
+//! village: 示范县 / 凤岭乡 / 石门村
+//! expires: 2026-03-01 09:00:00 UTC (in 1h)
+//! <QR code of "ABCD-EFGH">
+//! on the booth: kiosk enroll --server URL --code ABCD-EFGH
+//! ```
+//! `--json`: `{"code": "ABCD-EFGH", "village": {...}, "expires_at": "RFC 3339"}`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use qrcode::QrCode;
+use qrcode::render::unicode::Dense1x2;
+use serde_json::json;
+use sync_protocol::enroll::Village;
+use sync_server::enroll_codes;
+use sync_server::store::Store;
+
+use super::output;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The village (村) the booth stands in.
+    #[arg(long)]
+    village: String,
+    /// The township (乡镇).
+    #[arg(long)]
+    township: Option<String>,
+    /// The county (县).
+    #[arg(long)]
+    county: Option<String>,
+    /// How long the code stays valid: 90s, 30m, 1h, 2d (at most 30d).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = enroll_codes::parse_ttl)]
+    expires: Duration,
+    /// Print JSON instead of text and QR.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Args {
+    pub async fn run(&self, store: &dyn Store) -> anyhow::Result<()> {
+        let village = Village {
+            county: self.county.as_deref().unwrap_or_default().trim().to_owned(),
+            township: self
+                .township
+                .as_deref()
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
+            village: self.village.trim().to_owned(),
+        };
+        anyhow::ensure!(
+            !village.village.is_empty(),
+            "--village is empty: name the village the booth stands in"
+        );
+        let now = Utc::now();
+        let issued = enroll_codes::issue(store, village, self.expires, now).await?;
+        if self.json {
+            return output::print_json(&json!({
+                "code": issued.code,
+                "village": issued.village,
+                "expires_at": issued.expires_at,
+            }));
+        }
+        let place: Vec<&str> = [
+            issued.village.county.as_str(),
+            issued.village.township.as_str(),
+            issued.village.village.as_str(),
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect();
+        println!("code: {}", issued.code);
+        println!("village: {}", place.join(" / "));
+        println!(
+            "expires: {} ({})",
+            output::time(issued.expires_at),
+            output::relative(issued.expires_at, now)
+        );
+        // Light modules as blocks: right on the dark terminals staff mostly use.
+        let qr = QrCode::new(issued.code.as_bytes())?;
+        println!(
+            "{}",
+            qr.render::<Dense1x2>()
+                .dark_color(Dense1x2::Light)
+                .light_color(Dense1x2::Dark)
+                .quiet_zone(true)
+                .build()
+        );
+        println!(
+            "on the booth: kiosk enroll --server URL --code {}",
+            issued.code
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! Command-line entry points: one module per command group. Each command opens the store in
+//! the data directory itself, so staff commands work while `serve` runs in another process.
+
+mod catalog;
+mod enroll_code;
+mod kiosk;
+mod notice;
+mod output;
+mod serve;
+mod submissions;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use sync_server::data_dir::{self, DataDir};
+use sync_server::store::sqlite::SqliteStore;
+
+/// The county sync server for village booths.
+///
+/// `serve` runs the kiosk API; the other commands are for staff and work while it runs:
+/// issue enrollment codes, list and revoke kiosks, import the catalogue, publish notices, and
+/// move submissions along.
+#[derive(Debug, Parser)]
+#[command(name = "sync-server", version)]
+pub struct Cli {
+    /// Where the server keeps its database [env: SYNC_SERVER_DATA_DIR] [default:
+    /// /var/lib/sync-server].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the kiosk API until SIGINT or SIGTERM.
+    Serve(serve::Args),
+    /// Issue a one-time enrollment code for a booth in a village (printed as text and QR).
+    EnrollCode(enroll_code::Args),
+    /// List or revoke kiosks.
+    #[command(subcommand)]
+    Kiosk(kiosk::Command),
+    /// Import the service catalogue from a JSON file.
+    #[command(subcommand)]
+    Catalog(catalog::Command),
+    /// Publish notices to the booths.
+    #[command(subcommand)]
+    Notice(notice::Command),
+    /// List, show and change the status of submissions.
+    #[command(subcommand)]
+    Submissions(submissions::Command),
+}
+
+impl Cli {
+    pub async fn run(&self) -> anyhow::Result<()> {
+        let dir = DataDir::resolve(self.data_dir.as_deref());
+        match &self.command {
+            Command::Serve(args) => args.run(&dir).await,
+            Command::EnrollCode(args) => args.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::Kiosk(command) => command.run(open_existing(&dir).await?.as_ref()).await,
+            Command::Catalog(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::Notice(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::Submissions(command) => command.run(open_existing(&dir).await?.as_ref()).await,
+        }
+    }
+
+    fn is_serve(&self) -> Option<&serve::Args> {
+        match &self.command {
+            Command::Serve(args) => Some(args),
+            _ => None,
+        }
+    }
+}
+
+/// Logs go to stderr (stdout is for what a command prints); `RUST_LOG` overrides the level.
+pub fn init_logging(cli: &Cli) {
+    let (default_level, json) = match cli.is_serve() {
+        Some(args) => ("info", args.json_logs()),
+        None => ("warn", false),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}
+
+async fn open_or_create(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let dir = DataDir::create(dir)?;
+    Ok(sync_server::server::open_store(&dir).await?)
+}
+
+/// For commands that only make sense on a server that has run: a mistyped `--data-dir`
+/// should not quietly create an empty database.
+async fn open_existing(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+    if !dir.join(data_dir::DB_FILE).exists() {
+        bail!(
+            "no server database in {}: pass the --data-dir the server uses (or set {})",
+            dir.display(),
+            data_dir::ENV
+        );
+    }
+    let data_dir = DataDir::create(dir)?;
+    sync_server::server::open_store(&data_dir)
+        .await
+        .with_context(|| format!("cannot open the server database in {}", dir.display()))
+}
+
+/// An error and its causes on one line, skipping a cause whose text the message already shows.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
+}

@@ -1,0 +1,124 @@
+//! Running the server: open the store in a data directory, serve a listener, stop gracefully.
+//!
+//! In-process use (tests, benchmarks):
+//! ```no_run
+//! # async fn example() -> Result<(), sync_server::server::ServerError> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let dir = std::path::Path::new("/tmp/sync-server-example");
+//! let settings = sync_server::settings::Settings::default();
+//! tokio::spawn(sync_server::server::run(listener, dir, settings, async move {
+//!     let _ = stopped.await;
+//! }));
+//! // … talk to it …
+//! let _ = stop.send(());
+//! # Ok(()) }
+//! ```
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::app::{AppState, app};
+use crate::data_dir::{DataDir, DataDirError};
+use crate::settings::Settings;
+use crate::store::StoreError;
+use crate::store::sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the server stopped serving: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Opens (creating if needed) the SQLite store in `data_dir` and builds the state to serve.
+pub async fn open_state(data_dir: &Path, settings: Settings) -> Result<AppState, ServerError> {
+    let dir = DataDir::create(data_dir)?;
+    let store = open_store(&dir).await?;
+    Ok(AppState::new(store, settings).await?)
+}
+
+/// Opens the SQLite store of a data directory (off the async workers: it may migrate).
+pub async fn open_store(dir: &DataDir) -> Result<Arc<SqliteStore>, StoreError> {
+    let path = dir.database();
+    tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+        .await
+        .map_err(|e| StoreError::backend("open the store", e))?
+        .map(Arc::new)
+}
+
+/// [`open_state`] then [`serve`].
+pub async fn run(
+    listener: TcpListener,
+    data_dir: &Path,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let state = open_state(data_dir, settings).await?;
+    serve(listener, state, shutdown).await
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
+/// A client that keeps a request open past the request timeout plus a few seconds does not
+/// hold the server up: it is cut off.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let grace = state.settings().request_timeout + Duration::from_secs(5);
+    let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown.await;
+        tracing::info!("shutting down: finishing requests in flight");
+        let _ = stopping.send(());
+    };
+    let serving = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful)
+    .into_future();
+    tokio::pin!(serving);
+    let deadline = async move {
+        if stop_requested.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = &mut serving => result.map_err(ServerError::Serve),
+        () = deadline => {
+            tracing::warn!(grace_s = grace.as_secs(), "requests still open after the grace period: stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,34 @@
+//! Limits and timeouts of the HTTP API, with the production defaults.
+
+use std::time::Duration;
+
+use crate::rate_limit::EnrollLimits;
+
+/// The largest request body accepted (a full batch of long submissions is far below it).
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Bodies above this get 413 `body_too_large` before anything else is looked at.
+    pub body_limit: usize,
+    /// A request still running after this gets 408 (and its work is dropped).
+    pub request_timeout: Duration,
+    pub enroll_limits: EnrollLimits,
+    /// Feed pages hold this many items unless the booth asks for fewer.
+    pub default_page: u32,
+    /// `last_seen` is written at most this often per kiosk; every signed request counts as a
+    /// sighting, and writing each one would add a commit to every feed read.
+    pub last_seen_every: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            body_limit: DEFAULT_BODY_LIMIT,
+            request_timeout: Duration::from_secs(30),
+            enroll_limits: EnrollLimits::default(),
+            default_page: 100,
+            last_seen_every: Duration::from_secs(15),
+        }
+    }
+}

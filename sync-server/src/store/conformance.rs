@@ -1,0 +1,804 @@
+//! The behaviour every [`Store`] backend must show, as async checks that panic on a
+//! violation. A backend's test file runs all of them against fresh stores:
+//!
+//! ```ignore
+//! fn open() -> (Arc<dyn Store>, TempDir) { … }
+//! sync_server::store_conformance_tests!(open());
+//! ```
+//!
+//! Times are fixed, not the clock's, so every backend is held to the same instants.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sync_protocol::enroll::Village;
+use sync_protocol::feed::{
+    CatalogItem, IdentityNeed, Material, Office, SubmissionStatus, TimeLimit,
+};
+use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
+use sync_protocol::receipt::ReceiptNumber;
+use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
+use uuid::Uuid;
+
+use super::{
+    ConflictReason, EnrollClaim, EnrollRefusal, IngestItem, IngestOutcome, KioskRecord, KioskRef,
+    NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, SubmissionFilter, SubmissionRef,
+};
+
+/// Generates one `#[tokio::test]` per conformance check; `$open` evaluates to
+/// `(Arc<dyn Store>, guard)` where the guard keeps the store's files alive.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($open:expr) => {
+        $crate::store_conformance_tests!(@each $open;
+            server_id_is_stable,
+            enrollment_numbers_kiosks_from_one_in_their_village,
+            an_enroll_code_is_single_use,
+            concurrent_enrollments_with_one_code_make_one_kiosk,
+            expired_and_unknown_codes_are_refused_without_effect,
+            a_public_key_enrolls_once_and_the_code_survives,
+            revocation_is_recorded_once,
+            heartbeats_and_sightings_are_kept,
+            a_repeated_submission_is_a_duplicate_with_the_original_time,
+            different_content_under_a_taken_id_or_receipt_conflicts,
+            concurrent_copies_of_a_submission_store_one,
+            a_batch_answers_each_item_in_order,
+            the_statuses_feed_pages_a_kiosks_own_changes,
+            status_changes_are_kept_in_order,
+            catalog_imports_bump_versions_and_withdraw,
+            notices_reach_their_villages,
+            submissions_list_by_kiosk_and_status,
+            stats_count_kiosks_and_submissions
+        );
+    };
+    (@each $open:expr; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let (store, _guard) = $open;
+                $crate::store::conformance::$check(store).await;
+            }
+        )*
+    };
+}
+
+/// The instant every check starts from.
+pub fn t0() -> DateTime<Utc> {
+    "2026-03-01T08:00:00Z".parse().unwrap_or_default()
+}
+
+fn village(name: &str) -> Village {
+    Village {
+        county: "示范县".into(),
+        township: "凤岭乡".into(),
+        village: name.into(),
+    }
+}
+
+/// Stores a code for `village_name` valid for a day from [`t0`]; returns its key.
+pub async fn new_code(store: &dyn Store, village_name: &str) -> String {
+    let code_key = format!("code-{}", Uuid::now_v7());
+    store
+        .create_enroll_code(NewEnrollCode {
+            code_key: code_key.clone(),
+            village: village(village_name),
+            created_at: t0(),
+            expires_at: t0() + Duration::days(1),
+        })
+        .await
+        .expect("store a code");
+    code_key
+}
+
+fn claim(code_key: &str, key_byte: u8, now: DateTime<Utc>) -> EnrollClaim {
+    EnrollClaim {
+        code_key: code_key.to_owned(),
+        kiosk_id: Uuid::now_v7().to_string(),
+        public_key: [key_byte; 32],
+        app_version: "0.1.0".into(),
+        now,
+    }
+}
+
+/// Enrolls a kiosk in `village_name` with public key `[key_byte; 32]`.
+pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> KioskRecord {
+    let code = new_code(store, village_name).await;
+    store
+        .enroll_kiosk(claim(&code, key_byte, t0()))
+        .await
+        .expect("store answers")
+        .expect("enrollment accepted")
+}
+
+/// A valid application from kiosk `kiosk_number`, sequence `seq`.
+pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
+    Submission {
+        id: Uuid::now_v7(),
+        kiosk_seq: seq,
+        receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),
+        kind: SubmissionKind::Application,
+        item_code: Some("GX-MZ-001".into()),
+        catalog_version: Some(1),
+        fields: BTreeMap::from([("household_size".into(), "4".into())]),
+        text: None,
+        rating: None,
+        applicant: Some(Applicant {
+            name: Some("李秀英".into()),
+            id_number: Some("450902196208150028".into()),
+            address: None,
+        }),
+        contact_phone: Some("13800000000".into()),
+        created_at: t0(),
+    }
+}
+
+fn item(submission: &Submission) -> IngestItem {
+    IngestItem {
+        submission: submission.clone(),
+        content_digest: submission.content_digest(),
+    }
+}
+
+fn catalog_item(code: &str, name: &str) -> CatalogItem {
+    CatalogItem {
+        code: code.into(),
+        version: 0,
+        name_zh: name.into(),
+        name_en: format!("{name} (en)"),
+        category: "社会救助".into(),
+        legal_basis: "《社会救助暂行办法》".into(),
+        conditions: vec!["本县户籍".into()],
+        materials: vec![Material {
+            name: "居民身份证".into(),
+            original: true,
+            count: 1,
+            note: None,
+        }],
+        steps: vec!["申请".into(), "受理".into()],
+        time_limit: TimeLimit::WorkingDays { days: 10 },
+        fees: Vec::new(),
+        office: Office {
+            name: "凤岭乡便民服务中心".into(),
+            address: "凤岭乡政府大院".into(),
+            phone: "0775-5550100".into(),
+        },
+        complaint_phone: "12345".into(),
+        identity: IdentityNeed::IdNumber,
+        form: Vec::new(),
+        withdrawn: false,
+    }
+}
+
+pub async fn server_id_is_stable(store: Arc<dyn Store>) {
+    let first = store.server_id().await.unwrap();
+    assert!(!first.is_empty());
+    assert_eq!(store.server_id().await.unwrap(), first);
+}
+
+pub async fn enrollment_numbers_kiosks_from_one_in_their_village(store: Arc<dyn Store>) {
+    let first = enroll(store.as_ref(), "石门村", 1).await;
+    let second = enroll(store.as_ref(), "六合村", 2).await;
+    assert_eq!((first.kiosk_number, second.kiosk_number), (1, 2));
+    assert_eq!(first.village, village("石门村"));
+    assert_eq!(first.public_key, [1; 32]);
+    assert_eq!(first.enrolled_at, t0());
+    assert!(!first.is_revoked());
+    assert_eq!(
+        store
+            .find_kiosk(&KioskRef::Id(second.kiosk_id.clone()))
+            .await
+            .unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.find_kiosk(&KioskRef::Number(1)).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(store.list_kiosks().await.unwrap(), vec![first, second]);
+}
+
+pub async fn an_enroll_code_is_single_use(store: Arc<dyn Store>) {
+    let code = new_code(store.as_ref(), "石门村").await;
+    store
+        .enroll_kiosk(claim(&code, 1, t0()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.enroll_kiosk(claim(&code, 2, t0())).await.unwrap(),
+        Err(EnrollRefusal::AlreadyUsed)
+    );
+    assert_eq!(store.list_kiosks().await.unwrap().len(), 1);
+}
+
+pub async fn concurrent_enrollments_with_one_code_make_one_kiosk(store: Arc<dyn Store>) {
+    let code = new_code(store.as_ref(), "石门村").await;
+    let attempts: Vec<_> = (1..=8u8)
+        .map(|key| {
+            let store = Arc::clone(&store);
+            let code = code.clone();
+            tokio::spawn(async move { store.enroll_kiosk(claim(&code, key, t0())).await })
+        })
+        .collect();
+    let mut won = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap().unwrap() {
+            Ok(_) => won += 1,
+            Err(refusal) => assert_eq!(refusal, EnrollRefusal::AlreadyUsed),
+        }
+    }
+    assert_eq!(won, 1, "exactly one enrollment wins the code");
+    assert_eq!(store.list_kiosks().await.unwrap().len(), 1);
+}
+
+pub async fn expired_and_unknown_codes_are_refused_without_effect(store: Arc<dyn Store>) {
+    let code = new_code(store.as_ref(), "石门村").await;
+    let late = t0() + Duration::days(1);
+    assert_eq!(
+        store.enroll_kiosk(claim(&code, 1, late)).await.unwrap(),
+        Err(EnrollRefusal::Expired(late))
+    );
+    assert_eq!(
+        store
+            .enroll_kiosk(claim("no-such-code", 1, t0()))
+            .await
+            .unwrap(),
+        Err(EnrollRefusal::UnknownCode)
+    );
+    assert!(store.list_kiosks().await.unwrap().is_empty());
+    // Just before expiry the same code still works: the refusals changed nothing.
+    let just_in_time = late - Duration::milliseconds(1);
+    assert!(
+        store
+            .enroll_kiosk(claim(&code, 1, just_in_time))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+pub async fn a_public_key_enrolls_once_and_the_code_survives(store: Arc<dyn Store>) {
+    let first = enroll(store.as_ref(), "石门村", 7).await;
+    let code = new_code(store.as_ref(), "石门村").await;
+    assert_eq!(
+        store.enroll_kiosk(claim(&code, 7, t0())).await.unwrap(),
+        Err(EnrollRefusal::KeyAlreadyEnrolled(first.kiosk_id))
+    );
+    assert!(
+        store
+            .enroll_kiosk(claim(&code, 8, t0()))
+            .await
+            .unwrap()
+            .is_ok()
+    );
+}
+
+pub async fn revocation_is_recorded_once(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let by_id = KioskRef::Id(kiosk.kiosk_id.clone());
+    let at = t0() + Duration::hours(1);
+    let RevokeOutcome::Revoked(revoked) = store.revoke_kiosk(&by_id, at).await.unwrap() else {
+        panic!("the first revocation revokes");
+    };
+    assert_eq!(revoked.revoked_at, Some(at));
+    let again = store
+        .revoke_kiosk(
+            &KioskRef::Number(kiosk.kiosk_number),
+            at + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, RevokeOutcome::AlreadyRevoked(revoked.clone()));
+    assert_eq!(
+        store.find_kiosk(&by_id).await.unwrap().unwrap().revoked_at,
+        Some(at)
+    );
+    assert_eq!(
+        store.revoke_kiosk(&KioskRef::Number(99), at).await.unwrap(),
+        RevokeOutcome::NotFound
+    );
+}
+
+pub async fn heartbeats_and_sightings_are_kept(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let by_id = KioskRef::Id(kiosk.kiosk_id.clone());
+    assert_eq!(kiosk.last_seen_at, None);
+    let heartbeat = Heartbeat {
+        queue_depth: 3,
+        oldest_pending_age_s: Some(120),
+        quarantined: 1,
+        devices: DeviceHealth::default(),
+        app_version: "0.2.0".into(),
+        disk_free_bytes: 1 << 30,
+        uptime_s: 3600,
+        clock_offset_ms: -1500,
+    };
+    let at = t0() + Duration::minutes(5);
+    store
+        .record_heartbeat(&kiosk.kiosk_id, &heartbeat, at)
+        .await
+        .unwrap();
+    let found = store.find_kiosk(&by_id).await.unwrap().unwrap();
+    let record = found.last_heartbeat.expect("heartbeat kept");
+    assert_eq!(record.heartbeat, heartbeat);
+    assert_eq!(record.received_at, at);
+    assert_eq!(found.last_seen_at, Some(at));
+
+    let later = at + Duration::minutes(1);
+    store.touch_kiosk(&kiosk.kiosk_id, later).await.unwrap();
+    store.touch_kiosk(&kiosk.kiosk_id, at).await.unwrap();
+    let found = store.find_kiosk(&by_id).await.unwrap().unwrap();
+    assert_eq!(found.last_seen_at, Some(later), "last seen never goes back");
+}
+
+pub async fn a_repeated_submission_is_a_duplicate_with_the_original_time(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let sent = submission(kiosk.kiosk_number, 1);
+    let first_at = t0() + Duration::milliseconds(1234);
+    let first = store
+        .ingest(&kiosk.kiosk_id, vec![item(&sent)], first_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        vec![IngestOutcome::Accepted {
+            received_at: first_at
+        }]
+    );
+    let again = store
+        .ingest(
+            &kiosk.kiosk_id,
+            vec![item(&sent)],
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![IngestOutcome::Duplicate {
+            received_at: first_at
+        }]
+    );
+    let stored = store
+        .find_submission(&SubmissionRef::Id(sent.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.submission, sent, "stored with its personal data");
+    assert_eq!(stored.status, SubmissionStatus::Received);
+    assert_eq!(stored.received_at, first_at);
+    assert_eq!(stored.kiosk_id, kiosk.kiosk_id);
+    let feed = store
+        .statuses_page(&kiosk.kiosk_id, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(feed.items.len(), 1, "one `received` change, not two");
+    assert_eq!(feed.items[0].status, SubmissionStatus::Received);
+    assert_eq!(feed.items[0].changed_at, first_at);
+}
+
+pub async fn different_content_under_a_taken_id_or_receipt_conflicts(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let original = submission(kiosk.kiosk_number, 1);
+    store
+        .ingest(&kiosk.kiosk_id, vec![item(&original)], t0())
+        .await
+        .unwrap();
+
+    let mut changed = original.clone();
+    changed.fields.insert("household_size".into(), "5".into());
+    let mut same_receipt = submission(kiosk.kiosk_number, 1);
+    same_receipt.text = Some("another".into());
+    let outcomes = store
+        .ingest(
+            &kiosk.kiosk_id,
+            vec![item(&changed), item(&same_receipt)],
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            IngestOutcome::Conflict(ConflictReason::DifferentContent),
+            IngestOutcome::Conflict(ConflictReason::ReceiptNumberTaken { by: original.id }),
+        ]
+    );
+    let stored = store
+        .find_submission(&SubmissionRef::Id(original.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.submission, original, "the original stands");
+    assert_eq!(
+        store
+            .find_submission(&SubmissionRef::Id(same_receipt.id))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .statuses_page(&kiosk.kiosk_id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn concurrent_copies_of_a_submission_store_one(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let sent = submission(kiosk.kiosk_number, 1);
+    let copies: Vec<_> = (0..8i64)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let kiosk_id = kiosk.kiosk_id.clone();
+            let copy = item(&sent);
+            tokio::spawn(async move {
+                store
+                    .ingest(&kiosk_id, vec![copy], t0() + Duration::seconds(n))
+                    .await
+            })
+        })
+        .collect();
+    let mut accepted_at = Vec::new();
+    let mut duplicate_at = Vec::new();
+    for copy in copies {
+        match copy.await.unwrap().unwrap()[..] {
+            [IngestOutcome::Accepted { received_at }] => accepted_at.push(received_at),
+            [IngestOutcome::Duplicate { received_at }] => duplicate_at.push(received_at),
+            ref other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(accepted_at.len(), 1, "exactly one copy is accepted");
+    assert!(
+        duplicate_at.iter().all(|at| *at == accepted_at[0]),
+        "duplicates report the accepted copy's time"
+    );
+    let all = store
+        .list_submissions(&SubmissionFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1);
+}
+
+pub async fn a_batch_answers_each_item_in_order(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let old = submission(kiosk.kiosk_number, 1);
+    store
+        .ingest(&kiosk.kiosk_id, vec![item(&old)], t0())
+        .await
+        .unwrap();
+    let mut clash = old.clone();
+    clash.rating = Some(5);
+    let new = submission(kiosk.kiosk_number, 2);
+    let at = t0() + Duration::minutes(1);
+    let outcomes = store
+        .ingest(
+            &kiosk.kiosk_id,
+            vec![item(&new), item(&clash), item(&old), item(&new)],
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            IngestOutcome::Accepted { received_at: at },
+            IngestOutcome::Conflict(ConflictReason::DifferentContent),
+            IngestOutcome::Duplicate { received_at: t0() },
+            IngestOutcome::Duplicate { received_at: at },
+        ]
+    );
+}
+
+pub async fn the_statuses_feed_pages_a_kiosks_own_changes(store: Arc<dyn Store>) {
+    let mine = enroll(store.as_ref(), "石门村", 1).await;
+    let theirs = enroll(store.as_ref(), "六合村", 2).await;
+    for seq in 1..=3 {
+        let own = submission(mine.kiosk_number, seq);
+        store
+            .ingest(&mine.kiosk_id, vec![item(&own)], t0())
+            .await
+            .unwrap();
+        let other = submission(theirs.kiosk_number, seq);
+        store
+            .ingest(&theirs.kiosk_id, vec![item(&other)], t0())
+            .await
+            .unwrap();
+    }
+    let first = ReceiptNumber::new(mine.kiosk_number, 1).to_string();
+    store
+        .set_status(
+            &SubmissionRef::Receipt(first.clone()),
+            SubmissionStatus::Accepted,
+            Some("已受理".into()),
+            t0() + Duration::hours(1),
+        )
+        .await
+        .unwrap()
+        .expect("found by receipt");
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .statuses_page(&mine.kiosk_id, cursor.as_deref(), 1)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 1);
+        seen.extend(page.items.iter().cloned());
+        cursor = Some(page.cursor.clone());
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 4, "three `received` and one `accepted`");
+    assert!(
+        seen.iter()
+            .all(|c| c.receipt_number.starts_with(&first[..3]))
+    );
+    assert_eq!(seen[3].status, SubmissionStatus::Accepted);
+    assert_eq!(seen[3].note.as_deref(), Some("已受理"));
+
+    let end = store
+        .statuses_page(&mine.kiosk_id, cursor.as_deref(), 10)
+        .await
+        .unwrap();
+    assert!(end.items.is_empty() && !end.more);
+    assert_eq!(Some(end.cursor), cursor, "the cursor stays put at the end");
+
+    store
+        .set_status(
+            &SubmissionRef::Receipt(first),
+            SubmissionStatus::Approved,
+            None,
+            t0() + Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    let next = store
+        .statuses_page(&mine.kiosk_id, cursor.as_deref(), 10)
+        .await
+        .unwrap();
+    assert_eq!(next.items.len(), 1, "only the new change after the cursor");
+    assert_eq!(next.items[0].status, SubmissionStatus::Approved);
+
+    match store.statuses_page(&mine.kiosk_id, Some("bogus"), 10).await {
+        Err(StoreError::InvalidCursor(text)) => assert_eq!(text, "bogus"),
+        other => panic!("expected InvalidCursor, got {other:?}"),
+    }
+}
+
+pub async fn status_changes_are_kept_in_order(store: Arc<dyn Store>) {
+    let kiosk = enroll(store.as_ref(), "石门村", 1).await;
+    let sent = submission(kiosk.kiosk_number, 1);
+    store
+        .ingest(&kiosk.kiosk_id, vec![item(&sent)], t0())
+        .await
+        .unwrap();
+    let at = t0() + Duration::days(1);
+    let change = store
+        .set_status(
+            &SubmissionRef::Id(sent.id),
+            SubmissionStatus::NeedsCorrection,
+            Some("请补交户口簿复印件".into()),
+            at,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.status, SubmissionStatus::NeedsCorrection);
+    assert_eq!(change.changed_at, at);
+    let stored = store
+        .find_submission(&SubmissionRef::Receipt(sent.receipt_number.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, SubmissionStatus::NeedsCorrection);
+    assert_eq!(stored.status_changed_at, at);
+    let history = store.submission_history(sent.id).await.unwrap();
+    let statuses: Vec<_> = history.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        vec![
+            SubmissionStatus::Received,
+            SubmissionStatus::NeedsCorrection
+        ]
+    );
+    assert_eq!(
+        store
+            .set_status(
+                &SubmissionRef::Id(Uuid::now_v7()),
+                SubmissionStatus::Approved,
+                None,
+                at
+            )
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn catalog_imports_bump_versions_and_withdraw(store: Arc<dyn Store>) {
+    let pension = catalog_item("GX-SB-001", "养老保险");
+    let dibao = catalog_item("GX-MZ-001", "低保");
+    let report = store
+        .import_catalog(vec![pension.clone(), dibao.clone()], t0())
+        .await
+        .unwrap();
+    assert_eq!(report.added.len(), 2);
+    let first = store.catalog_page(None, 10).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    assert!(first.items.iter().all(|i| i.version == 1 && !i.withdrawn));
+    assert!(!first.more);
+
+    let unchanged = store
+        .import_catalog(vec![pension.clone(), dibao.clone()], t0())
+        .await
+        .unwrap();
+    assert_eq!(unchanged.unchanged.len(), 2);
+    let quiet = store.catalog_page(Some(&first.cursor), 10).await.unwrap();
+    assert!(quiet.items.is_empty(), "an unchanged import adds nothing");
+
+    let mut changed = pension.clone();
+    changed.steps.push("领取结果".into());
+    let report = store.import_catalog(vec![changed], t0()).await.unwrap();
+    assert_eq!(report.updated, vec!["GX-SB-001".to_string()]);
+    assert_eq!(report.withdrawn, vec!["GX-MZ-001".to_string()]);
+    let next = store.catalog_page(Some(&first.cursor), 10).await.unwrap();
+    let by_code: BTreeMap<_, _> = next.items.iter().map(|i| (i.code.as_str(), i)).collect();
+    assert_eq!(by_code.len(), 2);
+    assert_eq!(by_code["GX-SB-001"].version, 2);
+    assert_eq!(by_code["GX-SB-001"].steps.len(), 3);
+    assert!(by_code["GX-MZ-001"].withdrawn);
+    assert_eq!(by_code["GX-MZ-001"].version, 2);
+
+    let back = store
+        .import_catalog(vec![pension, dibao], t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        back.updated.len(),
+        2,
+        "the changed one reverts, the withdrawn one returns"
+    );
+    let whole = store.catalog_page(None, 10).await.unwrap();
+    assert_eq!(
+        whole.items.len(),
+        2,
+        "each item once, in its latest version"
+    );
+    assert!(whole.items.iter().all(|i| i.version == 3 && !i.withdrawn));
+}
+
+pub async fn notices_reach_their_villages(store: Arc<dyn Store>) {
+    let on = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or_default();
+    let notice = |title: &str, villages: &[&str]| NewNotice {
+        title: title.into(),
+        body: "正文".into(),
+        published_on: on,
+        expires_on: None,
+        villages: villages.iter().map(|v| (*v).to_owned()).collect(),
+    };
+    let everyone = store
+        .add_notice(notice("全县通知", &[]), t0())
+        .await
+        .unwrap();
+    store
+        .add_notice(notice("六合村通知", &["六合村"]), t0())
+        .await
+        .unwrap();
+    let both = store
+        .add_notice(notice("两村通知", &["石门村", "六合村"]), t0())
+        .await
+        .unwrap();
+    let page = store.notices_page("石门村", None, 10).await.unwrap();
+    let titles: Vec<_> = page.items.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, vec!["全县通知", "两村通知"]);
+    assert_eq!(page.items[0], everyone);
+    assert_eq!(page.items[1], both);
+
+    let first = store.notices_page("石门村", None, 1).await.unwrap();
+    assert!(first.more);
+    let rest = store
+        .notices_page("石门村", Some(&first.cursor), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![both]);
+    assert!(!rest.more);
+}
+
+pub async fn submissions_list_by_kiosk_and_status(store: Arc<dyn Store>) {
+    let a = enroll(store.as_ref(), "石门村", 1).await;
+    let b = enroll(store.as_ref(), "六合村", 2).await;
+    let a1 = submission(a.kiosk_number, 1);
+    let a2 = submission(a.kiosk_number, 2);
+    let b1 = submission(b.kiosk_number, 1);
+    store
+        .ingest(&a.kiosk_id, vec![item(&a1)], t0())
+        .await
+        .unwrap();
+    store
+        .ingest(&b.kiosk_id, vec![item(&b1)], t0() + Duration::seconds(1))
+        .await
+        .unwrap();
+    store
+        .ingest(&a.kiosk_id, vec![item(&a2)], t0() + Duration::seconds(2))
+        .await
+        .unwrap();
+    store
+        .set_status(
+            &SubmissionRef::Id(a1.id),
+            SubmissionStatus::Approved,
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let ids = |records: Vec<super::SubmissionRecord>| -> Vec<Uuid> {
+        records.into_iter().map(|r| r.submission.id).collect()
+    };
+    let all = store
+        .list_submissions(&SubmissionFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(all), vec![a2.id, b1.id, a1.id], "newest first");
+    let of_a = SubmissionFilter {
+        kiosk: Some(KioskRef::Number(a.kiosk_number)),
+        ..SubmissionFilter::default()
+    };
+    assert_eq!(
+        ids(store.list_submissions(&of_a).await.unwrap()),
+        vec![a2.id, a1.id]
+    );
+    let of_b = SubmissionFilter {
+        kiosk: Some(KioskRef::Id(b.kiosk_id.clone())),
+        ..SubmissionFilter::default()
+    };
+    assert_eq!(
+        ids(store.list_submissions(&of_b).await.unwrap()),
+        vec![b1.id]
+    );
+    let approved = SubmissionFilter {
+        status: Some(SubmissionStatus::Approved),
+        ..SubmissionFilter::default()
+    };
+    assert_eq!(
+        ids(store.list_submissions(&approved).await.unwrap()),
+        vec![a1.id]
+    );
+    let limited = SubmissionFilter {
+        limit: Some(1),
+        ..SubmissionFilter::default()
+    };
+    assert_eq!(store.list_submissions(&limited).await.unwrap().len(), 1);
+}
+
+pub async fn stats_count_kiosks_and_submissions(store: Arc<dyn Store>) {
+    let a = enroll(store.as_ref(), "石门村", 1).await;
+    let b = enroll(store.as_ref(), "六合村", 2).await;
+    store
+        .revoke_kiosk(&KioskRef::Id(b.kiosk_id.clone()), t0())
+        .await
+        .unwrap();
+    for seq in 1..=2 {
+        store
+            .ingest(
+                &a.kiosk_id,
+                vec![item(&submission(a.kiosk_number, seq))],
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.kiosks_active, stats.kiosks_revoked), (1, 1));
+    assert_eq!(
+        stats.submissions_by_status,
+        vec![(SubmissionStatus::Received, 2)]
+    );
+}

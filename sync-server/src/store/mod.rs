@@ -1,0 +1,177 @@
+//! The server's storage behind one trait, so a PostgreSQL store can join the SQLite one.
+//!
+//! - [`Store`]: what the HTTP API and the staff commands need, nothing backend-specific.
+//! - [`model`]: the records the trait speaks in.
+//! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
+//!   connections).
+//! - [`conformance`]: the behaviour every backend must show, run as tests against each.
+//!
+//! Why an async trait returning boxed futures: a PostgreSQL client is async, and the server
+//! holds the store as `Arc<dyn Store>` so the backend is picked at start-up; `async fn` in a
+//! trait is not object-safe, and boxing one future per call costs nothing next to the I/O.
+//!
+//! Rules for backends, so nothing above the trait depends on SQLite:
+//! - Times are `DateTime<Utc>` with millisecond precision: a backend returns what it stored,
+//!   so a duplicate's `received_at` equals the original's to the millisecond.
+//! - Feed cursors are opaque strings. A backend must never hand out a cursor past a change that
+//!   is not yet visible (SQLite's single writer gives this for free; PostgreSQL needs care with
+//!   concurrent transactions, e.g. allocate change numbers under a lock).
+//! - `ingest` claims each id and inserts it in one transaction: concurrent requests with the
+//!   same id give one `Accepted` and `Duplicate`s.
+//! - Enrollment codes are claimed atomically: of two enrollments with one code exactly one wins.
+
+pub mod conformance;
+pub mod model;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, SubmissionStatus};
+use sync_protocol::heartbeat::Heartbeat;
+
+pub use model::*;
+
+/// What every store call returns.
+pub type StoreResult<T> = Result<T, StoreError>;
+/// The future of a store call; `'a` borrows the store and the arguments.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
+
+/// Why a store call failed. Cloneable, because one failed commit answers every job in it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the store failed to {operation}: {source}")]
+    Backend {
+        operation: &'static str,
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the store holds a row it cannot read ({what}): the database was changed by hand")]
+    Corrupt { what: String },
+    #[error("feed cursor `{0}` is not one this server issued: restart the feed without `after`")]
+    InvalidCursor(String),
+    #[error("the store's writer has stopped: restart the server")]
+    WriterStopped,
+    #[error(
+        "the store's schema version {found} is newer than this program's {supported}: upgrade sync-server"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
+}
+
+impl StoreError {
+    pub fn backend(
+        operation: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend {
+            operation,
+            source: Arc::new(source),
+        }
+    }
+}
+
+/// Everything the server keeps. Methods take `now` where time matters, so tests and every
+/// backend agree on it.
+pub trait Store: Send + Sync + 'static {
+    /// The install's identity, generated once when the store is created.
+    fn server_id(&self) -> StoreFuture<'_, String>;
+
+    // ── enrollment and kiosks ──
+
+    /// Stores a new one-time code (its `code_key`, never the code itself).
+    fn create_enroll_code(&self, code: NewEnrollCode) -> StoreFuture<'_, ()>;
+    /// Claims the code and creates the kiosk with the next kiosk number, atomically.
+    fn enroll_kiosk(
+        &self,
+        claim: EnrollClaim,
+    ) -> StoreFuture<'_, Result<KioskRecord, EnrollRefusal>>;
+    fn find_kiosk<'a>(&'a self, kiosk: &'a KioskRef) -> StoreFuture<'a, Option<KioskRecord>>;
+    /// All kiosks, by kiosk number.
+    fn list_kiosks(&self) -> StoreFuture<'_, Vec<KioskRecord>>;
+    fn revoke_kiosk<'a>(
+        &'a self,
+        kiosk: &'a KioskRef,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, RevokeOutcome>;
+    /// Records that a kiosk made a verified request.
+    fn touch_kiosk<'a>(&'a self, kiosk_id: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, ()>;
+    /// Keeps the latest heartbeat (and counts as seen).
+    fn record_heartbeat<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        heartbeat: &'a Heartbeat,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()>;
+
+    // ── submissions ──
+
+    /// Claims and stores each item (one result per item, in order); a new one gets status
+    /// `received` and an entry in the kiosk's statuses feed.
+    fn ingest<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        items: Vec<IngestItem>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Vec<IngestOutcome>>;
+    /// Newest first.
+    fn list_submissions<'a>(
+        &'a self,
+        filter: &'a SubmissionFilter,
+    ) -> StoreFuture<'a, Vec<SubmissionRecord>>;
+    fn find_submission<'a>(
+        &'a self,
+        submission: &'a SubmissionRef,
+    ) -> StoreFuture<'a, Option<SubmissionRecord>>;
+    /// Every status change of one submission, oldest first.
+    fn submission_history(&self, id: uuid::Uuid) -> StoreFuture<'_, Vec<StatusChange>>;
+    /// Sets the status and appends the change to the owning kiosk's statuses feed; `None` when
+    /// no such submission exists.
+    fn set_status<'a>(
+        &'a self,
+        submission: &'a SubmissionRef,
+        status: SubmissionStatus,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Option<StatusChange>>;
+
+    // ── feeds ──
+
+    /// Replaces the catalogue with `items` (their `version` and `withdrawn` are ignored):
+    /// changed items get the next version, missing ones are withdrawn.
+    fn import_catalog(
+        &self,
+        items: Vec<CatalogItem>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, ImportReport>;
+    fn add_notice(&self, notice: NewNotice, now: DateTime<Utc>) -> StoreFuture<'_, Notice>;
+    fn catalog_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<CatalogItem>>;
+    /// Notices for every village and those naming `village`.
+    fn notices_page<'a>(
+        &'a self,
+        village: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<Notice>>;
+    /// Status changes of `kiosk_id`'s own submissions.
+    fn statuses_page<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<StatusChange>>;
+
+    /// Counts for `/metrics`.
+    fn stats(&self) -> StoreFuture<'_, StoreStats>;
+}

@@ -1,0 +1,221 @@
+//! The records [`super::Store`] takes and returns.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sync_protocol::enroll::Village;
+use sync_protocol::feed::SubmissionStatus;
+use sync_protocol::heartbeat::Heartbeat;
+use sync_protocol::submission::{Submission, SubmissionKind};
+use uuid::Uuid;
+
+/// A one-time enrollment code as stored: only its key (a hash), never the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEnrollCode {
+    pub code_key: String,
+    pub village: Village,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An enrollment to perform: claim `code_key`, create kiosk `kiosk_id` with `public_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollClaim {
+    pub code_key: String,
+    pub kiosk_id: String,
+    pub public_key: [u8; 32],
+    pub app_version: String,
+    pub now: DateTime<Utc>,
+}
+
+/// Why an enrollment was refused; the code stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollRefusal {
+    #[error("no such enrollment code")]
+    UnknownCode,
+    #[error("the enrollment code expired at {0}")]
+    Expired(DateTime<Utc>),
+    #[error("the enrollment code was already used")]
+    AlreadyUsed,
+    #[error("this public key is already enrolled as kiosk {0}")]
+    KeyAlreadyEnrolled(String),
+    #[error("every kiosk number is taken")]
+    FleetFull,
+}
+
+/// A kiosk named by its id or by its kiosk number (what technicians read off a receipt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KioskRef {
+    Id(String),
+    Number(u32),
+}
+
+impl KioskRef {
+    /// A number is taken as a kiosk number (`7` or `#7`), anything else as an id.
+    pub fn parse(text: &str) -> Self {
+        let text = text.trim();
+        match text.trim_start_matches('#').parse::<u32>() {
+            Ok(number) => Self::Number(number),
+            Err(_) => Self::Id(text.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for KioskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => f.write_str(id),
+            Self::Number(number) => write!(f, "#{number}"),
+        }
+    }
+}
+
+/// An enrolled kiosk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskRecord {
+    pub kiosk_id: String,
+    pub kiosk_number: u32,
+    pub public_key: [u8; 32],
+    pub village: Village,
+    pub app_version: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub last_heartbeat: Option<HeartbeatRecord>,
+}
+
+impl KioskRecord {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+/// The latest heartbeat of a kiosk and when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRecord {
+    pub heartbeat: Heartbeat,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What `revoke_kiosk` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(KioskRecord),
+    /// It was revoked before; `revoked_at` is the first revocation.
+    AlreadyRevoked(KioskRecord),
+    NotFound,
+}
+
+/// One submission to claim and store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestItem {
+    /// Validated, with a canonical receipt number.
+    pub submission: Submission,
+    /// `Submission::content_digest()`.
+    pub content_digest: String,
+}
+
+/// The store's answer for one item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Accepted {
+        received_at: DateTime<Utc>,
+    },
+    /// The same id with the same content was stored before.
+    Duplicate {
+        received_at: DateTime<Utc>,
+    },
+    Conflict(ConflictReason),
+}
+
+/// Why an item conflicts with what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// The id is taken by a submission with other content.
+    DifferentContent,
+    /// Another submission already carries this receipt number.
+    ReceiptNumberTaken { by: Uuid },
+}
+
+impl fmt::Display for ConflictReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::DifferentContent => f.write_str(
+                "a submission with this id but different content is already stored: keep the original, give a changed one a new id",
+            ),
+            Self::ReceiptNumberTaken { by } => write!(
+                f,
+                "this receipt number already belongs to submission {by}: the booth's sequence counter went back"
+            ),
+        }
+    }
+}
+
+/// Which submissions to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmissionFilter {
+    pub kiosk: Option<KioskRef>,
+    pub status: Option<SubmissionStatus>,
+    pub limit: Option<u32>,
+}
+
+/// A submission named by its id or its receipt number (canonical form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmissionRef {
+    Id(Uuid),
+    Receipt(String),
+}
+
+impl fmt::Display for SubmissionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "{id}"),
+            Self::Receipt(receipt) => f.write_str(receipt),
+        }
+    }
+}
+
+/// A stored submission with where it stands. `Debug` inherits the submission's redaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionRecord {
+    pub submission: Submission,
+    pub kiosk_id: String,
+    pub kiosk_number: u32,
+    pub status: SubmissionStatus,
+    pub received_at: DateTime<Utc>,
+    pub status_changed_at: DateTime<Utc>,
+}
+
+impl SubmissionRecord {
+    pub fn kind(&self) -> SubmissionKind {
+        self.submission.kind
+    }
+}
+
+/// A notice to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNotice {
+    pub title: String,
+    pub body: String,
+    pub published_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    /// Empty for every village.
+    pub villages: Vec<String>,
+}
+
+/// What a catalogue import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub added: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+    pub withdrawn: Vec<String>,
+}
+
+/// Counts for `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub kiosks_active: u64,
+    pub kiosks_revoked: u64,
+    pub submissions_by_status: Vec<(SubmissionStatus, u64)>,
+}

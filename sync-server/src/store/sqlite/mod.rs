@@ -1,0 +1,292 @@
+//! The embedded SQLite store, the default backend.
+//!
+//! - [`connection`]: pragmas (WAL, `synchronous=FULL`, foreign keys, busy timeout) and value
+//!   conversions.
+//! - [`schema`]: versioned migrations.
+//! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
+//! - [`readers`]: reused read connections on the blocking pool.
+//! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection.
+//!
+//! Staff commands open the same file from another process while the server runs: WAL lets
+//! their reads run beside the server, the busy timeout queues their writes behind its commits,
+//! and the server reads revocations and everything else from the file on every request, so it
+//! sees their changes at once.
+
+mod connection;
+mod feeds;
+mod kiosks;
+mod readers;
+mod schema;
+mod submissions;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
+use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, SubmissionStatus};
+use sync_protocol::heartbeat::Heartbeat;
+
+use self::readers::Readers;
+use self::writer::Writer;
+use super::{
+    EnrollClaim, EnrollRefusal, ImportReport, IngestItem, IngestOutcome, KioskRecord, KioskRef,
+    NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
+    SubmissionFilter, SubmissionRecord, SubmissionRef,
+};
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = schema::VERSION;
+
+/// A SQLite database file used as the server's store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Readers,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`, and starts its writer.
+    /// Blocking: call it before serving, or from `spawn_blocking`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let mut conn = connection::open_writer(path)?;
+        schema::migrate(&mut conn)?;
+        let writer = Writer::start(conn).map_err(|e| StoreError::Open {
+            path: path.display().to_string(),
+            source: std::sync::Arc::new(e),
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            readers: Readers::new(path),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Store for SqliteStore {
+    fn server_id(&self) -> StoreFuture<'_, String> {
+        Box::pin(self.readers.read(|conn| {
+            conn.query_row(
+                "SELECT value FROM meta WHERE key = 'server_id'",
+                [],
+                |row| row.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(connection::failed("read the server id"))?
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "the server id is missing".into(),
+            })
+        }))
+    }
+
+    fn create_enroll_code(&self, code: NewEnrollCode) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.write("store an enrollment code", move |conn| {
+            kiosks::create_enroll_code(conn, &code)
+        }))
+    }
+
+    fn enroll_kiosk(
+        &self,
+        claim: EnrollClaim,
+    ) -> StoreFuture<'_, Result<KioskRecord, EnrollRefusal>> {
+        Box::pin(
+            self.writer
+                .write("enroll a kiosk", move |conn| kiosks::enroll(conn, &claim)),
+        )
+    }
+
+    fn find_kiosk<'a>(&'a self, kiosk: &'a KioskRef) -> StoreFuture<'a, Option<KioskRecord>> {
+        let kiosk = kiosk.clone();
+        Box::pin(self.readers.read(move |conn| kiosks::find(conn, &kiosk)))
+    }
+
+    fn list_kiosks(&self) -> StoreFuture<'_, Vec<KioskRecord>> {
+        Box::pin(self.readers.read(kiosks::list))
+    }
+
+    fn revoke_kiosk<'a>(
+        &'a self,
+        kiosk: &'a KioskRef,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, RevokeOutcome> {
+        let kiosk = kiosk.clone();
+        Box::pin(self.writer.write("revoke a kiosk", move |conn| {
+            kiosks::revoke(conn, &kiosk, now)
+        }))
+    }
+
+    fn touch_kiosk<'a>(&'a self, kiosk_id: &'a str, now: DateTime<Utc>) -> StoreFuture<'a, ()> {
+        let kiosk_id = kiosk_id.to_owned();
+        Box::pin(
+            self.writer
+                .write("record when a kiosk was seen", move |conn| {
+                    kiosks::touch(conn, &kiosk_id, now)
+                }),
+        )
+    }
+
+    fn record_heartbeat<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        heartbeat: &'a Heartbeat,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, ()> {
+        let kiosk_id = kiosk_id.to_owned();
+        let heartbeat = heartbeat.clone();
+        Box::pin(self.writer.write("record a heartbeat", move |conn| {
+            kiosks::record_heartbeat(conn, &kiosk_id, &heartbeat, now)
+        }))
+    }
+
+    fn ingest<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        items: Vec<IngestItem>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Vec<IngestOutcome>> {
+        let kiosk_id = kiosk_id.to_owned();
+        Box::pin(self.writer.write("store submissions", move |conn| {
+            submissions::ingest(conn, &kiosk_id, &items, now)
+        }))
+    }
+
+    fn list_submissions<'a>(
+        &'a self,
+        filter: &'a SubmissionFilter,
+    ) -> StoreFuture<'a, Vec<SubmissionRecord>> {
+        let filter = filter.clone();
+        Box::pin(
+            self.readers
+                .read(move |conn| submissions::list(conn, &filter)),
+        )
+    }
+
+    fn find_submission<'a>(
+        &'a self,
+        submission: &'a SubmissionRef,
+    ) -> StoreFuture<'a, Option<SubmissionRecord>> {
+        let submission = submission.clone();
+        Box::pin(
+            self.readers
+                .read(move |conn| submissions::find(conn, &submission)),
+        )
+    }
+
+    fn submission_history(&self, id: uuid::Uuid) -> StoreFuture<'_, Vec<StatusChange>> {
+        Box::pin(
+            self.readers
+                .read(move |conn| submissions::history(conn, id)),
+        )
+    }
+
+    fn set_status<'a>(
+        &'a self,
+        submission: &'a SubmissionRef,
+        status: SubmissionStatus,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, Option<StatusChange>> {
+        let submission = submission.clone();
+        Box::pin(
+            self.writer
+                .write("change a submission's status", move |conn| {
+                    submissions::set_status(conn, &submission, status, note, now)
+                }),
+        )
+    }
+
+    fn import_catalog(
+        &self,
+        items: Vec<CatalogItem>,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'_, ImportReport> {
+        Box::pin(self.writer.write("import the catalogue", move |conn| {
+            feeds::import_catalog(conn, items, now)
+        }))
+    }
+
+    fn add_notice(&self, notice: NewNotice, now: DateTime<Utc>) -> StoreFuture<'_, Notice> {
+        Box::pin(self.writer.write("add a notice", move |conn| {
+            feeds::add_notice(conn, notice, now)
+        }))
+    }
+
+    fn catalog_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<CatalogItem>> {
+        let after = after.map(str::to_owned);
+        Box::pin(
+            self.readers
+                .read(move |conn| feeds::catalog_page(conn, after.as_deref(), limit)),
+        )
+    }
+
+    fn notices_page<'a>(
+        &'a self,
+        village: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<Notice>> {
+        let village = village.to_owned();
+        let after = after.map(str::to_owned);
+        Box::pin(
+            self.readers
+                .read(move |conn| feeds::notices_page(conn, &village, after.as_deref(), limit)),
+        )
+    }
+
+    fn statuses_page<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> StoreFuture<'a, FeedPage<StatusChange>> {
+        let kiosk_id = kiosk_id.to_owned();
+        let after = after.map(str::to_owned);
+        Box::pin(
+            self.readers
+                .read(move |conn| feeds::statuses_page(conn, &kiosk_id, after.as_deref(), limit)),
+        )
+    }
+
+    fn stats(&self) -> StoreFuture<'_, StoreStats> {
+        Box::pin(self.readers.read(|conn| {
+            let (active, revoked): (i64, i64) = conn
+                .query_row(
+                    "SELECT COUNT(*) FILTER (WHERE revoked_at IS NULL),
+                            COUNT(*) FILTER (WHERE revoked_at IS NOT NULL)
+                     FROM kiosks",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .map_err(connection::failed("count kiosks"))?;
+            let mut statement = conn
+                .prepare("SELECT status, COUNT(*) FROM submissions GROUP BY status ORDER BY status")
+                .map_err(connection::failed("count submissions"))?;
+            let counts = statement
+                .query_map([], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+                })
+                .map_err(connection::failed("count submissions"))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(connection::failed("count submissions"))?;
+            Ok(StoreStats {
+                kiosks_active: active.unsigned_abs(),
+                kiosks_revoked: revoked.unsigned_abs(),
+                submissions_by_status: counts
+                    .into_iter()
+                    .map(|(status, count)| {
+                        Ok((submissions::parse_status(&status)?, count.unsigned_abs()))
+                    })
+                    .collect::<Result<_, StoreError>>()?,
+            })
+        }))
+    }
+}

@@ -1,0 +1,297 @@
+//! The `sync-server` binary: `serve`'s ready line, staff commands on the same data directory
+//! while it runs, their output formats, and one-line errors.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sync_protocol::ErrorCode;
+use sync_protocol::feed::{Feed, FeedPage, StatusChange, SubmissionStatus};
+use sync_protocol::paths;
+use sync_protocol::submission::{BatchRequest, BatchResponse, Outcome};
+
+use crate::common::{enroll_with_code, refusal, submission};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove(sync_server::data_dir::ENV)
+        .output()
+        .expect("run sync-server")
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 output")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_str(&stdout_of(output)).expect("JSON output")
+}
+
+/// `sync-server serve` in its own process; stopped with SIGTERM.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+impl Serving {
+    fn start(dir: &Path) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sync-server serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = line_tx.send(line);
+        });
+        let line = line_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("serve printed its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Self { child, url }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        self.child.wait().expect("wait for serve")
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_commands_work_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = Serving::start(dir.path());
+
+    let issued = json_of(&run(
+        dir.path(),
+        &[
+            "enroll-code",
+            "--village",
+            "石门村",
+            "--township",
+            "凤岭乡",
+            "--json",
+        ],
+    ));
+    let code = issued["code"].as_str().expect("code").to_owned();
+    assert_eq!(issued["village"]["village"], "石门村");
+    let kiosk = enroll_with_code(&serving.url, &code).await;
+    assert_eq!(kiosk.enrolled.village.township, "凤岭乡");
+
+    let imported = stdout_of(&run(
+        dir.path(),
+        &[
+            "catalog",
+            "import",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/seed/catalog.json"),
+        ],
+    ));
+    assert!(imported.contains("10 added"), "{imported}");
+    let catalog: FeedPage<Value> = kiosk.feed(Feed::Catalog, None, 100).await;
+    assert_eq!(
+        catalog.items.len(),
+        10,
+        "the server serves what the command imported"
+    );
+
+    let sent = submission(kiosk.number(), 1);
+    let response = kiosk
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![sent.clone()],
+            },
+        )
+        .await;
+    let answer: BatchResponse = response.json().await.unwrap();
+    assert_eq!(answer.results[0].outcome, Outcome::Accepted);
+
+    let listed = json_of(&run(dir.path(), &["submissions", "list", "--json"]));
+    assert_eq!(listed[0]["receipt_number"], sent.receipt_number.as_str());
+    assert_eq!(listed[0]["id_number_masked"], "450902********0028");
+    let text = stdout_of(&run(dir.path(), &["submissions", "list"]));
+    assert!(text.contains(&sent.receipt_number) && text.contains("450902********0028"));
+    assert!(
+        !text.contains("李秀英") && !text.contains("450902196208150028"),
+        "the list shows no names and no full ID numbers"
+    );
+    let shown = stdout_of(&run(
+        dir.path(),
+        &["submissions", "show", &sent.receipt_number],
+    ));
+    assert!(shown.contains("450902196208150028") && shown.contains("李秀英"));
+    let shown = json_of(&run(
+        dir.path(),
+        &["submissions", "show", &sent.id.to_string(), "--json"],
+    ));
+    assert_eq!(shown["status"], "received");
+
+    let changed = stdout_of(&run(
+        dir.path(),
+        &[
+            "submissions",
+            "set-status",
+            &sent.receipt_number.to_lowercase(),
+            "needs_correction",
+            "--note",
+            "请带户口簿",
+        ],
+    ));
+    assert!(
+        changed.contains("received -> needs_correction"),
+        "{changed}"
+    );
+    let statuses: FeedPage<StatusChange> = kiosk.feed(Feed::Statuses, None, 100).await;
+    let last = statuses.items.last().expect("status changes");
+    assert_eq!(last.status, SubmissionStatus::NeedsCorrection);
+    assert_eq!(last.note.as_deref(), Some("请带户口簿"));
+
+    let kiosks = json_of(&run(dir.path(), &["kiosk", "list", "--json"]));
+    assert_eq!(kiosks[0]["kiosk_id"], kiosk.id());
+    assert_eq!(kiosks[0]["state"], "active");
+    assert!(kiosks[0]["last_seen_at"].is_string(), "{kiosks}");
+    let table = stdout_of(&run(dir.path(), &["kiosk", "list"]));
+    assert!(table.contains("#1") && table.contains("active"), "{table}");
+
+    let revoked = stdout_of(&run(dir.path(), &["kiosk", "revoke", "1"]));
+    assert!(revoked.starts_with("revoked kiosk #1"), "{revoked}");
+    let (status, body) = refusal(kiosk.get(&paths::feed(Feed::Statuses), "").await).await;
+    assert_eq!(
+        (status, body.code),
+        (StatusCode::FORBIDDEN, ErrorCode::KioskRevoked),
+        "the running server refuses the revoked kiosk at once"
+    );
+
+    let notice = stdout_of(&run(
+        dir.path(),
+        &[
+            "notice",
+            "add",
+            "--title",
+            "停电通知",
+            "--body",
+            "周六停电",
+            "--village",
+            "石门村",
+        ],
+    ));
+    assert!(notice.contains("to 石门村"), "{notice}");
+
+    let status = serving.stop();
+    assert!(status.success(), "serve exits 0 on SIGTERM: {status}");
+}
+
+#[test]
+fn enroll_code_prints_the_code_first_then_a_qr() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = stdout_of(&run(
+        dir.path(),
+        &["enroll-code", "--village", "石门村", "--expires", "30m"],
+    ));
+    let mut lines = text.lines();
+    let code = lines
+        .next()
+        .and_then(|l| l.strip_prefix("code: "))
+        .expect("first line `code: XXXX-XXXX`");
+    assert_eq!(code.len(), 9);
+    assert!(
+        sync_server::enroll_codes::canonical(code).is_some(),
+        "{code}"
+    );
+    assert_eq!(lines.next(), Some("village: 石门村"));
+    assert!(lines.next().is_some_and(|l| l.starts_with("expires: ")));
+    assert!(text.contains('█'), "a QR code in block characters");
+    assert!(text.contains(&format!("--code {code}")));
+}
+
+#[test]
+fn catalog_import_reports_what_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/catalog.json");
+    let first = stdout_of(&run(dir.path(), &["catalog", "import", seed]));
+    assert!(
+        first.contains(": 10 added, 0 updated, 0 withdrawn, 0 unchanged"),
+        "{first}"
+    );
+    let again = json_of(&run(dir.path(), &["catalog", "import", seed, "--json"]));
+    assert_eq!(again["unchanged"].as_array().map(Vec::len), Some(10));
+}
+
+#[test]
+fn errors_are_one_line_with_a_failing_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = run(dir.path(), &["kiosk", "list"]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.starts_with("sync-server: no server database in"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1);
+    assert!(
+        !dir.path().join("server.sqlite3").exists(),
+        "a read command does not create a database"
+    );
+
+    stdout_of(&run(dir.path(), &["enroll-code", "--village", "石门村"]));
+    let revoke = run(dir.path(), &["kiosk", "revoke", "99"]);
+    assert_eq!(revoke.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&revoke.stderr);
+    assert!(stderr.contains("no kiosk #99"), "{stderr}");
+    let show = run(dir.path(), &["submissions", "show", "not-a-receipt"]);
+    assert_eq!(show.status.code(), Some(1));
+    let bad_file = run(dir.path(), &["catalog", "import", "/no/such/catalog.json"]);
+    let stderr = String::from_utf8_lossy(&bad_file.stderr);
+    assert!(stderr.contains("/no/such/catalog.json"), "{stderr}");
+}
+
+#[test]
+fn serve_reports_a_busy_port_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = run(dir.path(), &["serve", "--listen", &address]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("sync-server: cannot listen on {address}")),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,21 @@
+//! The server's library-level tests over real HTTP on 127.0.0.1 (port 0) or `oneshot`, with real
+//! SQLite files in temporary directories.
+//!
+//! - `store_sqlite`: the store conformance suite on the SQLite backend.
+//! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
+//! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
+//! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
+//! - `openapi`: the document matches the route table and the wire types.
+//! - `shutdown`: a graceful stop finishes the request in flight.
+//! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
+//!
+//! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
+
+mod api;
+mod cli;
+mod common;
+mod enrollment;
+mod openapi;
+mod security;
+mod shutdown;
+mod store_sqlite;
