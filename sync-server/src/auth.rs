@@ -135,16 +135,24 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
 }
 
 fn refuse_revoked(kiosk: &KioskRecord) -> Result<(), ApiError> {
-    match kiosk.revoked_at {
-        None => Ok(()),
-        Some(at) => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::KioskRevoked,
-            format!(
-                "kiosk #{} was revoked by county staff at {}: ask them for a new code and enroll again",
-                kiosk.kiosk_number,
-                at.format("%Y-%m-%d %H:%M UTC")
-            ),
-        )),
-    }
+    let Some(at) = kiosk.revoked_at else {
+        return Ok(());
+    };
+    let at = at.format("%Y-%m-%d %H:%M UTC");
+    let message = match &kiosk.replaced_by {
+        // A copy of a re-enrolled booth's old data, or a booth that lost its new identity.
+        Some(successor) => format!(
+            "kiosk {} (#{}) was replaced by kiosk {successor} when its booth re-enrolled at {at}: this identity is retired; if this booth is not using kiosk {successor}, ask county staff for a new code and enroll again",
+            kiosk.kiosk_id, kiosk.kiosk_number
+        ),
+        None => format!(
+            "kiosk #{} was revoked by county staff at {at}: ask them for a new code and enroll again",
+            kiosk.kiosk_number
+        ),
+    };
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::KioskRevoked,
+        message,
+    ))
 }

@@ -134,6 +134,11 @@ fn schemas() -> Value {
             "public_key": { "type": "string", "contentEncoding": "base64", "description": "The booth's new ed25519 public key (32 bytes)." },
             "proof": { "type": "string", "contentEncoding": "base64", "description": "ed25519 signature of `booth-enroll-v1\\n{normalized code}\\n{public_key}` with the new key." },
             "app_version": string(),
+            "replaces": schema_ref("Replaces"),
+        })),
+        "Replaces": object(&["kiosk_id", "proof"], json!({
+            "kiosk_id": { "type": "string", "description": "The booth's previous kiosk id. When its proof verifies and that kiosk is active, the new kiosk keeps its kiosk number, submissions and status feed, and the old one is revoked. An unknown or staff-revoked previous kiosk gives a plain enrollment (a new number)." },
+            "proof": { "type": "string", "contentEncoding": "base64", "description": "ed25519 signature of the same `booth-enroll-v1\\n{normalized code}\\n{public_key}` (the NEW key) with the PREVIOUS key." },
         })),
         "EnrollResponse": object(&["kiosk_id", "kiosk_number", "village", "server_id", "server_time"], json!({
             "kiosk_id": { "type": "string", "description": "The `keyid` of every later request." },
@@ -284,9 +289,9 @@ fn build() -> Value {
                 "security": unsigned,
                 "requestBody": { "required": true, "content": json_content(schema_ref("EnrollRequest")) },
                 "responses": {
-                    "200": ok("Enrolled.", schema_ref("EnrollResponse")),
-                    "400": error("`malformed_json`, or `invalid_request` when the proof does not verify."),
-                    "403": error("`enroll_code_invalid`, `enroll_code_expired` or `enroll_code_used`."),
+                    "200": ok("Enrolled; a retry with the same code and public key gets the original answer again.", schema_ref("EnrollResponse")),
+                    "400": error("`malformed_json`, or `invalid_request` when the proof (or the `replaces` proof) does not verify."),
+                    "403": error("`enroll_code_invalid`, `enroll_code_expired` or `enroll_code_used` (by another key); `kiosk_revoked` when a retry's kiosk was revoked since."),
                     "409": error("`invalid_request`: this public key is already enrolled."),
                     "413": error("`body_too_large`."),
                     "429": {

@@ -1,6 +1,7 @@
 //! A TCP proxy between a booth and the server that misbehaves like a village link: it drops
 //! connections, delays bytes, resets connections in the middle of a response and half-closes
-//! them. Faults are chosen per connection from a seeded random stream, so a failing run can be
+//! them. A fault is drawn for every chunk the booth sends (in practice every request, since
+//! HTTP clients keep connections alive), from a seeded random stream, so a failing run can be
 //! replayed with the same seed.
 
 use std::io::{self, Read, Write};
@@ -10,23 +11,24 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// What happens to one connection.
+/// What happens to one chunk the booth sends, and to the answer to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Forward both ways untouched.
     Pass,
-    /// Close the client's connection at once, before any byte reaches the server.
+    /// Close the connection instead of forwarding the chunk.
     Drop,
-    /// Forward, but hold each chunk for this long.
+    /// Forward the chunk after holding it this long.
     Delay(Duration),
-    /// Forward the request; forward `after` bytes of the response, then reset (RST) the client.
-    /// The server has processed the request: the booth never learns the outcome.
+    /// Forward the chunk; forward `after` bytes of what the server answers, then reset the
+    /// booth's connection. The server has processed the request; the booth never learns the
+    /// outcome.
     ResetMidResponse { after: usize },
-    /// Forward the request, then half-close towards the client (FIN) without any response.
+    /// Forward the chunk, then half-close towards the booth (FIN) and swallow the answer.
     HalfClose,
 }
 
-/// How faults are drawn for each new connection.
+/// How faults are drawn for each chunk.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FaultMix {
     /// Probability of each fault; the rest pass.
@@ -129,10 +131,9 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
         match listener.accept() {
             Ok((client, _)) => {
                 shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-                let fault = draw(shared);
                 let conn_shared = shared.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(client, fault, &conn_shared);
+                    let _ = serve(client, &conn_shared);
                 });
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -183,68 +184,99 @@ fn draw(shared: &Shared) -> Fault {
     Fault::Pass
 }
 
-fn serve(client: TcpStream, fault: Fault, shared: &Shared) -> io::Result<()> {
+/// What the answer path must do, set by the request path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Forward,
+    /// Forward this many more bytes, then reset.
+    CutAfter(usize),
+    /// Swallow everything.
+    Swallow,
+}
+
+fn serve(client: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
     client.set_nonblocking(false)?;
-    if fault == Fault::Drop {
-        return client.shutdown(Shutdown::Both);
-    }
     let server = TcpStream::connect_timeout(&shared.upstream, Duration::from_secs(5))?;
-    let (client_read, server_write) = (client.try_clone()?, server.try_clone()?);
-    let delay = match fault {
-        Fault::Delay(d) => Some(d),
-        _ => None,
+    let answer = Arc::new(Mutex::new(Answer::Forward));
+    let requests = {
+        let (client, server, answer, shared) = (
+            client.try_clone()?,
+            server.try_clone()?,
+            answer.clone(),
+            shared.clone(),
+        );
+        std::thread::spawn(move || forward_requests(client, server, &answer, &shared))
     };
-    let upstream = std::thread::spawn(move || pipe(client_read, server_write, delay, None));
-    match fault {
-        Fault::HalfClose => {
-            // Let the request reach the server, then tell the booth "no more bytes".
-            std::thread::sleep(Duration::from_millis(50));
-            let _ = client.shutdown(Shutdown::Write);
-            let mut sink = [0u8; 4096];
-            let mut server = server;
-            server.set_read_timeout(Some(Duration::from_secs(10)))?;
-            while matches!(server.read(&mut sink), Ok(n) if n > 0) {}
-        }
-        Fault::ResetMidResponse { after } => {
-            pipe(server, client.try_clone()?, None, Some(after))?;
-            socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO))?;
-            drop(client);
-        }
-        _ => pipe(server, client, delay, None)?,
-    }
-    let _ = upstream.join();
+    forward_answers(server, client, &answer);
+    let _ = requests.join();
     Ok(())
 }
 
-/// Copies `from` to `to` until EOF, or until `limit` bytes have gone through.
-fn pipe(
-    mut from: TcpStream,
-    mut to: TcpStream,
-    delay: Option<Duration>,
-    limit: Option<usize>,
-) -> io::Result<()> {
+fn forward_requests(
+    mut client: TcpStream,
+    mut server: TcpStream,
+    answer: &Mutex<Answer>,
+    shared: &Shared,
+) {
     let mut buf = [0u8; 8192];
-    let mut passed = 0usize;
     loop {
-        let n = match from.read(&mut buf) {
+        let n = match client.read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if let Some(d) = delay {
-            std::thread::sleep(d);
-        }
-        let n = match limit {
-            Some(limit) if passed + n >= limit => {
-                let _ = to.write_all(&buf[..limit - passed]);
-                return Ok(());
+        match draw(shared) {
+            Fault::Pass => {}
+            Fault::Drop => {
+                let _ = client.shutdown(Shutdown::Both);
+                let _ = server.shutdown(Shutdown::Both);
+                return;
             }
-            _ => n,
-        };
-        passed += n;
-        if to.write_all(&buf[..n]).is_err() {
+            Fault::Delay(d) => std::thread::sleep(d),
+            Fault::ResetMidResponse { after } => *answer.lock().unwrap() = Answer::CutAfter(after),
+            Fault::HalfClose => {
+                *answer.lock().unwrap() = Answer::Swallow;
+                if server.write_all(&buf[..n]).is_ok() {
+                    // Give the request time to reach the server before the booth hears FIN.
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let _ = client.shutdown(Shutdown::Write);
+                continue;
+            }
+        }
+        if server.write_all(&buf[..n]).is_err() {
             break;
         }
     }
-    let _ = to.shutdown(Shutdown::Write);
-    Ok(())
+    let _ = server.shutdown(Shutdown::Write);
+}
+
+fn forward_answers(mut server: TcpStream, mut client: TcpStream, answer: &Mutex<Answer>) {
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match server.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let mode = *answer.lock().unwrap();
+        match mode {
+            Answer::Forward => {
+                if client.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            Answer::Swallow => {}
+            Answer::CutAfter(left) => {
+                let _ = client.write_all(&buf[..n.min(left)]);
+                if n >= left {
+                    // SO_LINGER 0 turns the close into a reset once every handle is gone.
+                    let _ = socket2::SockRef::from(&client).set_linger(Some(Duration::ZERO));
+                    let _ = client.shutdown(Shutdown::Both);
+                    let _ = server.shutdown(Shutdown::Both);
+                    return;
+                }
+                *answer.lock().unwrap() = Answer::CutAfter(left - n);
+            }
+        }
+    }
+    let _ = client.shutdown(Shutdown::Write);
 }

@@ -4,11 +4,12 @@
 //! Everything a spawned process prints is kept, and printed when a test fails, so a red CI log
 //! says what each process saw.
 
+pub mod booth;
 pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -77,17 +78,6 @@ pub struct Finished {
     pub stderr: String,
 }
 
-impl Finished {
-    fn from_output(output: &Output) -> Self {
-        Self {
-            success: output.status.success(),
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-}
-
 impl std::fmt::Display for Finished {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -121,20 +111,42 @@ pub fn run_bin(program: &Path, args: &[&str], limit: Duration) -> Finished {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
+    // Read both pipes while waiting: a child writing more than a pipe holds would block forever.
+    let stdout = read_all(child.stdout.take().expect("piped stdout"));
+    let stderr = read_all(child.stderr.take().expect("piped stderr"));
     let deadline = Instant::now() + limit;
-    while child.try_wait().expect("poll kiosk").is_none() {
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            break Some(status);
+        }
         if Instant::now() > deadline {
+            eprintln!("{}", thread_stacks(child.id()));
             let _ = child.kill();
-            let finished =
-                Finished::from_output(&child.wait_with_output().expect("collect kiosk output"));
-            panic!(
-                "`{label} {}` did not finish within {limit:?}\n{finished}",
-                args.join(" ")
-            );
+            let _ = child.wait();
+            break None;
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-    Finished::from_output(&child.wait_with_output().expect("collect kiosk output"))
+    };
+    let finished = Finished {
+        success: status.is_some_and(|s| s.success()),
+        code: status.and_then(|s| s.code()),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    assert!(
+        status.is_some(),
+        "`{label} {}` did not finish within {limit:?}\n{finished}",
+        args.join(" ")
+    );
+    finished
+}
+
+fn read_all(mut stream: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = stream.read_to_end(&mut bytes);
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
 }
 
 /// A long-running `kiosk` process (an emulator). Its output is collected as it runs and
@@ -294,4 +306,25 @@ fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
         }
     });
     sink
+}
+
+/// The stacks of a hung process, when gdb is installed, so a timeout says where it hung.
+pub fn thread_stacks(pid: u32) -> String {
+    Command::new("gdb")
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-batch",
+            "-ex",
+            "thread apply all bt 12",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .map(|out| {
+            format!(
+                "--- stacks of {pid} ---\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+        .unwrap_or_else(|_| format!("(no gdb to show the stacks of {pid})"))
 }

@@ -1,10 +1,17 @@
 //! `kiosk enroll --server URL --code CODE`: trade a one-time code from county staff for this
 //! booth's identity. A refused code leaves an enrolled booth exactly as it was.
+//!
+//! Text: the identity (kiosk id, number, village, server), then for a re-enrollment one line
+//! on the kiosk number: `kept kiosk number N (replaces kiosk OLD_ID): …` or a `warning:`
+//! that it changed and what happens to submissions still queued under the old one; then the
+//! clock warning, if any. `--json`: the identity with `clock_offset_ms`, `clock_warning`,
+//! `replaced` (`{"kiosk_id", "kiosk_number"}` of the previous identity, or null),
+//! `kiosk_number_kept` (null for a first enrollment) and `warning` (or null).
 
 use std::path::Path;
 
 use kiosk::store::{Identity, Store};
-use kiosk::sync::enroll::EnrollError;
+use kiosk::sync::enroll::{EnrollError, Previous, previous_identity};
 use kiosk::sync::{SyncError, clock_warning};
 use serde_json::json;
 
@@ -26,19 +33,121 @@ impl Enroll {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let previous = previous_identity(data_dir).map_err(enroll_error)?;
         let identity = runtime
             .block_on(kiosk::sync::enroll(data_dir, &self.server, &self.code))
             .map_err(enroll_error)?;
-        let offset_ms = Store::open(data_dir)?.clock_offset_ms()?;
+        let store = Store::open(data_dir)?;
+        let offset_ms = store.clock_offset_ms()?;
+        let queued = store.queue_stats(store.corrected_now()?)?.depth();
+        let change = previous
+            .as_ref()
+            .map(|previous| NumberChange::new(previous, &identity, queued));
         if self.json {
-            println!("{}", identity_json(&identity, offset_ms));
+            let mut value = identity_json(&identity, offset_ms);
+            value["replaced"] = previous.as_ref().map_or(serde_json::Value::Null, |p| {
+                json!({
+                    "kiosk_id": p.identity.kiosk_id,
+                    "kiosk_number": p.identity.kiosk_number,
+                })
+            });
+            value["kiosk_number_kept"] = json!(change.as_ref().map(|c| c.kept));
+            value["warning"] = json!(change.as_ref().and_then(NumberChange::warning));
+            println!("{value}");
         } else {
             print!("{}", describe(&identity));
+            if let Some(change) = &change {
+                println!("{}", change.line());
+            }
             if let Some(warning) = clock_warning(offset_ms) {
                 println!("{warning}");
             }
         }
         Ok(())
+    }
+}
+
+/// What a re-enrollment did to the booth's kiosk number, told to the technician.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NumberChange {
+    kept: bool,
+    old_id: String,
+    old_number: u32,
+    new_number: u32,
+    /// The old key loaded, so the enrollment carried the proof.
+    proven: bool,
+    /// Submissions waiting for upload, numbered under the old kiosk number.
+    queued: u64,
+    /// The server install changed: `(old, new)` server ids.
+    moved: Option<(String, String)>,
+}
+
+impl NumberChange {
+    fn new(previous: &Previous, identity: &Identity, queued: u64) -> Self {
+        let moved = (previous.identity.server_id != identity.server_id).then(|| {
+            (
+                previous.identity.server_id.clone(),
+                identity.server_id.clone(),
+            )
+        });
+        Self {
+            kept: moved.is_none() && previous.identity.kiosk_number == identity.kiosk_number,
+            old_id: previous.identity.kiosk_id.clone(),
+            old_number: previous.identity.kiosk_number,
+            new_number: identity.kiosk_number,
+            proven: previous.key_loads,
+            queued,
+            moved,
+        }
+    }
+
+    fn line(&self) -> String {
+        self.warning().map_or_else(
+            || {
+                format!(
+                    "kept kiosk number {} (replaces kiosk {}): printed receipts and queued submissions stay valid",
+                    self.new_number, self.old_id
+                )
+            },
+            |warning| format!("warning: {warning}"),
+        )
+    }
+
+    fn warning(&self) -> Option<String> {
+        if self.kept {
+            return None;
+        }
+        if let Some((old_server, new_server)) = &self.moved {
+            let queued = if self.queued == 0 || self.old_number == self.new_number {
+                String::new()
+            } else {
+                format!(
+                    "; {} queued submission(s) numbered under #{} will be refused and quarantined: see `kiosk queue quarantined`",
+                    self.queued, self.old_number
+                )
+            };
+            return Some(format!(
+                "this booth moved to another server install ({new_server}, was {old_server}) as kiosk #{} (was #{}){queued}",
+                self.new_number, self.old_number
+            ));
+        }
+        let why = if self.proven {
+            "the server did not hand the old number over: the old kiosk was revoked by staff or is unknown to this server"
+        } else {
+            "the booth's old key was missing, so the server could not tell this is the same booth"
+        };
+        let consequence = if self.queued == 0 {
+            "nothing was queued, so nothing is lost".to_owned()
+        } else {
+            format!(
+                "{} queued submission(s) numbered under #{} will be refused and quarantined: see `kiosk queue quarantined` and report their receipt numbers to county staff",
+                self.queued, self.old_number
+            )
+        };
+        Some(format!(
+            "kiosk number changed from #{} to #{} ({why}); {consequence}",
+            self.old_number, self.new_number
+        ))
     }
 }
 
@@ -85,20 +194,41 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn the_identity_reads_as_four_lines() {
-        let identity = Identity {
-            kiosk_id: "k-7".into(),
-            kiosk_number: 7,
+    fn identity(kiosk_id: &str, kiosk_number: u32, server_id: &str) -> Identity {
+        Identity {
+            kiosk_id: kiosk_id.into(),
+            kiosk_number,
             village: Village {
                 county: "上林县".into(),
                 township: "白圩镇".into(),
                 village: "覃李村".into(),
             },
             server_url: "http://127.0.0.1:8080".into(),
-            server_id: "county-1".into(),
+            server_id: server_id.into(),
             enrolled_at: "2026-11-26T08:00:00Z".parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_number_is_kept_only_on_the_same_server_install() {
+        let previous = Previous {
+            identity: identity("k-3", 3, "county-1"),
+            key_loads: true,
         };
+        assert!(NumberChange::new(&previous, &identity("k-4", 3, "county-1"), 0).kept);
+        assert!(!NumberChange::new(&previous, &identity("k-4", 9, "county-1"), 0).kept);
+        let moved = NumberChange::new(&previous, &identity("k-1", 3, "county-2"), 0);
+        assert!(!moved.kept);
+        assert!(
+            moved.line().starts_with("warning: this booth moved"),
+            "{}",
+            moved.line()
+        );
+    }
+
+    #[test]
+    fn the_identity_reads_as_four_lines() {
+        let identity = identity("k-7", 7, "county-1");
         assert_eq!(
             describe(&identity),
             "kiosk id: k-7\nkiosk number: 7\nvillage: 上林县/白圩镇/覃李村\nserver: http://127.0.0.1:8080 (id county-1)\n"
@@ -106,5 +236,47 @@ mod tests {
         let json = identity_json(&identity, 0);
         assert_eq!(json["village"]["township"], "白圩镇");
         assert_eq!(json["clock_warning"], serde_json::Value::Null);
+    }
+
+    fn change(kept: bool, proven: bool, queued: u64) -> NumberChange {
+        NumberChange {
+            kept,
+            old_id: "k-3".into(),
+            old_number: 3,
+            new_number: if kept { 3 } else { 9 },
+            proven,
+            queued,
+            moved: None,
+        }
+    }
+
+    #[test]
+    fn a_re_enrollment_says_what_became_of_the_kiosk_number() {
+        assert_eq!(
+            change(true, true, 4).line(),
+            "kept kiosk number 3 (replaces kiosk k-3): printed receipts and queued submissions stay valid"
+        );
+        assert_eq!(change(true, true, 4).warning(), None);
+        assert_eq!(
+            change(false, false, 2).line(),
+            "warning: kiosk number changed from #3 to #9 (the booth's old key was missing, so the server could not tell this is the same booth); 2 queued submission(s) numbered under #3 will be refused and quarantined: see `kiosk queue quarantined` and report their receipt numbers to county staff"
+        );
+        let drained = change(false, true, 0).warning().unwrap();
+        assert!(drained.contains("revoked by staff"), "{drained}");
+        assert!(
+            drained.ends_with("nothing was queued, so nothing is lost"),
+            "{drained}"
+        );
+        let moved = NumberChange {
+            kept: false,
+            moved: Some(("county-a".into(), "county-b".into())),
+            ..change(true, true, 2)
+        };
+        assert_eq!(
+            moved.warning().as_deref(),
+            Some(
+                "this booth moved to another server install (county-b, was county-a) as kiosk #3 (was #3)"
+            )
+        );
     }
 }

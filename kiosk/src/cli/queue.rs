@@ -1,11 +1,16 @@
 //! `kiosk queue …`: the technician's view of the outbox: how much waits, what the server
 //! refused, and putting refused items back or dropping them (with an audit record).
+//!
+//! `status` reads times on the booth's corrected clock (the one the sync client schedules
+//! with) and ends with the clock warning when the booth's clock is off (`clock_warning` in
+//! `--json`, null when fine).
 
 use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use kiosk::store::{QueueItem, QueueStats};
+use kiosk::sync::clock_warning;
 use serde_json::json;
 
 use super::open_store;
@@ -48,16 +53,25 @@ impl Status {
         let stats = store.queue_stats(now)?;
         // Items due at once carry a time in the past: show them as due now.
         let next = store.next_attempt_at()?.map(|at| at.max(now));
+        let warning = clock_warning(store.clock_offset_ms()?);
         if self.json {
-            println!("{}", status_json(&stats, next, now));
+            println!("{}", status_json(&stats, next, now, warning.as_deref()));
         } else {
             print!("{}", describe_status(&stats, next, now));
+            if let Some(warning) = warning {
+                println!("{warning}");
+            }
         }
         Ok(())
     }
 }
 
-fn status_json(stats: &QueueStats, next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+fn status_json(
+    stats: &QueueStats,
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    clock_warning: Option<&str>,
+) -> String {
     json!({
         "pending": stats.pending,
         "sent": stats.sent,
@@ -67,6 +81,7 @@ fn status_json(stats: &QueueStats, next: Option<DateTime<Utc>>, now: DateTime<Ut
         "oldest_pending_age_s": stats.oldest_pending_age_s,
         "next_attempt_at": next,
         "next_attempt_in_s": next.map(|at| (at - now).num_seconds().max(0)),
+        "clock_warning": clock_warning,
     })
     .to_string()
 }
@@ -212,6 +227,28 @@ mod tests {
         assert_eq!(human_duration(312), "5m 12s");
         assert_eq!(human_duration(3 * 3600 + 4 * 60), "3h 04m");
         assert_eq!(human_duration(2 * 86_400 + 5 * 3600), "2d 05h");
+    }
+
+    #[test]
+    fn the_json_status_carries_the_clock_warning() {
+        let now = Utc::now();
+        let stats = QueueStats {
+            pending: 2,
+            ..QueueStats::default()
+        };
+        let fine: serde_json::Value =
+            serde_json::from_str(&status_json(&stats, Some(now), now, None)).unwrap();
+        assert_eq!(fine["clock_warning"], serde_json::Value::Null);
+        assert_eq!(fine["next_attempt_in_s"], 0);
+        let warning = clock_warning(2 * 86_400_000);
+        let off: serde_json::Value =
+            serde_json::from_str(&status_json(&stats, None, now, warning.as_deref())).unwrap();
+        assert!(
+            off["clock_warning"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("the booth's clock is off by 2 days")),
+            "{off}"
+        );
     }
 
     #[test]

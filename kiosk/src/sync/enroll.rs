@@ -11,6 +11,16 @@
 //! 3. Finishing installs the key as `DATA/identity.key` (atomic rename), stores the identity and
 //!    clock offset in the database, then removes the journal. Each step is idempotent: a crash
 //!    anywhere in 3 is completed by [`finish_pending`], which the sync commands call first.
+//!
+//! Re-enrolling: when the booth has an identity and its key file loads, the request carries
+//! `replaces` (the old key's signature, see `sync_protocol::enroll`). The server then keeps
+//! the booth's kiosk number and hands the old kiosk's submissions and status feed to the new
+//! one, so receipts already printed and submissions still queued stay valid; the status feed
+//! starts over under the new id and re-delivers their progress. Without the old key (lost,
+//! new disk) the booth gets a new number, and what it still queued under the old number is
+//! refused and quarantined: drain the queue (`kiosk sync --once`) before such a re-enrollment.
+//! Retrying with the same code re-sends the same request, and the server answers a repeated
+//! code and key with the original answer, so a lost answer is never a spent code.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{ErrorKind, Write};
@@ -118,9 +128,21 @@ pub async fn enroll_with(
     // An answer from an earlier run that crashed before finishing is completed first.
     finish_pending_blocking(data_dir.to_owned()).await?;
 
+    let previous = {
+        let data_dir = data_dir.to_owned();
+        tokio::task::spawn_blocking(move || previous_with_key(&data_dir))
+            .await
+            .map_err(EnrollError::Task)??
+    };
     let pending = data_dir.join(PENDING_DIR);
     let key = pending_key(&pending, &code)?;
-    let request = EnrollRequest::new(&code, &key, env!("CARGO_PKG_VERSION"));
+    let version = env!("CARGO_PKG_VERSION");
+    let request = match &previous {
+        Some((identity, old_key)) => {
+            EnrollRequest::replacing(&code, &key, &identity.kiosk_id, old_key, version)
+        }
+        None => EnrollRequest::new(&code, &key, version),
+    };
     let clock = ClockOffset::default();
     let response = match post_enroll(server_url, &request, &clock, config).await {
         Ok(response) => response,
@@ -150,6 +172,39 @@ pub async fn enroll_with(
             path: pending.join(ANSWER_FILE),
             source: std::io::Error::new(ErrorKind::NotFound, "the answer vanished"),
         })
+}
+
+/// The identity a re-enrollment would replace, as [`previous_identity`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Previous {
+    pub identity: Identity,
+    /// The identity's key loads, so the enrollment proves it and the server keeps the kiosk
+    /// number (unless that kiosk was revoked by staff or is unknown to the server).
+    pub key_loads: bool,
+}
+
+/// The booth's current identity, after finishing any interrupted enrollment; what
+/// [`enroll`] will replace. `None` for a booth never enrolled.
+pub fn previous_identity(data_dir: &Path) -> Result<Option<Previous>, EnrollError> {
+    finish_pending(data_dir)?;
+    let Some(identity) = Store::open(data_dir)?.identity()? else {
+        return Ok(None);
+    };
+    Ok(Some(Previous {
+        key_loads: identity::load(data_dir).is_ok(),
+        identity,
+    }))
+}
+
+/// The current identity with its key, when both are there. A key that does not load
+/// (missing, readable by others, malformed) proves nothing: the enrollment is a plain one.
+fn previous_with_key(
+    data_dir: &Path,
+) -> Result<Option<(Identity, ed25519_dalek::SigningKey)>, EnrollError> {
+    let Some(identity) = Store::open(data_dir)?.identity()? else {
+        return Ok(None);
+    };
+    Ok(identity::load(data_dir).ok().map(|key| (identity, key)))
 }
 
 /// Completes an enrollment whose answer was received but not yet fully stored (a crash or
@@ -411,6 +466,174 @@ mod tests {
         assert_eq!(store.clock_offset_ms().unwrap(), 172_800_000);
         assert!(!pending.exists());
         assert!(finish_pending(dir.path()).unwrap().is_none());
+    }
+
+    /// A county server that records every enrollment request and answers from `answers`
+    /// in turn (the last one repeats).
+    struct Recorder {
+        url: String,
+        requests: Arc<Mutex<Vec<EnrollRequest>>>,
+    }
+
+    async fn recording_county(answers: Vec<(StatusCode, String)>) -> Recorder {
+        let requests = Arc::new(Mutex::new(Vec::<EnrollRequest>::new()));
+        let seen = Arc::clone(&requests);
+        let answers = Arc::new(Mutex::new(answers));
+        let app = axum::Router::new().route(
+            paths::ENROLL,
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let seen = Arc::clone(&seen);
+                let answers = Arc::clone(&answers);
+                async move {
+                    seen.lock()
+                        .unwrap()
+                        .push(serde_json::from_slice(&body).unwrap());
+                    let mut answers = answers.lock().unwrap();
+                    let (status, body) = if answers.len() > 1 {
+                        answers.remove(0)
+                    } else {
+                        answers[0].clone()
+                    };
+                    (
+                        status,
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Recorder { url, requests }
+    }
+
+    fn answer(kiosk_id: &str, kiosk_number: u32) -> (StatusCode, String) {
+        let response = EnrollResponse {
+            kiosk_id: kiosk_id.into(),
+            kiosk_number,
+            village: sync_protocol::enroll::Village {
+                county: "上林县".into(),
+                township: "白圩镇".into(),
+                village: "覃李村".into(),
+            },
+            server_id: "county-1".into(),
+            server_time: chrono::Utc::now(),
+        };
+        (StatusCode::OK, serde_json::to_string(&response).unwrap())
+    }
+
+    fn enrolled_as(
+        data_dir: &Path,
+        kiosk_id: &str,
+        kiosk_number: u32,
+    ) -> ed25519_dalek::SigningKey {
+        let key = identity::generate_and_store(data_dir).unwrap();
+        let mut store = Store::open(data_dir).unwrap();
+        store
+            .set_identity(&Identity {
+                kiosk_id: kiosk_id.into(),
+                kiosk_number,
+                village: sync_protocol::enroll::Village {
+                    county: "上林县".into(),
+                    township: "白圩镇".into(),
+                    village: "覃李村".into(),
+                },
+                server_url: "http://127.0.0.1:9".into(),
+                server_id: "county-1".into(),
+                enrolled_at: chrono::Utc::now(),
+            })
+            .unwrap();
+        key
+    }
+
+    #[tokio::test]
+    async fn re_enrolling_proves_the_previous_identity_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let old_key = enrolled_as(dir.path(), "k-old", 7);
+        assert_eq!(
+            previous_identity(dir.path())
+                .unwrap()
+                .map(|p| (p.identity.kiosk_id, p.key_loads)),
+            Some(("k-old".to_owned(), true))
+        );
+        let county = recording_county(vec![answer("k-new", 7)]).await;
+        let identity = enroll(dir.path(), &county.url, "ABCD-EFGH").await.unwrap();
+        assert_eq!(
+            (identity.kiosk_id.as_str(), identity.kiosk_number),
+            ("k-new", 7)
+        );
+
+        let requests = county.requests.lock().unwrap().clone();
+        let [request] = &requests[..] else {
+            panic!("one request, got {requests:?}");
+        };
+        let new_key = identity::load(dir.path()).unwrap();
+        assert_eq!(request.verified_key(), Some(new_key.verifying_key()));
+        assert_eq!(
+            request.replaces.as_ref().map(|r| r.kiosk_id.as_str()),
+            Some("k-old")
+        );
+        assert!(request.replacement_verifies(&old_key.verifying_key()));
+        assert_ne!(new_key.to_bytes(), old_key.to_bytes());
+    }
+
+    #[tokio::test]
+    async fn without_its_old_key_the_booth_enrolls_plainly() {
+        let dir = tempfile::tempdir().unwrap();
+        enrolled_as(dir.path(), "k-old", 7);
+        fs::remove_file(identity::key_path(dir.path())).unwrap();
+        assert_eq!(
+            previous_identity(dir.path()).unwrap().map(|p| p.key_loads),
+            Some(false)
+        );
+        let county = recording_county(vec![answer("k-new", 8)]).await;
+        enroll(dir.path(), &county.url, "ABCD-EFGH").await.unwrap();
+        let requests = county.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].replaces, None);
+
+        let fresh = tempfile::tempdir().unwrap();
+        assert_eq!(previous_identity(fresh.path()).unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn a_retry_with_the_same_code_sends_the_very_same_request() {
+        // The server took the first request but its answer was lost (here: a 502 from a
+        // proxy); a real server answers the repeat with the original identity.
+        let dir = tempfile::tempdir().unwrap();
+        enrolled_as(dir.path(), "k-old", 7);
+        let county = recording_county(vec![
+            (
+                StatusCode::BAD_GATEWAY,
+                serde_json::to_string(&sync_protocol::ErrorBody::new(
+                    ErrorCode::Internal,
+                    "upstream went away",
+                ))
+                .unwrap(),
+            ),
+            answer("k-new", 7),
+        ])
+        .await;
+        let err = enroll(dir.path(), &county.url, "ABCD-EFGH")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, EnrollError::ServerFailed { status: 502, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            stored_identity(dir.path()).map(|i| i.kiosk_id),
+            Some("k-old".to_owned()),
+            "the booth keeps working as before"
+        );
+        let identity = enroll(dir.path(), &county.url, "abcd-efgh").await.unwrap();
+        assert_eq!(identity.kiosk_id, "k-new");
+        let requests = county.requests.lock().unwrap().clone();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0], requests[1], "same code, same key, same proofs");
     }
 
     #[tokio::test]

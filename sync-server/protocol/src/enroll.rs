@@ -1,4 +1,15 @@
 //! Enrollment: a booth trades a one-time code for a kiosk id bound to its new public key.
+//!
+//! Re-enrolling a booth that still has its old key adds [`Replaces`]: the OLD key's signature
+//! over the same [`proof_message`] (the code and the NEW public key). The server then hands
+//! the old kiosk's number, submissions and status feed to the new kiosk and retires the old
+//! one, so receipts already printed stay valid and their progress keeps reaching the booth.
+//! Reusing the message is safe: it names the new key, and the server refuses a new key that
+//! is already enrolled, so the only old-key signature over it is one made for this
+//! replacement (a kiosk's own enrollment proof signs its own key, never another).
+//!
+//! Retrying an enrollment (same code, same public key) after a lost answer gets the original
+//! answer again: the proof binds the code to that key, so nobody else can claim it.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -25,6 +36,21 @@ pub struct EnrollRequest {
     pub proof: String,
     /// The kiosk software version, for the fleet view.
     pub app_version: String,
+    /// Set when the booth re-enrolls with its previous identity's key at hand. Absent (and
+    /// omitted) for a first enrollment or a booth that lost its key: that booth gets a new
+    /// kiosk number. Added in a backwards-compatible way: older servers ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replaces>,
+}
+
+/// The identity a re-enrolling booth gives up, and proof that it holds its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replaces {
+    /// The previous kiosk id.
+    pub kiosk_id: String,
+    /// Base64 signature of [`proof_message`]`(code, public_key)` (the NEW key) made with the
+    /// previous identity's key.
+    pub proof: String,
 }
 
 /// `200` answer to an enrollment.
@@ -69,7 +95,46 @@ impl EnrollRequest {
             public_key,
             proof,
             app_version: app_version.to_owned(),
+            replaces: None,
         }
+    }
+
+    /// Builds a re-enrollment: proves possession of `key` and, with `old_key`, that the booth
+    /// was kiosk `old_kiosk_id`.
+    pub fn replacing(
+        code: &str,
+        key: &SigningKey,
+        old_kiosk_id: &str,
+        old_key: &SigningKey,
+        app_version: &str,
+    ) -> Self {
+        let mut request = Self::new(code, key, app_version);
+        let proof = old_key.sign(&proof_message(code, &request.public_key));
+        request.replaces = Some(Replaces {
+            kiosk_id: old_kiosk_id.to_owned(),
+            proof: BASE64.encode(proof.to_bytes()),
+        });
+        request
+    }
+
+    /// Whether [`Self::replaces`] is present and its proof verifies (strictly) with
+    /// `old_key`, the key the server holds for the replaced kiosk.
+    pub fn replacement_verifies(&self, old_key: &VerifyingKey) -> bool {
+        let Some(replaces) = &self.replaces else {
+            return false;
+        };
+        let Some(signature_bytes) = BASE64
+            .decode(&replaces.proof)
+            .ok()
+            .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+        else {
+            return false;
+        };
+        let signature = ed25519_dalek::Signature::from_bytes(&signature_bytes);
+        !old_key.is_weak()
+            && old_key
+                .verify_strict(&proof_message(&self.code, &self.public_key), &signature)
+                .is_ok()
     }
 
     /// The public key, if the proof verifies (strictly: weak keys are refused).
@@ -117,6 +182,70 @@ mod tests {
             }
             .verified_key(),
             None
+        );
+    }
+
+    #[test]
+    fn a_replacement_proof_is_the_old_keys_signature_over_code_and_new_key() {
+        let old = SigningKey::from_bytes(&[1u8; 32]);
+        let new = SigningKey::from_bytes(&[2u8; 32]);
+        let request = EnrollRequest::replacing("ABCD-EFGH", &new, "kiosk-old", &old, "0.2.0");
+        assert_eq!(request.verified_key(), Some(new.verifying_key()));
+        assert_eq!(
+            request.replaces.as_ref().map(|r| r.kiosk_id.as_str()),
+            Some("kiosk-old")
+        );
+        assert!(request.replacement_verifies(&old.verifying_key()));
+        assert!(!request.replacement_verifies(&new.verifying_key()));
+        // Bound to the code and the new key: moved onto another code or key it fails.
+        let other_code = EnrollRequest {
+            code: "WXYZ-EFGH".into(),
+            ..request.clone()
+        };
+        assert!(!other_code.replacement_verifies(&old.verifying_key()));
+        let other_key = EnrollRequest::new("ABCD-EFGH", &old, "0.2.0");
+        let moved = EnrollRequest {
+            replaces: request.replaces,
+            ..other_key
+        };
+        assert!(!moved.replacement_verifies(&old.verifying_key()));
+        assert!(
+            !EnrollRequest::new("ABCD-EFGH", &new, "0.2.0")
+                .replacement_verifies(&old.verifying_key())
+        );
+    }
+
+    #[test]
+    fn replaces_is_optional_on_the_wire() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let plain = EnrollRequest::new("ABCD-EFGH", &key, "0.1.0");
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(
+            json.get("replaces").is_none(),
+            "omitted when absent: {json}"
+        );
+        let old_format = serde_json::json!({
+            "code": "ABCD-EFGH",
+            "public_key": plain.public_key,
+            "proof": plain.proof,
+            "app_version": "0.1.0",
+        });
+        assert_eq!(
+            serde_json::from_value::<EnrollRequest>(old_format).unwrap(),
+            plain
+        );
+        let replacing = EnrollRequest::replacing(
+            "ABCD-EFGH",
+            &key,
+            "k-1",
+            &SigningKey::from_bytes(&[9; 32]),
+            "0.1.0",
+        );
+        let json = serde_json::to_value(&replacing).unwrap();
+        assert_eq!(json["replaces"]["kiosk_id"], "k-1");
+        assert_eq!(
+            serde_json::from_value::<EnrollRequest>(json).unwrap(),
+            replacing
         );
     }
 

@@ -1,6 +1,7 @@
 //! `sync-server kiosk list [--json]` and `sync-server kiosk revoke ID|NUMBER [--json]`.
 //!
-//! `list` text: one line per kiosk with number, state, last seen, queue depth, quarantined
+//! `list` text: one line per kiosk with number, state (`active`, `revoked`, or `replaced` when
+//! its booth re-enrolled and a newer kiosk took over its number), last seen, queue depth, quarantined
 //! count, app version and clock offset (from the last heartbeat), id and village.
 //! `list --json`: an array of kiosk objects (see [`kiosk_json`]).
 //! `revoke` text: `revoked kiosk #N (ID, VILLAGE) at TIME: its next request is refused with kiosk_revoked`.
@@ -44,16 +45,25 @@ fn kiosk_json(kiosk: &KioskRecord) -> Value {
         "kiosk_id": kiosk.kiosk_id,
         "kiosk_number": kiosk.kiosk_number,
         "village": kiosk.village,
-        "state": if kiosk.is_revoked() { "revoked" } else { "active" },
+        "state": state(kiosk),
         "enrolled_at": kiosk.enrolled_at,
         "enrolled_app_version": kiosk.app_version,
         "revoked_at": kiosk.revoked_at,
+        "replaced_by": kiosk.replaced_by,
         "last_seen_at": kiosk.last_seen_at,
         "last_heartbeat": kiosk.last_heartbeat.as_ref().map(|record| json!({
             "received_at": record.received_at,
             "heartbeat": record.heartbeat,
         })),
     })
+}
+
+fn state(kiosk: &KioskRecord) -> &'static str {
+    match (kiosk.is_revoked(), kiosk.replaced_by.is_some()) {
+        (false, _) => "active",
+        (true, true) => "replaced",
+        (true, false) => "revoked",
+    }
 }
 
 async fn list(store: &dyn Store, json: bool) -> anyhow::Result<()> {
@@ -76,11 +86,7 @@ async fn list(store: &dyn Store, json: bool) -> anyhow::Result<()> {
         println!(
             "{:<6} {:<8} {:<10} {:>6} {:>6} {:<10} {:>9}  {:<36}  {}",
             format!("#{}", kiosk.kiosk_number),
-            if kiosk.is_revoked() {
-                "revoked"
-            } else {
-                "active"
-            },
+            state(kiosk),
             kiosk
                 .last_seen_at
                 .map_or_else(|| "never".to_owned(), |at| output::relative(at, now)),

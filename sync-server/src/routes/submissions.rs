@@ -125,7 +125,7 @@ fn check(submission: &Submission, kiosk_number: u32) -> Result<(), String> {
     }
     if receipt.kiosk() != kiosk_number {
         return Err(format!(
-            "receipt number {canonical} belongs to kiosk #{}, but kiosk #{kiosk_number} signed this batch",
+            "receipt number {canonical} belongs to kiosk #{}, but kiosk #{kiosk_number} signed this batch: a booth keeps its kiosk number only when it re-enrolls with its old key; report this receipt to county staff",
             receipt.kiosk()
         ));
     }

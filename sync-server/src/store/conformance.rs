@@ -22,8 +22,9 @@ use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use uuid::Uuid;
 
 use super::{
-    ConflictReason, EnrollClaim, EnrollRefusal, IngestItem, IngestOutcome, KioskRecord, KioskRef,
-    NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, SubmissionFilter, SubmissionRef,
+    ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRecord,
+    KioskRef, NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError,
+    SubmissionFilter, SubmissionRef,
 };
 
 /// Generates one `#[tokio::test]` per conformance check; `$open` evaluates to
@@ -38,6 +39,10 @@ macro_rules! store_conformance_tests {
             concurrent_enrollments_with_one_code_make_one_kiosk,
             expired_and_unknown_codes_are_refused_without_effect,
             a_public_key_enrolls_once_and_the_code_survives,
+            a_repeated_enrollment_with_the_same_key_gets_the_same_kiosk,
+            a_replacement_keeps_the_number_and_hands_over_submissions_and_statuses,
+            a_replacement_needs_an_unrevoked_proven_predecessor,
+            a_lost_replacement_is_replaced_again_until_it_is_used,
             revocation_is_recorded_once,
             heartbeats_and_sightings_are_kept,
             a_repeated_submission_is_a_duplicate_with_the_original_time,
@@ -98,6 +103,23 @@ fn claim(code_key: &str, key_byte: u8, now: DateTime<Utc>) -> EnrollClaim {
         public_key: [key_byte; 32],
         app_version: "0.1.0".into(),
         now,
+        replaces: None,
+    }
+}
+
+/// A claim by a booth that proves it was `previous` (whose key is `[previous_key_byte; 32]`).
+fn replacing_claim(
+    code_key: &str,
+    key_byte: u8,
+    previous: &KioskRecord,
+    now: DateTime<Utc>,
+) -> EnrollClaim {
+    EnrollClaim {
+        replaces: Some(Replacement {
+            kiosk_id: previous.kiosk_id.clone(),
+            proven_key: previous.public_key,
+        }),
+        ..claim(code_key, key_byte, now)
     }
 }
 
@@ -109,6 +131,7 @@ pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> Kios
         .await
         .expect("store answers")
         .expect("enrollment accepted")
+        .into_kiosk()
 }
 
 /// A valid application from kiosk `kiosk_number`, sequence `seq`.
@@ -207,7 +230,8 @@ pub async fn an_enroll_code_is_single_use(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store.enroll_kiosk(claim(&code, 2, t0())).await.unwrap(),
-        Err(EnrollRefusal::AlreadyUsed)
+        Err(EnrollRefusal::AlreadyUsed),
+        "another key cannot use a used code"
     );
     assert_eq!(store.list_kiosks().await.unwrap().len(), 1);
 }
@@ -271,6 +295,344 @@ pub async fn a_public_key_enrolls_once_and_the_code_survives(store: Arc<dyn Stor
             .await
             .unwrap()
             .is_ok()
+    );
+}
+
+pub async fn a_repeated_enrollment_with_the_same_key_gets_the_same_kiosk(store: Arc<dyn Store>) {
+    let code = new_code(store.as_ref(), "石门村").await;
+    let Enrollment::New(first) = store
+        .enroll_kiosk(claim(&code, 3, t0()))
+        .await
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("a first enrollment is new");
+    };
+    // Even after the code's expiry: the booth may retry hours later, after a power cut.
+    let retry = claim(&code, 3, t0() + Duration::days(2));
+    assert_ne!(retry.kiosk_id, first.kiosk_id);
+    assert_eq!(
+        store.enroll_kiosk(retry).await.unwrap(),
+        Ok(Enrollment::Repeated(first.clone()))
+    );
+    assert_eq!(
+        store.enroll_kiosk(claim(&code, 4, t0())).await.unwrap(),
+        Err(EnrollRefusal::AlreadyUsed)
+    );
+    assert_eq!(store.list_kiosks().await.unwrap(), vec![first.clone()]);
+    // A revoked kiosk is still the one the code made; the caller decides what to answer.
+    store
+        .revoke_kiosk(&KioskRef::Id(first.kiosk_id.clone()), t0())
+        .await
+        .unwrap();
+    match store.enroll_kiosk(claim(&code, 3, t0())).await.unwrap() {
+        Ok(Enrollment::Repeated(kiosk)) => {
+            assert_eq!(kiosk.kiosk_id, first.kiosk_id);
+            assert_eq!(kiosk.revoked_at, Some(t0()));
+        }
+        other => panic!("expected Repeated, got {other:?}"),
+    }
+}
+
+pub async fn a_replacement_keeps_the_number_and_hands_over_submissions_and_statuses(
+    store: Arc<dyn Store>,
+) {
+    let old = enroll(store.as_ref(), "石门村", 1).await;
+    let neighbour = enroll(store.as_ref(), "六合村", 2).await;
+    let first = submission(old.kiosk_number, 1);
+    let second = submission(old.kiosk_number, 2);
+    store
+        .ingest(&old.kiosk_id, vec![item(&first), item(&second)], t0())
+        .await
+        .unwrap();
+    store
+        .set_status(
+            &SubmissionRef::Id(first.id),
+            SubmissionStatus::Accepted,
+            None,
+            t0() + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    store
+        .ingest(
+            &neighbour.kiosk_id,
+            vec![item(&submission(neighbour.kiosk_number, 1))],
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    let code = new_code(store.as_ref(), "石门村").await;
+    let at = t0() + Duration::hours(1);
+    let Enrollment::Replacement {
+        kiosk: new,
+        replaced,
+    } = store
+        .enroll_kiosk(replacing_claim(&code, 3, &old, at))
+        .await
+        .unwrap()
+        .unwrap()
+    else {
+        panic!("a proven, active predecessor is replaced");
+    };
+    assert_eq!(replaced, old.kiosk_id);
+    assert_eq!(new.kiosk_number, old.kiosk_number, "the number is kept");
+    assert_eq!(new.public_key, [3; 32]);
+    assert!(!new.is_revoked());
+    let retired = store
+        .find_kiosk(&KioskRef::Id(old.kiosk_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retired.revoked_at, Some(at));
+    assert_eq!(retired.replaced_by.as_deref(), Some(new.kiosk_id.as_str()));
+    assert_eq!(
+        store
+            .find_kiosk(&KioskRef::Number(old.kiosk_number))
+            .await
+            .unwrap(),
+        Some(new.clone()),
+        "a number names its active kiosk"
+    );
+    assert_eq!(
+        store.list_kiosks().await.unwrap(),
+        vec![retired.clone(), new.clone(), neighbour.clone()],
+        "by number, the retired one first"
+    );
+
+    let owners: Vec<String> = store
+        .list_submissions(&SubmissionFilter {
+            kiosk: Some(KioskRef::Number(old.kiosk_number)),
+            ..SubmissionFilter::default()
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|record| record.kiosk_id)
+        .collect();
+    assert_eq!(owners, vec![new.kiosk_id.clone(), new.kiosk_id.clone()]);
+    let statuses = store.statuses_page(&new.kiosk_id, None, 10).await.unwrap();
+    let delivered: Vec<_> = statuses
+        .items
+        .iter()
+        .map(|c| (c.submission_id, c.status))
+        .collect();
+    assert_eq!(
+        delivered,
+        vec![
+            (first.id, SubmissionStatus::Received),
+            (second.id, SubmissionStatus::Received),
+            (first.id, SubmissionStatus::Accepted),
+        ],
+        "the new kiosk's feed, from the start, carries the old kiosk's changes"
+    );
+    assert!(
+        store
+            .statuses_page(&old.kiosk_id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .statuses_page(&neighbour.kiosk_id, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1,
+        "other kiosks keep theirs"
+    );
+
+    // The booth goes on: a queued submission numbered before, a resent one, a new status.
+    let queued = submission(old.kiosk_number, 3);
+    let outcomes = store
+        .ingest(&new.kiosk_id, vec![item(&queued), item(&second)], at)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            IngestOutcome::Accepted { received_at: at },
+            IngestOutcome::Duplicate { received_at: t0() },
+        ]
+    );
+    store
+        .set_status(
+            &SubmissionRef::Receipt(second.receipt_number.clone()),
+            SubmissionStatus::Approved,
+            None,
+            at + Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let next = store
+        .statuses_page(&new.kiosk_id, Some(&statuses.cursor), 10)
+        .await
+        .unwrap();
+    let statuses_after: Vec<_> = next
+        .items
+        .iter()
+        .map(|c| (c.submission_id, c.status))
+        .collect();
+    assert_eq!(
+        statuses_after,
+        vec![
+            (queued.id, SubmissionStatus::Received),
+            (second.id, SubmissionStatus::Approved),
+        ]
+    );
+
+    // Numbers are still never reused.
+    assert_eq!(enroll(store.as_ref(), "石门村", 4).await.kiosk_number, 3);
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.kiosks_active, stats.kiosks_revoked), (3, 1));
+}
+
+pub async fn a_replacement_needs_an_unrevoked_proven_predecessor(store: Arc<dyn Store>) {
+    let old = enroll(store.as_ref(), "石门村", 1).await;
+    store
+        .ingest(
+            &old.kiosk_id,
+            vec![item(&submission(old.kiosk_number, 1))],
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    // A key that is not the predecessor's proves nothing, and the code stays unused.
+    let code = new_code(store.as_ref(), "石门村").await;
+    let mut unproven = replacing_claim(&code, 2, &old, t0());
+    if let Some(replacement) = unproven.replaces.as_mut() {
+        replacement.proven_key = [9; 32];
+    }
+    assert_eq!(
+        store.enroll_kiosk(unproven).await.unwrap(),
+        Err(EnrollRefusal::ReplacementNotProven(old.kiosk_id.clone()))
+    );
+    // The new key must be new, replacement or not.
+    assert_eq!(
+        store
+            .enroll_kiosk(replacing_claim(&code, 1, &old, t0()))
+            .await
+            .unwrap(),
+        Err(EnrollRefusal::KeyAlreadyEnrolled(old.kiosk_id.clone()))
+    );
+    assert_eq!(store.list_kiosks().await.unwrap(), vec![old.clone()]);
+
+    // A predecessor this store never had: a plain enrollment.
+    let stranger = KioskRecord {
+        kiosk_id: Uuid::now_v7().to_string(),
+        ..old.clone()
+    };
+    let plain = store
+        .enroll_kiosk(replacing_claim(&code, 2, &stranger, t0()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(plain, Enrollment::New(_)), "{plain:?}");
+    assert_eq!(plain.kiosk().kiosk_number, 2);
+
+    // Revoked by staff: its key vouches for nothing; a plain enrollment, nothing moves.
+    store
+        .revoke_kiosk(&KioskRef::Id(old.kiosk_id.clone()), t0())
+        .await
+        .unwrap();
+    let code = new_code(store.as_ref(), "石门村").await;
+    let after_revocation = store
+        .enroll_kiosk(replacing_claim(&code, 3, &old, t0()))
+        .await
+        .unwrap()
+        .unwrap();
+    let Enrollment::New(fresh) = after_revocation else {
+        panic!("expected a plain enrollment, got {after_revocation:?}");
+    };
+    assert_eq!(fresh.kiosk_number, 3);
+    let revoked = store
+        .find_kiosk(&KioskRef::Id(old.kiosk_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.replaced_by, None);
+    assert_eq!(
+        store
+            .list_submissions(&SubmissionFilter {
+                kiosk: Some(KioskRef::Id(old.kiosk_id.clone())),
+                ..SubmissionFilter::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "a revoked kiosk keeps its submissions"
+    );
+}
+
+pub async fn a_lost_replacement_is_replaced_again_until_it_is_used(store: Arc<dyn Store>) {
+    let old = enroll(store.as_ref(), "石门村", 1).await;
+    let kept = submission(old.kiosk_number, 1);
+    store
+        .ingest(&old.kiosk_id, vec![item(&kept)], t0())
+        .await
+        .unwrap();
+    // The booth re-enrolls, but the answer (and the new key) is lost before it is stored.
+    let lost_code = new_code(store.as_ref(), "石门村").await;
+    let lost = store
+        .enroll_kiosk(replacing_claim(&lost_code, 2, &old, t0()))
+        .await
+        .unwrap()
+        .unwrap()
+        .into_kiosk();
+    // With a new code and its old key still in hand, the booth tries again.
+    let code = new_code(store.as_ref(), "石门村").await;
+    let at = t0() + Duration::minutes(5);
+    let again = store
+        .enroll_kiosk(replacing_claim(&code, 3, &old, at))
+        .await
+        .unwrap()
+        .unwrap();
+    let Enrollment::Replacement {
+        kiosk: current,
+        replaced,
+    } = again
+    else {
+        panic!("the unused successor is replaced, got {again:?}");
+    };
+    assert_eq!(replaced, lost.kiosk_id);
+    assert_eq!(current.kiosk_number, old.kiosk_number);
+    let found = store
+        .find_submission(&SubmissionRef::Id(kept.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.kiosk_id, current.kiosk_id);
+    let lost = store
+        .find_kiosk(&KioskRef::Id(lost.kiosk_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lost.replaced_by.as_deref(), Some(current.kiosk_id.as_str()));
+
+    // Once the booth has used its new identity, the old key no longer reaches it.
+    store.touch_kiosk(&current.kiosk_id, at).await.unwrap();
+    let code = new_code(store.as_ref(), "石门村").await;
+    let late = store
+        .enroll_kiosk(replacing_claim(&code, 4, &old, at))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(late, Enrollment::New(_)), "{late:?}");
+    assert_eq!(late.kiosk().kiosk_number, old.kiosk_number + 1);
+    let current_now = store
+        .find_kiosk(&KioskRef::Id(current.kiosk_id.clone()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !current_now.is_revoked(),
+        "the booth in use keeps its identity"
     );
 }
 

@@ -19,6 +19,8 @@
 //! - `ingest` claims each id and inserts it in one transaction: concurrent requests with the
 //!   same id give one `Accepted` and `Duplicate`s.
 //! - Enrollment codes are claimed atomically: of two enrollments with one code exactly one wins.
+//!   A replacement (claim, new kiosk, old kiosk revoked, submissions and statuses moved) is
+//!   one transaction too: the kiosk number has one active holder at any instant.
 
 pub mod conformance;
 pub mod model;
@@ -88,14 +90,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a new one-time code (its `code_key`, never the code itself).
     fn create_enroll_code(&self, code: NewEnrollCode) -> StoreFuture<'_, ()>;
-    /// Claims the code and creates the kiosk with the next kiosk number, atomically.
+    /// Claims the code and creates the kiosk, atomically: with the next kiosk number, or
+    /// taking over the number, submissions and statuses feed of the kiosk it replaces (see
+    /// [`Replacement`] for when). A code already used by the same public key answers
+    /// [`Enrollment::Repeated`] with that kiosk and changes nothing.
     fn enroll_kiosk(
         &self,
         claim: EnrollClaim,
-    ) -> StoreFuture<'_, Result<KioskRecord, EnrollRefusal>>;
+    ) -> StoreFuture<'_, Result<Enrollment, EnrollRefusal>>;
+    /// By number: the number's active kiosk, else the one enrolled last.
     fn find_kiosk<'a>(&'a self, kiosk: &'a KioskRef) -> StoreFuture<'a, Option<KioskRecord>>;
-    /// All kiosks, by kiosk number.
+    /// All kiosks, by kiosk number (a replaced kiosk before the one that took its number).
     fn list_kiosks(&self) -> StoreFuture<'_, Vec<KioskRecord>>;
+    /// By number: revokes the number's active kiosk.
     fn revoke_kiosk<'a>(
         &'a self,
         kiosk: &'a KioskRef,

@@ -26,6 +26,57 @@ pub struct EnrollClaim {
     pub public_key: [u8; 32],
     pub app_version: String,
     pub now: DateTime<Utc>,
+    /// The booth's previous identity, proven by the caller (the store does no cryptography).
+    pub replaces: Option<Replacement>,
+}
+
+/// A previous identity the enrolling booth proved it holds: the caller verified the
+/// `replaces` proof with `proven_key`, the key it read for `kiosk_id`.
+///
+/// The store hands over (same kiosk number; the old kiosk's submissions and statuses feed
+/// entries move to the new id; the old kiosk is revoked as replaced) when, inside the claim's
+/// transaction, `kiosk_id` still holds `proven_key` and either
+/// - it is active, or
+/// - it was itself replaced, and its latest successor is active and has never made a
+///   verified request: the booth lost the answer of that earlier re-enrollment (and its new
+///   key with it) before it could use it.
+///
+/// Otherwise (unknown, revoked by staff, or replaced by an identity in use) the enrollment is
+/// a plain one with the next kiosk number: a revoked key vouches for nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub kiosk_id: String,
+    pub proven_key: [u8; 32],
+}
+
+/// What an accepted enrollment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Enrollment {
+    /// A new kiosk with the next kiosk number.
+    New(KioskRecord),
+    /// A new kiosk that took over `replaced`'s kiosk number, submissions and statuses feed;
+    /// `replaced` is now revoked with `replaced_by` set.
+    Replacement {
+        kiosk: KioskRecord,
+        replaced: String,
+    },
+    /// The code was already used by this same public key: the kiosk made then, as it is now
+    /// (possibly revoked since). Nothing changed.
+    Repeated(KioskRecord),
+}
+
+impl Enrollment {
+    pub fn kiosk(&self) -> &KioskRecord {
+        match self {
+            Self::New(kiosk) | Self::Replacement { kiosk, .. } | Self::Repeated(kiosk) => kiosk,
+        }
+    }
+
+    pub fn into_kiosk(self) -> KioskRecord {
+        match self {
+            Self::New(kiosk) | Self::Replacement { kiosk, .. } | Self::Repeated(kiosk) => kiosk,
+        }
+    }
 }
 
 /// Why an enrollment was refused; the code stays as it was.
@@ -35,8 +86,11 @@ pub enum EnrollRefusal {
     UnknownCode,
     #[error("the enrollment code expired at {0}")]
     Expired(DateTime<Utc>),
-    #[error("the enrollment code was already used")]
+    #[error("the enrollment code was already used (by another key)")]
     AlreadyUsed,
+    /// The previous identity no longer holds the key the caller verified the proof with.
+    #[error("kiosk {0} does not hold the key that signed the replacement proof")]
+    ReplacementNotProven(String),
     #[error("this public key is already enrolled as kiosk {0}")]
     KeyAlreadyEnrolled(String),
     #[error("every kiosk number is taken")]
@@ -70,7 +124,8 @@ impl fmt::Display for KioskRef {
     }
 }
 
-/// An enrolled kiosk.
+/// An enrolled kiosk. A kiosk number belongs to one active kiosk at a time; kiosks it was
+/// handed over from keep it in the record, revoked with `replaced_by` set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KioskRecord {
     pub kiosk_id: String,
@@ -80,6 +135,8 @@ pub struct KioskRecord {
     pub app_version: String,
     pub enrolled_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The kiosk that took over when this booth re-enrolled (set with `revoked_at`).
+    pub replaced_by: Option<String>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub last_heartbeat: Option<HeartbeatRecord>,
 }

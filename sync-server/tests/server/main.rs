@@ -4,6 +4,8 @@
 //! - `store_sqlite`: the store conformance suite on the SQLite backend.
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
+//! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
+//!   a retry with the same code and key gets the original answer.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
@@ -16,6 +18,7 @@ mod cli;
 mod common;
 mod enrollment;
 mod openapi;
+mod re_enrollment;
 mod security;
 mod shutdown;
 mod store_sqlite;

@@ -270,6 +270,16 @@ fn the_wire_types_fit_their_schemas() {
         &EnrollRequest::new("ABCD-EFGH", &key, "0.1.0"),
     );
     fits(
+        "EnrollRequest",
+        &EnrollRequest::replacing(
+            "ABCD-EFGH",
+            &key,
+            "kiosk-before",
+            &SigningKey::from_bytes(&[8; 32]),
+            "0.1.0",
+        ),
+    );
+    fits(
         "EnrollResponse",
         &EnrollResponse {
             kiosk_id: uuid::Uuid::now_v7().to_string(),

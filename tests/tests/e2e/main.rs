@@ -8,3 +8,5 @@ mod hw_errors;
 mod hw_id_card;
 mod hw_printer;
 mod hw_scanner;
+mod sync_faults;
+mod sync_flow;

@@ -8,12 +8,15 @@ use sync_protocol::receipt::MAX_KIOSK_NUMBER;
 
 use super::connection::{failed, from_json, millis, time, to_json};
 use crate::store::{
-    EnrollClaim, EnrollRefusal, HeartbeatRecord, KioskRecord, KioskRef, NewEnrollCode,
-    RevokeOutcome, StoreError, StoreResult,
+    EnrollClaim, EnrollRefusal, Enrollment, HeartbeatRecord, KioskRecord, KioskRef, NewEnrollCode,
+    Replacement, RevokeOutcome, StoreError, StoreResult,
 };
 
 const KIOSK_COLUMNS: &str = "kiosk_id, kiosk_number, public_key, county, township, village, \
-     app_version, enrolled_at, revoked_at, last_seen_at, heartbeat, heartbeat_at";
+     app_version, enrolled_at, revoked_at, last_seen_at, heartbeat, heartbeat_at, replaced_by";
+
+/// How far a chain of replacements is followed; a longer one means hand-edited rows.
+const MAX_REPLACEMENT_CHAIN: usize = 64;
 
 /// A kiosk row as SQLite gives it, before the conversions that can find it corrupt.
 struct KioskRow {
@@ -27,6 +30,7 @@ struct KioskRow {
     last_seen_at: Option<i64>,
     heartbeat: Option<String>,
     heartbeat_at: Option<i64>,
+    replaced_by: Option<String>,
 }
 
 fn kiosk_row(row: &Row<'_>) -> rusqlite::Result<KioskRow> {
@@ -45,6 +49,7 @@ fn kiosk_row(row: &Row<'_>) -> rusqlite::Result<KioskRow> {
         last_seen_at: row.get(9)?,
         heartbeat: row.get(10)?,
         heartbeat_at: row.get(11)?,
+        replaced_by: row.get(12)?,
     })
 }
 
@@ -73,6 +78,7 @@ impl KioskRow {
             app_version: self.app_version,
             enrolled_at: time(self.enrolled_at)?,
             revoked_at: self.revoked_at.map(time).transpose()?,
+            replaced_by: self.replaced_by,
             last_seen_at: self.last_seen_at.map(time).transpose()?,
             last_heartbeat,
             kiosk_id: self.kiosk_id,
@@ -100,10 +106,10 @@ pub(super) fn create_enroll_code(conn: &Connection, code: &NewEnrollCode) -> Sto
 pub(super) fn enroll(
     conn: &Connection,
     claim: &EnrollClaim,
-) -> StoreResult<Result<KioskRecord, EnrollRefusal>> {
+) -> StoreResult<Result<Enrollment, EnrollRefusal>> {
     let code = conn
         .query_row(
-            "SELECT county, township, village, expires_at, used_at FROM enroll_codes
+            "SELECT county, township, village, expires_at, used_by FROM enroll_codes
              WHERE code_key = ?1",
             [&claim.code_key],
             |row| {
@@ -114,17 +120,22 @@ pub(super) fn enroll(
                         village: row.get(2)?,
                     },
                     row.get::<_, i64>(3)?,
-                    row.get::<_, Option<i64>>(4)?,
+                    row.get::<_, Option<String>>(4)?,
                 ))
             },
         )
         .optional()
         .map_err(failed("look up an enrollment code"))?;
-    let Some((village, expires_at, used_at)) = code else {
+    let Some((village, expires_at, used_by)) = code else {
         return Ok(Err(EnrollRefusal::UnknownCode));
     };
-    if used_at.is_some() {
-        return Ok(Err(EnrollRefusal::AlreadyUsed));
+    // Before expiry: a booth retrying after a lost answer may come back hours later.
+    if let Some(used_by) = used_by {
+        let earlier = find(conn, &KioskRef::Id(used_by))?;
+        return Ok(match earlier {
+            Some(kiosk) if kiosk.public_key == claim.public_key => Ok(Enrollment::Repeated(kiosk)),
+            _ => Err(EnrollRefusal::AlreadyUsed),
+        });
     }
     if expires_at <= millis(claim.now) {
         return Ok(Err(EnrollRefusal::Expired(time(expires_at)?)));
@@ -140,17 +151,30 @@ pub(super) fn enroll(
     if let Some(kiosk_id) = holder {
         return Ok(Err(EnrollRefusal::KeyAlreadyEnrolled(kiosk_id)));
     }
-    // Numbers are never reused, not even a revoked kiosk's: its receipts stay unique.
-    let number: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(kiosk_number), 0) + 1 FROM kiosks",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(failed("pick a kiosk number"))?;
-    if number > i64::from(MAX_KIOSK_NUMBER) {
-        return Ok(Err(EnrollRefusal::FleetFull));
-    }
+    let handed_over = match &claim.replaces {
+        None => None,
+        Some(replacement) => match predecessor(conn, replacement)? {
+            Ok(predecessor) => predecessor,
+            Err(refusal) => return Ok(Err(refusal)),
+        },
+    };
+    let number = match &handed_over {
+        Some(predecessor) => i64::from(predecessor.kiosk_number),
+        None => {
+            // Numbers are never reused, not even a revoked kiosk's: its receipts stay unique.
+            let number: i64 = conn
+                .query_row(
+                    "SELECT COALESCE(MAX(kiosk_number), 0) + 1 FROM kiosks",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(failed("pick a kiosk number"))?;
+            if number > i64::from(MAX_KIOSK_NUMBER) {
+                return Ok(Err(EnrollRefusal::FleetFull));
+            }
+            number
+        }
+    };
     // The claim is conditional, so even a backend without a single writer cannot use a code
     // twice.
     let claimed = conn
@@ -162,6 +186,15 @@ pub(super) fn enroll(
         .map_err(failed("claim an enrollment code"))?;
     if claimed != 1 {
         return Ok(Err(EnrollRefusal::AlreadyUsed));
+    }
+    if let Some(predecessor) = &handed_over {
+        // Retired first: the number has one active holder at every step.
+        conn.execute(
+            "UPDATE kiosks SET revoked_at = ?2, replaced_by = ?3
+             WHERE kiosk_id = ?1 AND revoked_at IS NULL",
+            params![predecessor.kiosk_id, millis(claim.now), claim.kiosk_id],
+        )
+        .map_err(failed("retire a replaced kiosk"))?;
     }
     conn.execute(
         "INSERT INTO kiosks (kiosk_id, kiosk_number, public_key, county, township, village,
@@ -179,11 +212,63 @@ pub(super) fn enroll(
         ],
     )
     .map_err(failed("create a kiosk"))?;
+    if let Some(predecessor) = &handed_over {
+        // The booth's statuses feed starts over under its new id and so delivers every
+        // change of the submissions it made as the old kiosk again.
+        for (table, operation) in [
+            ("submissions", "hand submissions to the new kiosk"),
+            ("status_changes", "hand the statuses feed to the new kiosk"),
+        ] {
+            conn.execute(
+                &format!("UPDATE {table} SET kiosk_id = ?2 WHERE kiosk_id = ?1"),
+                params![predecessor.kiosk_id, claim.kiosk_id],
+            )
+            .map_err(failed(operation))?;
+        }
+    }
     let kiosk =
         find(conn, &KioskRef::Id(claim.kiosk_id.clone()))?.ok_or_else(|| StoreError::Corrupt {
             what: "a kiosk vanished right after its creation".into(),
         })?;
-    Ok(Ok(kiosk))
+    Ok(Ok(match handed_over {
+        Some(predecessor) => Enrollment::Replacement {
+            kiosk,
+            replaced: predecessor.kiosk_id,
+        },
+        None => Enrollment::New(kiosk),
+    }))
+}
+
+/// The kiosk whose number the enrolling booth takes over, if any (rules: [`Replacement`]).
+fn predecessor(
+    conn: &Connection,
+    replacement: &Replacement,
+) -> StoreResult<Result<Option<KioskRecord>, EnrollRefusal>> {
+    let Some(proven) = find(conn, &KioskRef::Id(replacement.kiosk_id.clone()))? else {
+        return Ok(Ok(None));
+    };
+    if proven.public_key != replacement.proven_key {
+        return Ok(Err(EnrollRefusal::ReplacementNotProven(proven.kiosk_id)));
+    }
+    if !proven.is_revoked() {
+        return Ok(Ok(Some(proven)));
+    }
+    let mut current = proven;
+    for _ in 0..MAX_REPLACEMENT_CHAIN {
+        let Some(successor) = current.replaced_by.clone() else {
+            // Revoked by staff.
+            return Ok(Ok(None));
+        };
+        let Some(next) = find(conn, &KioskRef::Id(successor))? else {
+            return Ok(Ok(None));
+        };
+        if !next.is_revoked() {
+            let never_used = next.last_seen_at.is_none();
+            return Ok(Ok(never_used.then_some(next)));
+        }
+        current = next;
+    }
+    Ok(Ok(None))
 }
 
 pub(super) fn find(conn: &Connection, kiosk: &KioskRef) -> StoreResult<Option<KioskRecord>> {
@@ -193,8 +278,12 @@ pub(super) fn find(conn: &Connection, kiosk: &KioskRef) -> StoreResult<Option<Ki
             [id],
             kiosk_row,
         ),
+        // The number's active holder, else its latest.
         KioskRef::Number(number) => conn.query_row(
-            &format!("SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_number = ?1"),
+            &format!(
+                "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_number = ?1
+                 ORDER BY revoked_at IS NULL DESC, enrolled_at DESC, rowid DESC LIMIT 1"
+            ),
             [number],
             kiosk_row,
         ),
@@ -208,7 +297,7 @@ pub(super) fn find(conn: &Connection, kiosk: &KioskRef) -> StoreResult<Option<Ki
 pub(super) fn list(conn: &Connection) -> StoreResult<Vec<KioskRecord>> {
     let mut statement = conn
         .prepare(&format!(
-            "SELECT {KIOSK_COLUMNS} FROM kiosks ORDER BY kiosk_number"
+            "SELECT {KIOSK_COLUMNS} FROM kiosks ORDER BY kiosk_number, enrolled_at, rowid"
         ))
         .map_err(failed("list kiosks"))?;
     let rows = statement

@@ -30,8 +30,8 @@ use sync_protocol::heartbeat::Heartbeat;
 use self::readers::Readers;
 use self::writer::Writer;
 use super::{
-    EnrollClaim, EnrollRefusal, ImportReport, IngestItem, IngestOutcome, KioskRecord, KioskRef,
-    NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
+    EnrollClaim, EnrollRefusal, Enrollment, ImportReport, IngestItem, IngestOutcome, KioskRecord,
+    KioskRef, NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
     SubmissionFilter, SubmissionRecord, SubmissionRef,
 };
 
@@ -93,7 +93,7 @@ impl Store for SqliteStore {
     fn enroll_kiosk(
         &self,
         claim: EnrollClaim,
-    ) -> StoreFuture<'_, Result<KioskRecord, EnrollRefusal>> {
+    ) -> StoreFuture<'_, Result<Enrollment, EnrollRefusal>> {
         Box::pin(
             self.writer
                 .write("enroll a kiosk", move |conn| kiosks::enroll(conn, &claim)),

@@ -1,0 +1,146 @@
+//! The spine end to end with the real binaries: enroll, submit offline, drain, and a county
+//! status change flowing back to the booth's receipt.
+
+use booth_tests::booth::{
+    Booth, COMMAND, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
+    server_cli, server_receipts,
+};
+
+#[test]
+fn an_offline_application_arrives_once_and_its_status_flows_back() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    import_catalog(county.path());
+    let server = Server::start(county.path(), port);
+    let code = enroll_code(county.path(), "青山村");
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, &code);
+    booth.ok(&["sync", "--once"]); // the catalogue arrives
+    server.stop();
+
+    // Offline: the villager applies and gets a receipt anyway.
+    let applied = booth.ok(&[
+        "submit",
+        "--kind",
+        "application",
+        "--item",
+        "GX-MZ-003",
+        "--field",
+        "agent_relation=本人申请",
+        "--field",
+        "phone=13800000001",
+        "--name",
+        "李秀英",
+        "--id-number",
+        "450902196208150028",
+        "--address",
+        "青山村12号",
+        "--json",
+    ]);
+    let receipt = receipt_of(&applied);
+    let offline = booth.run(&["sync", "--once"]);
+    assert!(
+        !offline.success,
+        "sync must fail while the server is down\n{offline}"
+    );
+    assert_eq!(offline.stderr.lines().count(), 1, "one line\n{offline}");
+    assert_eq!(booth.queue_status()["pending"], 1);
+
+    let server = Server::start(county.path(), port);
+    let drained = booth.ok(&["sync", "--once", "--json"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(drained.stdout.trim()).unwrap_or_else(|e| panic!("{e}\n{drained}"));
+    assert_eq!(summary["uploaded"], 1, "{drained}");
+    assert_eq!(summary["pending"], 0, "{drained}");
+    // Running it again sends nothing twice.
+    booth.ok(&["sync", "--once"]);
+    let on_server = server_receipts(county.path());
+    assert_eq!(on_server.get(&receipt), Some(&1), "{on_server:?}");
+    assert_eq!(on_server.len(), 1, "{on_server:?}");
+
+    // Staff see the full record; the list masks the number.
+    let shown = server_cli(county.path(), &["submissions", "show", &receipt, "--json"]);
+    assert!(shown.stdout.contains("450902196208150028"), "{shown}");
+    let listed = server_cli(county.path(), &["submissions", "list"]);
+    assert!(
+        !listed.stdout.contains("196208150028") && !listed.stdout.contains("李秀英"),
+        "{listed}"
+    );
+
+    server_cli(
+        county.path(),
+        &[
+            "submissions",
+            "set-status",
+            &receipt,
+            "needs_correction",
+            "--note",
+            "请携带户口簿原件",
+        ],
+    );
+    booth.ok(&["sync", "--once"]);
+    let shown = booth.ok(&["receipt", "show", &receipt, "--json"]);
+    let local: serde_json::Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{shown}"));
+    assert_eq!(local["status"], "needs_correction", "{shown}");
+    assert_eq!(local["status_note"], "请携带户口簿原件", "{shown}");
+    assert_eq!(local["masked_id"], "450902********0028", "{shown}");
+    assert!(
+        !shown.stdout.contains("李秀英") && !shown.stdout.contains("196208150028"),
+        "{shown}"
+    );
+    drop(server);
+}
+
+#[test]
+fn the_sync_service_resumes_by_itself_when_the_server_returns() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let server = Server::start(county.path(), port);
+    let code = enroll_code(county.path(), "石门村");
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, &code);
+    server.stop();
+
+    let service = booth.spawn_sync();
+    let first = booth.complain("路灯坏了");
+    let second = booth.complain("饮水点停水");
+    // Let the service fail against the dead server and back off before the server returns.
+    service.wait_for_stderr("next try", COMMAND);
+    let _server = Server::start(county.path(), port);
+    // No new local write happens: the service must notice the server on its own.
+    eventually(COMMAND, "both complaints on the server", || {
+        let on_server = server_receipts(county.path());
+        on_server.get(&first) == Some(&1) && on_server.get(&second) == Some(&1)
+    });
+    eventually(COMMAND, "the booth records the acknowledgements", || {
+        booth.queue_status()["acknowledged"] == 2
+    });
+}
+
+#[test]
+fn a_revoked_booth_is_told_so_in_one_line() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let server = Server::start(county.path(), 0);
+    let code = enroll_code(county.path(), "青山村");
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, &code);
+    let identity: serde_json::Value = {
+        let out = server_cli(county.path(), &["kiosk", "list", "--json"]);
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"))
+    };
+    let kiosk_id = identity[0]["id"]
+        .as_str()
+        .or_else(|| identity[0]["kiosk_id"].as_str())
+        .expect("kiosk id")
+        .to_owned();
+    server_cli(county.path(), &["kiosk", "revoke", &kiosk_id]);
+    booth.complain("测试");
+    let out = booth.run(&["sync", "--once"]);
+    assert!(!out.success, "{out}");
+    assert!(out.stderr.contains("revoked"), "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+}
