@@ -118,7 +118,9 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
         ItemLookup::Unknown => {
             return Err(DraftError::UnknownItem(item_code.unwrap_or_default()));
         }
-        ItemLookup::Found(item) => {
+        // Only an application fills in the item's form; a complaint, rating or question
+        // about an item just names it.
+        ItemLookup::Found(item) if kind == SubmissionKind::Application => {
             if item.withdrawn {
                 return Err(DraftError::Withdrawn {
                     item: item.code.clone(),
@@ -128,6 +130,7 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
             applicant = keep_needed(item, applicant)?;
             catalog_version = Some(item.version);
         }
+        ItemLookup::Found(item) => catalog_version = Some(item.version),
         ItemLookup::NoItem | ItemLookup::CatalogNotLoaded => {}
     }
     let has_identity =
@@ -311,6 +314,19 @@ mod tests {
         assert!(full.applicant.unwrap().address.is_some());
         assert_eq!(full.catalog_version, Some(3));
         assert_eq!(full.contact_phone.as_deref(), Some("13800000000"));
+    }
+
+    #[test]
+    fn rating_an_item_does_not_ask_for_its_application_form() {
+        let rating = Draft {
+            kind: SubmissionKind::Evaluation,
+            fields: BTreeMap::new(),
+            rating: Some(5),
+            ..draft()
+        };
+        let prepared = prepare(rating, ItemLookup::Found(&item(IdentityNeed::Full))).unwrap();
+        assert_eq!(prepared.item_code.as_deref(), Some("PEN-001"));
+        assert_eq!(prepared.catalog_version, Some(3));
     }
 
     #[test]
