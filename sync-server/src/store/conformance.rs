@@ -1,7 +1,7 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
 //! violation. A backend's test file runs all of them against fresh stores:
 //!
-//! ```ignore
+//! ```text
 //! fn open() -> (Arc<dyn Store>, TempDir) { … }
 //! sync_server::store_conformance_tests!(open());
 //! ```
