@@ -103,6 +103,14 @@ const MIGRATIONS: &[&str] = &[
         opened_at  TEXT NOT NULL
     ) STRICT;
     "#,
+    // 2: the uploader reads due items in seq order and minimisation looks only at acknowledged
+    // rows not yet minimised; without these both scanned rows that grow with the queue, which
+    // made a long drain quadratic.
+    r#"
+    CREATE INDEX submissions_unacknowledged ON submissions (seq) WHERE state IN ('pending', 'sent');
+    CREATE INDEX submissions_to_minimise ON submissions (acknowledged_at)
+        WHERE state = 'acknowledged' AND minimised_at IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

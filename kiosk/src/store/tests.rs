@@ -161,3 +161,30 @@ fn corruption_noticed_while_open_leaves_the_session_for_the_next_check() {
         .unwrap();
     assert_eq!(left, 1);
 }
+
+/// A long queue must not make every batch slower: the uploader's and the minimiser's queries
+/// walk the partial indexes of migration 2 instead of sorting or scanning the table.
+#[test]
+fn draining_queries_use_their_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = enrolled(dir.path());
+    let plan = |sql: &str| -> String {
+        let mut statement = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let rows = statement
+            .query_map(rusqlite::params!["2026-01-01", 100], |row| {
+                row.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+    };
+    let due = plan(&format!("SELECT id {}", outbox::DUE_FROM));
+    assert!(
+        due.contains("submissions_unacknowledged") && !due.contains("TEMP B-TREE"),
+        "{due}"
+    );
+    let minimise = plan(outbox::MINIMISE_SQL);
+    assert!(minimise.contains("submissions_to_minimise"), "{minimise}");
+}

@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -77,7 +77,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),
