@@ -9,6 +9,7 @@
 //!
 //! Every command that prints data has `--json`; errors are one line on stderr, exit code 1.
 
+mod devices;
 mod enroll;
 mod hw;
 mod queue;
@@ -56,6 +57,9 @@ enum Command {
     Enroll(enroll::Enroll),
     /// Sync with the county server: run as the booth's service, or `--once` to drain and pull.
     Sync(sync::Sync),
+    /// The booth's devices: check them and record their health for the heartbeat.
+    #[command(subcommand)]
+    Devices(devices::DevicesCommand),
 }
 
 impl Cli {
@@ -68,6 +72,7 @@ impl Cli {
             Command::Receipt(command) => command.run(data_dir),
             Command::Enroll(command) => command.run(data_dir),
             Command::Sync(command) => command.run(data_dir),
+            Command::Devices(command) => command.run(data_dir),
         }
     }
 }

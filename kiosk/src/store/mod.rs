@@ -48,8 +48,8 @@ use uuid::Uuid;
 
 pub use error::StoreError;
 pub use model::{
-    DiscardRecord, Identity, LocalReceipt, NewSubmission, QueueItem, QueueStats, Receipt,
-    SubmissionState,
+    DeviceReport, DiscardRecord, Identity, LocalReceipt, NewSubmission, QueueItem, QueueStats,
+    Receipt, SubmissionState,
 };
 pub use open::DB_FILE;
 
@@ -126,6 +126,16 @@ impl Store {
     /// Stores the offset; writes (and syncs) only when it changed.
     pub fn set_clock_offset_ms(&mut self, offset_ms: i64) -> Result<(), StoreError> {
         self.finish(settings::set_clock_offset_ms(&self.conn, offset_ms))
+    }
+
+    /// The devices as last checked, if ever.
+    pub fn device_health(&self) -> Result<Option<DeviceReport>, StoreError> {
+        self.finish(settings::device_health(&self.conn))
+    }
+
+    /// Records a device check for the next heartbeat.
+    pub fn set_device_health(&mut self, report: &DeviceReport) -> Result<(), StoreError> {
+        self.finish(settings::set_device_health(&self.conn, report))
     }
 
     /// The booth's clock corrected by the stored offset: what `submit` stamps.

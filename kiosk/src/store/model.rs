@@ -222,3 +222,10 @@ pub struct DiscardRecord {
     /// The server's refusal that put it in quarantine.
     pub last_error: Option<String>,
 }
+
+/// The booth's devices as last checked, and when: what the heartbeat reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct DeviceReport {
+    pub health: sync_protocol::heartbeat::DeviceHealth,
+    pub checked_at: DateTime<Utc>,
+}

@@ -240,17 +240,15 @@ fn mark_sent_in_transaction(conn: &mut Connection, ids: &[Uuid]) -> Result<(), F
 const COUNT_ATTEMPT_UNLESS_SENT: &str =
     "attempts = attempts + (CASE WHEN state = 'sent' THEN 0 ELSE 1 END)";
 
-/// Records the server's answers (no fsync of its own: see [`without_fsync`]). Nothing is dropped
-/// before this commit: the erasure of personal data is in the same transaction, so a power cut
-/// that loses the acknowledgement loses the erasure with it and the item is simply sent again.
+/// Records the server's answers in one durable transaction (`synchronous=FULL`, unlike
+/// `mark_sent`): the erasure of personal data is in the same transaction, so nothing is dropped
+/// before the acknowledgement is on disk.
 pub(crate) fn record_results(
     conn: &mut Connection,
     results: &[ItemResult],
     now: DateTime<Utc>,
 ) -> Result<(), Fault> {
-    without_fsync(conn, |conn| {
-        record_results_in_transaction(conn, results, now)
-    })
+    record_results_in_transaction(conn, results, now)
 }
 
 fn record_results_in_transaction(

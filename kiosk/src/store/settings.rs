@@ -7,12 +7,13 @@ use sync_protocol::enroll::Village;
 use sync_protocol::feed::Feed;
 
 use super::error::{Fault, StoreError};
-use super::model::Identity;
+use super::model::{DeviceReport, Identity};
 use super::sql;
 
 const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 const RETENTION_AFTER_ACK_S: &str = "retention_after_ack_s";
 const LAST_SEQ: &str = "last_seq";
+const DEVICE_HEALTH: &str = "device_health";
 
 pub(crate) fn identity(conn: &Connection) -> Result<Option<Identity>, Fault> {
     let row = conn
@@ -113,6 +114,19 @@ where
         Some(text) => text.parse().map_err(|e| Fault::decode(key, e)),
         None => Ok(T::default()),
     }
+}
+
+/// The devices as last checked (`kiosk devices check`, later the booth app), with when.
+pub(crate) fn device_health(conn: &Connection) -> Result<Option<DeviceReport>, Fault> {
+    get(conn, DEVICE_HEALTH)?
+        .map(|text| serde_json::from_str(&text).map_err(|e| Fault::decode(DEVICE_HEALTH, e)))
+        .transpose()
+}
+
+pub(crate) fn set_device_health(conn: &Connection, report: &DeviceReport) -> Result<(), Fault> {
+    let text = serde_json::to_string(report).map_err(|e| Fault::decode(DEVICE_HEALTH, e))?;
+    put(conn, DEVICE_HEALTH, &text)?;
+    Ok(())
 }
 
 pub(crate) fn clock_offset_ms(conn: &Connection) -> Result<i64, Fault> {

@@ -18,6 +18,13 @@
 //! answer was read; any failure before that leaves it pending or sent, to be sent again (the
 //! server answers a resend as a duplicate). So dropping the engine's future at any await —
 //! shutdown — is as safe as the crash the store is built for.
+//!
+//! The booth's store work overlaps the network: once batch N's answer is in, one task on the
+//! blocking pool takes batch N+1 (leaving out N's items, which the store still shows as due),
+//! hands it over so its upload starts, then marks it sent and records N's answers while it is
+//! on the wire. That task is awaited as soon as N+1's upload returns, and at the end of every
+//! pass and on shutdown: nothing is reported done, counted, or waited after before its
+//! answers are in the store.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -25,12 +32,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use sync_protocol::ErrorCode;
 use sync_protocol::feed::{CatalogItem, Feed, FeedPage, FeedQuery, MAX_PAGE, Notice, StatusChange};
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
-use sync_protocol::submission::{BatchRequest, ItemResult, MAX_BATCH, Outcome};
-use tokio::sync::{Notify, mpsc};
+use sync_protocol::submission::{BatchRequest, ItemResult, MAX_BATCH, Outcome, Submission};
+use tokio::sync::{Notify, mpsc, oneshot};
 use tokio::time::Instant;
 use uuid::Uuid;
 
@@ -57,7 +64,7 @@ pub struct EngineConfig {
     pub backoff: BackoffPolicy,
     /// Seeds the jitter (tests); `None` seeds from the OS.
     pub rng_seed: Option<u64>,
-    /// The devices as last seen (the device layer fills this once it is wired in).
+    /// The devices to report when no check was ever recorded (`kiosk devices check` records one).
     pub devices: DeviceHealth,
     /// Where the data lives, for the heartbeat's disk free.
     pub data_dir: PathBuf,
@@ -228,6 +235,38 @@ pub struct Engine {
     batch_size: usize,
     /// Drawn when a failed batch was put back, used by the wait that follows.
     planned_wait: Option<PlannedWait>,
+    /// The last batch's answers, not yet handed to the store.
+    answered: Option<Answered>,
+    /// The store's share of the current step, running on the blocking pool. Kept here, not
+    /// in the pass's future, so a shutdown that drops the pass can still await it.
+    in_store: Option<StoreWork>,
+}
+
+/// A batch the server answered.
+#[derive(Debug)]
+struct Answered {
+    /// Everything that was sent: still `sent`, so due, in the store until recorded.
+    ids: Vec<Uuid>,
+    /// Only results for what was sent.
+    results: Vec<ItemResult>,
+    receipts: Vec<(Uuid, String)>,
+    at: DateTime<Utc>,
+}
+
+/// One step's store work on the blocking pool: take the next batch, mark it sent, record the
+/// previous batch's answers.
+#[derive(Debug)]
+struct StoreWork {
+    task: tokio::task::JoinHandle<Result<StoreOutcome, EngineError>>,
+    /// The answers being recorded, reported once they are.
+    recording: Option<Answered>,
+}
+
+/// The two writes of a [`StoreWork`], each tried whatever became of the other.
+#[derive(Debug)]
+struct StoreOutcome {
+    marked: Result<(), EngineError>,
+    recorded: Result<(), EngineError>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -266,6 +305,8 @@ impl Engine {
             persisted_offset_ms: None,
             batch_size,
             planned_wait: None,
+            answered: None,
+            in_store: None,
         }
     }
 
@@ -295,8 +336,11 @@ impl Engine {
             () = &mut shutdown => Ok(()),
             result = self.run_forever() => result,
         };
+        // A shutdown drops the pass wherever it was: answers already in hand still go into
+        // the store before the engine says it stopped.
+        let flushed = self.flush(&mut OnceSummary::default()).await;
         self.emit(SyncEvent::Stopped);
-        result
+        result.and(flushed)
     }
 
     async fn run_forever(&mut self) -> Result<(), EngineError> {
@@ -348,11 +392,7 @@ impl Engine {
         next_heartbeat: &mut Instant,
     ) -> Result<(), EngineError> {
         let mut summary = OnceSummary::default();
-        let mut unanswered = HashSet::new();
-        while let BatchStep::Sent = self
-            .upload_batch(ignore_schedule, &mut unanswered, &mut summary)
-            .await?
-        {}
+        self.upload_due(ignore_schedule, &mut summary).await?;
         if Instant::now() >= *next_feeds {
             self.pull_feeds(&mut summary).await?;
             *next_feeds = Instant::now() + self.config.feeds_every;
@@ -368,11 +408,7 @@ impl Engine {
     /// send one heartbeat.
     pub async fn run_once(&mut self) -> Result<OnceSummary, EngineError> {
         let mut summary = OnceSummary::default();
-        let mut unanswered = HashSet::new();
-        while let BatchStep::Sent = self
-            .upload_batch(true, &mut unanswered, &mut summary)
-            .await?
-        {}
+        self.upload_due(true, &mut summary).await?;
         self.pull_feeds(&mut summary).await?;
         self.send_heartbeat().await?;
         summary.heartbeat_sent = true;
@@ -383,8 +419,31 @@ impl Engine {
         Ok(summary)
     }
 
-    /// Sends one batch of due items. `unanswered` holds items the server left without a
-    /// result in this pass: they are not sent again until the next pass.
+    /// Uploads everything due, batch after batch. Whatever ends the pass, every answer in hand
+    /// is in the store before this returns.
+    async fn upload_due(
+        &mut self,
+        ignore_schedule: bool,
+        summary: &mut OnceSummary,
+    ) -> Result<(), EngineError> {
+        let mut unanswered = HashSet::new();
+        let result = loop {
+            match self
+                .upload_batch(ignore_schedule, &mut unanswered, summary)
+                .await
+            {
+                Ok(BatchStep::Sent) => {}
+                Ok(BatchStep::Nothing) => break Ok(()),
+                Err(err) => break Err(err),
+            }
+        };
+        let flushed = self.flush(summary).await;
+        result.and(flushed)
+    }
+
+    /// Sends one batch of due items while the previous batch's answers are recorded.
+    /// `unanswered` holds items the server left without a result in this pass: they are not
+    /// sent again until the next pass.
     async fn upload_batch(
         &mut self,
         ignore_schedule: bool,
@@ -399,16 +458,21 @@ impl Engine {
         } else {
             now
         };
-        let limit = self.batch_size + unanswered.len();
-        let due = self
-            .with_store(move |store| store.due_submissions(horizon, limit))
-            .await?;
-        let batch: Vec<_> = due
-            .into_iter()
-            .filter(|submission| !unanswered.contains(&submission.id))
-            .take(self.batch_size)
-            .collect();
+        let taken = self.start_store_work(horizon, unanswered);
+        let batch = match taken.await {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(err)) => {
+                self.settle(summary).await?;
+                return Err(err);
+            }
+            // The task dropped its sender without a word: it panicked holding the lock.
+            Err(_) => {
+                self.settle(summary).await?;
+                return Err(EngineError::StorePoisoned);
+            }
+        };
         if batch.is_empty() {
+            self.settle(summary).await?;
             return Ok(BatchStep::Nothing);
         }
         let ids: Vec<Uuid> = batch.iter().map(|submission| submission.id).collect();
@@ -416,14 +480,14 @@ impl Engine {
             .iter()
             .map(|submission| (submission.id, submission.receipt_number.clone()))
             .collect();
-        let sent_ids = ids.clone();
-        self.with_store(move |store| store.mark_sent(&sent_ids))
-            .await?;
 
         let answer = self
             .client
             .upload(&BatchRequest { submissions: batch })
             .await;
+        // The previous answers are recorded and this batch marked sent before anything else
+        // touches these items.
+        self.settle(summary).await?;
         self.persist_offset().await?;
         let results = match answer {
             Ok(answer) => answer.results,
@@ -441,20 +505,114 @@ impl Engine {
             .into_iter()
             .filter(|result| ids.contains(&result.id))
             .collect();
-        let recorded = results.clone();
-        let now = self.client.clock().server_now();
-        self.with_store(move |store| store.record_results(&recorded, now))
-            .await?;
+        self.answered = Some(Answered {
+            ids,
+            results,
+            receipts,
+            at: self.client.clock().server_now(),
+        });
+        Ok(BatchStep::Sent)
+    }
 
+    /// Starts the store's share of a step on the blocking pool, in one hold of the lock:
+    /// take the next batch and hand it over at once (its upload need not wait for the rest),
+    /// then mark it sent and record the answers in hand. The previous batch is left out of
+    /// the next: until its answers are recorded the store still shows its items as due.
+    fn start_store_work(
+        &mut self,
+        horizon: DateTime<Utc>,
+        unanswered: &HashSet<Uuid>,
+    ) -> oneshot::Receiver<Result<Vec<Submission>, EngineError>> {
+        let recording = self.answered.take();
+        let mut skip = unanswered.clone();
+        if let Some(answered) = &recording {
+            skip.extend(answered.ids.iter().copied());
+        }
+        let to_record = recording
+            .as_ref()
+            .map(|answered| (answered.results.clone(), answered.at));
+        let batch_size = self.batch_size;
+        let store = Arc::clone(&self.store);
+        let (hand_over, taken) = oneshot::channel();
+        let task = tokio::task::spawn_blocking(move || {
+            let Ok(mut store) = store.lock() else {
+                let _ = hand_over.send(Err(EngineError::StorePoisoned));
+                return Err(EngineError::StorePoisoned);
+            };
+            let batch = store
+                .due_submissions(horizon, batch_size + skip.len())
+                .map(|due| {
+                    due.into_iter()
+                        .filter(|submission| !skip.contains(&submission.id))
+                        .take(batch_size)
+                        .collect::<Vec<_>>()
+                })
+                .map_err(EngineError::Store);
+            let ids: Vec<Uuid> = batch
+                .iter()
+                .flatten()
+                .map(|submission| submission.id)
+                .collect();
+            // A dropped receiver is a shutdown: the writes below are still wanted.
+            let _ = hand_over.send(batch);
+            let marked = if ids.is_empty() {
+                Ok(())
+            } else {
+                store.mark_sent(&ids).map_err(EngineError::Store)
+            };
+            let recorded = match to_record {
+                Some((results, at)) => store
+                    .record_results(&results, at)
+                    .map_err(EngineError::Store),
+                None => Ok(()),
+            };
+            Ok(StoreOutcome { marked, recorded })
+        });
+        self.in_store = Some(StoreWork { task, recording });
+        taken
+    }
+
+    /// Awaits the step's store work, then reports the answers it recorded. A failure to
+    /// record comes first, as it happened first when the steps ran one after the other.
+    async fn settle(&mut self, summary: &mut OnceSummary) -> Result<(), EngineError> {
+        let Some(work) = self.in_store.as_mut() else {
+            return Ok(());
+        };
+        let joined = (&mut work.task).await;
+        // Taken only now: a shutdown during the await leaves it for `flush`.
+        let recording = self.in_store.take().and_then(|work| work.recording);
+        let outcome = joined.map_err(EngineError::Task)??;
+        outcome.recorded?;
+        if let Some(answered) = &recording {
+            self.report(answered, summary);
+        }
+        outcome.marked
+    }
+
+    /// Puts every answer in hand into the store: the running step's, then any not yet
+    /// handed over.
+    async fn flush(&mut self, summary: &mut OnceSummary) -> Result<(), EngineError> {
+        self.settle(summary).await?;
+        if let Some(answered) = self.answered.take() {
+            let (results, at) = (answered.results.clone(), answered.at);
+            self.with_store(move |store| store.record_results(&results, at))
+                .await?;
+            self.report(&answered, summary);
+        }
+        Ok(())
+    }
+
+    /// Counts a recorded batch and says what became of it.
+    fn report(&self, answered: &Answered, summary: &mut OnceSummary) {
         let (mut accepted, mut duplicates) = (0, 0);
-        for result in &results {
+        for result in &answered.results {
             match result.outcome {
                 Outcome::Accepted => accepted += 1,
                 Outcome::Duplicate => duplicates += 1,
                 Outcome::Conflict | Outcome::Invalid => {
                     summary.quarantined += 1;
                     self.emit(SyncEvent::Quarantined {
-                        receipt_number: receipt_of(&receipts, result.id),
+                        receipt_number: receipt_of(&answered.receipts, result.id),
                         reason: result
                             .message
                             .clone()
@@ -471,7 +629,6 @@ impl Engine {
                 duplicates,
             });
         }
-        Ok(BatchStep::Sent)
     }
 
     /// A whole batch failed. A body the server cannot take (too large, malformed) is split
@@ -581,7 +738,9 @@ impl Engine {
 
     async fn send_heartbeat(&mut self) -> Result<(), EngineError> {
         let now = self.client.clock().server_now();
-        let stats: QueueStats = self.with_store(move |store| store.queue_stats(now)).await?;
+        let (stats, checked_devices): (QueueStats, _) = self
+            .with_store(move |store| Ok((store.queue_stats(now)?, store.device_health()?)))
+            .await?;
         let data_dir = self.config.data_dir.clone();
         let (disk_free_bytes, uptime_s) = tokio::task::spawn_blocking(move || {
             (health::disk_free_bytes(&data_dir), health::uptime_secs())
@@ -592,7 +751,9 @@ impl Engine {
             queue_depth: stats.depth(),
             oldest_pending_age_s: stats.oldest_pending_age_s,
             quarantined: stats.quarantined,
-            devices: self.config.devices.clone(),
+            // The last recorded check wins over the configured default.
+            devices: checked_devices
+                .map_or_else(|| self.config.devices.clone(), |report| report.health),
             app_version: env!("CARGO_PKG_VERSION").to_owned(),
             disk_free_bytes,
             uptime_s,

@@ -144,3 +144,46 @@ fn a_revoked_booth_is_told_so_in_one_line() {
     assert!(out.stderr.contains("revoked"), "{out}");
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
 }
+
+#[test]
+fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let receipts = tempfile::tempdir().unwrap();
+    let server = Server::start(county.path(), 0);
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, &enroll_code(county.path(), "青山村"));
+    let reader = booth_tests::Background::spawn(&["hw", "emulate", "id-card"]);
+    let reader_port = reader.wait_for_line("port:", COMMAND);
+    let printer = booth_tests::Background::spawn(&[
+        "hw",
+        "emulate",
+        "printer",
+        "--fault",
+        "near-end",
+        "--out",
+        receipts.path().to_str().unwrap(),
+    ]);
+    let printer_port = printer.wait_for_line("port:", COMMAND);
+    let checked = booth.ok(&[
+        "devices",
+        "check",
+        "--reader",
+        &reader_port,
+        "--printer",
+        &printer_port,
+    ]);
+    assert!(
+        checked.stdout.contains("printer: paper near end"),
+        "{checked}"
+    );
+    booth.ok(&["sync", "--once"]);
+    let out = server_cli(county.path(), &["kiosk", "list", "--json"]);
+    let kiosks: serde_json::Value =
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let devices = &kiosks[0]["last_heartbeat"]["heartbeat"]["devices"];
+    assert_eq!(devices["reader_present"], true, "{out}");
+    assert_eq!(devices["scanner_present"], false, "{out}");
+    assert_eq!(devices["printer"]["paper_near_end"], true, "{out}");
+    drop(server);
+}
