@@ -8,6 +8,11 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use hardware::printer::{PaperWidth, Printer, PrinterConfig, Receipt, Style};
+use kiosk::device_port::PortSpec;
+use kiosk::store::Receipt as StoredReceipt;
+use sync_protocol::feed::{CatalogItem, TimeLimit};
+
 use anyhow::Context;
 use kiosk::submit::{Draft, ItemLookup, prepare};
 use sync_protocol::submission::SubmissionKind;
@@ -43,6 +48,13 @@ pub struct Submit {
     /// A contact phone number.
     #[arg(long)]
     phone: Option<String>,
+    /// Print the villager's receipt (number, item, masked ID, QR code) on this printer port,
+    /// e.g. /dev/usb/lp0 or the path `kiosk hw emulate printer` shows.
+    #[arg(long, value_name = "PORT")]
+    print: Option<PortSpec>,
+    /// Paper width of that printer: 58 or 80 (mm).
+    #[arg(long, default_value = "58")]
+    paper: PaperWidth,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -90,6 +102,7 @@ impl Submit {
             contact_phone: self.phone.clone(),
         };
         let submission = prepare(draft, lookup)?;
+        let kind = submission.kind;
         let receipt = store.submit(submission)?;
         // Committed: only now may the number be shown.
         let line = if self.json {
@@ -113,8 +126,101 @@ impl Submit {
                     receipt.number
                 )
             })?;
+        drop(stdout);
+        if let Some(port) = &self.print {
+            let paper = PrintedReceipt {
+                booth: store
+                    .identity()?
+                    .map(|i| i.village.village)
+                    .unwrap_or_default(),
+                kind,
+                item: cached.as_ref(),
+                item_code: self.item.as_deref(),
+                receipt: &receipt,
+            };
+            print_receipt(port, self.paper, &paper).with_context(|| {
+                format!(
+                    "the submission is saved as receipt {}, but its paper receipt was not printed",
+                    receipt.number
+                )
+            })?;
+        }
         Ok(())
     }
+}
+
+/// What goes on the paper receipt.
+struct PrintedReceipt<'a> {
+    booth: String,
+    kind: SubmissionKind,
+    item: Option<&'a CatalogItem>,
+    /// Shown when the catalogue has not reached the booth yet.
+    item_code: Option<&'a str>,
+    receipt: &'a StoredReceipt,
+}
+
+/// Prints the receipt; its QR code holds the receipt number, which the booth's scanner reads
+/// back for the progress query, and which a person can type.
+fn print_receipt(
+    port: &PortSpec,
+    paper: PaperWidth,
+    printed: &PrintedReceipt<'_>,
+) -> anyhow::Result<()> {
+    let item = printed.item;
+    let time_limit = item.map(|i| match i.time_limit {
+        TimeLimit::OnTheSpot => "即办".to_owned(),
+        TimeLimit::WorkingDays { days } => format!("{days}个工作日"),
+    });
+    let mut document = Receipt::new()
+        .title("便民服务亭回执单")
+        .styled(
+            format!("{}便民服务亭", printed.booth),
+            Style::default().centered(),
+        )
+        .separator()
+        .row("事项类型：", printed.kind.name_zh())
+        .row(
+            "服务事项：",
+            item.map(|i| i.name_zh.as_str())
+                .or(printed.item_code)
+                .unwrap_or("-"),
+        )
+        .row("回执编号：", printed.receipt.number.to_string());
+    if let Some(masked) = &printed.receipt.masked_id {
+        document = document.row("申请人证件：", masked.as_str());
+    }
+    document = document.row(
+        "提交时间：",
+        printed
+            .receipt
+            .created_at
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
+            .format("%Y-%m-%d %H:%M")
+            .to_string(),
+    );
+    if let (Some(item), Some(limit)) = (item, time_limit) {
+        document = document
+            .row("承诺时限：", limit)
+            .row("受理单位：", item.office.name.as_str())
+            .row("咨询电话：", item.office.phone.as_str());
+    }
+    let document = document
+        .separator()
+        .qr(printed.receipt.number.to_string())
+        .styled("扫码查询办理进度", Style::default().centered())
+        .text("本回执离线有效：网络恢复后自动上报。请妥善保管。")
+        .feed(2)
+        .cut();
+    let transport = port.open(9600)?;
+    let config = PrinterConfig {
+        width: paper,
+        ..PrinterConfig::default()
+    };
+    let report = Printer::new(transport, config).print(&document)?;
+    if report.paper_near_end() {
+        eprintln!("warning: the printer's paper is running out: load a new roll soon");
+    }
+    Ok(())
 }
 
 /// `key=value`; the value may contain `=`.

@@ -187,3 +187,55 @@ fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
     assert_eq!(devices["printer"]["paper_near_end"], true, "{out}");
     drop(server);
 }
+
+#[test]
+fn a_receipt_printed_offline_carries_its_number_as_a_qr_code() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let receipts = tempfile::tempdir().unwrap();
+    import_catalog(county.path());
+    let server = Server::start(county.path(), 0);
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, &enroll_code(county.path(), "青山村"));
+    booth.ok(&["sync", "--once"]);
+    server.stop();
+    let printer = booth_tests::Background::spawn(&[
+        "hw",
+        "emulate",
+        "printer",
+        "--out",
+        receipts.path().to_str().unwrap(),
+    ]);
+    let port = printer.wait_for_line("port:", COMMAND);
+    let out = booth.ok(&[
+        "submit",
+        "--kind",
+        "application",
+        "--item",
+        "GX-MZ-003",
+        "--field",
+        "phone=13800000001",
+        "--name",
+        "张三",
+        "--id-number",
+        "11010519491231002X",
+        "--address",
+        "青山村12号",
+        "--print",
+        &port,
+        "--json",
+    ]);
+    let receipt = receipt_of(&out);
+    let paper_file = printer.wait_for_line("receipt:", COMMAND);
+    assert!(
+        paper_file.ends_with(".txt") || paper_file.ends_with(".png"),
+        "{paper_file}"
+    );
+    let paper = std::fs::read_to_string(receipts.path().join("receipt-0001.txt")).unwrap();
+    assert!(paper.contains(&format!("[QR: {receipt}]")), "{paper}");
+    assert!(
+        paper.contains("110105********002X") && !paper.contains("张三"),
+        "{paper}"
+    );
+    assert!(paper.contains("高龄津贴申领"), "{paper}");
+}
