@@ -84,11 +84,16 @@ fn a_scan_survives_the_scanner_being_unplugged_and_plugged_back() {
     let dir = tempfile::tempdir().unwrap();
     let link = dir.path().join("ttySCANNER");
     let link = link.to_str().unwrap();
-    let first = Background::spawn(&["hw", "emulate", "scanner", "--link", link]);
+    let mut first = Background::spawn(&["hw", "emulate", "scanner", "--link", link]);
     first.wait_for_line("link:", START);
     let reading = Background::spawn(&["hw", "scan", "--port", link, "--timeout", "20s"]);
     std::thread::sleep(Duration::from_millis(500));
-    drop(first); // unplugged
+    // Unplugged: stopped cleanly, so its link goes away as udev removes a by-id link. (A
+    // SIGKILL would leave the link pointing at a pty number another test may get next.)
+    assert!(
+        first.terminate(START).is_some(),
+        "the scanner emulator did not stop"
+    );
     std::thread::sleep(Duration::from_millis(500));
     let mut second = Background::spawn(&["hw", "emulate", "scanner", "--link", link]);
     second.wait_for_line("link:", START);
