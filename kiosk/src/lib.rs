@@ -2,6 +2,8 @@
 //!
 //! Map of the library (`src/main.rs` and `src/cli/` stay a thin shell over it):
 //! - [`device_port`]: how a device's port is named on the command line.
+//! - [`guides`]: the Service guides screen's content: categories, search (pinyin initials too)
+//!   and one item's 专栏7 fields as label/value rows.
 //! - [`store`]: the durable offline store (one SQLite file): the submissions outbox, local
 //!   receipts, catalogue and notice caches, feed cursors, the booth's identity and settings.
 //! - [`identity`]: the booth's ed25519 key file.
@@ -11,6 +13,7 @@
 //! The villager flows and session arrive with their issues and live here too.
 
 pub mod device_port;
+pub mod guides;
 pub mod identity;
 pub mod store;
 pub mod submit;

@@ -9,10 +9,14 @@
 //! - [`HomeActions`]: what the villager asked for on Home (`open-page(Page)`,
 //!   `toggle-large-text()`, `switch-language()`). The `kiosk` crate handles the callbacks;
 //!   `toggle-large-text` already flips `AppState.large-text` unless replaced.
+//! - [`GuidesAdapter`]: the Service guides screen (categories, filtered [`GuideListItem`]s,
+//!   query, one item's [`GuideDetailRow`]s; `select-category`, `search`, `open-item`,
+//!   `print-list`, and `back`, which already closes the item page or goes Home unless replaced).
+//!   The `kiosk` crate fills it from `kiosk::guides`.
 //! - [`MainWindow`]: the portrait 1080×1920 window that shows the current page.
 //!
 //! Layout of `ui/`: `main.slint` (window and exports), `globals.slint` (the API and palette),
-//! `components/` (shared pieces: big tile, header), `screens/` (one file per screen).
+//! `components/` (shared pieces: big tile, header, back/home bar), `screens/` (one file per screen).
 //!
 //! The default build has no windowing backend (tests use `i-slint-backend-testing`); the `winit`
 //! feature adds a desktop window for development.
