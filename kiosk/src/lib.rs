@@ -10,11 +10,15 @@
 //! - [`submit`]: turning what a villager filled in into a submission the item allows.
 //! - [`sync`]: the sync client that uploads the outbox and pulls the feeds.
 //!
-//! The villager flows and session arrive with their issues and live here too.
+//! - [`app`]: the booth's touchscreen app: page controllers binding the `ui` crate's globals
+//!   to the store, the devices and sync; session privacy; the booth config.
+//! - [`receipt_paper`]: what a villager's paper receipt says.
 
+pub mod app;
 pub mod device_port;
 pub mod guides;
 pub mod identity;
+pub mod receipt_paper;
 pub mod store;
 pub mod submit;
 pub mod sync;

@@ -8,10 +8,9 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use hardware::printer::{PaperWidth, Printer, PrinterConfig, Receipt, Style};
+use hardware::printer::{PaperWidth, Printer, PrinterConfig};
 use kiosk::device_port::PortSpec;
-use kiosk::store::Receipt as StoredReceipt;
-use sync_protocol::feed::{CatalogItem, TimeLimit};
+use kiosk::receipt_paper::{self, PrintedReceipt};
 
 use anyhow::Context;
 use kiosk::submit::{Draft, ItemLookup, prepare};
@@ -149,74 +148,18 @@ impl Submit {
     }
 }
 
-/// What goes on the paper receipt.
-struct PrintedReceipt<'a> {
-    booth: String,
-    kind: SubmissionKind,
-    item: Option<&'a CatalogItem>,
-    /// Shown when the catalogue has not reached the booth yet.
-    item_code: Option<&'a str>,
-    receipt: &'a StoredReceipt,
-}
-
-/// Prints the receipt; its QR code holds the receipt number, which the booth's scanner reads
-/// back for the progress query, and which a person can type.
+/// Prints the receipt on `port`.
 fn print_receipt(
     port: &PortSpec,
     paper: PaperWidth,
     printed: &PrintedReceipt<'_>,
 ) -> anyhow::Result<()> {
-    let item = printed.item;
-    let time_limit = item.map(|i| match i.time_limit {
-        TimeLimit::OnTheSpot => "即办".to_owned(),
-        TimeLimit::WorkingDays { days } => format!("{days}个工作日"),
-    });
-    let mut document = Receipt::new()
-        .title("便民服务亭回执单")
-        .styled(
-            format!("{}便民服务亭", printed.booth),
-            Style::default().centered(),
-        )
-        .separator()
-        .row("事项类型：", printed.kind.name_zh())
-        .row(
-            "服务事项：",
-            item.map(|i| i.name_zh.as_str())
-                .or(printed.item_code)
-                .unwrap_or("-"),
-        )
-        .row("回执编号：", printed.receipt.number.to_string());
-    if let Some(masked) = &printed.receipt.masked_id {
-        document = document.row("申请人证件：", masked.as_str());
-    }
-    document = document.row(
-        "提交时间：",
-        printed
-            .receipt
-            .created_at
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8"))
-            .format("%Y-%m-%d %H:%M")
-            .to_string(),
-    );
-    if let (Some(item), Some(limit)) = (item, time_limit) {
-        document = document
-            .row("承诺时限：", limit)
-            .row("受理单位：", item.office.name.as_str())
-            .row("咨询电话：", item.office.phone.as_str());
-    }
-    let document = document
-        .separator()
-        .qr(printed.receipt.number.to_string())
-        .styled("扫码查询办理进度", Style::default().centered())
-        .text("本回执离线有效：网络恢复后自动上报。请妥善保管。")
-        .feed(2)
-        .cut();
     let transport = port.open(9600)?;
     let config = PrinterConfig {
         width: paper,
         ..PrinterConfig::default()
     };
-    let report = Printer::new(transport, config).print(&document)?;
+    let report = Printer::new(transport, config).print(&receipt_paper::document(printed))?;
     if report.paper_near_end() {
         eprintln!("warning: the printer's paper is running out: load a new roll soon");
     }

@@ -1,0 +1,202 @@
+//! The booth's TOML configuration (`kiosk run --config PATH`): where the store lives, which
+//! port each device is on, and the session timings. The server comes from enrollment, not
+//! from here, so a copied config file cannot point a booth at another server.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hardware::printer::PaperWidth;
+use serde::Deserialize;
+
+use crate::device_port::PortSpec;
+
+/// The documented example, shipped as `kiosk/booth.example.toml`.
+pub const EXAMPLE: &str = include_str!("../../booth.example.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the booth config {path}: {source}: give an existing file with --config")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the booth config {path} is not valid: {message} (see kiosk/booth.example.toml)")]
+    Parse { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// The offline store and the booth's key.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// "zh_CN" or "en": the language every session starts in.
+    #[serde(default = "default_language")]
+    pub language: String,
+    #[serde(default)]
+    pub devices: DevicesConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DevicesConfig {
+    pub id_card: Option<SerialDevice>,
+    pub printer: Option<PrinterDevice>,
+    pub scanner: Option<SerialDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SerialDevice {
+    /// A path (`/dev/ttyUSB0`, `/dev/serial/by-id/…`) or a USB id (`usb:1a86:7523`).
+    #[serde(deserialize_with = "port_spec")]
+    pub port: PortSpec,
+    /// Not set: the device's usual rate (ID card reader 115200, scanner 9600).
+    pub baud: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterDevice {
+    #[serde(deserialize_with = "port_spec")]
+    pub port: PortSpec,
+    pub baud: Option<u32>,
+    /// 58 or 80 (mm).
+    #[serde(default = "default_paper", deserialize_with = "paper_width")]
+    pub paper: PaperWidth,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Seconds without a touch before "still there?" appears.
+    #[serde(default = "default_prompt_after")]
+    pub idle_prompt_after_s: u64,
+    /// Seconds without a touch before the session is cleared and Home shows.
+    #[serde(default = "default_reset_after")]
+    pub reset_after_s: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_prompt_after_s: default_prompt_after(),
+            reset_after_s: default_reset_after(),
+        }
+    }
+}
+
+impl SessionConfig {
+    pub fn prompt_after(&self) -> Duration {
+        Duration::from_secs(self.idle_prompt_after_s)
+    }
+
+    pub fn reset_after(&self) -> Duration {
+        Duration::from_secs(self.reset_after_s.max(self.idle_prompt_after_s))
+    }
+}
+
+impl AppConfig {
+    /// A config with the defaults and this data directory: no devices.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            language: default_language(),
+            devices: DevicesConfig::default(),
+            session: SessionConfig::default(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses a config; the error is toml's message, one line.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+        if !matches!(config.language.as_str(), "zh_CN" | "en") {
+            return Err(format!(
+                "language = {:?}: use \"zh_CN\" or \"en\"",
+                config.language
+            ));
+        }
+        Ok(config)
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("/var/lib/kiosk")
+}
+
+fn default_language() -> String {
+    "zh_CN".to_owned()
+}
+
+fn default_paper() -> PaperWidth {
+    PaperWidth::Mm58
+}
+
+fn default_prompt_after() -> u64 {
+    60
+}
+
+fn default_reset_after() -> u64 {
+    90
+}
+
+fn port_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PortSpec, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+fn paper_width<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PaperWidth, D::Error> {
+    match u32::deserialize(d)? {
+        58 => Ok(PaperWidth::Mm58),
+        80 => Ok(PaperWidth::Mm80),
+        other => Err(serde::de::Error::custom(format!(
+            "paper = {other}: use 58 or 80"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_parses_with_every_device() {
+        let config = AppConfig::parse(EXAMPLE).expect("the example is valid");
+        assert!(config.devices.id_card.is_some());
+        assert!(config.devices.printer.is_some());
+        assert!(config.devices.scanner.is_some());
+        assert_eq!(config.session.prompt_after(), Duration::from_secs(60));
+        assert_eq!(config.session.reset_after(), Duration::from_secs(90));
+    }
+
+    #[test]
+    fn an_empty_config_means_defaults_and_no_devices() {
+        let config = AppConfig::parse("").expect("empty is valid");
+        assert_eq!(config, AppConfig::with_data_dir("/var/lib/kiosk"));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let err = AppConfig::parse("[devices.printer]\nport = \"/dev/usb/lp0\"\npaper = 57\n")
+            .unwrap_err();
+        assert!(err.contains("use 58 or 80"), "{err}");
+        let err = AppConfig::parse("langauge = \"en\"\n").unwrap_err();
+        assert!(err.contains("langauge"), "{err}");
+        let err = AppConfig::parse("language = \"fr\"\n").unwrap_err();
+        assert!(err.contains("zh_CN"), "{err}");
+    }
+}

@@ -1,0 +1,329 @@
+//! What every page controller shares on the UI thread: the window, the services, the session,
+//! and the way back from background work.
+//!
+//! Background threads (device workers, sync, store writes) never touch Slint: they post a
+//! [`UiTask`] through a [`UiSender`], and [`super::App`] runs the posted tasks on the UI thread
+//! (a 30 ms timer in production; tests call `App::pump`).
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::{Arc, mpsc};
+
+use hardware::id_card::Card;
+use slint::ComponentHandle;
+use ui::{Activity, AppState, MainWindow, Page};
+
+use super::devices::CardEvent;
+use super::services::Services;
+use super::session::Session;
+
+/// Work for the UI thread, posted from anywhere.
+pub type UiTask = Box<dyn FnOnce(&Rc<Ctx>) + Send>;
+
+type CardHandler = Box<dyn Fn(&Rc<Ctx>, CardEvent)>;
+type ScanHandler = Box<dyn Fn(&Rc<Ctx>, String)>;
+type SessionHook = Box<dyn Fn(&Rc<Ctx>)>;
+type PageHook = (Page, Box<dyn Fn(&Rc<Ctx>)>);
+type JobDone = Box<dyn FnOnce(&Rc<Ctx>, Box<dyn Any + Send>)>;
+
+/// A `Send` handle for posting work to the UI thread.
+#[derive(Clone)]
+pub struct UiSender {
+    tx: mpsc::Sender<UiTask>,
+}
+
+impl std::fmt::Debug for UiSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UiSender")
+    }
+}
+
+impl UiSender {
+    /// Runs `task` on the UI thread soon. Dropped silently once the app has closed.
+    pub fn post(&self, task: impl FnOnce(&Rc<Ctx>) + Send + 'static) {
+        let _ = self.tx.send(Box::new(task));
+    }
+}
+
+/// The receiving end, owned by [`super::App`].
+pub struct UiReceiver {
+    pub(super) rx: mpsc::Receiver<UiTask>,
+}
+
+impl std::fmt::Debug for UiReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UiReceiver")
+    }
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The session holds the villager's card: never printed.
+        f.debug_struct("Ctx")
+            .field("session_generation", &self.session.borrow().generation())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A channel of UI work: the sender for services and controllers, the receiver for the app.
+pub fn ui_channel() -> (UiSender, UiReceiver) {
+    let (tx, rx) = mpsc::channel();
+    (UiSender { tx }, UiReceiver { rx })
+}
+
+/// The shared state of the page controllers. Lives on the UI thread only (it is `!Send`).
+pub struct Ctx {
+    window: slint::Weak<MainWindow>,
+    pub services: Arc<Services>,
+    session: RefCell<Session>,
+    ui: UiSender,
+    card_handler: RefCell<Option<CardHandler>>,
+    scan_handler: RefCell<Option<ScanHandler>>,
+    default_scan_handler: RefCell<Option<ScanHandler>>,
+    session_end_hooks: RefCell<Vec<SessionHook>>,
+    page_open_hooks: RefCell<Vec<PageHook>>,
+    idle_ticks: Cell<u64>,
+    next_job: Cell<u64>,
+    /// Background jobs still running: the session they started in, and what to do with the result.
+    pending_jobs: RefCell<HashMap<u64, (u64, JobDone)>>,
+}
+
+impl Ctx {
+    pub(super) fn new(window: &MainWindow, services: Arc<Services>, ui: UiSender) -> Rc<Self> {
+        Rc::new(Self {
+            window: window.as_weak(),
+            services,
+            session: RefCell::new(Session::default()),
+            ui,
+            card_handler: RefCell::new(None),
+            scan_handler: RefCell::new(None),
+            default_scan_handler: RefCell::new(None),
+            session_end_hooks: RefCell::new(Vec::new()),
+            page_open_hooks: RefCell::new(Vec::new()),
+            idle_ticks: Cell::new(0),
+            next_job: Cell::new(0),
+            pending_jobs: RefCell::new(HashMap::new()),
+        })
+    }
+
+    /// The booth's window. Controllers run from its callbacks and timers, so it is alive.
+    pub fn window(&self) -> MainWindow {
+        self.window
+            .upgrade()
+            .expect("controllers only run while the booth window exists")
+    }
+
+    pub fn ui_sender(&self) -> UiSender {
+        self.ui.clone()
+    }
+
+    /// Runs `job` on a background thread, then `then` with its result on the UI thread — unless
+    /// the session ended in between: one villager's result never reaches the next one's screen.
+    /// `then` stays on the UI thread (it may hold `Rc`s); only the result crosses threads.
+    pub fn background<T: Send + 'static>(
+        self: &Rc<Self>,
+        job: impl FnOnce(&Services) -> T + Send + 'static,
+        then: impl FnOnce(&Rc<Ctx>, T) + 'static,
+    ) {
+        let id = self.next_job.get();
+        self.next_job.set(id + 1);
+        let generation = self.session.borrow().generation();
+        self.pending_jobs.borrow_mut().insert(
+            id,
+            (
+                generation,
+                Box::new(move |ctx: &Rc<Ctx>, result: Box<dyn Any + Send>| {
+                    let result = result
+                        .downcast::<T>()
+                        .expect("a job's result has the type its job returns");
+                    then(ctx, *result);
+                }),
+            ),
+        );
+        let services = Arc::clone(&self.services);
+        let ui = self.ui.clone();
+        self.services.runtime().spawn_blocking(move || {
+            let result: Box<dyn Any + Send> = Box::new(job(&services));
+            ui.post(move |ctx| ctx.finish_job(id, result));
+        });
+    }
+
+    fn finish_job(self: &Rc<Self>, id: u64, result: Box<dyn Any + Send>) {
+        let Some((generation, then)) = self.pending_jobs.borrow_mut().remove(&id) else {
+            return;
+        };
+        if generation == self.session.borrow().generation() {
+            then(self, result);
+        }
+    }
+
+    /// The card read in this session, if any (never shown unmasked).
+    pub fn holder(&self) -> Option<std::cell::Ref<'_, Card>> {
+        std::cell::Ref::filter_map(self.session.borrow(), |s| s.holder()).ok()
+    }
+
+    /// Keeps `card` for the rest of this session only.
+    pub fn set_holder(&self, card: Card) {
+        self.session.borrow_mut().set_holder(card);
+    }
+
+    /// The current session's number; it changes when a session ends.
+    pub fn session_generation(&self) -> u64 {
+        self.session.borrow().generation()
+    }
+
+    /// Sends card events to `handler` and asks the reader to read; until
+    /// [`Self::stop_reading_cards`] or the session's end. Only one page reads at a time.
+    pub fn read_cards(&self, handler: impl Fn(&Rc<Ctx>, CardEvent) + 'static) {
+        *self.card_handler.borrow_mut() = Some(Box::new(handler));
+        self.services.devices().arm_reader(true);
+    }
+
+    pub fn stop_reading_cards(&self) {
+        self.services.devices().arm_reader(false);
+        self.card_handler.borrow_mut().take();
+    }
+
+    /// Scanned codes go to `handler` until [`Self::release_scanner`] or the session's end;
+    /// otherwise to the default handler (the progress query).
+    pub fn capture_scans(&self, handler: impl Fn(&Rc<Ctx>, String) + 'static) {
+        *self.scan_handler.borrow_mut() = Some(Box::new(handler));
+    }
+
+    pub fn release_scanner(&self) {
+        self.scan_handler.borrow_mut().take();
+    }
+
+    /// Where scans go when no page captured the scanner.
+    pub fn set_default_scan_handler(&self, handler: impl Fn(&Rc<Ctx>, String) + 'static) {
+        *self.default_scan_handler.borrow_mut() = Some(Box::new(handler));
+    }
+
+    /// `hook` clears a page's adapter when a session ends (timeout or Home).
+    pub fn on_session_end(&self, hook: impl Fn(&Rc<Ctx>) + 'static) {
+        self.session_end_hooks.borrow_mut().push(Box::new(hook));
+    }
+
+    /// `hook` runs each time `page` is opened (to load fresh data and start the page's flow).
+    pub fn on_page_open(&self, page: Page, hook: impl Fn(&Rc<Ctx>) + 'static) {
+        self.page_open_hooks
+            .borrow_mut()
+            .push((page, Box::new(hook)));
+    }
+
+    pub(super) fn card_event(self: &Rc<Self>, event: CardEvent) {
+        // Taken out while it runs, so the handler may replace or clear itself.
+        let handler = self.card_handler.borrow_mut().take();
+        if let Some(handler) = handler {
+            handler(self, event);
+            let mut slot = self.card_handler.borrow_mut();
+            if slot.is_none() && self.services.devices().reader_armed() {
+                *slot = Some(handler);
+            }
+        }
+    }
+
+    pub(super) fn scanned(self: &Rc<Self>, code: String) {
+        self.touched();
+        let handler = self.scan_handler.borrow_mut().take();
+        if let Some(handler) = handler {
+            handler(self, code);
+            let mut slot = self.scan_handler.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(handler);
+            }
+            return;
+        }
+        let default = self.default_scan_handler.borrow_mut().take();
+        if let Some(default) = default {
+            default(self, code);
+            *self.default_scan_handler.borrow_mut() = Some(default);
+        }
+    }
+
+    /// A touch (or scan, or card): the session is alive; the idle prompt goes away.
+    pub fn touched(&self) {
+        self.idle_ticks.set(0);
+        if let Some(window) = self.window.upgrade() {
+            window.global::<Activity>().set_idle_prompt_visible(false);
+        }
+    }
+
+    /// Shows `page` (every flow's way in and Home's way out).
+    pub fn show_page(self: &Rc<Self>, page: Page) {
+        if page == Page::Home {
+            self.end_session();
+            return;
+        }
+        self.session.borrow_mut().note_data();
+        self.window().global::<AppState>().set_current_page(page);
+        let hooks = std::mem::take(&mut *self.page_open_hooks.borrow_mut());
+        for (_, hook) in hooks.iter().filter(|(p, _)| *p == page) {
+            hook(self);
+        }
+        let mut slot = self.page_open_hooks.borrow_mut();
+        let added = std::mem::replace(&mut *slot, hooks);
+        slot.extend(added);
+    }
+
+    /// Ends the villager's session: their card data is dropped, every page forgets what was
+    /// typed or shown, background results still on their way are discarded, and Home shows in
+    /// the booth's language at standard text size.
+    pub fn end_session(self: &Rc<Self>) {
+        self.stop_reading_cards();
+        self.release_scanner();
+        self.session.borrow_mut().end();
+        self.idle_ticks.set(0);
+        let hooks = std::mem::take(&mut *self.session_end_hooks.borrow_mut());
+        for hook in &hooks {
+            hook(self);
+        }
+        let mut slot = self.session_end_hooks.borrow_mut();
+        let added = std::mem::replace(&mut *slot, hooks);
+        slot.extend(added);
+        drop(slot);
+        let window = self.window();
+        let activity = window.global::<Activity>();
+        activity.set_idle_prompt_visible(false);
+        let state = window.global::<AppState>();
+        state.set_current_page(Page::Home);
+        state.set_large_text(false);
+        let language = self.services.config().language.clone();
+        if state.get_language() != language.as_str()
+            && let Err(err) = ui::select_language(&window, &language)
+        {
+            tracing::warn!(%err, "cannot return to the booth's language");
+        }
+    }
+
+    /// One second passed (the idle timer); shows the prompt or ends the session when due.
+    pub(super) fn idle_tick(self: &Rc<Self>) {
+        let window = self.window();
+        let at_rest = window.global::<AppState>().get_current_page() == Page::Home
+            && !self.session.borrow().has_data();
+        if at_rest {
+            self.idle_ticks.set(0);
+            return;
+        }
+        let ticks = self.idle_ticks.get() + 1;
+        self.idle_ticks.set(ticks);
+        let session = &self.services.config().session;
+        let prompt_at = session.idle_prompt_after_s;
+        let reset_at = session.reset_after().as_secs();
+        let activity = window.global::<Activity>();
+        if ticks >= reset_at {
+            tracing::info!("session ended after {ticks} s without a touch");
+            self.end_session();
+        } else if ticks >= prompt_at {
+            activity.set_idle_seconds_left(i32::try_from(reset_at - ticks).unwrap_or(i32::MAX));
+            activity.set_idle_prompt_visible(true);
+        }
+    }
+
+    /// Marks that the villager typed or chose something worth clearing at the end.
+    pub fn note_session_data(&self) {
+        self.session.borrow_mut().note_data();
+    }
+}

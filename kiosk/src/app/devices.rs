@@ -1,0 +1,256 @@
+//! The booth's devices as the app uses them: a reader thread that reads cards only while a page
+//! asks for one, a scanner thread that re-opens its port after an unplug, and a printer opened
+//! per receipt. Threads report to the UI thread through a [`UiSender`]; nothing here blocks it.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use hardware::id_card::{Card, PollEvent, Reader, ReaderConfig, ReaderError};
+use hardware::printer::{PrintReport, Printer, PrinterConfig, PrinterError, Receipt};
+use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
+use hardware::transport::Transport;
+
+use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
+use super::context::UiSender;
+use crate::device_port::{PortError, PortSpec};
+
+const READER_BAUD: u32 = 115_200;
+const SCANNER_BAUD: u32 = 9600;
+const PRINTER_BAUD: u32 = 9600;
+/// GA 467 readers want about one poll a second; a little faster feels instant to a villager.
+const POLL_INTERVAL: Duration = Duration::from_millis(300);
+const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+
+/// What the reader saw while a page was waiting for a card.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardEvent {
+    /// A card was placed and read. The photo is not kept.
+    Read(Box<Card>),
+    Failed(CardProblem),
+    /// The card was lifted.
+    Removed,
+}
+
+/// Why no card could be read, in the terms a villager can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardProblem {
+    /// The read was cut short (card moved, weak field): place it flat and hold it still.
+    HoldStill,
+    /// The card answered but what it holds cannot be used (damaged, not an ID card).
+    Unreadable,
+    /// No reader answers: the booth needs a technician, or the number can be typed.
+    ReaderUnavailable,
+}
+
+/// Why a receipt did not print.
+#[derive(Debug, thiserror::Error)]
+pub enum PrintFailure {
+    #[error("this booth has no printer configured: set [devices.printer] in the booth config")]
+    NoPrinter,
+    #[error(transparent)]
+    Open(#[from] PortError),
+    #[error(transparent)]
+    Printer(#[from] PrinterError),
+}
+
+impl PrintFailure {
+    /// The printer said it is out of paper (the receipt must be shown on screen instead).
+    pub fn is_paper_out(&self) -> bool {
+        match self {
+            Self::Printer(err) => err.status().is_some_and(|s| s.paper_end),
+            _ => false,
+        }
+    }
+}
+
+/// The devices of one booth.
+#[derive(Debug)]
+pub struct Devices {
+    reader_armed: Arc<AtomicBool>,
+    /// Bumped on every arming, so the reader thread starts afresh (a card already lying on
+    /// the reader is read, not taken as "still present").
+    reader_arming: Arc<AtomicU64>,
+    printer: Option<PrinterDevice>,
+    printer_lock: Mutex<()>,
+    config: DevicesConfig,
+}
+
+impl Devices {
+    /// Starts the reader and scanner threads for the configured devices.
+    pub fn start(config: &DevicesConfig, ui: &UiSender) -> Self {
+        let reader_armed = Arc::new(AtomicBool::new(false));
+        let reader_arming = Arc::new(AtomicU64::new(0));
+        if let Some(reader) = config.id_card.clone() {
+            let armed = Arc::clone(&reader_armed);
+            let arming = Arc::clone(&reader_arming);
+            let ui = ui.clone();
+            thread::Builder::new()
+                .name("id-card-reader".into())
+                .spawn(move || reader_loop(&reader, &armed, &arming, &ui))
+                .expect("start the reader thread");
+        }
+        if let Some(scanner) = config.scanner.clone() {
+            let ui = ui.clone();
+            thread::Builder::new()
+                .name("scanner".into())
+                .spawn(move || scanner_loop(&scanner, &ui))
+                .expect("start the scanner thread");
+        }
+        Self {
+            reader_armed,
+            reader_arming,
+            printer: config.printer.clone(),
+            printer_lock: Mutex::new(()),
+            config: config.clone(),
+        }
+    }
+
+    pub fn config(&self) -> &DevicesConfig {
+        &self.config
+    }
+
+    pub fn has_reader(&self) -> bool {
+        self.config.id_card.is_some()
+    }
+
+    pub fn has_printer(&self) -> bool {
+        self.printer.is_some()
+    }
+
+    /// Reads cards while `armed`; a booth keeps no card data nobody asked for.
+    pub fn arm_reader(&self, armed: bool) {
+        if armed {
+            self.reader_arming.fetch_add(1, Ordering::SeqCst);
+        }
+        self.reader_armed.store(armed, Ordering::SeqCst);
+    }
+
+    pub fn reader_armed(&self) -> bool {
+        self.reader_armed.load(Ordering::SeqCst)
+    }
+
+    /// Prints `receipt`, refusing before sending anything if the printer reports a fault.
+    /// Blocks for the length of the print: call it from background work.
+    pub fn print(&self, receipt: &Receipt) -> Result<PrintReport, PrintFailure> {
+        let printer = self.printer.as_ref().ok_or(PrintFailure::NoPrinter)?;
+        let _one_at_a_time = self
+            .printer_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let transport = printer
+            .port
+            .open(printer.baud.unwrap_or(PRINTER_BAUD))?;
+        let config = PrinterConfig {
+            width: printer.paper,
+            ..PrinterConfig::default()
+        };
+        Ok(Printer::new(transport, config).print(receipt)?)
+    }
+}
+
+fn open_reader(spec: &PortSpec, baud: Option<u32>) -> Result<Reader<Box<dyn Transport>>, PortError> {
+    let transport = spec.open(baud.unwrap_or(READER_BAUD))?;
+    Ok(Reader::new(transport, ReaderConfig::default()))
+}
+
+fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui: &UiSender) {
+    let mut reader: Option<Reader<Box<dyn Transport>>> = None;
+    let mut seen_arming = 0;
+    let mut reported_unavailable = false;
+    loop {
+        if !armed.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        let now_arming = arming.load(Ordering::SeqCst);
+        if now_arming != seen_arming {
+            seen_arming = now_arming;
+            reader = None;
+            reported_unavailable = false;
+        }
+        let active = match reader.as_mut() {
+            Some(active) => active,
+            None => match open_reader(&device.port, device.baud) {
+                Ok(opened) => reader.insert(opened),
+                Err(err) => {
+                    tracing::warn!(%err, "ID card reader unavailable");
+                    if !reported_unavailable {
+                        reported_unavailable = true;
+                        post_card(ui, CardEvent::Failed(CardProblem::ReaderUnavailable));
+                    }
+                    thread::sleep(REOPEN_INTERVAL);
+                    continue;
+                }
+            },
+        };
+        match active.poll() {
+            Ok(PollEvent::Placed(read)) => {
+                reported_unavailable = false;
+                post_card(ui, CardEvent::Read(Box::new(read.card)));
+            }
+            Ok(PollEvent::Removed) => post_card(ui, CardEvent::Removed),
+            Ok(PollEvent::Present | PollEvent::Empty) => {}
+            Err(err) => {
+                // The error names the port and the advice; it carries no card data.
+                tracing::warn!(%err, "ID card read failed");
+                let problem = classify(&err);
+                if err.is_link_failure() {
+                    reader = None;
+                    if reported_unavailable {
+                        thread::sleep(REOPEN_INTERVAL);
+                        continue;
+                    }
+                    reported_unavailable = true;
+                }
+                post_card(ui, CardEvent::Failed(problem));
+            }
+        }
+        thread::sleep(POLL_INTERVAL);
+    }
+}
+
+fn classify(err: &ReaderError) -> CardProblem {
+    match err {
+        ReaderError::UnreadableCard { .. } | ReaderError::InvalidIdNumber { .. } => {
+            CardProblem::Unreadable
+        }
+        _ if err.is_link_failure() => CardProblem::ReaderUnavailable,
+        _ => CardProblem::HoldStill,
+    }
+}
+
+fn post_card(ui: &UiSender, event: CardEvent) {
+    ui.post(move |ctx| ctx.card_event(event));
+}
+
+fn scanner_loop(device: &SerialDevice, ui: &UiSender) {
+    let path = match device.port.resolve() {
+        Ok(path) => path,
+        Err(err) => {
+            tracing::warn!(%err, "scanner unavailable: receipt numbers can still be typed");
+            return;
+        }
+    };
+    let mut scanner = ReconnectingScanner::new(ReconnectConfig::new(
+        path,
+        device.baud.unwrap_or(SCANNER_BAUD),
+    ));
+    loop {
+        match scanner.next_event(Duration::from_secs(1)) {
+            Some(ScannerEvent::Scan(scan)) => {
+                let code = scan.text;
+                ui.post(move |ctx| ctx.scanned(code));
+            }
+            Some(ScannerEvent::Rejected(err)) => tracing::warn!(%err, "scan dropped"),
+            Some(ScannerEvent::Disconnected { port, cause }) => {
+                tracing::warn!(%port, %cause, "scanner lost");
+            }
+            Some(ScannerEvent::Connected { port } | ScannerEvent::Reconnected { port }) => {
+                tracing::info!(%port, "scanner ready");
+            }
+            None => {}
+        }
+    }
+}

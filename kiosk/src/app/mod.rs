@@ -1,0 +1,143 @@
+//! The booth app: binds the `ui` crate's globals to the store, the devices and sync, one
+//! controller per page, all on the UI thread; every wait (disk, device, network) happens on a
+//! background thread (see [`context`]).
+//!
+//! - [`config`]: the booth's TOML config (`kiosk run --config`).
+//! - [`services`]: store, devices, runtime and sync, shared with background work.
+//! - [`devices`]: reader, scanner and printer workers.
+//! - [`context`]: what the controllers share on the UI thread ([`Ctx`]), and [`UiSender`].
+//! - [`session`]: one villager's session and what is dropped at its end.
+//! - Page controllers, one file each, each with a `bind`: [`header`], [`home`], [`guides`],
+//!   [`apply`], [`progress`], [`notices`], [`complaints`], [`rating`], [`keyboard`],
+//!   [`technician`].
+
+pub mod apply;
+pub mod complaints;
+pub mod config;
+pub mod context;
+pub mod devices;
+pub mod guides;
+pub mod header;
+pub mod home;
+pub mod keyboard;
+pub mod notices;
+pub mod progress;
+pub mod rating;
+pub mod services;
+pub mod session;
+pub mod technician;
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slint::{ComponentHandle, Timer, TimerMode};
+use ui::MainWindow;
+
+pub use config::{AppConfig, ConfigError};
+pub use context::{Ctx, UiReceiver, UiSender, ui_channel};
+pub use services::{Services, ServicesError};
+
+/// How often posted background results are shown. Short enough to feel immediate.
+const PUMP_INTERVAL: Duration = Duration::from_millis(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Services(#[from] ServicesError),
+    #[error("cannot open the booth window: {0}")]
+    Window(#[from] slint::PlatformError),
+    #[error("the booth's language {0:?} is not bundled: use \"zh_CN\" or \"en\"")]
+    Language(String),
+}
+
+/// The booth window with every page bound.
+pub struct App {
+    window: MainWindow,
+    ctx: Rc<Ctx>,
+    tasks: Rc<UiReceiver>,
+    _timers: Vec<Timer>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Starts the services for `config` and builds the window. A Slint platform must be set
+    /// (the default backend, or the testing backend in tests).
+    pub fn start(config: AppConfig) -> Result<Self, AppError> {
+        let (ui, tasks) = ui_channel();
+        let services = Services::start(config, ui.clone())?;
+        Self::new(services, ui, tasks)
+    }
+
+    /// Builds the window over services that are already running.
+    pub fn new(services: Arc<Services>, ui: UiSender, tasks: UiReceiver) -> Result<Self, AppError> {
+        let window = MainWindow::new()?;
+        let language = services.config().language.clone();
+        ui::select_language(&window, &language).map_err(|_| AppError::Language(language))?;
+        let ctx = Ctx::new(&window, services, ui);
+        header::bind(&ctx);
+        home::bind(&ctx);
+        guides::bind(&ctx);
+        apply::bind(&ctx);
+        progress::bind(&ctx);
+        notices::bind(&ctx);
+        complaints::bind(&ctx);
+        rating::bind(&ctx);
+        keyboard::bind(&ctx);
+        technician::bind(&ctx);
+
+        let tasks = Rc::new(tasks);
+        let pump = Timer::default();
+        let (weak, queue) = (Rc::downgrade(&ctx), Rc::clone(&tasks));
+        pump.start(TimerMode::Repeated, PUMP_INTERVAL, move || {
+            if let Some(ctx) = weak.upgrade() {
+                run_posted(&ctx, &queue);
+            }
+        });
+        let clock = Timer::default();
+        let weak = Rc::downgrade(&ctx);
+        clock.start(TimerMode::Repeated, Duration::from_secs(1), move || {
+            if let Some(ctx) = weak.upgrade() {
+                header::refresh_clock(&ctx);
+                ctx.idle_tick();
+            }
+        });
+        Ok(Self {
+            window,
+            ctx,
+            tasks,
+            _timers: vec![pump, clock],
+        })
+    }
+
+    pub fn window(&self) -> &MainWindow {
+        &self.window
+    }
+
+    pub fn ctx(&self) -> &Rc<Ctx> {
+        &self.ctx
+    }
+
+    /// Shows, on this thread, every result background work has posted so far (the pump timer
+    /// does this every 30 ms; tests with mocked time call it directly).
+    pub fn pump(&self) {
+        run_posted(&self.ctx, &self.tasks);
+    }
+
+    /// Shows the window and runs until it is closed.
+    pub fn run(&self) -> Result<(), AppError> {
+        self.window.run()?;
+        Ok(())
+    }
+}
+
+fn run_posted(ctx: &Rc<Ctx>, tasks: &UiReceiver) {
+    while let Ok(task) = tasks.rx.try_recv() {
+        task(ctx);
+    }
+}

@@ -1,0 +1,164 @@
+//! What the booth app runs on besides the UI: the store, the devices, a Tokio runtime for
+//! background work, and the sync engine once the booth is enrolled.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
+
+use super::config::AppConfig;
+use super::context::UiSender;
+use super::devices::Devices;
+use crate::store::{Store, StoreError};
+use crate::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServicesError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the booth's background threads: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Enroll(#[from] crate::sync::EnrollError),
+    #[error(transparent)]
+    Key(#[from] crate::identity::KeyError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
+}
+
+/// Shared by the UI thread and background work.
+#[derive(Debug)]
+pub struct Services {
+    config: AppConfig,
+    store: Arc<Mutex<Store>>,
+    devices: Devices,
+    runtime: tokio::runtime::Runtime,
+    sync: Mutex<Option<EngineHandle>>,
+    shutdown: watch::Sender<bool>,
+    ui: UiSender,
+}
+
+impl Services {
+    /// Opens the store, starts the devices and, if the booth is enrolled, sync.
+    pub fn start(config: AppConfig, ui: UiSender) -> Result<Arc<Self>, ServicesError> {
+        crate::sync::finish_pending(&config.data_dir)?;
+        let store = Store::open(&config.data_dir)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("booth-background")
+            .enable_all()
+            .build()
+            .map_err(ServicesError::Runtime)?;
+        let devices = Devices::start(&config.devices, &ui);
+        let (shutdown, _) = watch::channel(false);
+        let services = Arc::new(Self {
+            config,
+            store: Arc::new(Mutex::new(store)),
+            devices,
+            runtime,
+            sync: Mutex::new(None),
+            shutdown,
+            ui,
+        });
+        services.start_sync()?;
+        Ok(services)
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// The store, shared with sync. Lock it only in background work: its writes wait for the disk.
+    pub fn store(&self) -> &Arc<Mutex<Store>> {
+        &self.store
+    }
+
+    /// Runs `f` with the store locked (a poisoned lock still holds a consistent SQLite file).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        let mut store = self
+            .store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut store)
+    }
+
+    pub fn devices(&self) -> &Devices {
+        &self.devices
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Runtime {
+        &self.runtime
+    }
+
+    /// Starts the sync engine if the booth is enrolled and it is not running yet; its events go
+    /// to the header (connection line, waiting count). Returns whether sync runs.
+    pub fn start_sync(&self) -> Result<bool, ServicesError> {
+        let mut running = self
+            .sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if running.is_some() {
+            return Ok(true);
+        }
+        let Some(identity) = self.with_store(|s| s.identity())? else {
+            return Ok(false);
+        };
+        let key = crate::identity::load(self.data_dir())?;
+        let clock = ClockOffset::new(self.with_store(|s| s.clock_offset_ms())?);
+        let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
+        let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
+        let engine = Engine::new(
+            client,
+            Arc::clone(&self.store),
+            EngineConfig::new(self.data_dir()),
+        )
+        .with_events(events);
+        *running = Some(engine.handle());
+        let mut shutdown = self.shutdown.subscribe();
+        self.runtime.spawn(async move {
+            let stop = async move {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+            };
+            if let Err(err) = engine.run(stop).await {
+                tracing::error!(%err, "sync stopped");
+            }
+        });
+        let ui = self.ui.clone();
+        self.runtime.spawn(async move {
+            while let Some(event) = received.recv().await {
+                tracing::info!(%event, "sync");
+                ui.post(move |ctx| super::header::on_sync_event(ctx, &event));
+            }
+        });
+        Ok(true)
+    }
+
+    /// Asks sync to try now (after a submission, or from the technician's "sync now").
+    pub fn wake_sync(&self) {
+        if let Some(handle) = self
+            .sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            handle.wake();
+        }
+    }
+
+    pub fn sync_running(&self) -> bool {
+        self.sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
