@@ -87,7 +87,10 @@ fn every_visible_string_has_an_english_translation() {
             }
         }
     }
-    assert!(total > 20, "found only {total} @tr strings: is the scan broken?");
+    assert!(
+        total > 20,
+        "found only {total} @tr strings: is the scan broken?"
+    );
     assert!(
         missing.is_empty(),
         "add these to ui/translations/en/<screen>.po:\n{}",

@@ -18,6 +18,7 @@ use ui::{Activity, AppState, MainWindow, Page};
 use super::devices::CardEvent;
 use super::services::Services;
 use super::session::Session;
+use crate::sync::SyncEvent;
 
 /// Work for the UI thread, posted from anywhere.
 pub type UiTask = Box<dyn FnOnce(&Rc<Ctx>) + Send>;
@@ -26,6 +27,7 @@ type CardHandler = Box<dyn Fn(&Rc<Ctx>, CardEvent)>;
 type ScanHandler = Box<dyn Fn(&Rc<Ctx>, String)>;
 type SessionHook = Box<dyn Fn(&Rc<Ctx>)>;
 type PageHook = (Page, Box<dyn Fn(&Rc<Ctx>)>);
+type SyncHook = Box<dyn Fn(&Rc<Ctx>, &SyncEvent)>;
 type JobDone = Box<dyn FnOnce(&Rc<Ctx>, Box<dyn Any + Send>)>;
 
 /// A `Send` handle for posting work to the UI thread.
@@ -84,6 +86,7 @@ pub struct Ctx {
     default_scan_handler: RefCell<Option<ScanHandler>>,
     session_end_hooks: RefCell<Vec<SessionHook>>,
     page_open_hooks: RefCell<Vec<PageHook>>,
+    sync_hooks: RefCell<Vec<SyncHook>>,
     idle_ticks: Cell<u64>,
     next_job: Cell<u64>,
     /// Background jobs still running: the session they started in, and what to do with the result.
@@ -102,6 +105,7 @@ impl Ctx {
             default_scan_handler: RefCell::new(None),
             session_end_hooks: RefCell::new(Vec::new()),
             page_open_hooks: RefCell::new(Vec::new()),
+            sync_hooks: RefCell::new(Vec::new()),
             idle_ticks: Cell::new(0),
             next_job: Cell::new(0),
             pending_jobs: RefCell::new(HashMap::new()),
@@ -211,6 +215,21 @@ impl Ctx {
         self.page_open_hooks
             .borrow_mut()
             .push((page, Box::new(hook)));
+    }
+
+    /// `hook` sees every sync event (new catalogue, notices or statuses arrived; uploads).
+    pub fn on_sync_event(&self, hook: impl Fn(&Rc<Ctx>, &SyncEvent) + 'static) {
+        self.sync_hooks.borrow_mut().push(Box::new(hook));
+    }
+
+    pub(super) fn sync_event(self: &Rc<Self>, event: &SyncEvent) {
+        let hooks = std::mem::take(&mut *self.sync_hooks.borrow_mut());
+        for hook in &hooks {
+            hook(self, event);
+        }
+        let mut slot = self.sync_hooks.borrow_mut();
+        let added = std::mem::replace(&mut *slot, hooks);
+        slot.extend(added);
     }
 
     pub(super) fn card_event(self: &Rc<Self>, event: CardEvent) {

@@ -139,9 +139,7 @@ impl Devices {
             .printer_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let transport = printer
-            .port
-            .open(printer.baud.unwrap_or(PRINTER_BAUD))?;
+        let transport = printer.port.open(printer.baud.unwrap_or(PRINTER_BAUD))?;
         let config = PrinterConfig {
             width: printer.paper,
             ..PrinterConfig::default()
@@ -150,7 +148,10 @@ impl Devices {
     }
 }
 
-fn open_reader(spec: &PortSpec, baud: Option<u32>) -> Result<Reader<Box<dyn Transport>>, PortError> {
+fn open_reader(
+    spec: &PortSpec,
+    baud: Option<u32>,
+) -> Result<Reader<Box<dyn Transport>>, PortError> {
     let transport = spec.open(baud.unwrap_or(READER_BAUD))?;
     Ok(Reader::new(transport, ReaderConfig::default()))
 }

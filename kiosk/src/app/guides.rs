@@ -11,6 +11,8 @@ use ui::{GuideDetailRow, GuideListItem, GuidesAdapter};
 
 use super::context::Ctx;
 use crate::guides;
+use crate::sync::SyncEvent;
+use sync_protocol::feed::Feed;
 
 /// The catalogue as last loaded; shared by the callbacks on the UI thread.
 type Catalogue = Rc<RefCell<Vec<CatalogItem>>>;
@@ -64,7 +66,12 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         let window = ctx.window();
         let adapter = window.global::<GuidesAdapter>();
         let code = adapter.get_item_code();
-        let Some(item) = cat.borrow().iter().find(|i| i.code == code.as_str()).cloned() else {
+        let Some(item) = cat
+            .borrow()
+            .iter()
+            .find(|i| i.code == code.as_str())
+            .cloned()
+        else {
             return;
         };
         adapter.set_print_state(ui::PrintState::Printing);
@@ -91,6 +98,23 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     // Each visit starts from the whole, freshly synced catalogue.
     let cat = Rc::clone(&catalogue);
     ctx.on_page_open(ui::Page::Guides, move |ctx| load(ctx, &cat));
+    // A catalogue that arrives while the page is open shows at once.
+    let cat = Rc::clone(&catalogue);
+    ctx.on_sync_event(move |ctx, event| {
+        let on_guides =
+            ctx.window().global::<ui::AppState>().get_current_page() == ui::Page::Guides;
+        if on_guides
+            && matches!(
+                event,
+                SyncEvent::FeedPulled {
+                    feed: Feed::Catalog,
+                    ..
+                }
+            )
+        {
+            load(ctx, &cat);
+        }
+    });
     ctx.on_session_end(|ctx| {
         let window = ctx.window();
         let adapter = window.global::<GuidesAdapter>();

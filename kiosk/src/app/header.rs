@@ -12,6 +12,7 @@ use crate::receipt_paper::beijing;
 use crate::sync::SyncEvent;
 
 pub(super) fn bind(ctx: &Rc<Ctx>) {
+    ctx.on_sync_event(on_sync_event);
     refresh_clock(ctx);
     refresh_identity_and_queue(ctx);
 }
@@ -55,7 +56,7 @@ pub(super) fn refresh_identity_and_queue(ctx: &Rc<Ctx>) {
 
 /// Sync reports: reachability decides the connection line; anything that moved the queue
 /// refreshes the count.
-pub(super) fn on_sync_event(ctx: &Rc<Ctx>, event: &SyncEvent) {
+fn on_sync_event(ctx: &Rc<Ctx>, event: &SyncEvent) {
     let window = ctx.window();
     let state = window.global::<AppState>();
     match event {
@@ -95,7 +96,10 @@ mod tests {
     fn dates_are_beijing_time_in_either_language() {
         // 22:30 UTC on Wednesday is 06:30 on Thursday in Beijing.
         let now = Utc.with_ymd_and_hms(2026, 11, 25, 22, 30, 0).unwrap();
-        assert_eq!(format_date_time(now, "zh_CN"), "2026年11月26日 星期四 06:30");
+        assert_eq!(
+            format_date_time(now, "zh_CN"),
+            "2026年11月26日 星期四 06:30"
+        );
         assert_eq!(format_date_time(now, "en"), "Thu 26 Nov 2026 06:30");
     }
 }

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use slint::ComponentHandle;
-use ui::{ProgressAdapter, Page};
+use ui::{Page, ProgressAdapter};
 
 use super::context::Ctx;
 

@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use slint::ComponentHandle;
-use ui::{RatingAdapter, Page};
+use ui::{Page, RatingAdapter};
 
 use super::context::Ctx;
 

@@ -131,7 +131,7 @@ impl Services {
         self.runtime.spawn(async move {
             while let Some(event) = received.recv().await {
                 tracing::info!(%event, "sync");
-                ui.post(move |ctx| super::header::on_sync_event(ctx, &event));
+                ui.post(move |ctx| ctx.sync_event(&event));
             }
         });
         Ok(true)

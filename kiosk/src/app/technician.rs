@@ -3,7 +3,7 @@
 use std::rc::Rc;
 
 use slint::ComponentHandle;
-use ui::{TechnicianAdapter, Page};
+use ui::{Page, TechnicianAdapter};
 
 use super::context::Ctx;
 
