@@ -9,6 +9,8 @@
 //! Sections:
 //! - `submit` ([`submit`]): `Store::submit` latency (call to durable commit) against a bare
 //!   rusqlite insert with the same pragmas, interleaved on the same disk.
+//! - `app` ([`app`]): the booth app on the software renderer: start to first frame, frame
+//!   render times, resident memory over 1,000 navigation cycles.
 //! - `drain` ([`drain`]): draining 10,000 queued submissions to the real sync server on
 //!   loopback against the server's own batched inserts of the same rows.
 //!
@@ -22,6 +24,7 @@
 
 #[path = "../../../sync-server/benches/common/mod.rs"]
 mod common;
+mod app;
 mod drain;
 mod submit;
 
@@ -37,7 +40,11 @@ type Section = (&'static str, fn() -> BenchResult);
 
 fn main() -> BenchResult {
     let filters = harness::selected_sections();
-    let sections: [Section; 2] = [("submit", submit::run), ("drain", drain::run)];
+    let sections: [Section; 3] = [
+        ("submit", submit::run),
+        ("drain", drain::run),
+        ("app", app::run),
+    ];
     for (name, run) in sections {
         if harness::selects(&filters, name) {
             println!("\n== {name} ==");
