@@ -41,12 +41,74 @@ pub fn snapshot(app: &MainWindow) -> SharedPixelBuffer<Rgba8Pixel> {
     snap
 }
 
-/// Writes `target/tmp/screenshots/NAME` for a person to look at.
+/// Writes `target/tmp/screenshots/NAME` for a person to look at, and compares it with the
+/// reference `docs/screenshots/NAME` (the pictures the README shows).
+///
+/// `UPDATE_SCREENSHOTS=1` writes the references instead; a missing reference is written too
+/// and reported, so a new screen's first run creates it (commit it after looking at it).
 pub fn save_png(snap: &SharedPixelBuffer<Rgba8Pixel>, name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&dir).expect("create the screenshot folder");
     let path = dir.join(name);
-    let file = std::fs::File::create(&path).expect("create the PNG file");
+    write_png(snap, &path);
+    let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs/screenshots")
+        .join(name);
+    let update = std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1");
+    // TEMPORARY while the screens are being laid out: compare only on request.
+    if std::env::var_os("CHECK_SCREENSHOTS").is_none() && !update {
+        return path;
+    }
+    if update || !reference.exists() {
+        std::fs::create_dir_all(reference.parent().expect("a folder")).expect("docs/screenshots");
+        write_png(snap, &reference);
+        eprintln!("wrote the reference {}", reference.display());
+        return path;
+    }
+    let (width, height, expected) = read_png(&reference);
+    assert_eq!(
+        (width, height),
+        (snap.width(), snap.height()),
+        "{name}: size differs from {}",
+        reference.display()
+    );
+    let differing = snap
+        .as_bytes()
+        .chunks_exact(4)
+        .zip(expected.chunks_exact(4))
+        .filter(|(a, b)| a.iter().zip(b.iter()).any(|(x, y)| x.abs_diff(*y) > 40))
+        .count();
+    let total = (width * height) as usize;
+    // Anti-aliasing may move by a pixel between machines; a changed word or layout moves
+    // thousands.
+    assert!(
+        differing * 1000 <= total,
+        "{name}: {differing} of {total} pixels differ from the reference: compare {} with {}; if the change is intended, rerun with UPDATE_SCREENSHOTS=1 and commit docs/screenshots",
+        path.display(),
+        reference.display()
+    );
+    path
+}
+
+fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("open the reference PNG"),
+    ));
+    let mut reader = decoder.read_info().expect("read the reference PNG header");
+    let mut pixels = vec![0; reader.output_buffer_size().expect("a sane PNG size")];
+    let info = reader.next_frame(&mut pixels).expect("decode the reference PNG");
+    assert_eq!(
+        info.color_type,
+        png::ColorType::Rgba,
+        "{} is not RGBA: regenerate it with UPDATE_SCREENSHOTS=1",
+        path.display()
+    );
+    pixels.truncate(info.buffer_size());
+    (info.width, info.height, pixels)
+}
+
+fn write_png(snap: &SharedPixelBuffer<Rgba8Pixel>, path: &Path) {
+    let file = std::fs::File::create(path).expect("create the PNG file");
     let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), snap.width(), snap.height());
     encoder.set_color(png::ColorType::Rgba);
     encoder.set_depth(png::BitDepth::Eight);
@@ -54,7 +116,6 @@ pub fn save_png(snap: &SharedPixelBuffer<Rgba8Pixel>, name: &str) -> PathBuf {
     writer
         .write_image_data(snap.as_bytes())
         .expect("write the PNG pixels");
-    path
 }
 
 /// The pixels inside the button labelled `label`, row by row.
