@@ -146,6 +146,9 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
         rating,
         applicant: has_identity.then_some(applicant),
         contact_phone: trimmed(contact_phone),
+        // Set by the booth from the card it read, not from what was typed: only the card's
+        // holder should later list these receipts with the same card.
+        holder_id_number: None,
     })
 }
 

@@ -105,6 +105,15 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The secret that keys ID numbers for "list my receipts" could not be read or written.
+    #[error(
+        "cannot use the booth's holder secret {path}: check the data directory is writable by the kiosk user; deleting the file only forgets which card handed in which receipt"
+    )]
+    HolderSecret {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the booth's database {path} failed: check the disk, then try again")]
     Database {
         path: PathBuf,

@@ -22,10 +22,13 @@
 //!
 //! Nothing here logs. Personal data (name, ID number, address, phone, free text) stays in the
 //! `submissions` row until the server acknowledges it, then name, ID number, address and phone
-//! are dropped (after `retention_after_ack`, default zero). Receipts only hold the masked ID.
+//! are dropped (after `retention_after_ack`, default zero). Receipts only hold the masked ID
+//! and, when the villager's card was read, a keyed hash of the ID number (`holder`) so the
+//! same card can list its receipts later; the secret for that hash lives in its own file.
 
 pub mod error;
 mod feeds;
+mod holder;
 pub mod model;
 mod open;
 mod outbox;
@@ -36,7 +39,7 @@ mod sql;
 #[cfg(test)]
 mod tests;
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -47,9 +50,10 @@ use sync_protocol::submission::{ItemResult, Submission};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use holder::SECRET_FILE as HOLDER_SECRET_FILE;
 pub use model::{
     DeviceReport, DiscardRecord, Identity, LocalReceipt, NewSubmission, QueueItem, QueueStats,
-    Receipt, SubmissionState,
+    Receipt, StatusEntry, SubmissionState,
 };
 pub use open::DB_FILE;
 
@@ -65,6 +69,8 @@ pub struct Store {
     /// Set when SQLite reported corruption: the session row then stays behind, so the next
     /// open runs `quick_check` and moves the file aside if needed.
     damaged: Cell<bool>,
+    /// Loaded on first need; see `holder`.
+    holder_secret: OnceCell<holder::HolderSecret>,
 }
 
 impl Store {
@@ -80,6 +86,7 @@ impl Store {
             session_id: opened.session_id,
             checked_after_unclean_shutdown: opened.checked_after_unclean_shutdown,
             damaged: Cell::new(false),
+            holder_secret: OnceCell::new(),
         })
     }
 
@@ -159,8 +166,16 @@ impl Store {
     /// commit, which with `synchronous=FULL` is on disk. Needs no network; needs an identity
     /// ([`StoreError::NotEnrolled`]). Refuses what the server would refuse for good
     /// ([`StoreError::Invalid`]). `created_at` is the corrected clock.
-    pub fn submit(&mut self, new: NewSubmission) -> Result<Receipt, StoreError> {
-        let result = outbox::submit(&mut self.conn, new, Utc::now());
+    ///
+    /// `new.holder_id_number`, when given, is stored only as a keyed hash with the receipt, for
+    /// [`Store::receipts_for_holder`]; the secret is made on first use
+    /// ([`StoreError::HolderSecret`] if it cannot be).
+    pub fn submit(&mut self, mut new: NewSubmission) -> Result<Receipt, StoreError> {
+        let holder_key = match new.holder_id_number.take() {
+            Some(number) => Some(holder::holder_key(&self.created_holder_secret()?, &number)),
+            None => None,
+        };
+        let result = outbox::submit(&mut self.conn, new, holder_key, Utc::now());
         self.finish(result)
     }
 
@@ -278,6 +293,25 @@ impl Store {
         self.finish(receipts::receipt(&self.conn, number))
     }
 
+    /// The receipts handed in with this ID number on this booth, newest first (the number is
+    /// only hashed with the booth's secret, never stored or compared in clear). Receipts keep
+    /// their key after the submission is minimised, since statuses arrive after the upload;
+    /// a discarded submission loses it.
+    pub fn receipts_for_holder(&self, id_number: &str) -> Result<Vec<LocalReceipt>, StoreError> {
+        let Some(secret) = self.holder_secret()? else {
+            // No secret yet: no receipt was ever stored with a key.
+            return Ok(Vec::new());
+        };
+        let key = holder::holder_key(&secret, id_number);
+        self.finish(receipts::receipts_for_holder(&self.conn, &key))
+    }
+
+    /// Every status the receipt went through, oldest first (empty until the server has it).
+    /// The number as typed, like [`Store::receipt`].
+    pub fn status_history(&self, number: &str) -> Result<Vec<StatusEntry>, StoreError> {
+        self.finish(receipts::status_history(&self.conn, number))
+    }
+
     /// Like [`Store::receipt`], with an unknown number as [`StoreError::UnknownReceipt`].
     pub fn existing_receipt(&self, number: &str) -> Result<LocalReceipt, StoreError> {
         self.finish(receipts::existing_receipt(&self.conn, number))
@@ -322,6 +356,34 @@ impl Store {
     /// Notices in force on `today` for `village` or for every village, newest first.
     pub fn notices(&self, village: &str, today: NaiveDate) -> Result<Vec<Notice>, StoreError> {
         self.finish(feeds::notices(&self.conn, village, today))
+    }
+
+    /// The directory the database file is in.
+    fn data_dir(&self) -> &Path {
+        self.path.parent().unwrap_or_else(|| Path::new("."))
+    }
+
+    /// The holder secret if it exists (a missing one is looked for again next time: another
+    /// process may create it).
+    fn holder_secret(&self) -> Result<Option<holder::HolderSecret>, StoreError> {
+        if let Some(secret) = self.holder_secret.get() {
+            return Ok(Some(secret.clone()));
+        }
+        let secret = holder::load(self.data_dir())?;
+        if let Some(secret) = &secret {
+            let _ = self.holder_secret.set(secret.clone());
+        }
+        Ok(secret)
+    }
+
+    /// The holder secret, made on first use.
+    fn created_holder_secret(&self) -> Result<holder::HolderSecret, StoreError> {
+        if let Some(secret) = self.holder_secret.get() {
+            return Ok(secret.clone());
+        }
+        let secret = holder::load_or_create(self.data_dir())?;
+        let _ = self.holder_secret.set(secret.clone());
+        Ok(secret)
     }
 
     /// Attaches the file's path to a failure and notes corruption for the next open.

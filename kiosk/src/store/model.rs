@@ -42,6 +42,10 @@ pub struct NewSubmission {
     /// Only the parts the item needs (see [`crate::submit::prepare`]).
     pub applicant: Option<Applicant>,
     pub contact_phone: Option<String>,
+    /// The applicant's ID number, used only to let the same card list its receipts on this
+    /// booth: the store keeps a keyed hash of it with the receipt (see `Store::submit`), never
+    /// the number. Independent of `applicant`, which goes to the server.
+    pub holder_id_number: Option<String>,
 }
 
 impl NewSubmission {
@@ -56,6 +60,7 @@ impl NewSubmission {
             rating: None,
             applicant: None,
             contact_phone: None,
+            holder_id_number: None,
         }
     }
 }
@@ -69,6 +74,10 @@ impl fmt::Debug for NewSubmission {
             .field("catalog_version", &self.catalog_version)
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .field("applicant", &self.applicant)
+            .field(
+                "holder_id_number",
+                &self.holder_id_number.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -208,6 +217,25 @@ impl fmt::Debug for LocalReceipt {
             .field("masked_id", &self.masked_id)
             .field("status", &self.status)
             .field("upload", &self.upload)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One status a receipt went through, as the county sent it (oldest first in a history).
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct StatusEntry {
+    pub status: SubmissionStatus,
+    /// Shown to the villager, e.g. what to bring for a correction.
+    pub note: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for StatusEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The note is free text from staff and may name the villager.
+        f.debug_struct("StatusEntry")
+            .field("status", &self.status)
+            .field("changed_at", &self.changed_at)
             .finish_non_exhaustive()
     }
 }

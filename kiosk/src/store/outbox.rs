@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::error::{Fault, StoreError};
 use super::model::{DiscardRecord, NewSubmission, QueueItem, QueueStats, Receipt, SubmissionState};
-use super::{settings, sql};
+use super::{receipts, settings, sql};
 
 /// The columns [`submission_from_row`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, catalog_version,
@@ -28,9 +28,12 @@ const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, cata
 const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, attempts,
      last_error, created_at, next_attempt_at";
 
+/// `holder_key` is the keyed hash of `new.holder_id_number` (computed by the caller, which
+/// holds the secret); the number itself is not stored.
 pub(crate) fn submit(
     conn: &mut Connection,
     new: NewSubmission,
+    holder_key: Option<String>,
     clock_now: DateTime<Utc>,
 ) -> Result<Receipt, Fault> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -98,8 +101,9 @@ pub(crate) fn submit(
         sql::time_text(sql::due_at_once()),
     ])?;
     tx.prepare_cached(
-        "INSERT INTO receipts (number, submission_id, kind, item_code, masked_id, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO receipts
+             (number, submission_id, kind, item_code, masked_id, created_at, holder_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
     .execute(params![
         submission.receipt_number,
@@ -108,6 +112,7 @@ pub(crate) fn submit(
         submission.item_code,
         masked_id,
         created,
+        holder_key,
     ])?;
     settings::set_last_seq(&tx, seq)?;
     tx.commit()?;
@@ -281,7 +286,10 @@ fn record_results_in_transaction(
             if result.outcome.is_acknowledged() {
                 let received = result.received_at.map(sql::time_text);
                 if acknowledge.execute(params![id, now_text, received])? > 0 {
-                    mark_received.execute(params![id, received.as_deref().unwrap_or(&now_text)])?;
+                    let at = received.as_deref().unwrap_or(&now_text);
+                    if mark_received.execute(params![id, at])? > 0 {
+                        receipts::record_history(&tx, &id, "received", None, at)?;
+                    }
                 }
             } else {
                 let reason = result
@@ -474,6 +482,11 @@ pub(crate) fn discard(
              minimised_at = ?2
          WHERE id = ?1",
         params![id, now_text],
+    )?;
+    // Nothing of it will reach the county, so no card needs to find it any more.
+    tx.execute(
+        "UPDATE receipts SET holder_key = NULL WHERE submission_id = ?1",
+        [&id],
     )?;
     tx.execute(
         "INSERT INTO discard_audit (submission_id, receipt_number, discarded_at, reason, last_error)

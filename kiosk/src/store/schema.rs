@@ -111,6 +111,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX submissions_to_minimise ON submissions (acknowledged_at)
         WHERE state = 'acknowledged' AND minimised_at IS NULL;
     "#,
+    // 3: "place your ID card to list your receipts" and the status history the progress
+    // screen shows. The holder key is a keyed hash of the ID number (see `holder`), never the
+    // number. The history is seeded with the latest status each receipt already has.
+    r#"
+    ALTER TABLE receipts ADD COLUMN holder_key TEXT;
+    CREATE INDEX receipts_by_holder ON receipts (holder_key, created_at)
+        WHERE holder_key IS NOT NULL;
+
+    CREATE TABLE status_history (
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        status        TEXT NOT NULL,
+        note          TEXT,
+        changed_at    TEXT NOT NULL,
+        PRIMARY KEY (submission_id, changed_at, status)
+    ) STRICT;
+    INSERT INTO status_history (submission_id, status, note, changed_at)
+        SELECT submission_id, status, status_note, status_changed_at FROM receipts
+        WHERE status IS NOT NULL AND status_changed_at IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

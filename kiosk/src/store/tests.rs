@@ -6,7 +6,7 @@
 use chrono::Utc;
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::{CatalogItem, Feed, FeedPage, IdentityNeed, Office, TimeLimit};
-use sync_protocol::submission::SubmissionKind;
+use sync_protocol::submission::{ItemResult, Outcome, SubmissionKind};
 
 use super::*;
 
@@ -187,4 +187,172 @@ fn draining_queries_use_their_indexes() {
     );
     let minimise = plan(outbox::MINIMISE_SQL);
     assert!(minimise.contains("submissions_to_minimise"), "{minimise}");
+}
+
+const HOLDER_ID: &str = "45090219800101002X";
+
+/// A rating handed in with the card read: the number reaches the store only as
+/// `holder_id_number`, so any clear copy in the file would have come from the holder key.
+fn rated_by(id_number: &str) -> NewSubmission {
+    NewSubmission {
+        rating: Some(4),
+        item_code: Some("PEN-001".into()),
+        holder_id_number: Some(id_number.into()),
+        ..NewSubmission::new(SubmissionKind::Evaluation)
+    }
+}
+
+fn file_contains(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|entry| {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
+        bytes.windows(needle.len()).any(|w| w == needle)
+    })
+}
+
+#[test]
+fn a_card_finds_only_its_own_receipts_and_the_number_is_never_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let first = store.submit(rated_by(HOLDER_ID)).unwrap();
+    store.submit(long_complaint()).unwrap();
+    let other = store.submit(rated_by("450902198001010036")).unwrap();
+    // Typed with a lowercase x: the same card.
+    let second = store.submit(rated_by(&HOLDER_ID.to_lowercase())).unwrap();
+
+    let mine: Vec<String> = store
+        .receipts_for_holder(HOLDER_ID)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(
+        mine,
+        [second.number.to_string(), first.number.to_string()],
+        "newest first"
+    );
+    let theirs = store.receipts_for_holder("450902198001010036").unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].number, other.number.to_string());
+    assert!(
+        store
+            .receipts_for_holder("110101199003070011")
+            .unwrap()
+            .is_empty()
+    );
+
+    // Acknowledged and minimised: the card still finds it (statuses come after the upload).
+    store
+        .record_results(
+            &[ItemResult {
+                id: first.id,
+                outcome: Outcome::Accepted,
+                message: None,
+                received_at: Some(Utc::now()),
+            }],
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(store.receipts_for_holder(HOLDER_ID).unwrap().len(), 2);
+
+    // Checkpoint so the WAL's content is in the main file too; both are searched.
+    store
+        .conn
+        .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    for needle in [
+        HOLDER_ID,
+        "45090219800101002x",
+        "450902198001010036",
+        "19800101",
+    ] {
+        assert!(
+            !file_contains(dir.path(), needle.as_bytes()),
+            "`{needle}` is in the data directory in clear"
+        );
+    }
+    let debug = format!("{:?}", rated_by(HOLDER_ID));
+    assert!(!debug.contains("450902"), "{debug}");
+
+    // Another store on the same directory uses the same secret.
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.receipts_for_holder(HOLDER_ID).unwrap().len(), 2);
+}
+
+#[test]
+fn without_a_secret_no_card_finds_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    store.submit(long_complaint()).unwrap();
+    assert!(store.receipts_for_holder(HOLDER_ID).unwrap().is_empty());
+    assert!(!dir.path().join(HOLDER_SECRET_FILE).exists());
+    store.submit(rated_by(HOLDER_ID)).unwrap();
+    assert!(dir.path().join(HOLDER_SECRET_FILE).exists());
+    // Forgetting the secret forgets which card handed in what.
+    drop(store);
+    std::fs::remove_file(dir.path().join(HOLDER_SECRET_FILE)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.receipts_for_holder(HOLDER_ID).unwrap().is_empty());
+}
+
+#[test]
+fn the_status_history_keeps_every_change_once() {
+    use sync_protocol::feed::{StatusChange, SubmissionStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let receipt = store.submit(rated_by(HOLDER_ID)).unwrap();
+    let number = receipt.number.to_string();
+    assert!(store.status_history(&number).unwrap().is_empty());
+
+    let received_at = Utc::now() - chrono::TimeDelta::hours(3);
+    store
+        .record_results(
+            &[ItemResult {
+                id: receipt.id,
+                outcome: Outcome::Accepted,
+                message: None,
+                received_at: Some(received_at),
+            }],
+            Utc::now(),
+        )
+        .unwrap();
+    let change = |status, note: Option<&str>, hours_ago| StatusChange {
+        submission_id: receipt.id,
+        receipt_number: number.clone(),
+        status,
+        note: note.map(Into::into),
+        changed_at: Utc::now() - chrono::TimeDelta::hours(hours_ago),
+    };
+    let received = StatusChange {
+        changed_at: received_at,
+        ..change(SubmissionStatus::Received, None, 0)
+    };
+    let accepted = change(SubmissionStatus::Accepted, None, 2);
+    let correction = change(SubmissionStatus::NeedsCorrection, Some("请带户口本原件"), 1);
+    let page = |items: Vec<StatusChange>, cursor: &str| FeedPage {
+        items,
+        cursor: cursor.into(),
+        more: false,
+    };
+    store
+        .apply_status_page(&page(vec![received, accepted.clone()], "c1"))
+        .unwrap();
+    // A retried fetch repeats a change.
+    store
+        .apply_status_page(&page(vec![accepted, correction], "c2"))
+        .unwrap();
+
+    let history = store.status_history(&number).unwrap();
+    let statuses: Vec<_> = history.iter().map(|h| h.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            SubmissionStatus::Received,
+            SubmissionStatus::Accepted,
+            SubmissionStatus::NeedsCorrection
+        ]
+    );
+    assert_eq!(history[2].note.as_deref(), Some("请带户口本原件"));
+    let latest = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(latest.status, Some(SubmissionStatus::NeedsCorrection));
 }
