@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -51,6 +51,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
         "feed_cursors",
         "discard_audit",
         "open_sessions",
+        "status_history",
     ] {
         assert!(tables.contains(table), "missing table {table}: {tables:?}");
     }
@@ -77,7 +78,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 2,
+                known: 3,
                 ..
             }
         ),
@@ -86,6 +87,57 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
     assert!(
         error.to_string().contains("update the kiosk software"),
         "{error}"
+    );
+}
+
+/// A booth updated from schema 2 keeps each receipt's latest status as the first line of its
+/// history, and its old receipts (handed in before holder keys existed) match no card.
+#[test]
+fn migrating_from_schema_2_seeds_the_status_history() {
+    use sync_protocol::feed::{StatusChange, SubmissionStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let receipt = store.submit(complaint("路灯坏了")).unwrap();
+    let number = receipt.number.to_string();
+    let changed_at = Utc::now() - TimeDelta::hours(1);
+    store
+        .apply_status_page(&FeedPage {
+            items: vec![StatusChange {
+                submission_id: receipt.id,
+                receipt_number: number.clone(),
+                status: SubmissionStatus::Accepted,
+                note: Some("已转交".into()),
+                changed_at,
+            }],
+            cursor: "s1".into(),
+            more: false,
+        })
+        .unwrap();
+    drop(store);
+    // Back to what schema 2 had: no history table, no holder column.
+    raw(dir.path())
+        .execute_batch(
+            "DROP TABLE status_history;
+             DROP INDEX receipts_by_holder;
+             ALTER TABLE receipts DROP COLUMN holder_key;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+
+    let store = Store::open(dir.path()).unwrap();
+    let history = store.status_history(&number).unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].status, SubmissionStatus::Accepted);
+    assert_eq!(history[0].note.as_deref(), Some("已转交"));
+    assert_eq!(
+        history[0].changed_at.timestamp_micros(),
+        changed_at.timestamp_micros()
+    );
+    assert!(
+        store
+            .receipts_for_holder(crate::ID_NUMBER)
+            .unwrap()
+            .is_empty()
     );
 }
 
