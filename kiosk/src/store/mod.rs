@@ -36,6 +36,7 @@ mod receipts;
 mod schema;
 mod settings;
 mod sql;
+pub mod technician_pin;
 #[cfg(test)]
 mod tests;
 

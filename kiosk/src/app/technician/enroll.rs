@@ -1,0 +1,344 @@
+//! Enroll this booth: server address and one-time code typed, or read from an enrollment QR
+//! code held under the scanner; the technician PIN is set in the same step.
+//!
+//! The enrollment QR payload is `booth-enroll:v1?server=<URL>&code=<CODE>`, with the values
+//! percent-encoded (e.g. `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`).
+//! The county server does not print such codes yet (staff features come with the server's
+//! staff screens); anything that makes that text into a QR code works meanwhile.
+
+use std::rc::Rc;
+
+use slint::ComponentHandle;
+use sync_protocol::ErrorCode;
+use ui::{TechnicianAdapter, TechnicianEnrollState, TechnicianView};
+
+use super::{Shared, showing};
+use crate::app::context::Ctx;
+use crate::app::services::Services;
+use crate::store::Identity;
+use crate::store::technician_pin::TechnicianPin;
+use crate::sync::{EnrollError, SyncError};
+
+const QR_PREFIX: &str = "booth-enroll:v1?";
+
+/// What an enrollment QR code carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollQr {
+    pub server: String,
+    pub code: String,
+}
+
+impl EnrollQr {
+    /// The payload to put in a QR code.
+    pub fn payload(&self) -> String {
+        format!(
+            "{QR_PREFIX}server={}&code={}",
+            percent_encode(&self.server),
+            percent_encode(&self.code)
+        )
+    }
+}
+
+/// Reads an enrollment QR payload; `None` for anything else (a receipt, a typo).
+pub fn parse_enroll_qr(text: &str) -> Option<EnrollQr> {
+    let query = text.trim().strip_prefix(QR_PREFIX)?;
+    let (mut server, mut code) = (None, None);
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=')?;
+        let value = percent_decode(value)?;
+        match key {
+            "server" => server = Some(value),
+            "code" => code = Some(value),
+            _ => {}
+        }
+    }
+    Some(EnrollQr {
+        server: server.filter(|s| !s.is_empty())?,
+        code: code.filter(|c| !c.is_empty())?,
+    })
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
+    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
+    ctx.window()
+        .global::<TechnicianAdapter>()
+        .on_enroll(move || {
+            if let Some(ctx) = weak.upgrade()
+                && t.borrow().unlocked
+            {
+                start(&ctx);
+            }
+        });
+}
+
+pub(super) fn clear(adapter: &TechnicianAdapter<'_>) {
+    adapter.set_enroll_code("".into());
+    adapter.set_new_pin("".into());
+    adapter.set_enroll_state(TechnicianEnrollState::Idle);
+    adapter.set_enroll_detail("".into());
+}
+
+/// Prefills the server of an enrolled booth and listens for an enrollment QR code.
+pub(super) fn opened(ctx: &Rc<Ctx>) {
+    {
+        let window = ctx.window();
+        let adapter = window.global::<TechnicianAdapter>();
+        adapter.set_enroll_state(TechnicianEnrollState::Idle);
+        adapter.set_enroll_detail("".into());
+    }
+    ctx.background(
+        |services| services.with_store(|store| store.identity().ok().flatten()),
+        |ctx, identity| {
+            let window = ctx.window();
+            let adapter = window.global::<TechnicianAdapter>();
+            if let Some(identity) = identity
+                && adapter.get_server_url().is_empty()
+            {
+                adapter.set_server_url(identity.server_url.into());
+            }
+        },
+    );
+    ctx.capture_scans(|ctx, code| {
+        if !showing(ctx, TechnicianView::Enroll) {
+            return;
+        }
+        let window = ctx.window();
+        let adapter = window.global::<TechnicianAdapter>();
+        match parse_enroll_qr(&code) {
+            Some(qr) => {
+                tracing::info!(target: "technician", server = %qr.server, "enrollment QR code scanned");
+                adapter.set_server_url(qr.server.into());
+                adapter.set_enroll_code(qr.code.into());
+                adapter.set_enroll_state(TechnicianEnrollState::Idle);
+                adapter.set_enroll_detail("".into());
+            }
+            None => {
+                // The code itself is not logged: it may be a villager's receipt.
+                tracing::info!(target: "technician", "a scanned code is not an enrollment QR code");
+                adapter.set_enroll_state(TechnicianEnrollState::NotEnrollQr);
+                adapter.set_enroll_detail("".into());
+            }
+        }
+    });
+}
+
+/// What went wrong, for the screen (state and a technical detail line).
+#[derive(Debug)]
+struct Failure {
+    state: TechnicianEnrollState,
+    detail: String,
+}
+
+/// What a finished enrollment hands back to the screen.
+#[derive(Debug)]
+struct Enrolled {
+    identity: Identity,
+    /// Sync was already running under the old identity: a restart is needed.
+    restart: bool,
+}
+
+fn start(ctx: &Rc<Ctx>) {
+    let window = ctx.window();
+    let adapter = window.global::<TechnicianAdapter>();
+    let url = adapter.get_server_url().trim().to_owned();
+    let code = adapter.get_enroll_code().trim().to_owned();
+    let new_pin = adapter.get_new_pin().trim().to_owned();
+    let refuse = |state| {
+        adapter.set_enroll_state(state);
+        adapter.set_enroll_detail("".into());
+    };
+    if url.is_empty() {
+        return refuse(TechnicianEnrollState::NeedUrl);
+    }
+    if code.is_empty() {
+        return refuse(TechnicianEnrollState::NeedCode);
+    }
+    let pin = if new_pin.is_empty() {
+        if !adapter.get_pin_set() {
+            return refuse(TechnicianEnrollState::NeedPin);
+        }
+        None
+    } else {
+        match TechnicianPin::parse(&new_pin) {
+            Ok(pin) => Some(pin),
+            Err(_) => return refuse(TechnicianEnrollState::NeedPin),
+        }
+    };
+    tracing::info!(target: "technician", server = %url, "enrollment started");
+    adapter.set_enroll_state(TechnicianEnrollState::Enrolling);
+    adapter.set_enroll_detail("".into());
+    ctx.background(
+        move |services| enroll_blocking(services, &url, &code, pin.as_ref()),
+        |ctx, result| {
+            let window = ctx.window();
+            let adapter = window.global::<TechnicianAdapter>();
+            match result {
+                Ok(done) => {
+                    let identity = &done.identity;
+                    tracing::info!(
+                        target: "technician",
+                        kiosk_id = %identity.kiosk_id,
+                        kiosk_number = identity.kiosk_number,
+                        "booth enrolled"
+                    );
+                    adapter.set_enrolled(true);
+                    adapter.set_pin_set(true);
+                    adapter.set_new_pin("".into());
+                    adapter.set_enroll_code("".into());
+                    adapter.set_enroll_state(if done.restart {
+                        TechnicianEnrollState::EnrolledRestart
+                    } else {
+                        TechnicianEnrollState::Enrolled
+                    });
+                    let village = &identity.village;
+                    adapter.set_enroll_detail(
+                        format!(
+                            "{}{}{} · #{} · {}",
+                            village.county,
+                            village.township,
+                            village.village,
+                            identity.kiosk_number,
+                            identity.kiosk_id
+                        )
+                        .into(),
+                    );
+                    crate::app::header::refresh_identity_and_queue(ctx);
+                }
+                Err(failure) => {
+                    tracing::warn!(target: "technician", detail = %failure.detail, "enrollment failed");
+                    adapter.set_enroll_state(failure.state);
+                    adapter.set_enroll_detail(failure.detail.into());
+                }
+            }
+        },
+    );
+}
+
+fn enroll_blocking(
+    services: &Services,
+    url: &str,
+    code: &str,
+    pin: Option<&TechnicianPin>,
+) -> Result<Enrolled, Failure> {
+    let was_syncing = services.sync_running();
+    let identity = services
+        .runtime()
+        .block_on(crate::sync::enroll(services.data_dir(), url, code))
+        .map_err(|err| classify(&err))?;
+    if let Some(pin) = pin {
+        services
+            .with_store(|store| store.set_technician_pin(pin))
+            .map_err(|err| Failure {
+                state: TechnicianEnrollState::Failed,
+                detail: format!("enrolled, but the PIN was not saved: {err}"),
+            })?;
+        tracing::info!(target: "technician", "technician PIN set");
+    }
+    if let Err(err) = services.start_sync() {
+        tracing::error!(target: "technician", %err, "sync did not start after enrollment");
+    }
+    Ok(Enrolled {
+        identity,
+        restart: was_syncing,
+    })
+}
+
+fn classify(err: &EnrollError) -> Failure {
+    let state = match err {
+        EnrollError::EmptyCode => TechnicianEnrollState::NeedCode,
+        EnrollError::Refused(refused) => match refused.code() {
+            Some(ErrorCode::EnrollCodeUsed) => TechnicianEnrollState::CodeUsed,
+            Some(ErrorCode::EnrollCodeExpired) => TechnicianEnrollState::CodeExpired,
+            Some(ErrorCode::EnrollCodeInvalid) => TechnicianEnrollState::CodeInvalid,
+            _ => TechnicianEnrollState::Failed,
+        },
+        EnrollError::RateLimited { .. } | EnrollError::ServerFailed { .. } => {
+            TechnicianEnrollState::ServerBusy
+        }
+        EnrollError::Server(SyncError::BadUrl { .. } | SyncError::Protocol { .. }) => {
+            TechnicianEnrollState::BadUrl
+        }
+        EnrollError::Server(SyncError::Network { .. }) => TechnicianEnrollState::Unreachable,
+        _ => TechnicianEnrollState::Failed,
+    };
+    Failure {
+        state,
+        detail: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrollment_qr_codes_round_trip() {
+        let qr = EnrollQr {
+            server: "http://10.0.0.5:8080/".into(),
+            code: "ABCD-EFGH".into(),
+        };
+        let payload = qr.payload();
+        assert_eq!(
+            payload,
+            "booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080%2F&code=ABCD-EFGH"
+        );
+        assert_eq!(parse_enroll_qr(&payload), Some(qr));
+        // Unencoded values and extra keys are accepted too.
+        assert_eq!(
+            parse_enroll_qr("booth-enroll:v1?code=WXYZ&v=1&server=http://h:1"),
+            Some(EnrollQr {
+                server: "http://h:1".into(),
+                code: "WXYZ".into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_codes_are_not_enrollment_qr_codes() {
+        for text in [
+            "",
+            "R-0003-000042-X",
+            "booth-enroll:v2?server=a&code=b",
+            "booth-enroll:v1?server=http://h:1",
+            "booth-enroll:v1?server=&code=X",
+            "booth-enroll:v1?server=%zz&code=X",
+        ] {
+            assert_eq!(parse_enroll_qr(text), None, "{text:?}");
+        }
+    }
+}
