@@ -5,10 +5,16 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ui::{AppState, HomeActions, MainWindow, NoticeRow, NoticesAdapter, Page};
 
 const BODY: &str = "各位村民：2026年度城乡居民基本医疗保险开始缴费，请于12月31日前到村委会或通过手机缴纳。";
+const PHONES: &str = "咨询电话：0775-5550101";
+
+fn paragraphs(lines: &[&str]) -> ModelRc<SharedString> {
+    let lines: Vec<SharedString> = lines.iter().map(|l| SharedString::from(*l)).collect();
+    ModelRc::new(VecModel::from(lines))
+}
 
 fn row(id: &str, title: &str, published_on: &str, is_new: bool) -> NoticeRow {
     NoticeRow {
@@ -47,7 +53,7 @@ fn booth_on_notices() -> (MainWindow, Rc<RefCell<Vec<String>>>) {
         notices.set_detail_title("2026年度城乡居民医保缴费通知".into());
         notices.set_detail_published_on("2026-11-25".into());
         notices.set_detail_expires_on("2026-12-31".into());
-        notices.set_detail_body(BODY.into());
+        notices.set_detail_paragraphs(paragraphs(&[BODY, PHONES]));
         notices.set_detail_open(true);
     });
     (app, opened)
@@ -102,6 +108,15 @@ fn opening_a_notice_shows_it_whole_and_back_returns_to_the_list() {
     button(&app, "2026年度城乡居民医保缴费通知").invoke_accessible_default_action();
     assert_eq!(*opened.borrow(), ["n-1"]);
     assert!(shows(&app, BODY));
+    assert!(shows(&app, PHONES));
+    let (first, second) = (
+        ElementHandle::find_by_accessible_label(&app, BODY).next().expect("first paragraph"),
+        ElementHandle::find_by_accessible_label(&app, PHONES).next().expect("second paragraph"),
+    );
+    assert!(
+        second.absolute_position().y > first.absolute_position().y + first.size().height,
+        "paragraphs are set apart"
+    );
     assert!(shows(&app, "发布日期：2026-11-25　有效期至：2026-12-31"));
     assert!(buttons(&app, "村务公开：第三季度财务收支").is_empty());
     // A short notice needs no scroll buttons.
@@ -119,25 +134,26 @@ fn a_long_notice_scrolls_with_buttons() {
     let (app, _) = booth_on_notices();
     button(&app, "2026年度城乡居民医保缴费通知").invoke_accessible_default_action();
     let notices = app.global::<NoticesAdapter>();
-    notices.set_detail_body(format!("{BODY}\n").repeat(60).into());
+    let long: Vec<String> = (1..=60).map(|i| format!("第 {i} 段：{BODY}")).collect();
+    let long: Vec<&str> = long.iter().map(String::as_str).collect();
+    notices.set_detail_paragraphs(paragraphs(&long));
     let down = button(&app, "下一页");
     let up = button(&app, "上一页");
     assert!(down.size().height >= 90.0 && up.size().height >= 90.0);
-    let body_top = || {
-        ElementHandle::find_by_accessible_label(&app, &format!("{BODY}\n").repeat(60))
-            .next()
-            .expect("the body text")
-            .absolute_position()
-            .y
-    };
-    let start = body_top();
+    // Paragraphs scrolled out of view are not found.
+    let first = long[0];
+    assert!(shows(&app, first));
+    assert!(!shows(&app, long[59]));
     down.invoke_accessible_default_action();
-    let after_down = body_top();
-    assert!(after_down < start, "scrolled down: {start} → {after_down}");
-    up.invoke_accessible_default_action();
-    assert!((body_top() - start).abs() < 0.5, "back at the top");
-    up.invoke_accessible_default_action();
-    assert!((body_top() - start).abs() < 0.5, "not past the top");
+    assert!(!shows(&app, first), "scrolled down");
+    for _ in 0..40 {
+        down.invoke_accessible_default_action();
+    }
+    assert!(shows(&app, long[59]), "the end can be reached");
+    for _ in 0..41 {
+        up.invoke_accessible_default_action();
+    }
+    assert!(shows(&app, first), "back at the top");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::rc::Rc;
 
 use chrono::{NaiveDate, TimeDelta};
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use sync_protocol::feed::{Feed, Notice};
 use ui::{AppState, NoticeRow, NoticesAdapter, Page};
 use uuid::Uuid;
@@ -55,7 +55,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         adapter.set_detail_title(notice.title.clone().into());
         adapter.set_detail_published_on(date_text(notice.published_on).into());
         adapter.set_detail_expires_on(notice.expires_on.map(date_text).unwrap_or_default().into());
-        adapter.set_detail_body(notice.body.clone().into());
+        adapter.set_detail_paragraphs(paragraphs(&notice.body));
         adapter.set_detail_open(true);
         shown.opened.insert(notice.id);
         show_rows(&ctx, &shown);
@@ -87,7 +87,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         let adapter = window.global::<NoticesAdapter>();
         adapter.set_detail_open(false);
         adapter.set_detail_title("".into());
-        adapter.set_detail_body("".into());
+        adapter.set_detail_paragraphs(ModelRc::default());
         adapter.set_notices(ModelRc::default());
         adapter.set_load_failed(false);
     });
@@ -157,6 +157,17 @@ pub fn is_new(notice: &Notice, today: NaiveDate, opened: &HashSet<Uuid>) -> bool
     age < TimeDelta::days(NEW_FOR_DAYS) && !opened.contains(&notice.id)
 }
 
+/// The body's non-empty lines, trimmed: each is set apart on screen.
+pub fn paragraphs(body: &str) -> ModelRc<SharedString> {
+    let lines: Vec<SharedString> = body
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(SharedString::from)
+        .collect();
+    ModelRc::new(VecModel::from(lines))
+}
+
 /// ISO dates read the same in Chinese and English.
 fn date_text(date: NaiveDate) -> String {
     date.format("%Y-%m-%d").to_string()
@@ -164,6 +175,8 @@ fn date_text(date: NaiveDate) -> String {
 
 #[cfg(test)]
 mod tests {
+    use slint::Model;
+
     use super::*;
 
     fn notice(published_on: NaiveDate) -> Notice {
@@ -195,6 +208,14 @@ mod tests {
         opened.insert(fresh.id);
         assert!(!is_new(&fresh, today, &opened), "opened in this session");
         assert!(is_new(&last_week, today, &opened));
+    }
+
+    #[test]
+    fn the_body_is_split_into_paragraphs() {
+        let shown: Vec<SharedString> = paragraphs("各位村民：\n\n  请按时缴费。 \r\n咨询电话：0775-5550101\n")
+            .iter()
+            .collect();
+        assert_eq!(shown, ["各位村民：", "请按时缴费。", "咨询电话：0775-5550101"]);
     }
 
     #[test]
