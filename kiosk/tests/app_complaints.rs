@@ -7,8 +7,8 @@ mod common;
 
 use common::{BoothOptions, Page, TestBooth};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use slint::ComponentHandle;
 use slint::platform::PointerEventButton;
+use slint::{ComponentHandle, Model};
 use sync_protocol::submission::SubmissionKind;
 use ui::{AppState, ComplaintStep, ComplaintsAdapter, KeyboardAdapter, KeyboardMode};
 
@@ -83,6 +83,21 @@ fn an_anonymous_complaint_typed_in_pinyin_reaches_the_server() {
     booth.click("。");
     assert_eq!(complaints.get_text(), "办事太慢。");
     assert_eq!(keyboard.get_preedit(), "", "nothing left half-typed");
+    // With nothing being composed, backspace edits the field; space takes the best candidate.
+    booth.click("退格");
+    assert_eq!(complaints.get_text(), "办事太慢");
+    for letter in ["l", "e"] {
+        booth.click(letter);
+    }
+    let best = keyboard
+        .get_candidates()
+        .row_data(0)
+        .expect("candidates for le");
+    booth.click("空格");
+    assert_eq!(complaints.get_text(), format!("办事太慢{best}"));
+    booth.click("退格");
+    booth.click("。");
+    assert_eq!(complaints.get_text(), "办事太慢。");
 
     // A phone number that is neither a mobile nor a landline is refused, then erased.
     touch_field(&booth, "3. 联系电话（可不填）");
@@ -103,7 +118,8 @@ fn an_anonymous_complaint_typed_in_pinyin_reaches_the_server() {
     // Saved: the receipt number on screen and on paper.
     booth.eventually("the thank-you with the receipt number", |b| {
         let complaints = b.window().global::<ComplaintsAdapter>();
-        complaints.get_step() == ComplaintStep::Thanks && !complaints.get_receipt_number().is_empty()
+        complaints.get_step() == ComplaintStep::Thanks
+            && !complaints.get_receipt_number().is_empty()
     });
     let number = complaints.get_receipt_number().to_string();
     assert!(booth.shows(&number));

@@ -109,9 +109,11 @@ fn a_pushed_notice_is_new_until_opened() {
     booth.click("返回");
     assert!(!notices.get_detail_open());
     assert_eq!(listed(&booth, TITLE), Some(false), "opened in this session");
-    assert!(booth.find(TITLE)[0]
-        .accessible_description()
-        .is_some_and(|d| d.is_empty()));
+    assert!(
+        booth.find(TITLE)[0]
+            .accessible_description()
+            .is_some_and(|d| d.is_empty())
+    );
 
     // The next villager sees it new again.
     booth.click("首页");

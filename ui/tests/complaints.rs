@@ -101,7 +101,10 @@ fn each_problem_is_said_in_plain_words() {
     let (app, _) = booth_on_complaints();
     let complaints = app.global::<ComplaintsAdapter>();
     for (problem, text) in [
-        (ComplaintProblem::NoCategory, "请先选择一个类别（第 1 步）。"),
+        (
+            ComplaintProblem::NoCategory,
+            "请先选择一个类别（第 1 步）。",
+        ),
         (ComplaintProblem::NoText, "请写下您的意见（第 2 步）。"),
         (
             ComplaintProblem::TextTooLong,

@@ -73,25 +73,44 @@ fn complaints_render_in_chinese_english_and_large_text() {
         button_pixels(&app, &form, "收费问题"),
     );
     assert_eq!(a.len(), b.len(), "category tiles have one size");
-    assert_ne!(a, b, "two categories render the same: glyphs missing (boxes)?");
+    assert_ne!(
+        a, b,
+        "two categories render the same: glyphs missing (boxes)?"
+    );
 
     for language in ["zh_CN", "en"] {
         ui::select_language(&app, language).expect("bundled");
-        let text_label = if language == "en" { "2. Write your comments" } else { "2. 请写下您的意见" };
+        let text_label = if language == "en" {
+            "2. Write your comments"
+        } else {
+            "2. 请写下您的意见"
+        };
         for large in [false, true] {
             state.set_large_text(large);
             let suffix = if large { "-large-text" } else { "" };
             complaints.set_step(ComplaintStep::Form);
             complaints.set_problem(ComplaintProblem::None);
-            save_png(&snapshot(&app), &format!("complaints-form-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("complaints-form-{language}{suffix}.png"),
+            );
             buttons_fit(&app, 1080.0, 1920.0, "form");
             focus_text(&app, text_label);
-            save_png(&snapshot(&app), &format!("complaints-typing-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("complaints-typing-{language}{suffix}.png"),
+            );
             buttons_fit(&app, 1080.0, 1920.0, "typing");
             complaints.set_problem(ComplaintProblem::BadPhone);
-            save_png(&snapshot(&app), &format!("complaints-problem-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("complaints-problem-{language}{suffix}.png"),
+            );
             complaints.set_step(ComplaintStep::Thanks);
-            save_png(&snapshot(&app), &format!("complaints-thanks-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("complaints-thanks-{language}{suffix}.png"),
+            );
             buttons_fit(&app, 1080.0, 1920.0, "thanks");
         }
     }
@@ -99,20 +118,30 @@ fn complaints_render_in_chinese_english_and_large_text() {
     ui::select_language(&app, "zh_CN").expect("bundled");
 
     for (width, height) in [(1920u32, 1080u32), (800, 1280)] {
-        app.window().set_size(slint::PhysicalSize::new(width, height));
+        app.window()
+            .set_size(slint::PhysicalSize::new(width, height));
         complaints.set_problem(ComplaintProblem::None);
-        for (step, name) in [(ComplaintStep::Form, "form"), (ComplaintStep::Thanks, "thanks")] {
+        for (step, name) in [
+            (ComplaintStep::Form, "form"),
+            (ComplaintStep::Thanks, "thanks"),
+        ] {
             complaints.set_step(step);
             app.window().request_redraw();
             let snap = app.window().take_snapshot().expect("render");
-            save_png(&snap, &format!("complaints-{name}-zh_CN-{width}x{height}.png"));
+            save_png(
+                &snap,
+                &format!("complaints-{name}-zh_CN-{width}x{height}.png"),
+            );
             buttons_fit(&app, width as f32, height as f32, name);
         }
         complaints.set_step(ComplaintStep::Form);
         focus_text(&app, "2. 请写下您的意见");
         app.window().request_redraw();
         let snap = app.window().take_snapshot().expect("render");
-        save_png(&snap, &format!("complaints-typing-zh_CN-{width}x{height}.png"));
+        save_png(
+            &snap,
+            &format!("complaints-typing-zh_CN-{width}x{height}.png"),
+        );
         buttons_fit(&app, width as f32, height as f32, "typing");
     }
 }

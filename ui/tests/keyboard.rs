@@ -69,7 +69,10 @@ fn dispatch_keys(app: &MainWindow) -> Rc<RefCell<Vec<String>>> {
 fn the_keyboard_shows_only_while_a_field_has_focus() {
     let app = app_on_complaints();
     assert_eq!(keyboard_height(&app), 0.0);
-    assert!(buttons(&app, "q").is_empty(), "no keys while nothing has focus");
+    assert!(
+        buttons(&app, "q").is_empty(),
+        "no keys while nothing has focus"
+    );
 
     text_field(&app, TEXT).mock_single_click(PointerEventButton::Left);
     assert!(keyboard_height(&app) > 400.0, "{}", keyboard_height(&app));
@@ -114,7 +117,15 @@ fn keys_dispatched_by_the_rust_side_reach_the_focused_field() {
     }
     assert_eq!(
         *pressed.borrow(),
-        ["1", "3", "8", "-", "X", &String::from(char::from(Key::Backspace)), "0"]
+        [
+            "1",
+            "3",
+            "8",
+            "-",
+            "X",
+            &String::from(char::from(Key::Backspace)),
+            "0"
+        ]
     );
     assert_eq!(app.global::<ComplaintsAdapter>().get_phone(), "138-0");
 
@@ -150,14 +161,19 @@ fn each_mode_has_its_keys_and_a_way_to_the_others() {
         button(&app, label);
     }
     assert!(buttons(&app, "拼音").is_empty());
-    assert!(ElementHandle::find_by_accessible_label(&app, "输入拼音，再点选汉字")
-        .next()
-        .is_some());
+    assert!(
+        ElementHandle::find_by_accessible_label(&app, "输入拼音，再点选汉字")
+            .next()
+            .is_some()
+    );
 
     let before = *abandoned.borrow();
     button(&app, "数字").invoke_accessible_default_action();
     assert_eq!(keyboard.get_mode(), KeyboardMode::Digits);
-    assert!(*abandoned.borrow() > before, "a mode change drops an unfinished pinyin");
+    assert!(
+        *abandoned.borrow() > before,
+        "a mode change drops an unfinished pinyin"
+    );
     for label in ["0", "9", "X", "-", "退格", "拼音", "英文字母"] {
         button(&app, label);
     }
@@ -193,9 +209,11 @@ fn the_candidate_bar_pages_and_reports_the_chosen_candidate() {
     let model: Vec<SharedString> = words.iter().map(|w| (*w).into()).collect();
     keyboard.set_preedit("zhong".into());
     keyboard.set_candidates(ModelRc::new(VecModel::from(model)));
-    assert!(ElementHandle::find_by_accessible_label(&app, "拼音：zhong")
-        .next()
-        .is_some());
+    assert!(
+        ElementHandle::find_by_accessible_label(&app, "拼音：zhong")
+            .next()
+            .is_some()
+    );
 
     // Five a page at standard text size.
     for word in &words[..5] {
@@ -203,7 +221,11 @@ fn the_candidate_bar_pages_and_reports_the_chosen_candidate() {
     }
     assert!(buttons(&app, "候选 终").is_empty(), "on the next page");
     button(&app, "上一页候选字").invoke_accessible_default_action();
-    assert_eq!(keyboard.get_candidate_start(), 0, "already on the first page");
+    assert_eq!(
+        keyboard.get_candidate_start(),
+        0,
+        "already on the first page"
+    );
     button(&app, "下一页候选字").invoke_accessible_default_action();
     assert_eq!(keyboard.get_candidate_start(), 5);
     assert!(buttons(&app, "候选 中国").is_empty());
@@ -229,7 +251,9 @@ fn english_labels_the_keyboard() {
     for label in ["Hide keyboard", "Space", "Backspace", "Digits", "Letters"] {
         button(&app, label);
     }
-    assert!(ElementHandle::find_by_accessible_label(&app, "Type pinyin, then tap the characters")
-        .next()
-        .is_some());
+    assert!(
+        ElementHandle::find_by_accessible_label(&app, "Type pinyin, then tap the characters")
+            .next()
+            .is_some()
+    );
 }

@@ -38,7 +38,10 @@ fn the_keyboard_renders_in_each_mode() {
         button_pixels(&app, &pinyin, "候选 重构"),
     );
     assert_eq!(a.len(), b.len(), "candidates have one size");
-    assert_ne!(a, b, "two candidates render the same: glyphs missing (boxes)?");
+    assert_ne!(
+        a, b,
+        "two candidates render the same: glyphs missing (boxes)?"
+    );
 
     for language in ["zh_CN", "en"] {
         ui::select_language(&app, language).expect("bundled");
@@ -51,7 +54,10 @@ fn the_keyboard_renders_in_each_mode() {
                 (KeyboardMode::Digits, "digits"),
             ] {
                 keyboard.set_mode(mode);
-                save_png(&snapshot(&app), &format!("keyboard-{name}-{language}{suffix}.png"));
+                save_png(
+                    &snapshot(&app),
+                    &format!("keyboard-{name}-{language}{suffix}.png"),
+                );
             }
         }
     }

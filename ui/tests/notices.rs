@@ -8,7 +8,8 @@ use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ui::{AppState, HomeActions, MainWindow, NoticeRow, NoticesAdapter, Page};
 
-const BODY: &str = "各位村民：2026年度城乡居民基本医疗保险开始缴费，请于12月31日前到村委会或通过手机缴纳。";
+const BODY: &str =
+    "各位村民：2026年度城乡居民基本医疗保险开始缴费，请于12月31日前到村委会或通过手机缴纳。";
 const PHONES: &str = "咨询电话：0775-5550101";
 
 fn paragraphs(lines: &[&str]) -> ModelRc<SharedString> {
@@ -110,8 +111,12 @@ fn opening_a_notice_shows_it_whole_and_back_returns_to_the_list() {
     assert!(shows(&app, BODY));
     assert!(shows(&app, PHONES));
     let (first, second) = (
-        ElementHandle::find_by_accessible_label(&app, BODY).next().expect("first paragraph"),
-        ElementHandle::find_by_accessible_label(&app, PHONES).next().expect("second paragraph"),
+        ElementHandle::find_by_accessible_label(&app, BODY)
+            .next()
+            .expect("first paragraph"),
+        ElementHandle::find_by_accessible_label(&app, PHONES)
+            .next()
+            .expect("second paragraph"),
     );
     assert!(
         second.absolute_position().y > first.absolute_position().y + first.size().height,

@@ -20,8 +20,18 @@ fn fill(app: &MainWindow) {
         is_new,
     };
     notices.set_notices(ModelRc::new(VecModel::from(vec![
-        row("1", "关于开展2026年度城乡居民基本医疗保险集中缴费工作的通知", "2026-11-25", true),
-        row("2", "石桥村2026年第三季度村务、财务公开", "2026-11-20", true),
+        row(
+            "1",
+            "关于开展2026年度城乡居民基本医疗保险集中缴费工作的通知",
+            "2026-11-25",
+            true,
+        ),
+        row(
+            "2",
+            "石桥村2026年第三季度村务、财务公开",
+            "2026-11-20",
+            true,
+        ),
         row("3", "冬季森林防火和用电安全提示", "2026-10-30", false),
         row("4", "高龄津贴申领材料简化的公告", "2026-09-12", false),
     ])));
@@ -53,7 +63,10 @@ fn buttons_fit(app: &MainWindow, width: f32, height: f32, what: &str) {
         let (at, size) = (button.absolute_position(), button.size());
         let label = button.accessible_label().unwrap_or_default();
         assert!(
-            at.x >= -0.5 && at.y >= -0.5 && at.x + size.width <= width + 0.5 && at.y + size.height <= height + 0.5,
+            at.x >= -0.5
+                && at.y >= -0.5
+                && at.x + size.width <= width + 0.5
+                && at.y + size.height <= height + 0.5,
             "{what}: {label:?} at {at:?} size {size:?} is outside {width}×{height}"
         );
         // The header's own controls (the technicians' long-press area) are not the page's.
@@ -87,10 +100,16 @@ fn notices_render_in_chinese_english_and_large_text() {
             state.set_large_text(large);
             let suffix = if large { "-large-text" } else { "" };
             notices.set_detail_open(false);
-            save_png(&snapshot(&app), &format!("notices-list-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("notices-list-{language}{suffix}.png"),
+            );
             buttons_fit(&app, 1080.0, 1920.0, "list");
             notices.set_detail_open(true);
-            save_png(&snapshot(&app), &format!("notices-detail-{language}{suffix}.png"));
+            save_png(
+                &snapshot(&app),
+                &format!("notices-detail-{language}{suffix}.png"),
+            );
             buttons_fit(&app, 1080.0, 1920.0, "detail");
         }
     }
@@ -98,7 +117,8 @@ fn notices_render_in_chinese_english_and_large_text() {
     ui::select_language(&app, "zh_CN").expect("bundled");
 
     for (width, height) in [(1920u32, 1080u32), (800, 1280)] {
-        app.window().set_size(slint::PhysicalSize::new(width, height));
+        app.window()
+            .set_size(slint::PhysicalSize::new(width, height));
         for (open, name) in [(false, "list"), (true, "detail")] {
             notices.set_detail_open(open);
             app.window().request_redraw();

@@ -124,7 +124,10 @@ fn in_force(store: &crate::store::Store) -> Result<(Vec<Notice>, NaiveDate), Sto
         .identity()?
         .map(|identity| identity.village.village)
         .unwrap_or_default();
-    let today = store.corrected_now()?.with_timezone(&beijing()).date_naive();
+    let today = store
+        .corrected_now()?
+        .with_timezone(&beijing())
+        .date_naive();
     let notices = store
         .notices(&village, today)?
         .into_iter()
@@ -212,10 +215,14 @@ mod tests {
 
     #[test]
     fn the_body_is_split_into_paragraphs() {
-        let shown: Vec<SharedString> = paragraphs("各位村民：\n\n  请按时缴费。 \r\n咨询电话：0775-5550101\n")
-            .iter()
-            .collect();
-        assert_eq!(shown, ["各位村民：", "请按时缴费。", "咨询电话：0775-5550101"]);
+        let shown: Vec<SharedString> =
+            paragraphs("各位村民：\n\n  请按时缴费。 \r\n咨询电话：0775-5550101\n")
+                .iter()
+                .collect();
+        assert_eq!(
+            shown,
+            ["各位村民：", "请按时缴费。", "咨询电话：0775-5550101"]
+        );
     }
 
     #[test]

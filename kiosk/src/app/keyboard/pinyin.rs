@@ -169,23 +169,24 @@ impl Found {
 /// Words spelt as `input` plus more letters, best first.
 fn completions(input: &str) -> Vec<String> {
     let mut best: Vec<(i64, String)> = Vec::new();
-    ENGINE.dict().prefix_for_each(input, |pinyin, word, frequency| {
-        if pinyin.len() == input.len() || word.chars().count() > MAX_COMPLETION_CHARS {
-            return;
-        }
-        let extra = i64::try_from(pinyin.len() - input.len()).unwrap_or(i64::MAX / 2);
-        let score = i64::try_from(frequency)
-            .unwrap_or(i64::MAX / 2)
-            .saturating_sub(PENALTY_PER_LETTER.saturating_mul(extra));
-        keep_best(&mut best, score, word, MAX_COMPLETIONS);
-    });
+    ENGINE
+        .dict()
+        .prefix_for_each(input, |pinyin, word, frequency| {
+            if pinyin.len() == input.len() || word.chars().count() > MAX_COMPLETION_CHARS {
+                return;
+            }
+            let extra = i64::try_from(pinyin.len() - input.len()).unwrap_or(i64::MAX / 2);
+            let score = i64::try_from(frequency)
+                .unwrap_or(i64::MAX / 2)
+                .saturating_sub(PENALTY_PER_LETTER.saturating_mul(extra));
+            keep_best(&mut best, score, word, MAX_COMPLETIONS);
+        });
     best.into_iter().map(|(_, word)| word).collect()
 }
 
 /// Only consonants typed: perhaps the first letter of each syllable ("sfz").
 fn is_initials(input: &str) -> bool {
-    (2..=MAX_INITIALS_LEN).contains(&input.len())
-        && input.bytes().all(|b| !b"aeiouv".contains(&b))
+    (2..=MAX_INITIALS_LEN).contains(&input.len()) && input.bytes().all(|b| !b"aeiouv".contains(&b))
 }
 
 /// Words of one character per typed letter whose syllables start with those letters.
@@ -259,7 +260,12 @@ mod tests {
     fn a_whole_word_offers_it_first() {
         let composer = typed("zhongguo");
         assert_eq!(composer.input(), "zhongguo");
-        assert_eq!(texts(&composer).first(), Some(&"中国"), "{:?}", texts(&composer));
+        assert_eq!(
+            texts(&composer).first(),
+            Some(&"中国"),
+            "{:?}",
+            texts(&composer)
+        );
     }
 
     #[test]
