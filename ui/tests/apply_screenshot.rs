@@ -1,0 +1,240 @@
+//! Renders each step of 我要办理 with the software renderer to PNG files a person can look at
+//! (Chinese, English, large text; and the receipt at 1920×1080 and 800×1280), and checks that
+//! the receipt's QR code is drawn large and that two item names render as distinct glyphs.
+//!
+//! One test per file: the rendering platform can be installed once per process.
+
+mod common;
+
+use common::{button_pixels, portrait_window, save_png, snapshot};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use slint::{ComponentHandle, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
+use ui::{
+    AppState, ApplyAdapter, ApplyCatalogueState, ApplyField, ApplyFieldKind, ApplyFieldProblem,
+    ApplyItem, ApplyReviewRow, ApplyStep, MainWindow, Page, PrintState,
+};
+
+const STEPS: [(ApplyStep, &str); 7] = [
+    (ApplyStep::ChooseItem, "choose-item"),
+    (ApplyStep::ReadCard, "card"),
+    (ApplyStep::TypeId, "type-id"),
+    (ApplyStep::Confirm, "confirm"),
+    (ApplyStep::Form, "form"),
+    (ApplyStep::Review, "review"),
+    (ApplyStep::Receipt, "receipt"),
+];
+
+/// A QR-like checkerboard: the screen only shows the picture the booth draws.
+fn qr_like() -> slint::Image {
+    let modules = 29;
+    let side = modules * 8;
+    let mut buffer = SharedPixelBuffer::<Rgb8Pixel>::new(side, side);
+    let width = side as usize;
+    for (index, pixel) in buffer.make_mut_slice().iter_mut().enumerate() {
+        let (x, y) = (index % width / 8, index / width / 8);
+        let dark = (4..25).contains(&x) && (4..25).contains(&y) && (x * 7 + y * 3) % 5 < 2;
+        let value = if dark { 0 } else { 255 };
+        *pixel = Rgb8Pixel {
+            r: value,
+            g: value,
+            b: value,
+        };
+    }
+    slint::Image::from_rgb8(buffer)
+}
+
+fn fill(app: &MainWindow) {
+    let apply = app.global::<ApplyAdapter>();
+    let item = |code: &str, name: &str, name_en: &str, days: i32| ApplyItem {
+        code: code.into(),
+        name: name.into(),
+        name_en: name_en.into(),
+        time_limit_days: days,
+    };
+    apply.set_catalogue_state(ApplyCatalogueState::Ready);
+    apply.set_items(ModelRc::new(VecModel::from(vec![
+        item("GX-MZ-003", "高龄津贴申领", "Old-age allowance", 15),
+        item(
+            "GX-SB-001",
+            "城乡居民基本养老保险参保登记",
+            "Basic pension enrolment",
+            0,
+        ),
+        item("GX-MZ-002", "临时救助申请", "Temporary assistance", 10),
+        item(
+            "GX-GA-001",
+            "户籍证明开具",
+            "Household registration certificate",
+            0,
+        ),
+    ])));
+    apply.set_item_name("高龄津贴申领".into());
+    apply.set_item_time_limit_days(15);
+    apply.set_can_type_id(true);
+    apply.set_holder_name("张三".into());
+    apply.set_masked_id("110105********0016".into());
+    apply.set_typed_id("11010519800101001".into());
+    apply.set_typed_name("张三".into());
+    let field = |key: &str, label: &str, kind, required, choices: &[&str], value: &str| {
+        let choices: Vec<SharedString> = choices.iter().map(|c| (*c).into()).collect();
+        ApplyField {
+            key: key.into(),
+            label: label.into(),
+            kind,
+            required,
+            choices: ModelRc::new(VecModel::from(choices)),
+            value: value.into(),
+            problem: ApplyFieldProblem::None,
+        }
+    };
+    let mut phone = field(
+        "phone",
+        "联系电话",
+        ApplyFieldKind::Phone,
+        true,
+        &[],
+        "1380000",
+    );
+    phone.problem = ApplyFieldProblem::NotAPhone;
+    apply.set_fields(ModelRc::new(VecModel::from(vec![
+        field(
+            "agent_relation",
+            "代办人与老人关系",
+            ApplyFieldKind::Choice,
+            false,
+            &["本人申请", "子女", "配偶", "其他亲属", "村干部"],
+            "子女",
+        ),
+        field(
+            "occurred_on",
+            "发生日期",
+            ApplyFieldKind::Date,
+            true,
+            &[],
+            "",
+        ),
+        phone,
+        field("details", "情况说明", ApplyFieldKind::Text, false, &[], ""),
+    ])));
+    apply.set_review_rows(ModelRc::new(VecModel::from(vec![
+        ApplyReviewRow {
+            label: "代办人与老人关系".into(),
+            value: "子女".into(),
+        },
+        ApplyReviewRow {
+            label: "联系电话".into(),
+            value: "13800000000".into(),
+        },
+    ])));
+    apply.set_receipt_number("K0001-000042-7".into());
+    apply.set_receipt_time("2026-11-26 14:05".into());
+    apply.set_office_name("凤岭乡民政办".into());
+    apply.set_office_phone("0775-5550101".into());
+    apply.set_receipt_qr(qr_like());
+    apply.set_print_state(PrintState::Printed);
+}
+
+fn render_steps(app: &MainWindow, suffix: &str) {
+    let apply = app.global::<ApplyAdapter>();
+    for (step, name) in STEPS {
+        apply.set_step(step);
+        save_png(&snapshot(app), &format!("apply-{name}-{suffix}.png"));
+    }
+    apply.set_step(ApplyStep::Receipt);
+    apply.set_print_state(PrintState::PaperOut);
+    save_png(
+        &snapshot(app),
+        &format!("apply-receipt-paper-out-{suffix}.png"),
+    );
+    apply.set_print_state(PrintState::Printed);
+}
+
+/// The on-screen QR box's side, and the share of its pixels that are dark (the code drawn).
+fn qr_box(app: &MainWindow, snap: &SharedPixelBuffer<slint::Rgba8Pixel>) -> (f32, f32) {
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app, "回执编号二维码").collect();
+    assert_eq!(found.len(), 1, "one QR code on the receipt");
+    let (origin, size) = (found[0].absolute_position(), found[0].size());
+    let width = snap.width() as usize;
+    let pixels = snap.as_slice();
+    let (x0, y0) = (origin.x as usize, origin.y as usize);
+    let (w, h) = (size.width as usize, size.height as usize);
+    let dark = (y0..y0 + h)
+        .flat_map(|y| (x0..x0 + w).map(move |x| (x, y)))
+        .filter(|&(x, y)| {
+            let p = pixels[y * width + x];
+            p.r < 40 && p.g < 40 && p.b < 40
+        })
+        .count();
+    (size.width.min(size.height), dark as f32 / (w * h) as f32)
+}
+
+#[test]
+fn apply_steps_render_in_chinese_english_and_large_text() {
+    let app = portrait_window();
+    let state = app.global::<AppState>();
+    state.set_current_page(Page::Apply);
+    fill(&app);
+    app.show().expect("show the window");
+
+    ui::select_language(&app, "zh_CN").expect("Chinese is bundled");
+    let apply = app.global::<ApplyAdapter>();
+    apply.set_step(ApplyStep::ChooseItem);
+    let list = snapshot(&app);
+    let (a, b) = (
+        button_pixels(&app, &list, "高龄津贴申领"),
+        button_pixels(&app, &list, "临时救助申请"),
+    );
+    assert_eq!(a.len(), b.len(), "item rows have one size");
+    assert_ne!(a, b, "two items render the same: glyphs missing (boxes)?");
+    render_steps(&app, "zh_CN");
+
+    // When the printer fails, the code on screen is the villager's copy: large.
+    apply.set_step(ApplyStep::Receipt);
+    apply.set_print_state(PrintState::PaperOut);
+    let (side, dark) = qr_box(&app, &snapshot(&app));
+    assert!(
+        side >= 500.0,
+        "the QR code is {side} px when the paper is out"
+    );
+    assert!(
+        (0.15..0.7).contains(&dark),
+        "the QR picture is drawn in its box ({dark} dark)"
+    );
+
+    state.set_large_text(true);
+    render_steps(&app, "zh_CN-large-text");
+    state.set_large_text(false);
+
+    ui::select_language(&app, "en").expect("English is bundled");
+    render_steps(&app, "en");
+    ui::select_language(&app, "zh_CN").expect("Chinese is bundled");
+
+    // The other two supported window shapes: nothing off-screen on the busiest steps.
+    for (width, height) in [(1920, 1080), (800, 1280)] {
+        app.window()
+            .set_size(slint::PhysicalSize::new(width, height));
+        for (step, name) in [
+            (ApplyStep::Form, "form"),
+            (ApplyStep::Receipt, "receipt"),
+            (ApplyStep::ReadCard, "card"),
+        ] {
+            apply.set_step(step);
+            app.window().request_redraw();
+            let snap = app.window().take_snapshot().expect("render the window");
+            save_png(&snap, &format!("apply-{name}-{width}x{height}.png"));
+            for label in ["返回", "首页"] {
+                let found: Vec<_> = ElementHandle::find_by_accessible_label(&app, label)
+                    .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+                    .collect();
+                assert_eq!(found.len(), 1, "{name} at {width}×{height}: one {label}");
+                let (pos, size) = (found[0].absolute_position(), found[0].size());
+                assert!(
+                    pos.y + size.height <= height as f32 + 0.5
+                        && pos.x + size.width <= width as f32 + 0.5,
+                    "{name} at {width}×{height}: {label} is off-screen at {pos:?} {size:?}"
+                );
+            }
+        }
+    }
+    eprintln!("Apply screenshots written to target/tmp/screenshots/apply-*.png");
+}
