@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use chrono::Utc;
 use common::{BoothOptions, Page, TestBooth};
 use kiosk::receipt_paper::beijing;
@@ -25,21 +23,6 @@ fn listed(booth: &TestBooth, title: &str) -> Option<bool> {
         .iter()
         .find(|row| row.title == title)
         .map(|row| row.is_new)
-}
-
-/// The booth pulls feeds at start and then once a minute: poll for up to 75 s, so a notice
-/// added just after the first pull is still seen on the next.
-fn wait_for_sync(booth: &TestBooth, what: &str, check: impl Fn(&TestBooth) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(75);
-    while !check(booth) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for: {what}\nscreen texts:\n{}",
-            booth.screen_texts().join("\n")
-        );
-        std::thread::sleep(Duration::from_millis(20));
-        booth.pump();
-    }
 }
 
 #[test]
@@ -78,7 +61,7 @@ fn a_pushed_notice_is_new_until_opened() {
             ))
             .expect("publish a notice");
     }
-    wait_for_sync(&booth, "the notice in the open list", |b| {
+    booth.eventually("the notice in the open list", |b| {
         listed(b, TITLE).is_some()
     });
     assert_eq!(listed(&booth, TITLE), Some(true), "marked new");

@@ -38,6 +38,33 @@ pub struct AppConfig {
     pub devices: DevicesConfig,
     #[serde(default)]
     pub session: SessionConfig,
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// How often the booth asks the county server for news. Defaults suit a village line.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Seconds between pulls of the catalogue, notices and statuses.
+    #[serde(default = "default_sync_every")]
+    pub feeds_every_s: u64,
+    /// Seconds between heartbeats.
+    #[serde(default = "default_sync_every")]
+    pub heartbeat_every_s: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            feeds_every_s: default_sync_every(),
+            heartbeat_every_s: default_sync_every(),
+        }
+    }
+}
+
+fn default_sync_every() -> u64 {
+    60
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -107,6 +134,7 @@ impl AppConfig {
             language: default_language(),
             devices: DevicesConfig::default(),
             session: SessionConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -111,12 +112,13 @@ impl Services {
         let clock = ClockOffset::new(self.with_store(|s| s.clock_offset_ms())?);
         let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
         let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
-        let engine = Engine::new(
-            client,
-            Arc::clone(&self.store),
-            EngineConfig::new(self.data_dir()),
-        )
-        .with_events(events);
+        let every = &self.config.sync;
+        let config = EngineConfig {
+            feeds_every: Duration::from_secs(every.feeds_every_s.max(1)),
+            heartbeat_every: Duration::from_secs(every.heartbeat_every_s.max(1)),
+            ..EngineConfig::new(self.data_dir())
+        };
+        let engine = Engine::new(client, Arc::clone(&self.store), config).with_events(events);
         *running = Some(engine.handle());
         let mut shutdown = self.shutdown.subscribe();
         self.runtime.spawn(async move {

@@ -147,7 +147,7 @@ impl TestServer {
 }
 
 /// What a test booth starts with.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct BoothOptions {
     pub enrolled: bool,
     pub reader: bool,
@@ -204,6 +204,8 @@ impl TestBooth {
                 .expect("start the scanner emulator")
         });
         let mut config = AppConfig::with_data_dir(&booth_dir);
+        // News from the server within a second, so tests need not wait a village minute.
+        config.sync.feeds_every_s = 1;
         config.devices.id_card = reader.as_ref().map(|r| SerialDevice {
             port: PortSpec::Path(path_text(r.path().expect("a pty path"))),
             baud: None,
