@@ -87,8 +87,14 @@ pub fn run() -> BenchResult {
     let mut memory = Table::new(&["resident memory (VmRSS)", "MiB"]);
     memory.row(vec!["before App::start".into(), mib(rss_before)]);
     memory.row(vec!["after start and first frame".into(), mib(rss_started)]);
-    memory.row(vec![format!("after {warm} navigation cycles"), mib(rss_warm)]);
-    memory.row(vec![format!("after {cycles} navigation cycles"), mib(rss_end)]);
+    memory.row(vec![
+        format!("after {warm} navigation cycles"),
+        mib(rss_warm),
+    ]);
+    memory.row(vec![
+        format!("after {cycles} navigation cycles"),
+        mib(rss_end),
+    ]);
     memory.print();
     println!(
         "growth from cycle {warm} to {cycles}: {} KiB",

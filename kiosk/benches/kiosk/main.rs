@@ -22,9 +22,9 @@
 //! The harness and the in-process server helpers live in `sync-server/benches/common` and are
 //! shared with the server's ingest bench. `docs/benchmarks.md` explains how to read the tables.
 
+mod app;
 #[path = "../../../sync-server/benches/common/mod.rs"]
 mod common;
-mod app;
 mod drain;
 mod submit;
 

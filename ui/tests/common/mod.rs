@@ -96,7 +96,9 @@ fn read_png(path: &Path) -> (u32, u32, Vec<u8>) {
     ));
     let mut reader = decoder.read_info().expect("read the reference PNG header");
     let mut pixels = vec![0; reader.output_buffer_size().expect("a sane PNG size")];
-    let info = reader.next_frame(&mut pixels).expect("decode the reference PNG");
+    let info = reader
+        .next_frame(&mut pixels)
+        .expect("decode the reference PNG");
     assert_eq!(
         info.color_type,
         png::ColorType::Rgba,
