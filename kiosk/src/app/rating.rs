@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
-use sync_protocol::feed::CatalogItem;
+use sync_protocol::feed::{CatalogItem, Feed};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::SubmissionKind;
 use ui::{
@@ -23,6 +23,7 @@ use super::context::Ctx;
 use super::progress::{NumberProblem, parse_number};
 use super::services::Services;
 use crate::submit::{Draft, ItemLookup, prepare};
+use crate::sync::SyncEvent;
 
 /// The form field that names why the villager was not satisfied.
 pub const REASON_FIELD: &str = "reason";
@@ -105,6 +106,21 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         load_services(ctx);
         let target = Rc::clone(&target);
         ctx.capture_scans(move |ctx, code| scanned(ctx, &target, &code));
+    });
+    // A catalogue that arrives while the page is open shows at once.
+    ctx.on_sync_event(|ctx, event| {
+        let on_rating = ctx.window().global::<AppState>().get_current_page() == Page::Rating;
+        if on_rating
+            && matches!(
+                event,
+                SyncEvent::FeedPulled {
+                    feed: Feed::Catalog,
+                    ..
+                }
+            )
+        {
+            load_services(ctx);
+        }
     });
     let target = Rc::clone(&state);
     ctx.on_session_end(move |ctx| {

@@ -176,7 +176,7 @@ impl Store {
             Some(number) => Some(holder::holder_key(&self.created_holder_secret()?, &number)),
             None => None,
         };
-        let result = outbox::submit(&mut self.conn, new, holder_key, Utc::now());
+        let result = outbox::submit(&mut self.conn, new, holder_key.as_deref(), Utc::now());
         self.finish(result)
     }
 

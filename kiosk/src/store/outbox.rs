@@ -33,7 +33,7 @@ const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, at
 pub(crate) fn submit(
     conn: &mut Connection,
     new: NewSubmission,
-    holder_key: Option<String>,
+    holder_key: Option<&str>,
     clock_now: DateTime<Utc>,
 ) -> Result<Receipt, Fault> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
