@@ -32,7 +32,7 @@ fn apply_with_the_id_card_prints_queues_and_syncs() {
     let (payloads, text) = qr_and_text(&printed[0]);
     assert_eq!(
         payloads,
-        [number.clone()],
+        std::slice::from_ref(&number),
         "the QR code holds the receipt number"
     );
     for expected in [

@@ -54,7 +54,11 @@ fn offline_submit_is_kept_and_sent_when_the_network_returns() {
 
     let printed = booth.printed(1);
     let (payloads, _) = qr_and_text(&printed[0]);
-    assert_eq!(payloads, [number.clone()], "printed offline at once");
+    assert_eq!(
+        payloads,
+        std::slice::from_ref(&number),
+        "printed offline at once"
+    );
     booth.eventually("the header says offline with one waiting", |b| {
         let state = b.window().global::<AppState>();
         !state.get_online() && state.get_waiting_count() == 1 && b.shows("1 件等待")

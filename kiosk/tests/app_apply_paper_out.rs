@@ -60,7 +60,7 @@ fn paper_out_shows_the_receipt_to_photograph_and_reprints_later() {
     let printed = booth.printed(1);
     assert_eq!(printed.len(), 1, "the receipt printed on the second try");
     let (payloads, text) = qr_and_text(&printed[0]);
-    assert_eq!(payloads, [number.clone()]);
+    assert_eq!(payloads, std::slice::from_ref(&number));
     assert!(text.contains(&number), "{text}");
     booth.eventually("the printed message", |b| {
         print_state(b) == PrintState::Printed && b.shows("回执已打印")

@@ -69,6 +69,7 @@ fn fill(app: &MainWindow) {
         ),
     ])));
     apply.set_item_name("高龄津贴申领".into());
+    apply.set_item_name_en("Old-age allowance".into());
     apply.set_item_time_limit_days(15);
     apply.set_can_type_id(true);
     apply.set_holder_name("张三".into());

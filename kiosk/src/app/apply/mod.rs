@@ -186,6 +186,7 @@ fn clear(ctx: &Rc<Ctx>, flow: &Shared) {
     let adapter = window.global::<ApplyAdapter>();
     adapter.set_step(ApplyStep::ChooseItem);
     adapter.set_item_name(SharedString::new());
+    adapter.set_item_name_en(SharedString::new());
     adapter.set_item_time_limit_days(0);
     adapter.set_can_type_id(false);
     adapter.set_card_prompt(ApplyCardPrompt::Waiting);
@@ -266,6 +267,7 @@ fn choose_item(ctx: &Rc<Ctx>, flow: &Shared, code: &str) {
     let window = ctx.window();
     let adapter = window.global::<ApplyAdapter>();
     adapter.set_item_name(item.name_zh.as_str().into());
+    adapter.set_item_name_en(item.name_en.as_str().into());
     adapter.set_item_time_limit_days(time_limit_days(item.time_limit));
     // Typing the number instead of reading the card: only where the card's address is not
     // needed, so a typed identity is never less than the item asks for.

@@ -62,4 +62,18 @@ mod tests {
             DARK
         );
     }
+
+    #[test]
+    fn a_phone_camera_would_read_the_receipt_number_back() {
+        let number = "K0001-000042-7";
+        let picture = picture(number).expect("a short payload encodes");
+        let side = picture.width() as usize;
+        let pixels = picture.as_slice();
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| pixels[y * side + x].r);
+        let grids = prepared.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code found");
+        let (_, payload) = grids[0].decode().expect("the code decodes");
+        assert_eq!(payload, number);
+    }
 }
