@@ -104,7 +104,11 @@ fn enrollment_pin_queue_and_test_print() {
     });
     adapter(&booth).invoke_open(TechnicianView::Queue);
     booth.pump();
-    assert_eq!(view(&booth), TechnicianView::Pin, "no sub-page before the PIN");
+    assert_eq!(
+        view(&booth),
+        TechnicianView::Pin,
+        "no sub-page before the PIN"
+    );
     enter_pin(&booth, "1357");
     booth.eventually("the wrong PIN is refused", |b| {
         adapter(b).get_pin_state() == TechnicianPinState::Wrong

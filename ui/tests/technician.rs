@@ -105,10 +105,7 @@ fn a_three_second_press_on_the_village_name_asks_for_technician_mode() {
         .on_enter_requested(move || record(()));
     let name = button(&app, "技术人员入口");
     let (origin, size) = (name.absolute_position(), name.size());
-    let position = LogicalPosition::new(
-        origin.x + size.width / 2.0,
-        origin.y + size.height / 2.0,
-    );
+    let position = LogicalPosition::new(origin.x + size.width / 2.0, origin.y + size.height / 2.0);
     let window = app.window();
     window.dispatch_event(WindowEvent::PointerMoved { position });
     window.dispatch_event(WindowEvent::PointerPressed {
@@ -185,7 +182,7 @@ fn the_menu_opens_each_page_and_back_leaves() {
     let app = on(TechnicianView::Menu);
     let adapter = app.global::<TechnicianAdapter>();
     let (opened, record) = recorder::<TechnicianView>();
-    adapter.on_open(move |view| record(view));
+    adapter.on_open(record);
     let (exits, record) = recorder::<()>();
     adapter.on_exit(move || record(()));
 
@@ -203,7 +200,11 @@ fn the_menu_opens_each_page_and_back_leaves() {
     }
     press(&app, "退出维护");
     press(&app, "返回");
-    assert_eq!(exits.borrow().len(), 2, "Exit and Back both leave from the menu");
+    assert_eq!(
+        exits.borrow().len(),
+        2,
+        "Exit and Back both leave from the menu"
+    );
 
     // Back on a sub-page returns to the menu.
     adapter.set_view(TechnicianView::Queue);
@@ -264,7 +265,7 @@ fn the_devices_page_selects_tests_and_chooses_ports() {
     let app = on(TechnicianView::Devices);
     let adapter = app.global::<TechnicianAdapter>();
     let (selected, record) = recorder::<TechnicianDevice>();
-    adapter.on_select_device(move |device| record(device));
+    adapter.on_select_device(record);
     let (chosen, record) = recorder::<String>();
     adapter.on_choose_port(move |path| record(path.to_string()));
     let (actions, record) = recorder::<&'static str>();
@@ -295,7 +296,10 @@ fn the_devices_page_selects_tests_and_chooses_ports() {
     assert_eq!(*chosen.borrow(), ["/dev/ttyUSB0"]);
 
     press(&app, "读卡测试");
-    assert!(buttons(&app, "打印机状态").is_empty(), "status is the printer's");
+    assert!(
+        buttons(&app, "打印机状态").is_empty(),
+        "status is the printer's"
+    );
     press(&app, "打印机");
     adapter.set_device(TechnicianDevice::Printer);
     press(&app, "打印测试页");
@@ -312,7 +316,9 @@ fn the_devices_page_selects_tests_and_chooses_ports() {
     );
     assert_eq!(
         *actions.borrow(),
-        ["test", "test", "status", "test", "detect", "refresh", "save"]
+        [
+            "test", "test", "status", "test", "detect", "refresh", "save"
+        ]
     );
 
     adapter.set_device_state(TechnicianDeviceState::CardRead);

@@ -49,7 +49,12 @@ fn fill(app: &MainWindow) {
     adapter.set_ports(ModelRc::new(VecModel::from(vec![
         port("/dev/usb/lp0", "USB printer (usblp)", true, false),
         port("/dev/ttyUSB0", "USB 1a86:7523 QinHeng CH340", false, false),
-        port("/dev/ttyUSB1", "USB 0483:5740 STMicro Virtual COM", false, true),
+        port(
+            "/dev/ttyUSB1",
+            "USB 0483:5740 STMicro Virtual COM",
+            false,
+            true,
+        ),
         port("/dev/ttyS0", "on-board serial", false, false),
     ])));
     adapter.set_device_state(TechnicianDeviceState::PrinterProblem);
@@ -89,13 +94,21 @@ fn fixed_labels(view: TechnicianView) -> Option<&'static [&'static str]> {
     match view {
         TechnicianView::Pin | TechnicianView::Menu => None,
         TechnicianView::Enroll => Some(&["登记", "返回", "首页"]),
-        TechnicianView::Devices => Some(&["读卡器", "打印机", "扫码器", "保存端口", "返回", "首页"]),
+        TechnicianView::Devices => {
+            Some(&["读卡器", "打印机", "扫码器", "保存端口", "返回", "首页"])
+        }
         TechnicianView::Queue => Some(&["立即同步", "返回", "首页"]),
         TechnicianView::Info => Some(&["返回", "首页"]),
     }
 }
 
-fn fixed_buttons_on_screen(app: &MainWindow, view: TechnicianView, width: f32, height: f32, what: &str) {
+fn fixed_buttons_on_screen(
+    app: &MainWindow,
+    view: TechnicianView,
+    width: f32,
+    height: f32,
+    what: &str,
+) {
     let buttons = ElementQuery::from_root(app)
         .match_descendants()
         .match_accessible_role(AccessibleRole::Button)
@@ -103,7 +116,9 @@ fn fixed_buttons_on_screen(app: &MainWindow, view: TechnicianView, width: f32, h
     let mut checked = 0;
     for button in buttons {
         let label = button.accessible_label().unwrap_or_default();
-        if label == "技术人员入口" || fixed_labels(view).is_some_and(|fixed| !fixed.contains(&label.as_str())) {
+        if label == "技术人员入口"
+            || fixed_labels(view).is_some_and(|fixed| !fixed.contains(&label.as_str()))
+        {
             continue;
         }
         let (origin, size) = (button.absolute_position(), button.size());

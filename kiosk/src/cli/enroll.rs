@@ -4,12 +4,17 @@
 //! Text: the identity (kiosk id, number, village, server), then for a re-enrollment one line
 //! on the kiosk number: `kept kiosk number N (replaces kiosk OLD_ID): …` or a `warning:`
 //! that it changed and what happens to submissions still queued under the old one; then the
-//! clock warning, if any. `--json`: the identity with `clock_offset_ms`, `clock_warning`,
-//! `replaced` (`{"kiosk_id", "kiosk_number"}` of the previous identity, or null),
-//! `kiosk_number_kept` (null for a first enrollment) and `warning` (or null).
+//! clock warning, if any, then whether a technician PIN is set. `--json`: the identity with
+//! `clock_offset_ms`, `clock_warning`, `replaced` (`{"kiosk_id", "kiosk_number"}` of the
+//! previous identity, or null), `kiosk_number_kept` (null for a first enrollment), `warning`
+//! (or null) and `technician_pin_set`.
+//!
+//! `--technician-pin PIN` (or `KIOSK_TECHNICIAN_PIN`) sets the PIN that opens technician mode
+//! on the touchscreen; it is checked before the code is spent.
 
 use std::path::Path;
 
+use kiosk::store::technician_pin::TechnicianPin;
 use kiosk::store::{Identity, Store};
 use kiosk::sync::enroll::{EnrollError, Previous, previous_identity};
 use kiosk::sync::{SyncError, clock_warning};
@@ -23,6 +28,14 @@ pub struct Enroll {
     /// The one-time code county staff issued (case and dashes do not matter).
     #[arg(long)]
     code: String,
+    /// The PIN (4 to 12 digits) that opens technician mode on the touchscreen.
+    #[arg(
+        long,
+        env = "KIOSK_TECHNICIAN_PIN",
+        value_name = "PIN",
+        hide_env_values = true
+    )]
+    technician_pin: Option<TechnicianPin>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -37,7 +50,11 @@ impl Enroll {
         let identity = runtime
             .block_on(kiosk::sync::enroll(data_dir, &self.server, &self.code))
             .map_err(enroll_error)?;
-        let store = Store::open(data_dir)?;
+        let mut store = Store::open(data_dir)?;
+        if let Some(pin) = &self.technician_pin {
+            store.set_technician_pin(pin)?;
+        }
+        let pin_set = store.technician_pin_is_set()?;
         let offset_ms = store.clock_offset_ms()?;
         let queued = store.queue_stats(store.corrected_now()?)?.depth();
         let change = previous
@@ -53,6 +70,7 @@ impl Enroll {
             });
             value["kiosk_number_kept"] = json!(change.as_ref().map(|c| c.kept));
             value["warning"] = json!(change.as_ref().and_then(NumberChange::warning));
+            value["technician_pin_set"] = json!(pin_set);
             println!("{value}");
         } else {
             print!("{}", describe(&identity));
@@ -61,6 +79,13 @@ impl Enroll {
             }
             if let Some(warning) = clock_warning(offset_ms) {
                 println!("{warning}");
+            }
+            if pin_set {
+                println!("technician PIN: set");
+            } else {
+                println!(
+                    "technician PIN: not set, so technician mode cannot be opened on the touchscreen: set one with `kiosk technician-pin`"
+                );
             }
         }
         Ok(())

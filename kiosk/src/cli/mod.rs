@@ -6,24 +6,29 @@
 //! - `submit`: hand in a submission offline and print its receipt number.
 //! - `queue`: the outbox: status, quarantined items, re-queue, discard.
 //! - `receipt`: look a receipt up for the villager's progress query.
+//! - `run`: the touchscreen app (`--config`); `demo`: the whole booth on one machine.
+//! - `technician-pin`: set the PIN that opens technician mode on the touchscreen.
 //!
 //! Every command that prints data has `--json`; errors are one line on stderr, exit code 1.
 
+mod demo;
 mod devices;
 mod enroll;
 mod hw;
 mod queue;
 mod receipt;
+mod run;
 mod submit;
 mod sync;
+mod technician_pin;
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 use kiosk::store::Store;
 
-/// The village booth: device tools, the offline submission queue and receipts (the
-/// touchscreen app comes later).
+/// The village booth: the touchscreen app (`run`, `demo`), device tools, the offline
+/// submission queue and receipts.
 #[derive(Debug, Parser)]
 #[command(name = "kiosk", version, about)]
 pub struct Cli {
@@ -42,6 +47,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The booth's touchscreen app, from a TOML config (see kiosk/booth.example.toml).
+    Run(run::Run),
+    /// The whole booth on this machine: county server, emulated devices, the booth window.
+    Demo(demo::Demo),
+    /// Set the PIN that opens technician mode (hold the village name for 3 s).
+    TechnicianPin(technician_pin::SetPin),
     /// Devices: list ports, read a card, print, scan, or emulate a device on a pseudo-terminal.
     #[command(subcommand)]
     Hw(hw::HwCommand),
@@ -66,6 +77,9 @@ impl Cli {
     pub fn run(&self) -> anyhow::Result<()> {
         let data_dir = self.data_dir.as_path();
         match &self.command {
+            Command::Run(command) => command.run(data_dir),
+            Command::Demo(command) => command.run(),
+            Command::TechnicianPin(command) => command.run(data_dir),
             Command::Hw(command) => command.run(),
             Command::Submit(command) => command.run(data_dir),
             Command::Queue(command) => command.run(data_dir),

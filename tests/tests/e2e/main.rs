@@ -8,5 +8,6 @@ mod hw_errors;
 mod hw_id_card;
 mod hw_printer;
 mod hw_scanner;
+mod kiosk_app;
 mod sync_faults;
 mod sync_flow;

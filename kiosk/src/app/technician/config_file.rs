@@ -144,7 +144,11 @@ mod tests {
     fn saving_replaces_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("booth.toml");
-        std::fs::write(&path, "# mine\n[devices.printer]\nport = \"/dev/usb/lp0\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "# mine\n[devices.printer]\nport = \"/dev/usb/lp0\"\n",
+        )
+        .unwrap();
         save(&path, &[(Slot::Printer, "/dev/ttyS4".into())]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# mine\n"), "{text}");

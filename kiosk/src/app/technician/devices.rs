@@ -13,7 +13,9 @@ use chrono::Utc;
 use hardware::ports::{PortInfo, PortKind};
 use hardware::printer::PaperWidth;
 use slint::{ComponentHandle, ModelRc, Timer, VecModel};
-use ui::{TechnicianAdapter, TechnicianDevice, TechnicianDeviceState, TechnicianPort, TechnicianView};
+use ui::{
+    TechnicianAdapter, TechnicianDevice, TechnicianDeviceState, TechnicianPort, TechnicianView,
+};
 
 use super::{Shared, config_file, probe, showing};
 use crate::app::context::Ctx;
@@ -306,7 +308,13 @@ fn stop_waiting(ctx: &Rc<Ctx>, tech: &Shared) {
 }
 
 /// Gives up a test on the booth's own device after `wait`.
-fn time_out_after(ctx: &Rc<Ctx>, tech: &Shared, wait: Duration, state: TechnicianDeviceState, detail: String) {
+fn time_out_after(
+    ctx: &Rc<Ctx>,
+    tech: &Shared,
+    wait: Duration,
+    state: TechnicianDeviceState,
+    detail: String,
+) {
     let timer = Timer::default();
     let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
     timer.start(slint::TimerMode::SingleShot, wait, move || {
@@ -370,7 +378,9 @@ fn test_reader(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
     }
     ctx.background(
         move |_| {
-            let spec: PortSpec = port.parse().map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port
+                .parse()
+                .map_err(|e: crate::device_port::PortError| e.to_string())?;
             probe::read_card(&spec, probe::TEST_WAIT)
                 .map(|masked| format!("{masked} · {port}"))
                 .map_err(|err| format!("{err} · {port}"))
@@ -408,15 +418,22 @@ fn test_printer(ctx: &Rc<Ctx>, port: String, in_use: bool) {
             let kiosk = services
                 .with_store(|store| store.identity().ok().flatten())
                 .map(|i| (i.kiosk_id, i.kiosk_number));
-            let page = probe::test_receipt(kiosk.as_ref().map(|(id, n)| (id.as_str(), *n)), Utc::now());
+            let page =
+                probe::test_receipt(kiosk.as_ref().map(|(id, n)| (id.as_str(), *n)), Utc::now());
             let printed = if in_use && services.devices().has_printer() {
-                services.devices().print(&page).map(|_| ()).map_err(|e| e.to_string())
+                services
+                    .devices()
+                    .print(&page)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             } else {
                 port.parse::<PortSpec>()
                     .map_err(|e| e.to_string())
                     .and_then(|spec| probe::print(&spec, paper, &page).map_err(|e| e.to_string()))
             };
-            printed.map(|()| port.clone()).map_err(|err| format!("{err} · {port}"))
+            printed
+                .map(|()| port.clone())
+                .map_err(|err| format!("{err} · {port}"))
         },
         |ctx, result| {
             let (state, detail) = match result {
@@ -442,7 +459,11 @@ fn test_scanner(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
             ctx.ui_sender().post(|ctx| ctx.release_scanner());
             // The code is shown to the technician who scanned it, never logged.
             tracing::info!(target: "technician", "scanner test: a code was read");
-            set_state(ctx, TechnicianDeviceState::Scanned, format!("{code} · {at}"));
+            set_state(
+                ctx,
+                TechnicianDeviceState::Scanned,
+                format!("{code} · {at}"),
+            );
         });
         time_out_after(
             ctx,
@@ -455,7 +476,9 @@ fn test_scanner(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
     }
     ctx.background(
         move |_| {
-            let spec: PortSpec = port.parse().map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port
+                .parse()
+                .map_err(|e: crate::device_port::PortError| e.to_string())?;
             probe::wait_for_scan(&spec, probe::TEST_WAIT)
                 .map(|code| code.map(|code| format!("{code} · {port}")))
                 .map_err(|err| format!("{err} · {port}"))
@@ -481,7 +504,9 @@ fn printer_status(ctx: &Rc<Ctx>, tech: &Shared) {
     set_state(ctx, TechnicianDeviceState::Working, port.clone());
     ctx.background(
         move |_| {
-            let spec: PortSpec = port.parse().map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port
+                .parse()
+                .map_err(|e: crate::device_port::PortError| e.to_string())?;
             probe::printer_status(&spec)
                 .map(|status| (probe::describe_status(&status), port.clone()))
                 .map_err(|err| format!("{err} · {port}"))
@@ -489,9 +514,10 @@ fn printer_status(ctx: &Rc<Ctx>, tech: &Shared) {
         |ctx, result| {
             let (state, detail) = match result {
                 Ok((None, port)) => (TechnicianDeviceState::PrinterReady, port),
-                Ok((Some(problems), port)) => {
-                    (TechnicianDeviceState::PrinterProblem, format!("{problems} · {port}"))
-                }
+                Ok((Some(problems), port)) => (
+                    TechnicianDeviceState::PrinterProblem,
+                    format!("{problems} · {port}"),
+                ),
                 Err(detail) => (TechnicianDeviceState::PrinterProblem, detail),
             };
             tracing::info!(target: "technician", "printer status: {state:?}");
@@ -510,7 +536,8 @@ fn auto_detect(ctx: &Rc<Ctx>, tech: &Shared) {
         set_state(
             ctx,
             TechnicianDeviceState::NotDetected,
-            "a scanner only sends codes: choose a port, tap the scan test and scan any code".to_owned(),
+            "a scanner only sends codes: choose a port, tap the scan test and scan any code"
+                .to_owned(),
         );
         return;
     }

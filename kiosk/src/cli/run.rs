@@ -1,0 +1,142 @@
+//! `kiosk run [--config PATH]`: the booth's touchscreen app, until its window closes.
+//!
+//! The config (TOML, documented in `kiosk/booth.example.toml`) names the data directory, the
+//! language and each device's port; the county server comes from enrollment. The config's
+//! `data_dir` wins when it sets one; otherwise `--data-dir` (or `KIOSK_DATA_DIR`) is used.
+//! Without `--config`: defaults, no devices.
+//!
+//! The window needs a display backend compiled in: `--features winit` (a desktop window, for
+//! development and the demo) or `--features linuxkms` (a booth without a desktop: DRM/KMS and
+//! libinput). A binary built without either says so and exits 1. Logs go to stderr
+//! (`RUST_LOG` filters them; `info` by default).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use kiosk::app::{App, AppConfig, technician};
+
+#[derive(Debug, clap::Args)]
+pub struct Run {
+    /// The booth config (see kiosk/booth.example.toml).
+    #[arg(long, value_name = "PATH", env = "KIOSK_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+impl Run {
+    pub fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let config = load_config(self.config.as_deref(), data_dir)?;
+        check_backend()?;
+        check_display()?;
+        init_logging();
+        if let Some(path) = &self.config {
+            technician::remember_config_file(absolute(path));
+        }
+        tracing::info!(data_dir = %config.data_dir.display(), "kiosk run: starting the booth");
+        let app = App::start(config)?;
+        app.run()?;
+        Ok(())
+    }
+}
+
+/// The config from `path` (its `data_dir` if it sets one, else `data_dir`), or the defaults.
+pub fn load_config(path: Option<&Path>, data_dir: &Path) -> anyhow::Result<AppConfig> {
+    let Some(path) = path else {
+        return Ok(AppConfig::with_data_dir(data_dir));
+    };
+    let mut config = AppConfig::load(path)?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the booth config {}", path.display()))?;
+    let sets_data_dir = text
+        .parse::<toml::Table>()
+        .is_ok_and(|table| table.contains_key("data_dir"));
+    if !sets_data_dir {
+        config.data_dir = data_dir.to_owned();
+    }
+    Ok(config)
+}
+
+/// Fails when this binary cannot open a window at all.
+pub fn check_backend() -> anyhow::Result<()> {
+    if cfg!(any(feature = "winit", feature = "linuxkms")) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "this kiosk binary was built without a display backend: build it with `--features winit` (a desktop window) or `--features linuxkms` (a booth without a desktop), e.g. cargo build --release -p kiosk --features winit"
+    )
+}
+
+/// Fails early, with what to do, when a desktop window is the only way to show the booth and
+/// there is no desktop.
+pub fn check_display() -> anyhow::Result<()> {
+    let kms = cfg!(feature = "linuxkms")
+        && std::env::var("SLINT_BACKEND").map_or(true, |b| b.starts_with("linuxkms"));
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if kms || desktop || !cfg!(feature = "winit") {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no display to open the booth window on: neither DISPLAY nor WAYLAND_DISPLAY is set; run it on a desktop, under Xvfb (Xvfb :99 & DISPLAY=:99 …; ./demo does this), or build with --features linuxkms for a booth without a desktop"
+    )
+}
+
+/// Logs on stderr, `info` unless `RUST_LOG` says otherwise.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Logs into `file` (the demo keeps its terminal for commands); stderr if it cannot be made.
+pub fn init_logging_to(file: &Path) {
+    let Ok(file) = std::fs::File::create(file) else {
+        return init_logging();
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_dir_comes_from_the_config_or_the_command_line() {
+        let dir = std::env::temp_dir().join(format!("kiosk-run-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let with = dir.join("with.toml");
+        std::fs::write(&with, "data_dir = \"/srv/booth\"\n").unwrap();
+        let without = dir.join("without.toml");
+        std::fs::write(&without, "language = \"en\"\n").unwrap();
+        let cli = Path::new("/var/lib/other");
+        assert_eq!(
+            load_config(Some(&with), cli).unwrap().data_dir,
+            Path::new("/srv/booth")
+        );
+        let config = load_config(Some(&without), cli).unwrap();
+        assert_eq!(
+            (config.data_dir.as_path(), config.language.as_str()),
+            (cli, "en")
+        );
+        assert_eq!(
+            load_config(None, cli).unwrap(),
+            AppConfig::with_data_dir(cli)
+        );
+        let err = load_config(Some(&dir.join("absent.toml")), cli).unwrap_err();
+        assert!(err.to_string().contains("--config"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
