@@ -2,7 +2,7 @@
 //! reach the server, the county asks for a correction on one, and the villager finds it three
 //! ways: scanning its receipt on Home shows the number, the history and what to bring; a typed
 //! number with a wrong check character is refused in plain words; placing the ID card lists
-//! that card's receipts only. The receipt is then printed again.
+//! that card's receipts only. The receipt is printed again, and its service rated from its page.
 
 mod common;
 
@@ -19,7 +19,7 @@ use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, SubmissionKind};
 use sync_server::store::SubmissionRef;
-use ui::{ProgressAdapter, ProgressView};
+use ui::{ProgressAdapter, ProgressView, RatingAdapter, RatingView};
 
 const ITEM: &str = "GX-MZ-003";
 const NOTE: &str = "请带户口本原件到乡镇民政办补正";
@@ -218,6 +218,40 @@ fn progress_by_scan_typed_number_and_card() {
     // Back returns to the list, not the start.
     booth.click("返回");
     assert_eq!(adapter_view(&booth), ProgressView::Card);
+
+    // "Rate this" from the receipt's page rates its service, naming the receipt.
+    booth.click(&mine);
+    booth.eventually("the receipt again", |b| {
+        adapter_view(b) == ProgressView::Detail
+    });
+    booth.click("评价此项服务");
+    assert_eq!(booth.page(), Page::Rating);
+    booth.eventually("the levels for this receipt", |b| {
+        b.window().global::<RatingAdapter>().get_view() == RatingView::Levels
+    });
+    assert!(
+        booth.shows(&format!("评价事项：高龄津贴申领（回执 {mine}）")),
+        "{:#?}",
+        booth.screen_texts()
+    );
+    booth.click("满意");
+    booth.click("提交评价");
+    booth.eventually("the thank-you", |b| {
+        b.window().global::<RatingAdapter>().get_view() == RatingView::Done
+    });
+    let thanks = booth
+        .window()
+        .global::<RatingAdapter>()
+        .get_thanks_number()
+        .to_string();
+    let rated = store
+        .lock()
+        .expect("the store")
+        .receipt(&thanks)
+        .expect("read")
+        .expect("the evaluation is queued");
+    assert_eq!(rated.kind, SubmissionKind::Evaluation);
+    assert_eq!(rated.item_code.as_deref(), Some(ITEM));
 
     // Home forgets it all.
     booth.click("首页");
