@@ -8,6 +8,7 @@ mod common;
 
 use common::{button_pixels, portrait_window, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 use ui::{
     AppState, ApplyAdapter, ApplyCatalogueState, ApplyField, ApplyFieldKind, ApplyFieldProblem,
@@ -169,6 +170,36 @@ fn qr_box(app: &MainWindow, snap: &SharedPixelBuffer<slint::Rgba8Pixel>) -> (f32
     (size.width.min(size.height), dark as f32 / (w * h) as f32)
 }
 
+fn focus_text(app: &MainWindow, label: &str) {
+    ElementHandle::find_by_accessible_label(app, label)
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .expect("the text field")
+        .mock_single_click(PointerEventButton::Left);
+}
+
+/// The text box labelled `label` is wholly inside the visible part of its scrolled area
+/// (`area`, an element id), and that is above the keyboard.
+fn field_in_view(app: &MainWindow, label: &str, area: &str, what: &str) {
+    let field = ElementHandle::find_by_accessible_label(app, label)
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .expect("the text field");
+    let keys: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(app, "退格").collect();
+    assert_eq!(keys.len(), 1, "{what}: the keyboard shows");
+    let keyboard_top = keys[0].absolute_position().y;
+    let area: Vec<ElementHandle> = ElementHandle::find_by_element_id(app, area).collect();
+    assert_eq!(area.len(), 1, "{what}: one scrolled area");
+    let (top, bottom) = (
+        area[0].absolute_position().y,
+        area[0].absolute_position().y + area[0].size().height,
+    );
+    let (pos, size) = (field.absolute_position(), field.size());
+    assert!(
+        pos.y >= top && pos.y + size.height <= bottom.min(keyboard_top),
+        "{what}: the field at {pos:?} {size:?} is hidden (visible from {top} to {bottom}, \
+         keyboard from {keyboard_top})"
+    );
+}
+
 #[test]
 fn apply_steps_render_in_chinese_english_and_large_text() {
     let app = portrait_window();
@@ -210,6 +241,17 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
     render_steps(&app, "en");
     ui::select_language(&app, "zh_CN").expect("Chinese is bundled");
 
+    // Typing: the keyboard takes the bottom of the window and the field stays in view.
+    apply.set_step(ApplyStep::Form);
+    focus_text(&app, "联系电话（必填）");
+    let typing = snapshot(&app);
+    save_png(&typing, "apply-form-typing-zh_CN.png");
+    field_in_view(&app, "联系电话（必填）", "FormStep::form", "form, typing");
+    apply.set_step(ApplyStep::TypeId);
+    focus_text(&app, "身份证号码");
+    save_png(&snapshot(&app), "apply-type-id-typing-zh_CN.png");
+    field_in_view(&app, "身份证号码", "TypeIdStep::boxes", "type-id, typing");
+
     // The other two supported window shapes: nothing off-screen on the busiest steps.
     for (width, height) in [(1920, 1080), (800, 1280)] {
         app.window()
@@ -236,6 +278,29 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
                 );
             }
         }
+    }
+    app.window().set_size(slint::PhysicalSize::new(1920, 1080));
+    for (step, name, label, area) in [
+        // The first box on each step: the ones below start out scrolled away.
+        (
+            ApplyStep::Form,
+            "form",
+            "发生日期（必填）",
+            "FormStep::form",
+        ),
+        (
+            ApplyStep::TypeId,
+            "type-id",
+            "身份证号码",
+            "TypeIdStep::boxes",
+        ),
+    ] {
+        apply.set_step(step);
+        focus_text(&app, label);
+        app.window().request_redraw();
+        let snap = app.window().take_snapshot().expect("render the window");
+        save_png(&snap, &format!("apply-{name}-typing-1920x1080.png"));
+        field_in_view(&app, label, area, &format!("{name} typing at 1920×1080"));
     }
     eprintln!("Apply screenshots written to target/tmp/screenshots/apply-*.png");
 }
