@@ -61,7 +61,9 @@ fn enrollment_pin_queue_and_test_print() {
     });
     // Without a PIN the booth is not enrolled: the first PIN is set here.
     let code = booth.server.issue_code();
-    type_into(&booth, "服务器地址", &booth.server.url);
+    // As typed on the on-screen keyboard, which has no ":" or "/".
+    let typed = format!("{} {}", booth.server.addr.ip(), booth.server.addr.port());
+    type_into(&booth, "服务器地址", &typed);
     type_into(&booth, "登记码", &code);
     booth.click("登记");
     booth.eventually("a PIN is asked for", |b| {
@@ -72,6 +74,7 @@ fn enrollment_pin_queue_and_test_print() {
     booth.eventually("enrolled", |b| {
         adapter(b).get_enroll_state() == TechnicianEnrollState::Enrolled
     });
+    assert_eq!(adapter(&booth).get_server_url(), booth.server.url.as_str());
     assert!(
         adapter(&booth).get_enroll_detail().contains("石桥村"),
         "{}",

@@ -187,6 +187,15 @@ fn technician_pages_render_in_chinese_english_and_large_text() {
             state.set_large_text(large_text);
             for (view, name) in VIEWS {
                 adapter.set_view(view);
+                if width > height
+                    && !large_text
+                    && matches!(view, TechnicianView::Pin | TechnicianView::Devices)
+                {
+                    // Side by side in landscape: worth a look.
+                    app.window().request_redraw();
+                    let snap = app.window().take_snapshot().expect("render the window");
+                    save_png(&snap, &format!("technician-{name}-zh_CN-1920x1080.png"));
+                }
                 fixed_buttons_on_screen(
                     &app,
                     view,

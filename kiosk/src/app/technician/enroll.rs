@@ -58,6 +58,20 @@ pub fn parse_enroll_qr(text: &str) -> Option<EnrollQr> {
     })
 }
 
+/// The server as typed: `192.168.1.10 8080` or `192.168.1.10:8080` gets `http://`, since the
+/// on-screen keyboard has no ":" or "/"; a full URL stays as it is.
+pub fn normalize_server_url(text: &str) -> String {
+    let text = text.trim();
+    if text.is_empty() || text.contains("://") {
+        return text.to_owned();
+    }
+    let host_port = match text.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [host, port] if port.chars().all(|c| c.is_ascii_digit()) => format!("{host}:{port}"),
+        _ => text.to_owned(),
+    };
+    format!("http://{host_port}")
+}
+
 fn percent_encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -175,7 +189,7 @@ struct Enrolled {
 fn start(ctx: &Rc<Ctx>) {
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
-    let url = adapter.get_server_url().trim().to_owned();
+    let url = normalize_server_url(&adapter.get_server_url());
     let code = adapter.get_enroll_code().trim().to_owned();
     let new_pin = adapter.get_new_pin().trim().to_owned();
     let refuse = |state| {
@@ -199,6 +213,7 @@ fn start(ctx: &Rc<Ctx>) {
             Err(_) => return refuse(TechnicianEnrollState::NeedPin),
         }
     };
+    adapter.set_server_url(url.clone().into());
     tracing::info!(target: "technician", server = %url, "enrollment started");
     adapter.set_enroll_state(TechnicianEnrollState::Enrolling);
     adapter.set_enroll_detail("".into());
@@ -326,6 +341,24 @@ mod tests {
                 code: "WXYZ".into()
             })
         );
+    }
+
+    #[test]
+    fn a_server_typed_without_colon_or_slash_becomes_a_url() {
+        assert_eq!(
+            normalize_server_url(" 192.168.1.10 8080 "),
+            "http://192.168.1.10:8080"
+        );
+        assert_eq!(
+            normalize_server_url("county.example.cn"),
+            "http://county.example.cn"
+        );
+        assert_eq!(
+            normalize_server_url("https://county.example.cn:8443/"),
+            "https://county.example.cn:8443/"
+        );
+        assert_eq!(normalize_server_url("10.0.0.5:80"), "http://10.0.0.5:80");
+        assert_eq!(normalize_server_url("  "), "");
     }
 
     #[test]
