@@ -29,7 +29,7 @@ pub const HELP: &str = concat!(
     "  scan CODE                                      the scanner reads CODE; `scan` alone reads the last receipt printed\n",
     "  paper out | paper in                           the printer runs out of paper / gets a new roll\n",
     "  status RECEIPT STATUS [NOTE]                   county staff set a status: received, accepted, in_review,\n",
-    "                                                 needs_correction, approved, rejected (the booth sees it on its next sync)\n",
+    "                                                 needs_correction, approved, rejected (the booth shows it within a minute)\n",
     "  shot [FILE.png]                                save a picture of the booth window\n",
     "  help | quit",
 );

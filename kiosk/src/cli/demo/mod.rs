@@ -348,7 +348,7 @@ impl Controller {
             } => {
                 let said = self.county.set_status(&receipt, &status, note.as_deref())?;
                 self.services.wake_sync();
-                Ok(format!("{said} (the booth sees it on its next sync)"))
+                Ok(format!("{said} (the booth pulls statuses every minute)"))
             }
             Control::Shot(file) => {
                 let path = match file {
