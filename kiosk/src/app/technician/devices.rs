@@ -115,36 +115,25 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
             show(&ctx, &t);
         }
     });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_refresh_ports(move || {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            refresh_ports(&ctx, &t);
+    adapter.on_refresh_ports(when_unlocked(ctx, tech, refresh_ports));
+    adapter.on_test_device(when_unlocked(ctx, tech, test));
+    adapter.on_printer_status(when_unlocked(ctx, tech, printer_status));
+    adapter.on_auto_detect(when_unlocked(ctx, tech, auto_detect));
+    adapter.on_save_ports(when_unlocked(ctx, tech, save_ports));
+}
+
+/// A button handler that runs `action` only while technician mode is unlocked.
+fn when_unlocked(
+    ctx: &Rc<Ctx>,
+    tech: &Shared,
+    action: fn(&Rc<Ctx>, &Shared),
+) -> impl Fn() + 'static {
+    let (weak, tech) = (Rc::downgrade(ctx), Rc::clone(tech));
+    move || {
+        if let Some(ctx) = unlocked(&weak, &tech) {
+            action(&ctx, &tech);
         }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_test_device(move || {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            test(&ctx, &t);
-        }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_printer_status(move || {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            printer_status(&ctx, &t);
-        }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_auto_detect(move || {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            auto_detect(&ctx, &t);
-        }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_save_ports(move || {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            save_ports(&ctx, &t);
-        }
-    });
+    }
 }
 
 /// The context, if technician mode is unlocked (a callback may outlive the unlock).
