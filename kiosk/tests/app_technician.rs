@@ -2,7 +2,7 @@
 //! enrollment straight away (no PIN exists yet); enrolling with the county's code names the
 //! village in the header and sets the PIN; from then on the PIN guards the way in (a wrong PIN
 //! is refused); the queue page counts what waits and "sync now" sends it; the devices page
-//! prints a test page on the printer.
+//! prints a test page on the printer and reads one code from the scanner.
 
 mod common;
 
@@ -158,6 +158,21 @@ fn enrollment_pin_queue_and_test_print() {
     assert!(text.contains("打印测试"), "{text}");
     booth.eventually("the test page is reported printed", |b| {
         b.shows("测试页已打印，请查看出纸口。")
+    });
+
+    // The scanner test takes one code; after it the scanner is the booth's again, so the
+    // next code scanned (a villager's receipt) opens its progress as it would anywhere.
+    booth.click("扫码器");
+    booth.click("扫码测试");
+    booth.eventually("the test waits for a code", |b| {
+        b.shows("请在 20 秒内把二维码或条码放到扫码器下。")
+    });
+    booth.scan("TEST-CODE-42");
+    booth.eventually("the test code is shown", |b| b.shows("扫码成功。"));
+    let receipt = booth.server.receipt_numbers()[0].clone();
+    booth.scan(&receipt);
+    booth.eventually("the receipt's progress, not the technician's test", |b| {
+        b.page() == Page::Progress
     });
 
     // Home locks technician mode again.

@@ -83,6 +83,9 @@ pub struct Ctx {
     ui: UiSender,
     card_handler: RefCell<Option<CardHandler>>,
     scan_handler: RefCell<Option<ScanHandler>>,
+    /// Bumped by every capture and release, so a handler that released the scanner (or
+    /// handed it to another) while running is not put back afterwards.
+    scan_captures: Cell<u64>,
     default_scan_handler: RefCell<Option<ScanHandler>>,
     session_end_hooks: RefCell<Vec<SessionHook>>,
     page_open_hooks: RefCell<Vec<PageHook>>,
@@ -102,6 +105,7 @@ impl Ctx {
             ui,
             card_handler: RefCell::new(None),
             scan_handler: RefCell::new(None),
+            scan_captures: Cell::new(0),
             default_scan_handler: RefCell::new(None),
             session_end_hooks: RefCell::new(Vec::new()),
             page_open_hooks: RefCell::new(Vec::new()),
@@ -193,10 +197,12 @@ impl Ctx {
     /// Scanned codes go to `handler` until [`Self::release_scanner`] or the session's end;
     /// otherwise to the default handler (the progress query).
     pub fn capture_scans(&self, handler: impl Fn(&Rc<Ctx>, String) + 'static) {
+        self.scan_captures.set(self.scan_captures.get() + 1);
         *self.scan_handler.borrow_mut() = Some(Box::new(handler));
     }
 
     pub fn release_scanner(&self) {
+        self.scan_captures.set(self.scan_captures.get() + 1);
         self.scan_handler.borrow_mut().take();
     }
 
@@ -248,10 +254,10 @@ impl Ctx {
         self.touched();
         let handler = self.scan_handler.borrow_mut().take();
         if let Some(handler) = handler {
+            let capture = self.scan_captures.get();
             handler(self, code);
-            let mut slot = self.scan_handler.borrow_mut();
-            if slot.is_none() {
-                *slot = Some(handler);
+            if self.scan_captures.get() == capture {
+                *self.scan_handler.borrow_mut() = Some(handler);
             }
             return;
         }

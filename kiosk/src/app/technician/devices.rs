@@ -444,8 +444,7 @@ fn test_scanner(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
             if t.borrow_mut().devices.test_timeout.take().is_none() {
                 return;
             }
-            // A scan handler cannot release the scanner while it runs: release it just after.
-            ctx.ui_sender().post(|ctx| ctx.release_scanner());
+            ctx.release_scanner();
             // The code is shown to the technician who scanned it, never logged.
             tracing::info!(target: "technician", "scanner test: a code was read");
             set_state(
