@@ -44,8 +44,8 @@ pub fn snapshot(app: &MainWindow) -> SharedPixelBuffer<Rgba8Pixel> {
 /// Writes `target/tmp/screenshots/NAME` for a person to look at, and compares it with the
 /// reference `docs/screenshots/NAME` (the pictures the README shows).
 ///
-/// `UPDATE_SCREENSHOTS=1` writes the references instead; a missing reference is written too
-/// and reported, so a new screen's first run creates it (commit it after looking at it).
+/// `UPDATE_SCREENSHOTS=1` writes the references instead (look at them before committing); a
+/// missing reference fails, so a new screen cannot pass unseen.
 pub fn save_png(snap: &SharedPixelBuffer<Rgba8Pixel>, name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&dir).expect("create the screenshot folder");
@@ -55,16 +55,18 @@ pub fn save_png(snap: &SharedPixelBuffer<Rgba8Pixel>, name: &str) -> PathBuf {
         .join("../docs/screenshots")
         .join(name);
     let update = std::env::var_os("UPDATE_SCREENSHOTS").is_some_and(|v| v == "1");
-    // TEMPORARY while the screens are being laid out: compare only on request.
-    if std::env::var_os("CHECK_SCREENSHOTS").is_none() && !update {
-        return path;
-    }
-    if update || !reference.exists() {
+    if update {
         std::fs::create_dir_all(reference.parent().expect("a folder")).expect("docs/screenshots");
         write_png(snap, &reference);
         eprintln!("wrote the reference {}", reference.display());
         return path;
     }
+    assert!(
+        reference.exists(),
+        "{name}: no reference picture {}: look at {}, then rerun with UPDATE_SCREENSHOTS=1 and commit docs/screenshots",
+        reference.display(),
+        path.display()
+    );
     let (width, height, expected) = read_png(&reference);
     assert_eq!(
         (width, height),
