@@ -40,6 +40,10 @@ pub struct AppConfig {
     pub session: SessionConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    /// The file this config was loaded from (absolute), where technician mode saves the ports
+    /// chosen on its devices page; None for a config built in code.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// How often the booth asks the county server for news. Defaults suit a village line.
@@ -135,6 +139,7 @@ impl AppConfig {
             devices: DevicesConfig::default(),
             session: SessionConfig::default(),
             sync: SyncConfig::default(),
+            source: None,
         }
     }
 
@@ -143,10 +148,12 @@ impl AppConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Parse {
+        let mut config = Self::parse(&text).map_err(|message| ConfigError::Parse {
             path: path.to_owned(),
             message,
-        })
+        })?;
+        config.source = Some(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()));
+        Ok(config)
     }
 
     /// Parses a config; the error is toml's message, one line.
@@ -215,6 +222,16 @@ mod tests {
     fn an_empty_config_means_defaults_and_no_devices() {
         let config = AppConfig::parse("").expect("empty is valid");
         assert_eq!(config, AppConfig::with_data_dir("/var/lib/kiosk"));
+    }
+
+    #[test]
+    fn a_loaded_config_knows_its_file_for_technician_mode_to_save_into() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("booth.toml");
+        std::fs::write(&path, "language = \"en\"\n").expect("write the config");
+        let config = AppConfig::load(&path).expect("a valid config");
+        assert_eq!(config.source.as_deref(), Some(path.as_path()));
+        assert_eq!(AppConfig::parse("").expect("valid").source, None);
     }
 
     #[test]

@@ -278,6 +278,8 @@ impl Ctx {
 
     /// Shows `page` (every flow's way in and Home's way out).
     pub fn show_page(self: &Rc<Self>, page: Page) {
+        // Which page, never what is on it: enough to retrace a session from a booth's log.
+        tracing::debug!(?page, "page opened");
         if page == Page::Home {
             self.end_session();
             return;

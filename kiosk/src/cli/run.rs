@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use kiosk::app::{App, AppConfig, technician};
+use kiosk::app::{App, AppConfig};
 
 #[derive(Debug, clap::Args)]
 pub struct Run {
@@ -28,9 +28,6 @@ impl Run {
         check_backend()?;
         check_display()?;
         init_logging();
-        if let Some(path) = &self.config {
-            technician::remember_config_file(absolute(path));
-        }
         tracing::info!(data_dir = %config.data_dir.display(), "kiosk run: starting the booth");
         let app = App::start(config)?;
         app.run()?;
@@ -103,10 +100,6 @@ pub fn init_logging_to(file: &Path) {
         .with_ansi(false)
         .with_writer(std::sync::Mutex::new(file))
         .try_init();
-}
-
-fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 #[cfg(test)]

@@ -585,7 +585,7 @@ fn save_ports(ctx: &Rc<Ctx>, tech: &Shared) {
         set_state(ctx, TechnicianDeviceState::NoPort, String::new());
         return;
     }
-    let Some(path) = super::config_file() else {
+    let Some(path) = super::config_file(ctx) else {
         tracing::info!(target: "technician", "ports not saved: the booth runs without a config file");
         set_state(
             ctx,
@@ -594,7 +594,6 @@ fn save_ports(ctx: &Rc<Ctx>, tech: &Shared) {
         );
         return;
     };
-    let path = path.clone();
     ctx.background(
         move |_| config_file::save(&path, &ports).map(|()| path.display().to_string()),
         |ctx, saved| match saved {

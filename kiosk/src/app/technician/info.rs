@@ -59,7 +59,7 @@ pub(super) fn load(ctx: &Rc<Ctx>) {
             adapter.set_info_clock_offset(describe_offset(facts.clock_offset_ms).into());
             adapter.set_info_clock_ok(clock_warning(facts.clock_offset_ms).is_none());
             adapter.set_info_config(
-                super::config_file()
+                super::config_file(ctx)
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
                     .into(),

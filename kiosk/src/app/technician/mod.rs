@@ -22,7 +22,6 @@ mod queue;
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::OnceLock;
 use std::time::Instant;
 
 use slint::ComponentHandle;
@@ -33,15 +32,8 @@ pub use enroll::{EnrollQr, parse_enroll_qr};
 use pin_guard::{PinGuard, Verdict};
 
 /// The booth config file `kiosk run --config` loaded, where the devices page saves ports.
-static CONFIG_FILE: OnceLock<PathBuf> = OnceLock::new();
-
-/// Tells technician mode which file the booth's config came from (once, at start).
-pub fn remember_config_file(path: PathBuf) {
-    let _ = CONFIG_FILE.set(path);
-}
-
-fn config_file() -> Option<&'static PathBuf> {
-    CONFIG_FILE.get()
+fn config_file(ctx: &Ctx) -> Option<PathBuf> {
+    ctx.services.config().source.clone()
 }
 
 /// What technician mode keeps on the UI thread.

@@ -23,7 +23,7 @@ use hardware::printer::decode::PrintedLine;
 use hardware::printer::emulator::{self as printer_emulator, EmulatorHandle, Fault};
 use hardware::printer::{PaperWidth, sample};
 use hardware::scanner::emulator::{self as scanner_emulator, ScannerEmulator};
-use kiosk::app::{App, AppConfig, Services, technician};
+use kiosk::app::{App, AppConfig, Services};
 use kiosk::store::Store;
 use kiosk::store::technician_pin::TechnicianPin;
 use slint::ComponentHandle;
@@ -100,7 +100,6 @@ impl Demo {
         std::fs::write(&config_path, self.config_text(&booth_dir, &devices)?)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
         let config = AppConfig::load(&config_path)?;
-        technician::remember_config_file(config_path.clone());
         println!(
             "  devices        ID card reader {}, printer {}, scanner {} (config: {})",
             devices

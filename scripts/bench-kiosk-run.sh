@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# `kiosk run` as a booth runs it (release build, winit with the software renderer) on a virtual
+# 1080×1920 display, measured from outside the process:
+#
+#   - start to window: from exec to the booth window mapped on the display (median of RUNS);
+#   - resident memory (VmRSS) and proportional set size (Pss, what the process costs the machine
+#     once shared libraries are split among their users) 3 s after start;
+#   - the same after CYCLES navigation cycles tapped with xdotool (Home → Service guides → the
+#     first item → Back → Home), to show that memory does not grow with use.
+#
+# The booth is enrolled with a county server on loopback holding the seed catalogue, so the
+# pages show real data. Needs: xvfb xdotool x11-utils (apt-get install xvfb xdotool x11-utils).
+#
+#   scripts/bench-kiosk-run.sh            # RUNS=5 CYCLES=1000
+#   RUNS=3 CYCLES=100 scripts/bench-kiosk-run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${RUNS:-5}
+cycles=${CYCLES:-1000}
+for tool in Xvfb xdotool xwininfo; do
+  command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install xvfb xdotool x11-utils" >&2; exit 1; }
+done
+
+cargo build --release --quiet -p kiosk --features winit -p sync-server
+kiosk=$PWD/target/release/kiosk
+server=$PWD/target/release/sync-server
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# The county server with the seed catalogue, and the booth enrolled with it.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$server" --data-dir "$work/county" catalog import sync-server/seed/catalog.json >/dev/null
+"$server" --data-dir "$work/county" serve --listen "127.0.0.1:$port" >"$work/server.out" 2>"$work/server.log" &
+pids+=($!)
+for _ in $(seq 100); do grep -q "listening on" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+code=$("$server" --data-dir "$work/county" enroll-code --village 石桥村 --township 凤岭乡 --county 示范县 --json |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["code"])')
+"$kiosk" --data-dir "$work/booth" enroll --server "http://127.0.0.1:$port" --code "$code" --technician-pin 1234 >/dev/null
+"$kiosk" --data-dir "$work/booth" sync --once >/dev/null
+cat >"$work/booth.toml" <<EOF
+data_dir = "$work/booth"
+language = "zh_CN"
+EOF
+
+n=90
+while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
+Xvfb ":$n" -screen 0 1080x1920x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
+export DISPLAY=":$n" SLINT_BACKEND=winit-software RUST_LOG=info,kiosk::app::context=debug
+title=村级政务服务自助终端
+
+memory() { # PID → "rss_kib pss_kib"
+  local rss pss
+  rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$1/status")
+  pss=$(awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup")
+  echo "$rss $pss"
+}
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+
+start_booth() { # → sets booth_pid and start_ms
+  local t0 t1
+  t0=$(date +%s%N)
+  "$kiosk" run --config "$work/booth.toml" >"$work/kiosk.out" 2>"$work/kiosk.log" &
+  booth_pid=$!
+  pids+=("$booth_pid")
+  until xdotool search --onlyvisible --name "$title" >/dev/null 2>&1; do
+    kill -0 "$booth_pid" 2>/dev/null || { cat "$work/kiosk.log" >&2; echo "kiosk run exited" >&2; exit 1; }
+    sleep 0.01
+  done
+  t1=$(date +%s%N)
+  start_ms=$(( (t1 - t0) / 1000000 ))
+}
+stop_booth() { kill "$booth_pid"; wait "$booth_pid" 2>/dev/null || true; }
+
+starts=()
+for _ in $(seq "$runs"); do
+  start_booth
+  starts+=("$start_ms")
+  stop_booth
+done
+
+# Where the pages put their buttons at 1080×1920 (docs/screenshots/home-zh_CN.png and
+# guides-list-zh_CN.png): the Service guides tile, the first guide, Back, and Home.
+tap() { xdotool mousemove "$1" "$2" click 1; sleep "${TAP_PAUSE:-0.05}"; }
+cycle() {
+  tap 270 560   # Home: 办事指南
+  tap 540 660   # Service guides: the first item
+  tap 355 1860  # the item: 返回 (back to the list)
+  tap 540 1860  # the list: 首页 (Home)
+}
+
+start_booth
+sleep 3
+read -r rss_start pss_start < <(memory "$booth_pid")
+for _ in $(seq 10); do cycle; done
+read -r rss_warm pss_warm < <(memory "$booth_pid")
+for _ in $(seq 11 "$cycles"); do cycle; done
+sleep 1
+read -r rss_end pss_end < <(memory "$booth_pid")
+xwd -root -silent | convert xwd:- "$work/end.png" 2>/dev/null && cp "$work/end.png" target/bench-kiosk-run-end.png || true
+pages=$(grep -c "page opened" "$work/kiosk.log" || true)
+stop_booth
+
+echo "kiosk run, winit + software renderer, Xvfb 1080×1920; $runs starts, $cycles navigation cycles"
+echo "start to window (ms), median of $runs: $(printf '%s\n' "${starts[@]}" | median)  (all: ${starts[*]})"
+printf '%-40s %10s %10s\n' "resident memory" "RSS MiB" "PSS MiB"
+printf '%-40s %10s %10s\n' "3 s after start" "$(mib "$rss_start")" "$(mib "$pss_start")"
+printf '%-40s %10s %10s\n' "after 10 cycles" "$(mib "$rss_warm")" "$(mib "$pss_warm")"
+printf '%-40s %10s %10s\n' "after $cycles cycles" "$(mib "$rss_end")" "$(mib "$pss_end")"
+echo "pages opened (from the booth's log): $pages"
+echo "the screen at the end: target/bench-kiosk-run-end.png"
