@@ -9,7 +9,7 @@
 #     first item → Back → Home), to show that memory does not grow with use.
 #
 # The booth is enrolled with a county server on loopback holding the seed catalogue, so the
-# pages show real data. Needs: xvfb xdotool x11-utils (apt-get install xvfb xdotool x11-utils).
+# pages show real data. Needs: xvfb xdotool x11-utils x11-apps imagemagick (apt-get install …).
 #
 #   scripts/bench-kiosk-run.sh            # RUNS=5 CYCLES=1000
 #   RUNS=3 CYCLES=100 scripts/bench-kiosk-run.sh
@@ -17,8 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${RUNS:-5}
 cycles=${CYCLES:-1000}
-for tool in Xvfb xdotool xwininfo; do
-  command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install xvfb xdotool x11-utils" >&2; exit 1; }
+for tool in Xvfb xdpyinfo xdotool xwd convert; do
+  command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install xvfb xdotool x11-apps imagemagick" >&2; exit 1; }
 done
 
 cargo build --release --quiet -p kiosk --features winit -p sync-server
@@ -46,11 +46,11 @@ EOF
 
 n=90
 while [ -e "/tmp/.X11-unix/X$n" ] || [ -e "/tmp/.X$n-lock" ]; do n=$((n + 1)); done
-Xvfb ":$n" -screen 0 1080x1920x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# -noreset: the bench starts the booth several times; a resetting server refuses clients for a moment.
+Xvfb ":$n" -screen 0 1080x1920x24 -nolisten tcp -noreset >"$work/xvfb.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 50); do [ -e "/tmp/.X11-unix/X$n" ] && break; sleep 0.1; done
+for _ in $(seq 100); do xdpyinfo -display ":$n" >/dev/null 2>&1 && break; sleep 0.1; done
 export DISPLAY=":$n" SLINT_BACKEND=winit-software RUST_LOG=info,kiosk::app::context=debug
-title=村级政务服务自助终端
 
 memory() { # PID → "rss_kib pss_kib"
   local rss pss
@@ -67,7 +67,7 @@ start_booth() { # → sets booth_pid and start_ms
   "$kiosk" run --config "$work/booth.toml" >"$work/kiosk.out" 2>"$work/kiosk.log" &
   booth_pid=$!
   pids+=("$booth_pid")
-  until xdotool search --onlyvisible --name "$title" >/dev/null 2>&1; do
+  until xdotool search --onlyvisible --class kiosk >/dev/null 2>&1; do
     kill -0 "$booth_pid" 2>/dev/null || { cat "$work/kiosk.log" >&2; echo "kiosk run exited" >&2; exit 1; }
     sleep 0.01
   done
@@ -83,33 +83,47 @@ for _ in $(seq "$runs"); do
   stop_booth
 done
 
-# Where the pages put their buttons at 1080×1920 (docs/screenshots/home-zh_CN.png and
-# guides-list-zh_CN.png): the Service guides tile, the first guide, Back, and Home.
+# Where the pages put their buttons at 1080×1920 with the seed catalogue (see
+# target/bench-kiosk-run-item.png after a run): the Service guides tile, the first guide, that
+# guide's Back, and the list's Home.
 tap() { xdotool mousemove "$1" "$2" click 1; sleep "${TAP_PAUSE:-0.05}"; }
 cycle() {
   tap 270 560   # Home: 办事指南
-  tap 540 660   # Service guides: the first item
-  tap 355 1860  # the item: 返回 (back to the list)
-  tap 540 1860  # the list: 首页 (Home)
+  tap 540 900   # Service guides: the first item
+  tap 540 1860  # the item: 返回 (back to the list)
+  tap 810 1860  # the list: 首页 (Home)
 }
 
 start_booth
 sleep 3
 read -r rss_start pss_start < <(memory "$booth_pid")
-for _ in $(seq 10); do cycle; done
+# One cycle by hand, with a picture of the guide it opens: proof the taps land.
+tap 270 560; tap 540 900; sleep 0.5
+xwd -root -silent | convert xwd:- target/bench-kiosk-run-item.png
+tap 540 1860; tap 810 1860
+warm=$(( cycles < 10 ? cycles : 10 ))
+for _ in $(seq "$warm"); do cycle; done
 read -r rss_warm pss_warm < <(memory "$booth_pid")
-for _ in $(seq 11 "$cycles"); do cycle; done
+for _ in $(seq $((warm + 1)) "$cycles"); do cycle; done
 sleep 1
 read -r rss_end pss_end < <(memory "$booth_pid")
-xwd -root -silent | convert xwd:- "$work/end.png" 2>/dev/null && cp "$work/end.png" target/bench-kiosk-run-end.png || true
+xwd -root -silent | convert xwd:- target/bench-kiosk-run-end.png
 pages=$(grep -c "page opened" "$work/kiosk.log" || true)
+# Where the resident memory is: RSS by mapping (file, [heap], or anonymous), largest first.
+breakdown=$(awk '
+  /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous]"; next }
+  /^Rss:/ { rss[name] += $2 }
+  END { for (n in rss) printf "%8.1f  %s\n", rss[n] / 1024, n }
+' "/proc/$booth_pid/smaps" | sort -rn | head -12)
 stop_booth
 
 echo "kiosk run, winit + software renderer, Xvfb 1080×1920; $runs starts, $cycles navigation cycles"
 echo "start to window (ms), median of $runs: $(printf '%s\n' "${starts[@]}" | median)  (all: ${starts[*]})"
 printf '%-40s %10s %10s\n' "resident memory" "RSS MiB" "PSS MiB"
 printf '%-40s %10s %10s\n' "3 s after start" "$(mib "$rss_start")" "$(mib "$pss_start")"
-printf '%-40s %10s %10s\n' "after 10 cycles" "$(mib "$rss_warm")" "$(mib "$pss_warm")"
+printf '%-40s %10s %10s\n' "after $warm cycles" "$(mib "$rss_warm")" "$(mib "$pss_warm")"
 printf '%-40s %10s %10s\n' "after $cycles cycles" "$(mib "$rss_end")" "$(mib "$pss_end")"
 echo "pages opened (from the booth's log): $pages"
-echo "the screen at the end: target/bench-kiosk-run-end.png"
+echo "RSS by mapping at the end (MiB):"
+echo "$breakdown"
+echo "pictures: target/bench-kiosk-run-item.png (the first cycle's guide), target/bench-kiosk-run-end.png (the end)"
