@@ -103,7 +103,12 @@ pub fn run() -> BenchResult {
     Ok(())
 }
 
+/// Opens Service guides and waits for this visit's catalogue load to land, pumping the UI
+/// queue as the real app's 30 ms timer does (results left in the queue would pile up).
 fn open_guides(app: &App) -> BenchResult {
+    app.window()
+        .global::<GuidesAdapter>()
+        .set_items(slint::ModelRc::default());
     app.window()
         .global::<HomeActions>()
         .invoke_open_page(Page::Guides);
