@@ -139,7 +139,19 @@ impl Services {
         Ok(true)
     }
 
-    /// Asks sync to try now (after a submission, or from the technician's "sync now").
+    /// The technician's "sync now": upload, pull every feed and send a heartbeat at once.
+    pub fn sync_everything_now(&self) {
+        if let Some(handle) = self
+            .sync
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+        {
+            handle.sync_everything_now();
+        }
+    }
+
+    /// Asks sync to upload now (after a submission).
     pub fn wake_sync(&self) {
         if let Some(handle) = self
             .sync

@@ -29,6 +29,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -211,6 +212,7 @@ pub struct OnceSummary {
 #[derive(Debug, Clone)]
 pub struct EngineHandle {
     wake: Arc<Notify>,
+    everything: Arc<AtomicBool>,
 }
 
 impl EngineHandle {
@@ -218,6 +220,13 @@ impl EngineHandle {
     /// and the long wait after a refusal that needs a person. A wake while the engine is busy
     /// is remembered, never lost.
     pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// A person's "sync now": like [`Self::wake`], and the next pass also pulls every feed
+    /// and sends a heartbeat, whatever their schedule says.
+    pub fn sync_everything_now(&self) {
+        self.everything.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 }
@@ -229,6 +238,8 @@ pub struct Engine {
     store: Arc<Mutex<Store>>,
     config: EngineConfig,
     wake: Arc<Notify>,
+    /// Set by [`EngineHandle::sync_everything_now`], taken by the next pass.
+    everything_now: Arc<AtomicBool>,
     events: Option<mpsc::UnboundedSender<SyncEvent>>,
     backoff: Backoff,
     persisted_offset_ms: Option<i64>,
@@ -301,6 +312,7 @@ impl Engine {
             backoff: Backoff::with_rng(config.backoff, rng),
             config,
             wake: Arc::new(Notify::new()),
+            everything_now: Arc::new(AtomicBool::new(false)),
             events: None,
             persisted_offset_ms: None,
             batch_size,
@@ -324,6 +336,7 @@ impl Engine {
     pub fn handle(&self) -> EngineHandle {
         EngineHandle {
             wake: Arc::clone(&self.wake),
+            everything: Arc::clone(&self.everything_now),
         }
     }
 
@@ -392,7 +405,12 @@ impl Engine {
         next_heartbeat: &mut Instant,
     ) -> Result<(), EngineError> {
         let mut summary = OnceSummary::default();
+        let everything = self.everything_now.swap(false, Ordering::AcqRel);
         self.upload_due(ignore_schedule, &mut summary).await?;
+        if everything {
+            *next_feeds = Instant::now();
+            *next_heartbeat = Instant::now();
+        }
         if Instant::now() >= *next_feeds {
             self.pull_feeds(&mut summary).await?;
             *next_feeds = Instant::now() + self.config.feeds_every;
@@ -1331,6 +1349,35 @@ mod tests {
         let result = task.await.unwrap();
         assert!(result.is_ok(), "{result:?}");
         wait_for(&mut received, |e| *e == SyncEvent::Stopped).await;
+    }
+
+    #[tokio::test]
+    async fn sync_everything_now_also_pulls_the_feeds_and_sends_a_heartbeat_off_schedule() {
+        let booth = Booth::new();
+        let server = StubServer::start(stub_state()).await;
+        let (events, mut received) = mpsc::unbounded_channel();
+        let engine = booth
+            .engine(&server.url(), |config| {
+                config.idle_poll = Duration::from_secs(3_600);
+                config.heartbeat_every = Duration::from_secs(3_600);
+                config.feeds_every = Duration::from_secs(3_600);
+            })
+            .with_events(events);
+        let handle = engine.handle();
+        let (stop, task) = spawn(engine);
+        // The first pass pulls and beats; the next of either is an hour away.
+        wait_for(&mut received, |e| {
+            matches!(e, SyncEvent::HeartbeatSent { .. })
+        })
+        .await;
+        handle.sync_everything_now();
+        wait_for(&mut received, |e| {
+            matches!(e, SyncEvent::HeartbeatSent { .. })
+        })
+        .await;
+        let _ = stop.send(());
+        let result = task.await.unwrap();
+        assert!(result.is_ok(), "{result:?}");
     }
 
     #[tokio::test]

@@ -63,7 +63,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
         adapter.set_queue_detail("".into());
         if ctx.services.sync_running() {
             tracing::info!(target: "technician", "sync now");
-            ctx.services.wake_sync();
+            ctx.services.sync_everything_now();
             adapter.set_queue_state(TechnicianQueueState::SyncRequested);
         } else {
             tracing::info!(target: "technician", "sync now asked on a booth not enrolled");
