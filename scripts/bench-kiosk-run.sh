@@ -11,7 +11,8 @@
 # The booth is enrolled with a county server on loopback holding the seed catalogue, so the
 # pages show real data. Needs: xvfb xdotool x11-utils x11-apps imagemagick (apt-get install …).
 #
-#   scripts/bench-kiosk-run.sh            # RUNS=5 CYCLES=1000
+#   scripts/bench-kiosk-run.sh                  # RUNS=5 CYCLES=1000, the release build
+#   PROFILE=booth scripts/bench-kiosk-run.sh    # the booth build (size-optimised, LTO)
 #   RUNS=3 CYCLES=100 scripts/bench-kiosk-run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,9 +22,13 @@ for tool in Xvfb xdpyinfo xdotool xwd convert; do
   command -v "$tool" >/dev/null || { echo "needs $tool: apt-get install xvfb xdotool x11-apps imagemagick" >&2; exit 1; }
 done
 
-cargo build --release --quiet -p kiosk --features winit -p sync-server
-kiosk=$PWD/target/release/kiosk
-server=$PWD/target/release/sync-server
+# PROFILE=booth measures the size-optimised build a booth runs (Cargo.toml [profile.booth]).
+profile=${PROFILE:-release}
+cargo build --profile "$profile" --quiet -p kiosk --features winit
+cargo build --release --quiet -p sync-server
+target=${CARGO_TARGET_DIR:-$PWD/target}
+kiosk=$target/$profile/kiosk
+server=$target/release/sync-server
 work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -99,7 +104,7 @@ sleep 3
 read -r rss_start pss_start < <(memory "$booth_pid")
 # One cycle by hand, with a picture of the guide it opens: proof the taps land.
 tap 270 560; tap 540 900; sleep 0.5
-xwd -root -silent | convert xwd:- target/bench-kiosk-run-item.png
+xwd -root -silent | convert xwd:- "$target/bench-kiosk-run-item.png"
 tap 540 1860; tap 810 1860
 warm=$(( cycles < 10 ? cycles : 10 ))
 for _ in $(seq "$warm"); do cycle; done
@@ -107,7 +112,7 @@ read -r rss_warm pss_warm < <(memory "$booth_pid")
 for _ in $(seq $((warm + 1)) "$cycles"); do cycle; done
 sleep 1
 read -r rss_end pss_end < <(memory "$booth_pid")
-xwd -root -silent | convert xwd:- target/bench-kiosk-run-end.png
+xwd -root -silent | convert xwd:- "$target/bench-kiosk-run-end.png"
 pages=$(grep -c "page opened" "$work/kiosk.log" || true)
 # Where the resident memory is: RSS by mapping (file, [heap], or anonymous), largest first.
 breakdown=$(awk '
@@ -117,7 +122,7 @@ breakdown=$(awk '
 ' "/proc/$booth_pid/smaps" | sort -rn | head -12)
 stop_booth
 
-echo "kiosk run, winit + software renderer, Xvfb 1080×1920; $runs starts, $cycles navigation cycles"
+echo "kiosk run ($profile build, $(du -m "$kiosk" | cut -f1) MB file), winit + software renderer, Xvfb 1080×1920; $runs starts, $cycles navigation cycles"
 echo "start to window (ms), median of $runs: $(printf '%s\n' "${starts[@]}" | median)  (all: ${starts[*]})"
 printf '%-40s %10s %10s\n' "resident memory" "RSS MiB" "PSS MiB"
 printf '%-40s %10s %10s\n' "3 s after start" "$(mib "$rss_start")" "$(mib "$pss_start")"
@@ -126,4 +131,4 @@ printf '%-40s %10s %10s\n' "after $cycles cycles" "$(mib "$rss_end")" "$(mib "$p
 echo "pages opened (from the booth's log): $pages"
 echo "RSS by mapping at the end (MiB):"
 echo "$breakdown"
-echo "pictures: target/bench-kiosk-run-item.png (the first cycle's guide), target/bench-kiosk-run-end.png (the end)"
+echo "pictures: $target/bench-kiosk-run-item.png (the first cycle's guide), $target/bench-kiosk-run-end.png (the end)"
