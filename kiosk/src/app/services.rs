@@ -141,25 +141,23 @@ impl Services {
 
     /// The technician's "sync now": upload, pull every feed and send a heartbeat at once.
     pub fn sync_everything_now(&self) {
-        if let Some(handle) = self
-            .sync
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-        {
-            handle.sync_everything_now();
-        }
+        self.with_sync(EngineHandle::sync_everything_now);
     }
 
     /// Asks sync to upload now (after a submission).
     pub fn wake_sync(&self) {
+        self.with_sync(EngineHandle::wake);
+    }
+
+    /// Nothing to do on a booth that is not enrolled (no engine runs).
+    fn with_sync(&self, act: impl FnOnce(&EngineHandle)) {
         if let Some(handle) = self
             .sync
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .as_ref()
         {
-            handle.wake();
+            act(handle);
         }
     }
 

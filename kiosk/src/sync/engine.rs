@@ -1036,6 +1036,34 @@ mod tests {
         (stop, task)
     }
 
+    /// An engine whose first pass (upload, feeds, heartbeat) is done and whose next poll,
+    /// feed pull and heartbeat are an hour away: whatever it does next, a handle asked for.
+    async fn start_idle(
+        booth: &Booth,
+        server: &StubServer,
+    ) -> (
+        EngineHandle,
+        mpsc::UnboundedReceiver<SyncEvent>,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<Result<(), EngineError>>,
+    ) {
+        let (events, mut received) = mpsc::unbounded_channel();
+        let engine = booth
+            .engine(&server.url(), |config| {
+                config.idle_poll = Duration::from_secs(3_600);
+                config.heartbeat_every = Duration::from_secs(3_600);
+                config.feeds_every = Duration::from_secs(3_600);
+            })
+            .with_events(events);
+        let handle = engine.handle();
+        let (stop, task) = spawn(engine);
+        wait_for(&mut received, |e| {
+            matches!(e, SyncEvent::HeartbeatSent { .. })
+        })
+        .await;
+        (handle, received, stop, task)
+    }
+
     async fn wait_for(
         events: &mut mpsc::UnboundedReceiver<SyncEvent>,
         what: impl Fn(&SyncEvent) -> bool,
@@ -1324,20 +1352,7 @@ mod tests {
     async fn a_wake_up_sends_a_new_submission_without_waiting_for_the_next_poll() {
         let booth = Booth::new();
         let server = StubServer::start(stub_state()).await;
-        let (events, mut received) = mpsc::unbounded_channel();
-        let engine = booth
-            .engine(&server.url(), |config| {
-                config.idle_poll = Duration::from_secs(3_600);
-                config.heartbeat_every = Duration::from_secs(3_600);
-                config.feeds_every = Duration::from_secs(3_600);
-            })
-            .with_events(events);
-        let handle = engine.handle();
-        let (stop, task) = spawn(engine);
-        wait_for(&mut received, |e| {
-            matches!(e, SyncEvent::HeartbeatSent { .. })
-        })
-        .await;
+        let (handle, mut received, stop, task) = start_idle(&booth, &server).await;
         let receipts = booth.submit(1);
         handle.wake();
         wait_for(&mut received, |e| {
@@ -1355,21 +1370,7 @@ mod tests {
     async fn sync_everything_now_also_pulls_the_feeds_and_sends_a_heartbeat_off_schedule() {
         let booth = Booth::new();
         let server = StubServer::start(stub_state()).await;
-        let (events, mut received) = mpsc::unbounded_channel();
-        let engine = booth
-            .engine(&server.url(), |config| {
-                config.idle_poll = Duration::from_secs(3_600);
-                config.heartbeat_every = Duration::from_secs(3_600);
-                config.feeds_every = Duration::from_secs(3_600);
-            })
-            .with_events(events);
-        let handle = engine.handle();
-        let (stop, task) = spawn(engine);
-        // The first pass pulls and beats; the next of either is an hour away.
-        wait_for(&mut received, |e| {
-            matches!(e, SyncEvent::HeartbeatSent { .. })
-        })
-        .await;
+        let (handle, mut received, stop, task) = start_idle(&booth, &server).await;
         handle.sync_everything_now();
         wait_for(&mut received, |e| {
             matches!(e, SyncEvent::HeartbeatSent { .. })
