@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{button_pixels, portrait_window, save_png, snapshot};
+use common::{button_pixels, portrait_window, render, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
@@ -262,8 +262,7 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
             (ApplyStep::ReadCard, "card"),
         ] {
             apply.set_step(step);
-            app.window().request_redraw();
-            let snap = app.window().take_snapshot().expect("render the window");
+            let snap = render(&app);
             save_png(&snap, &format!("apply-{name}-{width}x{height}.png"));
             for label in ["返回", "首页"] {
                 let found: Vec<_> = ElementHandle::find_by_accessible_label(&app, label)
@@ -297,8 +296,7 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
     ] {
         apply.set_step(step);
         focus_text(&app, label);
-        app.window().request_redraw();
-        let snap = app.window().take_snapshot().expect("render the window");
+        let snap = render(&app);
         save_png(&snap, &format!("apply-{name}-typing-1920x1080.png"));
         field_in_view(&app, label, area, &format!("{name} typing at 1920×1080"));
     }

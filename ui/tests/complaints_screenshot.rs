@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{button_pixels, portrait_window, save_png, snapshot};
+use common::{button_pixels, portrait_window, render, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
@@ -126,8 +126,7 @@ fn complaints_render_in_chinese_english_and_large_text() {
             (ComplaintStep::Thanks, "thanks"),
         ] {
             complaints.set_step(step);
-            app.window().request_redraw();
-            let snap = app.window().take_snapshot().expect("render");
+            let snap = render(&app);
             save_png(
                 &snap,
                 &format!("complaints-{name}-zh_CN-{width}x{height}.png"),
@@ -136,8 +135,7 @@ fn complaints_render_in_chinese_english_and_large_text() {
         }
         complaints.set_step(ComplaintStep::Form);
         focus_text(&app, "2. 请写下您的意见");
-        app.window().request_redraw();
-        let snap = app.window().take_snapshot().expect("render");
+        let snap = render(&app);
         save_png(
             &snap,
             &format!("complaints-typing-zh_CN-{width}x{height}.png"),

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{button_pixels, portrait_window, save_png, snapshot};
+use common::{button_pixels, portrait_window, render, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ui::{AppState, MainWindow, NoticeRow, NoticesAdapter, Page};
@@ -121,8 +121,7 @@ fn notices_render_in_chinese_english_and_large_text() {
             .set_size(slint::PhysicalSize::new(width, height));
         for (open, name) in [(false, "list"), (true, "detail")] {
             notices.set_detail_open(open);
-            app.window().request_redraw();
-            let snap = app.window().take_snapshot().expect("render");
+            let snap = render(&app);
             save_png(&snap, &format!("notices-{name}-zh_CN-{width}x{height}.png"));
             buttons_fit(&app, width as f32, height as f32, name);
         }

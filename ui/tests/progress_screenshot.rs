@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{button_pixels, portrait_window, save_png, snapshot};
+use common::{button_pixels, portrait_window, save_at_size, save_png, snapshot};
 use slint::{ComponentHandle, ModelRc, VecModel};
 use ui::{
     AppState, MainWindow, Page, ProgressAdapter, ProgressCardState, ProgressHistoryRow,
@@ -88,17 +88,6 @@ fn views(app: &MainWindow, language: &str, suffix: &str) {
     }
 }
 
-/// Renders at another window size (landscape booth, small tablet).
-fn at_size(app: &MainWindow, width: u32, height: u32, name: &str) {
-    app.window()
-        .set_size(slint::PhysicalSize::new(width, height));
-    app.window().request_redraw();
-    let snap = app.window().take_snapshot().expect("render the window");
-    save_png(&snap, name);
-    app.window()
-        .set_size(slint::PhysicalSize::new(common::WIDTH, common::HEIGHT));
-}
-
 #[test]
 fn progress_renders_in_chinese_english_and_large_text() {
     let app = portrait_window();
@@ -119,11 +108,11 @@ fn progress_renders_in_chinese_english_and_large_text() {
     assert_eq!(a.len(), b.len(), "the two actions have one size");
     assert_ne!(a, b, "two labels render the same: glyphs missing (boxes)?");
 
-    at_size(&app, 1920, 1080, "progress-detail-zh_CN-1920x1080.png");
-    at_size(&app, 800, 1280, "progress-detail-zh_CN-800x1280.png");
+    save_at_size(&app, 1920, 1080, "progress-detail-zh_CN-1920x1080.png");
+    save_at_size(&app, 800, 1280, "progress-detail-zh_CN-800x1280.png");
     progress.set_view(ProgressView::Start);
-    at_size(&app, 1920, 1080, "progress-start-zh_CN-1920x1080.png");
-    at_size(&app, 800, 1280, "progress-start-zh_CN-800x1280.png");
+    save_at_size(&app, 1920, 1080, "progress-start-zh_CN-1920x1080.png");
+    save_at_size(&app, 800, 1280, "progress-start-zh_CN-800x1280.png");
 
     state.set_large_text(true);
     views(&app, "zh_CN", "-large-text");

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{button_pixels, portrait_window, save_png, snapshot};
+use common::{button_pixels, portrait_window, render, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use slint::{ComponentHandle, ModelRc, VecModel};
 use ui::{
@@ -192,8 +192,7 @@ fn technician_pages_render_in_chinese_english_and_large_text() {
                     && matches!(view, TechnicianView::Pin | TechnicianView::Devices)
                 {
                     // Side by side in landscape: worth a look.
-                    app.window().request_redraw();
-                    let snap = app.window().take_snapshot().expect("render the window");
+                    let snap = render(&app);
                     save_png(&snap, &format!("technician-{name}-zh_CN-1920x1080.png"));
                 }
                 fixed_buttons_on_screen(

@@ -1,5 +1,7 @@
 //! What the screenshot tests share: the software-rendering test platform, a portrait window
 //! with a village and a clock, rendering to pixels and PNG files, and the pixels of one button.
+//! Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -30,9 +32,15 @@ pub fn portrait_window() -> MainWindow {
     app
 }
 
-pub fn snapshot(app: &MainWindow) -> SharedPixelBuffer<Rgba8Pixel> {
+/// Renders the window at whatever size it has now.
+pub fn render(app: &MainWindow) -> SharedPixelBuffer<Rgba8Pixel> {
     app.window().request_redraw();
-    let snap = app.window().take_snapshot().expect("render the window");
+    app.window().take_snapshot().expect("render the window")
+}
+
+/// Renders the portrait window.
+pub fn snapshot(app: &MainWindow) -> SharedPixelBuffer<Rgba8Pixel> {
+    let snap = render(app);
     assert_eq!(
         (snap.width(), snap.height()),
         (WIDTH, HEIGHT),
@@ -120,6 +128,16 @@ fn write_png(snap: &SharedPixelBuffer<Rgba8Pixel>, path: &Path) {
     writer
         .write_image_data(snap.as_bytes())
         .expect("write the PNG pixels");
+}
+
+/// Renders and saves the window at another size (a landscape booth, a small panel), then
+/// returns it to portrait.
+pub fn save_at_size(app: &MainWindow, width: u32, height: u32, name: &str) {
+    app.window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    save_png(&render(app), name);
+    app.window()
+        .set_size(slint::PhysicalSize::new(WIDTH, HEIGHT));
 }
 
 /// The pixels inside the button labelled `label`, row by row.
