@@ -36,6 +36,7 @@ struct Shared {
     settings: Settings,
     nonces: NonceCache,
     enroll_limiter: EnrollLimiter,
+    login_limiter: EnrollLimiter,
     metrics: Metrics,
     /// When `last_seen` was last written per kiosk, to write it at most every
     /// `settings.last_seen_every`.
@@ -58,6 +59,7 @@ impl AppState {
         Ok(Self {
             shared: Arc::new(Shared {
                 enroll_limiter: EnrollLimiter::new(settings.enroll_limits),
+                login_limiter: EnrollLimiter::new(settings.login_limits),
                 store,
                 server_id,
                 settings,
@@ -90,6 +92,11 @@ impl AppState {
 
     pub fn enroll_limiter(&self) -> &EnrollLimiter {
         &self.shared.enroll_limiter
+    }
+
+    /// Staff login attempts (the same sliding window as enrollment guesses).
+    pub fn login_limiter(&self) -> &EnrollLimiter {
+        &self.shared.login_limiter
     }
 
     pub fn metrics(&self) -> &Metrics {
@@ -132,6 +139,8 @@ pub fn app(state: AppState) -> Router {
         router = router.route(route.path, handler);
     }
     router
+        .nest("/staff", crate::staff::web::router())
+        .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/staff/") }))
         .fallback(routes::not_found)
         .layer(
             ServiceBuilder::new()

@@ -21,6 +21,8 @@
 //!   document at `/api/v1/openapi.json`.
 //! - [`store`]: the [`store::Store`] trait, its SQLite backend, and the conformance suite every
 //!   backend must pass.
+//! - [`staff`]: the county staff's web app under `/staff` (accounts, review, content, fleet,
+//!   audit), server-rendered HTML.
 //! - [`data_dir`]: where the server keeps its files; [`settings`]: limits and timeouts.
 //!
 //! Personal data (names, ID numbers, addresses, phone numbers, free text) is stored because the
@@ -43,4 +45,5 @@ pub mod rate_limit;
 pub mod routes;
 pub mod server;
 pub mod settings;
+pub mod staff;
 pub mod store;

@@ -4,6 +4,7 @@
 //!   most of all from a `stale_timestamp` refusal).
 //! - [`error_bodies`]: an error response without a JSON body (a timeout's 408, a wrong
 //!   method's 405) gets a `sync_protocol::ErrorBody`, so a booth can always read a code.
+//!   Staff pages answer errors in HTML, which is left alone.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -32,12 +33,13 @@ pub async fn date_header(request: Request, next: Next) -> Response {
 pub async fn error_bodies(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    // JSON is already ours; HTML is a staff page's own error page.
+    let has_body = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || has_body {
         return response;
     }
     let (code, message) = match status {

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::rate_limit::EnrollLimits;
+use crate::store::staff::{LockPolicy, SessionLifetime};
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -19,6 +20,13 @@ pub struct Settings {
     /// `last_seen` is written at most this often per kiosk; every signed request counts as a
     /// sighting, and writing each one would add a commit to every feed read.
     pub last_seen_every: Duration,
+    /// Staff login attempts per client address and in total (refunded when one succeeds).
+    pub login_limits: EnrollLimits,
+    /// How failed passwords lock an account.
+    pub lock_policy: LockPolicy,
+    pub session_lifetime: SessionLifetime,
+    /// Cookies get `Secure`: set when the server speaks TLS.
+    pub secure_cookies: bool,
 }
 
 impl Default for Settings {
@@ -29,6 +37,14 @@ impl Default for Settings {
             enroll_limits: EnrollLimits::default(),
             default_page: 100,
             last_seen_every: Duration::from_secs(15),
+            login_limits: EnrollLimits {
+                per_address: 20,
+                global: 200,
+                window: Duration::from_secs(300),
+            },
+            lock_policy: LockPolicy::default(),
+            session_lifetime: SessionLifetime::default(),
+            secure_cookies: false,
         }
     }
 }

@@ -7,6 +7,7 @@ mod kiosk;
 mod notice;
 mod output;
 mod serve;
+mod staff;
 mod submissions;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +53,9 @@ enum Command {
     /// List, show and change the status of submissions.
     #[command(subcommand)]
     Submissions(submissions::Command),
+    /// Staff accounts of the web app: add, passwd, disable, enable, list.
+    #[command(subcommand)]
+    Staff(staff::Command),
 }
 
 impl Cli {
@@ -64,6 +68,7 @@ impl Cli {
             Command::Catalog(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
             Command::Notice(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
             Command::Submissions(command) => command.run(open_existing(&dir).await?.as_ref()).await,
+            Command::Staff(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
         }
     }
 

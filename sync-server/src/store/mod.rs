@@ -2,6 +2,8 @@
 //!
 //! - [`Store`]: what the HTTP API and the staff commands need, nothing backend-specific.
 //! - [`model`]: the records the trait speaks in.
+//! - [`staff`]: what the staff web app keeps (accounts, sessions, the audit log), a
+//!   supertrait of [`Store`] with its own records.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
 //! - [`conformance`]: the behaviour every backend must show, run as tests against each.
@@ -25,6 +27,7 @@
 pub mod conformance;
 pub mod model;
 pub mod sqlite;
+pub mod staff;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +38,7 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, Submissio
 use sync_protocol::heartbeat::Heartbeat;
 
 pub use model::*;
+pub use staff::StaffStore;
 
 /// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -82,7 +86,7 @@ impl StoreError {
 
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: StaffStore + Send + Sync + 'static {
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;
 

@@ -5,7 +5,8 @@
 //! - [`schema`]: versioned migrations.
 //! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
 //! - [`readers`]: reused read connections on the blocking pool.
-//! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection.
+//! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
+//!   [`staff`]: accounts, sessions and the audit log, with their part of the trait.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
@@ -17,6 +18,7 @@ mod feeds;
 mod kiosks;
 mod readers;
 mod schema;
+mod staff;
 mod submissions;
 mod writer;
 

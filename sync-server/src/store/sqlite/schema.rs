@@ -130,6 +130,113 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX kiosks_active_number ON kiosks (kiosk_number) WHERE revoked_at IS NULL;
     CREATE INDEX kiosks_by_number ON kiosks (kiosk_number, enrolled_at);
     "#,
+    // 3: the county staff web app. Accounts, sessions and the append-only audit log; the
+    // review state of each submission (which level holds it, how many levels its item has,
+    // the working-day clock) and every action taken on it; follow-ups of bad ratings; the
+    // holiday calendar; guide drafts and every published guide version.
+    r#"
+    CREATE TABLE staff_users (
+        username TEXT PRIMARY KEY,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        password_changed_at INTEGER NOT NULL,
+        disabled_at INTEGER,
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until INTEGER
+    ) STRICT;
+
+    -- Only a hash of the cookie's secret is kept: a copy of the database opens no session.
+    CREATE TABLE staff_sessions (
+        token_hash TEXT PRIMARY KEY,
+        username TEXT NOT NULL REFERENCES staff_users (username),
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        remote TEXT
+    ) STRICT;
+    CREATE INDEX staff_sessions_by_user ON staff_sessions (username);
+
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT,
+        remote TEXT
+    ) STRICT;
+    CREATE INDEX audit_log_by_actor ON audit_log (actor, seq);
+    CREATE INDEX audit_log_by_action ON audit_log (action, seq);
+    CREATE TRIGGER audit_log_is_append_only_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_is_append_only_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+    -- stage: the level that holds it (1 handler, 2 reviewer, 3 approver); levels: how many
+    -- its chain has (fixed when accepted). accepted_at starts the clock; a correction asked
+    -- for after acceptance stops it (suspended_at) and its working days are added back
+    -- (suspended_days) when the materials are in.
+    ALTER TABLE submissions ADD COLUMN stage INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE submissions ADD COLUMN levels INTEGER;
+    ALTER TABLE submissions ADD COLUMN accepted_at INTEGER;
+    ALTER TABLE submissions ADD COLUMN suspended_at INTEGER;
+    ALTER TABLE submissions ADD COLUMN suspended_days INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE submissions ADD COLUMN rating INTEGER;
+    UPDATE submissions SET rating = json_extract(body, '$.rating');
+    CREATE INDEX submissions_by_rating ON submissions (rating) WHERE rating IS NOT NULL;
+
+    CREATE TABLE review_actions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        stage INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        comment TEXT NOT NULL,
+        at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX review_actions_by_submission ON review_actions (submission_id, seq);
+
+    -- One per bad rating, made when staff first record something; a bad rating without a
+    -- row is an open task.
+    CREATE TABLE follow_ups (
+        submission_id TEXT PRIMARY KEY REFERENCES submissions (id),
+        called_back_at INTEGER,
+        call_note TEXT,
+        fix_note TEXT,
+        closed_at INTEGER,
+        closed_by TEXT,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+
+    -- Days that break the Monday-to-Friday rule: a weekday off (holiday) or a weekend day
+    -- worked in exchange (workday, 调休上班).
+    CREATE TABLE calendar_days (
+        day TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('holiday', 'workday')),
+        name TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE catalog_drafts (
+        code TEXT PRIMARY KEY,
+        body TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE catalog_versions (
+        code TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        published_at INTEGER NOT NULL,
+        published_by TEXT NOT NULL,
+        PRIMARY KEY (code, version)
+    ) STRICT;
+    INSERT INTO catalog_versions (code, version, body, published_at, published_by)
+        SELECT code, version, body, updated_at, 'import' FROM catalog_items;
+    "#,
 ];
 
 /// The schema version this program writes.

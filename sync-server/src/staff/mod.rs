@@ -1,0 +1,12 @@
+//! The county staff's web app on the sync server: accounts and sessions, the review
+//! workflow's pages, ratings follow-up, content, fleet and audit.
+//!
+//! - [`password`]: argon2id hashing and the strength rule; [`token`]: session and form
+//!   secrets.
+//! - [`i18n`]: the pages' Chinese and English.
+//! - [`web`]: the `/staff` router and one module per page group.
+
+pub mod i18n;
+pub mod password;
+pub mod token;
+pub mod web;

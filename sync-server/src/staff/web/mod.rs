@@ -1,0 +1,315 @@
+//! The staff pages under `/staff`: server-rendered HTML (askama templates in
+//! `sync-server/templates/staff/`), plain forms, no script. One file per page group, each with
+//! the same verbs: `show` renders, `act` handles the page's form.
+//!
+//! Every page goes through [`session::Staff`] (logged in, or a redirect to the login page);
+//! every form through [`session::StaffForm`] (session + CSRF token + same origin). Anything
+//! in scope is fetched with the account's scope, so out-of-scope data is never loaded; a
+//! record outside it answers 404 like a missing one.
+
+pub mod account;
+pub mod session;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::from_fn;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::i18n::{Lang, Tr};
+use crate::app::AppState;
+use crate::store::StoreError;
+use crate::store::staff::StaffUser;
+
+/// The session cookie: the session's secret (the store keeps only its hash).
+pub const SESSION_COOKIE: &str = "staff_session";
+/// The login form's double-submit token (no session exists yet to hold one).
+pub const LOGIN_COOKIE: &str = "staff_login";
+/// The chosen language.
+pub const LANG_COOKIE: &str = "lang";
+
+static STYLESHEET: &str = include_str!("../../../templates/staff/staff.css");
+
+/// The `/staff` router, to be nested under `/staff`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/staff/inbox") }))
+        .route("/login", get(session::show_login).post(session::login))
+        .route("/logout", axum::routing::post(session::logout))
+        .route("/lang", get(session::switch_language))
+        .route("/password", get(account::show).post(account::act))
+        .route("/staff.css", get(stylesheet))
+        .fallback(not_found)
+        .layer(from_fn(security_headers))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    StaffError::NotFound.render(Lang::from_headers(&headers))
+}
+
+/// No script may run, nothing may frame the pages, forms post only here, and pages with
+/// personal data are not cached.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+         frame-ancestors 'none'; base-uri 'none'",
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::CACHE_CONTROL, "no-store");
+    response
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_owned())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, scoped to `/staff`, Secure over TLS.
+pub fn set_cookie(name: &str, value: &str, max_age_s: Option<i64>, secure: bool) -> String {
+    let mut cookie = format!("{name}={value}; Path=/staff; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age_s {
+        cookie.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// What the frame of every page needs: language, the account, the form token, the menu.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub tr: Tr,
+    pub user: Option<UserView>,
+    pub csrf: String,
+    /// The menu entry to highlight (`inbox`, `guides` …).
+    pub nav: &'static str,
+    /// Where the language switch returns to.
+    pub here: String,
+    /// A one-line message at the top (a translation key).
+    pub flash: Option<&'static str>,
+}
+
+impl Frame {
+    pub fn t(&self, key: impl AsRef<str>) -> std::borrow::Cow<'static, str> {
+        self.tr.t(key)
+    }
+
+    pub fn other_lang(&self) -> &'static str {
+        self.tr.lang.other().code()
+    }
+
+    /// Menu entries this account sees.
+    pub fn menu(&self) -> Vec<MenuEntry> {
+        self.menu_keys()
+            .into_iter()
+            .map(|(key, path)| MenuEntry {
+                label: self.t(format!("nav.{key}")).into_owned(),
+                path,
+                current: key == self.nav,
+            })
+            .collect()
+    }
+
+    fn menu_keys(&self) -> Vec<(&'static str, &'static str)> {
+        let Some(user) = &self.user else {
+            return Vec::new();
+        };
+        let mut menu = Vec::new();
+        if user.reviews || user.is_viewer {
+            menu.extend([
+                ("inbox", "/staff/inbox"),
+                ("followups", "/staff/follow-ups"),
+                ("ratings", "/staff/ratings"),
+            ]);
+        }
+        if user.is_admin {
+            menu.extend([
+                ("ratings", "/staff/ratings"),
+                ("followups", "/staff/follow-ups"),
+                ("guides", "/staff/guides"),
+                ("notices", "/staff/notices"),
+                ("fleet", "/staff/fleet"),
+                ("staff", "/staff/accounts"),
+                ("calendar", "/staff/calendar"),
+                ("audit", "/staff/audit"),
+            ]);
+        }
+        menu
+    }
+
+}
+
+/// One entry of the menu.
+#[derive(Debug, Clone)]
+pub struct MenuEntry {
+    pub label: String,
+    pub path: &'static str,
+    pub current: bool,
+}
+
+/// The account as pages show it.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+    pub role_key: String,
+    pub scope: String,
+    pub reviews: bool,
+    pub is_admin: bool,
+    pub is_viewer: bool,
+}
+
+impl UserView {
+    pub fn of(user: &StaffUser) -> Self {
+        Self {
+            username: user.username.clone(),
+            display_name: user.display_name.clone(),
+            role_key: format!("role.{}", user.role.as_str()),
+            scope: user.scope.to_string(),
+            reviews: user.role.reviews(),
+            is_admin: user.role == crate::store::staff::Role::Admin,
+            is_viewer: user.role == crate::store::staff::Role::Viewer,
+        }
+    }
+}
+
+/// Renders a page, or the error page if the template fails.
+pub fn render(template: &impl Template, lang: Lang) -> Response {
+    match template.render() {
+        Ok(html) => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "a staff page failed to render");
+            StaffError::Internal.render(lang)
+        }
+    }
+}
+
+/// Why a staff request failed, as a page.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffError {
+    #[error("not found")]
+    NotFound,
+    #[error("this role cannot do that")]
+    Forbidden,
+    #[error("missing or wrong form token")]
+    Csrf,
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("someone else acted first")]
+    Conflict,
+    #[error("internal error")]
+    Internal,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Template)]
+#[template(path = "staff/error.html")]
+struct ErrorPage {
+    frame: Frame,
+    status: u16,
+    message: String,
+}
+
+impl StaffError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::Internal | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn render(&self, lang: Lang) -> Response {
+        let tr = Tr::new(lang);
+        let message = match self {
+            Self::NotFound => tr.t("error.not_found").into_owned(),
+            Self::Forbidden => tr.t("error.forbidden").into_owned(),
+            Self::Csrf => tr.t("error.csrf").into_owned(),
+            Self::BadRequest(problem) => format!("{}{problem}", tr.t("error.bad_request")),
+            Self::Conflict => tr.t("error.conflict").into_owned(),
+            Self::Internal | Self::Store(_) => tr.t("error.internal").into_owned(),
+        };
+        if let Self::Store(error) = self {
+            tracing::error!(error = %error, "a staff page failed");
+        }
+        let page = ErrorPage {
+            frame: Frame {
+                tr,
+                user: None,
+                csrf: String::new(),
+                nav: "",
+                here: "/staff/".into(),
+                flash: None,
+            },
+            status: self.status().as_u16(),
+            message,
+        };
+        let html = page
+            .render()
+            .unwrap_or_else(|_| "<!doctype html><title>error</title>".into());
+        (
+            self.status(),
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response()
+    }
+}
+
+/// The language rides along so the error page speaks it.
+#[derive(Debug)]
+pub struct PageError {
+    pub error: StaffError,
+    pub lang: Lang,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        self.error.render(self.lang)
+    }
+}
+
+/// What page handlers return.
+pub type PageResult = Result<Response, PageError>;

@@ -1,0 +1,526 @@
+//! Logging in and out, and the two extractors every other page uses: [`Staff`] (a live
+//! session) and [`StaffForm`] (a live session posting a form with its CSRF token).
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{
+    Frame, LANG_COOKIE, LOGIN_COOKIE, PageError, SESSION_COOKIE, StaffError, UserView, cookie,
+    render, set_cookie,
+};
+use crate::app::AppState;
+use crate::staff::i18n::{Lang, Tr};
+use crate::staff::{password, token};
+use crate::store::staff::{AuditEntry, NewSession, StaffUser};
+
+/// A logged-in staff member, for one request.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: StaffUser,
+    pub csrf: String,
+    pub lang: Lang,
+    pub remote: Option<String>,
+    token_hash: String,
+    path: String,
+}
+
+impl Staff {
+    /// The frame of a page this member sees.
+    pub fn frame(&self, nav: &'static str) -> Frame {
+        Frame {
+            tr: Tr::new(self.lang),
+            user: Some(UserView::of(&self.user)),
+            csrf: self.csrf.clone(),
+            nav,
+            here: self.path.clone(),
+            flash: None,
+        }
+    }
+
+    /// An audit line by this member, from their address.
+    pub fn audit(&self, action: &str) -> AuditEntry {
+        AuditEntry::new(Utc::now(), &self.user.username, action).remote(self.remote.clone())
+    }
+
+    pub fn fail(&self, error: impl Into<StaffError>) -> PageError {
+        PageError {
+            error: error.into(),
+            lang: self.lang,
+        }
+    }
+
+    pub fn token_hash(&self) -> &str {
+        &self.token_hash
+    }
+}
+
+/// The path as the browser sent it (a nested router sees it without `/staff`).
+fn original_path(parts: &Parts) -> String {
+    let uri = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    uri.path_and_query()
+        .map_or("/staff/", |p| p.as_str())
+        .to_owned()
+}
+
+fn remote_of(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+}
+
+/// Where a page goes back to after login or a language switch: only a path on this site.
+fn safe_return(path: Option<&str>) -> String {
+    match path {
+        Some(path)
+            if path.starts_with("/staff")
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with("/staff/login")
+                && !path.starts_with("/staff/logout") =>
+        {
+            path.to_owned()
+        }
+        _ => "/staff/".to_owned(),
+    }
+}
+
+/// Not logged in (or the session ended): to the login page, then back here.
+#[derive(Debug)]
+pub struct LoginRequired {
+    back: String,
+    expired: bool,
+    secure: bool,
+}
+
+impl IntoResponse for LoginRequired {
+    fn into_response(self) -> Response {
+        let mut target = format!("/staff/login?next={}", encode_query(&self.back));
+        if self.expired {
+            target.push_str("&expired=1");
+        }
+        let mut response = Redirect::to(&target).into_response();
+        if self.expired
+            && let Ok(value) = set_cookie(SESSION_COOKIE, "", Some(0), self.secure).parse()
+        {
+            response.headers_mut().insert(header::SET_COOKIE, value);
+        }
+        response
+    }
+}
+
+fn encode_query(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let lang = Lang::from_headers(&parts.headers);
+        let path = original_path(parts);
+        let back = if parts.method == Method::GET {
+            path.clone()
+        } else {
+            "/staff/".to_owned()
+        };
+        let secure = state.settings().secure_cookies;
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE).filter(|s| !s.is_empty()) else {
+            return Err(LoginRequired {
+                back,
+                expired: false,
+                secure,
+            }
+            .into_response());
+        };
+        let token_hash = token::digest(&secret);
+        let session = state
+            .store()
+            .resume_session(&token_hash, Utc::now(), state.settings().session_lifetime)
+            .await
+            .map_err(|e| StaffError::Store(e).render(lang))?;
+        let Some(session) = session else {
+            return Err(LoginRequired {
+                back,
+                expired: true,
+                secure,
+            }
+            .into_response());
+        };
+        Ok(Self {
+            user: session.user,
+            csrf: session.csrf_token,
+            lang,
+            remote: remote_of(parts),
+            token_hash,
+            path,
+        })
+    }
+}
+
+/// A form posted by a logged-in member: the session, then the same-origin check, then the
+/// form's `csrf` field against the session's token, and only then the fields as `T`.
+#[derive(Debug)]
+pub struct StaffForm<T> {
+    pub staff: Staff,
+    pub form: T,
+}
+
+/// Whether the browser says the request came from another site. Browsers send `Origin` on
+/// every POST; a request without it (a script, an old client) still needs the token.
+fn cross_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin
+        .split_once("://")
+        .map_or(origin, |(_, rest)| rest)
+        .trim_end_matches('/');
+    origin == "null" || origin_host != host
+}
+
+fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let staff = Staff::from_request_parts(&mut parts, state).await?;
+        if cross_origin(&parts.headers) {
+            return Err(staff.fail(StaffError::Csrf).into_response());
+        }
+        let bytes = axum::body::to_bytes(body, state.settings().body_limit)
+            .await
+            .map_err(|_| {
+                staff
+                    .fail(StaffError::BadRequest("the form is too large".into()))
+                    .into_response()
+            })?;
+        let sent = form_pairs(&bytes)
+            .into_iter()
+            .find(|(key, _)| key == "csrf")
+            .map(|(_, value)| value)
+            .unwrap_or_default();
+        if !token::same(&sent, &staff.csrf) {
+            return Err(staff.fail(StaffError::Csrf).into_response());
+        }
+        let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
+            staff
+                .fail(StaffError::BadRequest(e.to_string()))
+                .into_response()
+        })?;
+        Ok(Self { staff, form })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/login.html")]
+struct LoginPage {
+    frame: Frame,
+    next: String,
+    username: String,
+    login_token: String,
+    message: Option<&'static str>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+    expired: Option<String>,
+    out: Option<String>,
+}
+
+fn login_page(
+    lang: Lang,
+    next: String,
+    username: String,
+    message: Option<&'static str>,
+    secure: bool,
+    status: axum::http::StatusCode,
+) -> Response {
+    let Ok(login_token) = token::random() else {
+        return StaffError::Internal.render(lang);
+    };
+    let page = LoginPage {
+        frame: Frame {
+            tr: Tr::new(lang),
+            user: None,
+            csrf: String::new(),
+            nav: "",
+            here: format!("/staff/login?next={}", encode_query(&next)),
+            flash: None,
+        },
+        next,
+        username,
+        login_token: login_token.clone(),
+        message,
+    };
+    let mut response = render(&page, lang);
+    *response.status_mut() = status;
+    if let Ok(value) = set_cookie(LOGIN_COOKIE, &login_token, Some(3600), secure).parse() {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub async fn show_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Response {
+    let message = if query.expired.is_some() {
+        Some("login.expired")
+    } else if query.out.is_some() {
+        Some("login.logged_out")
+    } else {
+        None
+    };
+    login_page(
+        Lang::from_headers(&headers),
+        safe_return(query.next.as_deref()),
+        String::new(),
+        message,
+        state.settings().secure_cookies,
+        axum::http::StatusCode::OK,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+    #[serde(default)]
+    login_token: String,
+}
+
+/// Checks the password off the async workers (argon2 takes tens of milliseconds).
+async fn password_matches(password: String, stored: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || match stored {
+        Some(stored) => password::verify(&password, &stored),
+        None => {
+            // The same work as a real check, so timing does not tell which names exist.
+            let _ = password::verify(&password, password::decoy_hash());
+            false
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    parts: Parts,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let headers = &parts.headers;
+    let lang = Lang::from_headers(headers);
+    let secure = state.settings().secure_cookies;
+    let next = safe_return(Some(&form.next));
+    let username = form.username.trim().to_lowercase();
+    let refuse = |message, status| {
+        login_page(lang, next.clone(), username.clone(), Some(message), secure, status)
+    };
+    let expected = cookie(headers, LOGIN_COOKIE).unwrap_or_default();
+    if cross_origin(headers) || expected.is_empty() || !token::same(&expected, &form.login_token)
+    {
+        return refuse("login.form_expired", axum::http::StatusCode::FORBIDDEN);
+    }
+    let remote = remote_of(&parts);
+    let address = remote.as_deref().and_then(|r| r.parse().ok());
+    let Ok(attempt) = state.login_limiter().admit(address) else {
+        return refuse("login.throttled", axum::http::StatusCode::TOO_MANY_REQUESTS);
+    };
+    let now = Utc::now();
+    let user = match state.store().find_user(&username).await {
+        Ok(user) => user,
+        Err(error) => return StaffError::Store(error).render(lang),
+    };
+    let locked = user
+        .as_ref()
+        .and_then(|u| u.locked_until)
+        .is_some_and(|until| until > now);
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = password_matches(form.password, stored).await;
+    let audit = |action: &str| {
+        AuditEntry::new(now, &username, action).remote(remote.clone())
+    };
+    let Some(user) = user.filter(|u| matches && !locked && !u.is_disabled()) else {
+        let why = if locked {
+            "locked"
+        } else if matches {
+            "disabled"
+        } else {
+            "wrong password or unknown name"
+        };
+        let locked_until = state
+            .store()
+            .record_login_failure(
+                &username,
+                state.settings().lock_policy,
+                audit("login.failed").detail(why),
+            )
+            .await;
+        return match locked_until {
+            Ok(until) if locked || until.is_some() => {
+                refuse("login.locked", axum::http::StatusCode::TOO_MANY_REQUESTS)
+            }
+            Ok(_) => refuse("login.failed", axum::http::StatusCode::UNAUTHORIZED),
+            Err(error) => StaffError::Store(error).render(lang),
+        };
+    };
+    state.login_limiter().succeeded(attempt);
+    let (Ok(secret), Ok(csrf)) = (token::random(), token::random()) else {
+        return StaffError::Internal.render(lang);
+    };
+    let lifetime = state.settings().session_lifetime;
+    let session = NewSession {
+        token_hash: token::digest(&secret),
+        username: user.username.clone(),
+        csrf_token: csrf,
+        now,
+        expires_at: now + lifetime.idle,
+        remote: remote.clone(),
+    };
+    if let Err(error) = state.store().open_session(session, audit("login.ok")).await {
+        return StaffError::Store(error).render(lang);
+    }
+    let mut response = Redirect::to(&next).into_response();
+    let cookies = [
+        set_cookie(
+            SESSION_COOKIE,
+            &secret,
+            Some(lifetime.absolute.num_seconds()),
+            secure,
+        ),
+        set_cookie(LOGIN_COOKIE, "", Some(0), secure),
+    ];
+    for value in cookies {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+pub async fn logout(State(state): State<AppState>, form: StaffForm<NoFields>) -> Response {
+    let staff = form.staff;
+    if let Err(error) = state
+        .store()
+        .close_session(staff.token_hash(), staff.audit("logout"))
+        .await
+    {
+        return staff.fail(error).into_response();
+    }
+    let mut response = Redirect::to("/staff/login?out=1").into_response();
+    if let Ok(value) = set_cookie(
+        SESSION_COOKIE,
+        "",
+        Some(0),
+        state.settings().secure_cookies,
+    )
+    .parse()
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LangQuery {
+    to: String,
+    back: Option<String>,
+}
+
+/// Remembers the language for a year and goes back. A GET: it changes a preference of this
+/// browser, nothing on the server.
+pub async fn switch_language(
+    State(state): State<AppState>,
+    Query(query): Query<LangQuery>,
+) -> Response {
+    let lang = Lang::parse(&query.to).unwrap_or_default();
+    let back = if query.back.as_deref().is_some_and(|b| b.starts_with("/staff/login")) {
+        query.back.clone().unwrap_or_default()
+    } else {
+        safe_return(query.back.as_deref())
+    };
+    let mut response = Redirect::to(&back).into_response();
+    let mut value = format!(
+        "{LANG_COOKIE}={}; Path=/staff; SameSite=Lax; Max-Age=31536000",
+        lang.code()
+    );
+    if state.settings().secure_cookies {
+        value.push_str("; Secure");
+    }
+    if let Ok(value) = value.parse() {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_the_staff_site_are_returned_to() {
+        assert_eq!(safe_return(Some("/staff/inbox?page=2")), "/staff/inbox?page=2");
+        for outside in [
+            "https://evil.example/",
+            "//evil.example",
+            "/staff/logout",
+            "/api/v1/health",
+            "/staff\\..",
+        ] {
+            assert_eq!(safe_return(Some(outside)), "/staff/", "{outside}");
+        }
+    }
+
+    #[test]
+    fn a_foreign_origin_is_told_apart_from_our_own() {
+        let headers = |origin: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, "county.example:8443".parse().unwrap());
+            headers.insert(header::ORIGIN, origin.parse().unwrap());
+            headers
+        };
+        assert!(!cross_origin(&headers("https://county.example:8443")));
+        assert!(cross_origin(&headers("https://evil.example")));
+        assert!(cross_origin(&headers("null")));
+        assert!(!cross_origin(&HeaderMap::new()));
+    }
+}
