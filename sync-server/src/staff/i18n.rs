@@ -97,15 +97,24 @@ impl Tr {
 fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
     static TABLE: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
     TABLE.get_or_init(|| {
-        ENTRIES
-            .iter()
+        all_entries()
             .map(|(key, zh, en)| (*key, (*zh, *en)))
             .collect()
     })
 }
 
-/// Every key the staff pages use: `(key, 中文, English)`.
-pub const ENTRIES: &[(&str, &str, &str)] = &[
+/// One translation: `(key, 中文, English)`.
+pub type Entry = (&'static str, &'static str, &'static str);
+
+/// Every page group keeps its own texts beside its code; this lists them all.
+pub const SECTIONS: &[&[Entry]] = &[FRAME];
+
+pub fn all_entries() -> impl Iterator<Item = &'static Entry> {
+    SECTIONS.iter().flat_map(|section| section.iter())
+}
+
+/// The frame, login, password and error pages.
+pub const FRAME: &[Entry] = &[
     // Frame
     ("app.title", "便民服务亭 · 县级工作台", "Convenience Booth · County workbench"),
     ("app.skip", "跳到正文", "Skip to content"),
@@ -169,7 +178,7 @@ mod tests {
     #[test]
     fn every_key_is_unique_and_translated() {
         let mut seen = BTreeSet::new();
-        for (key, zh, en) in ENTRIES {
+        for (key, zh, en) in all_entries() {
             assert!(seen.insert(key), "`{key}` twice");
             assert!(!zh.is_empty() && !en.is_empty(), "`{key}` is blank");
         }

@@ -9,6 +9,8 @@
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
+//! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
+//!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -21,4 +23,6 @@ mod openapi;
 mod re_enrollment;
 mod security;
 mod shutdown;
+mod staff_auth;
+mod staff_client;
 mod store_sqlite;

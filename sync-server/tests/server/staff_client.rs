@@ -1,0 +1,179 @@
+//! A browser-like client for the staff pages: a cookie jar, no redirects followed unless
+//! asked, and the CSRF token picked from the last page it read.
+
+use reqwest::StatusCode;
+use sync_server::staff::password;
+use sync_server::store::Store;
+use sync_server::store::staff::{AuditEntry, NewStaffUser, Role, Scope};
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "test password 123";
+
+/// Creates an account straight in the store.
+pub async fn add_account(store: &dyn Store, username: &str, role: Role, scope: &str) {
+    let scope: Scope = scope.parse().expect("scope");
+    store
+        .create_user(
+            NewStaffUser {
+                username: username.into(),
+                display_name: format!("{username} 同志"),
+                role,
+                scope,
+                password_hash: password::hash(PASSWORD).expect("hash"),
+            },
+            chrono::Utc::now(),
+            AuditEntry::new(chrono::Utc::now(), "test", "account.create").target(username),
+        )
+        .await
+        .expect("store")
+        .expect("new account");
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub body: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Page {
+    /// The first `name="csrf" value="…"` of the page.
+    pub fn csrf(&self) -> Option<String> {
+        hidden_value(&self.body, "csrf")
+    }
+
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.status, StatusCode::OK, "page body:\n{}", self.body);
+        self
+    }
+
+    pub fn assert_contains(&self, text: &str) -> &Self {
+        assert!(
+            self.body.contains(text),
+            "expected {text:?} in the page ({}):\n{}",
+            self.status,
+            self.body
+        );
+        self
+    }
+
+    pub fn assert_lacks(&self, text: &str) -> &Self {
+        assert!(
+            !self.body.contains(text),
+            "did not expect {text:?} in the page ({}):\n{}",
+            self.status,
+            self.body
+        );
+        self
+    }
+}
+
+/// The value of the first hidden input named `name`.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+#[derive(Debug)]
+pub struct StaffClient {
+    pub base: String,
+    client: reqwest::Client,
+    /// The CSRF token of the last page read that had one.
+    pub csrf: Option<String>,
+}
+
+impl StaffClient {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            csrf: None,
+        }
+    }
+
+    /// A client logged in as `username` (with [`PASSWORD`]); panics if login fails.
+    pub async fn logged_in(base: &str, username: &str) -> Self {
+        let mut client = Self::new(base);
+        let page = client.login(username, PASSWORD).await;
+        assert_eq!(
+            page.status,
+            StatusCode::SEE_OTHER,
+            "login as {username} failed:\n{}",
+            page.body
+        );
+        client
+    }
+
+    async fn read(&mut self, response: reqwest::Response) -> Page {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.expect("body");
+        let page = Page {
+            status,
+            location,
+            body,
+            headers,
+        };
+        if let Some(token) = page.csrf() {
+            self.csrf = Some(token);
+        }
+        page
+    }
+
+    pub async fn get(&mut self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET");
+        self.read(response).await
+    }
+
+    /// Posts a form with the current CSRF token added (read a page first).
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf.clone().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        form.extend_from_slice(fields);
+        self.post_raw(path, &form).await
+    }
+
+    /// Posts exactly these fields (no token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        self.read(response).await
+    }
+
+    /// Reads the login page (for its token), then posts the credentials.
+    pub async fn login(&mut self, username: &str, password: &str) -> Page {
+        let form = self.get("/staff/login").await;
+        let token = hidden_value(&form.body, "login_token").expect("login token");
+        self.post_raw(
+            "/staff/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("login_token", &token),
+                ("next", "/staff/"),
+            ],
+        )
+        .await
+    }
+}
