@@ -287,6 +287,7 @@ mod tests {
                     choices: vec!["农村信用社".into(), "邮储银行".into()],
                 },
             ],
+            review_levels: 3,
             withdrawn: false,
         }
     }

@@ -352,6 +352,7 @@ fn pension() -> CatalogItem {
             required: true,
             choices: vec![],
         }],
+        review_levels: 3,
         withdrawn: false,
     }
 }

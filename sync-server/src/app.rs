@@ -140,7 +140,14 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .nest("/staff", crate::staff::web::router())
-        .route("/", axum::routing::get(|| async { axum::response::Redirect::to("/staff/") }))
+        .route(
+            "/staff/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/staff") }),
+        )
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/staff/") }),
+        )
         .fallback(routes::not_found)
         .layer(
             ServiceBuilder::new()

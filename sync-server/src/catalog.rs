@@ -134,6 +134,12 @@ fn check_item(item: &CatalogItem) -> Result<(), String> {
     if item.steps.is_empty() {
         return Err("`steps` is empty".into());
     }
+    if !(1..=3).contains(&item.review_levels) {
+        return Err(format!(
+            "`review_levels` is {}: use 1, 2 or 3",
+            item.review_levels
+        ));
+    }
     if item.materials.iter().any(|m| m.count == 0) {
         return Err("a material has count 0".into());
     }

@@ -122,6 +122,7 @@ fn a_full_disk_leaves_a_feed_page_and_its_cursor_unapplied() {
         complaint_phone: "12345".into(),
         identity: IdentityNeed::None,
         form: vec![],
+        review_levels: 3,
         withdrawn: false,
     };
     let page = FeedPage {

@@ -31,6 +31,7 @@ fn item(code: &str, version: u32) -> CatalogItem {
         complaint_phone: "12345".into(),
         identity: IdentityNeed::IdNumber,
         form: vec![],
+        review_levels: 3,
         withdrawn: false,
     }
 }

@@ -161,9 +161,20 @@ pub struct CatalogItem {
     pub complaint_phone: String,
     pub identity: IdentityNeed,
     pub form: Vec<FormField>,
+    /// How many levels review an application: 1 (承办人 decides), 2 (承办人 → 审批人) or 3
+    /// (承办人 → 审查人 → 审批人).
+    #[serde(default = "CatalogItem::default_review_levels")]
+    pub review_levels: u8,
     /// A withdrawn item stays in the feed so booths drop it.
     #[serde(default)]
     pub withdrawn: bool,
+}
+
+impl CatalogItem {
+    /// Three levels unless the catalogue says otherwise: the full chain is the safe side.
+    pub const fn default_review_levels() -> u8 {
+        3
+    }
 }
 
 /// A government notice (政府信息公开).

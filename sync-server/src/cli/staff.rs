@@ -75,9 +75,7 @@ fn check_username(name: &str) -> anyhow::Result<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     if !valid {
-        bail!(
-            "`{name}` is not a usable login name: use 1 to 64 letters, digits, `.`, `-` or `_`"
-        );
+        bail!("`{name}` is not a usable login name: use 1 to 64 letters, digits, `.`, `-` or `_`");
     }
     Ok(name)
 }
@@ -161,7 +159,12 @@ impl Command {
                 let (password, show) = new_password(&username, *password_stdin)?;
                 let password_hash = password::hash(&password)?;
                 store
-                    .set_password(&username, password_hash, None, audit("account.reset", &username))
+                    .set_password(
+                        &username,
+                        password_hash,
+                        None,
+                        audit("account.reset", &username),
+                    )
                     .await??;
                 println!("new password set for {username}; its sessions were ended");
                 if show {

@@ -2,8 +2,8 @@
 //! minimum), a salt per hash, stored as a PHC string so the parameters can be raised later
 //! without breaking old hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// The shortest password accepted; long passphrases are the better habit than symbols.
 pub const MIN_LENGTH: usize = 10;

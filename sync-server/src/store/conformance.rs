@@ -189,6 +189,7 @@ fn catalog_item(code: &str, name: &str) -> CatalogItem {
         complaint_phone: "12345".into(),
         identity: IdentityNeed::IdNumber,
         form: Vec::new(),
+        review_levels: 3,
         withdrawn: false,
     }
 }

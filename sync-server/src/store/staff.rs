@@ -65,9 +65,7 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str() == text.trim())
             .ok_or_else(|| {
-                format!(
-                    "`{text}` is not a role: use admin, handler, reviewer, approver or viewer"
-                )
+                format!("`{text}` is not a role: use admin, handler, reviewer, approver or viewer")
             })
     }
 }
@@ -392,11 +390,7 @@ pub trait StaffStore: Send + Sync {
         now: DateTime<Utc>,
         lifetime: SessionLifetime,
     ) -> StoreFuture<'a, Option<StaffSession>>;
-    fn close_session<'a>(
-        &'a self,
-        token_hash: &'a str,
-        audit: AuditEntry,
-    ) -> StoreFuture<'a, ()>;
+    fn close_session<'a>(&'a self, token_hash: &'a str, audit: AuditEntry) -> StoreFuture<'a, ()>;
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, ()>;
     fn list_audit<'a>(&'a self, filter: &'a AuditFilter) -> StoreFuture<'a, Vec<AuditRecord>>;

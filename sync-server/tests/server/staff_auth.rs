@@ -51,7 +51,10 @@ async fn a_member_logs_in_sees_pages_and_logs_out() {
     for flag in ["HttpOnly", "SameSite=Strict", "Path=/staff"] {
         assert!(cookie.contains(flag), "{cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP on loopback: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
 
     client
         .get("/staff/password")
@@ -143,7 +146,11 @@ async fn a_disabled_account_cannot_log_in_and_loses_its_sessions() {
         .set_disabled(
             "li",
             true,
-            sync_server::store::staff::AuditEntry::new(chrono::Utc::now(), "cli", "account.disable"),
+            sync_server::store::staff::AuditEntry::new(
+                chrono::Utc::now(),
+                "cli",
+                "account.disable",
+            ),
         )
         .await
         .unwrap()
@@ -199,10 +206,7 @@ async fn forms_without_the_session_token_or_from_elsewhere_are_refused() {
         .unwrap()
         .post(format!("{}/staff/password", server.url))
         .header("origin", "https://evil.example")
-        .header(
-            "cookie",
-            "staff_session=whatever",
-        )
+        .header("cookie", "staff_session=whatever")
         .form(&fields)
         .send()
         .await
@@ -225,7 +229,11 @@ async fn the_login_form_needs_its_own_token() {
     let page = client
         .post_raw(
             "/staff/login",
-            &[("username", "li"), ("password", PASSWORD), ("next", "/staff/")],
+            &[
+                ("username", "li"),
+                ("password", PASSWORD),
+                ("next", "/staff/"),
+            ],
         )
         .await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -236,10 +244,16 @@ async fn the_login_form_needs_its_own_token() {
 async fn pages_speak_english_when_asked_and_remember_it() {
     let server = TestServer::start().await;
     let mut client = StaffClient::new(&server.url);
-    client.get("/staff/login").await.assert_contains("工作人员登录");
+    client
+        .get("/staff/login")
+        .await
+        .assert_contains("工作人员登录");
     let switched = client.get("/staff/lang?to=en&back=/staff/login").await;
     assert_eq!(switched.location.as_deref(), Some("/staff/login"));
-    client.get("/staff/login").await.assert_contains("Staff login");
+    client
+        .get("/staff/login")
+        .await
+        .assert_contains("Staff login");
     let outside = client
         .get("/staff/lang?to=en&back=https://evil.example/")
         .await;

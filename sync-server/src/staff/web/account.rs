@@ -11,6 +11,10 @@ use super::{Frame, render};
 use crate::app::AppState;
 use crate::staff::password::{self, PasswordError};
 
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/password", axum::routing::get(show).post(act))
+}
+
 #[derive(Template)]
 #[template(path = "staff/password.html")]
 struct PasswordPage {

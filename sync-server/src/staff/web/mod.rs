@@ -32,16 +32,26 @@ pub const LANG_COOKIE: &str = "lang";
 static STYLESHEET: &str = include_str!("../../../templates/staff/staff.css");
 
 /// The `/staff` router, to be nested under `/staff`.
+///
+/// Each page module brings its own routes (`routes()`) and texts (`KEYS`, listed in
+/// [`crate::staff::i18n::SECTIONS`]).
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/staff/inbox") }))
-        .route("/login", get(session::show_login).post(session::login))
-        .route("/logout", axum::routing::post(session::logout))
-        .route("/lang", get(session::switch_language))
-        .route("/password", get(account::show).post(account::act))
+        .route("/", get(home))
         .route("/staff.css", get(stylesheet))
+        .merge(session::routes())
+        .merge(account::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
+}
+
+/// Where `/staff` leads: reviewers and viewers to their inbox, administrators to the fleet.
+async fn home(staff: session::Staff) -> Redirect {
+    if staff.user.role == crate::store::staff::Role::Admin {
+        Redirect::to("/staff/fleet")
+    } else {
+        Redirect::to("/staff/inbox")
+    }
 }
 
 async fn stylesheet() -> Response {
@@ -170,7 +180,6 @@ impl Frame {
         }
         menu
     }
-
 }
 
 /// One entry of the menu.
@@ -210,11 +219,7 @@ impl UserView {
 /// Renders a page, or the error page if the template fails.
 pub fn render(template: &impl Template, lang: Lang) -> Response {
     match template.render() {
-        Ok(html) => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
+        Ok(html) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response(),
         Err(error) => {
             tracing::error!(error = %error, "a staff page failed to render");
             StaffError::Internal.render(lang)

@@ -21,6 +21,13 @@ use crate::staff::i18n::{Lang, Tr};
 use crate::staff::{password, token};
 use crate::store::staff::{AuditEntry, NewSession, StaffUser};
 
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/login", axum::routing::get(show_login).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/lang", axum::routing::get(switch_language))
+}
+
 /// A logged-in staff member, for one request.
 #[derive(Debug, Clone)]
 pub struct Staff {
@@ -350,11 +357,17 @@ pub async fn login(
     let next = safe_return(Some(&form.next));
     let username = form.username.trim().to_lowercase();
     let refuse = |message, status| {
-        login_page(lang, next.clone(), username.clone(), Some(message), secure, status)
+        login_page(
+            lang,
+            next.clone(),
+            username.clone(),
+            Some(message),
+            secure,
+            status,
+        )
     };
     let expected = cookie(headers, LOGIN_COOKIE).unwrap_or_default();
-    if cross_origin(headers) || expected.is_empty() || !token::same(&expected, &form.login_token)
-    {
+    if cross_origin(headers) || expected.is_empty() || !token::same(&expected, &form.login_token) {
         return refuse("login.form_expired", axum::http::StatusCode::FORBIDDEN);
     }
     let remote = remote_of(&parts);
@@ -373,9 +386,7 @@ pub async fn login(
         .is_some_and(|until| until > now);
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let matches = password_matches(form.password, stored).await;
-    let audit = |action: &str| {
-        AuditEntry::new(now, &username, action).remote(remote.clone())
-    };
+    let audit = |action: &str| AuditEntry::new(now, &username, action).remote(remote.clone());
     let Some(user) = user.filter(|u| matches && !locked && !u.is_disabled()) else {
         let why = if locked {
             "locked"
@@ -447,13 +458,8 @@ pub async fn logout(State(state): State<AppState>, form: StaffForm<NoFields>) ->
         return staff.fail(error).into_response();
     }
     let mut response = Redirect::to("/staff/login?out=1").into_response();
-    if let Ok(value) = set_cookie(
-        SESSION_COOKIE,
-        "",
-        Some(0),
-        state.settings().secure_cookies,
-    )
-    .parse()
+    if let Ok(value) =
+        set_cookie(SESSION_COOKIE, "", Some(0), state.settings().secure_cookies).parse()
     {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -473,8 +479,12 @@ pub async fn switch_language(
     Query(query): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::parse(&query.to).unwrap_or_default();
-    let back = if query.back.as_deref().is_some_and(|b| b.starts_with("/staff/login")) {
-        query.back.clone().unwrap_or_default()
+    let back = if query
+        .back
+        .as_deref()
+        .is_some_and(|b| b.starts_with("/staff/login"))
+    {
+        query.back.unwrap_or_default()
     } else {
         safe_return(query.back.as_deref())
     };
@@ -498,7 +508,10 @@ mod tests {
 
     #[test]
     fn only_paths_on_the_staff_site_are_returned_to() {
-        assert_eq!(safe_return(Some("/staff/inbox?page=2")), "/staff/inbox?page=2");
+        assert_eq!(
+            safe_return(Some("/staff/inbox?page=2")),
+            "/staff/inbox?page=2"
+        );
         for outside in [
             "https://evil.example/",
             "//evil.example",

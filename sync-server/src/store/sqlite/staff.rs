@@ -189,11 +189,8 @@ fn set_disabled(
         return Ok(Err(AccountRefusal::Unknown(username.to_owned())));
     }
     if disabled {
-        conn.execute(
-            "DELETE FROM staff_sessions WHERE username = ?1",
-            [username],
-        )
-        .map_err(failed("end an account's sessions"))?;
+        conn.execute("DELETE FROM staff_sessions WHERE username = ?1", [username])
+            .map_err(failed("end an account's sessions"))?;
     }
     append_audit(conn, audit)?;
     Ok(Ok(()))
@@ -306,7 +303,10 @@ fn resume_session(
 fn list_audit(conn: &Connection, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
     let action_prefix = filter.action.as_ref().map(|action| {
         // LIKE on a prefix; `_` and `%` in the filter are literal.
-        let escaped = action.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let escaped = action
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
         format!("{escaped}%")
     });
     let mut statement = conn
@@ -446,11 +446,7 @@ impl StaffStore for SqliteStore {
         }))
     }
 
-    fn close_session<'a>(
-        &'a self,
-        token_hash: &'a str,
-        audit: AuditEntry,
-    ) -> StoreFuture<'a, ()> {
+    fn close_session<'a>(&'a self, token_hash: &'a str, audit: AuditEntry) -> StoreFuture<'a, ()> {
         let token_hash = token_hash.to_owned();
         Box::pin(self.writer.write("end a session", move |conn| {
             conn.execute(
@@ -463,10 +459,9 @@ impl StaffStore for SqliteStore {
     }
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, ()> {
-        Box::pin(
-            self.writer
-                .write("write the audit log", move |conn| append_audit(conn, &entry)),
-        )
+        Box::pin(self.writer.write("write the audit log", move |conn| {
+            append_audit(conn, &entry)
+        }))
     }
 
     fn list_audit<'a>(&'a self, filter: &'a AuditFilter) -> StoreFuture<'a, Vec<AuditRecord>> {
