@@ -253,7 +253,8 @@ async fn pages_speak_english_when_asked_and_remember_it() {
     client
         .get("/staff/login")
         .await
-        .assert_contains("Staff login");
+        .assert_contains("Staff login")
+        .assert_lacks("工作人员登录");
     let outside = client
         .get("/staff/lang?to=en&back=https://evil.example/")
         .await;
