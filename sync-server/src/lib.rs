@@ -21,6 +21,7 @@
 //!   document at `/api/v1/openapi.json`.
 //! - [`store`]: the [`store::Store`] trait, its SQLite backend, and the conformance suite every
 //!   backend must pass.
+//! - [`review`]: the review chain as a state machine, and working days for its deadlines.
 //! - [`staff`]: the county staff's web app under `/staff` (accounts, review, content, fleet,
 //!   audit), server-rendered HTML.
 //! - [`data_dir`]: where the server keeps its files; [`settings`]: limits and timeouts.
@@ -42,6 +43,7 @@ pub mod nonces;
 pub mod observe;
 pub mod openapi;
 pub mod rate_limit;
+pub mod review;
 pub mod routes;
 pub mod server;
 pub mod settings;

@@ -3,7 +3,8 @@
 //! - [`Store`]: what the HTTP API and the staff commands need, nothing backend-specific.
 //! - [`model`]: the records the trait speaks in.
 //! - [`staff`]: what the staff web app keeps (accounts, sessions, the audit log), a
-//!   supertrait of [`Store`] with its own records.
+//!   supertrait of [`Store`] with its own records; [`review`]: review state, actions, the
+//!   inbox and the working-day calendar, another.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
 //! - [`conformance`]: the behaviour every backend must show, run as tests against each.
@@ -26,6 +27,7 @@
 
 pub mod conformance;
 pub mod model;
+pub mod review;
 pub mod sqlite;
 pub mod staff;
 
@@ -38,6 +40,7 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, Submissio
 use sync_protocol::heartbeat::Heartbeat;
 
 pub use model::*;
+pub use review::ReviewStore;
 pub use staff::StaffStore;
 
 /// What every store call returns.
@@ -86,7 +89,7 @@ impl StoreError {
 
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
-pub trait Store: StaffStore + Send + Sync + 'static {
+pub trait Store: StaffStore + ReviewStore + Send + Sync + 'static {
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;
 

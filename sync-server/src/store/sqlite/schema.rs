@@ -185,6 +185,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE submissions ADD COLUMN accepted_at INTEGER;
     ALTER TABLE submissions ADD COLUMN suspended_at INTEGER;
     ALTER TABLE submissions ADD COLUMN suspended_days INTEGER NOT NULL DEFAULT 0;
+    -- The promised date (YYYY-MM-DD, China time), set on acceptance, moved by suspensions.
+    ALTER TABLE submissions ADD COLUMN due_on TEXT;
+    CREATE INDEX submissions_by_due ON submissions (due_on) WHERE due_on IS NOT NULL;
     ALTER TABLE submissions ADD COLUMN rating INTEGER;
     UPDATE submissions SET rating = json_extract(body, '$.rating');
     CREATE INDEX submissions_by_rating ON submissions (rating) WHERE rating IS NOT NULL;

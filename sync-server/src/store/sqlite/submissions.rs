@@ -22,8 +22,9 @@ pub(super) fn ingest(
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
-                                      content_digest, body, received_at, status_changed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                                      content_digest, body, received_at, status_changed_at,
+                                      rating)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
              ON CONFLICT DO NOTHING",
         )
         .map_err(failed("store a submission"))?;
@@ -43,6 +44,7 @@ pub(super) fn ingest(
                 item.content_digest,
                 to_json(submission)?,
                 millis(now),
+                submission.rating,
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {
@@ -98,7 +100,7 @@ fn existing_outcome(conn: &Connection, item: &IngestItem) -> StoreResult<IngestO
     ))
 }
 
-fn append_status_change(
+pub(super) fn append_status_change(
     conn: &Connection,
     change: &StatusChange,
     kiosk_id: &str,
@@ -134,10 +136,10 @@ pub(super) fn parse_status(text: &str) -> StoreResult<SubmissionStatus> {
     })
 }
 
-const RECORD_COLUMNS: &str = "s.body, s.kiosk_id, k.kiosk_number, s.status, s.received_at, \
+pub(super) const RECORD_COLUMNS: &str = "s.body, s.kiosk_id, k.kiosk_number, s.status, s.received_at, \
      s.status_changed_at";
 
-struct RecordRow {
+pub(super) struct RecordRow {
     body: String,
     kiosk_id: String,
     kiosk_number: i64,
@@ -146,7 +148,7 @@ struct RecordRow {
     status_changed_at: i64,
 }
 
-fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
+pub(super) fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
     Ok(RecordRow {
         body: row.get(0)?,
         kiosk_id: row.get(1)?,
@@ -158,7 +160,7 @@ fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
 }
 
 impl RecordRow {
-    fn into_record(self) -> StoreResult<SubmissionRecord> {
+    pub(super) fn into_record(self) -> StoreResult<SubmissionRecord> {
         Ok(SubmissionRecord {
             submission: from_json::<Submission>("a submission", &self.body)?,
             kiosk_number: u32::try_from(self.kiosk_number).map_err(|_| StoreError::Corrupt {
