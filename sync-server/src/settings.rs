@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::rate_limit::EnrollLimits;
+use crate::review::workflow::KindRules;
 use crate::store::staff::{LockPolicy, SessionLifetime};
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
@@ -27,6 +28,11 @@ pub struct Settings {
     pub session_lifetime: SessionLifetime,
     /// Cookies get `Secure`: set when the server speaks TLS.
     pub secure_cookies: bool,
+    /// The review chain and time limit of complaints and consultations (applications take
+    /// theirs from the catalogue).
+    pub review_rules: KindRules,
+    /// An open submission due within this many days is flagged "due soon".
+    pub due_soon_days: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +51,8 @@ impl Default for Settings {
             lock_policy: LockPolicy::default(),
             session_lifetime: SessionLifetime::default(),
             secure_cookies: false,
+            review_rules: KindRules::default(),
+            due_soon_days: 3,
         }
     }
 }

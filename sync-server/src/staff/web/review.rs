@@ -1,0 +1,1016 @@
+//! The review pages: the inbox of submissions in scope, one submission with its history and
+//! the actions its level allows, the logged view of a full ID number, and the CSV export.
+//! Complaints and consultations go through the same pages and chain as applications.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::Deserialize;
+use sync_protocol::feed::{CatalogItem, StatusChange, SubmissionStatus};
+use sync_protocol::submission::{SubmissionKind, mask_id_number};
+
+use super::session::{Staff, StaffForm};
+use super::{Frame, PageResult, StaffError, render};
+use crate::app::AppState;
+use crate::review::calendar::{WorkingCalendar, china_date};
+use crate::review::workflow::{self, Action, ReviewState, Rules};
+use crate::staff::i18n::Entry;
+use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
+use crate::store::staff::Role;
+use crate::store::{Store, StoreError, SubmissionRef};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/inbox", axum::routing::get(inbox))
+        .route("/export.csv", axum::routing::get(export))
+        .route("/submissions/{receipt}", axum::routing::get(show).post(act))
+        .route(
+            "/submissions/{receipt}/identity",
+            axum::routing::post(show_identity),
+        )
+}
+
+/// Rows per inbox page.
+const PAGE_SIZE: u32 = 25;
+/// The most rows one export holds.
+const EXPORT_LIMIT: u32 = 50_000;
+
+pub const KEYS: &[Entry] = &[
+    ("inbox.title", "待办事项", "Inbox"),
+    ("inbox.filter", "筛选", "Filter"),
+    ("inbox.status", "状态", "Status"),
+    ("inbox.status.open", "未办结", "Open"),
+    ("inbox.status.all", "全部", "All"),
+    ("inbox.kind", "类别", "Kind"),
+    ("inbox.kind.all", "全部类别", "All kinds"),
+    ("inbox.item", "事项", "Service"),
+    ("inbox.item.all", "全部事项", "All services"),
+    ("inbox.village", "村", "Village"),
+    ("inbox.from", "受理日期从", "Received from"),
+    ("inbox.until", "至", "until"),
+    ("inbox.overdue", "只看超期", "Overdue only"),
+    ("inbox.due_soon", "只看即将到期", "Due soon only"),
+    ("inbox.mine", "只看待我处理", "Waiting for me"),
+    ("inbox.sort", "排序", "Order"),
+    ("inbox.sort.newest", "最新在前", "Newest first"),
+    ("inbox.sort.urgent", "最紧急在前", "Most urgent first"),
+    ("inbox.export", "导出CSV", "Export CSV"),
+    ("inbox.count", "共 {n} 件", "{n} in all"),
+    ("inbox.empty", "没有符合条件的事项。", "Nothing matches."),
+    ("inbox.overdue_count", "超期未办结", "Overdue"),
+    (
+        "inbox.due_soon_count",
+        "3个工作日内到期",
+        "Due within 3 days",
+    ),
+    ("inbox.prev", "上一页", "Previous"),
+    ("inbox.next", "下一页", "Next"),
+    ("col.receipt", "回执号", "Receipt"),
+    ("col.kind", "类别", "Kind"),
+    ("col.item", "事项", "Service"),
+    ("col.village", "村", "Village"),
+    ("col.received", "提交时间", "Received"),
+    ("col.status", "状态", "Status"),
+    ("col.level", "环节", "Level"),
+    ("col.due", "承诺办结", "Due"),
+    ("due.overdue", "已超期", "Overdue"),
+    ("due.soon", "即将到期", "Due soon"),
+    ("kind.application", "事务办理", "Application"),
+    ("kind.complaint", "投诉", "Complaint"),
+    ("kind.evaluation", "评价", "Rating"),
+    ("kind.consultation", "咨询", "Question"),
+    ("status.received", "已接收", "Received"),
+    ("status.accepted", "已受理", "Accepted"),
+    ("status.in_review", "审核中", "In review"),
+    ("status.needs_correction", "需补正材料", "Needs correction"),
+    ("status.approved", "已办结", "Approved"),
+    ("status.rejected", "不予批准", "Rejected"),
+    ("level.1", "承办", "Handling"),
+    ("level.2", "审查", "Review"),
+    ("level.3", "审批", "Approval"),
+    ("sub.title", "事项详情", "Submission"),
+    ("sub.fields", "填报内容", "What was filled in"),
+    ("sub.text", "文字内容", "Text"),
+    ("sub.rating", "评价等级", "Rating"),
+    ("sub.phone", "联系电话", "Phone"),
+    ("sub.applicant", "申请人", "Applicant"),
+    ("sub.name", "姓名", "Name"),
+    ("sub.id_number", "身份证号", "ID number"),
+    ("sub.address", "住址", "Address"),
+    (
+        "sub.show_id",
+        "查看完整身份证号（将记入审计日志）",
+        "Show the full ID number (logged)",
+    ),
+    (
+        "sub.id_shown",
+        "完整身份证号已显示，此次查看已记入审计日志。",
+        "The full ID number is shown; this view is in the audit log.",
+    ),
+    ("sub.kiosk", "服务亭", "Booth"),
+    ("sub.chain", "审批环节", "Chain"),
+    ("sub.levels", "级", "levels"),
+    ("sub.history", "办理记录", "What staff did"),
+    ("sub.told", "告知村民的进度", "What the villager was told"),
+    ("sub.actions", "办理", "Act"),
+    (
+        "sub.no_actions",
+        "这一环节不由您办理。",
+        "This level is not yours to act on.",
+    ),
+    (
+        "sub.final",
+        "已办结，不能再操作。",
+        "Finished: nothing more to do.",
+    ),
+    ("sub.comment", "意见", "Comment"),
+    (
+        "sub.comment_for_villager",
+        "告知村民的内容（必填）",
+        "What the villager is told (required)",
+    ),
+    (
+        "sub.done",
+        "已办理，进度已发往服务亭。",
+        "Done; the booth will show the new status.",
+    ),
+    ("sub.refused", "不能办理：", "Cannot do that: "),
+    (
+        "sub.not_reviewed",
+        "评价不走审批流程，请到“差评回访”处理。",
+        "Ratings are not reviewed: see Follow-ups.",
+    ),
+    (
+        "sub.suspended",
+        "补正期间暂停计时",
+        "Clock stopped while waiting for materials",
+    ),
+    ("action.accept", "受理", "Accept"),
+    (
+        "action.request_correction",
+        "一次性告知补正材料",
+        "Ask for materials",
+    ),
+    (
+        "action.correction_received",
+        "补正材料已收到",
+        "Materials received",
+    ),
+    ("action.forward", "转下一环节", "Forward to the next level"),
+    (
+        "action.return",
+        "退回上一环节",
+        "Return to the previous level",
+    ),
+    ("action.reject", "不予受理/不予批准", "Reject"),
+    ("action.approve", "批准/办结", "Approve"),
+];
+
+/// The catalogue by code (a few hundred items at most: read whole).
+pub async fn catalog_by_code(
+    store: &dyn Store,
+) -> Result<HashMap<String, CatalogItem>, StoreError> {
+    let mut items = HashMap::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .catalog_page(after.as_deref(), sync_protocol::feed::MAX_PAGE)
+            .await?;
+        for item in page.items {
+            items.insert(item.code.clone(), item);
+        }
+        if !page.more {
+            return Ok(items);
+        }
+        after = Some(page.cursor);
+    }
+}
+
+fn rules_of(
+    state: &AppState,
+    item: &ReviewItem,
+    catalog: &HashMap<String, CatalogItem>,
+) -> Option<Rules> {
+    let catalog_item = item
+        .record
+        .submission
+        .item_code
+        .as_deref()
+        .and_then(|code| catalog.get(code))
+        .map(|c| (c.review_levels, c.time_limit));
+    state
+        .settings()
+        .review_rules
+        .for_submission(item.record.kind(), catalog_item)
+}
+
+fn china_time(at: DateTime<Utc>) -> String {
+    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    at.with_timezone(&offset)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// One inbox row as shown.
+#[derive(Debug)]
+struct Row {
+    receipt: String,
+    kind_key: String,
+    item: String,
+    village: String,
+    received: String,
+    status_key: String,
+    level: String,
+    due: String,
+    /// `overdue`, `due-soon` or empty.
+    urgency: &'static str,
+}
+
+fn urgency(state: &ReviewState, today: chrono::NaiveDate, soon_days: u32) -> &'static str {
+    if state.is_overdue(today) {
+        "overdue"
+    } else if !state.is_final()
+        && state
+            .due_on
+            .is_some_and(|due| due <= today + chrono::Duration::days(i64::from(soon_days)))
+    {
+        "due-soon"
+    } else {
+        ""
+    }
+}
+
+fn row(
+    item: &ReviewItem,
+    catalog: &HashMap<String, CatalogItem>,
+    today: chrono::NaiveDate,
+    soon: u32,
+    lang: crate::staff::i18n::Lang,
+) -> Row {
+    let submission = &item.record.submission;
+    let item_name = submission
+        .item_code
+        .as_deref()
+        .map_or_else(String::new, |code| {
+            catalog.get(code).map_or_else(
+                || code.to_owned(),
+                |c| match lang {
+                    crate::staff::i18n::Lang::Zh => c.name_zh.clone(),
+                    crate::staff::i18n::Lang::En => c.name_en.clone(),
+                },
+            )
+        });
+    let levels = item.state.levels.unwrap_or(0);
+    Row {
+        receipt: submission.receipt_number.clone(),
+        kind_key: format!("kind.{}", submission.kind.as_str()),
+        item: item_name,
+        village: format!("{} {}", item.village.township, item.village.village),
+        received: china_time(item.record.received_at),
+        status_key: format!("status.{}", item.record.status.as_str()),
+        level: if levels > 0 {
+            format!("{}/{}", item.state.stage, levels)
+        } else {
+            format!("{}", item.state.stage)
+        },
+        due: item.state.due_on.map(|d| d.to_string()).unwrap_or_default(),
+        urgency: urgency(&item.state, today, soon),
+    }
+}
+
+/// The inbox's filters as the GET form sends them (empty strings for "any").
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct InboxParams {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    village: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    overdue: String,
+    #[serde(default)]
+    due_soon: String,
+    /// `1` to show only what waits for the member's level; absent on a first visit means
+    /// yes for reviewing roles (the form always sends it, as `0` or `1`).
+    #[serde(default)]
+    mine: Option<String>,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: Option<u32>,
+}
+
+impl InboxParams {
+    fn mine(&self, role: Role) -> bool {
+        match self.mine.as_deref() {
+            Some(value) => value == "1",
+            None => role.reviews(),
+        }
+    }
+
+    fn query(
+        &self,
+        staff: &Staff,
+        today: chrono::NaiveDate,
+        soon: u32,
+    ) -> Result<InboxQuery, StaffError> {
+        let bad = |what: &str| StaffError::BadRequest(what.to_owned());
+        let (statuses, include_final) = match self.status.as_str() {
+            "" | "open" => (Vec::new(), false),
+            "all" => (Vec::new(), true),
+            other => (
+                vec![other.parse::<SubmissionStatus>().map_err(|e| bad(&e))?],
+                true,
+            ),
+        };
+        let date = |text: &str, what: &str| {
+            if text.trim().is_empty() {
+                Ok(None)
+            } else {
+                text.trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| bad(&format!("{what} `{text}` is not a date: use YYYY-MM-DD")))
+            }
+        };
+        let page = self.page.unwrap_or(1).max(1);
+        Ok(InboxQuery {
+            scope: staff.user.scope.clone(),
+            waiting_for: self.mine(staff.user.role).then_some(staff.user.role),
+            statuses,
+            include_final,
+            kind: match self.kind.as_str() {
+                "" => None,
+                other => Some(other.parse::<SubmissionKind>().map_err(|e| bad(&e))?),
+            },
+            item_code: Some(self.item.trim().to_owned()).filter(|s| !s.is_empty()),
+            village: Some(self.village.trim().to_owned()).filter(|s| !s.is_empty()),
+            received_from: date(&self.from, "from")?,
+            received_until: date(&self.until, "until")?,
+            overdue_only: self.overdue == "1",
+            due_soon_only: self.due_soon == "1",
+            today,
+            due_soon_days: soon,
+            order: if self.sort == "urgent" {
+                InboxOrder::MostUrgent
+            } else {
+                InboxOrder::Newest
+            },
+            offset: (page - 1) * PAGE_SIZE,
+            limit: PAGE_SIZE,
+        })
+    }
+
+    /// The query string of these filters on another page.
+    fn with_page(&self, page: u32) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("status", self.status.clone()),
+            ("kind", self.kind.clone()),
+            ("item", self.item.clone()),
+            ("village", self.village.clone()),
+            ("from", self.from.clone()),
+            ("until", self.until.clone()),
+            ("overdue", self.overdue.clone()),
+            ("due_soon", self.due_soon.clone()),
+            ("sort", self.sort.clone()),
+        ];
+        if let Some(mine) = &self.mine {
+            pairs.push(("mine", mine.clone()));
+        }
+        pairs.retain(|(_, v)| !v.is_empty());
+        pairs.push(("page", page.to_string()));
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/inbox.html")]
+struct InboxPage {
+    frame: Frame,
+    params: InboxParams,
+    mine: bool,
+    show_mine: bool,
+    rows: Vec<Row>,
+    count_text: String,
+    overdue: u64,
+    due_soon: u64,
+    items: Vec<(String, String)>,
+    statuses: Vec<(&'static str, String)>,
+    kinds: Vec<(&'static str, String)>,
+    prev: Option<String>,
+    next: Option<String>,
+    export: String,
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<InboxParams>,
+) -> PageResult {
+    let today = china_date(Utc::now());
+    let soon = state.settings().due_soon_days;
+    let query = params
+        .query(&staff, today, soon)
+        .map_err(|e| staff.fail(e))?;
+    let store = state.store();
+    let page = store.inbox(&query).await.map_err(|e| staff.fail(e))?;
+    let count = |overdue, due_soon| {
+        let mut q = query.clone();
+        q.overdue_only = overdue;
+        q.due_soon_only = due_soon;
+        q.statuses.clear();
+        q.include_final = false;
+        q.limit = 1;
+        q.offset = 0;
+        q
+    };
+    let overdue = store
+        .inbox(&count(true, false))
+        .await
+        .map_err(|e| staff.fail(e))?
+        .total;
+    let due_soon = store
+        .inbox(&count(false, true))
+        .await
+        .map_err(|e| staff.fail(e))?
+        .total;
+    let catalog = catalog_by_code(store).await.map_err(|e| staff.fail(e))?;
+    let frame = staff.frame("inbox");
+    let mut items: Vec<(String, String)> = catalog
+        .values()
+        .filter(|c| !c.withdrawn)
+        .map(|c| (c.code.clone(), c.name_zh.clone()))
+        .collect();
+    items.sort();
+    let current = params.page.unwrap_or(1).max(1);
+    let shown_until = u64::from(current * PAGE_SIZE);
+    let rows = page
+        .items
+        .iter()
+        .map(|item| row(item, &catalog, today, soon, staff.lang))
+        .collect();
+    let page_view = InboxPage {
+        count_text: frame
+            .t("inbox.count")
+            .replace("{n}", &page.total.to_string()),
+        statuses: std::iter::once(("open", frame.t("inbox.status.open").into_owned()))
+            .chain(std::iter::once((
+                "all",
+                frame.t("inbox.status.all").into_owned(),
+            )))
+            .chain(SubmissionStatus::ALL.iter().map(|s| {
+                (
+                    s.as_str(),
+                    frame.t(format!("status.{}", s.as_str())).into_owned(),
+                )
+            }))
+            .collect(),
+        kinds: [
+            SubmissionKind::Application,
+            SubmissionKind::Complaint,
+            SubmissionKind::Consultation,
+        ]
+        .iter()
+        .map(|k| {
+            (
+                k.as_str(),
+                frame.t(format!("kind.{}", k.as_str())).into_owned(),
+            )
+        })
+        .collect(),
+        mine: params.mine(staff.user.role),
+        show_mine: staff.user.role.reviews(),
+        prev: (current > 1).then(|| params.with_page(current - 1)),
+        next: (page.total > shown_until).then(|| params.with_page(current + 1)),
+        export: params.with_page(1),
+        frame,
+        rows,
+        overdue,
+        due_soon,
+        items,
+        params,
+    };
+    Ok(render(&page_view, staff.lang))
+}
+
+/// A dated entry of the submission's history.
+#[derive(Debug)]
+struct HistoryLine {
+    at: String,
+    who: String,
+    level_key: String,
+    action_key: String,
+    comment: String,
+}
+
+#[derive(Debug)]
+struct ToldLine {
+    at: String,
+    status_key: String,
+    note: String,
+}
+
+#[derive(Debug)]
+struct Field {
+    label: String,
+    value: String,
+}
+
+#[derive(Debug)]
+struct ActionForm {
+    action: &'static str,
+    label_key: String,
+    needs_comment: bool,
+    danger: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/submission.html")]
+struct SubmissionPage {
+    frame: Frame,
+    receipt: String,
+    kind_key: String,
+    item: String,
+    status_key: String,
+    level: String,
+    chain: String,
+    due: String,
+    urgency: &'static str,
+    suspended: bool,
+    kiosk: String,
+    received: String,
+    fields: Vec<Field>,
+    text: Option<String>,
+    rating: Option<u8>,
+    phone: Option<String>,
+    name: Option<String>,
+    id_number: Option<String>,
+    can_show_id: bool,
+    address: Option<String>,
+    history: Vec<HistoryLine>,
+    told: Vec<ToldLine>,
+    actions: Vec<ActionForm>,
+    is_final: bool,
+    reviewed: bool,
+    version: i64,
+    problem: Option<String>,
+}
+
+struct Loaded {
+    item: ReviewItem,
+    catalog: HashMap<String, CatalogItem>,
+    calendar: WorkingCalendar,
+    history: Vec<StatusChange>,
+    actions: Vec<ReviewActionRecord>,
+}
+
+async fn load(state: &AppState, staff: &Staff, receipt: &str) -> Result<Loaded, StaffError> {
+    let store = state.store();
+    let item = store
+        .review_item(
+            &SubmissionRef::Receipt(receipt.to_owned()),
+            &staff.user.scope,
+        )
+        .await?
+        .ok_or(StaffError::NotFound)?;
+    let catalog = catalog_by_code(store).await?;
+    let calendar = WorkingCalendar::new(&store.calendar_days().await?);
+    let history = store.submission_history(item.record.submission.id).await?;
+    let actions = store.review_actions(item.record.submission.id).await?;
+    Ok(Loaded {
+        item,
+        catalog,
+        calendar,
+        history,
+        actions,
+    })
+}
+
+fn submission_page(
+    state: &AppState,
+    staff: &Staff,
+    loaded: &Loaded,
+    flash: Option<&'static str>,
+    problem: Option<String>,
+    full_id: bool,
+) -> SubmissionPage {
+    let item = &loaded.item;
+    let submission = &item.record.submission;
+    let now = Utc::now();
+    let today = china_date(now);
+    let rules = rules_of(state, item, &loaded.catalog);
+    let catalog_item = submission
+        .item_code
+        .as_deref()
+        .and_then(|code| loaded.catalog.get(code));
+    let labels: HashMap<&str, &str> = catalog_item
+        .map(|c| {
+            c.form
+                .iter()
+                .map(|f| (f.key.as_str(), f.label_zh.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let fields = submission
+        .fields
+        .iter()
+        .map(|(key, value)| Field {
+            label: labels
+                .get(key.as_str())
+                .map_or_else(|| key.clone(), |l| (*l).to_owned()),
+            value: value.clone(),
+        })
+        .collect();
+    let applicant = submission.applicant.clone().unwrap_or_default();
+    let levels = item.state.levels.or(rules.map(|r| r.levels)).unwrap_or(1);
+    let actions = workflow::available(&item.state, staff.user.role, rules, &loaded.calendar, now)
+        .into_iter()
+        .map(|action| ActionForm {
+            action: action.as_str(),
+            label_key: format!("action.{}", action.as_str()),
+            needs_comment: action.needs_comment(),
+            danger: matches!(action, Action::Reject | Action::Return),
+        })
+        .collect();
+    let mut frame = staff.frame("inbox");
+    frame.flash = flash;
+    let soon = state.settings().due_soon_days;
+    SubmissionPage {
+        receipt: submission.receipt_number.clone(),
+        kind_key: format!("kind.{}", submission.kind.as_str()),
+        item: catalog_item.map_or_else(
+            || submission.item_code.clone().unwrap_or_default(),
+            |c| format!("{} ({})", c.name_zh, c.code),
+        ),
+        status_key: format!("status.{}", item.record.status.as_str()),
+        level: format!("level.{}", item.state.stage.min(3)),
+        chain: (1..=levels)
+            .map(|stage| {
+                frame
+                    .t(format!(
+                        "role.{}",
+                        workflow::role_at(stage, levels).as_str()
+                    ))
+                    .into_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(" → "),
+        due: item.state.due_on.map(|d| d.to_string()).unwrap_or_default(),
+        urgency: urgency(&item.state, today, soon),
+        suspended: item.state.suspended_at.is_some(),
+        kiosk: format!(
+            "#{} · {} {} {}",
+            item.record.kiosk_number,
+            item.village.county,
+            item.village.township,
+            item.village.village
+        ),
+        received: china_time(item.record.received_at),
+        fields,
+        text: submission.text.clone(),
+        rating: submission.rating,
+        phone: submission.contact_phone.clone(),
+        name: applicant.name.clone(),
+        id_number: applicant.id_number.as_deref().map(|id| {
+            if full_id {
+                id.to_owned()
+            } else {
+                mask_id_number(id)
+            }
+        }),
+        can_show_id: staff.user.role.reviews() && applicant.id_number.is_some() && !full_id,
+        address: applicant.address,
+        history: loaded
+            .actions
+            .iter()
+            .map(|a| HistoryLine {
+                at: china_time(a.at),
+                who: a.actor.clone(),
+                level_key: format!("level.{}", a.stage.min(3)),
+                action_key: format!("action.{}", a.action),
+                comment: a.comment.clone(),
+            })
+            .collect(),
+        told: loaded
+            .history
+            .iter()
+            .map(|c| ToldLine {
+                at: china_time(c.changed_at),
+                status_key: format!("status.{}", c.status.as_str()),
+                note: c.note.clone().unwrap_or_default(),
+            })
+            .collect(),
+        actions,
+        is_final: item.state.is_final(),
+        reviewed: rules.is_some(),
+        version: item.record.status_changed_at.timestamp_millis(),
+        problem,
+        frame,
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(receipt): Path<String>,
+    Query(query): Query<DoneQuery>,
+) -> PageResult {
+    let loaded = load(&state, &staff, &receipt)
+        .await
+        .map_err(|e| staff.fail(e))?;
+    let flash = query.done.is_some().then_some("sub.done");
+    Ok(render(
+        &submission_page(&state, &staff, &loaded, flash, None, false),
+        staff.lang,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DoneQuery {
+    done: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    action: String,
+    #[serde(default)]
+    comment: String,
+    /// The `status_changed_at` the page was rendered from.
+    #[serde(default)]
+    version: String,
+}
+
+async fn act(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    form: StaffForm<ActForm>,
+) -> PageResult {
+    let StaffForm { staff, form } = form;
+    let loaded = load(&state, &staff, &receipt)
+        .await
+        .map_err(|e| staff.fail(e))?;
+    if !staff.user.role.reviews() {
+        return Err(staff.fail(StaffError::Forbidden));
+    }
+    let action: Action = form
+        .action
+        .parse()
+        .map_err(|e: String| staff.fail(StaffError::BadRequest(e)))?;
+    if form.comment.chars().count() > 2000 {
+        return Err(staff.fail(StaffError::BadRequest(
+            "the comment is over 2000 characters".into(),
+        )));
+    }
+    let now = Utc::now();
+    let rules = rules_of(&state, &loaded.item, &loaded.catalog);
+    let planned = workflow::plan(
+        &loaded.item.state,
+        action,
+        staff.user.role,
+        rules,
+        &form.comment,
+        &loaded.calendar,
+        now,
+    );
+    if matches!(planned, Err(workflow::Refusal::NotYourLevel { .. })) {
+        return Err(staff.fail(StaffError::Forbidden));
+    }
+    // The page acted from must show what is stored now; another tab or colleague may have
+    // moved it on, and acting on what one did not see is not allowed.
+    if form.version.trim()
+        != loaded
+            .item
+            .record
+            .status_changed_at
+            .timestamp_millis()
+            .to_string()
+    {
+        return Err(staff.fail(StaffError::Conflict));
+    }
+    let transition = match planned {
+        Ok(transition) => transition,
+        Err(refusal) => {
+            let problem = format!("{}{refusal}", staff.frame("").t("sub.refused"));
+            let mut response = render(
+                &submission_page(&state, &staff, &loaded, None, Some(problem), false),
+                staff.lang,
+            );
+            *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+    };
+    let submission = &loaded.item.record.submission;
+    let update = ReviewUpdate {
+        submission_id: submission.id,
+        expected: loaded.item.state.clone(),
+        next: transition.state.clone(),
+        villager_note: transition.villager_note.clone(),
+        action: ReviewActionRecord {
+            stage: loaded.item.state.stage,
+            actor: staff.user.username.clone(),
+            action: action.as_str().to_owned(),
+            comment: form.comment.trim().to_owned(),
+            at: now,
+        },
+        audit: staff
+            .audit(&format!("review.{}", action.as_str()))
+            .target(&submission.receipt_number)
+            .detail(format!(
+                "level {} → {} {:?}",
+                loaded.item.state.stage, transition.state.stage, transition.state.status
+            )),
+    };
+    match state.store().apply_review(update).await {
+        Ok(Ok(_)) => Ok(Redirect::to(&format!(
+            "/staff/submissions/{}?done=1",
+            urlencode_path(&receipt)
+        ))
+        .into_response()),
+        Ok(Err(_)) => Err(staff.fail(StaffError::Conflict)),
+        Err(error) => Err(staff.fail(error)),
+    }
+}
+
+fn urlencode_path(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+/// The full ID number, for a reviewing role that asks; the view is audit-logged before the
+/// number is shown.
+async fn show_identity(
+    State(state): State<AppState>,
+    Path(receipt): Path<String>,
+    form: StaffForm<NoFields>,
+) -> PageResult {
+    let staff = form.staff;
+    if !staff.user.role.reviews() {
+        return Err(staff.fail(StaffError::Forbidden));
+    }
+    let loaded = load(&state, &staff, &receipt)
+        .await
+        .map_err(|e| staff.fail(e))?;
+    state
+        .store()
+        .append_audit(
+            staff
+                .audit("identity.view")
+                .target(&loaded.item.record.submission.receipt_number),
+        )
+        .await
+        .map_err(|e| staff.fail(e))?;
+    Ok(render(
+        &submission_page(&state, &staff, &loaded, Some("sub.id_shown"), None, true),
+        staff.lang,
+    ))
+}
+
+/// A CSV field: quoted when needed, and a leading `=`, `+`, `-` or `@` defused so a
+/// spreadsheet does not run it as a formula.
+fn csv_field(text: &str) -> String {
+    let defused = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// The inbox's filters as a CSV file for Excel: UTF-8 with a byte-order mark (without it
+/// Excel reads Chinese as mojibake), CRLF line ends, ID numbers masked.
+async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    Query(params): Query<InboxParams>,
+) -> PageResult {
+    let today = china_date(Utc::now());
+    let mut query = params
+        .query(&staff, today, state.settings().due_soon_days)
+        .map_err(|e| staff.fail(e))?;
+    query.offset = 0;
+    query.limit = EXPORT_LIMIT;
+    let store = state.store();
+    let page = store.inbox(&query).await.map_err(|e| staff.fail(e))?;
+    let catalog = catalog_by_code(store).await.map_err(|e| staff.fail(e))?;
+    let tr = staff.frame("").tr;
+    let mut csv = String::from("\u{feff}");
+    let header = [
+        "col.receipt",
+        "col.kind",
+        "col.item",
+        "col.village",
+        "col.received",
+        "col.status",
+        "col.level",
+        "col.due",
+        "sub.name",
+        "sub.id_number",
+        "sub.phone",
+    ];
+    csv.push_str(
+        &header
+            .iter()
+            .map(|key| csv_field(&tr.t(key)))
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    csv.push_str("\r\n");
+    for item in &page.items {
+        let row = row(
+            item,
+            &catalog,
+            today,
+            state.settings().due_soon_days,
+            staff.lang,
+        );
+        let applicant = item.record.submission.applicant.clone().unwrap_or_default();
+        let cells = [
+            row.receipt,
+            tr.t(&row.kind_key).into_owned(),
+            row.item,
+            row.village,
+            row.received,
+            tr.t(&row.status_key).into_owned(),
+            row.level,
+            row.due,
+            applicant.name.unwrap_or_default(),
+            applicant
+                .id_number
+                .as_deref()
+                .map(mask_id_number)
+                .unwrap_or_default(),
+            item.record
+                .submission
+                .contact_phone
+                .clone()
+                .unwrap_or_default(),
+        ];
+        csv.push_str(
+            &cells
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        csv.push_str("\r\n");
+    }
+    store
+        .append_audit(staff.audit("export.csv").detail(format!(
+            "{} rows; {}",
+            page.items.len(),
+            params.with_page(1)
+        )))
+        .await
+        .map_err(|e| staff.fail(e))?;
+    let filename = format!("submissions-{today}.csv");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1"), "'-1");
+    }
+}
