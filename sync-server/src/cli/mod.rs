@@ -1,6 +1,7 @@
 //! Command-line entry points: one module per command group. Each command opens the store in
 //! the data directory itself, so staff commands work while `serve` runs in another process.
 
+mod calendar;
 mod catalog;
 mod enroll_code;
 mod kiosk;
@@ -53,6 +54,9 @@ enum Command {
     /// List, show and change the status of submissions.
     #[command(subcommand)]
     Submissions(submissions::Command),
+    /// The holiday calendar deadlines are counted with: add, remove, list.
+    #[command(subcommand)]
+    Calendar(calendar::Command),
     /// Staff accounts of the web app: add, passwd, disable, enable, list.
     #[command(subcommand)]
     Staff(staff::Command),
@@ -69,6 +73,7 @@ impl Cli {
             Command::Notice(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
             Command::Submissions(command) => command.run(open_existing(&dir).await?.as_ref()).await,
             Command::Staff(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::Calendar(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
         }
     }
 

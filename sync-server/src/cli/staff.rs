@@ -9,6 +9,7 @@ use std::io::BufRead as _;
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use sync_server::staff::password;
+use sync_server::staff::web::accounts;
 use sync_server::store::Store;
 use sync_server::store::staff::{AuditEntry, NewStaffUser, Role, Scope};
 
@@ -68,32 +69,18 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 fn check_username(name: &str) -> anyhow::Result<String> {
-    let name = name.trim().to_lowercase();
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-    if !valid {
-        bail!("`{name}` is not a usable login name: use 1 to 64 letters, digits, `.`, `-` or `_`");
+    match accounts::login_name(name) {
+        Some(name) => Ok(name),
+        None => bail!(
+            "`{}` is not a usable login name: use 1 to 64 letters, digits, `.`, `-` or `_`",
+            name.trim()
+        ),
     }
-    Ok(name)
 }
 
 /// 16 characters from an alphabet without look-alikes (no 0/O, 1/l/I), in groups of four.
 fn generated_password() -> anyhow::Result<String> {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).context("cannot draw random bytes for a password")?;
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect();
-    Ok(chars
-        .chunks(4)
-        .map(|group| group.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-"))
+    accounts::generated_password().context("cannot draw random bytes for a password")
 }
 
 /// The password to set and whether to print it.

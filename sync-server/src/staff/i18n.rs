@@ -113,7 +113,13 @@ fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
 pub type Entry = (&'static str, &'static str, &'static str);
 
 /// Every page group keeps its own texts beside its code; this lists them all.
-pub const SECTIONS: &[&[Entry]] = &[FRAME, super::web::review::KEYS];
+pub const SECTIONS: &[&[Entry]] = &[
+    FRAME,
+    super::web::review::KEYS,
+    super::web::audit::KEYS,
+    super::web::calendar::KEYS,
+    super::web::accounts::KEYS,
+];
 
 pub fn all_entries() -> impl Iterator<Item = &'static Entry> {
     SECTIONS.iter().flat_map(|section| section.iter())
@@ -259,6 +265,62 @@ mod tests {
         for (key, zh, en) in all_entries() {
             assert!(seen.insert(key), "`{key}` twice");
             assert!(!zh.is_empty() && !en.is_empty(), "`{key}` is blank");
+        }
+    }
+
+    /// Every file a key can be used from, with the tables' own rows taken out.
+    fn sources() -> String {
+        fn walk(dir: &std::path::Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs" || e == "html") {
+                    out.push_str(&std::fs::read_to_string(&path).unwrap());
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut text = String::new();
+        walk(&root.join("src/staff"), &mut text);
+        walk(&root.join("templates/staff"), &mut text);
+        for (key, _, _) in all_entries() {
+            text = text.replace(&format!("(\"{key}\","), "(");
+        }
+        text
+    }
+
+    /// Keys built at run time from a prefix and a value (`status.{}`, `role.{}` …).
+    const BUILT: &[&str] = &["role.", "nav.", "status.", "kind.", "level.", "action."];
+
+    #[test]
+    fn every_key_a_template_asks_for_exists() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/staff");
+        for entry in std::fs::read_dir(root).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            for (index, _) in text.match_indices("t(\"") {
+                let rest = &text[index + 3..];
+                let key = &rest[..rest.find('"').unwrap()];
+                assert!(
+                    table().contains_key(key),
+                    "{} asks for `{key}`, which no table has",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_key_is_used_somewhere() {
+        let text = sources();
+        for (key, _, _) in all_entries() {
+            if BUILT.iter().any(|prefix| key.starts_with(prefix)) {
+                continue;
+            }
+            assert!(
+                text.contains(&format!("\"{key}\"")),
+                "`{key}` is in a table but nothing uses it"
+            );
         }
     }
 

@@ -295,3 +295,92 @@ fn serve_reports_a_busy_port_in_one_line() {
         "{stderr}"
     );
 }
+
+/// `staff` and `calendar` while the server runs: an account made on the command line logs in
+/// over HTTP with the password printed once, and disabling it ends its session at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_accounts_and_the_calendar_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = Serving::start(dir.path());
+    let added = stdout_of(&run(
+        dir.path(),
+        &[
+            "staff",
+            "add",
+            "--user",
+            "Li.Handler",
+            "--role",
+            "handler",
+            "--scope",
+            "示范县/凤岭乡",
+            "--name",
+            "李承办",
+        ],
+    ));
+    assert!(
+        added.starts_with("created li.handler (handler, scope 示范县/凤岭乡)"),
+        "{added}"
+    );
+    let password = added
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("the password is printed")
+        .to_owned();
+    let mut client = crate::staff_client::StaffClient::new(&serving.url);
+    let login = client.login("li.handler", &password).await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "{}", login.body);
+
+    let listed = stdout_of(&run(dir.path(), &["staff", "list"]));
+    assert!(
+        listed.contains("li.handler") && listed.contains("李承办"),
+        "{listed}"
+    );
+    let refused = run(
+        dir.path(),
+        &[
+            "staff", "add", "--user", "x", "--role", "boss", "--scope", "*",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("is not a role"));
+
+    stdout_of(&run(
+        dir.path(),
+        &["staff", "disable", "--user", "li.handler"],
+    ));
+    assert_eq!(
+        client.get("/staff/password").await.status,
+        StatusCode::SEE_OTHER,
+        "the session ended with the account"
+    );
+
+    let set = stdout_of(&run(
+        dir.path(),
+        &[
+            "calendar",
+            "add",
+            "2026-10-01",
+            "--kind",
+            "holiday",
+            "--name",
+            "国庆节",
+        ],
+    ));
+    assert!(set.contains("2026-10-01 is now a holiday"), "{set}");
+    let days = json_of(&run(dir.path(), &["calendar", "list", "--json"]));
+    assert_eq!(days[0]["day"], "2026-10-01");
+    assert_eq!(days[0]["kind"], "holiday");
+    let unknown = run(
+        dir.path(),
+        &[
+            "calendar",
+            "add",
+            "2026-10-02",
+            "--kind",
+            "feast",
+            "--name",
+            "x",
+        ],
+    );
+    assert!(!unknown.status.success());
+}

@@ -9,6 +9,7 @@
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
+//! - `staff_admin`: accounts, calendar and audit pages, for administrators only.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_review`: the review chain over HTTP, each step reaching the booth's feed; scope
@@ -25,6 +26,7 @@ mod openapi;
 mod re_enrollment;
 mod security;
 mod shutdown;
+mod staff_admin;
 mod staff_auth;
 mod staff_client;
 mod staff_review;

@@ -459,3 +459,35 @@ async fn the_export_is_excel_ready_masked_and_logged() {
             .starts_with("1 rows")
     );
 }
+
+#[tokio::test]
+async fn a_holiday_on_the_calendar_moves_the_promised_date() {
+    use sync_server::review::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
+    let (server, kiosk) = county().await;
+    let today = china_date(Utc::now());
+    let plain_due = WorkingCalendar::default().add_working_days(today, 30);
+    let holiday = CalendarDay {
+        day: WorkingCalendar::default().add_working_days(today, 1),
+        kind: DayKind::Holiday,
+        name: "测试假日".into(),
+    };
+    server
+        .store()
+        .set_calendar_day(
+            holiday.clone(),
+            sync_server::store::staff::AuditEntry::new(Utc::now(), "test", "calendar.set"),
+        )
+        .await
+        .unwrap();
+    let application = submission(kiosk.number(), 1);
+    let receipt = application.receipt_number.clone();
+    upload(&kiosk, vec![application]).await;
+    let mut handler = StaffClient::logged_in(&server.url, "handler").await;
+    act(&mut handler, &receipt, "accept", "").await;
+    let expected = WorkingCalendar::new(&[holiday]).add_working_days(today, 30);
+    assert_ne!(expected, plain_due);
+    handler
+        .get(&format!("/staff/submissions/{receipt}"))
+        .await
+        .assert_contains(&expected.to_string());
+}

@@ -8,6 +8,9 @@
 //! record outside it answers 404 like a missing one.
 
 pub mod account;
+pub mod accounts;
+pub mod audit;
+pub mod calendar;
 pub mod review;
 pub mod session;
 
@@ -43,6 +46,9 @@ pub fn router() -> Router<AppState> {
         .merge(session::routes())
         .merge(account::routes())
         .merge(review::routes())
+        .merge(audit::routes())
+        .merge(calendar::routes())
+        .merge(accounts::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }

@@ -113,7 +113,6 @@ pub const KEYS: &[Entry] = &[
     ),
     ("sub.kiosk", "服务亭", "Booth"),
     ("sub.chain", "审批环节", "Chain"),
-    ("sub.levels", "级", "levels"),
     ("sub.history", "办理记录", "What staff did"),
     ("sub.told", "告知村民的进度", "What the villager was told"),
     ("sub.actions", "办理", "Act"),

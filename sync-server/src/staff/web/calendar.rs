@@ -1,0 +1,196 @@
+//! The working-day calendar, for administrators: the days that break the Monday-to-Friday
+//! rule (holidays on weekdays, weekend days worked in exchange). Deadlines are counted with
+//! it when a submission is accepted and when its clock restarts.
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{IntoResponse as _, Redirect};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::session::{Staff, StaffForm};
+use super::{Frame, PageResult, StaffError, render};
+use crate::app::AppState;
+use crate::review::calendar::{CalendarDay, DayKind};
+use crate::staff::i18n::Entry;
+use crate::store::staff::Role;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/calendar", axum::routing::get(show).post(add))
+        .route("/calendar/remove", axum::routing::post(remove))
+}
+
+pub const KEYS: &[Entry] = &[
+    (
+        "calendar.title",
+        "节假日与调休",
+        "Holidays and exchanged workdays",
+    ),
+    (
+        "calendar.hint",
+        "工作日为周一至周五；在此登记法定节假日和调休上班日（以国务院办公厅每年的通知为准）。办理时限按工作日计算。",
+        "Working days are Monday to Friday; list the public holidays and the weekend days worked in exchange here (from the State Council's yearly notice). Time limits count working days.",
+    ),
+    ("calendar.day", "日期", "Date"),
+    ("calendar.kind", "类型", "Kind"),
+    ("calendar.name", "名称", "Name"),
+    ("calendar.holiday", "放假", "Day off"),
+    ("calendar.workday", "调休上班", "Worked"),
+    ("calendar.add", "登记", "Add"),
+    ("calendar.remove", "删除", "Remove"),
+    (
+        "calendar.empty",
+        "尚未登记任何节假日。",
+        "No holidays listed yet.",
+    ),
+    ("calendar.saved", "已保存。", "Saved."),
+];
+
+#[derive(Debug)]
+struct DayLine {
+    day: String,
+    weekday: String,
+    kind_key: &'static str,
+    name: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/calendar.html")]
+struct CalendarPage {
+    frame: Frame,
+    days: Vec<DayLine>,
+    problem: Option<String>,
+}
+
+fn admin_only(staff: &Staff) -> Result<(), super::PageError> {
+    if staff.user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(staff.fail(StaffError::Forbidden))
+    }
+}
+
+async fn page(state: &AppState, staff: &Staff, problem: Option<String>, saved: bool) -> PageResult {
+    let days = state
+        .store()
+        .calendar_days()
+        .await
+        .map_err(|e| staff.fail(e))?
+        .into_iter()
+        .map(|d| DayLine {
+            weekday: d.day.format("%a").to_string(),
+            day: d.day.to_string(),
+            kind_key: match d.kind {
+                DayKind::Holiday => "calendar.holiday",
+                DayKind::Workday => "calendar.workday",
+            },
+            name: d.name,
+        })
+        .collect();
+    let mut frame = staff.frame("calendar");
+    frame.flash = saved.then_some("calendar.saved");
+    let status = if problem.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let mut response = render(
+        &CalendarPage {
+            frame,
+            days,
+            problem,
+        },
+        staff.lang,
+    );
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Saved {
+    saved: Option<String>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    axum::extract::Query(query): axum::extract::Query<Saved>,
+) -> PageResult {
+    admin_only(&staff)?;
+    page(&state, &staff, None, query.saved.is_some()).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+}
+
+async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageResult {
+    let StaffForm { staff, form } = form;
+    admin_only(&staff)?;
+    let day: Result<NaiveDate, _> = form.day.trim().parse();
+    let kind: Result<DayKind, _> = form.kind.parse();
+    let name = form.name.trim();
+    let (Ok(day), Ok(kind)) = (day, kind) else {
+        return page(
+            &state,
+            &staff,
+            Some(format!(
+                "`{}`: give a date (YYYY-MM-DD) and a kind",
+                form.day.trim()
+            )),
+            false,
+        )
+        .await;
+    };
+    if name.is_empty() || name.chars().count() > 40 {
+        return page(
+            &state,
+            &staff,
+            Some("give the day a name of at most 40 characters".into()),
+            false,
+        )
+        .await;
+    }
+    state
+        .store()
+        .set_calendar_day(
+            CalendarDay {
+                day,
+                kind,
+                name: name.to_owned(),
+            },
+            staff
+                .audit("calendar.set")
+                .target(day.to_string())
+                .detail(format!("{} {name}", kind.as_str())),
+        )
+        .await
+        .map_err(|e| staff.fail(e))?;
+    Ok(Redirect::to("/staff/calendar?saved=1").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    day: NaiveDate,
+}
+
+async fn remove(State(state): State<AppState>, form: StaffForm<RemoveForm>) -> PageResult {
+    let StaffForm { staff, form } = form;
+    admin_only(&staff)?;
+    state
+        .store()
+        .remove_calendar_day(
+            form.day,
+            staff.audit("calendar.remove").target(form.day.to_string()),
+        )
+        .await
+        .map_err(|e| staff.fail(e))?;
+    Ok(Redirect::to("/staff/calendar?saved=1").into_response())
+}
