@@ -5,6 +5,7 @@
 //! says what each process saw.
 
 pub mod booth;
+pub mod browser;
 pub mod fault_proxy;
 
 use std::io::{BufRead, BufReader, Read};

@@ -1,0 +1,269 @@
+//! The county staff pages in a real browser (headless Chromium over WebDriver), against the
+//! real `sync-server` and a real booth (`kiosk` CLI) on loopback: a villager's application
+//! taken through its three levels by three people, and the booth then showing the final
+//! status.
+//!
+//! With `UPDATE_SCREENSHOTS=1` the pages it passes through are saved to `docs/screenshots/`
+//! for the README (they hold dates and random tokens, so they are pictures, not references).
+
+use std::path::{Path, PathBuf};
+
+use booth_tests::booth::{Booth, Server, free_port, import_catalog, receipt_of, server_cli};
+use booth_tests::browser::Driver;
+use fantoccini::{Client, Locator};
+
+const COUNTY: &str = "示范县";
+const TOWNSHIP: &str = "凤岭乡";
+const VILLAGE: &str = "石门村";
+
+fn screenshot_dir() -> Option<PathBuf> {
+    std::env::var_os("UPDATE_SCREENSHOTS")
+        .map(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"))
+}
+
+async fn picture(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    if let Some(dir) = screenshot_dir() {
+        std::fs::write(dir.join(format!("staff-{name}.png")), png).expect("save screenshot");
+    }
+}
+
+/// Creates an account on the command line; returns the password it printed.
+fn account(county: &Path, user: &str, role: &str, name: &str) -> String {
+    let out = server_cli(
+        county,
+        &[
+            "staff",
+            "add",
+            "--user",
+            user,
+            "--role",
+            role,
+            "--scope",
+            &format!("{COUNTY}/{TOWNSHIP}"),
+            "--name",
+            name,
+        ],
+    );
+    out.stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("password: "))
+        .unwrap_or_else(|| panic!("no password printed\n{out}"))
+        .to_owned()
+}
+
+async fn log_in(client: &Client, base: &str, user: &str, password: &str) {
+    client
+        .goto(&format!("{base}/staff/login"))
+        .await
+        .expect("login page");
+    client
+        .find(Locator::Css("input[name=username]"))
+        .await
+        .expect("user name field")
+        .send_keys(user)
+        .await
+        .expect("type the user name");
+    client
+        .find(Locator::Css("input[name=password]"))
+        .await
+        .expect("password field")
+        .send_keys(password)
+        .await
+        .expect("type the password");
+    client
+        .find(Locator::Css("main button[type=submit]"))
+        .await
+        .expect("login button")
+        .click()
+        .await
+        .expect("log in");
+    if let Err(error) = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("nav.menu"))
+        .await
+    {
+        panic!(
+            "{user} did not get past the login page ({error}):\n{}",
+            client.source().await.unwrap_or_default()
+        );
+    }
+}
+
+/// How long a page may take to arrive after a click (a form post and its redirect).
+const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn log_out(client: &Client) {
+    client
+        .find(Locator::XPath("//form[@action='/staff/logout']//button"))
+        .await
+        .expect("logout button")
+        .click()
+        .await
+        .expect("log out");
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//p[contains(., '已退出')]"))
+        .await
+        .expect("the logged-out page");
+}
+
+/// On the submission page: types `comment` into the form of `action` and submits it.
+async fn take(client: &Client, action: &str, comment: &str) {
+    let form = format!("//input[@name='action' and @value='{action}']/ancestor::form");
+    if !comment.is_empty() {
+        client
+            .find(Locator::XPath(&format!("{form}//textarea")))
+            .await
+            .unwrap_or_else(|e| panic!("no comment box for {action}: {e}"))
+            .send_keys(comment)
+            .await
+            .expect("type the comment");
+    }
+    client
+        .find(Locator::XPath(&format!("{form}//button")))
+        .await
+        .unwrap_or_else(|e| panic!("no {action} button: {e}"))
+        .click()
+        .await
+        .expect("submit the action");
+    let done = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//p[@class='flash' and contains(., '已办理')]",
+        ))
+        .await;
+    if let Err(error) = done {
+        panic!(
+            "{action} did not go through ({error}):\n{}",
+            client.source().await.unwrap_or_default()
+        );
+    }
+}
+
+async fn open_from_inbox(client: &Client, base: &str, receipt: &str) {
+    client
+        .goto(&format!("{base}/staff/inbox"))
+        .await
+        .expect("inbox");
+    client
+        .find(Locator::LinkText(receipt))
+        .await
+        .unwrap_or_else(|e| panic!("{receipt} is not in the inbox: {e}"))
+        .click()
+        .await
+        .expect("open the submission");
+    client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&format!("//h1[contains(., '{receipt}')]")))
+        .await
+        .expect("the submission page");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_people_take_a_booth_application_through_its_levels_in_a_browser() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    import_catalog(county.path());
+    let server = Server::start(county.path(), free_port());
+    let code_out = server_cli(
+        county.path(),
+        &[
+            "enroll-code",
+            "--county",
+            COUNTY,
+            "--township",
+            TOWNSHIP,
+            "--village",
+            VILLAGE,
+            "--json",
+        ],
+    );
+    let code: serde_json::Value = serde_json::from_str(&code_out.stdout).expect("code JSON");
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, code["code"].as_str().expect("code"));
+    booth.ok(&["sync", "--once"]);
+    let applied = booth.ok(&[
+        "submit",
+        "--kind",
+        "application",
+        "--item",
+        "GX-MZ-003",
+        "--field",
+        "agent_relation=本人申请",
+        "--field",
+        "phone=13800000001",
+        "--name",
+        "李秀英",
+        "--id-number",
+        "450902196208150028",
+        "--address",
+        "石门村12号",
+        "--json",
+    ]);
+    let receipt = receipt_of(&applied);
+    booth.ok(&["sync", "--once"]);
+
+    let handler = account(county.path(), "handler", "handler", "张承办");
+    let reviewer = account(county.path(), "reviewer", "reviewer", "王审查");
+    let approver = account(county.path(), "approver", "approver", "赵审批");
+
+    let driver = Driver::start();
+    let client = driver.browser(1366, 900).await;
+    let base = server.url.clone();
+
+    log_in(&client, &base, "handler", &handler).await;
+    picture(&client, "inbox").await;
+    open_from_inbox(&client, &base, &receipt).await;
+    picture(&client, "submission").await;
+    take(&client, "accept", "材料齐全，予以受理").await;
+    take(&client, "forward", "").await;
+    log_out(&client).await;
+
+    log_in(&client, &base, "reviewer", &reviewer).await;
+    open_from_inbox(&client, &base, &receipt).await;
+    take(&client, "forward", "符合条件").await;
+    log_out(&client).await;
+
+    log_in(&client, &base, "approver", &approver).await;
+    open_from_inbox(&client, &base, &receipt).await;
+    take(&client, "approve", "准予发放").await;
+    picture(&client, "approved").await;
+    log_out(&client).await;
+    client.close().await.expect("close the browser");
+
+    booth.ok(&["sync", "--once"]);
+    let shown = booth.ok(&["receipt", "show", &receipt, "--json"]);
+    let local: serde_json::Value = serde_json::from_str(&shown.stdout).expect("receipt JSON");
+    assert_eq!(local["status"], "approved", "{shown}");
+    assert_eq!(local["status_note"], "已办结：准予发放", "{shown}");
+
+    let audit = server_cli(county.path(), &["submissions", "list", "--json"]);
+    assert!(audit.stdout.contains(&receipt));
+    drop(server);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_inbox_fits_a_phone() {
+    let county = tempfile::tempdir().unwrap();
+    let server = Server::start(county.path(), free_port());
+    let password = account(county.path(), "handler", "handler", "张承办");
+    let driver = Driver::start();
+    let client = driver.phone(390, 844).await;
+    log_in(&client, &server.url, "handler", &password).await;
+    let width: serde_json::Value = client
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await
+        .expect("page width");
+    assert!(
+        width.as_u64().is_some_and(|w| w <= 390),
+        "the inbox is wider than the phone: {width}"
+    );
+    picture(&client, "inbox-phone").await;
+    client.close().await.expect("close the browser");
+}
