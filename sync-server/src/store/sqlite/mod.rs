@@ -6,7 +6,8 @@
 //! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
-//!   [`staff`]: accounts, sessions and the audit log, with their part of the trait.
+//!   [`staff`]: accounts, sessions and the audit log, with their part of the trait;
+//!   [`content`]: guide drafts and versions, and notices as staff edit them.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
@@ -14,6 +15,7 @@
 //! sees their changes at once.
 
 mod connection;
+mod content;
 mod feeds;
 mod kiosks;
 mod readers;
