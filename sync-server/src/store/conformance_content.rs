@@ -550,6 +550,11 @@ pub async fn notices_are_withdrawn_and_republished_through_the_feed(store: Arc<d
         logged,
         ["notice.create", "notice.withdraw", "notice.republish"]
     );
+    assert_eq!(
+        actions(store.as_ref(), &id.to_string()).await,
+        ["notice.create", "notice.withdraw", "notice.republish"],
+        "the create line names the new notice"
+    );
 }
 
 pub async fn notices_list_newest_first_within_villages(store: Arc<dyn Store>) {

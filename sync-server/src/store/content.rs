@@ -161,7 +161,8 @@ pub trait ContentStore: Send + Sync {
     /// village and those whose every target is in the list; `None` for all notices.
     fn list_notices<'a>(&'a self, villages: Option<&'a [String]>) -> StoreFuture<'a, Vec<Notice>>;
     fn find_notice(&self, id: Uuid) -> StoreFuture<'_, Option<Notice>>;
-    /// Publishes a notice, as [`super::Store::add_notice`] does, with its audit line.
+    /// Publishes a notice, as [`super::Store::add_notice`] does, with its audit line; the
+    /// line's target is the new notice's id (only known once it is made).
     fn create_notice(&self, notice: NewNotice, audit: AuditEntry) -> StoreFuture<'_, Notice>;
     /// Withdraws (`true`) or re-publishes a notice: a new change in the notices feed carries
     /// it with `withdrawn` set, so booths drop or show it.

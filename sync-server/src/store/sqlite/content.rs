@@ -452,6 +452,10 @@ impl ContentStore for SqliteStore {
     fn create_notice(&self, notice: NewNotice, audit: AuditEntry) -> StoreFuture<'_, Notice> {
         Box::pin(self.writer.write("publish a notice", move |conn| {
             let notice = add_notice(conn, notice, audit.at)?;
+            let audit = AuditEntry {
+                target: Some(notice.id.to_string()),
+                ..audit
+            };
             append_audit(conn, &audit)?;
             Ok(notice)
         }))
