@@ -150,6 +150,15 @@ pub async fn a_published_draft_becomes_the_next_version_with_its_history(store: 
         actions(store.as_ref(), code).await,
         ["guide.save_draft", "guide.publish"]
     );
+    let publish_line = store
+        .list_audit(&AuditFilter {
+            action: Some("guide.publish".into()),
+            limit: 1,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(publish_line[0].entry.detail.as_deref(), Some("version 2"));
 }
 
 pub async fn a_stale_invalid_or_unchanged_draft_is_not_published(store: Arc<dyn Store>) {

@@ -9,7 +9,8 @@
 //! version it was saved against).
 //!
 //! Every change takes the [`AuditEntry`] that records it; a backend writes both in one
-//! transaction, at `audit.at`.
+//! transaction, at `audit.at`. What the caller cannot know beforehand the backend fills in:
+//! a published guide change's detail is `version N`, a new notice's target is its id.
 
 use chrono::{DateTime, Utc};
 use sync_protocol::feed::{CatalogItem, Notice};

@@ -777,3 +777,39 @@ async fn a_publish_without_the_form_token_changes_nothing() {
     assert_eq!(guide.versions.len(), 1);
     assert_eq!(audit_of(&server, CODE).await, ["guide.save_draft"]);
 }
+
+#[tokio::test]
+async fn an_import_keeps_a_draft_and_its_page_says_the_item_moved_on() {
+    let server = server_with_catalog().await;
+    let mut admin = StaffClient::logged_in(&server.url, "wang").await;
+    let page = admin.get("/staff/guides/GX-MZ-001").await;
+    let mut fields = editor_fields(&page);
+    set(&mut fields, "category", "社会救助（草稿）");
+    let saved = post_fields(&mut admin, "/staff/guides/GX-MZ-001/draft", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+
+    let mut items = catalog::parse(SEED).unwrap();
+    let changed = items.iter_mut().find(|i| i.code == CODE).unwrap();
+    changed.complaint_phone = "0775-5550000".into();
+    server
+        .store()
+        .import_catalog(items, Utc::now())
+        .await
+        .unwrap();
+
+    let page = admin.get("/staff/guides/GX-MZ-001").await;
+    page.assert_ok()
+        .assert_contains("草稿保存时的发布版本是第1版，现在已是第2版")
+        .assert_contains("value=\"社会救助（草稿）\"")
+        .assert_contains("第2版");
+    assert!(page.body.contains("文件导入"));
+    // Saving again from this page marks the draft as checked against version 2.
+    let fields = editor_fields(&page);
+    assert_eq!(get(&fields, "base_version"), "2");
+    let saved = post_fields(&mut admin, "/staff/guides/GX-MZ-001/draft", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    admin
+        .get("/staff/guides/GX-MZ-001")
+        .await
+        .assert_lacks("草稿保存时的发布版本");
+}

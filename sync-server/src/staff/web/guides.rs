@@ -146,6 +146,7 @@ async fn list_page(
         .collect();
     let mut frame = staff.frame("guides");
     frame.flash = flash;
+    frame.here = "/staff/guides".into();
     Ok(render(
         &ListPage {
             frame,
@@ -343,7 +344,12 @@ fn item_page(
             by: draft.updated_by.clone(),
             saved_at_ms: draft.updated_at.timestamp_millis(),
             stale: (draft.item.version != base).then(|| {
-                tr.t("guide.draft.stale")
+                let key = if draft.item.version == 0 {
+                    "guide.draft.stale_new"
+                } else {
+                    "guide.draft.stale"
+                };
+                tr.t(key)
                     .replace("{from}", &draft.item.version.to_string())
                     .replace("{to}", &base.to_string())
             }),
@@ -374,6 +380,8 @@ fn item_page(
     });
     let mut frame = staff.frame("guides");
     frame.flash = flash;
+    // A page re-rendered after a refused POST switches language on the item's own page.
+    frame.here = item_path(&guide.code);
     render(
         &ItemPage {
             frame,
@@ -695,6 +703,11 @@ pub const KEYS: &[Entry] = &[
     ("guide.published", "已发布", "Published"),
     ("guide.draft", "草稿", "Draft"),
     ("guide.saved_by", "保存人", "saved by"),
+    (
+        "guide.draft.stale_new",
+        "草稿保存时事项尚未发布，现在已发布第{to}版（可能来自文件导入）：请对照后再发布；重新保存草稿即表示已核对。",
+        "The draft was saved before the item was published; it is now version {to} (perhaps from a file import): compare before publishing. Saving the draft again marks it as checked.",
+    ),
     (
         "guide.draft.stale",
         "草稿保存时的发布版本是第{from}版，现在已是第{to}版（可能来自文件导入）：请对照后再发布；重新保存草稿即表示已核对。",

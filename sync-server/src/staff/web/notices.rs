@@ -292,6 +292,8 @@ async fn page(
         .collect();
     let mut frame = staff.frame("notices");
     frame.flash = flash;
+    // Also after a refused POST: the language switch goes back to the list.
+    frame.here = "/staff/notices".into();
     Ok(render(
         &NoticesPage {
             frame,

@@ -214,6 +214,14 @@ fn save_draft(
     }))
 }
 
+/// The audit line of a published change names the version it made (known only here).
+fn with_version(audit: &AuditEntry, version: u32) -> AuditEntry {
+    AuditEntry {
+        detail: Some(format!("version {version}")),
+        ..audit.clone()
+    }
+}
+
 fn publish(
     conn: &Connection,
     code: &str,
@@ -248,7 +256,7 @@ fn publish(
     publish_item(conn, &item, audit.at, &audit.actor)?;
     conn.execute("DELETE FROM catalog_drafts WHERE code = ?1", [code])
         .map_err(failed("remove a published draft"))?;
-    append_audit(conn, audit)?;
+    append_audit(conn, &with_version(audit, item.version))?;
     Ok(Ok(item))
 }
 
@@ -291,7 +299,7 @@ fn set_withdrawn(
         ..current.item
     };
     publish_item(conn, &item, audit.at, &audit.actor)?;
-    append_audit(conn, audit)?;
+    append_audit(conn, &with_version(audit, item.version))?;
     Ok(Ok(item))
 }
 
