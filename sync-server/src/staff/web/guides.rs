@@ -49,7 +49,7 @@ pub(super) fn admin_only(staff: &Staff) -> Result<(), PageError> {
 
 /// A path segment with everything but unreserved characters percent-encoded (item codes come
 /// from import files and may hold anything).
-pub(super) fn segment(text: &str) -> String {
+fn segment(text: &str) -> String {
     text.bytes()
         .map(|byte| match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
