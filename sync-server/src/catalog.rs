@@ -4,7 +4,10 @@
 //! The file is JSON: `{"note": "…", "items": [CatalogItem without "version" or "withdrawn"]}`.
 //! The server owns versions: an item whose content changed gets the next version, an item
 //! missing from the file is withdrawn (and stays in the feed so booths drop it), and an item
-//! that comes back is un-withdrawn with a new version.
+//! that comes back is un-withdrawn with a new version. Every new version goes into the item's
+//! history (published by `import`); drafts staff are preparing in the web editor are left
+//! alone, so an import never destroys unpublished work. [`check_item`] is the rule for every
+//! published item, whether it comes from a file or the editor.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -116,7 +119,22 @@ fn first_unknown_field(
     }
 }
 
-fn check_item(item: &CatalogItem) -> Result<(), String> {
+/// Why an item cannot be published (in a file import or from the staff editor). `field` is
+/// the item's JSON path, so the editor can name its own input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ItemProblem {
+    #[error("`{0}` is empty")]
+    Empty(&'static str),
+    #[error("`review_levels` is {0}: use 1, 2 or 3")]
+    ReviewLevels(u8),
+    #[error("a material has count 0")]
+    MaterialCountZero,
+    #[error("form field `{0}` appears twice")]
+    DuplicateFormField(String),
+}
+
+/// What every published item must have, whoever publishes it.
+pub fn check_item(item: &CatalogItem) -> Result<(), ItemProblem> {
     let required = [
         ("code", &item.code),
         ("name_zh", &item.name_zh),
@@ -129,23 +147,20 @@ fn check_item(item: &CatalogItem) -> Result<(), String> {
         ("complaint_phone", &item.complaint_phone),
     ];
     if let Some((name, _)) = required.iter().find(|(_, value)| value.trim().is_empty()) {
-        return Err(format!("`{name}` is empty"));
+        return Err(ItemProblem::Empty(name));
     }
     if item.steps.is_empty() {
-        return Err("`steps` is empty".into());
+        return Err(ItemProblem::Empty("steps"));
     }
     if !(1..=3).contains(&item.review_levels) {
-        return Err(format!(
-            "`review_levels` is {}: use 1, 2 or 3",
-            item.review_levels
-        ));
+        return Err(ItemProblem::ReviewLevels(item.review_levels));
     }
     if item.materials.iter().any(|m| m.count == 0) {
-        return Err("a material has count 0".into());
+        return Err(ItemProblem::MaterialCountZero);
     }
     let mut keys = BTreeSet::new();
     if let Some(field) = item.form.iter().find(|f| !keys.insert(f.key.as_str())) {
-        return Err(format!("form field `{}` appears twice", field.key));
+        return Err(ItemProblem::DuplicateFormField(field.key.clone()));
     }
     Ok(())
 }
@@ -163,7 +178,8 @@ pub enum CatalogChange {
     Unchanged(String),
 }
 
-fn same_content(a: &CatalogItem, b: &CatalogItem) -> bool {
+/// Whether two items say the same, whatever their version and withdrawal.
+pub fn same_content(a: &CatalogItem, b: &CatalogItem) -> bool {
     let plain = |item: &CatalogItem| CatalogItem {
         version: 0,
         withdrawn: false,

@@ -3,6 +3,9 @@
 //! Text: `imported FILE: A added, U updated, W withdrawn, S unchanged`, then one line per
 //! changed item (`added GX-SB-001`). `--json`: `{"added": [...], "updated": [...],
 //! "unchanged": [...], "withdrawn": [...]}` (item codes).
+//!
+//! Each new version joins the item's history as published by `import`; drafts staff are
+//! preparing in the web editor are kept (see [`sync_server::catalog`]).
 
 use std::path::PathBuf;
 

@@ -5,9 +5,12 @@
 //! - [`staff`]: what the staff web app keeps (accounts, sessions, the audit log), a
 //!   supertrait of [`Store`] with its own records; [`review`]: review state, actions, the
 //!   inbox and the working-day calendar, another.
+//! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
+//!   another supertrait.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
-//! - [`conformance`]: the behaviour every backend must show, run as tests against each.
+//! - [`conformance`], [`conformance_content`]: the behaviour every backend must show, run as
+//!   tests against each.
 //!
 //! Why an async trait returning boxed futures: a PostgreSQL client is async, and the server
 //! holds the store as `Arc<dyn Store>` so the backend is picked at start-up; `async fn` in a
@@ -26,6 +29,8 @@
 //!   one transaction too: the kiosk number has one active holder at any instant.
 
 pub mod conformance;
+pub mod conformance_content;
+pub mod content;
 pub mod model;
 pub mod review;
 pub mod sqlite;
@@ -39,6 +44,7 @@ use chrono::{DateTime, Utc};
 use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, SubmissionStatus};
 use sync_protocol::heartbeat::Heartbeat;
 
+pub use content::ContentStore;
 pub use model::*;
 pub use review::ReviewStore;
 pub use staff::StaffStore;
@@ -89,7 +95,7 @@ impl StoreError {
 
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
-pub trait Store: StaffStore + ReviewStore + Send + Sync + 'static {
+pub trait Store: StaffStore + ReviewStore + ContentStore + Send + Sync + 'static {
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;
 

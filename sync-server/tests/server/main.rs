@@ -14,6 +14,8 @@
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_review`: the review chain over HTTP, each step reaching the booth's feed; scope
 //!   and role rules; escaping; the logged full-ID view; the CSV export.
+//! - `staff_content`: the guide editor and notices pages: drafts, publishing into the feeds,
+//!   withdrawal, history, roles, scope, escaping and the form token.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -29,5 +31,6 @@ mod shutdown;
 mod staff_admin;
 mod staff_auth;
 mod staff_client;
+mod staff_content;
 mod staff_review;
 mod store_sqlite;

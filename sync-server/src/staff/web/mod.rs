@@ -11,6 +11,8 @@ pub mod account;
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod guides;
+pub mod notices;
 pub mod review;
 pub mod session;
 
@@ -49,6 +51,8 @@ pub fn router() -> Router<AppState> {
         .merge(audit::routes())
         .merge(calendar::routes())
         .merge(accounts::routes())
+        .merge(guides::routes())
+        .merge(notices::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }

@@ -1,4 +1,5 @@
-//! The three feeds a booth pulls, and what feeds them: catalogue imports and notices.
+//! The three feeds a booth pulls, and what feeds them: catalogue imports and notices (the
+//! staff editor's changes go through [`publish_item`] and [`add_notice`] too).
 //! A cursor is the decimal change number of the last item returned; opaque to booths.
 
 use chrono::{DateTime, Utc};
@@ -121,7 +122,7 @@ pub(super) fn statuses_page(
 }
 
 /// The next change number of `feed`.
-fn next_seq(conn: &Connection, feed: &str) -> StoreResult<i64> {
+pub(super) fn next_seq(conn: &Connection, feed: &str) -> StoreResult<i64> {
     conn.query_row(
         "INSERT INTO feed_counters (feed, last_seq) VALUES (?1, 1)
          ON CONFLICT (feed) DO UPDATE SET last_seq = last_seq + 1
@@ -132,6 +133,47 @@ fn next_seq(conn: &Connection, feed: &str) -> StoreResult<i64> {
     .map_err(failed("number a feed change"))
 }
 
+/// Who `catalog_versions` names for a version that came from `sync-server catalog import`.
+pub(super) const IMPORTED_BY: &str = "import";
+
+/// Puts `item` (its version and withdrawal already decided) in the catalogue feed with a new
+/// change number and records the version in the item's history: the one way an item changes,
+/// for imports and the staff editor alike.
+pub(super) fn publish_item(
+    conn: &Connection,
+    item: &CatalogItem,
+    now: DateTime<Utc>,
+    published_by: &str,
+) -> StoreResult<()> {
+    let seq = next_seq(conn, "catalog")?;
+    let body = to_json(item)?;
+    conn.execute(
+        "INSERT INTO catalog_items (code, version, withdrawn, body, change_seq, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (code) DO UPDATE SET version = excluded.version,
+             withdrawn = excluded.withdrawn, body = excluded.body,
+             change_seq = excluded.change_seq, updated_at = excluded.updated_at",
+        params![
+            item.code,
+            item.version,
+            item.withdrawn,
+            body,
+            seq,
+            millis(now)
+        ],
+    )
+    .map_err(failed("store a catalogue item"))?;
+    // A plain INSERT: versions only grow, so a clash means the history was edited by hand.
+    conn.execute(
+        "INSERT INTO catalog_versions (code, version, body, published_at, published_by)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![item.code, item.version, body, millis(now), published_by],
+    )
+    .map_err(failed("record a catalogue version"))?;
+    Ok(())
+}
+
+/// Drafts are left alone: an import replaces what booths see, not what staff are preparing.
 pub(super) fn import_catalog(
     conn: &Connection,
     items: Vec<CatalogItem>,
@@ -166,23 +208,7 @@ pub(super) fn import_catalog(
                 item
             }
         };
-        let seq = next_seq(conn, "catalog")?;
-        conn.execute(
-            "INSERT INTO catalog_items (code, version, withdrawn, body, change_seq, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (code) DO UPDATE SET version = excluded.version,
-                 withdrawn = excluded.withdrawn, body = excluded.body,
-                 change_seq = excluded.change_seq, updated_at = excluded.updated_at",
-            params![
-                item.code,
-                item.version,
-                item.withdrawn,
-                to_json(&item)?,
-                seq,
-                millis(now)
-            ],
-        )
-        .map_err(failed("store a catalogue item"))?;
+        publish_item(conn, &item, now, IMPORTED_BY)?;
     }
     Ok(report)
 }

@@ -7,7 +7,8 @@
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
 //!   [`staff`]: accounts, sessions and the audit log, and [`review`]: review state, inbox and
-//!   calendar, each with its part of the trait.
+//!   calendar, each with its part of the trait; [`content`]: guide drafts and versions, and
+//!   notices as staff edit them.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
@@ -15,6 +16,7 @@
 //! sees their changes at once.
 
 mod connection;
+mod content;
 mod feeds;
 mod kiosks;
 mod readers;
