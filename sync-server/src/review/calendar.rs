@@ -132,16 +132,28 @@ mod tests {
     fn weekends_do_not_count_and_the_start_day_does_not_either() {
         let plain = WorkingCalendar::default();
         // Friday + 1 working day = Monday; + 5 = the next Friday.
-        assert_eq!(plain.add_working_days(date("2026-11-27"), 1), date("2026-11-30"));
-        assert_eq!(plain.add_working_days(date("2026-11-27"), 5), date("2026-12-04"));
-        assert_eq!(plain.add_working_days(date("2026-11-28"), 0), date("2026-11-28"));
+        assert_eq!(
+            plain.add_working_days(date("2026-11-27"), 1),
+            date("2026-11-30")
+        );
+        assert_eq!(
+            plain.add_working_days(date("2026-11-27"), 5),
+            date("2026-12-04")
+        );
+        assert_eq!(
+            plain.add_working_days(date("2026-11-28"), 0),
+            date("2026-11-28")
+        );
     }
 
     #[test]
     fn holidays_are_skipped_and_exchanged_weekend_days_are_worked() {
         let calendar = national_day_2026();
         assert!(!calendar.is_working_day(date("2026-10-05")), "a Monday off");
-        assert!(calendar.is_working_day(date("2026-10-10")), "a Saturday worked");
+        assert!(
+            calendar.is_working_day(date("2026-10-10")),
+            "a Saturday worked"
+        );
         // From Wednesday 30 September, 3 working days: 8 Oct (Thu), 9 (Fri), 10 (Sat, worked).
         assert_eq!(
             calendar.add_working_days(date("2026-09-30"), 3),

@@ -318,7 +318,11 @@ pub fn plan(
         ) => {
             next.status = SubmissionStatus::Rejected;
             next.suspended_at = None;
-            let what = if accepted { "不予批准" } else { "不予受理" };
+            let what = if accepted {
+                "不予批准"
+            } else {
+                "不予受理"
+            };
             format!("{what}：{comment}")
         }
         (Action::Approve, SubmissionStatus::Accepted | SubmissionStatus::InReview)
@@ -346,9 +350,7 @@ pub fn available(
 ) -> Vec<Action> {
     Action::ALL
         .into_iter()
-        .filter(|action| {
-            plan(state, *action, role, rules, "有", calendar, now).is_ok()
-        })
+        .filter(|action| plan(state, *action, role, rules, "有", calendar, now).is_ok())
         .collect()
 }
 
@@ -383,17 +385,49 @@ mod tests {
     fn three_levels_take_it_from_received_to_approved() {
         let received = ReviewState::received();
         // Friday 27 November 2026, 10:00 in Beijing.
-        let accepted = step(&received, Action::Accept, Role::Handler, "2026-11-27T02:00:00Z");
+        let accepted = step(
+            &received,
+            Action::Accept,
+            Role::Handler,
+            "2026-11-27T02:00:00Z",
+        );
         assert_eq!(accepted.status, SubmissionStatus::Accepted);
         assert_eq!(accepted.levels, Some(3));
         assert_eq!(accepted.due_on, Some("2026-12-18".parse().unwrap()));
-        let reviewing = step(&accepted, Action::Forward, Role::Handler, "2026-11-27T03:00:00Z");
-        assert_eq!((reviewing.status, reviewing.stage), (SubmissionStatus::InReview, 2));
-        let approving = step(&reviewing, Action::Forward, Role::Reviewer, "2026-11-30T03:00:00Z");
+        let reviewing = step(
+            &accepted,
+            Action::Forward,
+            Role::Handler,
+            "2026-11-27T03:00:00Z",
+        );
+        assert_eq!(
+            (reviewing.status, reviewing.stage),
+            (SubmissionStatus::InReview, 2)
+        );
+        let approving = step(
+            &reviewing,
+            Action::Forward,
+            Role::Reviewer,
+            "2026-11-30T03:00:00Z",
+        );
         assert_eq!(approving.stage, 3);
-        let done = step(&approving, Action::Approve, Role::Approver, "2026-12-01T03:00:00Z");
+        let done = step(
+            &approving,
+            Action::Approve,
+            Role::Approver,
+            "2026-12-01T03:00:00Z",
+        );
         assert_eq!(done.status, SubmissionStatus::Approved);
-        assert!(available(&done, Role::Approver, Some(THREE), &WorkingCalendar::default(), at("2026-12-01T03:00:00Z")).is_empty());
+        assert!(
+            available(
+                &done,
+                Role::Approver,
+                Some(THREE),
+                &WorkingCalendar::default(),
+                at("2026-12-01T03:00:00Z")
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -426,60 +460,182 @@ mod tests {
         let one = Rules { levels: 1, days: 0 };
         let calendar = WorkingCalendar::default();
         let now = at("2026-11-27T02:00:00Z");
-        let accepted = plan(&ReviewState::received(), Action::Accept, Role::Handler, Some(one), "", &calendar, now).unwrap().state;
-        assert_eq!(accepted.due_on, Some("2026-11-27".parse().unwrap()), "即办件");
-        assert_eq!(available(&accepted, Role::Handler, Some(one), &calendar, now), [Action::RequestCorrection, Action::Reject, Action::Approve]);
+        let accepted = plan(
+            &ReviewState::received(),
+            Action::Accept,
+            Role::Handler,
+            Some(one),
+            "",
+            &calendar,
+            now,
+        )
+        .unwrap()
+        .state;
+        assert_eq!(
+            accepted.due_on,
+            Some("2026-11-27".parse().unwrap()),
+            "即办件"
+        );
+        assert_eq!(
+            available(&accepted, Role::Handler, Some(one), &calendar, now),
+            [Action::RequestCorrection, Action::Reject, Action::Approve]
+        );
 
-        let two = Rules { levels: 2, days: 10 };
-        let accepted = plan(&ReviewState::received(), Action::Accept, Role::Handler, Some(two), "", &calendar, now).unwrap().state;
-        let forwarded = plan(&accepted, Action::Forward, Role::Handler, Some(two), "", &calendar, now).unwrap();
+        let two = Rules {
+            levels: 2,
+            days: 10,
+        };
+        let accepted = plan(
+            &ReviewState::received(),
+            Action::Accept,
+            Role::Handler,
+            Some(two),
+            "",
+            &calendar,
+            now,
+        )
+        .unwrap()
+        .state;
+        let forwarded = plan(
+            &accepted,
+            Action::Forward,
+            Role::Handler,
+            Some(two),
+            "",
+            &calendar,
+            now,
+        )
+        .unwrap();
         assert_eq!(forwarded.villager_note.as_deref(), Some("已转审批"));
         assert_eq!(role_at(forwarded.state.stage, 2), Role::Approver);
     }
 
     #[test]
     fn a_correction_after_acceptance_stops_the_clock_until_the_materials_are_in() {
-        let accepted = step(&ReviewState::received(), Action::Accept, Role::Handler, "2026-11-27T02:00:00Z");
-        let reviewing = step(&accepted, Action::Forward, Role::Handler, "2026-11-27T03:00:00Z");
+        let accepted = step(
+            &ReviewState::received(),
+            Action::Accept,
+            Role::Handler,
+            "2026-11-27T02:00:00Z",
+        );
+        let reviewing = step(
+            &accepted,
+            Action::Forward,
+            Role::Handler,
+            "2026-11-27T03:00:00Z",
+        );
         // The reviewer asks for more on Monday 30 November; they arrive Friday 4 December.
-        let waiting = step(&reviewing, Action::RequestCorrection, Role::Reviewer, "2026-11-30T03:00:00Z");
+        let waiting = step(
+            &reviewing,
+            Action::RequestCorrection,
+            Role::Reviewer,
+            "2026-11-30T03:00:00Z",
+        );
         assert_eq!(waiting.status, SubmissionStatus::NeedsCorrection);
         assert!(waiting.suspended_at.is_some());
-        let resumed = step(&waiting, Action::CorrectionReceived, Role::Reviewer, "2026-12-04T03:00:00Z");
-        assert_eq!((resumed.status, resumed.stage), (SubmissionStatus::InReview, 2));
+        let resumed = step(
+            &waiting,
+            Action::CorrectionReceived,
+            Role::Reviewer,
+            "2026-12-04T03:00:00Z",
+        );
+        assert_eq!(
+            (resumed.status, resumed.stage),
+            (SubmissionStatus::InReview, 2)
+        );
         assert_eq!(resumed.suspended_days, 4);
-        assert_eq!(resumed.due_on, Some("2026-12-24".parse().unwrap()), "18 Dec + 4 working days");
+        assert_eq!(
+            resumed.due_on,
+            Some("2026-12-24".parse().unwrap()),
+            "18 Dec + 4 working days"
+        );
     }
 
     #[test]
     fn a_correction_before_acceptance_does_not_start_the_clock() {
-        let waiting = step(&ReviewState::received(), Action::RequestCorrection, Role::Handler, "2026-11-27T02:00:00Z");
+        let waiting = step(
+            &ReviewState::received(),
+            Action::RequestCorrection,
+            Role::Handler,
+            "2026-11-27T02:00:00Z",
+        );
         assert_eq!(waiting.suspended_at, None);
-        let back = step(&waiting, Action::CorrectionReceived, Role::Handler, "2026-12-01T02:00:00Z");
+        let back = step(
+            &waiting,
+            Action::CorrectionReceived,
+            Role::Handler,
+            "2026-12-01T02:00:00Z",
+        );
         assert_eq!(back.status, SubmissionStatus::Received);
         assert_eq!(back.due_on, None);
     }
 
     #[test]
     fn reasons_are_required_where_the_villager_must_hear_one() {
-        let refused = plan(&ReviewState::received(), Action::Reject, Role::Handler, Some(THREE), "  ", &WorkingCalendar::default(), at("2026-11-27T02:00:00Z"));
+        let refused = plan(
+            &ReviewState::received(),
+            Action::Reject,
+            Role::Handler,
+            Some(THREE),
+            "  ",
+            &WorkingCalendar::default(),
+            at("2026-11-27T02:00:00Z"),
+        );
         assert_eq!(refused, Err(Refusal::CommentRequired("reject")));
-        let rejected = plan(&ReviewState::received(), Action::Reject, Role::Handler, Some(THREE), "不属于本乡镇", &WorkingCalendar::default(), at("2026-11-27T02:00:00Z")).unwrap();
-        assert_eq!(rejected.villager_note.as_deref(), Some("不予受理：不属于本乡镇"));
+        let rejected = plan(
+            &ReviewState::received(),
+            Action::Reject,
+            Role::Handler,
+            Some(THREE),
+            "不属于本乡镇",
+            &WorkingCalendar::default(),
+            at("2026-11-27T02:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(
+            rejected.villager_note.as_deref(),
+            Some("不予受理：不属于本乡镇")
+        );
     }
 
     #[test]
     fn a_return_goes_back_one_level() {
-        let accepted = step(&ReviewState::received(), Action::Accept, Role::Handler, "2026-11-27T02:00:00Z");
-        let reviewing = step(&accepted, Action::Forward, Role::Handler, "2026-11-27T03:00:00Z");
-        let back = step(&reviewing, Action::Return, Role::Reviewer, "2026-11-27T04:00:00Z");
+        let accepted = step(
+            &ReviewState::received(),
+            Action::Accept,
+            Role::Handler,
+            "2026-11-27T02:00:00Z",
+        );
+        let reviewing = step(
+            &accepted,
+            Action::Forward,
+            Role::Handler,
+            "2026-11-27T03:00:00Z",
+        );
+        let back = step(
+            &reviewing,
+            Action::Return,
+            Role::Reviewer,
+            "2026-11-27T04:00:00Z",
+        );
         assert_eq!((back.status, back.stage), (SubmissionStatus::Accepted, 1));
     }
 
     #[test]
     fn ratings_are_not_reviewed() {
-        assert_eq!(KindRules::default().for_submission(SubmissionKind::Evaluation, None), None);
-        let refused = plan(&ReviewState::received(), Action::Accept, Role::Handler, None, "", &WorkingCalendar::default(), at("2026-11-27T02:00:00Z"));
+        assert_eq!(
+            KindRules::default().for_submission(SubmissionKind::Evaluation, None),
+            None
+        );
+        let refused = plan(
+            &ReviewState::received(),
+            Action::Accept,
+            Role::Handler,
+            None,
+            "",
+            &WorkingCalendar::default(),
+            at("2026-11-27T02:00:00Z"),
+        );
         assert_eq!(refused, Err(Refusal::NotReviewed));
     }
 }

@@ -114,11 +114,7 @@ pub trait ReviewStore: Send + Sync {
     /// Every exception to the weekday rule, by date.
     fn calendar_days(&self) -> StoreFuture<'_, Vec<CalendarDay>>;
     /// Adds or replaces the exception on `day`.
-    fn set_calendar_day(
-        &self,
-        day: CalendarDay,
-        audit: AuditEntry,
-    ) -> StoreFuture<'_, ()>;
+    fn set_calendar_day(&self, day: CalendarDay, audit: AuditEntry) -> StoreFuture<'_, ()>;
     /// Removes the exception on `day`; whether there was one.
     fn remove_calendar_day(&self, day: NaiveDate, audit: AuditEntry) -> StoreFuture<'_, bool>;
 }

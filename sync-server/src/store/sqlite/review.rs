@@ -13,8 +13,8 @@ use super::submissions::{RECORD_COLUMNS, RecordRow, append_status_change, record
 use crate::review::calendar::CalendarDay;
 use crate::review::workflow::ReviewState;
 use crate::store::review::{
-    InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem,
-    ReviewStore, ReviewUpdate, parse_day_kind,
+    InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
+    ReviewUpdate, parse_day_kind,
 };
 use crate::store::staff::{AuditEntry, Role, Scope};
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
@@ -106,7 +106,10 @@ fn find_item(conn: &Connection, submission: &SubmissionRef) -> StoreResult<Optio
     .transpose()
 }
 
-fn apply(conn: &Connection, update: &ReviewUpdate) -> StoreResult<Result<StatusChange, ReviewConflict>> {
+fn apply(
+    conn: &Connection,
+    update: &ReviewUpdate,
+) -> StoreResult<Result<StatusChange, ReviewConflict>> {
     let Some(current) = find_item(conn, &SubmissionRef::Id(update.submission_id))? else {
         return Ok(Err(ReviewConflict::Missing));
     };
@@ -269,7 +272,9 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
         ":include_final": query.include_final,
     };
     let total: i64 = conn
-        .query_row(&format!("SELECT COUNT(*) {filter}"), params, |row| row.get(0))
+        .query_row(&format!("SELECT COUNT(*) {filter}"), params, |row| {
+            row.get(0)
+        })
         .map_err(failed("count submissions"))?;
     let sql = format!(
         "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS} {filter} ORDER BY {order}
@@ -344,10 +349,7 @@ impl ReviewStore for SqliteStore {
     }
 
     fn review_actions(&self, submission_id: Uuid) -> StoreFuture<'_, Vec<ReviewActionRecord>> {
-        Box::pin(
-            self.readers
-                .read(move |conn| actions(conn, submission_id)),
-        )
+        Box::pin(self.readers.read(move |conn| actions(conn, submission_id)))
     }
 
     fn inbox<'a>(&'a self, query: &'a InboxQuery) -> StoreFuture<'a, InboxPage> {
