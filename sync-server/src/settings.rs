@@ -27,6 +27,8 @@ pub struct Settings {
     pub session_lifetime: SessionLifetime,
     /// Cookies get `Secure`: set when the server speaks TLS.
     pub secure_cookies: bool,
+    /// Working days staff have to call back a 不满意/非常不满意 rating and fix its cause.
+    pub follow_up_days: u32,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             lock_policy: LockPolicy::default(),
             session_lifetime: SessionLifetime::default(),
             secure_cookies: false,
+            follow_up_days: crate::ratings::DEFAULT_FOLLOW_UP_DAYS,
         }
     }
 }
