@@ -18,6 +18,7 @@ fn open() -> (Arc<dyn Store>, TempDir) {
 }
 
 sync_server::store_conformance_tests!(open());
+sync_server::ratings_conformance_tests!(open());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
