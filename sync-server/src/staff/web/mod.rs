@@ -8,6 +8,8 @@
 //! record outside it answers 404 like a missing one.
 
 pub mod account;
+pub mod follow_ups;
+pub mod ratings;
 pub mod session;
 
 use askama::Template;
@@ -41,6 +43,8 @@ pub fn router() -> Router<AppState> {
         .route("/staff.css", get(stylesheet))
         .merge(session::routes())
         .merge(account::routes())
+        .merge(ratings::routes())
+        .merge(follow_ups::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }
