@@ -11,6 +11,8 @@
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
 //!   `staff_client`, a cookie-keeping client for the staff pages).
+//! - `staff_ratings`: the 好差评 dashboard and follow-ups of bad ratings: counts and shares,
+//!   due dates, scope, roles, escaping, CSRF and the audit trail.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -25,4 +27,5 @@ mod security;
 mod shutdown;
 mod staff_auth;
 mod staff_client;
+mod staff_ratings;
 mod store_sqlite;
