@@ -22,6 +22,8 @@
 //! - [`store`]: the [`store::Store`] trait, its SQLite backend, and the conformance suite every
 //!   backend must pass.
 //! - [`review`]: the review chain as a state machine, and working days for its deadlines.
+//! - [`ratings`]: 好差评 tallies for the dashboard, and the due date and steps of the
+//!   follow-up every bad rating gets.
 //! - [`staff`]: the county staff's web app under `/staff` (accounts, review, content, fleet,
 //!   audit), server-rendered HTML.
 //! - [`data_dir`]: where the server keeps its files; [`settings`]: limits and timeouts.
@@ -43,6 +45,7 @@ pub mod nonces;
 pub mod observe;
 pub mod openapi;
 pub mod rate_limit;
+pub mod ratings;
 pub mod review;
 pub mod routes;
 pub mod server;

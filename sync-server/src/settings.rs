@@ -33,6 +33,8 @@ pub struct Settings {
     pub review_rules: KindRules,
     /// An open submission due within this many days is flagged "due soon".
     pub due_soon_days: u32,
+    /// Working days staff have to call back a 不满意/非常不满意 rating and fix its cause.
+    pub follow_up_days: u32,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             secure_cookies: false,
             review_rules: KindRules::default(),
             due_soon_days: 3,
+            follow_up_days: crate::ratings::DEFAULT_FOLLOW_UP_DAYS,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! `sync-server serve [--listen ADDR] [--log-format compact|json]`.
+//! `sync-server serve [--listen ADDR] [--log-format compact|json] [--follow-up-days N]`.
 //!
 //! Prints `listening on http://ADDR` on stdout once the store is open and the socket bound
 //! (with the real port when `--listen` asks for port 0), then serves until SIGINT/SIGTERM.
@@ -24,6 +24,9 @@ pub struct Args {
     /// How log lines on stderr look.
     #[arg(long, value_enum, default_value_t = LogFormat::Compact)]
     log_format: LogFormat,
+    /// Working days staff have to call back and fix a 不满意/非常不满意 rating.
+    #[arg(long, value_name = "N", default_value_t = sync_server::ratings::DEFAULT_FOLLOW_UP_DAYS)]
+    follow_up_days: u32,
 }
 
 impl Args {
@@ -41,7 +44,11 @@ impl Args {
                 )
             })?;
         let address = listener.local_addr()?;
-        let state = server::open_state(data_dir, Settings::default()).await?;
+        let settings = Settings {
+            follow_up_days: self.follow_up_days,
+            ..Settings::default()
+        };
+        let state = server::open_state(data_dir, settings).await?;
         tracing::info!(data_dir = %data_dir.display(), server_id = state.server_id(), "store open");
         println!("listening on http://{address}");
         std::io::stdout().flush()?;

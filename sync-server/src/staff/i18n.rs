@@ -121,6 +121,8 @@ pub const SECTIONS: &[&[Entry]] = &[
     super::web::accounts::KEYS,
     super::web::guides::KEYS,
     super::web::notices::KEYS,
+    super::web::ratings::KEYS,
+    super::web::follow_ups::KEYS,
 ];
 
 pub fn all_entries() -> impl Iterator<Item = &'static Entry> {

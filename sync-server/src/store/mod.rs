@@ -4,13 +4,14 @@
 //! - [`model`]: the records the trait speaks in.
 //! - [`staff`]: what the staff web app keeps (accounts, sessions, the audit log), a
 //!   supertrait of [`Store`] with its own records; [`review`]: review state, actions, the
-//!   inbox and the working-day calendar, another.
+//!   inbox and the working-day calendar, another; [`ratings`]: ratings counted for the
+//!   dashboard and the follow-ups of bad ones, a third.
 //! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
 //!   another supertrait.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
-//! - [`conformance`], [`conformance_content`]: the behaviour every backend must show, run as
-//!   tests against each.
+//! - [`conformance`], [`conformance_content`], [`ratings_conformance`]: the behaviour every
+//!   backend must show, run as tests against each.
 //!
 //! Why an async trait returning boxed futures: a PostgreSQL client is async, and the server
 //! holds the store as `Arc<dyn Store>` so the backend is picked at start-up; `async fn` in a
@@ -32,6 +33,8 @@ pub mod conformance;
 pub mod conformance_content;
 pub mod content;
 pub mod model;
+pub mod ratings;
+pub mod ratings_conformance;
 pub mod review;
 pub mod sqlite;
 pub mod staff;
@@ -46,6 +49,7 @@ use sync_protocol::heartbeat::Heartbeat;
 
 pub use content::ContentStore;
 pub use model::*;
+pub use ratings::RatingsStore;
 pub use review::ReviewStore;
 pub use staff::StaffStore;
 
@@ -95,7 +99,9 @@ impl StoreError {
 
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
-pub trait Store: StaffStore + ReviewStore + ContentStore + Send + Sync + 'static {
+pub trait Store:
+    StaffStore + ReviewStore + ContentStore + RatingsStore + Send + Sync + 'static
+{
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;
 

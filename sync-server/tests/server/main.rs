@@ -16,6 +16,8 @@
 //!   and role rules; escaping; the logged full-ID view; the CSV export.
 //! - `staff_content`: the guide editor and notices pages: drafts, publishing into the feeds,
 //!   withdrawal, history, roles, scope, escaping and the form token.
+//! - `staff_ratings`: the 好差评 dashboard and follow-ups of bad ratings: counts and shares,
+//!   due dates, scope, roles, escaping, CSRF and the audit trail.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -32,5 +34,6 @@ mod staff_admin;
 mod staff_auth;
 mod staff_client;
 mod staff_content;
+mod staff_ratings;
 mod staff_review;
 mod store_sqlite;

@@ -18,6 +18,7 @@ fn open() -> (Arc<dyn Store>, TempDir) {
 }
 
 sync_server::store_conformance_tests!(open());
+sync_server::ratings_conformance_tests!(open());
 
 mod content {
     use super::open;

@@ -11,8 +11,10 @@ pub mod account;
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod follow_ups;
 pub mod guides;
 pub mod notices;
+pub mod ratings;
 pub mod review;
 pub mod session;
 
@@ -53,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .merge(accounts::routes())
         .merge(guides::routes())
         .merge(notices::routes())
+        .merge(ratings::routes())
+        .merge(follow_ups::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }

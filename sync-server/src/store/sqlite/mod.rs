@@ -7,8 +7,8 @@
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
 //!   [`staff`]: accounts, sessions and the audit log, and [`review`]: review state, inbox and
-//!   calendar, each with its part of the trait; [`content`]: guide drafts and versions, and
-//!   notices as staff edit them.
+//!   calendar; [`content`]: guide drafts and versions, and notices as staff edit them;
+//!   [`ratings`]: rating counts and follow-ups; each with its part of the trait.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
@@ -19,6 +19,7 @@ mod connection;
 mod content;
 mod feeds;
 mod kiosks;
+mod ratings;
 mod readers;
 mod review;
 mod schema;
