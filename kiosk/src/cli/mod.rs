@@ -15,6 +15,7 @@ mod demo;
 mod devices;
 mod enroll;
 mod hw;
+mod notices;
 mod queue;
 mod receipt;
 mod run;
@@ -64,6 +65,8 @@ enum Command {
     /// Receipts issued by this booth.
     #[command(subcommand)]
     Receipt(receipt::ReceiptCommand),
+    /// The government notices this booth shows today.
+    Notices(notices::Notices),
     /// Enroll this booth with the county server using a one-time code from staff.
     Enroll(enroll::Enroll),
     /// Sync with the county server: run as the booth's service, or `--once` to drain and pull.
@@ -84,6 +87,7 @@ impl Cli {
             Command::Submit(command) => command.run(data_dir),
             Command::Queue(command) => command.run(data_dir),
             Command::Receipt(command) => command.run(data_dir),
+            Command::Notices(command) => command.run(data_dir),
             Command::Enroll(command) => command.run(data_dir),
             Command::Sync(command) => command.run(data_dir),
             Command::Devices(command) => command.run(data_dir),

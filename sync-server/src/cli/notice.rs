@@ -71,6 +71,12 @@ impl Command {
                 now,
             )
             .await?;
+        store
+            .append_audit(
+                sync_server::store::staff::AuditEntry::new(now, "cli", "notice.create")
+                    .target(notice.id.to_string()),
+            )
+            .await?;
         if *json {
             return output::print_json(&notice);
         }

@@ -246,6 +246,18 @@ async fn set_status(
     else {
         bail!("no submission {reference}: it vanished while being changed");
     };
+    // Outside the review chain, so at least on the record.
+    store
+        .append_audit(
+            sync_server::store::staff::AuditEntry::new(Utc::now(), "cli", "submission.set_status")
+                .target(&change.receipt_number)
+                .detail(format!(
+                    "{} -> {}",
+                    before.status.as_str(),
+                    change.status.as_str()
+                )),
+        )
+        .await?;
     if json {
         return output::print_json(&change);
     }

@@ -28,8 +28,9 @@ pub const HELP: &str = concat!(
     "  remove                                         take the card off the reader\n",
     "  scan CODE                                      the scanner reads CODE; `scan` alone reads the last receipt printed\n",
     "  paper out | paper in                           the printer runs out of paper / gets a new roll\n",
-    "  status RECEIPT STATUS [NOTE]                   county staff set a status: received, accepted, in_review,\n",
-    "                                                 needs_correction, approved, rejected (the booth shows it within a minute)\n",
+    "  status RECEIPT STATUS [NOTE]                   set a status directly, bypassing the review chain (audited as `cli`):\n",
+    "                                                 received, accepted, in_review, needs_correction, approved, rejected;\n",
+    "                                                 county staff do it properly in the staff pages (URL above)\n",
     "  shot [FILE.png]                                save a picture of the booth window\n",
     "  help | quit",
 );

@@ -130,6 +130,28 @@ impl County {
             .context("the server's answer has no enrollment code")
     }
 
+    /// Adds a staff account for the web pages; returns the password the server made for it
+    /// (a new one on every demo start).
+    pub fn add_staff(
+        &self,
+        user: &str,
+        role: &str,
+        scope: &str,
+        name: &str,
+    ) -> anyhow::Result<String> {
+        let out = run(
+            &self.binary,
+            &self.data_dir,
+            &[
+                "staff", "add", "--user", user, "--role", role, "--scope", scope, "--name", name,
+            ],
+        )?;
+        out.lines()
+            .find_map(|line| line.strip_prefix("password: "))
+            .map(str::to_owned)
+            .context("the server did not print the new account's password")
+    }
+
     /// County staff change a submission's status; returns the server's line.
     pub fn set_status(
         &self,

@@ -76,6 +76,8 @@ impl Demo {
             county.log.display()
         );
 
+        self.print_staff_accounts(&county)?;
+
         let booth_dir = dir.join("booth");
         let code = county.issue_code()?;
         let identity = tokio::runtime::Builder::new_current_thread()
@@ -142,6 +144,51 @@ impl Demo {
         Ok(std::path::absolute(&dir).unwrap_or(dir))
     }
 
+    /// The county's staff for the web pages: one administrator for the county and the three
+    /// review levels for the demo booth's township, each with a fresh password.
+    fn print_staff_accounts(&self, county: &County) -> anyhow::Result<()> {
+        let township = format!("{}/{}", county::COUNTY, county::TOWNSHIP);
+        let accounts = [
+            (
+                "admin",
+                "admin",
+                county::COUNTY.to_owned(),
+                "县管理员",
+                "administrator",
+            ),
+            (
+                "handler",
+                "handler",
+                township.clone(),
+                "张承办",
+                "承办人 handler",
+            ),
+            (
+                "reviewer",
+                "reviewer",
+                township.clone(),
+                "王审查",
+                "审查人 reviewer",
+            ),
+            (
+                "approver",
+                "approver",
+                township,
+                "赵审批",
+                "审批人 approver",
+            ),
+        ];
+        println!(
+            "  staff pages    {}/staff  (log in as one of these; new passwords every run)",
+            county.url
+        );
+        for (user, role, scope, name, label) in accounts {
+            let password = county.add_staff(user, role, &scope, name)?;
+            println!("                 {user:<9} {password}  {label}, {scope}");
+        }
+        Ok(())
+    }
+
     fn config_text(&self, booth_dir: &Path, devices: &Emulators) -> anyhow::Result<String> {
         let text = |path: &Path| -> anyhow::Result<String> {
             let text = path
@@ -158,7 +205,9 @@ impl Demo {
              data_dir = {}\nlanguage = {}\n\n\
              [devices.id_card]\nport = {}\n\n\
              [devices.printer]\nport = {}\npaper = 58\n\n\
-             [devices.scanner]\nport = {}\n",
+             [devices.scanner]\nport = {}\n\n\
+             # Staff act in the web pages while you watch: pull their news every 5 s.\n\
+             [sync]\nfeeds_every_s = 5\n",
             text(booth_dir)?,
             toml::Value::String(self.language.clone()),
             text(reader)?,
