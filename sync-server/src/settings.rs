@@ -27,6 +27,9 @@ pub struct Settings {
     pub session_lifetime: SessionLifetime,
     /// Cookies get `Secure`: set when the server speaks TLS.
     pub secure_cookies: bool,
+    /// The address booths reach this server at (`https://county.example.cn:8443`), put in
+    /// enrollment QR codes; `None`: the address the administrator's browser used.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -45,6 +48,7 @@ impl Default for Settings {
             lock_policy: LockPolicy::default(),
             session_lifetime: SessionLifetime::default(),
             secure_cookies: false,
+            public_url: None,
         }
     }
 }

@@ -113,7 +113,7 @@ fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
 pub type Entry = (&'static str, &'static str, &'static str);
 
 /// Every page group keeps its own texts beside its code; this lists them all.
-pub const SECTIONS: &[&[Entry]] = &[FRAME];
+pub const SECTIONS: &[&[Entry]] = &[FRAME, super::web::fleet::KEYS];
 
 pub fn all_entries() -> impl Iterator<Item = &'static Entry> {
     SECTIONS.iter().flat_map(|section| section.iter())

@@ -11,6 +11,8 @@
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
 //!   `staff_client`, a cookie-keeping client for the staff pages).
+//! - `staff_fleet`: the fleet page: administrators in their scope, alerts, enrollment codes
+//!   with a scannable QR code, revocation, escaping.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -25,4 +27,5 @@ mod security;
 mod shutdown;
 mod staff_auth;
 mod staff_client;
+mod staff_fleet;
 mod store_sqlite;

@@ -8,6 +8,7 @@
 //! record outside it answers 404 like a missing one.
 
 pub mod account;
+pub mod fleet;
 pub mod session;
 
 use askama::Template;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .route("/staff.css", get(stylesheet))
         .merge(session::routes())
         .merge(account::routes())
+        .merge(fleet::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }
