@@ -18,7 +18,7 @@
 //!   [`rate_limit`]: the limit on guessing them.
 //! - [`catalog`]: the catalogue import file and how an import changes item versions.
 //! - [`fleet`]: online or not, paper, and the alert rules of the staff fleet page, as pure
-//!   functions of a kiosk record and the time.
+//!   functions of a kiosk record and the time; [`tls`]: HTTPS for `serve` (rustls).
 //! - [`metrics`]: the Prometheus text at `/metrics`; [`openapi`]: the hand-written OpenAPI
 //!   document at `/api/v1/openapi.json`.
 //! - [`store`]: the [`store::Store`] trait, its SQLite backend, and the conformance suite every
@@ -50,3 +50,4 @@ pub mod server;
 pub mod settings;
 pub mod staff;
 pub mod store;
+pub mod tls;

@@ -13,6 +13,8 @@
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_fleet`: the fleet page: administrators in their scope, alerts, enrollment codes
 //!   with a scannable QR code, revocation, escaping.
+//! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
+//!   `serve` refusing plain HTTP off loopback and bad certificate files.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -29,3 +31,4 @@ mod staff_auth;
 mod staff_client;
 mod staff_fleet;
 mod store_sqlite;
+mod tls;
