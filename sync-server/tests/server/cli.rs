@@ -277,7 +277,7 @@ fn scan_block_qr(text: &str) -> String {
     let height = rows.len() * 2;
     let light = |x: usize, y: usize| {
         let c = rows[y / 2].get(x).copied().unwrap_or(' ');
-        if y % 2 == 0 {
+        if y.is_multiple_of(2) {
             matches!(c, '█' | '▀')
         } else {
             matches!(c, '█' | '▄')
