@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sync_protocol::enroll::{Village, normalize_code};
 
+use crate::store::staff::AuditEntry;
 use crate::store::{NewEnrollCode, Store, StoreError};
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -124,6 +125,33 @@ pub async fn issue(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<IssuedCode, IssueError> {
+    let (issued, stored) = prepare(village, ttl, now)?;
+    store.create_enroll_code(stored).await?;
+    Ok(issued)
+}
+
+/// [`issue`] for a staff member of the web app: the code and its audit line (built by
+/// `audit`, which gets the expiry and must not be given the code) are stored together.
+pub async fn issue_audited(
+    store: &dyn Store,
+    village: Village,
+    ttl: Duration,
+    now: DateTime<Utc>,
+    audit: impl FnOnce(&IssuedCode) -> AuditEntry,
+) -> Result<IssuedCode, IssueError> {
+    let (issued, stored) = prepare(village, ttl, now)?;
+    store
+        .create_enroll_code_audited(stored, audit(&issued))
+        .await?;
+    Ok(issued)
+}
+
+/// A new code and what the store keeps of it.
+fn prepare(
+    village: Village,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<(IssuedCode, NewEnrollCode), IssueError> {
     let code = generate().map_err(IssueError::Random)?;
     let canonical = canonical(&code).ok_or_else(|| {
         IssueError::Store(StoreError::Corrupt {
@@ -133,19 +161,20 @@ pub async fn issue(
     let expires_at = now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::hours(1));
     // Whole seconds: what staff read is exactly what the store enforces.
     let expires_at = DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
-    store
-        .create_enroll_code(NewEnrollCode {
-            code_key: code_key(&canonical),
-            village: village.clone(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
-    Ok(IssuedCode {
-        code,
-        village,
+    let stored = NewEnrollCode {
+        code_key: code_key(&canonical),
+        village: village.clone(),
+        created_at: now,
         expires_at,
-    })
+    };
+    Ok((
+        IssuedCode {
+            code,
+            village,
+            expires_at,
+        },
+        stored,
+    ))
 }
 
 #[cfg(test)]

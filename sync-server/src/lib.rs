@@ -17,6 +17,8 @@
 //! - [`enroll_codes`]: one-time enrollment codes (generation, typing forgiveness, expiry), and
 //!   [`rate_limit`]: the limit on guessing them.
 //! - [`catalog`]: the catalogue import file and how an import changes item versions.
+//! - [`fleet`]: online or not, paper, and the alert rules of the staff fleet page, as pure
+//!   functions of a kiosk record and the time; [`tls`]: HTTPS for `serve` (rustls).
 //! - [`metrics`]: the Prometheus text at `/metrics`; [`openapi`]: the hand-written OpenAPI
 //!   document at `/api/v1/openapi.json`.
 //! - [`store`]: the [`store::Store`] trait, its SQLite backend, and the conformance suite every
@@ -39,6 +41,7 @@ pub mod body;
 pub mod catalog;
 pub mod data_dir;
 pub mod enroll_codes;
+pub mod fleet;
 pub mod metrics;
 pub mod middleware;
 pub mod nonces;
@@ -52,3 +55,4 @@ pub mod server;
 pub mod settings;
 pub mod staff;
 pub mod store;
+pub mod tls;

@@ -21,6 +21,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::Connected;
+use axum::serve::{IncomingStream, Listener, ListenerExt as _};
 use tokio::net::TcpListener;
 
 use crate::app::{AppState, app};
@@ -28,6 +30,7 @@ use crate::data_dir::{DataDir, DataDirError};
 use crate::settings::Settings;
 use crate::store::StoreError;
 use crate::store::sqlite::SqliteStore;
+use crate::tls::TlsListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
@@ -66,14 +69,37 @@ pub async fn run(
     serve(listener, state, shutdown).await
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests finish.
-/// A client that keeps a request open past the request timeout plus a few seconds does not
-/// hold the server up: it is cut off.
+/// Serves plain HTTP until `shutdown` resolves, then stops accepting and lets in-flight
+/// requests finish. A client that keeps a request open past the request timeout plus a few
+/// seconds does not hold the server up: it is cut off.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    serve_on(listener, state, shutdown).await
+}
+
+/// [`serve`] over TLS. Set `Settings::secure_cookies` in `state` (`serve` does).
+pub async fn serve_tls(
+    listener: TlsListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    // The tap does nothing: it is how axum gives handlers the client's `SocketAddr` for a
+    // listener it does not know (this crate cannot, for a foreign trait and type).
+    serve_on(listener.tap_io(|_| {}), state, shutdown).await
+}
+
+async fn serve_on<L>(
+    listener: L,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError>
+where
+    L: Listener<Addr = SocketAddr>,
+    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
+{
     let grace = state.settings().request_timeout + Duration::from_secs(5);
     let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
     let graceful = async move {

@@ -35,6 +35,9 @@ pub struct Settings {
     pub due_soon_days: u32,
     /// Working days staff have to call back a 不满意/非常不满意 rating and fix its cause.
     pub follow_up_days: u32,
+    /// The address booths reach this server at (`https://county.example.cn:8443`), put in
+    /// enrollment QR codes; `None`: the address the administrator's browser used.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -56,6 +59,7 @@ impl Default for Settings {
             review_rules: KindRules::default(),
             due_soon_days: 3,
             follow_up_days: crate::ratings::DEFAULT_FOLLOW_UP_DAYS,
+            public_url: None,
         }
     }
 }

@@ -10,6 +10,9 @@
 //!
 //! Retrying an enrollment (same code, same public key) after a lost answer gets the original
 //! answer again: the proof binds the code to that key, so nobody else can claim it.
+//!
+//! [`EnrollQr`] is what an enrollment QR code carries (server address and code): the staff
+//! web app draws it, the booth's scanner reads it, both through this one definition.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -83,6 +86,83 @@ pub fn normalize_code(code: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_uppercase())
         .collect()
+}
+
+const QR_PREFIX: &str = "booth-enroll:v1?";
+
+/// What an enrollment QR code carries: `booth-enroll:v1?server=<URL>&code=<CODE>`, with the
+/// values percent-encoded (e.g.
+/// `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnrollQr {
+    pub server: String,
+    pub code: String,
+}
+
+impl EnrollQr {
+    /// The payload to put in a QR code.
+    pub fn payload(&self) -> String {
+        format!(
+            "{QR_PREFIX}server={}&code={}",
+            percent_encode(&self.server),
+            percent_encode(&self.code)
+        )
+    }
+}
+
+/// Reads an enrollment QR payload; `None` for anything else (a receipt, a typo). Unencoded
+/// values and unknown keys are accepted, so a hand-made QR code works too.
+pub fn parse_enroll_qr(text: &str) -> Option<EnrollQr> {
+    let query = text.trim().strip_prefix(QR_PREFIX)?;
+    let (mut server, mut code) = (None, None);
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=')?;
+        let value = percent_decode(value)?;
+        match key {
+            "server" => server = Some(value),
+            "code" => code = Some(value),
+            _ => {}
+        }
+    }
+    Some(EnrollQr {
+        server: server.filter(|s| !s.is_empty())?,
+        code: code.filter(|c| !c.is_empty())?,
+    })
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = text.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl EnrollRequest {
@@ -247,6 +327,42 @@ mod tests {
             serde_json::from_value::<EnrollRequest>(json).unwrap(),
             replacing
         );
+    }
+
+    #[test]
+    fn enrollment_qr_codes_round_trip() {
+        let qr = EnrollQr {
+            server: "http://10.0.0.5:8080/".into(),
+            code: "ABCD-EFGH".into(),
+        };
+        let payload = qr.payload();
+        assert_eq!(
+            payload,
+            "booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080%2F&code=ABCD-EFGH"
+        );
+        assert_eq!(parse_enroll_qr(&payload), Some(qr));
+        // Unencoded values and extra keys are accepted too.
+        assert_eq!(
+            parse_enroll_qr("booth-enroll:v1?code=WXYZ&v=1&server=http://h:1"),
+            Some(EnrollQr {
+                server: "http://h:1".into(),
+                code: "WXYZ".into()
+            })
+        );
+    }
+
+    #[test]
+    fn other_codes_are_not_enrollment_qr_codes() {
+        for text in [
+            "",
+            "R-0003-000042-X",
+            "booth-enroll:v2?server=a&code=b",
+            "booth-enroll:v1?server=http://h:1",
+            "booth-enroll:v1?server=&code=X",
+            "booth-enroll:v1?server=%zz&code=X",
+        ] {
+            assert_eq!(parse_enroll_qr(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! `sync-server enroll-code --village NAME [--township T] [--county C] [--expires 1h] [--json]`.
+//! `sync-server enroll-code --village NAME [--township T] [--county C] [--expires 1h]
+//! [--server URL] [--json]`.
 //!
 //! Text output (the first line is what scripts read):
 //! ```text
 //! code: ABCD-EFGH
 //! village: 示范县 / 凤岭乡 / 石门村
 //! expires: 2026-03-01 09:00:00 UTC (in 1h)
-//! <QR code of "ABCD-EFGH">
+//! qr: booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH   (with --server)
+//! <that QR code: what the booth's scanner reads in technician mode>
 //! on the booth: kiosk enroll --server URL --code ABCD-EFGH
 //! ```
 //! `--json`: `{"code": "ABCD-EFGH", "village": {...}, "expires_at": "RFC 3339"}`.
@@ -16,7 +18,7 @@ use chrono::Utc;
 use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::json;
-use sync_protocol::enroll::Village;
+use sync_protocol::enroll::{EnrollQr, Village};
 use sync_server::enroll_codes;
 use sync_server::store::Store;
 
@@ -36,6 +38,10 @@ pub struct Args {
     /// How long the code stays valid: 90s, 30m, 1h, 2d (at most 30d).
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = enroll_codes::parse_ttl)]
     expires: Duration,
+    /// The address booths reach the server at (http://10.0.0.5:8080): prints the enrollment
+    /// QR code the booth scans, which carries it with the code.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
     /// Print JSON instead of text and QR.
     #[arg(long)]
     json: bool,
@@ -81,8 +87,22 @@ impl Args {
             output::time(issued.expires_at),
             output::relative(issued.expires_at, now)
         );
+        let Some(server) = &self.server else {
+            println!("(add --server URL to print the enrollment QR code the booth scans)");
+            println!(
+                "on the booth: kiosk enroll --server URL --code {}",
+                issued.code
+            );
+            return Ok(());
+        };
+        let payload = EnrollQr {
+            server: server.trim().to_owned(),
+            code: issued.code.clone(),
+        }
+        .payload();
+        println!("qr: {payload}");
         // Light modules as blocks: right on the dark terminals staff mostly use.
-        let qr = QrCode::new(issued.code.as_bytes())?;
+        let qr = QrCode::new(payload.as_bytes())?;
         println!(
             "{}",
             qr.render::<Dense1x2>()
@@ -92,7 +112,8 @@ impl Args {
                 .build()
         );
         println!(
-            "on the booth: kiosk enroll --server URL --code {}",
+            "on the booth: kiosk enroll --server {} --code {}",
+            server.trim(),
             issued.code
         );
         Ok(())

@@ -1,14 +1,20 @@
-//! `sync-server serve [--listen ADDR] [--log-format compact|json] [--follow-up-days N]`.
+//! `sync-server serve [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
+//! [--public-url URL] [--follow-up-days N] [--log-format compact|json]`.
 //!
-//! Prints `listening on http://ADDR` on stdout once the store is open and the socket bound
-//! (with the real port when `--listen` asks for port 0), then serves until SIGINT/SIGTERM.
+//! Prints `listening on http://ADDR` (`https://` with TLS) on stdout once the store is open
+//! and the socket bound (with the real port when `--listen` asks for port 0), then serves
+//! until SIGINT/SIGTERM.
+//!
+//! Plain HTTP only on a loopback address unless `--allow-plain-http` says a proxy in front
+//! does TLS: staff passwords and villagers' applications must not cross a network in clear.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail, ensure};
 use sync_server::server;
 use sync_server::settings::Settings;
+use sync_server::tls::{self, TlsListener};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -21,6 +27,19 @@ pub struct Args {
     /// Address and port to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// Serve HTTPS with this certificate chain (PEM, the server's certificate first).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on an address other than loopback: only behind a proxy that does TLS.
+    #[arg(long, conflicts_with = "tls_cert")]
+    allow_plain_http: bool,
+    /// The address booths reach this server at, put in the enrollment QR codes of the staff
+    /// fleet page [default: the address the administrator's browser used].
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// How log lines on stderr look.
     #[arg(long, value_enum, default_value_t = LogFormat::Compact)]
     log_format: LogFormat,
@@ -35,6 +54,12 @@ impl Args {
     }
 
     pub async fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+        // Before anything is bound or opened: a wrong file is the first thing reported.
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+            _ => None,
+        };
+        let public_url = self.public_url.as_deref().map(public_url).transpose()?;
         let listener = tokio::net::TcpListener::bind(&self.listen)
             .await
             .with_context(|| {
@@ -44,16 +69,53 @@ impl Args {
                 )
             })?;
         let address = listener.local_addr()?;
+        if tls.is_none() && !self.allow_plain_http && !address.ip().is_loopback() {
+            bail!(
+                "refusing plain HTTP on {address}, which is not a loopback address: pass \
+                 --tls-cert and --tls-key to serve HTTPS, or --allow-plain-http behind a proxy \
+                 that does TLS"
+            );
+        }
         let settings = Settings {
+            secure_cookies: tls.is_some(),
+            public_url,
             follow_up_days: self.follow_up_days,
             ..Settings::default()
         };
         let state = server::open_state(data_dir, settings).await?;
-        tracing::info!(data_dir = %data_dir.display(), server_id = state.server_id(), "store open");
-        println!("listening on http://{address}");
-        std::io::stdout().flush()?;
-        server::serve(listener, state, server::shutdown_signal()).await?;
+        tracing::info!(data_dir = %data_dir.display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        let shutdown = server::shutdown_signal();
+        match tls {
+            Some(config) => {
+                let listener = TlsListener::new(listener, config)?;
+                ready(&format!("https://{address}"))?;
+                server::serve_tls(listener, state, shutdown).await?;
+            }
+            None => {
+                ready(&format!("http://{address}"))?;
+                server::serve(listener, state, shutdown).await?;
+            }
+        }
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The line scripts wait for.
+fn ready(url: &str) -> anyhow::Result<()> {
+    println!("listening on {url}");
+    std::io::stdout().flush()?;
+    Ok(())
+}
+
+fn public_url(text: &str) -> anyhow::Result<String> {
+    let url = text.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    ensure!(
+        host.is_some_and(|host| !host.is_empty() && !host.contains(char::is_whitespace)),
+        "--public-url `{text}` is not an address booths can use: write it like https://county.example.cn:8443"
+    );
+    Ok(url.to_owned())
 }

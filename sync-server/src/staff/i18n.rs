@@ -123,6 +123,7 @@ pub const SECTIONS: &[&[Entry]] = &[
     super::web::notices::KEYS,
     super::web::ratings::KEYS,
     super::web::follow_ups::KEYS,
+    super::web::fleet::KEYS,
 ];
 
 pub fn all_entries() -> impl Iterator<Item = &'static Entry> {
@@ -304,7 +305,15 @@ mod tests {
     }
 
     /// Keys built at run time from a prefix and a value (`status.{}`, `role.{}` …).
-    const BUILT: &[&str] = &["role.", "nav.", "status.", "kind.", "level.", "action."];
+    const BUILT: &[&str] = &[
+        "role.",
+        "nav.",
+        "status.",
+        "kind.",
+        "level.",
+        "action.",
+        "fleet.alert.",
+    ];
 
     #[test]
     fn every_key_a_template_asks_for_exists() {

@@ -21,6 +21,7 @@ use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use uuid::Uuid;
 
+use super::staff::{AuditEntry, AuditFilter, Scope};
 use super::{
     ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRecord,
     KioskRef, NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError,
@@ -44,6 +45,8 @@ macro_rules! store_conformance_tests {
             a_replacement_needs_an_unrevoked_proven_predecessor,
             a_lost_replacement_is_replaced_again_until_it_is_used,
             revocation_is_recorded_once,
+            fleet_lists_and_revokes_only_in_scope_with_an_audit_line,
+            an_enroll_code_from_staff_is_stored_with_its_audit_line,
             heartbeats_and_sightings_are_kept,
             a_repeated_submission_is_a_duplicate_with_the_original_time,
             different_content_under_a_taken_id_or_receipt_conflicts,
@@ -661,6 +664,143 @@ pub async fn revocation_is_recorded_once(store: Arc<dyn Store>) {
         store.revoke_kiosk(&KioskRef::Number(99), at).await.unwrap(),
         RevokeOutcome::NotFound
     );
+}
+
+/// Enrolls a kiosk in `county/township/village` with public key `[key_byte; 32]`.
+async fn enroll_at(store: &dyn Store, place: &str, key_byte: u8) -> KioskRecord {
+    let Ok(Scope::Village(village)) = place.parse::<Scope>() else {
+        panic!("`{place}` is not county/township/village");
+    };
+    let code_key = format!("code-{}", Uuid::now_v7());
+    store
+        .create_enroll_code(NewEnrollCode {
+            code_key: code_key.clone(),
+            village,
+            created_at: t0(),
+            expires_at: t0() + Duration::days(1),
+        })
+        .await
+        .expect("store a code");
+    store
+        .enroll_kiosk(claim(&code_key, key_byte, t0()))
+        .await
+        .expect("store answers")
+        .expect("enrollment accepted")
+        .into_kiosk()
+}
+
+async fn audit_lines(store: &dyn Store, action: &str) -> Vec<AuditEntry> {
+    store
+        .list_audit(&AuditFilter {
+            action: Some(action.into()),
+            limit: 100,
+            ..AuditFilter::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|record| record.entry)
+        .collect()
+}
+
+pub async fn fleet_lists_and_revokes_only_in_scope_with_an_audit_line(store: Arc<dyn Store>) {
+    let fengling = enroll_at(store.as_ref(), "示范县/凤岭乡/石门村", 1).await;
+    let baixu = enroll_at(store.as_ref(), "示范县/白圩镇/义江村", 2).await;
+    let elsewhere = enroll_at(store.as_ref(), "邻县/凤岭乡/石门村", 3).await;
+    let numbers = |kiosks: Vec<KioskRecord>| -> Vec<u32> {
+        kiosks.iter().map(|kiosk| kiosk.kiosk_number).collect()
+    };
+    let scope = |text: &str| text.parse::<Scope>().expect("scope");
+    let list = |text: &str| {
+        let store = Arc::clone(&store);
+        let scope = scope(text);
+        async move { store.list_kiosks_in(&scope).await.expect("list") }
+    };
+    assert_eq!(
+        numbers(list("示范县/凤岭乡").await),
+        [fengling.kiosk_number]
+    );
+    assert_eq!(
+        numbers(list("示范县").await),
+        [fengling.kiosk_number, baixu.kiosk_number]
+    );
+    assert_eq!(numbers(list("*").await).len(), 3);
+    assert_eq!(
+        numbers(list("邻县/凤岭乡/石门村").await),
+        [elsewhere.kiosk_number]
+    );
+    assert!(list("示范县/凤岭乡/义江村").await.is_empty());
+
+    let township = scope("示范县/凤岭乡");
+    let at = t0() + Duration::hours(1);
+    let audit = || AuditEntry::new(at, "admin", "fleet.revoke").target("kiosk");
+    let outside = store
+        .revoke_kiosk_in(&township, &baixu.kiosk_id, at, audit())
+        .await
+        .unwrap();
+    assert_eq!(outside, RevokeOutcome::NotFound, "outside the scope");
+    assert!(
+        !store
+            .find_kiosk(&KioskRef::Id(baixu.kiosk_id.clone()))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_revoked()
+    );
+    assert!(audit_lines(store.as_ref(), "fleet.revoke").await.is_empty());
+
+    let RevokeOutcome::Revoked(revoked) = store
+        .revoke_kiosk_in(&township, &fengling.kiosk_id, at, audit())
+        .await
+        .unwrap()
+    else {
+        panic!("a kiosk in scope is revoked");
+    };
+    assert_eq!(revoked.revoked_at, Some(at));
+    let again = store
+        .revoke_kiosk_in(&township, &fengling.kiosk_id, at, audit())
+        .await
+        .unwrap();
+    assert!(matches!(again, RevokeOutcome::AlreadyRevoked(_)));
+    assert_eq!(
+        store
+            .revoke_kiosk_in(&township, "no-such-kiosk", at, audit())
+            .await
+            .unwrap(),
+        RevokeOutcome::NotFound
+    );
+    assert_eq!(
+        audit_lines(store.as_ref(), "fleet.revoke").await,
+        [audit()],
+        "one line, for the one change"
+    );
+}
+
+pub async fn an_enroll_code_from_staff_is_stored_with_its_audit_line(store: Arc<dyn Store>) {
+    let code_key = format!("code-{}", Uuid::now_v7());
+    let audit = AuditEntry::new(t0(), "admin", "fleet.enroll_code").target("示范县/凤岭乡/石门村");
+    store
+        .create_enroll_code_audited(
+            NewEnrollCode {
+                code_key: code_key.clone(),
+                village: village("石门村"),
+                created_at: t0(),
+                expires_at: t0() + Duration::days(1),
+            },
+            audit.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_lines(store.as_ref(), "fleet.enroll_code").await,
+        [audit]
+    );
+    let kiosk = store
+        .enroll_kiosk(claim(&code_key, 1, t0()))
+        .await
+        .unwrap()
+        .expect("the code enrolls");
+    assert_eq!(kiosk.kiosk().village, village("石门村"));
 }
 
 pub async fn heartbeats_and_sightings_are_kept(store: Arc<dyn Store>) {

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use sync_protocol::enroll::Village;
 
-use super::StoreFuture;
+use super::{KioskRecord, NewEnrollCode, RevokeOutcome, StoreFuture};
 
 /// What a staff account may do. Review roles act at their own level of the chain only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -391,6 +391,28 @@ pub trait StaffStore: Send + Sync {
         lifetime: SessionLifetime,
     ) -> StoreFuture<'a, Option<StaffSession>>;
     fn close_session<'a>(&'a self, token_hash: &'a str, audit: AuditEntry) -> StoreFuture<'a, ()>;
+
+    // ── fleet: the kiosks as the staff web app sees and changes them ──
+
+    /// The kiosks in `scope`, every state, in the order of [`super::Store::list_kiosks`].
+    fn list_kiosks_in<'a>(&'a self, scope: &'a Scope) -> StoreFuture<'a, Vec<KioskRecord>>;
+    /// Revokes kiosk `kiosk_id` and writes `audit`, both at once, if the kiosk is in `scope`
+    /// and active. Outside the scope it is [`RevokeOutcome::NotFound`]; when nothing changes
+    /// (not found, already revoked) no audit line is written.
+    fn revoke_kiosk_in<'a>(
+        &'a self,
+        scope: &'a Scope,
+        kiosk_id: &'a str,
+        now: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> StoreFuture<'a, RevokeOutcome>;
+    /// [`super::Store::create_enroll_code`] with its audit line (which must not hold the
+    /// code).
+    fn create_enroll_code_audited(
+        &self,
+        code: NewEnrollCode,
+        audit: AuditEntry,
+    ) -> StoreFuture<'_, ()>;
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, ()>;
     fn list_audit<'a>(&'a self, filter: &'a AuditFilter) -> StoreFuture<'a, Vec<AuditRecord>>;

@@ -218,11 +218,19 @@ async fn staff_commands_work_while_the_server_runs() {
 }
 
 #[test]
-fn enroll_code_prints_the_code_first_then_a_qr() {
+fn enroll_code_prints_the_code_first_then_the_booths_qr() {
     let dir = tempfile::tempdir().unwrap();
     let text = stdout_of(&run(
         dir.path(),
-        &["enroll-code", "--village", "石门村", "--expires", "30m"],
+        &[
+            "enroll-code",
+            "--village",
+            "石门村",
+            "--expires",
+            "30m",
+            "--server",
+            "http://10.0.0.5:8080",
+        ],
     ));
     let mut lines = text.lines();
     let code = lines
@@ -236,8 +244,52 @@ fn enroll_code_prints_the_code_first_then_a_qr() {
     );
     assert_eq!(lines.next(), Some("village: 石门村"));
     assert!(lines.next().is_some_and(|l| l.starts_with("expires: ")));
-    assert!(text.contains('█'), "a QR code in block characters");
-    assert!(text.contains(&format!("--code {code}")));
+    let payload = lines
+        .next()
+        .and_then(|l| l.strip_prefix("qr: "))
+        .expect("the QR code's text");
+    let expected = sync_protocol::enroll::EnrollQr {
+        server: "http://10.0.0.5:8080".into(),
+        code: code.into(),
+    };
+    assert_eq!(
+        sync_protocol::enroll::parse_enroll_qr(payload).as_ref(),
+        Some(&expected)
+    );
+    assert_eq!(scan_block_qr(&text), payload, "what the scanner reads");
+    assert!(text.contains(&format!("--server http://10.0.0.5:8080 --code {code}")));
+
+    let without = stdout_of(&run(dir.path(), &["enroll-code", "--village", "石门村"]));
+    assert!(!without.contains('█'), "no QR code the booth cannot use");
+    assert!(without.contains("add --server URL"), "{without}");
+}
+
+/// Decodes the QR code printed in half-block characters, where a filled half is a light
+/// module (light on the dark terminal).
+fn scan_block_qr(text: &str) -> String {
+    const SCALE: usize = 4;
+    let rows: Vec<Vec<char>> = text
+        .lines()
+        .filter(|line| line.contains(['█', '▀', '▄']))
+        .map(|line| line.chars().collect())
+        .collect();
+    let width = rows.iter().map(Vec::len).max().expect("a QR code");
+    let height = rows.len() * 2;
+    let light = |x: usize, y: usize| {
+        let c = rows[y / 2].get(x).copied().unwrap_or(' ');
+        if y.is_multiple_of(2) {
+            matches!(c, '█' | '▀')
+        } else {
+            matches!(c, '█' | '▄')
+        }
+    };
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(width * SCALE, height * SCALE, |x, y| {
+            if light(x / SCALE, y / SCALE) { 255 } else { 0 }
+        });
+    let grids = image.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().expect("the QR code decodes").1
 }
 
 #[test]

@@ -18,6 +18,10 @@
 //!   withdrawal, history, roles, scope, escaping and the form token.
 //! - `staff_ratings`: the 好差评 dashboard and follow-ups of bad ratings: counts and shares,
 //!   due dates, scope, roles, escaping, CSRF and the audit trail.
+//! - `staff_fleet`: the fleet page: administrators in their scope, alerts, enrollment codes
+//!   with a scannable QR code, revocation, escaping.
+//! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
+//!   `serve` refusing plain HTTP off loopback and bad certificate files.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
@@ -34,6 +38,8 @@ mod staff_admin;
 mod staff_auth;
 mod staff_client;
 mod staff_content;
+mod staff_fleet;
 mod staff_ratings;
 mod staff_review;
 mod store_sqlite;
+mod tls;

@@ -2,9 +2,8 @@
 //! code held under the scanner; the technician PIN is set in the same step.
 //!
 //! The enrollment QR payload is `booth-enroll:v1?server=<URL>&code=<CODE>`, with the values
-//! percent-encoded (e.g. `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`).
-//! The county server does not print such codes yet (staff features come with the server's
-//! staff screens); anything that makes that text into a QR code works meanwhile.
+//! percent-encoded (e.g. `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`):
+//! [`EnrollQr`], shared with the county server, whose staff fleet page draws it.
 
 use std::rc::Rc;
 
@@ -19,44 +18,7 @@ use crate::store::Identity;
 use crate::store::technician_pin::TechnicianPin;
 use crate::sync::{EnrollError, SyncError};
 
-const QR_PREFIX: &str = "booth-enroll:v1?";
-
-/// What an enrollment QR code carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnrollQr {
-    pub server: String,
-    pub code: String,
-}
-
-impl EnrollQr {
-    /// The payload to put in a QR code.
-    pub fn payload(&self) -> String {
-        format!(
-            "{QR_PREFIX}server={}&code={}",
-            percent_encode(&self.server),
-            percent_encode(&self.code)
-        )
-    }
-}
-
-/// Reads an enrollment QR payload; `None` for anything else (a receipt, a typo).
-pub fn parse_enroll_qr(text: &str) -> Option<EnrollQr> {
-    let query = text.trim().strip_prefix(QR_PREFIX)?;
-    let (mut server, mut code) = (None, None);
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=')?;
-        let value = percent_decode(value)?;
-        match key {
-            "server" => server = Some(value),
-            "code" => code = Some(value),
-            _ => {}
-        }
-    }
-    Some(EnrollQr {
-        server: server.filter(|s| !s.is_empty())?,
-        code: code.filter(|c| !c.is_empty())?,
-    })
-}
+pub use sync_protocol::enroll::{EnrollQr, parse_enroll_qr};
 
 /// The server as typed: `192.168.1.10 8080` or `192.168.1.10:8080` gets `http://`, since the
 /// on-screen keyboard has no ":" or "/"; a full URL stays as it is.
@@ -70,41 +32,6 @@ pub fn normalize_server_url(text: &str) -> String {
         _ => text.to_owned(),
     };
     format!("http://{host_port}")
-}
-
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = text.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
@@ -322,28 +249,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn enrollment_qr_codes_round_trip() {
-        let qr = EnrollQr {
-            server: "http://10.0.0.5:8080/".into(),
-            code: "ABCD-EFGH".into(),
-        };
-        let payload = qr.payload();
-        assert_eq!(
-            payload,
-            "booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080%2F&code=ABCD-EFGH"
-        );
-        assert_eq!(parse_enroll_qr(&payload), Some(qr));
-        // Unencoded values and extra keys are accepted too.
-        assert_eq!(
-            parse_enroll_qr("booth-enroll:v1?code=WXYZ&v=1&server=http://h:1"),
-            Some(EnrollQr {
-                server: "http://h:1".into(),
-                code: "WXYZ".into()
-            })
-        );
-    }
-
-    #[test]
     fn a_server_typed_without_colon_or_slash_becomes_a_url() {
         assert_eq!(
             normalize_server_url(" 192.168.1.10 8080 "),
@@ -359,19 +264,5 @@ mod tests {
         );
         assert_eq!(normalize_server_url("10.0.0.5:80"), "http://10.0.0.5:80");
         assert_eq!(normalize_server_url("  "), "");
-    }
-
-    #[test]
-    fn other_codes_are_not_enrollment_qr_codes() {
-        for text in [
-            "",
-            "R-0003-000042-X",
-            "booth-enroll:v2?server=a&code=b",
-            "booth-enroll:v1?server=http://h:1",
-            "booth-enroll:v1?server=&code=X",
-            "booth-enroll:v1?server=%zz&code=X",
-        ] {
-            assert_eq!(parse_enroll_qr(text), None, "{text:?}");
-        }
     }
 }

@@ -11,6 +11,7 @@ pub mod account;
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod fleet;
 pub mod follow_ups;
 pub mod guides;
 pub mod notices;
@@ -57,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .merge(notices::routes())
         .merge(ratings::routes())
         .merge(follow_ups::routes())
+        .merge(fleet::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }

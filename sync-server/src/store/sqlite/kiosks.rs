@@ -7,6 +7,7 @@ use sync_protocol::heartbeat::Heartbeat;
 use sync_protocol::receipt::MAX_KIOSK_NUMBER;
 
 use super::connection::{failed, from_json, millis, time, to_json};
+use crate::store::staff::Scope;
 use crate::store::{
     EnrollClaim, EnrollRefusal, Enrollment, HeartbeatRecord, KioskRecord, KioskRef, NewEnrollCode,
     Replacement, RevokeOutcome, StoreError, StoreResult,
@@ -302,6 +303,25 @@ pub(super) fn list(conn: &Connection) -> StoreResult<Vec<KioskRecord>> {
         .map_err(failed("list kiosks"))?;
     let rows = statement
         .query_map([], kiosk_row)
+        .map_err(failed("list kiosks"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(failed("list kiosks"))?;
+    rows.into_iter().map(KioskRow::into_record).collect()
+}
+
+/// The kiosks in `scope`, in the order of [`list`].
+pub(super) fn list_in(conn: &Connection, scope: &Scope) -> StoreResult<Vec<KioskRecord>> {
+    let (county, township, village) = scope.parts();
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {KIOSK_COLUMNS} FROM kiosks
+             WHERE (?1 IS NULL OR county = ?1) AND (?2 IS NULL OR township = ?2)
+               AND (?3 IS NULL OR village = ?3)
+             ORDER BY kiosk_number, enrolled_at, rowid"
+        ))
+        .map_err(failed("list kiosks"))?;
+    let rows = statement
+        .query_map(params![county, township, village], kiosk_row)
         .map_err(failed("list kiosks"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("list kiosks"))?;

@@ -5,11 +5,14 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
+use super::kiosks;
 use crate::store::staff::{
     AccountRefusal, AuditEntry, AuditFilter, AuditRecord, LockPolicy, NewSession, NewStaffUser,
-    SessionLifetime, StaffSession, StaffStore, StaffUser,
+    Scope, SessionLifetime, StaffSession, StaffStore, StaffUser,
 };
-use crate::store::{StoreError, StoreFuture, StoreResult};
+use crate::store::{
+    KioskRecord, KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult,
+};
 
 const USER_COLUMNS: &str = "username, display_name, role, scope, password_hash, created_at, \
      password_changed_at, disabled_at, failed_logins, locked_until";
@@ -300,6 +303,27 @@ fn resume_session(
     }))
 }
 
+fn revoke_kiosk_in(
+    conn: &Connection,
+    scope: &Scope,
+    kiosk_id: &str,
+    now: DateTime<Utc>,
+    audit: &AuditEntry,
+) -> StoreResult<RevokeOutcome> {
+    let kiosk = KioskRef::Id(kiosk_id.to_owned());
+    // Checked in the same transaction as the change: the answer for a kiosk outside the
+    // scope cannot depend on a read made before.
+    let in_scope = kiosks::find(conn, &kiosk)?.is_some_and(|found| scope.covers(&found.village));
+    if !in_scope {
+        return Ok(RevokeOutcome::NotFound);
+    }
+    let outcome = kiosks::revoke(conn, &kiosk, now)?;
+    if matches!(outcome, RevokeOutcome::Revoked(_)) {
+        append_audit(conn, audit)?;
+    }
+    Ok(outcome)
+}
+
 fn list_audit(conn: &Connection, filter: &AuditFilter) -> StoreResult<Vec<AuditRecord>> {
     let action_prefix = filter.action.as_ref().map(|action| {
         // LIKE on a prefix; `_` and `%` in the filter are literal.
@@ -454,6 +478,35 @@ impl StaffStore for SqliteStore {
                 [&token_hash],
             )
             .map_err(failed("end a session"))?;
+            append_audit(conn, &audit)
+        }))
+    }
+
+    fn list_kiosks_in<'a>(&'a self, scope: &'a Scope) -> StoreFuture<'a, Vec<KioskRecord>> {
+        let scope = scope.clone();
+        Box::pin(self.readers.read(move |conn| kiosks::list_in(conn, &scope)))
+    }
+
+    fn revoke_kiosk_in<'a>(
+        &'a self,
+        scope: &'a Scope,
+        kiosk_id: &'a str,
+        now: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> StoreFuture<'a, RevokeOutcome> {
+        let (scope, kiosk_id) = (scope.clone(), kiosk_id.to_owned());
+        Box::pin(self.writer.write("revoke a kiosk", move |conn| {
+            revoke_kiosk_in(conn, &scope, &kiosk_id, now, &audit)
+        }))
+    }
+
+    fn create_enroll_code_audited(
+        &self,
+        code: NewEnrollCode,
+        audit: AuditEntry,
+    ) -> StoreFuture<'_, ()> {
+        Box::pin(self.writer.write("store an enrollment code", move |conn| {
+            kiosks::create_enroll_code(conn, &code)?;
             append_audit(conn, &audit)
         }))
     }

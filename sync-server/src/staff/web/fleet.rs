@@ -1,0 +1,736 @@
+//! The fleet page, for administrators: the booths in their scope with their health, the
+//! alerts that need someone to act (the rules are in [`crate::fleet`]), issuing an enrollment
+//! code with the QR code a booth scans, and revoking a booth.
+//!
+//! Other roles get 403. Booths outside the member's scope are never loaded; acting on one
+//! answers 404 like a missing one, and a code for a village outside it is refused (403).
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header, uri::Authority};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use qrcode::QrCode;
+use qrcode::render::svg;
+use serde::Deserialize;
+use sync_protocol::enroll::{EnrollQr, Village};
+
+use super::session::{Staff, StaffForm};
+use super::{Frame, PageError, PageResult, StaffError, render};
+use crate::app::AppState;
+use crate::enroll_codes::{self, IssueError, IssuedCode};
+use crate::fleet::{self, Alert, Paper, Presence};
+use crate::staff::i18n::{Entry, Tr};
+use crate::store::staff::{Role, Scope};
+use crate::store::{KioskRecord, KioskRef, RevokeOutcome};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/fleet", get(show))
+        .route("/fleet/enroll-code", post(issue_code))
+        .route("/fleet/{kiosk_id}/revoke", post(revoke))
+}
+
+/// The validities an administrator picks from (values of [`enroll_codes::parse_ttl`]).
+const VALIDITIES: &[(&str, &str)] = &[
+    ("1h", "fleet.code.ttl_1h"),
+    ("1d", "fleet.code.ttl_1d"),
+    ("7d", "fleet.code.ttl_7d"),
+];
+
+/// Longest county, township or village name accepted from the form.
+const MAX_NAME_CHARS: usize = 40;
+
+/// One booth as a table row shows it.
+#[derive(Debug)]
+struct KioskView {
+    id: String,
+    number: u32,
+    place: String,
+    presence_key: &'static str,
+    presence_class: &'static str,
+    seen: String,
+    queue: String,
+    oldest: String,
+    quarantined: String,
+    paper_key: &'static str,
+    paper_class: &'static str,
+    version: String,
+    clock: String,
+    alerting: bool,
+    /// For revoked booths: `fleet.state.revoked` or `fleet.state.replaced`, and when.
+    retired_key: &'static str,
+    retired_at: String,
+}
+
+#[derive(Debug)]
+struct AlertView {
+    number: u32,
+    place: String,
+    text: String,
+    severe: bool,
+}
+
+/// A validity choice of the code form.
+#[derive(Debug)]
+struct Validity {
+    value: &'static str,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/fleet.html")]
+struct FleetPage {
+    frame: Frame,
+    alerts: Vec<AlertView>,
+    active: Vec<KioskView>,
+    retired: Vec<KioskView>,
+    form: CodeForm,
+    validities: Vec<Validity>,
+    /// A one-line refusal of the last form, translated.
+    problem: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/fleet_code.html")]
+struct CodePage {
+    frame: Frame,
+    code: String,
+    place: String,
+    expires_at: String,
+    expires_in: String,
+    server: String,
+    /// Made here from the payload, never from input: safe to embed unescaped.
+    qr_svg: String,
+}
+
+/// The enrollment code form's fields (also what the form shows again after a refusal).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    county: String,
+    #[serde(default)]
+    township: String,
+    #[serde(default)]
+    village: String,
+    #[serde(default)]
+    ttl: String,
+}
+
+impl CodeForm {
+    /// The member's own scope, as far as it narrows, so a township's administrator only
+    /// types the village.
+    fn prefilled(scope: &Scope) -> Self {
+        let (county, township, village) = scope.parts();
+        Self {
+            county: county.unwrap_or_default().to_owned(),
+            township: township.unwrap_or_default().to_owned(),
+            village: village.unwrap_or_default().to_owned(),
+            ttl: VALIDITIES[0].0.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    confirm: Option<String>,
+}
+
+fn admin_only(staff: &Staff) -> Result<(), PageError> {
+    if staff.user.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(staff.fail(StaffError::Forbidden))
+    }
+}
+
+pub async fn show(
+    staff: Staff,
+    State(state): State<AppState>,
+    Query(query): Query<ShowQuery>,
+) -> PageResult {
+    admin_only(&staff)?;
+    let mut page = fleet_page(&state, &staff, CodeForm::prefilled(&staff.user.scope), None).await?;
+    if query.done.as_deref() == Some("revoked") {
+        page.frame.flash = Some("fleet.revoked");
+    }
+    Ok(render(&page, staff.lang))
+}
+
+async fn fleet_page(
+    state: &AppState,
+    staff: &Staff,
+    form: CodeForm,
+    problem: Option<String>,
+) -> Result<FleetPage, PageError> {
+    let scope = &staff.user.scope;
+    let kiosks = state
+        .store()
+        .list_kiosks_in(scope)
+        .await
+        .map_err(|e| staff.fail(e))?;
+    let tr = Tr::new(staff.lang);
+    let now = Utc::now();
+    // One county's staff know their county; only a county-wide view needs it spelled out.
+    let with_county = *scope == Scope::All;
+    let mut alerts = Vec::new();
+    let (mut active, mut retired) = (Vec::new(), Vec::new());
+    for kiosk in &kiosks {
+        let place = place(&kiosk.village, with_county);
+        let kiosk_alerts = fleet::alerts(kiosk, now);
+        alerts.extend(kiosk_alerts.iter().map(|alert| AlertView {
+            number: kiosk.kiosk_number,
+            place: place.clone(),
+            text: alert_text(alert, now, tr),
+            severe: alert.is_severe(),
+        }));
+        let view = kiosk_view(kiosk, place, !kiosk_alerts.is_empty(), now, tr);
+        if kiosk.is_revoked() {
+            retired.push(view);
+        } else {
+            active.push(view);
+        }
+    }
+    // Severe first; the sort is stable, so by kiosk number within each.
+    alerts.sort_by_key(|alert| !alert.severe);
+    let mut frame = staff.frame("fleet");
+    frame.here = "/staff/fleet".into();
+    let validities = VALIDITIES
+        .iter()
+        .map(|(value, key)| Validity {
+            value,
+            label: tr.t(key).into_owned(),
+            selected: form.ttl == *value,
+        })
+        .collect();
+    Ok(FleetPage {
+        frame,
+        alerts,
+        active,
+        retired,
+        form,
+        validities,
+        problem,
+    })
+}
+
+fn kiosk_view(
+    kiosk: &KioskRecord,
+    place: String,
+    alerting: bool,
+    now: DateTime<Utc>,
+    tr: Tr,
+) -> KioskView {
+    let heartbeat = kiosk
+        .last_heartbeat
+        .as_ref()
+        .map(|record| &record.heartbeat);
+    let dash = || "—".to_owned();
+    let (presence_key, presence_class) = match fleet::presence(kiosk, now) {
+        Presence::Online => ("fleet.presence.online", "good"),
+        Presence::Offline => ("fleet.presence.offline", "bad"),
+        Presence::NeverSeen => ("fleet.presence.never", "warn"),
+        Presence::Revoked => ("fleet.presence.revoked", ""),
+    };
+    let (paper_key, paper_class) = match fleet::paper(heartbeat) {
+        Paper::Out => ("fleet.paper.out", "bad"),
+        Paper::CoverOpen => ("fleet.paper.cover_open", "bad"),
+        Paper::NearEnd => ("fleet.paper.near_end", "warn"),
+        Paper::PrinterOffline => ("fleet.paper.printer_offline", "warn"),
+        Paper::Ok => ("fleet.paper.ok", "good"),
+        Paper::NoPrinter => ("fleet.paper.no_printer", ""),
+        Paper::Unknown => ("fleet.paper.unknown", ""),
+    };
+    let (retired_key, retired_at) = match kiosk.revoked_at {
+        Some(at) if kiosk.replaced_by.is_some() => ("fleet.state.replaced", ago(at, now, tr)),
+        Some(at) => ("fleet.state.revoked", ago(at, now, tr)),
+        None => ("", String::new()),
+    };
+    KioskView {
+        id: kiosk.kiosk_id.clone(),
+        number: kiosk.kiosk_number,
+        place,
+        presence_key,
+        presence_class,
+        seen: kiosk
+            .last_seen_at
+            .map_or_else(|| tr.t("fleet.never").into_owned(), |at| ago(at, now, tr)),
+        queue: heartbeat.map_or_else(dash, |h| h.queue_depth.to_string()),
+        oldest: heartbeat
+            .and_then(|h| h.oldest_pending_age_s)
+            .map_or_else(dash, |s| span(i64::try_from(s).unwrap_or(i64::MAX), tr)),
+        quarantined: heartbeat.map_or_else(dash, |h| h.quarantined.to_string()),
+        paper_key,
+        paper_class,
+        version: heartbeat.map_or_else(|| kiosk.app_version.clone(), |h| h.app_version.clone()),
+        clock: heartbeat.map_or_else(dash, |h| {
+            format!("{:+.1} s", h.clock_offset_ms as f64 / 1000.0)
+        }),
+        alerting,
+        retired_key,
+        retired_at,
+    }
+}
+
+/// `凤岭乡 / 石门村` (with the county in front when asked), skipping empty parts.
+fn place(village: &Village, with_county: bool) -> String {
+    let county = with_county.then_some(village.county.as_str());
+    county
+        .into_iter()
+        .chain([village.township.as_str(), village.village.as_str()])
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// The full `county/township/village` path, as scopes are written (for audit lines).
+fn village_path(village: &Village) -> String {
+    format!(
+        "{}/{}/{}",
+        village.county, village.township, village.village
+    )
+}
+
+/// `5 分钟` / `5 min`: the largest whole unit.
+fn span(seconds: i64, tr: Tr) -> String {
+    let seconds = seconds.max(0);
+    let (n, key) = match seconds {
+        0..60 => (seconds, "fleet.unit.s"),
+        60..3600 => (seconds / 60, "fleet.unit.min"),
+        3600..86_400 => (seconds / 3600, "fleet.unit.h"),
+        _ => (seconds / 86_400, "fleet.unit.d"),
+    };
+    tr.t(key).replace("{n}", &n.to_string())
+}
+
+fn ago(at: DateTime<Utc>, now: DateTime<Utc>, tr: Tr) -> String {
+    tr.t("fleet.ago")
+        .replace("{span}", &span((now - at).num_seconds(), tr))
+}
+
+fn alert_text(alert: &Alert, now: DateTime<Utc>, tr: Tr) -> String {
+    let text = tr.t(format!("fleet.alert.{}", alert.kind()));
+    match alert {
+        Alert::Offline { since } => text.replace("{span}", &span((now - *since).num_seconds(), tr)),
+        Alert::PaperOut | Alert::PaperNearEnd => text.into_owned(),
+        Alert::QueueNotDraining {
+            oldest_pending_s,
+            queue_depth,
+        } => text.replace("{n}", &queue_depth.to_string()).replace(
+            "{span}",
+            &span(i64::try_from(*oldest_pending_s).unwrap_or(i64::MAX), tr),
+        ),
+        Alert::Quarantined { count } => text.replace("{n}", &count.to_string()),
+    }
+}
+
+/// The fleet page again with a one-line refusal above the code form.
+async fn refuse(
+    state: &AppState,
+    staff: &Staff,
+    form: CodeForm,
+    status: StatusCode,
+    problem: String,
+) -> PageResult {
+    let page = fleet_page(state, staff, form, Some(problem)).await?;
+    let mut response = render(&page, staff.lang);
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// The village and validity of a code form, or why not (status and translated line).
+fn check_code_form(
+    form: &CodeForm,
+    scope: &Scope,
+    tr: Tr,
+) -> Result<(Village, Duration), (StatusCode, String)> {
+    let village = Village {
+        county: form.county.trim().to_owned(),
+        township: form.township.trim().to_owned(),
+        village: form.village.trim().to_owned(),
+    };
+    let bad = |key: &str| (StatusCode::BAD_REQUEST, tr.t(key).into_owned());
+    if village.village.is_empty() {
+        return Err(bad("fleet.code.village_required"));
+    }
+    // `/` separates the parts of a scope: a name holding one could never be in a scope.
+    if [&village.county, &village.township, &village.village]
+        .iter()
+        .any(|part| part.contains('/') || part.chars().count() > MAX_NAME_CHARS)
+    {
+        return Err(bad("fleet.code.bad_name"));
+    }
+    let ttl = VALIDITIES
+        .iter()
+        .find(|(value, _)| *value == form.ttl)
+        .and_then(|(value, _)| enroll_codes::parse_ttl(value).ok())
+        .ok_or_else(|| bad("fleet.code.bad_ttl"))?;
+    if !scope.covers(&village) {
+        return Err((
+            StatusCode::FORBIDDEN,
+            tr.t("fleet.code.out_of_scope")
+                .replace("{scope}", &scope.to_string()),
+        ));
+    }
+    Ok((village, ttl))
+}
+
+/// The address booths reach this server at: `--public-url` if given, else the one the
+/// administrator's browser used (scheme by whether the server speaks TLS).
+fn booth_server_url(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    if let Some(url) = &state.settings().public_url {
+        return Some(url.clone());
+    }
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let authority: Authority = host.parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
+    }
+    let scheme = if state.settings().secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// The QR code as inline SVG (without the XML declaration, which has no place in HTML).
+fn qr_svg(payload: &str) -> Result<String, qrcode::types::QrError> {
+    let svg = QrCode::new(payload.as_bytes())?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build();
+    Ok(match svg.find("<svg") {
+        Some(start) => svg[start..].to_owned(),
+        None => svg,
+    })
+}
+
+pub async fn issue_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: StaffForm<CodeForm>,
+) -> PageResult {
+    let StaffForm { staff, form } = form;
+    admin_only(&staff)?;
+    let tr = Tr::new(staff.lang);
+    let (village, ttl) = match check_code_form(&form, &staff.user.scope, tr) {
+        Ok(checked) => checked,
+        Err((status, problem)) => return refuse(&state, &staff, form, status, problem).await,
+    };
+    // Before the code exists: a code no booth can be pointed at helps nobody.
+    let Some(server) = booth_server_url(&state, &headers) else {
+        return Err(staff.fail(StaffError::BadRequest(
+            "no usable Host header to put in the QR code: start the server with --public-url"
+                .into(),
+        )));
+    };
+    let now = Utc::now();
+    let audit = |issued: &IssuedCode| {
+        staff
+            .audit("fleet.enroll_code")
+            .target(village_path(&issued.village))
+            .detail(format!("expires {}", issued.expires_at.to_rfc3339()))
+    };
+    let issued = enroll_codes::issue_audited(state.store(), village, ttl, now, audit)
+        .await
+        .map_err(|error| match error {
+            IssueError::Store(error) => staff.fail(error),
+            IssueError::Random(error) => {
+                tracing::error!(error = %error, "no random code");
+                staff.fail(StaffError::Internal)
+            }
+        })?;
+    let payload = EnrollQr {
+        server: server.clone(),
+        code: issued.code.clone(),
+    }
+    .payload();
+    let qr_svg = qr_svg(&payload).map_err(|error| {
+        tracing::error!(error = %error, "the enrollment QR code did not fit");
+        staff.fail(StaffError::Internal)
+    })?;
+    let mut frame = staff.frame("fleet");
+    frame.here = "/staff/fleet".into();
+    let page = CodePage {
+        frame,
+        place: place(&issued.village, true),
+        expires_at: issued
+            .expires_at
+            .with_timezone(&chrono::Local)
+            .format("%Y-%m-%d %H:%M (UTC%:z)")
+            .to_string(),
+        // The validity asked for, not the expiry minus now: that is short of it by the
+        // fraction of a second the expiry was rounded down.
+        expires_in: tr.t("fleet.in").replace(
+            "{span}",
+            &span(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX), tr),
+        ),
+        code: issued.code,
+        server,
+        qr_svg,
+    };
+    Ok(render(&page, staff.lang))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(kiosk_id): Path<String>,
+    form: StaffForm<RevokeForm>,
+) -> PageResult {
+    let StaffForm { staff, form } = form;
+    admin_only(&staff)?;
+    let scope = &staff.user.scope;
+    let kiosk = state
+        .store()
+        .find_kiosk(&KioskRef::Id(kiosk_id))
+        .await
+        .map_err(|e| staff.fail(e))?
+        .filter(|kiosk| scope.covers(&kiosk.village))
+        .ok_or_else(|| staff.fail(StaffError::NotFound))?;
+    if form.confirm.as_deref() != Some("yes") {
+        let problem = Tr::new(staff.lang)
+            .t("fleet.revoke.unconfirmed")
+            .replace("{n}", &kiosk.kiosk_number.to_string());
+        let form = CodeForm::prefilled(scope);
+        return refuse(&state, &staff, form, StatusCode::BAD_REQUEST, problem).await;
+    }
+    let audit = staff
+        .audit("fleet.revoke")
+        .target(&kiosk.kiosk_id)
+        .detail(format!(
+            "#{} {}",
+            kiosk.kiosk_number,
+            village_path(&kiosk.village)
+        ));
+    match state
+        .store()
+        .revoke_kiosk_in(scope, &kiosk.kiosk_id, Utc::now(), audit)
+        .await
+    {
+        // Already revoked (someone was quicker): what was asked for holds either way.
+        Ok(RevokeOutcome::Revoked(_) | RevokeOutcome::AlreadyRevoked(_)) => {
+            Ok(Redirect::to("/staff/fleet?done=revoked").into_response())
+        }
+        Ok(RevokeOutcome::NotFound) => Err(staff.fail(StaffError::NotFound)),
+        Err(error) => Err(staff.fail(error)),
+    }
+}
+
+/// The fleet pages' texts.
+pub const KEYS: &[Entry] = &[
+    ("fleet.title", "服务亭", "Booths"),
+    ("fleet.alerts", "需要处理", "Needs attention"),
+    (
+        "fleet.no_alerts",
+        "没有需要处理的服务亭。",
+        "No booth needs attention.",
+    ),
+    ("fleet.kiosks", "在用的服务亭", "Booths in service"),
+    (
+        "fleet.none",
+        "您的管辖范围内还没有服务亭：在下面发放注册码。",
+        "No booths in your scope yet: issue an enrollment code below.",
+    ),
+    (
+        "fleet.rules",
+        "5分钟内有联系为在线。提醒：离线超过1小时；打印纸用完或将尽；在线但最早的待上传件已等待超过1小时；有被隔离的件。",
+        "Online: heard from within 5 minutes. Alerts: offline for over an hour; paper out or near its end; online but the oldest waiting upload is over an hour old; quarantined items.",
+    ),
+    ("fleet.col.number", "编号", "No."),
+    ("fleet.col.place", "乡镇 / 村", "Township / village"),
+    ("fleet.col.state", "状态", "State"),
+    ("fleet.col.seen", "最近联系", "Last seen"),
+    ("fleet.col.queue", "待上传", "Waiting"),
+    ("fleet.col.oldest", "最早待上传", "Oldest waiting"),
+    ("fleet.col.quarantined", "已隔离", "Quarantined"),
+    ("fleet.col.paper", "打印纸", "Paper"),
+    ("fleet.col.version", "版本", "Version"),
+    ("fleet.col.clock", "时钟偏差", "Clock offset"),
+    ("fleet.col.action", "操作", "Action"),
+    ("fleet.col.retired", "停用", "Retired"),
+    ("fleet.presence.online", "在线", "Online"),
+    ("fleet.presence.offline", "离线", "Offline"),
+    ("fleet.presence.never", "未联系过", "Never seen"),
+    ("fleet.presence.revoked", "已停用", "Revoked"),
+    ("fleet.paper.out", "纸已用完", "Out"),
+    ("fleet.paper.cover_open", "机盖打开", "Cover open"),
+    ("fleet.paper.near_end", "纸将用完", "Near end"),
+    (
+        "fleet.paper.printer_offline",
+        "打印机离线",
+        "Printer offline",
+    ),
+    ("fleet.paper.ok", "正常", "OK"),
+    ("fleet.paper.no_printer", "无打印机", "No printer"),
+    ("fleet.paper.unknown", "未知", "Unknown"),
+    ("fleet.state.revoked", "已停用", "Revoked"),
+    (
+        "fleet.state.replaced",
+        "已被重新注册替换",
+        "Replaced by a re-enrollment",
+    ),
+    ("fleet.never", "从未", "Never"),
+    ("fleet.ago", "{span}前", "{span} ago"),
+    ("fleet.in", "{span}后", "in {span}"),
+    ("fleet.unit.s", "{n}秒", "{n} s"),
+    ("fleet.unit.min", "{n}分钟", "{n} min"),
+    ("fleet.unit.h", "{n}小时", "{n} h"),
+    ("fleet.unit.d", "{n}天", "{n} d"),
+    ("fleet.alert.offline", "已离线{span}", "Offline for {span}"),
+    ("fleet.alert.paper_out", "打印纸已用完", "Paper is out"),
+    (
+        "fleet.alert.paper_near_end",
+        "打印纸将用完",
+        "Paper is near its end",
+    ),
+    (
+        "fleet.alert.queue_not_draining",
+        "{n}件待上传，最早的已等待{span}",
+        "{n} waiting to upload, the oldest for {span}",
+    ),
+    (
+        "fleet.alert.quarantined",
+        "{n}件被隔离，需技术员处理",
+        "{n} quarantined: a technician must look at them",
+    ),
+    ("fleet.retired", "已停用的服务亭", "Retired booths"),
+    ("fleet.revoke", "停用", "Revoke"),
+    ("fleet.revoke.confirm", "确认停用", "Yes, revoke"),
+    (
+        "fleet.revoke.unconfirmed",
+        "未停用#{n}：请先勾选“确认停用”。",
+        "Booth #{n} was not revoked: tick “Yes, revoke” first.",
+    ),
+    (
+        "fleet.revoked",
+        "服务亭已停用：它的下一次请求将被拒绝。",
+        "The booth is revoked: its next request is refused.",
+    ),
+    ("fleet.code.title", "发放注册码", "Issue an enrollment code"),
+    (
+        "fleet.code.help",
+        "一个注册码只能注册一台服务亭。",
+        "One code enrolls one booth.",
+    ),
+    ("fleet.code.county", "县", "County"),
+    ("fleet.code.township", "乡镇", "Township"),
+    ("fleet.code.village", "村", "Village"),
+    ("fleet.code.ttl", "有效期", "Valid for"),
+    ("fleet.code.ttl_1h", "1小时", "1 hour"),
+    ("fleet.code.ttl_1d", "1天", "1 day"),
+    ("fleet.code.ttl_7d", "7天", "7 days"),
+    ("fleet.code.submit", "生成注册码", "Issue the code"),
+    (
+        "fleet.code.village_required",
+        "请填写村名。",
+        "Name the village.",
+    ),
+    (
+        "fleet.code.bad_name",
+        "县、乡镇、村名不能含“/”，且每项最多40个字。",
+        "County, township and village names cannot hold “/” and have at most 40 characters each.",
+    ),
+    (
+        "fleet.code.bad_ttl",
+        "请从列表中选择有效期。",
+        "Pick a validity from the list.",
+    ),
+    (
+        "fleet.code.out_of_scope",
+        "这个村不在您的管辖范围（{scope}）内：请填写范围内的县、乡镇和村。",
+        "This village is outside your scope ({scope}): name a county, township and village inside it.",
+    ),
+    (
+        "fleet.code.issued",
+        "注册码已生成",
+        "Enrollment code issued",
+    ),
+    ("fleet.code.code", "注册码", "Code"),
+    ("fleet.code.place", "村", "Village"),
+    ("fleet.code.expires", "有效至", "Valid until"),
+    ("fleet.code.server", "服务器地址", "Server address"),
+    (
+        "fleet.code.once",
+        "注册码只在此显示一次，用过即失效；请勿截图外传。",
+        "The code is shown only here, once, and works once: do not pass screenshots around.",
+    ),
+    (
+        "fleet.code.how",
+        "在服务亭上：长按页眉村名3秒进入技术员模式，选“注册本服务亭”，把二维码放到扫码器下；或手动输入服务器地址和注册码。",
+        "On the booth: hold the village name in the header for 3 s to open technician mode, choose “Enroll this booth” and hold the QR code under the scanner, or type the server address and the code.",
+    ),
+    ("fleet.code.qr", "注册二维码", "Enrollment QR code"),
+    ("fleet.back", "返回服务亭列表", "Back to the booths"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::staff::i18n::Lang;
+
+    #[test]
+    fn spans_use_the_largest_whole_unit_in_both_languages() {
+        let zh = Tr::new(Lang::Zh);
+        let en = Tr::new(Lang::En);
+        assert_eq!(span(59, en), "59 s");
+        assert_eq!(span(60, en), "1 min");
+        assert_eq!(span(7199, zh), "1小时");
+        assert_eq!(span(3 * 86_400 + 5, zh), "3天");
+        assert_eq!(
+            span(-5, en),
+            "0 s",
+            "a clock step back is not negative time"
+        );
+    }
+
+    #[test]
+    fn the_code_form_wants_a_village_inside_the_scope_and_a_listed_validity() {
+        let tr = Tr::new(Lang::En);
+        let scope: Scope = "示范县/凤岭乡".parse().unwrap();
+        let form = |township: &str, village: &str, ttl: &str| CodeForm {
+            county: " 示范县 ".into(),
+            township: township.into(),
+            village: village.into(),
+            ttl: ttl.into(),
+        };
+        let (village, ttl) = check_code_form(&form("凤岭乡", "石门村 ", "1d"), &scope, tr).unwrap();
+        assert_eq!(village_path(&village), "示范县/凤岭乡/石门村");
+        assert_eq!(ttl, Duration::from_secs(86_400));
+        let status = |form: CodeForm| check_code_form(&form, &scope, tr).unwrap_err().0;
+        assert_eq!(
+            status(form("白圩镇", "石门村", "1h")),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(status(form("凤岭乡", " ", "1h")), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(form("凤岭乡", "石/门", "1h")),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status(form("凤岭乡", "石门村", "30d")),
+            StatusCode::BAD_REQUEST
+        );
+        let (_, problem) =
+            check_code_form(&form("白圩镇", "石门村", "1h"), &scope, tr).unwrap_err();
+        assert!(problem.contains("示范县/凤岭乡"), "{problem}");
+    }
+
+    #[test]
+    fn the_qr_code_is_inline_svg() {
+        let svg = qr_svg("booth-enroll:v1?server=http%3A%2F%2Fh&code=ABCD-EFGH").unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.ends_with("</svg>"));
+        assert!(!svg.contains("style"), "the CSP allows no inline style");
+    }
+}

@@ -1,0 +1,245 @@
+//! HTTPS for `sync-server serve`: the certificate chain and key from PEM files
+//! ([`server_config`]), and [`TlsListener`], an axum listener whose connections have finished
+//! their TLS handshake.
+//!
+//! Handshakes run in tasks of their own under a deadline ([`HANDSHAKE_TIMEOUT`]), and finished
+//! connections reach `accept` through a channel: a client that connects and says nothing, or
+//! a phone on a poor line, holds up only its own task, never the accepting of others.
+//!
+//! rustls with the `ring` provider: no OpenSSL on the server, and no aws-lc-rs to build.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::rustls::{self, ServerConfig};
+use tokio_rustls::server::TlsStream;
+
+/// A handshake not finished by then is dropped.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Handshakes in progress at most; further connections wait in the kernel's backlog.
+const MAX_HANDSHAKES: usize = 256;
+/// Finished connections waiting for the server to take them.
+const READY_QUEUE: usize = 64;
+
+/// Why the certificate or key cannot be used; each names the file and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error(
+        "cannot read the TLS certificate {path}: {source}: pass the certificate file to --tls-cert"
+    )]
+    ReadCert {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot read the TLS key {path}: {source}: pass the private key file to --tls-key")]
+    ReadKey {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the certificate chain in PEM to --tls-cert"
+    )]
+    NoCert { path: String },
+    #[error(
+        "{path} is not a valid PEM file ({reason}): pass the certificate chain in PEM to --tls-cert"
+    )]
+    BadCert { path: String, reason: String },
+    #[error(
+        "{path} holds no PEM private key (PKCS#8, PKCS#1 or SEC1): pass the certificate's private key in PEM to --tls-key"
+    )]
+    NoKey { path: String },
+    #[error(
+        "{path} is not a valid PEM file ({reason}): pass the certificate's private key in PEM to --tls-key"
+    )]
+    BadKey { path: String, reason: String },
+    #[error(
+        "the key in {key} cannot serve the certificate in {cert} ({source}): pass the private key the certificate was issued for"
+    )]
+    Mismatch {
+        cert: String,
+        key: String,
+        #[source]
+        source: rustls::Error,
+    },
+}
+
+/// The TLS configuration for a certificate chain (leaf first) and its private key, both PEM.
+pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let cert = cert_path.display().to_string();
+    let key = key_path.display().to_string();
+    let cert_pem = std::fs::read(cert_path).map_err(|source| TlsError::ReadCert {
+        path: cert.clone(),
+        source,
+    })?;
+    let chain = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| TlsError::BadCert {
+            path: cert.clone(),
+            reason: error.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCert { path: cert });
+    }
+    let key_pem = std::fs::read(key_path).map_err(|source| TlsError::ReadKey {
+        path: key.clone(),
+        source,
+    })?;
+    let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|error| match error {
+        pem::Error::NoItemsFound => TlsError::NoKey { path: key.clone() },
+        other => TlsError::BadKey {
+            path: key.clone(),
+            reason: other.to_string(),
+        },
+    })?;
+    // The provider named, not the process default: which one that is depends on which
+    // features other crates in the build happen to enable.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mismatch = |source| TlsError::Mismatch {
+        cert: cert.clone(),
+        key: key.clone(),
+        source,
+    };
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(mismatch)?
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(mismatch)?;
+    // The server speaks HTTP/1.1 only (axum without its http2 feature).
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Accepts TCP connections and hands out those whose TLS handshake finished.
+pub struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local_addr: SocketAddr,
+    accepting: JoinHandle<()>,
+}
+
+impl fmt::Debug for TlsListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsListener")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsListener {
+    /// Starts accepting on `tcp` (in a task: call it inside the runtime).
+    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
+        Self::with_timeout(tcp, config, HANDSHAKE_TIMEOUT)
+    }
+
+    /// [`Self::new`] with another handshake deadline.
+    pub fn with_timeout(
+        tcp: TcpListener,
+        config: Arc<ServerConfig>,
+        handshake_timeout: Duration,
+    ) -> io::Result<Self> {
+        let local_addr = tcp.local_addr()?;
+        let (done, ready) = mpsc::channel(READY_QUEUE);
+        let accepting = tokio::spawn(accept_loop(
+            tcp,
+            TlsAcceptor::from(config),
+            handshake_timeout,
+            done,
+        ));
+        Ok(Self {
+            ready,
+            local_addr,
+            accepting,
+        })
+    }
+}
+
+impl Drop for TlsListener {
+    fn drop(&mut self) {
+        // Closes the socket: a stopped server accepts nothing more.
+        self.accepting.abort();
+    }
+}
+
+async fn accept_loop(
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
+    done: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
+) {
+    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    while !done.is_closed() {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return;
+        };
+        let (stream, remote) = match tcp.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                accept_failed(error).await;
+                continue;
+            }
+        };
+        let (acceptor, done) = (acceptor.clone(), done.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => {
+                    // Fails only when the server has stopped: the connection just closes.
+                    let _ = done.send((tls, remote)).await;
+                }
+                // Scanners, and browsers that do not trust the certificate, end up here.
+                Ok(Err(error)) => tracing::debug!(error = %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(
+                    timeout_s = handshake_timeout.as_secs(),
+                    "TLS handshake timed out"
+                ),
+            }
+        });
+    }
+}
+
+/// What axum does for a plain listener: a connection that failed before it was accepted is
+/// nobody's problem; anything else (out of file descriptors) is logged and waited out.
+async fn accept_failed(error: io::Error) {
+    if matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %error, "cannot accept a connection; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(connection) => connection,
+            None => {
+                // Only if the accept loop panicked; the server then serves what it has.
+                tracing::error!("the TLS accept loop stopped: no new connections are taken");
+                std::future::pending().await
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local_addr)
+    }
+}

@@ -1,0 +1,383 @@
+//! HTTPS: the server speaks TLS with a certificate made here (rcgen, self-signed for
+//! 127.0.0.1) that the client trusts; cookies are `Secure`; a silent client does not hold up
+//! other handshakes; `serve` refuses plain HTTP off loopback and bad certificate files, each
+//! in one line.
+
+use std::io::{BufRead as _, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sync_protocol::paths;
+use sync_server::server;
+use sync_server::settings::Settings;
+use sync_server::store::staff::Role;
+use sync_server::tls::{self, TlsListener};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+use crate::common::test_settings;
+use crate::staff_client::{PASSWORD, add_account, hidden_value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
+
+/// A self-signed certificate for 127.0.0.1 and localhost, its key, both PEM in `dir`.
+struct TestCert {
+    cert_pem: String,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+fn test_cert(dir: &Path) -> TestCert {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("make a certificate");
+    let cert_pem = made.cert.pem();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, &cert_pem).expect("write the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+    TestCert {
+        cert_pem,
+        cert,
+        key,
+    }
+}
+
+/// A client that trusts `cert` (and nothing else: the built-in roots would not know it).
+fn trusting(cert: &TestCert) -> reqwest::Client {
+    reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(cert.cert_pem.as_bytes()).expect("PEM"),
+        )
+        .https_only(true)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// The server over TLS in this process; stops when dropped.
+struct TlsServer {
+    url: String,
+    state: sync_server::app::AppState,
+    _dir: TempDir,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn start_tls(cert: &TestCert, handshake_timeout: Duration) -> TlsServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let settings = Settings {
+        secure_cookies: true,
+        ..test_settings()
+    };
+    let state = server::open_state(dir.path(), settings)
+        .await
+        .expect("open state");
+    let config = tls::server_config(&cert.cert, &cert.key).expect("TLS config");
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("https://{}", tcp.local_addr().expect("address"));
+    let listener = TlsListener::with_timeout(tcp, config, handshake_timeout).expect("listener");
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(server::serve_tls(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    TlsServer {
+        url,
+        state,
+        _dir: dir,
+        _stop: stop,
+    }
+}
+
+#[tokio::test]
+async fn https_serves_the_api_and_the_staff_cookies_are_secure() {
+    let files = tempfile::tempdir().unwrap();
+    let cert = test_cert(files.path());
+    let server = start_tls(&cert, tls::HANDSHAKE_TIMEOUT).await;
+    let client = trusting(&cert);
+
+    let health = client
+        .get(format!("{}{}", server.url, paths::HEALTH))
+        .send()
+        .await
+        .expect("HTTPS request");
+    assert_eq!(health.status(), StatusCode::OK);
+
+    add_account(server.state.store(), "admin", Role::Admin, "*").await;
+    let form = client
+        .get(format!("{}/staff/login", server.url))
+        .send()
+        .await
+        .expect("login page");
+    let cookie = form
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let token = hidden_value(&form.text().await.expect("body"), "login_token").expect("token");
+    let login = client
+        .post(format!("{}/staff/login", server.url))
+        .form(&[
+            ("username", "admin"),
+            ("password", PASSWORD),
+            ("login_token", token.as_str()),
+            ("next", "/staff/fleet"),
+        ])
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let session = login
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("staff_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(session.contains("; Secure"), "{session}");
+    let fleet = client
+        .get(format!("{}/staff/fleet", server.url))
+        .send()
+        .await
+        .expect("fleet page");
+    assert_eq!(
+        fleet.status(),
+        StatusCode::OK,
+        "the Secure cookie comes back"
+    );
+
+    // Plain HTTP to the TLS port is no request at all.
+    let plain = reqwest::Client::new()
+        .get(format!(
+            "{}{}",
+            server.url.replace("https", "http"),
+            paths::HEALTH
+        ))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(plain.is_err(), "{plain:?}");
+}
+
+#[tokio::test]
+async fn a_silent_client_holds_up_neither_other_handshakes_nor_the_server_for_long() {
+    let files = tempfile::tempdir().unwrap();
+    let cert = test_cert(files.path());
+    let server = start_tls(&cert, Duration::from_secs(3)).await;
+    let address = server.url.trim_start_matches("https://").to_owned();
+
+    // Connects and never says hello.
+    let silent = std::net::TcpStream::connect(&address).expect("connect");
+    let started = Instant::now();
+    let health = trusting(&cert)
+        .get(format!("{}{}", server.url, paths::HEALTH))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("served while another handshake hangs");
+    assert_eq!(health.status(), StatusCode::OK);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "not queued behind the silent one (its deadline is 3 s)"
+    );
+
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut silent = silent;
+        silent
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let mut byte = [0u8; 1];
+        silent.read(&mut byte)
+    })
+    .await
+    .expect("reader");
+    assert!(
+        matches!(closed, Ok(0))
+            || closed.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "the server hangs up after the handshake deadline"
+    );
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env_remove(sync_server::data_dir::ENV)
+        .output()
+        .expect("run sync-server")
+}
+
+/// The last line on stderr of a command that must fail.
+fn failure(output: &Output) -> String {
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn serve_refuses_plain_http_off_loopback_and_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = failure(&run(dir.path(), &["serve", "--listen", "0.0.0.0:0"]));
+    assert!(
+        line.starts_with("sync-server: refusing plain HTTP on 0.0.0.0:"),
+        "{line}"
+    );
+    assert!(
+        line.contains("--tls-cert and --tls-key") && line.contains("--allow-plain-http"),
+        "{line}"
+    );
+    assert!(
+        !dir.path().join(sync_server::data_dir::DB_FILE).exists(),
+        "refused before the store is opened"
+    );
+}
+
+#[test]
+fn serve_names_a_bad_certificate_or_key_file_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = test_cert(dir.path());
+    let serve = |cert: &Path, key: &Path| {
+        failure(&run(
+            dir.path(),
+            &[
+                "serve",
+                "--tls-cert",
+                cert.to_str().unwrap(),
+                "--tls-key",
+                key.to_str().unwrap(),
+            ],
+        ))
+    };
+
+    let missing = dir.path().join("missing.pem");
+    let line = serve(&missing, &cert.key);
+    assert!(
+        line.contains(&format!(
+            "cannot read the TLS certificate {}",
+            missing.display()
+        )) && line.contains("--tls-cert"),
+        "{line}"
+    );
+    let line = serve(&cert.key, &cert.key);
+    assert!(line.contains("holds no PEM certificate"), "{line}");
+    let line = serve(&cert.cert, &cert.cert);
+    assert!(
+        line.contains(&format!("{} holds no PEM private key", cert.cert.display()))
+            && line.contains("--tls-key"),
+        "{line}"
+    );
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).expect("a second directory");
+    let other = test_cert(&other_dir);
+    let line = serve(&cert.cert, &other.key);
+    assert!(
+        line.contains("cannot serve the certificate")
+            && line.contains(&other.key.display().to_string()),
+        "{line}"
+    );
+    let only_cert = run(
+        dir.path(),
+        &["serve", "--tls-cert", cert.cert.to_str().unwrap()],
+    );
+    assert_eq!(
+        only_cert.status.code(),
+        Some(2),
+        "clap: --tls-key is required with it"
+    );
+}
+
+/// `sync-server serve ARGS` until dropped; `url` is what its first line announced.
+struct Serving {
+    child: Child,
+    url: String,
+}
+
+impl Serving {
+    fn start(dir: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("serve")
+            .args(args)
+            .env_remove(sync_server::data_dir::ENV)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start sync-server serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = line_tx.send(line);
+        });
+        let line = line_rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("serve printed its address");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+        Self { child, url }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_speaks_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = test_cert(dir.path());
+    let serving = Serving::start(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.cert.to_str().unwrap(),
+            "--tls-key",
+            cert.key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        serving.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        serving.url
+    );
+    let health = trusting(&cert)
+        .get(format!("{}{}", serving.url, paths::HEALTH))
+        .send()
+        .await
+        .expect("HTTPS request to the binary");
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[test]
+fn plain_http_off_loopback_starts_when_explicitly_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let serving = Serving::start(dir.path(), &["--listen", "0.0.0.0:0", "--allow-plain-http"]);
+    assert!(
+        serving.url.starts_with("http://0.0.0.0:"),
+        "{}",
+        serving.url
+    );
+}
