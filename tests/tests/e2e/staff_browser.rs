@@ -267,3 +267,182 @@ async fn the_inbox_fits_a_phone() {
     picture(&client, "inbox-phone").await;
     client.close().await.expect("close the browser");
 }
+
+/// Fills the text inputs named in `fields` on the current page.
+async fn fill(client: &Client, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let input = client
+            .find(Locator::Css(&format!("[name={name}]")))
+            .await
+            .unwrap_or_else(|e| panic!("no field {name}: {e}"));
+        input.clear().await.expect("clear the field");
+        input.send_keys(value).await.expect("type into the field");
+    }
+}
+
+async fn submit_form(client: &Client, action: &str) {
+    client
+        .find(Locator::Css(&format!(
+            "form[action='{action}'] button[type=submit]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("no form posting to {action}: {e}"))
+        .click()
+        .await
+        .expect("submit the form");
+}
+
+async fn wait_for_text(client: &Client, text: &str) {
+    let found = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(&format!("//main[contains(., '{text}')]")))
+        .await;
+    if let Err(error) = found {
+        panic!(
+            "`{text}` did not appear ({error}):\n{}",
+            client.source().await.unwrap_or_default()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_enrolls_a_booth_and_publishes_a_notice_it_shows() {
+    let county = tempfile::tempdir().unwrap();
+    let booth_dir = tempfile::tempdir().unwrap();
+    import_catalog(county.path());
+    let server = Server::start(county.path(), free_port());
+    let admin = {
+        let out = server_cli(
+            county.path(),
+            &[
+                "staff",
+                "add",
+                "--user",
+                "admin",
+                "--role",
+                "admin",
+                "--scope",
+                COUNTY,
+                "--name",
+                "县管理员",
+            ],
+        );
+        out.stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("password: "))
+            .expect("password")
+            .to_owned()
+    };
+    let driver = Driver::start();
+    let client = driver.browser(1366, 900).await;
+    let base = server.url.clone();
+    log_in(&client, &base, "admin", &admin).await;
+
+    // The fleet page issues a code; the booth enrolls with it.
+    client
+        .goto(&format!("{base}/staff/fleet"))
+        .await
+        .expect("fleet page");
+    fill(&client, &[("township", TOWNSHIP), ("village", VILLAGE)]).await;
+    submit_form(&client, "/staff/fleet/enroll-code").await;
+    let code = client
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::Css("dd.code"))
+        .await
+        .expect("the issued code")
+        .text()
+        .await
+        .expect("code text");
+    assert!(
+        client.source().await.unwrap_or_default().contains("<svg"),
+        "the code page shows a QR code"
+    );
+    let booth = Booth::new(booth_dir.path());
+    booth.enroll(&server.url, code.trim());
+    booth.ok(&["sync", "--once"]);
+    let rated = booth.ok(&[
+        "submit",
+        "--kind",
+        "evaluation",
+        "--item",
+        "GX-MZ-003",
+        "--rating",
+        "1",
+        "--text",
+        "等了很久没人理",
+        "--json",
+    ]);
+    let rating_receipt = receipt_of(&rated);
+    booth.ok(&[
+        "submit",
+        "--kind",
+        "evaluation",
+        "--item",
+        "GX-SB-001",
+        "--rating",
+        "5",
+    ]);
+    booth.ok(&["sync", "--once"]);
+    client
+        .goto(&format!("{base}/staff/fleet"))
+        .await
+        .expect("fleet page");
+    wait_for_text(&client, VILLAGE).await;
+    picture(&client, "fleet").await;
+
+    // A notice for the villages in scope reaches the booth.
+    client
+        .goto(&format!("{base}/staff/notices"))
+        .await
+        .expect("notices page");
+    fill(
+        &client,
+        &[
+            ("title", "冬季防火通知"),
+            ("body", "请村民注意用火安全，不在山林烧荒。"),
+        ],
+    )
+    .await;
+    client
+        .find(Locator::Css("input[name=audience][value=all]"))
+        .await
+        .expect("to all villages in scope")
+        .click()
+        .await
+        .expect("choose all");
+    submit_form(&client, "/staff/notices").await;
+    wait_for_text(&client, "冬季防火通知").await;
+    booth.ok(&["sync", "--once"]);
+    let notices = booth.ok(&["notices", "--json"]);
+    assert!(notices.stdout.contains("冬季防火通知"), "{notices}");
+
+    // The bad rating is a follow-up task; the dashboard counts both.
+    client
+        .goto(&format!("{base}/staff/follow-ups"))
+        .await
+        .expect("follow-ups");
+    wait_for_text(&client, &rating_receipt).await;
+    client
+        .goto(&format!("{base}/staff/ratings?by=item"))
+        .await
+        .expect("ratings");
+    wait_for_text(&client, "高龄津贴").await;
+    picture(&client, "ratings").await;
+    client
+        .goto(&format!("{base}/staff/guides/GX-MZ-003"))
+        .await
+        .expect("guide editor");
+    wait_for_text(&client, "高龄津贴").await;
+    picture(&client, "guide").await;
+    client
+        .goto(&format!("{base}/staff/audit"))
+        .await
+        .expect("audit log");
+    wait_for_text(&client, "notice.create").await;
+    wait_for_text(&client, "fleet.enroll_code").await;
+    picture(&client, "audit").await;
+    client.close().await.expect("close the browser");
+    drop(server);
+}
