@@ -63,6 +63,13 @@ impl Args {
             !village.village.is_empty(),
             "--village is empty: name the village the booth stands in"
         );
+        if village.county.is_empty() || village.township.is_empty() {
+            // Staff scopes name a county and township; a booth without them is outside every
+            // scope but `*`.
+            eprintln!(
+                "note: no --county or --township: only staff with scope * will see this booth in the web pages"
+            );
+        }
         let now = Utc::now();
         let issued = enroll_codes::issue(store, village, self.expires, now).await?;
         if self.json {
