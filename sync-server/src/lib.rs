@@ -16,6 +16,7 @@
 //!   [`observe`]: the per-request log line and metrics.
 //! - [`enroll_codes`]: one-time enrollment codes (generation, typing forgiveness, expiry), and
 //!   [`rate_limit`]: the limit on guessing them.
+//! - [`county_time`]: China Standard Time, the clock of every date and deadline.
 //! - [`catalog`]: the catalogue import file and how an import changes item versions.
 //! - [`fleet`]: online or not, paper, and the alert rules of the staff fleet page, as pure
 //!   functions of a kiosk record and the time; [`tls`]: HTTPS for `serve` (rustls).
@@ -39,6 +40,7 @@ pub mod app;
 pub mod auth;
 pub mod body;
 pub mod catalog;
+pub mod county_time;
 pub mod data_dir;
 pub mod enroll_codes;
 pub mod fleet;

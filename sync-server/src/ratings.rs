@@ -11,9 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{
-    DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, TimeZone, Timelike, Utc,
-};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Timelike, Utc};
 use sync_protocol::enroll::Village;
 
 use crate::review::calendar::{WorkingCalendar, china_date};
@@ -288,17 +286,8 @@ pub fn overall(groups: &[Group]) -> Tally {
     all
 }
 
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
-
 /// The instant a China date begins.
-pub fn china_day_start(day: NaiveDate) -> DateTime<Utc> {
-    china()
-        .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-        .single()
-        .map_or(DateTime::<Utc>::MIN_UTC, |at| at.with_timezone(&Utc))
-}
+pub use crate::county_time::day_start as china_day_start;
 
 /// The dashboard's default range: the last three months up to `today`.
 pub fn default_range(today: NaiveDate) -> (NaiveDate, NaiveDate) {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
 
 /// A day that breaks the weekday rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -48,10 +48,7 @@ pub struct CalendarDay {
 }
 
 /// The local date in China of an instant.
-pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    at.with_timezone(&offset).date_naive()
-}
+pub use crate::county_time::date as china_date;
 
 /// The exceptions, ready to answer questions about days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -177,11 +174,5 @@ mod tests {
             calendar.working_days_between(date("2026-10-12"), date("2026-10-01")),
             0
         );
-    }
-
-    #[test]
-    fn china_dates_turn_at_midnight_beijing_time() {
-        let evening_utc: DateTime<Utc> = "2026-11-26T16:30:00Z".parse().unwrap();
-        assert_eq!(china_date(evening_utc), date("2026-11-27"));
     }
 }

@@ -3,14 +3,12 @@
 //!
 //! - [`password`]: argon2id hashing and the strength rule; [`token`]: session and form
 //!   secrets.
-//! - [`i18n`]: the pages' Chinese and English; [`local_time`]: dates and times as the county
-//!   reads them (UTC+8).
+//! - [`i18n`]: the pages' Chinese and English.
 //! - [`guide_form`]: the guide editor's form ⇄ catalogue item, pure and unit-tested.
 //! - [`web`]: the `/staff` router and one module per page group.
 
 pub mod guide_form;
 pub mod i18n;
-pub mod local_time;
 pub mod password;
 pub mod token;
 pub mod web;

@@ -3,12 +3,13 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use chrono::{FixedOffset, NaiveDate, TimeZone as _, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
 use crate::app::AppState;
+use crate::county_time;
 use crate::staff::i18n::Entry;
 use crate::store::staff::{AuditFilter, Role};
 
@@ -72,14 +73,6 @@ struct AuditPage {
     older: Option<String>,
 }
 
-fn china_midnight(day: NaiveDate) -> Option<chrono::DateTime<Utc>> {
-    let offset = FixedOffset::east_opt(8 * 3600)?;
-    offset
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
-        .single()
-        .map(|at| at.with_timezone(&Utc))
-}
-
 fn parse_day(text: &str) -> Result<Option<NaiveDate>, StaffError> {
     let text = text.trim();
     if text.is_empty() {
@@ -105,8 +98,8 @@ async fn show(
         actor: text(&params.actor),
         action: text(&params.action),
         target: text(&params.target),
-        from: from.and_then(china_midnight),
-        until: until.and_then(|d| china_midnight(d + chrono::Duration::days(1))),
+        from: from.map(county_time::day_start),
+        until: until.map(|d| county_time::day_start(d + chrono::Duration::days(1))),
         before_seq: params.before,
         limit: PAGE_SIZE,
     };
@@ -115,7 +108,6 @@ async fn show(
         .list_audit(&filter)
         .await
         .map_err(|e| staff.fail(e))?;
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     let older = (records.len() == PAGE_SIZE as usize)
         .then(|| records.last().map(|r| r.seq))
         .flatten()
@@ -136,7 +128,7 @@ async fn show(
             at: r
                 .entry
                 .at
-                .with_timezone(&offset)
+                .with_timezone(&county_time::offset())
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
             actor: r.entry.actor,

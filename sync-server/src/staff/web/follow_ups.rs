@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect};
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone as _, Timelike as _, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Timelike as _, Utc};
 use serde::Deserialize;
 use sync_protocol::receipt::ReceiptNumber;
 
@@ -17,6 +17,7 @@ use super::ratings::{item_label, level_key};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::app::AppState;
+use crate::county_time;
 use crate::ratings::{self, FollowUpStep, MAX_NOTE_CHARS, Stage, StepRefused};
 use crate::review::calendar::{WorkingCalendar, china_date};
 use crate::staff::i18n::{Entry, Lang};
@@ -42,20 +43,16 @@ fn may_record(role: Role) -> bool {
     role.reviews() || role == Role::Admin
 }
 
-fn china() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
-}
-
 /// Now, as the call-back form's time field shows it.
 fn now_local_minute() -> String {
     Utc::now()
-        .with_timezone(&china())
+        .with_timezone(&county_time::offset())
         .format(LOCAL_MINUTE)
         .to_string()
 }
 
 fn china_minute(at: DateTime<Utc>) -> String {
-    at.with_timezone(&china())
+    at.with_timezone(&county_time::offset())
         .format("%Y-%m-%d %H:%M")
         .to_string()
 }
@@ -67,7 +64,7 @@ fn parse_local_minute(text: &str) -> Option<DateTime<Utc>> {
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M"))
         .ok()?;
-    china()
+    county_time::offset()
         .from_local_datetime(&local)
         .single()
         .map(|at| at.with_timezone(&Utc))

@@ -19,9 +19,9 @@ use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::app::AppState;
 use crate::catalog::check_item;
+use crate::county_time;
 use crate::staff::guide_form::{self, GuideForm};
 use crate::staff::i18n::{Entry, Tr};
-use crate::staff::local_time;
 use crate::store::content::{Guide, GuideRefusal, GuideSummary};
 use crate::store::staff::Role;
 
@@ -315,7 +315,7 @@ fn version_rows(guide: &Guide, tr: &Tr) -> Vec<VersionRow> {
             version: v.version,
             label: version_label(tr, v.version),
             withdrawn: v.withdrawn,
-            at: local_time::shown(v.published_at),
+            at: county_time::shown(v.published_at),
             by: v.published_by.clone(),
         })
         .collect()
@@ -340,7 +340,7 @@ fn item_page(
             None => Vec::new(),
         };
         DraftView {
-            at: local_time::shown(draft.updated_at),
+            at: county_time::shown(draft.updated_at),
             by: draft.updated_by.clone(),
             saved_at_ms: draft.updated_at.timestamp_millis(),
             stale: (draft.item.version != base).then(|| {
@@ -392,7 +392,7 @@ fn item_page(
                 version: p.item.version,
                 label: version_label(&tr, p.item.version),
                 withdrawn: p.item.withdrawn,
-                at: local_time::shown(p.updated_at),
+                at: county_time::shown(p.updated_at),
             }),
             draft,
             form,
@@ -637,7 +637,7 @@ pub async fn version(
             label: version_label(&tr, version),
             current,
             withdrawn: item.withdrawn,
-            at: local_time::shown(found.published_at),
+            at: county_time::shown(found.published_at),
             by: found.published_by.clone(),
             text: GuideForm::of(item, version),
             time_limit,

@@ -23,8 +23,8 @@ use super::guides::admin_only;
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::app::AppState;
+use crate::county_time;
 use crate::staff::i18n::{Entry, Tr};
-use crate::staff::local_time;
 use crate::store::content::NoticeRefusal;
 use crate::store::staff::Scope;
 use crate::store::{KioskRecord, NewNotice};
@@ -272,7 +272,7 @@ async fn page(
     problem: Option<String>,
     flash: Option<&'static str>,
 ) -> Result<Response, PageError> {
-    let today = local_time::today(Utc::now());
+    let today = county_time::date(Utc::now());
     let filter = villages.filter();
     let rows = state
         .store()
@@ -332,7 +332,7 @@ pub async fn create(
     admin_only(&staff)?;
     let villages = villages(&state, &staff).await?;
     let typed = Typed::from_pairs(form);
-    let notice = match typed.check(&villages, local_time::today(Utc::now())) {
+    let notice = match typed.check(&villages, county_time::date(Utc::now())) {
         Ok(notice) => notice,
         Err((key, village)) => {
             let message = Tr::new(staff.lang)

@@ -8,7 +8,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::Utc;
 use serde::Deserialize;
 use sync_protocol::feed::{CatalogItem, StatusChange, SubmissionStatus};
 use sync_protocol::submission::{SubmissionKind, mask_id_number};
@@ -16,6 +16,7 @@ use sync_protocol::submission::{SubmissionKind, mask_id_number};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::app::AppState;
+use crate::county_time;
 use crate::review::calendar::{WorkingCalendar, china_date};
 use crate::review::workflow::{self, Action, ReviewState, Rules};
 use crate::staff::i18n::Entry;
@@ -207,13 +208,6 @@ fn rules_of(
         .for_submission(item.record.kind(), catalog_item)
 }
 
-fn china_time(at: DateTime<Utc>) -> String {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    at.with_timezone(&offset)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 /// One inbox row as shown.
 #[derive(Debug)]
 struct Row {
@@ -269,7 +263,7 @@ fn row(
         kind_key: format!("kind.{}", submission.kind.as_str()),
         item: item_name,
         village: format!("{} {}", item.village.township, item.village.village),
-        received: china_time(item.record.received_at),
+        received: county_time::shown(item.record.received_at),
         status_key: format!("status.{}", item.record.status.as_str()),
         level: if levels > 0 {
             format!("{}/{}", item.state.stage, levels)
@@ -675,7 +669,7 @@ fn submission_page(
             item.village.township,
             item.village.village
         ),
-        received: china_time(item.record.received_at),
+        received: county_time::shown(item.record.received_at),
         fields,
         text: submission.text.clone(),
         rating: submission.rating,
@@ -694,7 +688,7 @@ fn submission_page(
             .actions
             .iter()
             .map(|a| HistoryLine {
-                at: china_time(a.at),
+                at: county_time::shown(a.at),
                 who: a.actor.clone(),
                 level_key: format!("level.{}", a.stage.min(3)),
                 action_key: format!("action.{}", a.action),
@@ -705,7 +699,7 @@ fn submission_page(
             .history
             .iter()
             .map(|c| ToldLine {
-                at: china_time(c.changed_at),
+                at: county_time::shown(c.changed_at),
                 status_key: format!("status.{}", c.status.as_str()),
                 note: c.note.clone().unwrap_or_default(),
             })

@@ -1,6 +1,6 @@
 //! Review state, actions, the inbox query and the calendar (see [`crate::store::review`]).
 
-use chrono::{FixedOffset, NaiveDate, TimeZone as _, Utc};
+use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::StatusChange;
@@ -10,6 +10,7 @@ use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
 use super::staff::append_audit;
 use super::submissions::{RECORD_COLUMNS, RecordRow, append_status_change, record_row};
+use crate::county_time;
 use crate::review::calendar::CalendarDay;
 use crate::review::workflow::ReviewState;
 use crate::store::review::{
@@ -193,15 +194,6 @@ fn actions(conn: &Connection, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> 
         .collect()
 }
 
-/// Midnight at the start of `day` in China, as stored.
-fn china_midnight(day: NaiveDate) -> i64 {
-    let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    offset
-        .from_local_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"))
-        .single()
-        .map_or(0, |at| millis(at.with_timezone(&Utc)))
-}
-
 const FINAL: &str = "('approved', 'rejected')";
 
 fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
@@ -250,10 +242,12 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
     };
     let today = query.today.to_string();
     let soon = soon.to_string();
-    let from = query.received_from.map(china_midnight);
+    let from = query
+        .received_from
+        .map(|d| millis(county_time::day_start(d)));
     let until = query
         .received_until
-        .map(|d| china_midnight(d + chrono::Duration::days(1)));
+        .map(|d| millis(county_time::day_start(d + chrono::Duration::days(1))));
     let kind = query.kind.map(|k| k.as_str());
     let params = named_params! {
         ":county": county,
