@@ -166,7 +166,7 @@ fn item(submission: &Submission) -> IngestItem {
     }
 }
 
-fn catalog_item(code: &str, name: &str) -> CatalogItem {
+pub(crate) fn catalog_item(code: &str, name: &str) -> CatalogItem {
     CatalogItem {
         code: code.into(),
         version: 0,

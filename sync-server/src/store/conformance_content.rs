@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sync_protocol::feed::{CatalogItem, IdentityNeed, Material, Office, TimeLimit};
+use sync_protocol::feed::CatalogItem;
 
 use super::conformance::t0;
 use super::content::GuideRefusal;
@@ -42,35 +42,9 @@ macro_rules! store_content_conformance_tests {
     };
 }
 
+/// The same sample item the main suite imports.
 fn item(code: &str, name: &str) -> CatalogItem {
-    CatalogItem {
-        code: code.into(),
-        version: 0,
-        name_zh: name.into(),
-        name_en: format!("{name} (en)"),
-        category: "社会救助".into(),
-        legal_basis: "《社会救助暂行办法》".into(),
-        conditions: vec!["本县户籍".into()],
-        materials: vec![Material {
-            name: "居民身份证".into(),
-            original: true,
-            count: 1,
-            note: None,
-        }],
-        steps: vec!["申请".into(), "受理".into()],
-        time_limit: TimeLimit::WorkingDays { days: 10 },
-        fees: Vec::new(),
-        office: Office {
-            name: "凤岭乡便民服务中心".into(),
-            address: "凤岭乡政府大院".into(),
-            phone: "0775-5550100".into(),
-        },
-        complaint_phone: "12345".into(),
-        identity: IdentityNeed::IdNumber,
-        form: Vec::new(),
-        review_levels: 3,
-        withdrawn: false,
-    }
+    super::conformance::catalog_item(code, name)
 }
 
 fn by(actor: &str, action: &str, code: &str, at: DateTime<Utc>) -> AuditEntry {
