@@ -41,18 +41,33 @@ fn json_of(output: &Output) -> Value {
     serde_json::from_str(&stdout_of(output)).expect("JSON output")
 }
 
-/// `sync-server serve` in its own process; stopped with SIGTERM.
-struct Serving {
+/// `sync-server serve` in its own process; stopped with SIGTERM or killed when dropped.
+pub struct Serving {
     child: Child,
-    url: String,
+    /// What its first line announced.
+    pub url: String,
 }
 
 impl Serving {
+    /// On a free loopback port, plain HTTP.
     fn start(dir: &Path) -> Self {
+        let serving = Self::start_with(dir, &["--listen", "127.0.0.1:0"]);
+        assert!(
+            serving.url.starts_with("http://127.0.0.1:"),
+            "{}",
+            serving.url
+        );
+        serving
+    }
+
+    /// `serve ARGS`.
+    pub fn start_with(dir: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("serve")
+            .args(args)
+            .env_remove(sync_server::data_dir::ENV)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -72,7 +87,6 @@ impl Serving {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
             .to_owned();
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Self { child, url }
     }
 

@@ -3,10 +3,9 @@
 //! other handshakes; `serve` refuses plain HTTP off loopback and bad certificate files, each
 //! in one line.
 
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -18,6 +17,7 @@ use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
+use crate::cli::Serving;
 use crate::common::test_settings;
 use crate::staff_client::{PASSWORD, add_account, hidden_value};
 
@@ -299,55 +299,11 @@ fn serve_names_a_bad_certificate_or_key_file_in_one_line() {
     );
 }
 
-/// `sync-server serve ARGS` until dropped; `url` is what its first line announced.
-struct Serving {
-    child: Child,
-    url: String,
-}
-
-impl Serving {
-    fn start(dir: &Path, args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir)
-            .arg("serve")
-            .args(args)
-            .env_remove(sync_server::data_dir::ENV)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sync-server serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = line_tx.send(line);
-        });
-        let line = line_rx
-            .recv_timeout(Duration::from_secs(120))
-            .expect("serve printed its address");
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_speaks_https_with_the_given_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let cert = test_cert(dir.path());
-    let serving = Serving::start(
+    let serving = Serving::start_with(
         dir.path(),
         &[
             "--listen",
@@ -374,7 +330,7 @@ async fn serve_speaks_https_with_the_given_certificate() {
 #[test]
 fn plain_http_off_loopback_starts_when_explicitly_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let serving = Serving::start(dir.path(), &["--listen", "0.0.0.0:0", "--allow-plain-http"]);
+    let serving = Serving::start_with(dir.path(), &["--listen", "0.0.0.0:0", "--allow-plain-http"]);
     assert!(
         serving.url.starts_with("http://0.0.0.0:"),
         "{}",
