@@ -10,19 +10,14 @@ use crate::common::{TestServer, test_settings};
 use crate::staff_client::{PASSWORD, StaffClient, add_account};
 
 async fn audit_actions(server: &TestServer, actor: &str) -> Vec<String> {
-    server
-        .store()
-        .list_audit(&AuditFilter {
+    crate::staff_client::audit_actions(
+        server.store(),
+        AuditFilter {
             actor: Some(actor.into()),
-            limit: 100,
             ..AuditFilter::default()
-        })
-        .await
-        .expect("audit")
-        .into_iter()
-        .rev()
-        .map(|record| record.entry.action)
-        .collect()
+        },
+    )
+    .await
 }
 
 #[tokio::test]

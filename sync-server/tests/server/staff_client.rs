@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use sync_server::staff::password;
 use sync_server::store::Store;
-use sync_server::store::staff::{AuditEntry, NewStaffUser, Role, Scope};
+use sync_server::store::staff::{AuditEntry, AuditFilter, NewStaffUser, Role, Scope};
 
 /// The password every test account gets.
 pub const PASSWORD: &str = "test password 123";
@@ -27,6 +27,21 @@ pub async fn add_account(store: &dyn Store, username: &str, role: Role, scope: &
         .await
         .expect("store")
         .expect("new account");
+}
+
+/// The actions of the audit lines `filter` picks, oldest first.
+pub async fn audit_actions(store: &dyn Store, filter: AuditFilter) -> Vec<String> {
+    store
+        .list_audit(&AuditFilter {
+            limit: 100,
+            ..filter
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .rev()
+        .map(|record| record.entry.action)
+        .collect()
 }
 
 #[derive(Debug)]

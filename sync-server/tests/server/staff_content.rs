@@ -52,19 +52,14 @@ async fn notices_for(server: &TestServer, village: &str) -> Vec<Notice> {
 }
 
 async fn audit_of(server: &TestServer, target: &str) -> Vec<String> {
-    server
-        .store()
-        .list_audit(&AuditFilter {
+    crate::staff_client::audit_actions(
+        server.store(),
+        AuditFilter {
             target: Some(target.into()),
-            limit: 100,
             ..AuditFilter::default()
-        })
-        .await
-        .expect("audit")
-        .into_iter()
-        .rev()
-        .map(|record| record.entry.action)
-        .collect()
+        },
+    )
+    .await
 }
 
 fn unescape(html: &str) -> String {
