@@ -6,9 +6,10 @@
 //! `list --json`: an array of kiosk objects (see [`kiosk_json`]).
 //! `revoke` text: `revoked kiosk #N (ID, VILLAGE) at TIME: its next request is refused with kiosk_revoked`.
 
-use anyhow::bail;
+use anyhow::anyhow;
 use chrono::Utc;
 use serde_json::{Value, json};
+use sync_server::store::staff::{AuditEntry, Scope};
 use sync_server::store::{KioskRecord, KioskRef, RevokeOutcome, Store};
 
 use super::output;
@@ -106,12 +107,20 @@ async fn list(store: &dyn Store, json: bool) -> anyhow::Result<()> {
 
 async fn revoke(store: &dyn Store, kiosk: &str, json: bool) -> anyhow::Result<()> {
     let reference = KioskRef::parse(kiosk);
-    let (record, already) = match store.revoke_kiosk(&reference, Utc::now()).await? {
+    let not_found =
+        || anyhow!("no kiosk {reference}: see `sync-server kiosk list` for ids and numbers");
+    let found = store.find_kiosk(&reference).await?.ok_or_else(not_found)?;
+    // The same audit line as the fleet page's, written with the change; `cli` is the actor.
+    let audit = AuditEntry::new(Utc::now(), "cli", "fleet.revoke")
+        .target(&found.kiosk_id)
+        .detail(format!("#{} {}", found.kiosk_number, found.village.village));
+    let outcome = store
+        .revoke_kiosk_in(&Scope::All, &found.kiosk_id, Utc::now(), audit)
+        .await?;
+    let (record, already) = match outcome {
         RevokeOutcome::Revoked(record) => (record, false),
         RevokeOutcome::AlreadyRevoked(record) => (record, true),
-        RevokeOutcome::NotFound => {
-            bail!("no kiosk {reference}: see `sync-server kiosk list` for ids and numbers")
-        }
+        RevokeOutcome::NotFound => return Err(not_found()),
     };
     let at = record.revoked_at.map_or_else(String::new, output::time);
     if json {

@@ -211,6 +211,23 @@ async fn staff_commands_work_while_the_server_runs() {
         (StatusCode::FORBIDDEN, ErrorCode::KioskRevoked),
         "the running server refuses the revoked kiosk at once"
     );
+    let store = sync_server::store::sqlite::SqliteStore::open(
+        &dir.path().join(sync_server::data_dir::DB_FILE),
+    )
+    .expect("a second handle on the server's store");
+    let revocations = crate::staff_client::audit_actions(
+        &store,
+        sync_server::store::staff::AuditFilter {
+            action: Some("fleet.revoke".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        revocations,
+        ["fleet.revoke"],
+        "the command leaves its audit line"
+    );
 
     let notice = stdout_of(&run(
         dir.path(),
