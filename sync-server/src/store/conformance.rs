@@ -21,7 +21,9 @@ use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use uuid::Uuid;
 
-use super::staff::{AuditEntry, AuditFilter, Scope};
+use super::staff::{
+    AuditEntry, AuditFilter, NewSession, NewStaffUser, Role, Scope, SessionLifetime,
+};
 use super::{
     ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRecord,
     KioskRef, NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError,
@@ -57,7 +59,8 @@ macro_rules! store_conformance_tests {
             catalog_imports_bump_versions_and_withdraw,
             notices_reach_their_villages,
             submissions_list_by_kiosk_and_status,
-            stats_count_kiosks_and_submissions
+            stats_count_kiosks_and_submissions,
+            a_session_slides_in_steps_up_to_its_absolute_limit
         );
     };
     (@each $open:expr; $($check:ident),* $(,)?) => {
@@ -1304,4 +1307,74 @@ pub async fn stats_count_kiosks_and_submissions(store: Arc<dyn Store>) {
         stats.submissions_by_status,
         vec![(SubmissionStatus::Received, 2)]
     );
+}
+
+/// A session's idle expiry slides with use, in steps of a thirtieth of the idle time (so that
+/// not every page view is a write), never past the absolute limit; past its expiry it is gone.
+pub async fn a_session_slides_in_steps_up_to_its_absolute_limit(store: Arc<dyn Store>) {
+    let lifetime = SessionLifetime {
+        idle: Duration::minutes(30),
+        absolute: Duration::minutes(90),
+    };
+    let audit = |action: &str| AuditEntry::new(t0(), "test", action);
+    store
+        .create_user(
+            NewStaffUser {
+                username: "li".into(),
+                display_name: "李".into(),
+                role: Role::Viewer,
+                scope: Scope::All,
+                password_hash: "not a real hash".into(),
+            },
+            t0(),
+            audit("account.create"),
+        )
+        .await
+        .expect("store answers")
+        .expect("account created");
+    store
+        .open_session(
+            NewSession {
+                token_hash: "session".into(),
+                username: "li".into(),
+                csrf_token: "csrf".into(),
+                now: t0(),
+                expires_at: t0() + lifetime.idle,
+                remote: None,
+            },
+            audit("login.ok"),
+        )
+        .await
+        .expect("session opened");
+    let expiry_at = |minutes: i64, seconds: i64| {
+        let store = Arc::clone(&store);
+        async move {
+            let now = t0() + Duration::minutes(minutes) + Duration::seconds(seconds);
+            store
+                .resume_session("session", now, lifetime)
+                .await
+                .expect("store answers")
+                .map(|session| session.expires_at - t0())
+        }
+    };
+    assert_eq!(expiry_at(10, 0).await, Some(Duration::minutes(40)), "slid");
+    assert_eq!(
+        expiry_at(10, 50).await,
+        Some(Duration::minutes(40)),
+        "within a step: not written again"
+    );
+    assert_eq!(
+        expiry_at(11, 0).await,
+        Some(Duration::minutes(41)),
+        "a whole step later: slid again"
+    );
+    assert_eq!(expiry_at(40, 0).await, Some(Duration::minutes(70)));
+    assert_eq!(
+        expiry_at(65, 0).await,
+        Some(Duration::minutes(90)),
+        "capped at the absolute limit"
+    );
+    assert_eq!(expiry_at(89, 0).await, Some(Duration::minutes(90)));
+    assert_eq!(expiry_at(90, 1).await, None, "past the absolute limit");
+    assert_eq!(expiry_at(10, 0).await, None, "an ended session stays ended");
 }

@@ -383,7 +383,8 @@ pub trait StaffStore: Send + Sync {
     /// Opens a session after a correct password, clearing the failure count.
     fn open_session(&self, session: NewSession, audit: AuditEntry) -> StoreFuture<'_, ()>;
     /// The session's account if the session is live and the account enabled, sliding its
-    /// expiry by `lifetime`; `None` (and the session gone) otherwise.
+    /// expiry by `lifetime` (in steps of a thirtieth of the idle time, so that most page views
+    /// write nothing); `None` (and the session gone) otherwise.
     fn resume_session<'a>(
         &'a self,
         token_hash: &'a str,

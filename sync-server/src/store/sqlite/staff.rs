@@ -259,6 +259,9 @@ fn open_session(conn: &Connection, session: &NewSession, audit: &AuditEntry) -> 
     append_audit(conn, audit)
 }
 
+/// How finely a session's idle expiry slides: in steps of `idle / SLIDE_STEPS`.
+const SLIDE_STEPS: i32 = 30;
+
 fn resume_session(
     conn: &Connection,
     token_hash: &str,
@@ -289,12 +292,21 @@ fn resume_session(
         return Ok(None);
     };
     let created_at = time(created_at)?;
-    let expires_at = (now + lifetime.idle).min(created_at + lifetime.absolute);
-    conn.execute(
-        "UPDATE staff_sessions SET last_used_at = ?2, expires_at = ?3 WHERE token_hash = ?1",
-        params![token_hash, millis(now), millis(expires_at)],
-    )
-    .map_err(failed("keep a session alive"))?;
+    let stored_expiry = time(expires_at)?;
+    let slid = (now + lifetime.idle).min(created_at + lifetime.absolute);
+    // Sliding on every view would make each page a durable write. An expiry already within a
+    // thirtieth of the idle time of the slid one (a minute of 30) is left as it is: the
+    // session may end up to that much early, never late.
+    let expires_at = if slid - stored_expiry < lifetime.idle / SLIDE_STEPS {
+        stored_expiry
+    } else {
+        conn.execute(
+            "UPDATE staff_sessions SET last_used_at = ?2, expires_at = ?3 WHERE token_hash = ?1",
+            params![token_hash, millis(now), millis(slid)],
+        )
+        .map_err(failed("keep a session alive"))?;
+        slid
+    };
     Ok(Some(StaffSession {
         user,
         csrf_token,
