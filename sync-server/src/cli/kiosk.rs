@@ -110,12 +110,13 @@ async fn revoke(store: &dyn Store, kiosk: &str, json: bool) -> anyhow::Result<()
     let not_found =
         || anyhow!("no kiosk {reference}: see `sync-server kiosk list` for ids and numbers");
     let found = store.find_kiosk(&reference).await?.ok_or_else(not_found)?;
+    let now = Utc::now();
     // The same audit line as the fleet page's, written with the change; `cli` is the actor.
-    let audit = AuditEntry::new(Utc::now(), "cli", "fleet.revoke")
+    let audit = AuditEntry::new(now, "cli", "fleet.revoke")
         .target(&found.kiosk_id)
         .detail(format!("#{} {}", found.kiosk_number, found.village.village));
     let outcome = store
-        .revoke_kiosk_in(&Scope::All, &found.kiosk_id, Utc::now(), audit)
+        .revoke_kiosk_in(&Scope::All, &found.kiosk_id, now, audit)
         .await?;
     let (record, already) = match outcome {
         RevokeOutcome::Revoked(record) => (record, false),
