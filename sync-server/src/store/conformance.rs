@@ -674,6 +674,11 @@ async fn enroll_at(store: &dyn Store, place: &str, key_byte: u8) -> KioskRecord 
     let Ok(Scope::Village(village)) = place.parse::<Scope>() else {
         panic!("`{place}` is not county/township/village");
     };
+    enroll_in(store, village, key_byte).await
+}
+
+/// Enrolls a kiosk in `village` with public key `[key_byte; 32]`.
+pub(crate) async fn enroll_in(store: &dyn Store, village: Village, key_byte: u8) -> KioskRecord {
     let code_key = format!("code-{}", Uuid::now_v7());
     store
         .create_enroll_code(NewEnrollCode {
@@ -692,7 +697,8 @@ async fn enroll_at(store: &dyn Store, place: &str, key_byte: u8) -> KioskRecord 
         .into_kiosk()
 }
 
-async fn audit_lines(store: &dyn Store, action: &str) -> Vec<AuditEntry> {
+/// The audit lines whose action starts with `action`, newest first.
+pub async fn audit_lines(store: &dyn Store, action: &str) -> Vec<AuditEntry> {
     store
         .list_audit(&AuditFilter {
             action: Some(action.into()),

@@ -9,12 +9,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::{CatalogItem, IdentityNeed, Office, TimeLimit};
 use sync_protocol::submission::{Submission, SubmissionKind};
-use uuid::Uuid;
 
-use super::conformance::{submission, t0};
+use super::conformance::{enroll_in, submission, t0};
 use super::ratings::{FollowUpRefusal, FollowUpWrite, RatingsQuery, TaskFilter, TaskQuery};
 use super::staff::{AuditEntry, AuditFilter, Scope};
-use super::{EnrollClaim, IngestItem, IngestOutcome, KioskRecord, NewEnrollCode, Store};
+use super::{IngestItem, IngestOutcome, KioskRecord, Store};
 use crate::ratings::{FollowUpStep, RatingCount, StepRefused, china_day_start};
 
 /// Generates one `#[tokio::test]` per check; `$open` evaluates to `(Arc<dyn Store>, guard)`.
@@ -44,32 +43,6 @@ fn village(township: &str, name: &str) -> Village {
         township: township.into(),
         village: name.into(),
     }
-}
-
-async fn enroll_in(store: &dyn Store, village: Village, key_byte: u8) -> KioskRecord {
-    let code_key = format!("code-{}", Uuid::now_v7());
-    store
-        .create_enroll_code(NewEnrollCode {
-            code_key: code_key.clone(),
-            village,
-            created_at: t0(),
-            expires_at: t0() + Duration::days(1),
-        })
-        .await
-        .expect("store a code");
-    store
-        .enroll_kiosk(EnrollClaim {
-            code_key,
-            kiosk_id: Uuid::now_v7().to_string(),
-            public_key: [key_byte; 32],
-            app_version: "0.1.0".into(),
-            now: t0(),
-            replaces: None,
-        })
-        .await
-        .expect("store answers")
-        .expect("enrollment accepted")
-        .into_kiosk()
 }
 
 /// An evaluation as the booth sends it from kiosk `kiosk_number`: no identity, the reason and

@@ -11,7 +11,7 @@ use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, PrinterHealth};
 use sync_protocol::paths;
 use sync_server::enroll_codes;
 use sync_server::store::KioskRef;
-use sync_server::store::staff::{AuditEntry, AuditFilter, Role};
+use sync_server::store::staff::{AuditEntry, Role};
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, refusal};
 use crate::staff_client::{Page, StaffClient, add_account};
@@ -39,18 +39,7 @@ async fn enroll_at(server: &TestServer, place: &str) -> TestKiosk {
 }
 
 async fn audit(server: &TestServer, action: &str) -> Vec<AuditEntry> {
-    server
-        .store()
-        .list_audit(&AuditFilter {
-            action: Some(action.into()),
-            limit: 100,
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit")
-        .into_iter()
-        .map(|record| record.entry)
-        .collect()
+    sync_server::store::conformance::audit_lines(server.store(), action).await
 }
 
 async fn is_revoked(server: &TestServer, kiosk: &TestKiosk) -> bool {
