@@ -18,7 +18,8 @@ use crate::common::{enroll_with_code, refusal, submission};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
 
-fn run(dir: &Path, args: &[&str]) -> Output {
+/// Runs `sync-server --data-dir DIR ARGS…` to its end, never reading the caller's data dir.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("--data-dir")
         .arg(dir)

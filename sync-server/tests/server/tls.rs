@@ -5,7 +5,7 @@
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -17,11 +17,9 @@ use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-use crate::cli::Serving;
+use crate::cli::{Serving, run};
 use crate::common::test_settings;
 use crate::staff_client::{PASSWORD, add_account, hidden_value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
 
 /// A self-signed certificate for 127.0.0.1 and localhost, its key, both PEM in `dir`.
 struct TestCert {
@@ -203,16 +201,6 @@ async fn a_silent_client_holds_up_neither_other_handshakes_nor_the_server_for_lo
             || closed.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "the server hangs up after the handshake deadline"
     );
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .env_remove(sync_server::data_dir::ENV)
-        .output()
-        .expect("run sync-server")
 }
 
 /// The last line on stderr of a command that must fail.
