@@ -1,24 +1,14 @@
-//! The booth application library.
+//! The booth's touchscreen app and command line, over the headless core in `kiosk-core`.
 //!
-//! Map of the library (`src/main.rs` and `src/cli/` stay a thin shell over it):
-//! - [`device_port`]: how a device's port is named on the command line.
-//! - [`guides`]: the Service guides screen's content: categories, search (pinyin initials too)
-//!   and one item's 专栏7 fields as label/value rows.
-//! - [`store`]: the durable offline store (one SQLite file): the submissions outbox, local
-//!   receipts, catalogue and notice caches, feed cursors, the booth's identity and settings.
-//! - [`identity`]: the booth's ed25519 key file.
-//! - [`submit`]: turning what a villager filled in into a submission the item allows.
-//! - [`sync`]: the sync client that uploads the outbox and pulls the feeds.
-//!
-//! - [`app`]: the booth's touchscreen app: page controllers binding the `ui` crate's globals
-//!   to the store, the devices and sync; session privacy; the booth config.
-//! - [`receipt_paper`]: what a villager's paper receipt says.
+//! - [`app`]: the touchscreen app: page controllers binding the `ui` crate's globals to the
+//!   store, the devices and sync; session privacy; the booth config.
+//! - [`launch`]: before the window opens: a display backend and a display, and the logs.
+//! - `src/main.rs` and `src/cli/`: the `kiosk` binary, one file per command.
 
 pub mod app;
-pub mod device_port;
-pub mod guides;
-pub mod identity;
-pub mod receipt_paper;
-pub mod store;
-pub mod submit;
-pub mod sync;
+pub mod launch;
+
+// The core's modules under their old paths, so the page controllers' `crate::store` and
+// `crate::sync` keep resolving while the controllers are reworked.
+pub use kiosk_core::devices::port as device_port;
+pub use kiosk_core::{devices, guides, identity, receipt_paper, store, submit, sync};

@@ -11,7 +11,7 @@ use app_apply_common::{
     open_item, print_state, qr_and_text, step, submit,
 };
 use common::{BoothOptions, Page, TestBooth};
-use kiosk::store::SubmissionState;
+use kiosk_core::store::SubmissionState;
 use slint::ComponentHandle;
 use ui::{AppState, ApplyStep, PrintState};
 

@@ -7,7 +7,7 @@ mod common;
 
 use app_apply_common::{open_item, qr_and_text, step, submit, type_into};
 use common::{BoothOptions, TestBooth};
-use kiosk::store::SubmissionState;
+use kiosk_core::store::SubmissionState;
 use slint::ComponentHandle;
 use ui::{AppState, ApplyAdapter, ApplyIdError, ApplyStep};
 

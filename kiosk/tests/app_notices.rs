@@ -6,7 +6,7 @@ mod common;
 
 use chrono::Utc;
 use common::{BoothOptions, Page, TestBooth};
-use kiosk::receipt_paper::beijing;
+use kiosk_core::receipt_paper::beijing;
 use slint::{ComponentHandle, Model};
 use sync_server::store::NewNotice;
 use ui::{AppState, NoticesAdapter};

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use common::{BoothOptions, Page, TestBooth};
 use hardware::id_card::samples;
-use kiosk::store::NewSubmission;
+use kiosk_core::store::NewSubmission;
 use slint::ComponentHandle;
 use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::receipt::ReceiptNumber;

@@ -8,7 +8,7 @@ mod common;
 
 use common::{BoothOptions, Page, TestBooth};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk::store::NewSubmission;
+use kiosk_core::store::NewSubmission;
 use slint::ComponentHandle;
 use sync_protocol::submission::SubmissionKind;
 use ui::{

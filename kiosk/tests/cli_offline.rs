@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::Utc;
-use kiosk::store::{DB_FILE, Identity, Store};
+use kiosk_core::store::{DB_FILE, Identity, Store};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::{
     CatalogItem, FeedPage, FieldKind, FormField, IdentityNeed, Office, TimeLimit,

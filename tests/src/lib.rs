@@ -24,11 +24,16 @@ pub fn server_bin() -> PathBuf {
     workspace_bin("sync-server")
 }
 
+/// The `kiosk-demo` binary of this workspace, built on first use.
+pub fn demo_bin() -> PathBuf {
+    workspace_bin("kiosk-demo")
+}
+
 fn workspace_bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
         // `cargo test` builds a binary only for its own package's integration tests, so build
-        // both here; cargo makes this a no-op when they are fresh.
+        // them all here; cargo makes this a no-op when they are fresh.
         let status = Command::new(env!("CARGO"))
             .args([
                 "build",
@@ -41,13 +46,17 @@ fn workspace_bin(name: &str) -> PathBuf {
                 "sync-server",
                 "--bin",
                 "sync-server",
+                "-p",
+                "kiosk-demo",
+                "--bin",
+                "kiosk-demo",
             ])
             .current_dir(workspace_root())
             .status()
             .expect("run cargo to build the workspace binaries");
         assert!(
             status.success(),
-            "building the kiosk and sync-server binaries failed"
+            "building the kiosk, sync-server and kiosk-demo binaries failed"
         );
     });
     target_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
@@ -92,6 +101,11 @@ impl std::fmt::Display for Finished {
 /// Runs `kiosk ARGS…` and waits for it, killing it after `limit`.
 pub fn run_kiosk(args: &[&str], limit: Duration) -> Finished {
     run_bin(&kiosk_bin(), args, limit)
+}
+
+/// Runs `kiosk-demo ARGS…` and waits for it, killing it after `limit`.
+pub fn run_demo(args: &[&str], limit: Duration) -> Finished {
+    run_bin(&demo_bin(), args, limit)
 }
 
 /// Runs `sync-server ARGS…` and waits for it, killing it after `limit`.
@@ -235,6 +249,11 @@ impl Background {
             );
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Closes the process's standard input, as a process started without a terminal has it.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// Sends one control line on the process's standard input.

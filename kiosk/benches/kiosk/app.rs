@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use kiosk::app::{App, AppConfig};
-use kiosk::store::Store;
+use kiosk_core::store::Store;
 use slint::ComponentHandle;
 use sync_protocol::feed::FeedPage;
 use ui::{AppState, GuidesAdapter, HomeActions, Page};

@@ -3,7 +3,7 @@
 //!
 //! Set-up (not timed): the server (`sync_server::server::serve`, 127.0.0.1:0, a fresh data
 //! directory), a code issued from its store, the booth enrolled for real through
-//! `kiosk::sync::enroll`, then `BENCH_DRAIN` (10,000) `Store::submit` calls. Server and booth
+//! `kiosk_core::sync::enroll`, then `BENCH_DRAIN` (10,000) `Store::submit` calls. Server and booth
 //! directories are then copied for each run, so every run starts from the same full outbox and
 //! an empty server.
 //!
@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use kiosk::store::Store;
-use kiosk::sync::{Client, ClockOffset, Engine, EngineConfig, SyncEvent};
+use kiosk_core::store::Store;
+use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, SyncEvent};
 use sync_protocol::submission::{BatchRequest, MAX_BATCH, Submission};
 
 use crate::common::harness::{self, BenchResult, Stats, Table, env_number, ms, secs};
@@ -92,7 +92,7 @@ async fn prepare(
 ) -> BenchResult<(Duration, Vec<Submission>)> {
     let running = server::start(server_dir).await?;
     let code = running.issue_code().await?;
-    kiosk::sync::enroll(booth_dir, &running.url, &code).await?;
+    kiosk_core::sync::enroll(booth_dir, &running.url, &code).await?;
     running.stop().await?;
 
     let booth_dir = booth_dir.to_owned();
@@ -187,7 +187,7 @@ async fn one_run(
 fn booth_engine(running: &RunningServer, booth_dir: &Path) -> BenchResult<(Engine, SharedStore)> {
     let store = Store::open(booth_dir)?;
     let identity = store.identity()?.ok_or("the booth is not enrolled")?;
-    let key = kiosk::identity::load(booth_dir)?;
+    let key = kiosk_core::identity::load(booth_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
     let client = Client::new(&running.url, identity.kiosk_id, key, clock)?;
     let config = EngineConfig {
@@ -312,7 +312,7 @@ async fn breakdown(
     let running = server::start(&server_dir).await?;
     let mut store = Store::open(&booth_dir)?;
     let identity = store.identity()?.ok_or("the booth is not enrolled")?;
-    let key = kiosk::identity::load(&booth_dir)?;
+    let key = kiosk_core::identity::load(&booth_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
     let client = Client::new(&running.url, identity.kiosk_id, key, clock)?;
     let horizon = Utc::now() + TimeDelta::days(365 * 100);

@@ -29,7 +29,7 @@ mod drain;
 mod submit;
 
 use chrono::Utc;
-use kiosk::store::{Identity, NewSubmission};
+use kiosk_core::store::{Identity, NewSubmission};
 use sync_protocol::submission::SubmissionKind;
 
 use common::harness::{self, BenchResult};

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use kiosk::store::Store;
+use kiosk_core::store::Store;
 use rusqlite::{Connection, TransactionBehavior, params};
 use sync_protocol::receipt::ReceiptNumber;
 

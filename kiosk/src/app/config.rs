@@ -8,7 +8,7 @@ use std::time::Duration;
 use hardware::printer::PaperWidth;
 use serde::Deserialize;
 
-use crate::device_port::PortSpec;
+use kiosk_core::devices::PortSpec;
 
 /// The documented example, shipped as `kiosk/booth.example.toml`.
 pub const EXAMPLE: &str = include_str!("../../booth.example.toml");

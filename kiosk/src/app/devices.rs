@@ -7,20 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use hardware::id_card::{Card, PollEvent, Reader, ReaderConfig, ReaderError};
-use hardware::printer::{PrintReport, Printer, PrinterConfig, PrinterError, Receipt};
+use hardware::id_card::{Card, PollEvent, Reader, ReaderError};
+use hardware::printer::{PrintReport, PrinterError, Receipt};
 use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
 use hardware::transport::Transport;
 
 use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
 use super::context::UiSender;
-use crate::device_port::{PortError, PortSpec};
-
-const READER_BAUD: u32 = 115_200;
-const SCANNER_BAUD: u32 = 9600;
-const PRINTER_BAUD: u32 = 9600;
-/// GA 467 readers want about one poll a second; a little faster feels instant to a villager.
-const POLL_INTERVAL: Duration = Duration::from_millis(300);
+use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, SCANNER_BAUD};
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
 
 /// What the reader saw while a page was waiting for a card.
@@ -139,21 +133,9 @@ impl Devices {
             .printer_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let transport = printer.port.open(printer.baud.unwrap_or(PRINTER_BAUD))?;
-        let config = PrinterConfig {
-            width: printer.paper,
-            ..PrinterConfig::default()
-        };
-        Ok(Printer::new(transport, config).print(receipt)?)
+        let mut opened = devices::open_printer(&printer.port, printer.baud, printer.paper)?;
+        Ok(opened.print(receipt)?)
     }
-}
-
-fn open_reader(
-    spec: &PortSpec,
-    baud: Option<u32>,
-) -> Result<Reader<Box<dyn Transport>>, PortError> {
-    let transport = spec.open(baud.unwrap_or(READER_BAUD))?;
-    Ok(Reader::new(transport, ReaderConfig::default()))
 }
 
 fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui: &UiSender) {
@@ -173,7 +155,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
         }
         let active = match reader.as_mut() {
             Some(active) => active,
-            None => match open_reader(&device.port, device.baud) {
+            None => match devices::open_reader(&device.port, device.baud) {
                 Ok(opened) => reader.insert(opened),
                 Err(err) => {
                     tracing::warn!(%err, "ID card reader unavailable");
@@ -208,7 +190,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
                 post_card(ui, CardEvent::Failed(problem));
             }
         }
-        thread::sleep(POLL_INTERVAL);
+        thread::sleep(CARD_POLL_INTERVAL);
     }
 }
 

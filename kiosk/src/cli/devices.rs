@@ -6,10 +6,9 @@
 use std::path::Path;
 
 use chrono::Utc;
-use hardware::id_card::{Reader, ReaderConfig};
-use hardware::printer::{Printer, PrinterConfig};
-use kiosk::device_port::PortSpec;
-use kiosk::store::DeviceReport;
+use hardware::printer::PaperWidth;
+use kiosk_core::devices::{self, PortSpec};
+use kiosk_core::store::DeviceReport;
 use sync_protocol::heartbeat::{DeviceHealth, PrinterHealth};
 
 use super::open_store;
@@ -30,7 +29,7 @@ impl DevicesCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct Check {
-    /// The ID card reader's port (path or usb:VID:PID), at 115200 baud.
+    /// The ID card reader's port (path or usb:VID:PID), at its usual 115200 baud.
     #[arg(long)]
     reader: Option<PortSpec>,
     /// The receipt printer's port, at 9600 baud.
@@ -48,23 +47,17 @@ impl Check {
     fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
         let mut problems = Vec::new();
         let reader_present = self.reader.as_ref().is_some_and(|port| {
-            let probe = port
-                .open(115_200)
+            let probe = devices::open_reader(port, None)
                 .map_err(anyhow::Error::from)
-                .and_then(|transport| {
-                    Ok(Reader::new(transport, ReaderConfig::default()).sam_status()?)
-                });
+                .and_then(|mut reader| Ok(reader.sam_status()?));
             probe
                 .map_err(|e| problems.push(format!("reader: {}", super::one_line(&e))))
                 .is_ok()
         });
         let printer = self.printer.as_ref().and_then(|port| {
-            let probe = port
-                .open(9600)
+            let probe = devices::open_printer(port, None, PaperWidth::default())
                 .map_err(anyhow::Error::from)
-                .and_then(|transport| {
-                    Ok(Printer::new(transport, PrinterConfig::default()).status()?)
-                });
+                .and_then(|mut printer| Ok(printer.status()?));
             match probe {
                 Ok(status) => Some(PrinterHealth {
                     online: status.online,
@@ -79,7 +72,7 @@ impl Check {
             }
         });
         let scanner_present = self.scanner.as_ref().is_some_and(|port| {
-            port.open(9600)
+            devices::open_scanner(port, None)
                 .map_err(|e| problems.push(format!("scanner: {e}")))
                 .is_ok()
         });

@@ -14,10 +14,10 @@
 
 use std::path::Path;
 
-use kiosk::store::technician_pin::TechnicianPin;
-use kiosk::store::{Identity, Store};
-use kiosk::sync::enroll::{EnrollError, Previous, previous_identity};
-use kiosk::sync::{SyncError, clock_warning};
+use kiosk_core::store::technician_pin::TechnicianPin;
+use kiosk_core::store::{Identity, Store};
+use kiosk_core::sync::enroll::{EnrollError, Previous, previous_identity};
+use kiosk_core::sync::{SyncError, clock_warning};
 use serde_json::json;
 
 #[derive(Debug, clap::Args)]
@@ -48,7 +48,7 @@ impl Enroll {
             .build()?;
         let previous = previous_identity(data_dir).map_err(enroll_error)?;
         let identity = runtime
-            .block_on(kiosk::sync::enroll(data_dir, &self.server, &self.code))
+            .block_on(kiosk_core::sync::enroll(data_dir, &self.server, &self.code))
             .map_err(enroll_error)?;
         let mut store = Store::open(data_dir)?;
         if let Some(pin) = &self.technician_pin {

@@ -6,12 +6,12 @@
 //! - `submit`: hand in a submission offline and print its receipt number.
 //! - `queue`: the outbox: status, quarantined items, re-queue, discard.
 //! - `receipt`: look a receipt up for the villager's progress query.
-//! - `run`: the touchscreen app (`--config`); `demo`: the whole booth on one machine.
+//! - `run`: the touchscreen app (`--config`). The whole booth on one machine is `kiosk-demo`
+//!   (crate `kiosk/demo`), kept out of the booth's binary.
 //! - `technician-pin`: set the PIN that opens technician mode on the touchscreen.
 //!
 //! Every command that prints data has `--json`; errors are one line on stderr, exit code 1.
 
-mod demo;
 mod devices;
 mod enroll;
 mod hw;
@@ -26,9 +26,9 @@ mod technician_pin;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use kiosk::store::Store;
+use kiosk_core::store::Store;
 
-/// The village booth: the touchscreen app (`run`, `demo`), device tools, the offline
+/// The village booth: the touchscreen app (`run`), device tools, the offline
 /// submission queue and receipts.
 #[derive(Debug, Parser)]
 #[command(name = "kiosk", version, about)]
@@ -50,8 +50,6 @@ pub struct Cli {
 enum Command {
     /// The booth's touchscreen app, from a TOML config (see kiosk/booth.example.toml).
     Run(run::Run),
-    /// The whole booth on this machine: county server, emulated devices, the booth window.
-    Demo(demo::Demo),
     /// Set the PIN that opens technician mode (hold the village name for 3 s).
     TechnicianPin(technician_pin::SetPin),
     /// Devices: list ports, read a card, print, scan, or emulate a device on a pseudo-terminal.
@@ -81,7 +79,6 @@ impl Cli {
         let data_dir = self.data_dir.as_path();
         match &self.command {
             Command::Run(command) => command.run(data_dir),
-            Command::Demo(command) => command.run(),
             Command::TechnicianPin(command) => command.run(data_dir),
             Command::Hw(command) => command.run(),
             Command::Submit(command) => command.run(data_dir),
@@ -100,17 +97,7 @@ fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(data_dir)?)
 }
 
-/// An error and its causes on one line, skipping a cause whose text the message already shows.
+/// An error and its causes on one line (see the `error-line` crate).
 pub fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line.replace('\n', " ")
+    error_line::one_line(err.as_ref())
 }

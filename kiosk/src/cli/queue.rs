@@ -9,8 +9,8 @@ use std::path::Path;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
-use kiosk::store::{QueueItem, QueueStats};
-use kiosk::sync::clock_warning;
+use kiosk_core::store::{QueueItem, QueueStats};
+use kiosk_core::sync::clock_warning;
 use serde_json::json;
 
 use super::open_store;

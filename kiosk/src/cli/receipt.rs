@@ -5,7 +5,7 @@ use std::path::Path;
 
 use chrono::SecondsFormat;
 use clap::Subcommand;
-use kiosk::store::LocalReceipt;
+use kiosk_core::store::LocalReceipt;
 use serde_json::json;
 use sync_protocol::feed::CatalogItem;
 

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use kiosk::app::{App, AppConfig};
+use kiosk::launch;
 
 #[derive(Debug, clap::Args)]
 pub struct Run {
@@ -25,9 +26,9 @@ pub struct Run {
 impl Run {
     pub fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
         let config = load_config(self.config.as_deref(), data_dir)?;
-        check_backend()?;
-        check_display()?;
-        init_logging();
+        launch::check_backend()?;
+        launch::check_display()?;
+        launch::init_logging();
         tracing::info!(data_dir = %config.data_dir.display(), "kiosk run: starting the booth");
         let app = App::start(config)?;
         app.run()?;
@@ -50,56 +51,6 @@ pub fn load_config(path: Option<&Path>, data_dir: &Path) -> anyhow::Result<AppCo
         config.data_dir = data_dir.to_owned();
     }
     Ok(config)
-}
-
-/// Fails when this binary cannot open a window at all.
-pub fn check_backend() -> anyhow::Result<()> {
-    if cfg!(any(feature = "winit", feature = "linuxkms")) {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "this kiosk binary was built without a display backend: build it with `--features winit` (a desktop window) or `--features linuxkms` (a booth without a desktop), e.g. cargo build --release -p kiosk --features winit"
-    )
-}
-
-/// Fails early, with what to do, when a desktop window is the only way to show the booth and
-/// there is no desktop.
-pub fn check_display() -> anyhow::Result<()> {
-    let kms = cfg!(feature = "linuxkms")
-        && std::env::var("SLINT_BACKEND").map_or(true, |b| b.starts_with("linuxkms"));
-    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-    if kms || desktop || !cfg!(feature = "winit") {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "no display to open the booth window on: neither DISPLAY nor WAYLAND_DISPLAY is set; run it on a desktop, under Xvfb (Xvfb :99 & DISPLAY=:99 …; ./demo does this), or build with --features linuxkms for a booth without a desktop"
-    )
-}
-
-/// Logs on stderr, `info` unless `RUST_LOG` says otherwise.
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Logs into `file` (the demo keeps its terminal for commands); stderr if it cannot be made.
-pub fn init_logging_to(file: &Path) {
-    let Ok(file) = std::fs::File::create(file) else {
-        return init_logging();
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
 }
 
 #[cfg(test)]

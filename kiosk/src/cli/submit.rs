@@ -9,11 +9,11 @@ use std::io::Write;
 use std::path::Path;
 
 use hardware::printer::{PaperWidth, Printer, PrinterConfig};
-use kiosk::device_port::PortSpec;
-use kiosk::receipt_paper::{self, PrintedReceipt};
+use kiosk_core::devices::PortSpec;
+use kiosk_core::receipt_paper::{self, PrintedReceipt};
 
 use anyhow::Context;
-use kiosk::submit::{Draft, ItemLookup, prepare};
+use kiosk_core::submit::{Draft, ItemLookup, prepare};
 use sync_protocol::submission::SubmissionKind;
 
 use super::open_store;

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use kiosk::store::{Identity, Store};
-use kiosk::sync::clock::describe_offset;
-use kiosk::sync::{
+use kiosk_core::store::{Identity, Store};
+use kiosk_core::sync::clock::describe_offset;
+use kiosk_core::sync::{
     Client, ClockOffset, Engine, EngineConfig, EngineError, OnceSummary, SyncError, clock_warning,
     finish_pending,
 };
@@ -86,7 +86,7 @@ fn booth_engine(data_dir: &Path) -> anyhow::Result<(Engine, Identity)> {
     let identity = store
         .identity()?
         .context("this booth is not enrolled: kiosk enroll --server URL --code CODE")?;
-    let key = kiosk::identity::load(data_dir)?;
+    let key = kiosk_core::identity::load(data_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
     let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
     let engine = Engine::new(

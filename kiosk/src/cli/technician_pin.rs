@@ -6,7 +6,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use anyhow::Context;
-use kiosk::store::technician_pin::TechnicianPin;
+use kiosk_core::store::technician_pin::TechnicianPin;
 
 use super::open_store;
 

@@ -21,7 +21,7 @@ use hardware::scanner::emulator as scanner_emulator;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use kiosk::app::config::{PrinterDevice, SerialDevice};
 use kiosk::app::{App, AppConfig};
-use kiosk::device_port::PortSpec;
+use kiosk_core::devices::PortSpec;
 use slint::ComponentHandle;
 use sync_protocol::enroll::Village;
 use sync_server::app::AppState as ServerState;
@@ -184,7 +184,7 @@ impl TestBooth {
         if options.enrolled {
             let code = server.issue_code();
             server
-                .block_on(kiosk::sync::enroll(&booth_dir, &server.url, &code))
+                .block_on(kiosk_core::sync::enroll(&booth_dir, &server.url, &code))
                 .expect("enroll the booth");
         }
         let reader = options.reader.then(|| {
@@ -357,7 +357,7 @@ impl TestBooth {
     }
 
     /// The booth's store, opened beside the app (SQLite allows it), for assertions.
-    pub fn store(&self) -> Arc<std::sync::Mutex<kiosk::store::Store>> {
+    pub fn store(&self) -> Arc<std::sync::Mutex<kiosk_core::store::Store>> {
         Arc::clone(self.app.ctx().services.store())
     }
 }

@@ -101,3 +101,43 @@ fn anyhow_stays_at_the_binary_edge_of_kiosk() {
         );
     }
 }
+
+#[test]
+fn the_booth_core_depends_on_no_ui_window_or_binary_edge_crate() {
+    let forbidden = [
+        "slint",
+        "i-slint-core",
+        "ui",
+        "winit",
+        "kiosk",
+        "anyhow",
+        "clap",
+        "tracing-subscriber",
+    ];
+    let names = dependency_names("kiosk-core");
+    assert!(
+        names.iter().any(|n| n == "rusqlite") && names.iter().any(|n| n == "hardware"),
+        "the dependency listing works: {names:?}"
+    );
+    let found: Vec<&String> = names
+        .iter()
+        .filter(|n| forbidden.contains(&n.as_str()))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "kiosk-core is the booth's headless core: no Slint, window, UI or binary-edge crate, found {found:?}"
+    );
+}
+
+#[test]
+fn the_booth_binary_does_not_depend_on_the_demo() {
+    let names = dependency_names("kiosk");
+    assert!(
+        names.iter().any(|n| n == "kiosk-core"),
+        "the dependency listing works: {names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n == "kiosk-demo"),
+        "the booth's binary must not carry the demo: {names:?}"
+    );
+}

@@ -10,7 +10,7 @@ use booth_tests::booth::{
 };
 use booth_tests::fault_proxy::{FaultMix, FaultProxy};
 use booth_tests::{Background, run_bin};
-use kiosk::store::{NewSubmission, Store};
+use kiosk_core::store::{NewSubmission, Store};
 use sync_protocol::submission::SubmissionKind;
 
 /// Deterministic pseudo-random delays, so a failing run can be repeated.
@@ -333,14 +333,14 @@ fn a_quarantined_item_in_the_middle_does_not_hold_up_the_queue() {
         .expect("the middle item is queued");
     drop(store);
     tampered.text = Some("被篡改的内容".into());
-    let key = kiosk::identity::load(&booth.dir).unwrap();
+    let key = kiosk_core::identity::load(&booth.dir).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let client = kiosk::sync::client::Client::new(
+        let client = kiosk_core::sync::client::Client::new(
             &server.url,
             identity.kiosk_id.clone(),
             key,
-            kiosk::sync::clock::ClockOffset::new(0),
+            kiosk_core::sync::clock::ClockOffset::new(0),
         )
         .unwrap();
         let batch = sync_protocol::submission::BatchRequest {

@@ -2,6 +2,7 @@
 //! comments and everything else as written. The running booth keeps its devices until it
 //! restarts (they are opened from the config at start).
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use super::devices::Slot;
@@ -77,11 +78,10 @@ pub fn save(path: &Path, ports: &[(Slot, String)]) -> Result<(), SaveError> {
         path: path.to_owned(),
         message,
     })?;
-    let temporary = path.with_extension("toml.new");
+    // The config keeps the mode it had: the technician may have opened it to other users.
     let write = || -> std::io::Result<()> {
-        std::fs::write(&temporary, written.as_bytes())?;
-        std::fs::File::open(&temporary)?.sync_all()?;
-        std::fs::rename(&temporary, path)
+        let mode = std::fs::metadata(path)?.permissions().mode() & 0o7777;
+        kiosk_core::atomic_file::write(path, written.as_bytes(), mode)
     };
     write().map_err(|source| SaveError::Write {
         path: path.to_owned(),
@@ -92,7 +92,7 @@ pub fn save(path: &Path, ports: &[(Slot, String)]) -> Result<(), SaveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device_port::PortSpec;
+    use kiosk_core::devices::PortSpec;
 
     #[test]
     fn ports_are_set_and_comments_kept() {

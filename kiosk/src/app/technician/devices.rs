@@ -3,7 +3,7 @@
 //!
 //! A test on the port the running booth uses goes through the booth's own devices (the same
 //! path a villager's card or receipt takes); a test on another port opens it afresh
-//! ([`super::probe`]). Chosen ports are saved into the booth config file and apply after a
+//! ([`kiosk_core::devices::probe`]). Chosen ports are saved into the booth config file and apply after a
 //! restart: the booth opens its devices from the config at start.
 
 use std::rc::Rc;
@@ -17,10 +17,10 @@ use ui::{
     TechnicianAdapter, TechnicianDevice, TechnicianDeviceState, TechnicianPort, TechnicianView,
 };
 
-use super::{Shared, config_file, probe, showing};
+use super::{Shared, config_file, showing};
 use crate::app::context::Ctx;
 use crate::app::devices::{CardEvent, CardProblem};
-use crate::device_port::PortSpec;
+use kiosk_core::devices::{PortError, PortSpec, describe_port, probe};
 
 /// A device of the booth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -203,31 +203,6 @@ fn target(ctx: &Ctx, tech: &Shared, slot: Slot) -> Option<(String, bool)> {
     }
 }
 
-fn describe(kind: &PortKind) -> String {
-    match kind {
-        PortKind::Usb {
-            vid,
-            pid,
-            manufacturer,
-            product,
-            ..
-        } => {
-            let names: Vec<&str> = [manufacturer, product]
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
-            format!("USB {vid:04x}:{pid:04x} {}", names.join(" "))
-                .trim_end()
-                .to_owned()
-        }
-        PortKind::UsbPrinter => "USB printer (usblp)".to_owned(),
-        PortKind::Pci => "on-board serial".to_owned(),
-        PortKind::Bluetooth => "Bluetooth".to_owned(),
-        PortKind::Unknown => "serial".to_owned(),
-    }
-}
-
 /// Shows the selected device, its ports and the list.
 fn show(ctx: &Ctx, tech: &Shared) {
     let slot = tech.borrow().devices.selected;
@@ -255,7 +230,7 @@ fn show(ctx: &Ctx, tech: &Shared) {
         }
     }
     for port in &tech.borrow().devices.found {
-        add(port.path.clone(), describe(&port.kind));
+        add(port.path.clone(), describe_port(&port.kind));
     }
     if let Some(port) = &chosen {
         add(port.clone(), String::new());
@@ -367,9 +342,7 @@ fn test_reader(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
     }
     ctx.background(
         move |_| {
-            let spec: PortSpec = port
-                .parse()
-                .map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port.parse().map_err(|e: PortError| e.to_string())?;
             probe::read_card(&spec, probe::TEST_WAIT)
                 .map(|masked| format!("{masked} · {port}"))
                 .map_err(|err| format!("{err} · {port}"))
@@ -464,9 +437,7 @@ fn test_scanner(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
     }
     ctx.background(
         move |_| {
-            let spec: PortSpec = port
-                .parse()
-                .map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port.parse().map_err(|e: PortError| e.to_string())?;
             probe::wait_for_scan(&spec, probe::TEST_WAIT)
                 .map(|code| code.map(|code| format!("{code} · {port}")))
                 .map_err(|err| format!("{err} · {port}"))
@@ -492,11 +463,9 @@ fn printer_status(ctx: &Rc<Ctx>, tech: &Shared) {
     set_state(ctx, TechnicianDeviceState::Working, port.clone());
     ctx.background(
         move |_| {
-            let spec: PortSpec = port
-                .parse()
-                .map_err(|e: crate::device_port::PortError| e.to_string())?;
+            let spec: PortSpec = port.parse().map_err(|e: PortError| e.to_string())?;
             probe::printer_status(&spec)
-                .map(|status| (probe::describe_status(&status), port.clone()))
+                .map(|status| (kiosk_core::devices::printer_problems(&status), port.clone()))
                 .map_err(|err| format!("{err} · {port}"))
         },
         |ctx, result| {

@@ -9,14 +9,14 @@
 //! - Every action is logged (target `technician`), never with personal data: no PIN, no card
 //!   contents, no scanned codes.
 //!
-//! Sub-pages: [`enroll`], [`devices`] (with [`probe`] and [`config_file`]), [`queue`], [`info`].
+//! Sub-pages: [`enroll`], [`devices`] (with the core's `devices::probe` and [`config_file`]),
+//! [`queue`], [`info`].
 
 mod config_file;
 mod devices;
 mod enroll;
 mod info;
 mod pin_guard;
-mod probe;
 mod queue;
 
 use std::cell::RefCell;

@@ -15,8 +15,9 @@ use hardware::scanner::emulator as scanner_emulator;
 use hardware::scanner::{Scanner, ScannerConfig};
 use hardware::transport::SerialTransport;
 
-use super::printer_status::{PRINTER_BAUD, describe};
-use super::read_card::{CardView, READER_BAUD};
+use kiosk_core::devices::{PRINTER_BAUD, READER_BAUD, SCANNER_BAUD, printer_status_line};
+
+use super::read_card::CardView;
 
 #[derive(Debug, clap::Args)]
 pub struct Demo {
@@ -27,8 +28,6 @@ pub struct Demo {
     #[arg(long, default_value = "58")]
     width: PaperWidth,
 }
-
-const SCANNER_BAUD: u32 = 9600;
 
 impl Demo {
     pub fn run(&self) -> anyhow::Result<()> {
@@ -82,7 +81,7 @@ impl Demo {
         println!(
             "   sent {} bytes; {}",
             report.bytes_sent,
-            describe(report.status.as_ref().expect("status checked"))
+            printer_status_line(report.status.as_ref().expect("status checked"))
         );
         wait_for_files(&printer_device, 2);
         for file in printer_device.written_files() {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use clap::Subcommand;
 use hardware::scanner::{DuplicateFilter, Terminator};
 use hardware::transport::Transport;
-use kiosk::device_port::PortSpec;
+use kiosk_core::devices::PortSpec;
 
 #[derive(Debug, Subcommand)]
 pub enum HwCommand {

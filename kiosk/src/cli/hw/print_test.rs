@@ -3,7 +3,7 @@
 use hardware::printer::{PaperWidth, Printer, PrinterConfig, QrMode, WhenSilent, sample};
 
 use super::PortArgs;
-use super::printer_status::{PRINTER_BAUD, describe};
+use kiosk_core::devices::{PRINTER_BAUD, printer_status_line};
 
 #[derive(Debug, clap::Args)]
 pub struct PrintTest {
@@ -38,7 +38,7 @@ impl PrintTest {
         let state = report
             .status
             .as_ref()
-            .map(describe)
+            .map(printer_status_line)
             .unwrap_or_else(|| "status not checked".to_owned());
         let qr = match self.qr {
             QrMode::Native => "native",

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
+use kiosk_core::devices::SCANNER_BAUD;
 
 use super::{PortArgs, parse_duration};
 use crate::cli::hw::ScannerSetup;
@@ -27,7 +28,7 @@ pub struct Scan {
 impl Scan {
     pub fn run(&self) -> anyhow::Result<()> {
         let path = self.port.port.resolve()?;
-        let mut config = ReconnectConfig::new(path, self.port.baud_or(9600));
+        let mut config = ReconnectConfig::new(path, self.port.baud_or(SCANNER_BAUD));
         config.scanner.terminator = self.setup.suffix;
         config.scanner.duplicate_window = self.setup.duplicate_window;
         let mut scanner = ReconnectingScanner::connect(config)?;
@@ -46,7 +47,7 @@ impl Scan {
                     "no code from the scanner on {} within {:?}: check the scanner beeps when it reads, its suffix setting and the baud rate ({})",
                     scanner.path(),
                     self.timeout,
-                    self.port.baud_or(9600)
+                    self.port.baud_or(SCANNER_BAUD)
                 );
             }
             let Some(event) = scanner.next_event(self.timeout - waited) else {

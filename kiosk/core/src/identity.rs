@@ -4,12 +4,14 @@
 //! refuses a file that group or others can read: a key that may have been copied cannot
 //! vouch for the booth.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs::{self, File};
+use std::io::{ErrorKind, Read};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ed25519_dalek::SigningKey;
+
+use crate::atomic_file;
 
 /// The key file inside the data directory.
 pub const KEY_FILE: &str = "identity.key";
@@ -65,25 +67,7 @@ pub fn store(data_dir: &Path, key: &SigningKey) -> Result<(), KeyError> {
         .mode(0o700)
         .create(data_dir)
         .map_err(io)?;
-    let temporary = data_dir.join(format!(".{KEY_FILE}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        // `mode` applies only on creation; a leftover temporary file may be wider.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(key.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&temporary, &path)?;
-        File::open(data_dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written.map_err(io)
+    atomic_file::write(&path, key.as_bytes(), atomic_file::PRIVATE).map_err(io)
 }
 
 /// Reads the key of `data_dir`, refusing a file readable by group or others.

@@ -19,17 +19,25 @@ pub(crate) fn cursor(conn: &Connection, feed: Feed) -> Result<Option<String>, Fa
         .optional()?)
 }
 
-fn advance(
-    tx: &Transaction<'_>,
+/// Applies each item of `page` and advances `feed`'s cursor past it, all in one transaction:
+/// the item that fails leaves the cache and the cursor as they were.
+fn apply_page<T>(
+    conn: &mut Connection,
     feed: Feed,
-    cursor: &str,
+    page: &FeedPage<T>,
     now: DateTime<Utc>,
+    mut apply_item: impl FnMut(&Transaction<'_>, &T) -> Result<(), Fault>,
 ) -> Result<(), Fault> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for item in &page.items {
+        apply_item(&tx, item)?;
+    }
     tx.execute(
         "INSERT INTO feed_cursors (feed, cursor, updated_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (feed) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-        params![feed.as_str(), cursor, sql::time_text(now)],
+        params![feed.as_str(), page.cursor, sql::time_text(now)],
     )?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -39,11 +47,10 @@ pub(crate) fn apply_catalog_page(
     page: &FeedPage<CatalogItem>,
     now: DateTime<Utc>,
 ) -> Result<(), Fault> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for item in &page.items {
+    apply_page(conn, Feed::Catalog, page, now, |tx, item| {
         if item.withdrawn {
             tx.execute("DELETE FROM catalog WHERE code = ?1", [&item.code])?;
-            continue;
+            return Ok(());
         }
         let json = serde_json::to_string(item).map_err(|e| Fault::decode("catalogue item", e))?;
         tx.execute(
@@ -53,10 +60,8 @@ pub(crate) fn apply_catalog_page(
              WHERE excluded.version >= catalog.version",
             params![item.code, item.version, json],
         )?;
-    }
-    advance(&tx, Feed::Catalog, &page.cursor, now)?;
-    tx.commit()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A withdrawn notice leaves the cache.
@@ -65,12 +70,11 @@ pub(crate) fn apply_notice_page(
     page: &FeedPage<Notice>,
     now: DateTime<Utc>,
 ) -> Result<(), Fault> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for notice in &page.items {
+    apply_page(conn, Feed::Notices, page, now, |tx, notice| {
         let id = notice.id.to_string();
         if notice.withdrawn {
             tx.execute("DELETE FROM notices WHERE id = ?1", [&id])?;
-            continue;
+            return Ok(());
         }
         let json = serde_json::to_string(notice).map_err(|e| Fault::decode("notice", e))?;
         tx.execute(
@@ -83,10 +87,8 @@ pub(crate) fn apply_notice_page(
                 json
             ],
         )?;
-    }
-    advance(&tx, Feed::Notices, &page.cursor, now)?;
-    tx.commit()?;
-    Ok(())
+        Ok(())
+    })
 }
 
 pub(crate) fn apply_status_page(
@@ -94,13 +96,9 @@ pub(crate) fn apply_status_page(
     page: &FeedPage<StatusChange>,
     now: DateTime<Utc>,
 ) -> Result<(), Fault> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for change in &page.items {
-        receipts::apply_status(&tx, change)?;
-    }
-    advance(&tx, Feed::Statuses, &page.cursor, now)?;
-    tx.commit()?;
-    Ok(())
+    apply_page(conn, Feed::Statuses, page, now, |tx, change| {
+        receipts::apply_status(tx, change)
+    })
 }
 
 pub(crate) fn catalog_item(conn: &Connection, code: &str) -> Result<Option<CatalogItem>, Fault> {

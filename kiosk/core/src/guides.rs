@@ -206,7 +206,7 @@ mod tests {
 
     fn seed() -> Vec<CatalogItem> {
         let mut seed: serde_json::Value =
-            serde_json::from_str(include_str!("../../sync-server/seed/catalog.json"))
+            serde_json::from_str(include_str!("../../../sync-server/seed/catalog.json"))
                 .expect("the seed catalogue is JSON");
         // The server assigns versions on import; the seed file leaves them out.
         if let Some(items) = seed["items"].as_array_mut() {

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use kiosk::store::{DB_FILE, Store, StoreError};
+use kiosk_core::store::{DB_FILE, Store, StoreError};
 use sync_protocol::feed::{Feed, FeedPage};
 
 use crate::{complaint, enrolled, identity, raw};

@@ -1,7 +1,7 @@
 //! Naming a device's port: a path (`/dev/ttyUSB0`, `/dev/serial/by-id/…`, `/dev/usb/lp0`, a
 //! pseudo-terminal) or a USB id (`usb:1a86:7523`) resolved against the ports present now.
 
-use hardware::ports::{self, PortInfo};
+use hardware::ports::{self, PortInfo, PortKind};
 use hardware::transport::{OpenError, SerialTransport, Transport, UsbLpTransport};
 
 /// A port as the technician wrote it.
@@ -72,9 +72,47 @@ impl PortSpec {
     }
 }
 
+/// What kind of device sits behind a listed port, as the technician reads it in `kiosk hw
+/// list` and on the touchscreen's devices page: `USB 1a86:7523 QinHeng CH340 serial 0001`.
+pub fn describe_port(kind: &PortKind) -> String {
+    match kind {
+        PortKind::Usb {
+            vid,
+            pid,
+            manufacturer,
+            product,
+            serial_number,
+        } => {
+            let mut words = vec![format!("USB {vid:04x}:{pid:04x}")];
+            words.extend([manufacturer, product].into_iter().flatten().cloned());
+            if let Some(serial) = serial_number {
+                words.push(format!("serial {serial}"));
+            }
+            words.join(" ")
+        }
+        PortKind::UsbPrinter => "USB printer (usblp)".to_owned(),
+        PortKind::Pci => "on-board serial".to_owned(),
+        PortKind::Bluetooth => "Bluetooth".to_owned(),
+        PortKind::Unknown => "serial".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ports_are_described_by_kind_and_usb_names() {
+        let bridge = PortKind::Usb {
+            vid: 0x1a86,
+            pid: 0x7523,
+            manufacturer: None,
+            product: Some("CH340".into()),
+            serial_number: Some("0001".into()),
+        };
+        assert_eq!(describe_port(&bridge), "USB 1a86:7523 CH340 serial 0001");
+        assert_eq!(describe_port(&PortKind::UsbPrinter), "USB printer (usblp)");
+    }
 
     #[test]
     fn specs_parse_paths_and_usb_ids() {

@@ -1,7 +1,7 @@
 //! Feed pages applied with their cursor in one transaction; the caches; status changes.
 
 use chrono::{NaiveDate, TimeDelta, Utc};
-use kiosk::store::StoreError;
+use kiosk_core::store::StoreError;
 use sync_protocol::feed::{
     CatalogItem, Feed, FeedPage, IdentityNeed, Notice, Office, StatusChange, SubmissionStatus,
     TimeLimit,

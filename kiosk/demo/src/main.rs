@@ -1,4 +1,4 @@
-//! `kiosk demo`: the whole booth on one machine, in one command. It starts the county server
+//! `kiosk-demo`: the whole booth on one machine, in one command. It starts the county server
 //! (the `sync-server` binary, with its SQLite store and the seed catalogue, on loopback),
 //! emulated ID card reader, printer and scanner on pseudo-terminals, enrolls the booth with a
 //! technician PIN, and opens the booth window. Printed receipts are saved as PNG and text in
@@ -6,17 +6,27 @@
 //! more (`help`, see [`controls`]).
 //!
 //! `--check` does everything but the window: it waits for the catalogue to reach the booth,
-//! prints a sample receipt, and exits (for CI and machines without a display).
+//! prints a sample receipt, and exits (for CI and machines without a display). `--no-window`
+//! keeps everything but the window running, driven from the terminal, until Ctrl-C or `quit`.
+//!
+//! A crate of its own so that the booth's firmware binary (`kiosk`) carries neither the demo
+//! nor its embedded catalogue.
+//!
+//! Lifetimes the demo keeps: the emulated devices belong to [`Demo::run`] and live until the
+//! window (or the headless wait) ends, whatever the terminal does; every child process is tied
+//! to the demo's life ([`county::tied_to_this_process`]), so none outlives it, however it ends.
 
 mod controls;
 mod county;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::process::ExitCode;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use clap::Parser;
 use hardware::id_card::emulator::{self as reader_emulator, EmulatedCard, EmulatorControl};
 use hardware::id_card::samples;
 use hardware::printer::decode::PrintedLine;
@@ -24,14 +34,17 @@ use hardware::printer::emulator::{self as printer_emulator, EmulatorHandle, Faul
 use hardware::printer::{PaperWidth, sample};
 use hardware::scanner::emulator::{self as scanner_emulator, ScannerEmulator};
 use kiosk::app::{App, AppConfig, Services};
-use kiosk::store::Store;
-use kiosk::store::technician_pin::TechnicianPin;
+use kiosk::launch;
+use kiosk_core::store::Store;
+use kiosk_core::store::technician_pin::TechnicianPin;
 use slint::ComponentHandle;
 
 use controls::{Control, HELP};
 use county::County;
 
-#[derive(Debug, clap::Args)]
+/// The whole booth on this machine: the county server, emulated devices and the booth window.
+#[derive(Debug, Parser)]
+#[command(name = "kiosk-demo", version, about)]
 pub struct Demo {
     /// Where the demo keeps everything: county/ (server), booth/ (booth data), receipts/,
     /// screenshots/, booth.toml, server.log. Emptied first. Default: a new folder in the
@@ -41,7 +54,11 @@ pub struct Demo {
     /// Start everything, sync the catalogue, print a sample receipt, and exit without a window.
     #[arg(long)]
     check: bool,
-    /// The sync-server binary; default: next to this kiosk binary, else on PATH.
+    /// Everything but the window (server, devices, the booth's sync), driven from this terminal
+    /// and the kiosk commands until Ctrl-C or `quit`: for machines without a display.
+    #[arg(long, conflicts_with = "check")]
+    no_window: bool,
+    /// The sync-server binary; default: next to this binary, else on PATH.
     #[arg(long, value_name = "PATH", env = "KIOSK_DEMO_SERVER")]
     server: Option<PathBuf>,
     /// The technician PIN of the demo booth (hold the village name for 3 s).
@@ -59,15 +76,30 @@ struct Emulators {
     scanner: ScannerEmulator,
 }
 
+fn main() -> ExitCode {
+    let demo = Demo::parse();
+    match demo.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("kiosk-demo: {}", one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(err: &anyhow::Error) -> String {
+    error_line::one_line(err.as_ref())
+}
+
 impl Demo {
     pub fn run(&self) -> anyhow::Result<()> {
-        if !self.check {
-            super::run::check_backend()?;
-            super::run::check_display()?;
+        if !self.check && !self.no_window {
+            launch::check_backend()?;
+            launch::check_display()?;
         }
         let dir = self.prepare_dir()?;
         let server = county::find_server(self.server.as_deref())?;
-        println!("kiosk demo: everything goes under {}", dir.display());
+        println!("kiosk-demo: everything goes under {}", dir.display());
 
         let county = County::start(&server, &dir.join("county"), &dir.join("server.log"))?;
         println!(
@@ -83,7 +115,7 @@ impl Demo {
         let identity = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(kiosk::sync::enroll(&booth_dir, &county.url, &code))
+            .block_on(kiosk_core::sync::enroll(&booth_dir, &county.url, &code))
             .context("cannot enroll the demo booth")?;
         Store::open(&booth_dir)?
             .set_technician_pin(&TechnicianPin::parse(&self.technician_pin)?)?;
@@ -115,12 +147,17 @@ impl Demo {
         );
         println!("  receipts       {} (PNG and text)", receipts.display());
 
-        if self.check {
-            let result = check(config, &devices);
-            county.stop();
-            return result;
-        }
-        self.open_window(config, &dir, devices, county)
+        let county = Arc::new(county);
+        let result = if self.check {
+            check(config, &devices)
+        } else {
+            self.serve(config, &dir, &devices, &county)
+        };
+        // Only now, with the window closed, may the devices go: the terminal ending earlier
+        // (standard input at its end) must not take them from a booth still on screen.
+        county.stop();
+        drop(devices);
+        result
     }
 
     /// The demo folder, emptied of an earlier run's parts.
@@ -216,47 +253,74 @@ impl Demo {
         ))
     }
 
-    fn open_window(
+    /// Runs the booth with the terminal's commands until the window closes (or, with
+    /// `--no-window`, until Ctrl-C or `quit`).
+    fn serve(
         &self,
         config: AppConfig,
         dir: &Path,
-        devices: Arc<Emulators>,
-        county: County,
+        devices: &Arc<Emulators>,
+        county: &Arc<County>,
     ) -> anyhow::Result<()> {
-        super::run::init_logging_to(&dir.join("booth.log"));
-        let app = App::start(config)?;
-        let county = Arc::new(county);
-        let services = Arc::clone(&app.ctx().services);
+        launch::init_logging_to(&dir.join("booth.log"));
+        let log = dir.join("booth.log");
+        if self.no_window {
+            // No window runs the booth's UI work: with the receiver gone, posts are dropped.
+            let (ui, _) = kiosk::app::ui_channel();
+            let services = Services::start(config, ui)?;
+            let (quit, quitting) = mpsc::channel();
+            let on_signal = quit.clone();
+            ctrlc::set_handler(move || {
+                let _ = on_signal.send(());
+            })?;
+            println!(
+                "  booth log      {}\n\nThe booth runs without a window. Type a command and press Enter:\n{HELP}",
+                log.display()
+            );
+            let controller = Controller {
+                devices: Arc::clone(devices),
+                county: Arc::clone(county),
+                services: Arc::clone(&services),
+                window: None,
+                screenshots: dir.join("screenshots"),
+                quit: Box::new(move || {
+                    let _ = quit.send(());
+                }),
+            };
+            controller.start_terminal()?;
+            let _ = quitting.recv();
+        } else {
+            let app = App::start(config)?;
+            println!(
+                "  booth log      {}\n\nThe booth window is open. Technician mode: hold the village name for 3 s, PIN {}.",
+                log.display(),
+                self.technician_pin
+            );
+            println!("Type a command and press Enter:\n{HELP}");
+            let controller = Controller {
+                devices: Arc::clone(devices),
+                county: Arc::clone(county),
+                services: Arc::clone(&app.ctx().services),
+                window: Some(app.window().as_weak()),
+                screenshots: dir.join("screenshots"),
+                quit: Box::new(quit_event_loop),
+            };
+            controller.start_terminal()?;
+            ctrlc::set_handler(quit_event_loop)?;
+            app.run()?;
+        }
         println!(
-            "  booth log      {}\n\nThe booth window is open. Technician mode: hold the village name for 3 s, PIN {}.",
-            dir.join("booth.log").display(),
-            self.technician_pin
-        );
-        println!("Type a command and press Enter:\n{HELP}");
-        let controller = Controller {
-            devices,
-            county: Arc::clone(&county),
-            services,
-            window: app.window().as_weak(),
-            screenshots: dir.join("screenshots"),
-        };
-        std::thread::Builder::new()
-            .name("demo-terminal".into())
-            .spawn(move || controller.read_stdin())
-            .context("cannot start the terminal thread")?;
-        ctrlc::set_handler(|| {
-            let _ = slint::invoke_from_event_loop(|| {
-                let _ = slint::quit_event_loop();
-            });
-        })?;
-        let result = app.run();
-        county.stop();
-        println!(
-            "kiosk demo: stopped; receipts and screenshots stay in {}",
+            "kiosk-demo: stopped; receipts and screenshots stay in {}",
             dir.display()
         );
-        Ok(result?)
+        Ok(())
     }
+}
+
+fn quit_event_loop() {
+    let _ = slint::invoke_from_event_loop(|| {
+        let _ = slint::quit_event_loop();
+    });
 }
 
 /// A valid PIN, kept as typed: the demo prints its own PIN on purpose.
@@ -320,38 +384,47 @@ fn check(config: AppConfig, devices: &Emulators) -> anyhow::Result<()> {
     for file in devices.printer.written_files() {
         println!("  printed        {}", file.display());
     }
-    println!("kiosk demo --check: the server, enrollment, sync and the devices work");
+    println!("kiosk-demo --check: the server, enrollment, sync and the devices work");
     Ok(())
 }
 
-/// Carries out the terminal's commands.
+/// Carries out the terminal's commands. It holds the devices only to drive them: their
+/// owner is [`Demo::run`].
 struct Controller {
     devices: Arc<Emulators>,
     county: Arc<County>,
     services: Arc<Services>,
-    window: slint::Weak<ui::MainWindow>,
+    /// `None` with `--no-window`.
+    window: Option<slint::Weak<ui::MainWindow>>,
     screenshots: PathBuf,
+    /// Ends the demo (`quit`).
+    quit: Box<dyn Fn() + Send>,
 }
 
 impl Controller {
-    fn read_stdin(&self) {
-        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+    /// Reads commands from standard input on a thread of their own.
+    fn start_terminal(self) -> anyhow::Result<()> {
+        std::thread::Builder::new()
+            .name("demo-terminal".into())
+            .spawn(move || self.read(std::io::stdin().lock()))
+            .context("cannot start the terminal thread")?;
+        Ok(())
+    }
+
+    fn read(&self, input: impl BufRead) {
+        for line in input.lines().map_while(Result::ok) {
             match controls::parse(&line) {
                 Ok(None) => {}
-                Ok(Some(Control::Quit)) => {
-                    let _ = slint::invoke_from_event_loop(|| {
-                        let _ = slint::quit_event_loop();
-                    });
-                    return;
-                }
+                Ok(Some(Control::Quit)) => return (self.quit)(),
                 Ok(Some(control)) => match self.apply(control) {
                     Ok(said) => println!("ok: {said}"),
-                    Err(err) => println!("error: {}", super::one_line(&err)),
+                    Err(err) => println!("error: {}", one_line(&err)),
                 },
                 Err(message) => println!("error: {message}"),
             }
         }
-        // End of input (e.g. started in the background): the window stays until closed.
+        // Started with no terminal (`./demo &`, a desktop launcher): the booth goes on.
+        println!("kiosk-demo: end of input; the booth runs on until its window closes (or Ctrl-C)");
     }
 
     fn reader(&self) -> EmulatorControl {
@@ -407,7 +480,10 @@ impl Controller {
                         self.screenshots.join(format!("booth-{stamp}.png"))
                     }
                 };
-                let window = self.window.clone();
+                let window = self
+                    .window
+                    .clone()
+                    .context("no window to take a picture of (--no-window)")?;
                 let target = path.clone();
                 slint::invoke_from_event_loop(move || {
                     let Some(window) = window.upgrade() else {
@@ -415,7 +491,7 @@ impl Controller {
                     };
                     match save_screenshot(&window, &target) {
                         Ok(()) => println!("saved {}", target.display()),
-                        Err(err) => println!("error: {}", super::one_line(&err)),
+                        Err(err) => println!("error: {}", one_line(&err)),
                     }
                 })?;
                 Ok(format!("taking a screenshot to {}", path.display()))

@@ -2,6 +2,7 @@
 //! own SQLite store in the demo folder, the seed catalogue, and one enrollment code.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 /// The seed catalogue, so the demo works from any directory.
-const SEED_CATALOG: &str = include_str!("../../../../sync-server/seed/catalog.json");
+const SEED_CATALOG: &str = include_str!("../../../sync-server/seed/catalog.json");
 const SERVER: &str = "sync-server";
 
 /// The demo booth's village.
@@ -68,7 +69,7 @@ impl County {
 
         let log_file = std::fs::File::create(log)
             .with_context(|| format!("cannot create the server log {}", log.display()))?;
-        let mut child = Command::new(binary)
+        let mut child = tied_to_this_process(binary)
             .arg("--data-dir")
             .arg(data_dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -185,9 +186,35 @@ impl Drop for County {
     }
 }
 
+/// A command whose process the kernel ends (SIGTERM) when the thread that started it ends: a
+/// demo that crashes, is killed with SIGKILL or loses its display leaves no server behind,
+/// which `Drop` and signal handlers alone cannot promise. Children must therefore be started
+/// from threads that live as long as the demo (the main thread, or a thread waiting for the
+/// child), since the kernel ties the signal to the starting thread, not the process.
+pub fn tied_to_this_process(program: &Path) -> Command {
+    let mut command = Command::new(program);
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
+    // work is allowed. It makes two raw system calls through rustix (prctl, getppid), compares
+    // two integers and returns an error code (`io::Error` from an errno stores an integer): it
+    // takes no lock, allocates nothing and touches no state shared with other threads.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
+            // The demo may have died between fork and prctl: then nobody would send the signal.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(rustix::io::Errno::SRCH.into());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
 /// Runs `sync-server --data-dir DIR ARGS…` to completion; its stdout, or its error line.
 fn run(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let output = Command::new(binary)
+    let output = tied_to_this_process(binary)
         .arg("--data-dir")
         .arg(data_dir)
         .args(args)

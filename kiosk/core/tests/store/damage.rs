@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::Utc;
-use kiosk::store::{DB_FILE, Store, StoreError};
+use kiosk_core::store::{DB_FILE, Store, StoreError};
 use rusqlite::params;
 
 use crate::{complaint, enrolled, raw};

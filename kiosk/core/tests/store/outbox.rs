@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use kiosk::store::{DB_FILE, Receipt, Store, StoreError, SubmissionState};
+use kiosk_core::store::{DB_FILE, Receipt, Store, StoreError, SubmissionState};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Invalid, ItemResult, Outcome, SubmissionKind};
 use uuid::Uuid;
@@ -102,7 +102,7 @@ fn submitting_before_enrollment_is_refused_and_uses_no_number() {
 fn what_the_server_would_refuse_for_good_is_refused_at_submit() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = enrolled(dir.path());
-    let no_rating = kiosk::store::NewSubmission::new(SubmissionKind::Evaluation);
+    let no_rating = kiosk_core::store::NewSubmission::new(SubmissionKind::Evaluation);
     assert!(matches!(
         store.submit(no_rating).unwrap_err(),
         StoreError::Invalid(Invalid::Rating)

@@ -14,7 +14,7 @@ mod outbox;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use kiosk::store::{Identity, NewSubmission, Store};
+use kiosk_core::store::{Identity, NewSubmission, Store};
 use sync_protocol::enroll::Village;
 use sync_protocol::submission::{Applicant, SubmissionKind};
 
@@ -70,7 +70,7 @@ pub fn application() -> NewSubmission {
 
 /// A second, raw connection to the store's file, as another process would have.
 pub fn raw(dir: &Path) -> rusqlite::Connection {
-    let conn = rusqlite::Connection::open(dir.join(kiosk::store::DB_FILE)).expect("open raw");
+    let conn = rusqlite::Connection::open(dir.join(kiosk_core::store::DB_FILE)).expect("open raw");
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .expect("busy timeout");
     conn

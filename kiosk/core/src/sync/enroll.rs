@@ -22,9 +22,9 @@
 //! Retrying with the same code re-sends the same request, and the server answers a repeated
 //! code and key with the original answer, so a lost answer is never a spent code.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,6 +35,7 @@ use sync_protocol::enroll::{EnrollRequest, EnrollResponse, normalize_code};
 use super::client::{ClientConfig, check_server_url, post_enroll};
 use super::clock::{ClockOffset, human_duration};
 use super::error::SyncError;
+use crate::atomic_file;
 use crate::identity::{self, KeyError};
 use crate::store::{Identity, Store, StoreError};
 
@@ -283,23 +284,9 @@ fn pending_key(pending: &Path, code: &str) -> Result<ed25519_dalek::SigningKey, 
     Ok(key)
 }
 
-/// Temporary file, fsync, rename, fsync of the directory: the file is whole or absent.
+/// The journal's files are whole or absent, readable by the booth only.
 fn write_durably(path: &Path, bytes: &[u8]) -> Result<(), EnrollError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let temporary = path.with_extension("tmp");
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temporary, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    written.map_err(|source| EnrollError::Journal {
+    atomic_file::write(path, bytes, atomic_file::PRIVATE).map_err(|source| EnrollError::Journal {
         path: path.to_owned(),
         source,
     })
