@@ -38,6 +38,46 @@ fn a_resident_card_reads_with_its_number_and_name_masked() {
 }
 
 #[test]
+fn a_foreign_card_reads_as_json_with_its_english_name_and_nationality() {
+    for kind in ["foreign", "foreign-2023"] {
+        let (_reader, port) = emulator(&["--card", kind]);
+        let out = run_kiosk(&["hw", "read-card", "--port", &port, "--json"], COMMAND);
+        assert!(out.success, "{kind}: {out}");
+        let card: serde_json::Value =
+            serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
+        let english = card["english_name"].as_str().unwrap_or_default();
+        assert!(
+            english.len() > 1 && english.contains('*'),
+            "{kind}: the English name, masked like the name\n{out}"
+        );
+        assert!(
+            !card["nationality"].as_str().unwrap_or_default().is_empty(),
+            "{kind}: the nationality\n{out}"
+        );
+        // A card read once must be placed again, as on a real reader.
+        let (_reader, port) = emulator(&["--card", kind]);
+        let shown = run_kiosk(
+            &[
+                "hw",
+                "read-card",
+                "--port",
+                &port,
+                "--json",
+                "--show-personal",
+            ],
+            COMMAND,
+        );
+        let card: serde_json::Value =
+            serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}\n{shown}"));
+        let english = card["english_name"].as_str().unwrap_or_default();
+        assert!(
+            !english.is_empty() && !english.contains('*'),
+            "{kind}: in full for the holder\n{shown}"
+        );
+    }
+}
+
+#[test]
 fn every_card_kind_reads_as_text() {
     for (kind, expected) in [
         ("permit", "港澳台居民居住证"),

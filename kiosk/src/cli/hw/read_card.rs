@@ -4,15 +4,13 @@
 //! the number is always masked, and the name, birth date and address are shown only with
 //! `--show-personal` (for a holder testing their own card, in front of them).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use hardware::id_card::{Card, CardRead, PollEvent, Reader, ReaderConfig, ReaderError, Status};
+use hardware::id_card::{Card, CardRead, Reader, ReaderConfig};
+use kiosk_core::devices::{READER_BAUD, wait_for_card};
 use serde_json::json;
 
 use super::{PortArgs, parse_duration};
-
-/// GA 467 modules default to 115200 baud.
-pub const READER_BAUD: u32 = 115_200;
 
 #[derive(Debug, clap::Args)]
 pub struct ReadCard {
@@ -35,7 +33,10 @@ impl ReadCard {
         let mut reader = Reader::new(transport, ReaderConfig::default());
         let read = match self.wait {
             None => reader.read_card()?,
-            Some(limit) => wait_for_card(&mut reader, limit)?,
+            Some(limit) => {
+                eprintln!("place the card on the reader at {} …", reader.port());
+                wait_for_card(&mut reader, limit)?
+            }
         };
         let view = CardView::new(&read, self.show_personal);
         if self.json {
@@ -44,33 +45,6 @@ impl ReadCard {
             print!("{}", view.text());
         }
         Ok(())
-    }
-}
-
-fn wait_for_card<T: hardware::transport::Transport>(
-    reader: &mut Reader<T>,
-    limit: Duration,
-) -> anyhow::Result<CardRead> {
-    let deadline = Instant::now() + limit;
-    eprintln!("place the card on the reader at {} …", reader.port());
-    loop {
-        match reader.poll() {
-            Ok(PollEvent::Placed(read)) => return Ok(*read),
-            Ok(_) => {}
-            // A card lifted mid-read or not yet selectable: keep polling like the booth does.
-            Err(ReaderError::Status {
-                status: Status::ReadFailed | Status::SelectFailed,
-                ..
-            }) => {}
-            Err(err) => return Err(err.into()),
-        }
-        if Instant::now() >= deadline {
-            anyhow::bail!(
-                "no card was placed on the reader at {} within {limit:?}: place the card flat on the reader",
-                reader.port()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(300));
     }
 }
 
@@ -120,19 +94,11 @@ impl<'a> CardView<'a> {
             ("name", self.name()),
             ("gender", card.gender().name_zh().to_owned()),
         ];
-        match card {
-            Card::Resident(c) => {
-                rows.push(("nation", c.nation.to_string()));
-                rows.push(("issuer", c.issuer.clone()));
-            }
-            Card::Permit(c) => {
-                rows.push(("pass number", c.pass_number.to_string()));
-                rows.push(("issue count", c.issue_count.to_string()));
-                rows.push(("issuer", c.issuer.clone()));
-            }
-            Card::Foreign2017(c) => rows.push(("nationality", c.nationality.clone())),
-            Card::Foreign2023(c) => rows.push(("nationality", c.nationality.clone())),
-        }
+        rows.extend(
+            self.kind_fields()
+                .into_iter()
+                .map(|(label, _, value)| (label, value)),
+        );
         rows.push(("valid until", card.valid_until().to_string()));
         rows.push((
             "photo",
@@ -160,6 +126,45 @@ impl<'a> CardView<'a> {
         rows
     }
 
+    /// What only this kind of card holds, as (text label, JSON key, value). A foreign permanent
+    /// resident card's English name is its holder's primary name: masked like the name.
+    fn kind_fields(&self) -> Vec<(&'static str, &'static str, String)> {
+        let english_name = |name: &str| {
+            if self.show_personal {
+                name.to_owned()
+            } else {
+                mask_name(name)
+            }
+        };
+        match self.card() {
+            Card::Resident(c) => vec![
+                ("nation", "nation", c.nation.to_string()),
+                ("issuer", "issuer", c.issuer.clone()),
+            ],
+            Card::Permit(c) => vec![
+                ("pass number", "pass_number", c.pass_number.to_string()),
+                ("issue count", "issue_count", c.issue_count.to_string()),
+                ("issuer", "issuer", c.issuer.clone()),
+            ],
+            Card::Foreign2017(c) => vec![
+                (
+                    "english name",
+                    "english_name",
+                    english_name(&c.english_name),
+                ),
+                ("nationality", "nationality", c.nationality.clone()),
+            ],
+            Card::Foreign2023(c) => vec![
+                (
+                    "english name",
+                    "english_name",
+                    english_name(&c.english_name),
+                ),
+                ("nationality", "nationality", c.nationality.clone()),
+            ],
+        }
+    }
+
     pub(super) fn text(&self) -> String {
         self.rows()
             .into_iter()
@@ -179,6 +184,9 @@ impl<'a> CardView<'a> {
             "photo_bytes": self.read.photo.as_bytes().len(),
             "has_appended_address": self.read.appended_address.is_some(),
         });
+        for (_, key, field) in self.kind_fields() {
+            value[key] = json!(field);
+        }
         if self.show_personal {
             value["birth"] = json!(card.birth().to_string());
             value["address"] = json!(address(card));
