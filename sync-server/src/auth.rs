@@ -26,7 +26,8 @@ use sync_protocol::signing::{self, RequestParts, SignatureError};
 
 use crate::api_error::ApiError;
 use crate::app::AppState;
-use crate::store::{KioskRecord, KioskRef};
+use crate::domain::fleet::KioskRecord;
+use crate::store::KioskRef;
 
 /// The kiosk that signed the request, for handlers (`Extension<AuthenticatedKiosk>`).
 #[derive(Debug, Clone, PartialEq, Eq)]

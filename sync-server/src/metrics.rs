@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use sync_protocol::heartbeat::Heartbeat;
 use sync_protocol::submission::Outcome;
 
-use crate::store::{KioskRecord, StoreStats};
+use crate::domain::fleet::KioskRecord;
+use crate::store::StoreStats;
 
 /// Upper bounds of the latency histogram, in seconds.
 const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];

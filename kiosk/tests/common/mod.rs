@@ -63,7 +63,7 @@ impl TestServer {
             running: None,
         };
         server.serve(listener);
-        let catalog = sync_server::catalog::read_file(
+        let catalog = sync_server::domain::catalog::read_file(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/seed/catalog.json"),
         )
         .expect("the seed catalogue");

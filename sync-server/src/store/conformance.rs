@@ -21,14 +21,14 @@ use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use uuid::Uuid;
 
-use super::staff::{
-    AuditEntry, AuditFilter, NewSession, NewStaffUser, Role, Scope, SessionLifetime,
-};
+use super::staff::{AuditEntry, AuditFilter, NewSession, NewStaffUser};
 use super::{
-    ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRecord,
-    KioskRef, NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError,
-    SubmissionFilter, SubmissionRef,
+    ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRef,
+    NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError, SubmissionFilter,
+    SubmissionRef,
 };
+use crate::domain::access::{Role, Scope, SessionLifetime};
+use crate::domain::fleet::KioskRecord;
 
 /// Generates one `#[tokio::test]` per conformance check; `$open` evaluates to
 /// `(Arc<dyn Store>, guard)` where the guard keeps the store's files alive.

@@ -14,7 +14,7 @@ use super::conformance::t0;
 use super::content::GuideRefusal;
 use super::staff::{AuditEntry, AuditFilter};
 use super::{NewNotice, Store};
-use crate::catalog::ItemProblem;
+use crate::domain::catalog::ItemProblem;
 use crate::store::content::NoticeRefusal;
 
 /// Generates one `#[tokio::test]` per check, like [`crate::store_conformance_tests`].

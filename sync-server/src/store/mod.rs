@@ -47,6 +47,8 @@ use chrono::{DateTime, Utc};
 use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, SubmissionStatus};
 use sync_protocol::heartbeat::Heartbeat;
 
+use crate::domain::fleet::KioskRecord;
+
 pub use content::ContentStore;
 pub use model::*;
 pub use ratings::RatingsStore;

@@ -12,9 +12,11 @@ use sync_protocol::submission::{Submission, SubmissionKind};
 
 use super::conformance::{enroll_in, submission, t0};
 use super::ratings::{FollowUpRefusal, FollowUpWrite, RatingsQuery, TaskFilter, TaskQuery};
-use super::staff::{AuditEntry, AuditFilter, Scope};
-use super::{IngestItem, IngestOutcome, KioskRecord, Store};
-use crate::ratings::{FollowUpStep, RatingCount, StepRefused, china_day_start};
+use super::staff::{AuditEntry, AuditFilter};
+use super::{IngestItem, IngestOutcome, Store};
+use crate::domain::access::Scope;
+use crate::domain::fleet::KioskRecord;
+use crate::domain::ratings::{FollowUpStep, RatingCount, StepRefused, china_day_start};
 
 /// Generates one `#[tokio::test]` per check; `$open` evaluates to `(Arc<dyn Store>, guard)`.
 #[macro_export]

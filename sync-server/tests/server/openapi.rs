@@ -327,7 +327,7 @@ fn the_wire_types_fit_their_schemas() {
             ],
         },
     );
-    let catalog = sync_server::catalog::read_file(
+    let catalog = sync_server::domain::catalog::read_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
     )
     .unwrap();

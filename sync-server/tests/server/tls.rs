@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sync_protocol::paths;
+use sync_server::domain::access::Role;
 use sync_server::server;
 use sync_server::settings::Settings;
-use sync_server::store::staff::Role;
 use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;

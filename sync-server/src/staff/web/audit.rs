@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
 use crate::app::AppState;
-use crate::county_time;
+use crate::domain::access::Role;
+use crate::domain::county_time;
 use crate::staff::i18n::Entry;
-use crate::store::staff::{AuditFilter, Role};
+use crate::store::staff::AuditFilter;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route("/audit", axum::routing::get(show))

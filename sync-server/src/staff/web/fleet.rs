@@ -1,5 +1,5 @@
 //! The fleet page, for administrators: the booths in their scope with their health, the
-//! alerts that need someone to act (the rules are in [`crate::fleet`]), issuing an enrollment
+//! alerts that need someone to act (the rules are in [`crate::domain::fleet`]), issuing an enrollment
 //! code with the QR code a booth scans, and revoking a booth.
 //!
 //! Other roles get 403. Booths outside the member's scope are never loaded; acting on one
@@ -21,11 +21,12 @@ use sync_protocol::enroll::{EnrollQr, Village};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::app::AppState;
+use crate::domain::access::{Role, Scope};
+use crate::domain::fleet::KioskRecord;
+use crate::domain::fleet::{self, Alert, Paper, Presence};
 use crate::enroll_codes::{self, IssueError, IssuedCode};
-use crate::fleet::{self, Alert, Paper, Presence};
 use crate::staff::i18n::{Entry, Tr};
-use crate::store::staff::{Role, Scope};
-use crate::store::{KioskRecord, KioskRef, RevokeOutcome};
+use crate::store::{KioskRef, RevokeOutcome};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()

@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
 
 /// Where `/staff` leads: reviewers and viewers to their inbox, administrators to the fleet.
 async fn home(staff: session::Staff) -> Redirect {
-    if staff.user.role == crate::store::staff::Role::Admin {
+    if staff.user.role == crate::domain::access::Role::Admin {
         Redirect::to("/staff/fleet")
     } else {
         Redirect::to("/staff/inbox")
@@ -228,8 +228,8 @@ impl UserView {
             role_key: format!("role.{}", user.role.as_str()),
             scope: user.scope.to_string(),
             reviews: user.role.reviews(),
-            is_admin: user.role == crate::store::staff::Role::Admin,
-            is_viewer: user.role == crate::store::staff::Role::Viewer,
+            is_admin: user.role == crate::domain::access::Role::Admin,
+            is_viewer: user.role == crate::domain::access::Role::Viewer,
         }
     }
 }

@@ -23,11 +23,12 @@ use super::guides::admin_only;
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::app::AppState;
-use crate::county_time;
+use crate::domain::access::Scope;
+use crate::domain::county_time;
+use crate::domain::fleet::KioskRecord;
 use crate::staff::i18n::{Entry, Tr};
+use crate::store::NewNotice;
 use crate::store::content::NoticeRefusal;
-use crate::store::staff::Scope;
-use crate::store::{KioskRecord, NewNotice};
 
 /// Longest title and body a booth's notice board is meant to show.
 const TITLE_MAX_CHARS: usize = 100;

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::session::Staff;
 use super::{Frame, PageResult, render};
 use crate::app::AppState;
-use crate::ratings::{self, GroupBy, GroupKey, Tally};
-use crate::review::calendar::china_date;
+use crate::domain::calendar::china_date;
+use crate::domain::ratings::{self, GroupBy, GroupKey, Tally};
 use crate::staff::i18n::{Entry, Lang};
 use crate::store::ratings::{ItemName, RatingsQuery};
 

@@ -16,12 +16,12 @@ use sync_protocol::submission::{SubmissionKind, mask_id_number};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::app::AppState;
-use crate::county_time;
-use crate::review::calendar::{WorkingCalendar, china_date};
-use crate::review::workflow::{self, Action, ReviewState, Rules};
+use crate::domain::access::Role;
+use crate::domain::calendar::{WorkingCalendar, china_date};
+use crate::domain::county_time;
+use crate::domain::review::{self, Action, ReviewState, Rules};
 use crate::staff::i18n::Entry;
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
-use crate::store::staff::Role;
 use crate::store::{Store, StoreError, SubmissionRef};
 
 pub fn routes() -> axum::Router<AppState> {
@@ -627,7 +627,7 @@ fn submission_page(
         .collect();
     let applicant = submission.applicant.clone().unwrap_or_default();
     let levels = item.state.levels.or(rules.map(|r| r.levels)).unwrap_or(1);
-    let actions = workflow::available(&item.state, staff.user.role, rules, &loaded.calendar, now)
+    let actions = review::available(&item.state, staff.user.role, rules, &loaded.calendar, now)
         .into_iter()
         .map(|action| ActionForm {
             action: action.as_str(),
@@ -651,10 +651,7 @@ fn submission_page(
         chain: (1..=levels)
             .map(|stage| {
                 frame
-                    .t(format!(
-                        "role.{}",
-                        workflow::role_at(stage, levels).as_str()
-                    ))
+                    .t(format!("role.{}", review::role_at(stage, levels).as_str()))
                     .into_owned()
             })
             .collect::<Vec<_>>()
@@ -767,7 +764,7 @@ async fn act(
     }
     let now = Utc::now();
     let rules = rules_of(&state, &loaded.item, &loaded.catalog);
-    let planned = workflow::plan(
+    let planned = review::plan(
         &loaded.item.state,
         action,
         staff.user.role,
@@ -776,7 +773,7 @@ async fn act(
         &loaded.calendar,
         now,
     );
-    if matches!(planned, Err(workflow::Refusal::NotYourLevel { .. })) {
+    if matches!(planned, Err(review::Refusal::NotYourLevel { .. })) {
         return Err(staff.fail(StaffError::Forbidden));
     }
     // The page acted from must show what is stored now; another tab or colleague may have

@@ -230,7 +230,7 @@ pub fn plan_import(current: Vec<CatalogItem>, incoming: Vec<CatalogItem>) -> Vec
 mod tests {
     use super::*;
 
-    const SEED: &str = include_str!("../seed/catalog.json");
+    const SEED: &str = include_str!("../../seed/catalog.json");
 
     #[test]
     fn the_seed_file_parses_with_every_field() {

@@ -20,9 +20,38 @@
 //! - A revoked kiosk has no alerts: it no longer belongs to the fleet.
 
 use chrono::{DateTime, Duration, Utc};
+use sync_protocol::enroll::Village;
 use sync_protocol::heartbeat::{Heartbeat, PrinterHealth};
 
-use crate::store::KioskRecord;
+/// An enrolled kiosk. A kiosk number belongs to one active kiosk at a time; kiosks it was
+/// handed over from keep it in the record, revoked with `replaced_by` set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskRecord {
+    pub kiosk_id: String,
+    pub kiosk_number: u32,
+    pub public_key: [u8; 32],
+    pub village: Village,
+    pub app_version: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The kiosk that took over when this booth re-enrolled (set with `revoked_at`).
+    pub replaced_by: Option<String>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub last_heartbeat: Option<HeartbeatRecord>,
+}
+
+impl KioskRecord {
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
+/// The latest heartbeat of a kiosk and when it arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeartbeatRecord {
+    pub heartbeat: Heartbeat,
+    pub received_at: DateTime<Utc>,
+}
 
 /// Seen within this long: online.
 pub const ONLINE_WITHIN: Duration = Duration::minutes(5);
@@ -185,11 +214,9 @@ pub fn alerts(kiosk: &KioskRecord, now: DateTime<Utc>) -> Vec<Alert> {
 
 #[cfg(test)]
 mod tests {
-    use sync_protocol::enroll::Village;
     use sync_protocol::heartbeat::DeviceHealth;
 
     use super::*;
-    use crate::store::HeartbeatRecord;
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().expect("RFC 3339 time")

@@ -14,7 +14,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Timelike, Utc};
 use sync_protocol::enroll::Village;
 
-use crate::review::calendar::{WorkingCalendar, china_date};
+use crate::domain::calendar::{WorkingCalendar, china_date};
 
 /// Ratings at or below this (不满意 2, 非常不满意 1) are follow-up tasks.
 pub const BAD_AT_MOST: u8 = 2;
@@ -287,7 +287,7 @@ pub fn overall(groups: &[Group]) -> Tally {
 }
 
 /// The instant a China date begins.
-pub use crate::county_time::day_start as china_day_start;
+pub use crate::domain::county_time::day_start as china_day_start;
 
 /// The dashboard's default range: the last three months up to `today`.
 pub fn default_range(today: NaiveDate) -> (NaiveDate, NaiveDate) {
@@ -462,7 +462,7 @@ pub fn apply_step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::review::calendar::{CalendarDay, DayKind};
+    use crate::domain::calendar::{CalendarDay, DayKind};
 
     fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()

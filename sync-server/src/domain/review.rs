@@ -10,8 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::feed::{SubmissionStatus, TimeLimit};
 use sync_protocol::submission::SubmissionKind;
 
+use super::access::Role;
 use super::calendar::{WorkingCalendar, china_date};
-use crate::store::staff::Role;
 
 /// Where a submission stands in review, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,7 +48,7 @@ pub struct CalendarDay {
 }
 
 /// The local date in China of an instant.
-pub use crate::county_time::date as china_date;
+pub use crate::domain::county_time::date as china_date;
 
 /// The exceptions, ready to answer questions about days.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
