@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::api::rate_limit::EnrollLimits;
 use crate::domain::access::{LockPolicy, SessionLifetime};
 use crate::domain::review::KindRules;
-use crate::rate_limit::EnrollLimits;
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;

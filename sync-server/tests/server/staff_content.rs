@@ -7,9 +7,9 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::{CatalogItem, Notice};
+use sync_server::api::enroll_codes;
 use sync_server::domain::access::Role;
 use sync_server::domain::catalog;
-use sync_server::enroll_codes;
 use sync_server::store::NewNotice;
 use sync_server::store::staff::{AuditEntry, AuditFilter};
 

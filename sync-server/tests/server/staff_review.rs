@@ -10,9 +10,9 @@ use sync_protocol::enroll::Village;
 use sync_protocol::feed::{Feed, StatusChange, SubmissionStatus};
 use sync_protocol::paths;
 use sync_protocol::submission::{BatchRequest, Submission, SubmissionKind};
+use sync_server::api::enroll_codes;
 use sync_server::domain::access::Role;
 use sync_server::domain::catalog;
-use sync_server::enroll_codes;
 use sync_server::store::staff::AuditFilter;
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, submission};

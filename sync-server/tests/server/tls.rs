@@ -59,7 +59,7 @@ fn trusting(cert: &TestCert) -> reqwest::Client {
 /// The server over TLS in this process; stops when dropped.
 struct TlsServer {
     url: String,
-    state: sync_server::app::AppState,
+    state: sync_server::state::AppState,
     _dir: TempDir,
     _stop: oneshot::Sender<()>,
 }

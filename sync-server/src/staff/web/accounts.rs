@@ -9,10 +9,10 @@ use serde::Deserialize;
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::{Role, Scope};
 use crate::staff::i18n::Entry;
 use crate::staff::password;
+use crate::state::AppState;
 use crate::store::staff::{NewStaffUser, StaffUser};
 
 pub fn routes() -> axum::Router<AppState> {

@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::county_time;
 use crate::staff::i18n::Entry;
+use crate::state::AppState;
 use crate::store::staff::AuditFilter;
 
 pub fn routes() -> axum::Router<AppState> {

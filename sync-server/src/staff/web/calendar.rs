@@ -10,10 +10,10 @@ use serde::Deserialize;
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::calendar::{CalendarDay, DayKind};
 use crate::staff::i18n::Entry;
+use crate::state::AppState;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()

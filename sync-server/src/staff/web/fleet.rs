@@ -20,12 +20,12 @@ use sync_protocol::enroll::{EnrollQr, Village};
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
-use crate::app::AppState;
+use crate::api::enroll_codes::{self, IssueError, IssuedCode};
 use crate::domain::access::{Role, Scope};
 use crate::domain::fleet::KioskRecord;
 use crate::domain::fleet::{self, Alert, Paper, Presence};
-use crate::enroll_codes::{self, IssueError, IssuedCode};
 use crate::staff::i18n::{Entry, Tr};
+use crate::state::AppState;
 use crate::store::{KioskRef, RevokeOutcome};
 
 pub fn routes() -> axum::Router<AppState> {

@@ -16,12 +16,12 @@ use sync_protocol::receipt::ReceiptNumber;
 use super::ratings::{item_label, level_key};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::calendar::{WorkingCalendar, china_date};
 use crate::domain::county_time;
 use crate::domain::ratings::{self, FollowUpStep, MAX_NOTE_CHARS, Stage, StepRefused};
 use crate::staff::i18n::{Entry, Lang};
+use crate::state::AppState;
 use crate::store::ratings::{FollowUpRefusal, FollowUpTask, FollowUpWrite, TaskFilter, TaskQuery};
 
 pub fn routes() -> axum::Router<AppState> {

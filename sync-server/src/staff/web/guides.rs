@@ -17,12 +17,12 @@ use sync_protocol::feed::{CatalogItem, IdentityNeed, Office, TimeLimit};
 
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::catalog::check_item;
 use crate::domain::county_time;
 use crate::staff::guide_form::{self, GuideForm};
 use crate::staff::i18n::{Entry, Tr};
+use crate::state::AppState;
 use crate::store::content::{Guide, GuideRefusal, GuideSummary};
 
 pub fn routes() -> axum::Router<AppState> {

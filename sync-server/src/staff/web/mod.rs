@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use super::i18n::{Lang, Tr};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::staff::StaffUser;
 

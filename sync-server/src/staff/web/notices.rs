@@ -22,11 +22,11 @@ use uuid::Uuid;
 use super::guides::admin_only;
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Scope;
 use crate::domain::county_time;
 use crate::domain::fleet::KioskRecord;
 use crate::staff::i18n::{Entry, Tr};
+use crate::state::AppState;
 use crate::store::NewNotice;
 use crate::store::content::NoticeRefusal;
 

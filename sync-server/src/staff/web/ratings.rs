@@ -11,10 +11,10 @@ use serde::Deserialize;
 
 use super::session::Staff;
 use super::{Frame, PageResult, render};
-use crate::app::AppState;
 use crate::domain::calendar::china_date;
 use crate::domain::ratings::{self, GroupBy, GroupKey, Tally};
 use crate::staff::i18n::{Entry, Lang};
+use crate::state::AppState;
 use crate::store::ratings::{ItemName, RatingsQuery};
 
 pub fn routes() -> axum::Router<AppState> {

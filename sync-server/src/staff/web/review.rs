@@ -15,12 +15,12 @@ use sync_protocol::submission::{SubmissionKind, mask_id_number};
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
 use crate::domain::access::Role;
 use crate::domain::calendar::{WorkingCalendar, china_date};
 use crate::domain::county_time;
 use crate::domain::review::{self, Action, ReviewState, Rules};
 use crate::staff::i18n::Entry;
+use crate::state::AppState;
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
 use crate::store::{Store, StoreError, SubmissionRef};
 

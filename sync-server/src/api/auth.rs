@@ -24,9 +24,9 @@ use sync_protocol::ErrorCode;
 use sync_protocol::enroll::Village;
 use sync_protocol::signing::{self, RequestParts, SignatureError};
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
+use crate::api::error::ApiError;
 use crate::domain::fleet::KioskRecord;
+use crate::state::AppState;
 use crate::store::KioskRef;
 
 /// The kiosk that signed the request, for handlers (`Extension<AuthenticatedKiosk>`).

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use sync_protocol::ErrorCode;
 
-use crate::api_error::ApiError;
+use crate::api::error::ApiError;
 
 /// An HTTP date (RFC 9110 IMF-fixdate), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub fn http_date(time: DateTime<Utc>) -> String {

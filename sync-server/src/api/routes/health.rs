@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use serde_json::{Value, json};
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.store().server_id().await?;

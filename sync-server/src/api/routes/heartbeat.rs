@@ -6,10 +6,10 @@ use axum::extract::State;
 use chrono::Utc;
 use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
-use crate::auth::AuthenticatedKiosk;
-use crate::body::JsonBody;
+use crate::api::auth::AuthenticatedKiosk;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 pub async fn heartbeat(
     State(state): State<AppState>,

@@ -26,10 +26,10 @@ use ed25519_dalek::VerifyingKey;
 use sync_protocol::ErrorCode;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
-use crate::body::parse_json;
-use crate::enroll_codes;
+use crate::api::body::parse_json;
+use crate::api::enroll_codes;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 use crate::store::{EnrollClaim, EnrollRefusal, Enrollment, KioskRef, Replacement};
 
 pub async fn enroll(

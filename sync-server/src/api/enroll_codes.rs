@@ -5,7 +5,7 @@
 //! I or L for 1, so a code read off a phone screen cannot be mistyped into another valid one
 //! by those confusions. The store keeps only a hash of the code (a leaked database copy does
 //! not enroll booths), its village, and its expiry; guessing is limited by
-//! [`crate::rate_limit`]: at 40 bits and a few dozen guesses a minute, finding one of even a
+//! [`crate::api::rate_limit`]: at 40 bits and a few dozen guesses a minute, finding one of even a
 //! hundred live codes takes tens of thousands of years.
 
 use std::time::Duration;

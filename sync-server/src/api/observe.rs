@@ -10,7 +10,7 @@ use axum::response::Response;
 use sync_protocol::ErrorCode;
 use tracing::Instrument as _;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use sync_protocol::paths;
 
-use crate::routes::FEED_PATH;
+use crate::api::routes::FEED_PATH;
 
 /// Every error code the server sends (`other` exists only for booths reading a newer server).
 pub const ERROR_CODES: [&str; 17] = [

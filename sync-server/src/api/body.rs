@@ -10,8 +10,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 /// Middleware: replaces the streaming body with the whole body, or answers 413.
 pub async fn buffer_body(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -8,9 +8,9 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use sync_protocol::feed::{Feed, FeedQuery, MAX_PAGE};
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
-use crate::auth::AuthenticatedKiosk;
+use crate::api::auth::AuthenticatedKiosk;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 pub async fn feed(
     State(state): State<AppState>,

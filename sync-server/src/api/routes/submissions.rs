@@ -14,10 +14,10 @@ use sync_protocol::submission::{
     BatchRequest, BatchResponse, ItemResult, MAX_BATCH, Outcome, Submission,
 };
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
-use crate::auth::AuthenticatedKiosk;
-use crate::body::JsonBody;
+use crate::api::auth::AuthenticatedKiosk;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 use crate::store::{IngestItem, IngestOutcome};
 
 pub async fn submit(

@@ -1,12 +1,12 @@
-//! `GET /metrics`: Prometheus text (see [`crate::metrics`]).
+//! `GET /metrics`: Prometheus text (see [`crate::api::metrics`]).
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::Utc;
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let stats = state.store().stats().await?;

@@ -17,8 +17,8 @@ use axum::http::Method;
 use axum::routing::{MethodRouter, get, post};
 use sync_protocol::paths;
 
-use crate::api_error::ApiError;
-use crate::app::AppState;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
