@@ -13,7 +13,7 @@ use sync_server::domain::access::Role;
 use sync_server::domain::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
 use sync_server::settings::Settings;
 use sync_server::store::IngestItem;
-use sync_server::store::ratings_conformance::{catalog_item, evaluation};
+use sync_server::store::conformance::ratings::{catalog_item, evaluation};
 use sync_server::store::staff::{AuditEntry, AuditFilter};
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, test_settings};

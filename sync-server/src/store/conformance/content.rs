@@ -1,27 +1,23 @@
-//! The behaviour every backend must show for [`super::ContentStore`] (guide drafts, versions
-//! and notices as staff edit them). A backend's test file runs these beside the main suite:
-//!
-//! ```text
-//! sync_server::store_content_conformance_tests!(open());
-//! ```
+//! The behaviour every backend must show for [`ContentStore`](crate::store::ContentStore):
+//! guide drafts, versions and notices as staff edit them.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sync_protocol::feed::CatalogItem;
 
-use super::conformance::t0;
-use super::content::GuideRefusal;
-use super::staff::{AuditEntry, AuditFilter};
-use super::{NewNotice, Store};
+use super::t0;
 use crate::domain::catalog::ItemProblem;
+use crate::store::content::GuideRefusal;
 use crate::store::content::NoticeRefusal;
+use crate::store::staff::{AuditEntry, AuditFilter};
+use crate::store::{NewNotice, Store};
 
 /// Generates one `#[tokio::test]` per check, like [`crate::store_conformance_tests`].
 #[macro_export]
-macro_rules! store_content_conformance_tests {
+macro_rules! content_conformance_tests {
     ($open:expr) => {
-        $crate::store_content_conformance_tests!(@each $open;
+        $crate::content_conformance_tests!(@each $open;
             a_published_draft_becomes_the_next_version_with_its_history,
             a_stale_invalid_or_unchanged_draft_is_not_published,
             new_guides_start_as_drafts_under_a_free_code,
@@ -36,7 +32,7 @@ macro_rules! store_content_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let (store, _guard) = $open;
-                $crate::store::conformance_content::$check(store).await;
+                $crate::store::conformance::content::$check(store).await;
             }
         )*
     };
@@ -44,7 +40,7 @@ macro_rules! store_content_conformance_tests {
 
 /// The same sample item the main suite imports.
 fn item(code: &str, name: &str) -> CatalogItem {
-    super::conformance::catalog_item(code, name)
+    super::catalog_item(code, name)
 }
 
 fn by(actor: &str, action: &str, code: &str, at: DateTime<Utc>) -> AuditEntry {

@@ -1,7 +1,6 @@
 //! What every backend must do for the ratings dashboard and the follow-ups of bad ratings
-//! ([`super::RatingsStore`]), as async checks that panic on a violation. A backend's test
-//! file runs them with `sync_server::ratings_conformance_tests!(open());` beside the main
-//! suite. Times are fixed, and a rating's received time is the `now` it was ingested at.
+//! ([`RatingsStore`](crate::store::RatingsStore)). A rating's received time is the `now` it
+//! was ingested at.
 
 use std::sync::Arc;
 
@@ -10,13 +9,13 @@ use sync_protocol::enroll::Village;
 use sync_protocol::feed::{CatalogItem, IdentityNeed, Office, TimeLimit};
 use sync_protocol::submission::{Submission, SubmissionKind};
 
-use super::conformance::{enroll_in, submission, t0};
-use super::ratings::{FollowUpRefusal, FollowUpWrite, RatingsQuery, TaskFilter, TaskQuery};
-use super::staff::{AuditEntry, AuditFilter};
-use super::{IngestItem, IngestOutcome, Store};
+use super::{enroll_in, submission, t0};
 use crate::domain::access::Scope;
 use crate::domain::fleet::KioskRecord;
 use crate::domain::ratings::{FollowUpStep, RatingCount, StepRefused, china_day_start};
+use crate::store::ratings::{FollowUpRefusal, FollowUpWrite, RatingsQuery, TaskFilter, TaskQuery};
+use crate::store::staff::{AuditEntry, AuditFilter};
+use crate::store::{IngestItem, IngestOutcome, Store};
 
 /// Generates one `#[tokio::test]` per check; `$open` evaluates to `(Arc<dyn Store>, guard)`.
 #[macro_export]
@@ -33,7 +32,7 @@ macro_rules! ratings_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let (store, _guard) = $open;
-                $crate::store::ratings_conformance::$check(store).await;
+                $crate::store::conformance::ratings::$check(store).await;
             }
         )*
     };

@@ -1,34 +1,28 @@
-//! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation. A backend's test file runs all of them against fresh stores:
-//!
-//! ```text
-//! fn open() -> (Arc<dyn Store>, TempDir) { … }
-//! sync_server::store_conformance_tests!(open());
-//! ```
-//!
-//! Times are fixed, not the clock's, so every backend is held to the same instants.
+//! The [`Store`] trait's own behaviour: enrollment and replacement, revocation and the fleet,
+//! heartbeats, ingest (duplicates, conflicts, concurrency), the statuses feed, catalogue
+//! imports, notices, listing, stats, and session sliding.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use sync_protocol::enroll::Village;
-use sync_protocol::feed::{
-    CatalogItem, IdentityNeed, Material, Office, SubmissionStatus, TimeLimit,
-};
+use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
 use sync_protocol::receipt::ReceiptNumber;
-use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
+use sync_protocol::submission::Submission;
 use uuid::Uuid;
 
-use super::staff::{AuditEntry, AuditFilter, NewSession, NewStaffUser};
 use super::{
+    audit_lines, catalog_item, claim, enroll, enroll_in, new_code, submission, t0, village,
+};
+use crate::domain::access::{Role, Scope, SessionLifetime};
+use crate::domain::fleet::KioskRecord;
+use crate::store::staff::{AuditEntry, NewSession, NewStaffUser};
+use crate::store::{
     ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRef,
     NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError, SubmissionFilter,
     SubmissionRef,
 };
-use crate::domain::access::{Role, Scope, SessionLifetime};
-use crate::domain::fleet::KioskRecord;
 
 /// Generates one `#[tokio::test]` per conformance check; `$open` evaluates to
 /// `(Arc<dyn Store>, guard)` where the guard keeps the store's files alive.
@@ -68,49 +62,10 @@ macro_rules! store_conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $check() {
                 let (store, _guard) = $open;
-                $crate::store::conformance::$check(store).await;
+                $crate::store::conformance::store::$check(store).await;
             }
         )*
     };
-}
-
-/// The instant every check starts from.
-pub fn t0() -> DateTime<Utc> {
-    "2026-03-01T08:00:00Z".parse().unwrap_or_default()
-}
-
-fn village(name: &str) -> Village {
-    Village {
-        county: "示范县".into(),
-        township: "凤岭乡".into(),
-        village: name.into(),
-    }
-}
-
-/// Stores a code for `village_name` valid for a day from [`t0`]; returns its key.
-pub async fn new_code(store: &dyn Store, village_name: &str) -> String {
-    let code_key = format!("code-{}", Uuid::now_v7());
-    store
-        .create_enroll_code(NewEnrollCode {
-            code_key: code_key.clone(),
-            village: village(village_name),
-            created_at: t0(),
-            expires_at: t0() + Duration::days(1),
-        })
-        .await
-        .expect("store a code");
-    code_key
-}
-
-fn claim(code_key: &str, key_byte: u8, now: DateTime<Utc>) -> EnrollClaim {
-    EnrollClaim {
-        code_key: code_key.to_owned(),
-        kiosk_id: Uuid::now_v7().to_string(),
-        public_key: [key_byte; 32],
-        app_version: "0.1.0".into(),
-        now,
-        replaces: None,
-    }
 }
 
 /// A claim by a booth that proves it was `previous` (whose key is `[previous_key_byte; 32]`).
@@ -129,74 +84,10 @@ fn replacing_claim(
     }
 }
 
-/// Enrolls a kiosk in `village_name` with public key `[key_byte; 32]`.
-pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> KioskRecord {
-    let code = new_code(store, village_name).await;
-    store
-        .enroll_kiosk(claim(&code, key_byte, t0()))
-        .await
-        .expect("store answers")
-        .expect("enrollment accepted")
-        .into_kiosk()
-}
-
-/// A valid application from kiosk `kiosk_number`, sequence `seq`.
-pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
-    Submission {
-        id: Uuid::now_v7(),
-        kiosk_seq: seq,
-        receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),
-        kind: SubmissionKind::Application,
-        item_code: Some("GX-MZ-001".into()),
-        catalog_version: Some(1),
-        fields: BTreeMap::from([("household_size".into(), "4".into())]),
-        text: None,
-        rating: None,
-        applicant: Some(Applicant {
-            name: Some("李秀英".into()),
-            id_number: Some("450902196208150028".into()),
-            address: None,
-        }),
-        contact_phone: Some("13800000000".into()),
-        created_at: t0(),
-    }
-}
-
 fn item(submission: &Submission) -> IngestItem {
     IngestItem {
         submission: submission.clone(),
         content_digest: submission.content_digest(),
-    }
-}
-
-pub(crate) fn catalog_item(code: &str, name: &str) -> CatalogItem {
-    CatalogItem {
-        code: code.into(),
-        version: 0,
-        name_zh: name.into(),
-        name_en: format!("{name} (en)"),
-        category: "社会救助".into(),
-        legal_basis: "《社会救助暂行办法》".into(),
-        conditions: vec!["本县户籍".into()],
-        materials: vec![Material {
-            name: "居民身份证".into(),
-            original: true,
-            count: 1,
-            note: None,
-        }],
-        steps: vec!["申请".into(), "受理".into()],
-        time_limit: TimeLimit::WorkingDays { days: 10 },
-        fees: Vec::new(),
-        office: Office {
-            name: "凤岭乡便民服务中心".into(),
-            address: "凤岭乡政府大院".into(),
-            phone: "0775-5550100".into(),
-        },
-        complaint_phone: "12345".into(),
-        identity: IdentityNeed::IdNumber,
-        form: Vec::new(),
-        review_levels: 3,
-        withdrawn: false,
     }
 }
 
@@ -675,41 +566,6 @@ async fn enroll_at(store: &dyn Store, place: &str, key_byte: u8) -> KioskRecord 
         panic!("`{place}` is not county/township/village");
     };
     enroll_in(store, village, key_byte).await
-}
-
-/// Enrolls a kiosk in `village` with public key `[key_byte; 32]`.
-pub(crate) async fn enroll_in(store: &dyn Store, village: Village, key_byte: u8) -> KioskRecord {
-    let code_key = format!("code-{}", Uuid::now_v7());
-    store
-        .create_enroll_code(NewEnrollCode {
-            code_key: code_key.clone(),
-            village,
-            created_at: t0(),
-            expires_at: t0() + Duration::days(1),
-        })
-        .await
-        .expect("store a code");
-    store
-        .enroll_kiosk(claim(&code_key, key_byte, t0()))
-        .await
-        .expect("store answers")
-        .expect("enrollment accepted")
-        .into_kiosk()
-}
-
-/// The audit lines whose action starts with `action`, newest first.
-pub async fn audit_lines(store: &dyn Store, action: &str) -> Vec<AuditEntry> {
-    store
-        .list_audit(&AuditFilter {
-            action: Some(action.into()),
-            limit: 100,
-            ..AuditFilter::default()
-        })
-        .await
-        .expect("audit")
-        .into_iter()
-        .map(|record| record.entry)
-        .collect()
 }
 
 pub async fn fleet_lists_and_revokes_only_in_scope_with_an_audit_line(store: Arc<dyn Store>) {
@@ -1251,7 +1107,7 @@ pub async fn submissions_list_by_kiosk_and_status(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let ids = |records: Vec<super::SubmissionRecord>| -> Vec<Uuid> {
+    let ids = |records: Vec<crate::store::SubmissionRecord>| -> Vec<Uuid> {
         records.into_iter().map(|r| r.submission.id).collect()
     };
     let all = store
