@@ -48,11 +48,16 @@ fn village(name: &str) -> Village {
 
 /// Stores a code for `village_name` valid for a day from [`t0`]; returns its key.
 pub async fn new_code(store: &dyn Store, village_name: &str) -> String {
+    new_code_in(store, village(village_name)).await
+}
+
+/// Stores a code for `village` valid for a day from [`t0`]; returns its key.
+async fn new_code_in(store: &dyn Store, village: Village) -> String {
     let code_key = format!("code-{}", Uuid::now_v7());
     store
         .create_enroll_code(NewEnrollCode {
             code_key: code_key.clone(),
-            village: village(village_name),
+            village,
             created_at: t0(),
             expires_at: t0() + Duration::days(1),
         })
@@ -74,13 +79,7 @@ fn claim(code_key: &str, key_byte: u8, now: DateTime<Utc>) -> EnrollClaim {
 
 /// Enrolls a kiosk in `village_name` with public key `[key_byte; 32]`.
 pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> KioskRecord {
-    let code = new_code(store, village_name).await;
-    store
-        .enroll_kiosk(claim(&code, key_byte, t0()))
-        .await
-        .expect("store answers")
-        .expect("enrollment accepted")
-        .into_kiosk()
+    enroll_in(store, village(village_name), key_byte).await
 }
 
 /// A valid application from kiosk `kiosk_number`, sequence `seq`.
@@ -138,16 +137,7 @@ pub fn catalog_item(code: &str, name: &str) -> CatalogItem {
 
 /// Enrolls a kiosk in `village` with public key `[key_byte; 32]`.
 pub async fn enroll_in(store: &dyn Store, village: Village, key_byte: u8) -> KioskRecord {
-    let code_key = format!("code-{}", Uuid::now_v7());
-    store
-        .create_enroll_code(NewEnrollCode {
-            code_key: code_key.clone(),
-            village,
-            created_at: t0(),
-            expires_at: t0() + Duration::days(1),
-        })
-        .await
-        .expect("store a code");
+    let code_key = new_code_in(store, village).await;
     store
         .enroll_kiosk(claim(&code_key, key_byte, t0()))
         .await

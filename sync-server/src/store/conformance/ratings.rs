@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
-use sync_protocol::feed::{CatalogItem, IdentityNeed, Office, TimeLimit};
+use sync_protocol::feed::{CatalogItem, IdentityNeed};
 use sync_protocol::submission::{Submission, SubmissionKind};
 
 use super::{enroll_in, submission, t0};
@@ -86,30 +86,17 @@ fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap_or_default()
 }
 
-/// A catalogue item named `name_zh` (and `Temporary assistance`).
+/// A catalogue item named `name_zh` (and `Temporary assistance`): the main suite's sample,
+/// reviewed at one level and asking nothing of the villager.
 pub fn catalog_item(code: &str, name_zh: &str) -> CatalogItem {
     CatalogItem {
-        code: code.into(),
-        version: 0,
-        name_zh: name_zh.into(),
         name_en: "Temporary assistance".into(),
-        category: "社会救助".into(),
-        legal_basis: "《社会救助暂行办法》".into(),
         conditions: Vec::new(),
         materials: Vec::new(),
         steps: Vec::new(),
-        time_limit: TimeLimit::WorkingDays { days: 10 },
-        fees: Vec::new(),
-        office: Office {
-            name: "凤岭乡便民服务中心".into(),
-            address: "凤岭乡政府大院".into(),
-            phone: "0775-5550100".into(),
-        },
-        complaint_phone: "12345".into(),
         identity: IdentityNeed::None,
-        form: Vec::new(),
         review_levels: 1,
-        withdrawn: false,
+        ..super::catalog_item(code, name_zh)
     }
 }
 
