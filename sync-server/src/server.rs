@@ -25,9 +25,10 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt as _};
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, app};
+use crate::app::app;
 use crate::data_dir::{DataDir, DataDirError};
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::sqlite::SqliteStore;
 use crate::tls::TlsListener;

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use crate::rate_limit::EnrollLimits;
-use crate::review::workflow::KindRules;
-use crate::store::staff::{LockPolicy, SessionLifetime};
+use crate::api::rate_limit::EnrollLimits;
+use crate::domain::access::{LockPolicy, SessionLifetime};
+use crate::domain::review::KindRules;
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -58,7 +58,7 @@ impl Default for Settings {
             secure_cookies: false,
             review_rules: KindRules::default(),
             due_soon_days: 3,
-            follow_up_days: crate::ratings::DEFAULT_FOLLOW_UP_DAYS,
+            follow_up_days: crate::domain::ratings::DEFAULT_FOLLOW_UP_DAYS,
             public_url: None,
         }
     }

@@ -33,7 +33,7 @@ pub fn run() -> BenchResult {
     .map_err(|e| format!("install the software-rendering platform: {e}"))?;
 
     let scratch = harness::scratch_dir("app")?;
-    let catalog = sync_server::catalog::read_file(
+    let catalog = sync_server::domain::catalog::read_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/seed/catalog.json"),
     )?;
     let items = catalog.len();

@@ -24,9 +24,9 @@ use kiosk::app::{App, AppConfig};
 use kiosk_core::devices::PortSpec;
 use slint::ComponentHandle;
 use sync_protocol::enroll::Village;
-use sync_server::app::AppState as ServerState;
 use sync_server::server;
 use sync_server::settings::Settings;
+use sync_server::state::AppState as ServerState;
 use tokio::sync::oneshot;
 
 pub use ui::{AppState, MainWindow, Page};
@@ -63,7 +63,7 @@ impl TestServer {
             running: None,
         };
         server.serve(listener);
-        let catalog = sync_server::catalog::read_file(
+        let catalog = sync_server::domain::catalog::read_file(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/seed/catalog.json"),
         )
         .expect("the seed catalogue");
@@ -123,7 +123,7 @@ impl TestServer {
             township: "平马镇".into(),
             village: "石桥村".into(),
         };
-        self.block_on(sync_server::enroll_codes::issue(
+        self.block_on(sync_server::api::enroll_codes::issue(
             self.state().store(),
             village,
             Duration::from_secs(3600),

@@ -16,10 +16,10 @@ use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::paths;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
-use sync_server::app::AppState;
 use sync_server::data_dir::DataDir;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
+use sync_server::state::AppState;
 use sync_server::store::{IngestItem, IngestOutcome, Store};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -85,7 +85,7 @@ impl RunningServer {
 
     /// A one-time enrollment code, as `sync-server enroll-code` issues it.
     pub async fn issue_code(&self) -> BenchResult<String> {
-        let issued = sync_server::enroll_codes::issue(
+        let issued = sync_server::api::enroll_codes::issue(
             self.store(),
             village(),
             Duration::from_secs(3600),

@@ -3,7 +3,7 @@
 //! are counted with. Enter each year's holidays from the State Council's notice.
 
 use chrono::{NaiveDate, Utc};
-use sync_server::review::calendar::{CalendarDay, DayKind};
+use sync_server::domain::calendar::{CalendarDay, DayKind};
 use sync_server::store::Store;
 use sync_server::store::staff::AuditEntry;
 

@@ -5,12 +5,12 @@
 //! "unchanged": [...], "withdrawn": [...]}` (item codes).
 //!
 //! Each new version joins the item's history as published by `import`; drafts staff are
-//! preparing in the web editor are kept (see [`sync_server::catalog`]).
+//! preparing in the web editor are kept (see [`sync_server::domain::catalog`]).
 
 use std::path::PathBuf;
 
 use chrono::Utc;
-use sync_server::catalog;
+use sync_server::domain::catalog;
 use sync_server::store::Store;
 
 use super::output;

@@ -19,7 +19,7 @@ use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::json;
 use sync_protocol::enroll::{EnrollQr, Village};
-use sync_server::enroll_codes;
+use sync_server::api::enroll_codes;
 use sync_server::store::Store;
 
 use super::output;

@@ -9,8 +9,10 @@
 use anyhow::anyhow;
 use chrono::Utc;
 use serde_json::{Value, json};
-use sync_server::store::staff::{AuditEntry, Scope};
-use sync_server::store::{KioskRecord, KioskRef, RevokeOutcome, Store};
+use sync_server::domain::access::Scope;
+use sync_server::domain::fleet::KioskRecord;
+use sync_server::store::staff::AuditEntry;
+use sync_server::store::{KioskRef, RevokeOutcome, Store};
 
 use super::output;
 

@@ -44,7 +44,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = LogFormat::Compact)]
     log_format: LogFormat,
     /// Working days staff have to call back and fix a 不满意/非常不满意 rating.
-    #[arg(long, value_name = "N", default_value_t = sync_server::ratings::DEFAULT_FOLLOW_UP_DAYS)]
+    #[arg(long, value_name = "N", default_value_t = sync_server::domain::ratings::DEFAULT_FOLLOW_UP_DAYS)]
     follow_up_days: u32,
 }
 

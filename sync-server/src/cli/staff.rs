@@ -8,10 +8,11 @@ use std::io::BufRead as _;
 
 use anyhow::{Context as _, bail};
 use chrono::Utc;
+use sync_server::domain::access::{Role, Scope};
 use sync_server::staff::password;
 use sync_server::staff::web::accounts;
 use sync_server::store::Store;
-use sync_server::store::staff::{AuditEntry, NewStaffUser, Role, Scope};
+use sync_server::store::staff::{AuditEntry, NewStaffUser};
 
 use super::output;
 

@@ -13,7 +13,7 @@
 //!
 //! Parsing refuses what no item may hold (a count of 0, review levels outside 1–3, a bad
 //! amount, a repeated field key …) with a [`FormProblem`] naming the field and the line.
-//! Completeness (every required text filled in) is [`crate::catalog::check_item`]'s, at
+//! Completeness (every required text filled in) is [`crate::domain::catalog::check_item`]'s, at
 //! publication: a draft may be unfinished.
 
 use sync_protocol::feed::{
@@ -21,7 +21,7 @@ use sync_protocol::feed::{
 };
 
 use super::i18n::{Lang, Tr};
-use crate::catalog::ItemProblem;
+use crate::domain::catalog::ItemProblem;
 
 /// The editor's fields, as the browser posts them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
@@ -113,7 +113,7 @@ impl Field {
         }
     }
 
-    /// The field a [`check_item`](crate::catalog::check_item) path names.
+    /// The field a [`check_item`](crate::domain::catalog::check_item) path names.
     fn of_path(path: &str) -> Option<Self> {
         Some(match path {
             "name_zh" => Self::NameZh,
@@ -700,7 +700,7 @@ mod tests {
     use super::*;
 
     fn seed() -> Vec<CatalogItem> {
-        crate::catalog::parse(include_str!("../../seed/catalog.json")).expect("seed")
+        crate::domain::catalog::parse(include_str!("../../seed/catalog.json")).expect("seed")
     }
 
     fn item_with(text: impl FnOnce(&mut CatalogItem)) -> CatalogItem {

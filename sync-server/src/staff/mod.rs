@@ -3,7 +3,7 @@
 //!
 //! - [`password`]: argon2id hashing and the strength rule; [`token`]: session and form
 //!   secrets.
-//! - [`i18n`]: the pages' Chinese and English.
+//! - [`i18n`]: the pages' Chinese and English, one table per page group.
 //! - [`guide_form`]: the guide editor's form ⇄ catalogue item, pure and unit-tested.
 //! - [`web`]: the `/staff` router and one module per page group.
 

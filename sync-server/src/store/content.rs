@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::staff::AuditEntry;
 use super::{NewNotice, StoreFuture};
-use crate::catalog::ItemProblem;
+use crate::domain::catalog::ItemProblem;
 
 /// One line of the guide list.
 #[derive(Debug, Clone, PartialEq, Eq)]

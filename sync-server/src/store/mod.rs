@@ -10,8 +10,8 @@
 //!   another supertrait.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
-//! - [`conformance`], [`conformance_content`], [`ratings_conformance`]: the behaviour every
-//!   backend must show, run as tests against each.
+//! - `conformance`: the behaviour every backend must show, run as tests against each (only
+//!   in tests and behind the `conformance` feature).
 //!
 //! Why an async trait returning boxed futures: a PostgreSQL client is async, and the server
 //! holds the store as `Arc<dyn Store>` so the backend is picked at start-up; `async fn` in a
@@ -29,12 +29,11 @@
 //!   A replacement (claim, new kiosk, old kiosk revoked, submissions and statuses moved) is
 //!   one transaction too: the kiosk number has one active holder at any instant.
 
+#[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
-pub mod conformance_content;
 pub mod content;
 pub mod model;
 pub mod ratings;
-pub mod ratings_conformance;
 pub mod review;
 pub mod sqlite;
 pub mod staff;
@@ -46,6 +45,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, SubmissionStatus};
 use sync_protocol::heartbeat::Heartbeat;
+
+use crate::domain::fleet::KioskRecord;
 
 pub use content::ContentStore;
 pub use model::*;

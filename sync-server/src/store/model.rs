@@ -5,9 +5,10 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::SubmissionStatus;
-use sync_protocol::heartbeat::Heartbeat;
 use sync_protocol::submission::{Submission, SubmissionKind};
 use uuid::Uuid;
+
+use crate::domain::fleet::KioskRecord;
 
 /// A one-time enrollment code as stored: only its key (a hash), never the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,36 +123,6 @@ impl fmt::Display for KioskRef {
             Self::Number(number) => write!(f, "#{number}"),
         }
     }
-}
-
-/// An enrolled kiosk. A kiosk number belongs to one active kiosk at a time; kiosks it was
-/// handed over from keep it in the record, revoked with `replaced_by` set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KioskRecord {
-    pub kiosk_id: String,
-    pub kiosk_number: u32,
-    pub public_key: [u8; 32],
-    pub village: Village,
-    pub app_version: String,
-    pub enrolled_at: DateTime<Utc>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// The kiosk that took over when this booth re-enrolled (set with `revoked_at`).
-    pub replaced_by: Option<String>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    pub last_heartbeat: Option<HeartbeatRecord>,
-}
-
-impl KioskRecord {
-    pub fn is_revoked(&self) -> bool {
-        self.revoked_at.is_some()
-    }
-}
-
-/// The latest heartbeat of a kiosk and when it arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HeartbeatRecord {
-    pub heartbeat: Heartbeat,
-    pub received_at: DateTime<Utc>,
 }
 
 /// What `revoke_kiosk` did.

@@ -4,9 +4,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
 
-use super::staff::{AuditEntry, Scope};
+use super::staff::AuditEntry;
 use super::{StoreFuture, SubmissionRecord};
-use crate::ratings::{FollowUp, FollowUpStep, RatingCount, StepRefused};
+use crate::domain::access::Scope;
+use crate::domain::ratings::{FollowUp, FollowUpStep, RatingCount, StepRefused};
 
 /// Which ratings the dashboard counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,7 @@ pub enum TaskFilter {
     /// Not closed; oldest received (so earliest due) first.
     Open,
     /// Not closed and received before this China date (see
-    /// [`crate::ratings::overdue_before`]); oldest first.
+    /// [`crate::domain::ratings::overdue_before`]); oldest first.
     ReceivedBefore(NaiveDate),
     /// Closed; the most recently closed first.
     Closed,
@@ -99,7 +100,7 @@ pub trait RatingsStore: Send + Sync {
         receipt_number: &'a str,
         scope: &'a Scope,
     ) -> StoreFuture<'a, Option<FollowUpTask>>;
-    /// Applies the step ([`crate::ratings::apply_step`]) to what is recorded, in one
+    /// Applies the step ([`crate::domain::ratings::apply_step`]) to what is recorded, in one
     /// transaction with its audit line.
     fn record_follow_up(
         &self,

@@ -7,10 +7,11 @@ use sync_protocol::feed::{StatusChange, SubmissionStatus};
 use sync_protocol::submission::SubmissionKind;
 use uuid::Uuid;
 
-use super::staff::{AuditEntry, Role, Scope};
+use super::staff::AuditEntry;
 use super::{StoreFuture, SubmissionRecord};
-use crate::review::calendar::{CalendarDay, DayKind};
-use crate::review::workflow::ReviewState;
+use crate::domain::access::{Role, Scope};
+use crate::domain::calendar::{CalendarDay, DayKind};
+use crate::domain::review::ReviewState;
 
 /// A submission with its review state and the village it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

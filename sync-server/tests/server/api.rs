@@ -204,7 +204,7 @@ async fn a_batch_over_the_limit_is_refused_whole() {
 #[tokio::test]
 async fn the_catalogue_feed_pages_with_an_opaque_cursor() {
     let server = TestServer::start().await;
-    let items = sync_server::catalog::read_file(
+    let items = sync_server::domain::catalog::read_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
     )
     .unwrap();

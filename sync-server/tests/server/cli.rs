@@ -271,7 +271,7 @@ fn enroll_code_prints_the_code_first_then_the_booths_qr() {
         .expect("first line `code: XXXX-XXXX`");
     assert_eq!(code.len(), 9);
     assert!(
-        sync_server::enroll_codes::canonical(code).is_some(),
+        sync_server::api::enroll_codes::canonical(code).is_some(),
         "{code}"
     );
     assert_eq!(lines.next(), Some("village: 石门村"));

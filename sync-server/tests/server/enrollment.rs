@@ -9,8 +9,8 @@ use sync_protocol::ErrorCode;
 use sync_protocol::enroll::EnrollRequest;
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
 use sync_protocol::paths;
-use sync_server::enroll_codes;
-use sync_server::rate_limit::EnrollLimits;
+use sync_server::api::enroll_codes;
+use sync_server::api::rate_limit::EnrollLimits;
 use sync_server::store::{KioskRef, NewEnrollCode};
 
 use crate::common::{TestServer, enroll_with_code, new_key, refusal, test_settings, village};

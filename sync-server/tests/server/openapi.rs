@@ -14,8 +14,8 @@ use sync_protocol::feed::{FeedPage, Notice, StatusChange, SubmissionStatus};
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, HeartbeatResponse, PrinterHealth};
 use sync_protocol::submission::{Applicant, BatchRequest, BatchResponse, ItemResult, Outcome};
 use sync_protocol::{ErrorBody, ErrorCode};
-use sync_server::openapi::{ERROR_CODES, document};
-use sync_server::routes;
+use sync_server::api::openapi::{ERROR_CODES, document};
+use sync_server::api::routes;
 use tower::ServiceExt as _;
 
 use crate::common::{TestServer, submission, village};
@@ -327,7 +327,7 @@ fn the_wire_types_fit_their_schemas() {
             ],
         },
     );
-    let catalog = sync_server::catalog::read_file(
+    let catalog = sync_server::domain::catalog::read_file(
         &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
     )
     .unwrap();

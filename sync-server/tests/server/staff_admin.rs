@@ -2,7 +2,8 @@
 //! moves deadlines), and the audit log; and that no other role reaches them.
 
 use reqwest::StatusCode;
-use sync_server::store::staff::{AuditFilter, Role};
+use sync_server::domain::access::Role;
+use sync_server::store::staff::AuditFilter;
 
 use crate::common::TestServer;
 use crate::staff_client::{PASSWORD, StaffClient, add_account};

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sync_server::rate_limit::EnrollLimits;
-use sync_server::store::staff::{AuditFilter, LockPolicy, Role, SessionLifetime};
+use sync_server::api::rate_limit::EnrollLimits;
+use sync_server::domain::access::{LockPolicy, Role, SessionLifetime};
+use sync_server::store::staff::AuditFilter;
 
 use crate::common::{TestServer, test_settings};
 use crate::staff_client::{PASSWORD, StaffClient, add_account};

@@ -2,9 +2,10 @@
 //! asked, and the CSRF token picked from the last page it read.
 
 use reqwest::StatusCode;
+use sync_server::domain::access::{Role, Scope};
 use sync_server::staff::password;
 use sync_server::store::Store;
-use sync_server::store::staff::{AuditEntry, AuditFilter, NewStaffUser, Role, Scope};
+use sync_server::store::staff::{AuditEntry, AuditFilter, NewStaffUser};
 
 /// The password every test account gets.
 pub const PASSWORD: &str = "test password 123";

@@ -7,10 +7,11 @@ use chrono::Utc;
 use reqwest::StatusCode;
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::{CatalogItem, Notice};
-use sync_server::catalog;
-use sync_server::enroll_codes;
+use sync_server::api::enroll_codes;
+use sync_server::domain::access::Role;
+use sync_server::domain::catalog;
 use sync_server::store::NewNotice;
-use sync_server::store::staff::{AuditEntry, AuditFilter, Role};
+use sync_server::store::staff::{AuditEntry, AuditFilter};
 
 use crate::common::{TestServer, enroll_with_code};
 use crate::staff_client::{Page, StaffClient, add_account, hidden_value};

@@ -9,9 +9,10 @@ use sync_protocol::ErrorCode;
 use sync_protocol::enroll::{Village, parse_enroll_qr};
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, PrinterHealth};
 use sync_protocol::paths;
-use sync_server::enroll_codes;
+use sync_server::api::enroll_codes;
+use sync_server::domain::access::Role;
 use sync_server::store::KioskRef;
-use sync_server::store::staff::{AuditEntry, Role};
+use sync_server::store::staff::AuditEntry;
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, refusal};
 use crate::staff_client::{Page, StaffClient, add_account};

@@ -8,12 +8,13 @@ use chrono::{Datelike as _, Utc, Weekday};
 use reqwest::StatusCode;
 use sync_protocol::paths;
 use sync_protocol::submission::{BatchRequest, BatchResponse, Outcome, Submission};
-use sync_server::enroll_codes;
-use sync_server::review::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
+use sync_server::api::enroll_codes;
+use sync_server::domain::access::Role;
+use sync_server::domain::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
 use sync_server::settings::Settings;
 use sync_server::store::IngestItem;
-use sync_server::store::ratings_conformance::{catalog_item, evaluation};
-use sync_server::store::staff::{AuditEntry, AuditFilter, Role};
+use sync_server::store::conformance::ratings::{catalog_item, evaluation};
+use sync_server::store::staff::{AuditEntry, AuditFilter};
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, test_settings};
 use crate::staff_client::{StaffClient, add_account};
@@ -107,10 +108,10 @@ async fn followup_actions(server: &TestServer) -> Vec<(String, String, String)> 
 async fn follow_up_of(
     server: &TestServer,
     receipt: &str,
-) -> Option<sync_server::ratings::FollowUp> {
+) -> Option<sync_server::domain::ratings::FollowUp> {
     server
         .store()
-        .follow_up_task(receipt, &sync_server::store::staff::Scope::All)
+        .follow_up_task(receipt, &sync_server::domain::access::Scope::All)
         .await
         .expect("store")
         .expect("a task")

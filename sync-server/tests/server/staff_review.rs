@@ -10,8 +10,10 @@ use sync_protocol::enroll::Village;
 use sync_protocol::feed::{Feed, StatusChange, SubmissionStatus};
 use sync_protocol::paths;
 use sync_protocol::submission::{BatchRequest, Submission, SubmissionKind};
-use sync_server::store::staff::{AuditFilter, Role};
-use sync_server::{catalog, enroll_codes};
+use sync_server::api::enroll_codes;
+use sync_server::domain::access::Role;
+use sync_server::domain::catalog;
+use sync_server::store::staff::AuditFilter;
 
 use crate::common::{TestKiosk, TestServer, enroll_with_code, submission};
 use crate::staff_client::{Page, StaffClient, add_account};
@@ -462,7 +464,7 @@ async fn the_export_is_excel_ready_masked_and_logged() {
 
 #[tokio::test]
 async fn a_holiday_on_the_calendar_moves_the_promised_date() {
-    use sync_server::review::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
+    use sync_server::domain::calendar::{CalendarDay, DayKind, WorkingCalendar, china_date};
     let (server, kiosk) = county().await;
     let today = china_date(Utc::now());
     let plain_due = WorkingCalendar::default().add_working_days(today, 30);

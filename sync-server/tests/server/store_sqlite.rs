@@ -23,7 +23,7 @@ sync_server::ratings_conformance_tests!(open());
 mod content {
     use super::open;
 
-    sync_server::store_content_conformance_tests!(open());
+    sync_server::content_conformance_tests!(open());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

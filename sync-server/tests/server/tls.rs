@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use sync_protocol::paths;
+use sync_server::domain::access::Role;
 use sync_server::server;
 use sync_server::settings::Settings;
-use sync_server::store::staff::Role;
 use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -59,7 +59,7 @@ fn trusting(cert: &TestCert) -> reqwest::Client {
 /// The server over TLS in this process; stops when dropped.
 struct TlsServer {
     url: String,
-    state: sync_server::app::AppState,
+    state: sync_server::state::AppState,
     _dir: TempDir,
     _stop: oneshot::Sender<()>,
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, render};
-use crate::app::AppState;
 use crate::staff::password::{self, PasswordError};
+use crate::state::AppState;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route("/password", axum::routing::get(show).post(act))

@@ -8,36 +8,16 @@ use serde::Deserialize;
 
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
-use crate::county_time;
-use crate::staff::i18n::Entry;
-use crate::store::staff::{AuditFilter, Role};
+use crate::domain::access::Role;
+use crate::domain::county_time;
+use crate::state::AppState;
+use crate::store::staff::AuditFilter;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route("/audit", axum::routing::get(show))
 }
 
 const PAGE_SIZE: u32 = 100;
-
-pub const KEYS: &[Entry] = &[
-    ("audit.title", "审计日志", "Audit log"),
-    ("audit.actor", "操作人", "Who"),
-    ("audit.action", "操作", "Action"),
-    ("audit.target", "对象", "On what"),
-    ("audit.detail", "说明", "Detail"),
-    ("audit.remote", "来源地址", "From"),
-    ("audit.at", "时间", "When"),
-    ("audit.from", "日期从", "From date"),
-    ("audit.until", "至", "until"),
-    ("audit.filter", "筛选", "Filter"),
-    ("audit.older", "更早的记录", "Older entries"),
-    ("audit.empty", "没有符合条件的记录。", "No entries match."),
-    (
-        "audit.hint",
-        "操作可按前缀筛选，例如 review、login、identity.view、export。",
-        "Filter actions by prefix, e.g. review, login, identity.view, export.",
-    ),
-];
 
 #[derive(Debug, Default, Deserialize)]
 pub struct AuditParams {

@@ -1,5 +1,5 @@
 //! The fleet page, for administrators: the booths in their scope with their health, the
-//! alerts that need someone to act (the rules are in [`crate::fleet`]), issuing an enrollment
+//! alerts that need someone to act (the rules are in [`crate::domain::fleet`]), issuing an enrollment
 //! code with the QR code a booth scans, and revoking a booth.
 //!
 //! Other roles get 403. Booths outside the member's scope are never loaded; acting on one
@@ -20,12 +20,13 @@ use sync_protocol::enroll::{EnrollQr, Village};
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
-use crate::app::AppState;
-use crate::enroll_codes::{self, IssueError, IssuedCode};
-use crate::fleet::{self, Alert, Paper, Presence};
-use crate::staff::i18n::{Entry, Tr};
-use crate::store::staff::{Role, Scope};
-use crate::store::{KioskRecord, KioskRef, RevokeOutcome};
+use crate::api::enroll_codes::{self, IssueError, IssuedCode};
+use crate::domain::access::{Role, Scope};
+use crate::domain::fleet::KioskRecord;
+use crate::domain::fleet::{self, Alert, Paper, Presence};
+use crate::staff::i18n::Tr;
+use crate::state::AppState;
+use crate::store::{KioskRef, RevokeOutcome};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -526,153 +527,6 @@ pub async fn revoke(
         Err(error) => Err(staff.fail(error)),
     }
 }
-
-/// The fleet pages' texts.
-pub const KEYS: &[Entry] = &[
-    ("fleet.title", "服务亭", "Booths"),
-    ("fleet.alerts", "需要处理", "Needs attention"),
-    (
-        "fleet.no_alerts",
-        "没有需要处理的服务亭。",
-        "No booth needs attention.",
-    ),
-    ("fleet.kiosks", "在用的服务亭", "Booths in service"),
-    (
-        "fleet.none",
-        "您的管辖范围内还没有服务亭：在下面发放注册码。",
-        "No booths in your scope yet: issue an enrollment code below.",
-    ),
-    (
-        "fleet.rules",
-        "5分钟内有联系为在线。提醒：离线超过1小时；打印纸用完或将尽；在线但最早的待上传件已等待超过1小时；有被隔离的件。",
-        "Online: heard from within 5 minutes. Alerts: offline for over an hour; paper out or near its end; online but the oldest waiting upload is over an hour old; quarantined items.",
-    ),
-    ("fleet.col.number", "编号", "No."),
-    ("fleet.col.place", "乡镇 / 村", "Township / village"),
-    ("fleet.col.state", "状态", "State"),
-    ("fleet.col.seen", "最近联系", "Last seen"),
-    ("fleet.col.queue", "待上传", "Waiting"),
-    ("fleet.col.oldest", "最早待上传", "Oldest waiting"),
-    ("fleet.col.quarantined", "已隔离", "Quarantined"),
-    ("fleet.col.paper", "打印纸", "Paper"),
-    ("fleet.col.version", "版本", "Version"),
-    ("fleet.col.clock", "时钟偏差", "Clock offset"),
-    ("fleet.col.action", "操作", "Action"),
-    ("fleet.col.retired", "停用", "Retired"),
-    ("fleet.presence.online", "在线", "Online"),
-    ("fleet.presence.offline", "离线", "Offline"),
-    ("fleet.presence.never", "未联系过", "Never seen"),
-    ("fleet.presence.revoked", "已停用", "Revoked"),
-    ("fleet.paper.out", "纸已用完", "Out"),
-    ("fleet.paper.cover_open", "机盖打开", "Cover open"),
-    ("fleet.paper.near_end", "纸将用完", "Near end"),
-    (
-        "fleet.paper.printer_offline",
-        "打印机离线",
-        "Printer offline",
-    ),
-    ("fleet.paper.ok", "正常", "OK"),
-    ("fleet.paper.no_printer", "无打印机", "No printer"),
-    ("fleet.paper.unknown", "未知", "Unknown"),
-    ("fleet.state.revoked", "已停用", "Revoked"),
-    (
-        "fleet.state.replaced",
-        "已被重新注册替换",
-        "Replaced by a re-enrollment",
-    ),
-    ("fleet.never", "从未", "Never"),
-    ("fleet.ago", "{span}前", "{span} ago"),
-    ("fleet.in", "{span}后", "in {span}"),
-    ("fleet.unit.s", "{n}秒", "{n} s"),
-    ("fleet.unit.min", "{n}分钟", "{n} min"),
-    ("fleet.unit.h", "{n}小时", "{n} h"),
-    ("fleet.unit.d", "{n}天", "{n} d"),
-    ("fleet.alert.offline", "已离线{span}", "Offline for {span}"),
-    ("fleet.alert.paper_out", "打印纸已用完", "Paper is out"),
-    (
-        "fleet.alert.paper_near_end",
-        "打印纸将用完",
-        "Paper is near its end",
-    ),
-    (
-        "fleet.alert.queue_not_draining",
-        "{n}件待上传，最早的已等待{span}",
-        "{n} waiting to upload, the oldest for {span}",
-    ),
-    (
-        "fleet.alert.quarantined",
-        "{n}件被隔离，需技术员处理",
-        "{n} quarantined: a technician must look at them",
-    ),
-    ("fleet.retired", "已停用的服务亭", "Retired booths"),
-    ("fleet.revoke", "停用", "Revoke"),
-    ("fleet.revoke.confirm", "确认停用", "Yes, revoke"),
-    (
-        "fleet.revoke.unconfirmed",
-        "未停用#{n}：请先勾选“确认停用”。",
-        "Booth #{n} was not revoked: tick “Yes, revoke” first.",
-    ),
-    (
-        "fleet.revoked",
-        "服务亭已停用：它的下一次请求将被拒绝。",
-        "The booth is revoked: its next request is refused.",
-    ),
-    ("fleet.code.title", "发放注册码", "Issue an enrollment code"),
-    (
-        "fleet.code.help",
-        "一个注册码只能注册一台服务亭。",
-        "One code enrolls one booth.",
-    ),
-    ("fleet.code.county", "县", "County"),
-    ("fleet.code.township", "乡镇", "Township"),
-    ("fleet.code.village", "村", "Village"),
-    ("fleet.code.ttl", "有效期", "Valid for"),
-    ("fleet.code.ttl_1h", "1小时", "1 hour"),
-    ("fleet.code.ttl_1d", "1天", "1 day"),
-    ("fleet.code.ttl_7d", "7天", "7 days"),
-    ("fleet.code.submit", "生成注册码", "Issue the code"),
-    (
-        "fleet.code.village_required",
-        "请填写村名。",
-        "Name the village.",
-    ),
-    (
-        "fleet.code.bad_name",
-        "县、乡镇、村名不能含“/”，且每项最多40个字。",
-        "County, township and village names cannot hold “/” and have at most 40 characters each.",
-    ),
-    (
-        "fleet.code.bad_ttl",
-        "请从列表中选择有效期。",
-        "Pick a validity from the list.",
-    ),
-    (
-        "fleet.code.out_of_scope",
-        "这个村不在您的管辖范围（{scope}）内：请填写范围内的县、乡镇和村。",
-        "This village is outside your scope ({scope}): name a county, township and village inside it.",
-    ),
-    (
-        "fleet.code.issued",
-        "注册码已生成",
-        "Enrollment code issued",
-    ),
-    ("fleet.code.code", "注册码", "Code"),
-    ("fleet.code.place", "村", "Village"),
-    ("fleet.code.expires", "有效至", "Valid until"),
-    ("fleet.code.server", "服务器地址", "Server address"),
-    (
-        "fleet.code.once",
-        "注册码只在此显示一次，用过即失效；请勿截图外传。",
-        "The code is shown only here, once, and works once: do not pass screenshots around.",
-    ),
-    (
-        "fleet.code.how",
-        "在服务亭上：长按页眉村名3秒进入技术员模式，选“注册本服务亭”，把二维码放到扫码器下；或手动输入服务器地址和注册码。",
-        "On the booth: hold the village name in the header for 3 s to open technician mode, choose “Enroll this booth” and hold the QR code under the scanner, or type the server address and the code.",
-    ),
-    ("fleet.code.qr", "注册二维码", "Enrollment QR code"),
-    ("fleet.back", "返回服务亭列表", "Back to the booths"),
-];
 
 #[cfg(test)]
 mod tests {

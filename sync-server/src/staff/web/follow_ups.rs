@@ -16,13 +16,13 @@ use sync_protocol::receipt::ReceiptNumber;
 use super::ratings::{item_label, level_key};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
-use crate::county_time;
-use crate::ratings::{self, FollowUpStep, MAX_NOTE_CHARS, Stage, StepRefused};
-use crate::review::calendar::{WorkingCalendar, china_date};
-use crate::staff::i18n::{Entry, Lang};
+use crate::domain::access::Role;
+use crate::domain::calendar::{WorkingCalendar, china_date};
+use crate::domain::county_time;
+use crate::domain::ratings::{self, FollowUpStep, MAX_NOTE_CHARS, Stage, StepRefused};
+use crate::staff::i18n::Lang;
+use crate::state::AppState;
 use crate::store::ratings::{FollowUpRefusal, FollowUpTask, FollowUpWrite, TaskFilter, TaskQuery};
-use crate::store::staff::Role;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -184,11 +184,11 @@ struct Tab {
 struct ListPage {
     frame: Frame,
     tabs: Vec<Tab>,
-    show: &'static str,
     tasks: Vec<TaskView>,
     closed_list: bool,
-    previous: Option<u32>,
-    next: Option<u32>,
+    /// The query strings of the neighbouring pages, for the pager.
+    previous: Option<String>,
+    next: Option<String>,
 }
 
 pub async fn list(
@@ -252,13 +252,13 @@ pub async fn list(
         .map(|task| task_view(task, &clock, &frame, staff.lang))
         .collect();
     let seen = u64::from(page) * u64::from(PAGE_SIZE);
+    let page_query = |page: u32| format!("show={show}&page={page}");
     let page_view = ListPage {
         tabs,
-        show,
         tasks,
         closed_list: filter == TaskFilter::Closed,
-        previous: (page > 1).then(|| page - 1),
-        next: (shown_page.total > seen).then(|| page + 1),
+        previous: (page > 1).then(|| page_query(page - 1)),
+        next: (shown_page.total > seen).then(|| page_query(page + 1)),
         frame,
     };
     Ok(render(&page_view, staff.lang))
@@ -559,138 +559,10 @@ async fn refuse(
     Ok(response)
 }
 
-pub const KEYS: &[Entry] = &[
-    ("followups.title", "差评回访", "Follow-ups of bad ratings"),
-    (
-        "followups.intro",
-        "每条“不满意”“非常不满意”的评价都要在规定的工作日内回访群众、整改并办结。",
-        "Every dissatisfied or very dissatisfied rating is to be called back, fixed and closed within the set working days.",
-    ),
-    ("followups.show.open", "未办结", "Open"),
-    ("followups.show.overdue", "已超期", "Overdue"),
-    ("followups.show.closed", "已办结", "Closed"),
-    ("followups.col.due", "办结期限", "Due"),
-    ("followups.col.village", "村", "Village"),
-    ("followups.col.item", "事项", "Item"),
-    ("followups.col.rating", "评价", "Rating"),
-    ("followups.col.receipt", "评价回执号", "Rating receipt"),
-    ("followups.col.received", "收到日期", "Received"),
-    ("followups.col.stage", "进度", "Progress"),
-    ("followups.overdue", "已超期", "Overdue"),
-    ("followups.stage.awaiting_call", "待回访", "To call back"),
-    ("followups.stage.called", "已回访", "Called back"),
-    ("followups.stage.fixed", "已整改", "Fixed"),
-    ("followups.stage.closed", "已办结", "Closed"),
-    (
-        "followups.none",
-        "没有这类回访任务。",
-        "No follow-ups here.",
-    ),
-    (
-        "followups.closed_order",
-        "按办结时间排列，最近办结的在前。",
-        "Most recently closed first.",
-    ),
-    ("followups.prev", "上一页", "Previous page"),
-    ("followups.next", "下一页", "Next page"),
-    ("followups.rating", "评价", "Rating"),
-    ("followups.text", "群众留言", "What the villager wrote"),
-    ("followups.reason", "不满意原因", "Reason"),
-    (
-        "followups.rated_receipt",
-        "所评办件回执号",
-        "Receipt of the rated service",
-    ),
-    ("followups.item", "事项", "Item"),
-    ("followups.booth", "服务亭", "Booth"),
-    ("followups.village", "村", "Village"),
-    ("followups.received", "收到时间", "Received"),
-    ("followups.due", "办结期限", "Due"),
-    ("followups.stage", "进度", "Progress"),
-    ("followups.record", "回访与整改记录", "Call-back and fix"),
-    ("followups.called_at", "回访时间", "Called back at"),
-    ("followups.call_note", "群众意见", "What the villager said"),
-    ("followups.fix_note", "整改情况", "What was done"),
-    ("followups.closed_at", "办结时间", "Closed at"),
-    ("followups.closed_by", "办结人", "Closed by"),
-    (
-        "followups.nothing_yet",
-        "尚未记录。",
-        "Nothing recorded yet.",
-    ),
-    ("followups.call.title", "记录回访", "Record the call-back"),
-    (
-        "followups.call.submit",
-        "保存回访记录",
-        "Save the call-back",
-    ),
-    ("followups.fix.title", "记录整改", "Record the fix"),
-    ("followups.fix.submit", "保存整改情况", "Save the fix"),
-    ("followups.close.title", "办结", "Close"),
-    (
-        "followups.close.help",
-        "办结前须先记录整改情况。办结后不能再修改。",
-        "A fix must be recorded before closing. Nothing can be changed after.",
-    ),
-    ("followups.close.submit", "办结此任务", "Close this task"),
-    (
-        "followups.correct_help",
-        "再次保存会更正之前的记录。",
-        "Saving again corrects what was recorded.",
-    ),
-    (
-        "followups.read_only",
-        "您的角色只能查看，不能记录。",
-        "Your role can read this but not record on it.",
-    ),
-    (
-        "followups.saved.call",
-        "回访记录已保存。",
-        "Call-back saved.",
-    ),
-    ("followups.saved.fix", "整改情况已保存。", "Fix saved."),
-    ("followups.saved.close", "任务已办结。", "Task closed."),
-    (
-        "followups.refused.closed",
-        "该任务已办结，不能再记录。",
-        "This task is closed: nothing more can be recorded on it.",
-    ),
-    (
-        "followups.refused.empty",
-        "内容为空：请写明群众所说的话或所做的整改。",
-        "The note is empty: write what the villager said or what was done.",
-    ),
-    (
-        "followups.refused.too_long",
-        "内容太长：请控制在2000字以内。",
-        "The note is too long: keep it within 2000 characters.",
-    ),
-    (
-        "followups.refused.future",
-        "回访时间晚于现在：请填写实际回访的时间。",
-        "The call-back time is in the future: enter when the call took place.",
-    ),
-    (
-        "followups.refused.before_rating",
-        "回访时间早于收到评价的时间：请核对日期。",
-        "The call-back time is before the rating arrived: check the date.",
-    ),
-    (
-        "followups.refused.no_fix",
-        "尚未记录整改情况，不能办结：请先记录整改。",
-        "No fix is recorded, so the task cannot be closed: record the fix first.",
-    ),
-    (
-        "followups.refused.bad_time",
-        "回访时间无法识别：请写成 2026-03-01 09:30 这样。",
-        "The call-back time is not a date and time: write it like 2026-03-01 09:30.",
-    ),
-    ("followups.back", "返回回访列表", "Back to the follow-ups"),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::staff::i18n::follow_ups::KEYS;
 
     #[test]
     fn call_back_times_are_read_as_china_time() {

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
 use super::i18n::{Lang, Tr};
-use crate::app::AppState;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::staff::StaffUser;
 
@@ -42,8 +42,8 @@ static STYLESHEET: &str = include_str!("../../../templates/staff/staff.css");
 
 /// The `/staff` router, to be nested under `/staff`.
 ///
-/// Each page module brings its own routes (`routes()`) and texts (`KEYS`, listed in
-/// [`crate::staff::i18n::SECTIONS`]).
+/// Each page module brings its own routes (`routes()`); its texts are its table in
+/// [`crate::staff::i18n`].
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
@@ -65,7 +65,7 @@ pub fn router() -> Router<AppState> {
 
 /// Where `/staff` leads: reviewers and viewers to their inbox, administrators to the fleet.
 async fn home(staff: session::Staff) -> Redirect {
-    if staff.user.role == crate::store::staff::Role::Admin {
+    if staff.user.role == crate::domain::access::Role::Admin {
         Redirect::to("/staff/fleet")
     } else {
         Redirect::to("/staff/inbox")
@@ -228,8 +228,8 @@ impl UserView {
             role_key: format!("role.{}", user.role.as_str()),
             scope: user.scope.to_string(),
             reviews: user.role.reviews(),
-            is_admin: user.role == crate::store::staff::Role::Admin,
-            is_viewer: user.role == crate::store::staff::Role::Viewer,
+            is_admin: user.role == crate::domain::access::Role::Admin,
+            is_viewer: user.role == crate::domain::access::Role::Viewer,
         }
     }
 }
@@ -336,3 +336,52 @@ impl IntoResponse for PageError {
 
 /// What page handlers return.
 pub type PageResult = Result<Response, PageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pager alone, called as the list pages call it.
+    #[derive(Template)]
+    #[template(
+        source = r#"{% import "staff/pager.html" as pager %}{% call pager::pager(frame, "/staff/inbox", prev, "inbox.prev", next, "inbox.next") %}{% endcall %}"#,
+        ext = "html"
+    )]
+    struct PagerOnly {
+        frame: Frame,
+        prev: Option<String>,
+        next: Option<String>,
+    }
+
+    fn pager(prev: Option<&str>, next: Option<&str>) -> String {
+        let frame = Frame {
+            tr: Tr::new(Lang::En),
+            user: None,
+            csrf: String::new(),
+            nav: "inbox",
+            here: String::new(),
+            flash: None,
+        };
+        PagerOnly {
+            frame,
+            prev: prev.map(Into::into),
+            next: next.map(Into::into),
+        }
+        .render()
+        .expect("render the pager")
+    }
+
+    #[test]
+    fn the_pager_links_the_neighbouring_pages_and_is_absent_on_a_single_page() {
+        let both = pager(Some("show=open&page=1"), Some("show=open&page=3"));
+        // askama escapes `&` in attributes as `&#38;`, which a browser reads as `&`.
+        assert!(
+            both.contains(r#"<a href="/staff/inbox?show=open&#38;page=1">Previous</a>"#),
+            "{both}"
+        );
+        assert!(both.contains(r#"page=3">Next</a>"#), "{both}");
+        let first = pager(None, Some("page=2"));
+        assert!(first.contains(r#"<nav class="pager">"#) && !first.contains("Previous"));
+        assert!(!pager(None, None).contains("pager"));
+    }
+}

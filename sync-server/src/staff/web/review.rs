@@ -15,13 +15,12 @@ use sync_protocol::submission::{SubmissionKind, mask_id_number};
 
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
-use crate::app::AppState;
-use crate::county_time;
-use crate::review::calendar::{WorkingCalendar, china_date};
-use crate::review::workflow::{self, Action, ReviewState, Rules};
-use crate::staff::i18n::Entry;
+use crate::domain::access::Role;
+use crate::domain::calendar::{WorkingCalendar, china_date};
+use crate::domain::county_time;
+use crate::domain::review::{self, Action, ReviewState, Rules};
+use crate::state::AppState;
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
-use crate::store::staff::Role;
 use crate::store::{Store, StoreError, SubmissionRef};
 
 pub fn routes() -> axum::Router<AppState> {
@@ -39,136 +38,6 @@ pub fn routes() -> axum::Router<AppState> {
 const PAGE_SIZE: u32 = 25;
 /// The most rows one export holds.
 const EXPORT_LIMIT: u32 = 50_000;
-
-pub const KEYS: &[Entry] = &[
-    ("inbox.title", "待办事项", "Inbox"),
-    ("inbox.filter", "筛选", "Filter"),
-    ("inbox.status", "状态", "Status"),
-    ("inbox.status.open", "未办结", "Open"),
-    ("inbox.status.all", "全部", "All"),
-    ("inbox.kind", "类别", "Kind"),
-    ("inbox.kind.all", "全部类别", "All kinds"),
-    ("inbox.item", "事项", "Service"),
-    ("inbox.item.all", "全部事项", "All services"),
-    ("inbox.village", "村", "Village"),
-    ("inbox.from", "受理日期从", "Received from"),
-    ("inbox.until", "至", "until"),
-    ("inbox.overdue", "只看超期", "Overdue only"),
-    ("inbox.due_soon", "只看即将到期", "Due soon only"),
-    ("inbox.mine", "只看待我处理", "Waiting for me"),
-    ("inbox.sort", "排序", "Order"),
-    ("inbox.sort.newest", "最新在前", "Newest first"),
-    ("inbox.sort.urgent", "最紧急在前", "Most urgent first"),
-    ("inbox.export", "导出CSV", "Export CSV"),
-    ("inbox.count", "共 {n} 件", "{n} in all"),
-    ("inbox.empty", "没有符合条件的事项。", "Nothing matches."),
-    ("inbox.overdue_count", "超期未办结", "Overdue"),
-    (
-        "inbox.due_soon_count",
-        "3个工作日内到期",
-        "Due within 3 days",
-    ),
-    ("inbox.prev", "上一页", "Previous"),
-    ("inbox.next", "下一页", "Next"),
-    ("col.receipt", "回执号", "Receipt"),
-    ("col.kind", "类别", "Kind"),
-    ("col.item", "事项", "Service"),
-    ("col.village", "村", "Village"),
-    ("col.received", "提交时间", "Received"),
-    ("col.status", "状态", "Status"),
-    ("col.level", "环节", "Level"),
-    ("col.due", "承诺办结", "Due"),
-    ("due.overdue", "已超期", "Overdue"),
-    ("due.soon", "即将到期", "Due soon"),
-    ("kind.application", "事务办理", "Application"),
-    ("kind.complaint", "投诉", "Complaint"),
-    ("kind.evaluation", "评价", "Rating"),
-    ("kind.consultation", "咨询", "Question"),
-    ("status.received", "已接收", "Received"),
-    ("status.accepted", "已受理", "Accepted"),
-    ("status.in_review", "审核中", "In review"),
-    ("status.needs_correction", "需补正材料", "Needs correction"),
-    ("status.approved", "已办结", "Approved"),
-    ("status.rejected", "不予批准", "Rejected"),
-    ("level.1", "承办", "Handling"),
-    ("level.2", "审查", "Review"),
-    ("level.3", "审批", "Approval"),
-    ("sub.title", "事项详情", "Submission"),
-    ("sub.fields", "填报内容", "What was filled in"),
-    ("sub.text", "文字内容", "Text"),
-    ("sub.rating", "评价等级", "Rating"),
-    ("sub.phone", "联系电话", "Phone"),
-    ("sub.applicant", "申请人", "Applicant"),
-    ("sub.name", "姓名", "Name"),
-    ("sub.id_number", "身份证号", "ID number"),
-    ("sub.address", "住址", "Address"),
-    (
-        "sub.show_id",
-        "查看完整身份证号（将记入审计日志）",
-        "Show the full ID number (logged)",
-    ),
-    (
-        "sub.id_shown",
-        "完整身份证号已显示，此次查看已记入审计日志。",
-        "The full ID number is shown; this view is in the audit log.",
-    ),
-    ("sub.kiosk", "服务亭", "Booth"),
-    ("sub.chain", "审批环节", "Chain"),
-    ("sub.history", "办理记录", "What staff did"),
-    ("sub.told", "告知村民的进度", "What the villager was told"),
-    ("sub.actions", "办理", "Act"),
-    (
-        "sub.no_actions",
-        "这一环节不由您办理。",
-        "This level is not yours to act on.",
-    ),
-    (
-        "sub.final",
-        "已办结，不能再操作。",
-        "Finished: nothing more to do.",
-    ),
-    ("sub.comment", "意见", "Comment"),
-    (
-        "sub.comment_for_villager",
-        "告知村民的内容（必填）",
-        "What the villager is told (required)",
-    ),
-    (
-        "sub.done",
-        "已办理，进度已发往服务亭。",
-        "Done; the booth will show the new status.",
-    ),
-    ("sub.refused", "不能办理：", "Cannot do that: "),
-    (
-        "sub.not_reviewed",
-        "评价不走审批流程，请到“差评回访”处理。",
-        "Ratings are not reviewed: see Follow-ups.",
-    ),
-    (
-        "sub.suspended",
-        "补正期间暂停计时",
-        "Clock stopped while waiting for materials",
-    ),
-    ("action.accept", "受理", "Accept"),
-    (
-        "action.request_correction",
-        "一次性告知补正材料",
-        "Ask for materials",
-    ),
-    (
-        "action.correction_received",
-        "补正材料已收到",
-        "Materials received",
-    ),
-    ("action.forward", "转下一环节", "Forward to the next level"),
-    (
-        "action.return",
-        "退回上一环节",
-        "Return to the previous level",
-    ),
-    ("action.reject", "不予受理/不予批准", "Reject"),
-    ("action.approve", "批准/办结", "Approve"),
-];
 
 /// The catalogue by code (a few hundred items at most: read whole).
 pub async fn catalog_by_code(
@@ -627,7 +496,7 @@ fn submission_page(
         .collect();
     let applicant = submission.applicant.clone().unwrap_or_default();
     let levels = item.state.levels.or(rules.map(|r| r.levels)).unwrap_or(1);
-    let actions = workflow::available(&item.state, staff.user.role, rules, &loaded.calendar, now)
+    let actions = review::available(&item.state, staff.user.role, rules, &loaded.calendar, now)
         .into_iter()
         .map(|action| ActionForm {
             action: action.as_str(),
@@ -651,10 +520,7 @@ fn submission_page(
         chain: (1..=levels)
             .map(|stage| {
                 frame
-                    .t(format!(
-                        "role.{}",
-                        workflow::role_at(stage, levels).as_str()
-                    ))
+                    .t(format!("role.{}", review::role_at(stage, levels).as_str()))
                     .into_owned()
             })
             .collect::<Vec<_>>()
@@ -767,7 +633,7 @@ async fn act(
     }
     let now = Utc::now();
     let rules = rules_of(&state, &loaded.item, &loaded.catalog);
-    let planned = workflow::plan(
+    let planned = review::plan(
         &loaded.item.state,
         action,
         staff.user.role,
@@ -776,7 +642,7 @@ async fn act(
         &loaded.calendar,
         now,
     );
-    if matches!(planned, Err(workflow::Refusal::NotYourLevel { .. })) {
+    if matches!(planned, Err(review::Refusal::NotYourLevel { .. })) {
         return Err(staff.fail(StaffError::Forbidden));
     }
     // The page acted from must show what is stored now; another tab or colleague may have

@@ -16,9 +16,9 @@ use super::{
     Frame, LANG_COOKIE, LOGIN_COOKIE, PageError, SESSION_COOKIE, StaffError, UserView, cookie,
     render, set_cookie,
 };
-use crate::app::AppState;
 use crate::staff::i18n::{Lang, Tr};
 use crate::staff::{password, token};
+use crate::state::AppState;
 use crate::store::staff::{AuditEntry, NewSession, StaffUser};
 
 pub fn routes() -> axum::Router<AppState> {

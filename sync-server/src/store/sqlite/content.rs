@@ -10,7 +10,7 @@ use super::SqliteStore;
 use super::connection::{failed, from_json, millis, stored_now, time, to_json};
 use super::feeds::{add_notice, next_seq, publish_item};
 use super::staff::append_audit;
-use crate::catalog::{check_item, same_content};
+use crate::domain::catalog::{check_item, same_content};
 use crate::store::content::{
     ContentStore, Guide, GuideDraft, GuideRefusal, GuideSummary, GuideVersion, GuideVersionInfo,
     NoticeRefusal, PublishedGuide,

@@ -8,7 +8,7 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange};
 
 use super::connection::{failed, from_json, millis, to_json};
 use super::submissions::{ChangeRow, change_row};
-use crate::catalog::{CatalogChange, plan_import};
+use crate::domain::catalog::{CatalogChange, plan_import};
 use crate::store::{ImportReport, NewNotice, StoreError, StoreResult};
 
 fn parse_cursor(after: Option<&str>) -> StoreResult<i64> {

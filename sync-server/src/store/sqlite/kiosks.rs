@@ -7,10 +7,11 @@ use sync_protocol::heartbeat::Heartbeat;
 use sync_protocol::receipt::MAX_KIOSK_NUMBER;
 
 use super::connection::{failed, from_json, millis, time, to_json};
-use crate::store::staff::Scope;
+use crate::domain::access::Scope;
+use crate::domain::fleet::{HeartbeatRecord, KioskRecord};
 use crate::store::{
-    EnrollClaim, EnrollRefusal, Enrollment, HeartbeatRecord, KioskRecord, KioskRef, NewEnrollCode,
-    Replacement, RevokeOutcome, StoreError, StoreResult,
+    EnrollClaim, EnrollRefusal, Enrollment, KioskRef, NewEnrollCode, Replacement, RevokeOutcome,
+    StoreError, StoreResult,
 };
 
 const KIOSK_COLUMNS: &str = "kiosk_id, kiosk_number, public_key, county, township, village, \

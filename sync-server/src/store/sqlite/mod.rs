@@ -37,10 +37,11 @@ use sync_protocol::heartbeat::Heartbeat;
 use self::readers::Readers;
 use self::writer::Writer;
 use super::{
-    EnrollClaim, EnrollRefusal, Enrollment, ImportReport, IngestItem, IngestOutcome, KioskRecord,
-    KioskRef, NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
+    EnrollClaim, EnrollRefusal, Enrollment, ImportReport, IngestItem, IngestOutcome, KioskRef,
+    NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
     SubmissionFilter, SubmissionRecord, SubmissionRef,
 };
+use crate::domain::fleet::KioskRecord;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = schema::VERSION;

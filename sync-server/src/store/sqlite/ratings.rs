@@ -8,12 +8,12 @@ use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
 use super::staff::append_audit;
 use super::submissions::{RECORD_COLUMNS, RecordRow, record_row};
-use crate::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
+use crate::domain::access::Scope;
+use crate::domain::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
 use crate::store::ratings::{
     FollowUpRefusal, FollowUpTask, FollowUpWrite, ItemName, RatingsQuery, RatingsStore, TaskFilter,
     TaskPage, TaskQuery,
 };
-use crate::store::staff::Scope;
 use crate::store::{StoreError, StoreFuture, StoreResult};
 
 /// China Standard Time ahead of UTC, in the stored unit: a received instant's China date.

@@ -10,14 +10,15 @@ use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
 use super::staff::append_audit;
 use super::submissions::{RECORD_COLUMNS, RecordRow, append_status_change, record_row};
-use crate::county_time;
-use crate::review::calendar::CalendarDay;
-use crate::review::workflow::ReviewState;
+use crate::domain::access::{Role, Scope};
+use crate::domain::calendar::CalendarDay;
+use crate::domain::county_time;
+use crate::domain::review::ReviewState;
 use crate::store::review::{
     InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
     ReviewUpdate, parse_day_kind,
 };
-use crate::store::staff::{AuditEntry, Role, Scope};
+use crate::store::staff::AuditEntry;
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 
 const ITEM_COLUMNS: &str = "k.county, k.township, k.village, s.stage, s.levels, s.accepted_at, \

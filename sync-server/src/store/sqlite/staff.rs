@@ -6,13 +6,13 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
 use super::kiosks;
+use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
+use crate::domain::fleet::KioskRecord;
 use crate::store::staff::{
-    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, LockPolicy, NewSession, NewStaffUser,
-    Scope, SessionLifetime, StaffSession, StaffStore, StaffUser,
+    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, NewSession, NewStaffUser, StaffSession,
+    StaffStore, StaffUser,
 };
-use crate::store::{
-    KioskRecord, KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult,
-};
+use crate::store::{KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult};
 
 const USER_COLUMNS: &str = "username, display_name, role, scope, password_hash, created_at, \
      password_changed_at, disabled_at, failed_logins, locked_until";

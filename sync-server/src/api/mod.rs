@@ -1,0 +1,28 @@
+//! The kiosk API under `/api/v1`: what booths enroll with and sync to, and what operators
+//! scrape. It sits beside the staff pages, over the store and the domain rules.
+//!
+//! - [`routes`]: the route table, one file per endpoint (enroll, submissions, feeds,
+//!   heartbeat, health, metrics, openapi).
+//! - [`auth`]: signed-request verification (RFC 9421 style, see `sync_protocol::signing`),
+//!   with [`nonces`] (replay memory) in front of the handlers.
+//! - [`body`]: the bounded body reader (413 `body_too_large`) and the JSON extractor (400
+//!   `malformed_json`); [`error`]: every error response is a `sync_protocol::ErrorBody`;
+//!   [`middleware`]: the `Date` header on every response and error bodies for framework
+//!   errors; [`observe`]: the per-request log line and metrics.
+//! - [`enroll_codes`]: one-time enrollment codes (generation, typing forgiveness, expiry),
+//!   which the staff fleet page issues too, and [`rate_limit`]: the limit on guessing them
+//!   (and on staff logins).
+//! - [`metrics`]: the Prometheus text at `/metrics`; [`openapi`]: the hand-written OpenAPI
+//!   document at `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod body;
+pub mod enroll_codes;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod nonces;
+pub mod observe;
+pub mod openapi;
+pub mod rate_limit;
+pub mod routes;

@@ -1,0 +1,399 @@
+//! The OpenAPI 3.1 document of the kiosk API, written by hand next to the types it describes
+//! (`sync_protocol`). Tests keep it honest: its operations must equal the route table, and
+//! sample values of every wire type must fit their schemas.
+
+// `json!` serialises interpolated values by reference, so the small builders below look
+// like they could borrow; taking values keeps the document readable.
+#![allow(clippy::needless_pass_by_value)]
+
+use std::sync::OnceLock;
+
+use serde_json::{Value, json};
+use sync_protocol::paths;
+
+use crate::api::routes::FEED_PATH;
+
+/// Every error code the server sends (`other` exists only for booths reading a newer server).
+pub const ERROR_CODES: [&str; 17] = [
+    "unsigned",
+    "malformed_signature",
+    "unknown_kiosk",
+    "kiosk_revoked",
+    "bad_signature",
+    "bad_digest",
+    "stale_timestamp",
+    "replayed_nonce",
+    "body_too_large",
+    "malformed_json",
+    "invalid_request",
+    "enroll_code_invalid",
+    "enroll_code_expired",
+    "enroll_code_used",
+    "rate_limited",
+    "not_found",
+    "internal",
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({ "application/json": { "schema": schema } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({
+        "description": description,
+        "headers": { "Date": { "$ref": "#/components/headers/Date" } },
+        "content": json_content(schema),
+    })
+}
+
+fn error(description: &str) -> Value {
+    json!({
+        "description": description,
+        "headers": { "Date": { "$ref": "#/components/headers/Date" } },
+        "content": json_content(schema_ref("ErrorBody")),
+    })
+}
+
+/// The refusals every signed operation can answer with.
+fn signed_errors() -> Value {
+    json!({
+        "400": error("`malformed_json` (the body is not the expected JSON) or `invalid_request`."),
+        "401": error("`unsigned`, `malformed_signature`, `unknown_kiosk`, `bad_digest`, `bad_signature`, `stale_timestamp` (the booth corrects its clock from `Date`) or `replayed_nonce`."),
+        "403": error("`kiosk_revoked`: staff revoked this kiosk; enroll again."),
+        "408": error("`internal`: the server took too long; retry."),
+        "413": error("`body_too_large`: the body is over 2 MiB."),
+        "500": error("`internal`: retry later."),
+    })
+}
+
+fn merge(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+        for (key, value) in extra {
+            base.insert(key.clone(), value.clone());
+        }
+    }
+    base
+}
+
+fn string() -> Value {
+    json!({ "type": "string" })
+}
+
+fn uint() -> Value {
+    json!({ "type": "integer", "minimum": 0 })
+}
+
+fn boolean() -> Value {
+    json!({ "type": "boolean" })
+}
+
+fn date_time() -> Value {
+    json!({ "type": "string", "format": "date-time" })
+}
+
+fn array(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({
+        "type": "object",
+        "required": required,
+        "properties": properties,
+        "additionalProperties": false,
+    })
+}
+
+fn page(item: &str) -> Value {
+    object(
+        &["items", "cursor", "more"],
+        json!({
+            "items": array(schema_ref(item)),
+            "cursor": { "type": "string", "description": "Opaque; the `after` of the next request. Unchanged when `items` is empty." },
+            "more": { "type": "boolean", "description": "Ask again at once while true." },
+        }),
+    )
+}
+
+fn schemas() -> Value {
+    json!({
+        "ErrorBody": object(&["code", "message"], json!({
+            "code": schema_ref("ErrorCode"),
+            "message": { "type": "string", "description": "One line for people: what went wrong and what to do." },
+        })),
+        "ErrorCode": { "type": "string", "enum": ERROR_CODES },
+        "Village": object(&["county", "township", "village"], json!({
+            "county": string(), "township": string(), "village": string(),
+        })),
+        "EnrollRequest": object(&["code", "public_key", "proof", "app_version"], json!({
+            "code": { "type": "string", "description": "The one-time code as typed (`ABCD-EFGH`; case, dashes, O/0 and I/L/1 confusions are forgiven)." },
+            "public_key": { "type": "string", "contentEncoding": "base64", "description": "The booth's new ed25519 public key (32 bytes)." },
+            "proof": { "type": "string", "contentEncoding": "base64", "description": "ed25519 signature of `booth-enroll-v1\\n{normalized code}\\n{public_key}` with the new key." },
+            "app_version": string(),
+            "replaces": schema_ref("Replaces"),
+        })),
+        "Replaces": object(&["kiosk_id", "proof"], json!({
+            "kiosk_id": { "type": "string", "description": "The booth's previous kiosk id. When its proof verifies and that kiosk is active, the new kiosk keeps its kiosk number, submissions and status feed, and the old one is revoked. An unknown or staff-revoked previous kiosk gives a plain enrollment (a new number)." },
+            "proof": { "type": "string", "contentEncoding": "base64", "description": "ed25519 signature of the same `booth-enroll-v1\\n{normalized code}\\n{public_key}` (the NEW key) with the PREVIOUS key." },
+        })),
+        "EnrollResponse": object(&["kiosk_id", "kiosk_number", "village", "server_id", "server_time"], json!({
+            "kiosk_id": { "type": "string", "description": "The `keyid` of every later request." },
+            "kiosk_number": { "type": "integer", "minimum": 1, "maximum": 32767, "description": "Prefix of this booth's receipt numbers; never reused." },
+            "village": schema_ref("Village"),
+            "server_id": { "type": "string", "description": "Identifies this server install." },
+            "server_time": date_time(),
+        })),
+        "SubmissionKind": { "type": "string", "enum": ["application", "complaint", "evaluation", "consultation"] },
+        "Applicant": object(&[], json!({
+            "name": string(),
+            "id_number": { "type": "string", "pattern": "^[0-9]{17}[0-9X]$" },
+            "address": string(),
+        })),
+        "Submission": object(&["id", "kiosk_seq", "receipt_number", "kind", "created_at"], json!({
+            "id": { "type": "string", "format": "uuid", "description": "UUIDv7 made on the booth; the idempotency key." },
+            "kiosk_seq": { "type": "integer", "minimum": 0 },
+            "receipt_number": { "type": "string", "description": "`KKK-SSSSS-C` in its printed (canonical) form; KKK must be the signing kiosk's number." },
+            "kind": schema_ref("SubmissionKind"),
+            "item_code": string(),
+            "catalog_version": uint(),
+            "fields": { "type": "object", "additionalProperties": { "type": "string" }, "maxProperties": 64 },
+            "text": { "type": "string", "maxLength": 4000 },
+            "rating": { "type": "integer", "minimum": 1, "maximum": 5 },
+            "applicant": schema_ref("Applicant"),
+            "contact_phone": string(),
+            "created_at": date_time(),
+        })),
+        "BatchRequest": object(&["submissions"], json!({
+            "submissions": merge(array(schema_ref("Submission")), json!({ "maxItems": 100 })),
+        })),
+        "Outcome": { "type": "string", "enum": ["accepted", "duplicate", "conflict", "invalid"] },
+        "ItemResult": object(&["id", "outcome"], json!({
+            "id": { "type": "string", "format": "uuid" },
+            "outcome": schema_ref("Outcome"),
+            "message": { "type": "string", "description": "Why, for conflict and invalid." },
+            "received_at": merge(date_time(), json!({ "description": "When the server first stored it (accepted, duplicate)." })),
+        })),
+        "BatchResponse": object(&["results"], json!({
+            "results": merge(array(schema_ref("ItemResult")), json!({ "description": "One per submission, in request order." })),
+        })),
+        "TimeLimit": {
+            "oneOf": [
+                object(&["kind"], json!({ "kind": { "const": "on_the_spot" } })),
+                object(&["kind", "days"], json!({ "kind": { "const": "working_days" }, "days": uint() })),
+            ],
+        },
+        "Material": object(&["name", "original", "count"], json!({
+            "name": string(),
+            "original": { "type": "boolean", "description": "true: the original is shown; false: a copy is handed in." },
+            "count": { "type": "integer", "minimum": 1 },
+            "note": string(),
+        })),
+        "Fee": object(&["name", "amount_fen", "basis"], json!({
+            "name": string(), "amount_fen": uint(), "basis": string(),
+        })),
+        "Office": object(&["name", "address", "phone"], json!({
+            "name": string(), "address": string(), "phone": string(),
+        })),
+        "FieldKind": { "type": "string", "enum": ["text", "number", "date", "phone", "choice"] },
+        "FormField": object(&["key", "label_zh", "kind", "required"], json!({
+            "key": string(), "label_zh": string(), "kind": schema_ref("FieldKind"),
+            "required": boolean(), "choices": array(string()),
+        })),
+        "IdentityNeed": { "type": "string", "enum": ["none", "id_number", "full"] },
+        "CatalogItem": object(
+            &["code", "version", "name_zh", "name_en", "category", "legal_basis", "conditions",
+              "materials", "steps", "time_limit", "fees", "office", "complaint_phone", "identity", "form"],
+            json!({
+                "code": string(),
+                "version": uint(),
+                "name_zh": string(),
+                "name_en": string(),
+                "category": string(),
+                "legal_basis": string(),
+                "conditions": array(string()),
+                "materials": array(schema_ref("Material")),
+                "steps": array(string()),
+                "time_limit": schema_ref("TimeLimit"),
+                "fees": merge(array(schema_ref("Fee")), json!({ "description": "Empty for a free item." })),
+                "office": schema_ref("Office"),
+                "complaint_phone": string(),
+                "identity": schema_ref("IdentityNeed"),
+                "form": array(schema_ref("FormField")),
+                "review_levels": review_levels(),
+                "withdrawn": merge(boolean(), json!({ "description": "Drop the item from the booth." })),
+            }),
+        ),
+        "Notice": object(&["id", "title", "body", "published_on"], json!({
+            "id": { "type": "string", "format": "uuid" },
+            "title": string(),
+            "body": string(),
+            "published_on": { "type": "string", "format": "date" },
+            "expires_on": { "type": "string", "format": "date" },
+            "villages": merge(array(string()), json!({ "description": "Empty: every village." })),
+            "withdrawn": boolean(),
+        })),
+        "SubmissionStatus": { "type": "string", "enum": ["received", "accepted", "in_review", "needs_correction", "approved", "rejected"] },
+        "StatusChange": object(&["submission_id", "receipt_number", "status", "changed_at"], json!({
+            "submission_id": { "type": "string", "format": "uuid" },
+            "receipt_number": string(),
+            "status": schema_ref("SubmissionStatus"),
+            "note": string(),
+            "changed_at": date_time(),
+        })),
+        "CatalogPage": page("CatalogItem"),
+        "NoticePage": page("Notice"),
+        "StatusPage": page("StatusChange"),
+        "PrinterHealth": object(&["online", "paper_end", "paper_near_end", "cover_open"], json!({
+            "online": boolean(), "paper_end": boolean(), "paper_near_end": boolean(), "cover_open": boolean(),
+        })),
+        "DeviceHealth": object(&["reader_present", "scanner_present"], json!({
+            "printer": schema_ref("PrinterHealth"),
+            "reader_present": boolean(),
+            "scanner_present": boolean(),
+        })),
+        "Heartbeat": object(
+            &["queue_depth", "quarantined", "devices", "app_version", "disk_free_bytes", "uptime_s", "clock_offset_ms"],
+            json!({
+                "queue_depth": uint(),
+                "oldest_pending_age_s": uint(),
+                "quarantined": uint(),
+                "devices": schema_ref("DeviceHealth"),
+                "app_version": string(),
+                "disk_free_bytes": uint(),
+                "uptime_s": uint(),
+                "clock_offset_ms": { "type": "integer", "description": "Server time minus booth time." },
+            }),
+        ),
+        "HeartbeatResponse": object(&["server_time"], json!({ "server_time": date_time() })),
+        "Health": object(&["status"], json!({ "status": { "const": "ok" } })),
+    })
+}
+
+fn build() -> Value {
+    let signed = json!([{ "signature": [], "signatureInput": [], "contentDigest": [] }]);
+    let unsigned = json!([]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Convenience booth sync API",
+            "version": "1",
+            "description": "What a village booth (kiosk) calls on the county sync server. Every response carries a `Date` header; booths learn their clock offset from it. Errors are `ErrorBody` JSON. Signed operations need the three RFC 9421/9530 headers described in the security schemes: `Signature-Input: sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");created=UNIX;keyid=\"KIOSK_ID\";nonce=\"RANDOM\";alg=\"ed25519\"`, `Signature: sig1=:BASE64:` over the RFC 9421 signature base, and `Content-Digest: sha-256=:BASE64:` of the body (empty body included). `created` must be within 300 s of server time and each nonce is accepted once.",
+        },
+        "paths": {
+            (paths::ENROLL): { "post": {
+                "operationId": "enroll",
+                "summary": "Trade a one-time code for a kiosk identity bound to the booth's new key.",
+                "security": unsigned,
+                "requestBody": { "required": true, "content": json_content(schema_ref("EnrollRequest")) },
+                "responses": {
+                    "200": ok("Enrolled; a retry with the same code and public key gets the original answer again.", schema_ref("EnrollResponse")),
+                    "400": error("`malformed_json`, or `invalid_request` when the proof (or the `replaces` proof) does not verify."),
+                    "403": error("`enroll_code_invalid`, `enroll_code_expired` or `enroll_code_used` (by another key); `kiosk_revoked` when a retry's kiosk was revoked since."),
+                    "409": error("`invalid_request`: this public key is already enrolled."),
+                    "413": error("`body_too_large`."),
+                    "429": {
+                        "description": "`rate_limited`: too many failed attempts from this address or in total.",
+                        "headers": {
+                            "Date": { "$ref": "#/components/headers/Date" },
+                            "Retry-After": { "description": "Seconds to wait.", "schema": { "type": "integer" } },
+                        },
+                        "content": json_content(schema_ref("ErrorBody")),
+                    },
+                    "500": error("`internal`."),
+                    "503": error("`internal`: every kiosk number is taken."),
+                },
+            }},
+            (paths::SUBMISSIONS): { "post": {
+                "operationId": "submitBatch",
+                "summary": "Upload up to 100 submissions; one result per item, in order. Idempotent by submission id.",
+                "security": signed,
+                "requestBody": { "required": true, "content": json_content(schema_ref("BatchRequest")) },
+                "responses": merge(signed_errors(), json!({
+                    "200": ok("Per-item results: `accepted` and `duplicate` (with the original `received_at`) are delivered; `conflict` (the id holds other content) and `invalid` never will be.", schema_ref("BatchResponse")),
+                })),
+            }},
+            (FEED_PATH): { "get": {
+                "operationId": "readFeed",
+                "summary": "One page of a feed after a cursor: the catalogue, the notices for this kiosk's village, or status changes of this kiosk's submissions.",
+                "security": signed,
+                "parameters": [
+                    { "name": "feed", "in": "path", "required": true, "schema": { "type": "string", "enum": ["catalog", "notices", "statuses"] } },
+                    { "name": "after", "in": "query", "required": false, "schema": { "type": "string" }, "description": "The `cursor` of the last page applied; omit to start over." },
+                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 100 } },
+                ],
+                "responses": merge(signed_errors(), json!({
+                    "200": ok("A page; apply `items` and store `cursor` in one transaction.", json!({ "oneOf": [
+                        schema_ref("CatalogPage"), schema_ref("NoticePage"), schema_ref("StatusPage"),
+                    ]})),
+                    "404": error("`not_found`: no such feed."),
+                })),
+            }},
+            (paths::HEARTBEAT): { "post": {
+                "operationId": "heartbeat",
+                "summary": "Report the booth's health; the server keeps the latest per kiosk.",
+                "security": signed,
+                "requestBody": { "required": true, "content": json_content(schema_ref("Heartbeat")) },
+                "responses": merge(signed_errors(), json!({
+                    "200": ok("Recorded.", schema_ref("HeartbeatResponse")),
+                })),
+            }},
+            (paths::HEALTH): { "get": {
+                "operationId": "health",
+                "summary": "Liveness: the server answers and its store reads.",
+                "security": unsigned,
+                "responses": {
+                    "200": ok("Healthy.", schema_ref("Health")),
+                    "500": error("`internal`: the store does not answer."),
+                },
+            }},
+            (paths::METRICS): { "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus text exposition.",
+                "security": unsigned,
+                "responses": {
+                    "200": {
+                        "description": "Metrics.",
+                        "content": { "text/plain": { "schema": { "type": "string" } } },
+                    },
+                },
+            }},
+            (paths::OPENAPI): { "get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "security": unsigned,
+                "responses": {
+                    "200": ok("OpenAPI 3.1.", json!({ "type": "object" })),
+                },
+            }},
+        },
+        "components": {
+            "securitySchemes": {
+                "signature": { "type": "apiKey", "in": "header", "name": "Signature", "description": "`sig1=:BASE64:`: ed25519 over the RFC 9421 signature base of `@method`, `@path`, `@query`, `content-digest` and the signature parameters." },
+                "signatureInput": { "type": "apiKey", "in": "header", "name": "Signature-Input", "description": "`sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");created=UNIX;keyid=\"KIOSK_ID\";nonce=\"RANDOM\";alg=\"ed25519\"`." },
+                "contentDigest": { "type": "apiKey", "in": "header", "name": "Content-Digest", "description": "`sha-256=:BASE64:` of the body (RFC 9530)." },
+            },
+            "headers": {
+                "Date": { "description": "Server time (HTTP date); booths derive their clock offset from it.", "schema": { "type": "string" } },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+/// The document, built once.
+pub fn document() -> &'static Value {
+    static DOCUMENT: OnceLock<Value> = OnceLock::new();
+    DOCUMENT.get_or_init(build)
+}
+
+/// Kept apart: inline, the catalogue item's schema outgrows `json!`'s recursion limit.
+fn review_levels() -> Value {
+    json!({
+        "type": "integer", "minimum": 1, "maximum": 3, "default": 3,
+        "description": "How many levels review an application (the county's business).",
+    })
+}

@@ -1,0 +1,31 @@
+//! `POST /api/v1/heartbeat`: the booth's health report; the latest one per kiosk is kept.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
+
+use crate::api::auth::AuthenticatedKiosk;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::state::AppState;
+
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<AuthenticatedKiosk>,
+    JsonBody(heartbeat): JsonBody<Heartbeat>,
+) -> Result<Json<HeartbeatResponse>, ApiError> {
+    let now = Utc::now();
+    state
+        .store()
+        .record_heartbeat(&kiosk.kiosk_id, &heartbeat, now)
+        .await?;
+    tracing::info!(
+        queue_depth = heartbeat.queue_depth,
+        quarantined = heartbeat.quarantined,
+        clock_offset_ms = heartbeat.clock_offset_ms,
+        "heartbeat"
+    );
+    Ok(Json(HeartbeatResponse { server_time: now }))
+}

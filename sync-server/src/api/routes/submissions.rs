@@ -1,0 +1,133 @@
+//! `POST /api/v1/submissions`: a batch from the signing kiosk, one result per item.
+//!
+//! Checked here, before the store: the batch size, each item's `validate()`, that its receipt
+//! number is in canonical form (else case variants would slip past the unique index) and
+//! carries the signing kiosk's number (a booth submits only its own). The store then claims
+//! and inserts the rest in one transaction. A bad item never fails its batch.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use chrono::Utc;
+use sync_protocol::receipt::ReceiptNumber;
+use sync_protocol::submission::{
+    BatchRequest, BatchResponse, ItemResult, MAX_BATCH, Outcome, Submission,
+};
+
+use crate::api::auth::AuthenticatedKiosk;
+use crate::api::body::JsonBody;
+use crate::api::error::ApiError;
+use crate::state::AppState;
+use crate::store::{IngestItem, IngestOutcome};
+
+pub async fn submit(
+    State(state): State<AppState>,
+    Extension(kiosk): Extension<AuthenticatedKiosk>,
+    JsonBody(batch): JsonBody<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    let count = batch.submissions.len();
+    if count > MAX_BATCH {
+        return Err(ApiError::invalid_request(format!(
+            "a batch holds at most {MAX_BATCH} submissions, this one has {count}: split it"
+        )));
+    }
+    let mut results: Vec<Option<ItemResult>> = vec![None; count];
+    let mut to_store = Vec::new();
+    let mut stored_at = Vec::new();
+    for (index, submission) in batch.submissions.into_iter().enumerate() {
+        match check(&submission, kiosk.kiosk_number) {
+            Err(message) => {
+                results[index] = Some(ItemResult {
+                    id: submission.id,
+                    outcome: Outcome::Invalid,
+                    message: Some(message),
+                    received_at: None,
+                });
+            }
+            Ok(()) => {
+                stored_at.push(index);
+                to_store.push(IngestItem {
+                    content_digest: submission.content_digest(),
+                    submission,
+                });
+            }
+        }
+    }
+    let ids: Vec<_> = to_store
+        .iter()
+        .map(|item| (item.submission.id, item.submission.receipt_number.clone()))
+        .collect();
+    let outcomes = if to_store.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .store()
+            .ingest(&kiosk.kiosk_id, to_store, Utc::now())
+            .await?
+    };
+    for ((index, (id, _)), outcome) in stored_at.iter().zip(&ids).zip(outcomes) {
+        results[*index] = Some(match outcome {
+            IngestOutcome::Accepted { received_at } => ItemResult {
+                id: *id,
+                outcome: Outcome::Accepted,
+                message: None,
+                received_at: Some(received_at),
+            },
+            IngestOutcome::Duplicate { received_at } => ItemResult {
+                id: *id,
+                outcome: Outcome::Duplicate,
+                message: None,
+                received_at: Some(received_at),
+            },
+            IngestOutcome::Conflict(reason) => ItemResult {
+                id: *id,
+                outcome: Outcome::Conflict,
+                message: Some(reason.to_string()),
+                received_at: None,
+            },
+        });
+    }
+    let results: Vec<ItemResult> = results.into_iter().flatten().collect();
+    if results.len() != count {
+        return Err(ApiError::internal(&crate::store::StoreError::Corrupt {
+            what: "the store answered fewer items than it was given".into(),
+        }));
+    }
+    for result in &results {
+        state.metrics().record_outcome(result.outcome);
+        let receipt = ids
+            .iter()
+            .find(|(id, _)| *id == result.id)
+            .map_or("-", |(_, receipt)| receipt.as_str());
+        tracing::info!(
+            submission = %result.id,
+            receipt,
+            outcome = ?result.outcome,
+            "submission"
+        );
+    }
+    Ok(Json(BatchResponse { results }))
+}
+
+/// Why the item can never be accepted from this kiosk, if so.
+fn check(submission: &Submission, kiosk_number: u32) -> Result<(), String> {
+    submission.validate().map_err(|e| e.to_string())?;
+    let receipt: ReceiptNumber = submission
+        .receipt_number
+        .parse()
+        .map_err(|e: sync_protocol::receipt::ReceiptError| e.to_string())?;
+    let canonical = receipt.to_string();
+    if canonical != submission.receipt_number {
+        return Err(format!(
+            "receipt number `{}` must be sent in its printed form `{canonical}`",
+            submission.receipt_number
+        ));
+    }
+    if receipt.kiosk() != kiosk_number {
+        return Err(format!(
+            "receipt number {canonical} belongs to kiosk #{}, but kiosk #{kiosk_number} signed this batch: a booth keeps its kiosk number only when it re-enrolls with its old key; report this receipt to county staff",
+            receipt.kiosk()
+        ));
+    }
+    Ok(())
+}

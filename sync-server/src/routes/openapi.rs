@@ -1,7 +1,0 @@
-//! `GET /api/v1/openapi.json`: the document from [`crate::openapi`].
-
-use axum::Json;
-
-pub async fn openapi() -> Json<&'static serde_json::Value> {
-    Json(crate::openapi::document())
-}
