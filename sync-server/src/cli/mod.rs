@@ -126,15 +126,5 @@ async fn open_existing(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
 
 /// An error and its causes on one line, skipping a cause whose text the message already shows.
 pub fn one_line(err: &anyhow::Error) -> String {
-    let mut line = String::new();
-    for cause in err.chain() {
-        let text = cause.to_string();
-        if !line.contains(&text) {
-            if !line.is_empty() {
-                line.push_str(": ");
-            }
-            line.push_str(&text);
-        }
-    }
-    line.replace('\n', " ")
+    error_line::one_line(err.as_ref())
 }
