@@ -37,31 +37,38 @@ fn dependency_names(package: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn hardware_depends_on_no_sqlite_slint_or_http_crate() {
-    let forbidden = [
-        "rusqlite",
-        "libsqlite3-sys",
-        "sqlx",
-        "slint",
-        "reqwest",
-        "hyper",
-        "axum",
-        "ureq",
-        "tokio",
-    ];
-    let names = dependency_names("hardware");
+/// Fails with `why` when `package` depends on any of `forbidden`; `present` is a crate it does
+/// depend on, so an empty listing cannot pass for a clean one.
+fn assert_depends_on_none(package: &str, present: &str, forbidden: &[&str], why: &str) {
+    let names = dependency_names(package);
     assert!(
-        names.iter().any(|n| n == "serialport"),
+        names.iter().any(|n| n == present),
         "the dependency listing works: {names:?}"
     );
     let found: Vec<&String> = names
         .iter()
         .filter(|n| forbidden.contains(&n.as_str()))
         .collect();
-    assert!(
-        found.is_empty(),
-        "hardware must stay free of storage, UI and HTTP crates, found {found:?}"
+    assert!(found.is_empty(), "{why}, found {found:?}");
+}
+
+#[test]
+fn hardware_depends_on_no_sqlite_slint_or_http_crate() {
+    assert_depends_on_none(
+        "hardware",
+        "serialport",
+        &[
+            "rusqlite",
+            "libsqlite3-sys",
+            "sqlx",
+            "slint",
+            "reqwest",
+            "hyper",
+            "axum",
+            "ureq",
+            "tokio",
+        ],
+        "hardware must stay free of storage, UI and HTTP crates",
     );
 }
 
@@ -265,40 +272,29 @@ fn the_layer_check_sees_every_way_of_naming_a_module() {
 
 #[test]
 fn the_booth_core_depends_on_no_ui_window_or_binary_edge_crate() {
-    let forbidden = [
-        "slint",
-        "i-slint-core",
-        "ui",
-        "winit",
-        "kiosk",
-        "anyhow",
-        "clap",
-        "tracing-subscriber",
-    ];
-    let names = dependency_names("kiosk-core");
-    assert!(
-        names.iter().any(|n| n == "rusqlite") && names.iter().any(|n| n == "hardware"),
-        "the dependency listing works: {names:?}"
-    );
-    let found: Vec<&String> = names
-        .iter()
-        .filter(|n| forbidden.contains(&n.as_str()))
-        .collect();
-    assert!(
-        found.is_empty(),
-        "kiosk-core is the booth's headless core: no Slint, window, UI or binary-edge crate, found {found:?}"
+    assert_depends_on_none(
+        "kiosk-core",
+        "rusqlite",
+        &[
+            "slint",
+            "i-slint-core",
+            "ui",
+            "winit",
+            "kiosk",
+            "anyhow",
+            "clap",
+            "tracing-subscriber",
+        ],
+        "kiosk-core is the booth's headless core: no Slint, window, UI or binary-edge crate",
     );
 }
 
 #[test]
 fn the_booth_binary_does_not_depend_on_the_demo() {
-    let names = dependency_names("kiosk");
-    assert!(
-        names.iter().any(|n| n == "kiosk-core"),
-        "the dependency listing works: {names:?}"
-    );
-    assert!(
-        !names.iter().any(|n| n == "kiosk-demo"),
-        "the booth's binary must not carry the demo: {names:?}"
+    assert_depends_on_none(
+        "kiosk",
+        "kiosk-core",
+        &["kiosk-demo"],
+        "the booth's binary must not carry the demo",
     );
 }
