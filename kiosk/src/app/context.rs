@@ -5,7 +5,7 @@
 //! [`UiTask`] through a [`UiSender`], and [`super::App`] runs the posted tasks on the UI thread
 //! (a 30 ms timer in production; tests call `App::pump`).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -94,6 +94,8 @@ pub struct Ctx {
     next_job: Cell<u64>,
     /// Background jobs still running: the session they started in, and what to do with the result.
     pending_jobs: RefCell<HashMap<u64, (u64, JobDone)>>,
+    /// Each page's bound flow by its type, for the pages that hand over to another.
+    pages: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
 impl Ctx {
@@ -113,6 +115,7 @@ impl Ctx {
             idle_ticks: Cell::new(0),
             next_job: Cell::new(0),
             pending_jobs: RefCell::new(HashMap::new()),
+            pages: RefCell::new(HashMap::new()),
         })
     }
 
@@ -165,6 +168,17 @@ impl Ctx {
         if generation == self.session.borrow().generation() {
             then(self, result);
         }
+    }
+
+    /// Keeps `page` under its type for [`Self::page`].
+    pub(super) fn keep_page<P: 'static>(&self, page: Rc<P>) {
+        self.pages.borrow_mut().insert(TypeId::of::<P>(), page);
+    }
+
+    /// The page kept under type `P`.
+    pub(super) fn page<P: 'static>(&self) -> Option<Rc<P>> {
+        let page = self.pages.borrow().get(&TypeId::of::<P>()).cloned()?;
+        page.downcast().ok()
     }
 
     /// The card read in this session, if any (never shown unmasked).
