@@ -16,6 +16,7 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+use slint::{ModelRc, VecModel};
 use ui::{MainWindow, Page};
 
 use super::context::Ctx;
@@ -53,6 +54,11 @@ impl<'a, V> Changes<'a, V> {
             write(now);
         }
     }
+}
+
+/// A list of a view as a Slint model (a new one: write it only when the list changed).
+pub fn model<T: Clone + 'static>(rows: &[T]) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(rows.to_vec()))
 }
 
 /// A value for a property that the screen writes too (its back button closes a detail, an edit
