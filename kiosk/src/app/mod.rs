@@ -23,8 +23,11 @@ pub mod header;
 pub mod home;
 pub mod keyboard;
 pub mod notices;
+pub mod printed;
 pub mod progress;
 pub mod rating;
+#[cfg(test)]
+mod samples;
 pub mod services;
 pub mod session;
 pub mod technician;
