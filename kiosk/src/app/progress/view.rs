@@ -105,11 +105,14 @@ pub fn item_name(item: Option<&CatalogItem>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use uuid::Uuid;
 
-    fn receipt(upload: SubmissionState, status: Option<SubmissionStatus>) -> LocalReceipt {
+    pub(in crate::app::progress) fn receipt(
+        upload: SubmissionState,
+        status: Option<SubmissionStatus>,
+    ) -> LocalReceipt {
         LocalReceipt {
             number: ReceiptNumber::new(7, 1).to_string(),
             submission_id: Uuid::nil(),
