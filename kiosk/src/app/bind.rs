@@ -108,8 +108,9 @@ impl<F: Flow> std::fmt::Debug for Bound<F> {
 }
 
 impl<F: Flow> Bound<F> {
-    /// The page's flow at its start, kept in `ctx` for [`Self::of`]; nothing is rendered until
-    /// the first change.
+    /// The page's flow at its start, rendered at once (so that every later render only writes
+    /// what changed, never the start over what the screen did) and kept in `ctx` for
+    /// [`Self::of`].
     pub fn new(ctx: &Rc<Ctx>) -> Self {
         let shared = Rc::new(Shared {
             ctx: Rc::downgrade(ctx),
@@ -117,7 +118,9 @@ impl<F: Flow> Bound<F> {
             shown: RefCell::new(None),
         });
         ctx.keep_page(Rc::clone(&shared));
-        Self { shared }
+        let bound = Self { shared };
+        bound.render(ctx);
+        bound
     }
 
     /// The bound flow of type `F`, for a page that hands over to another.

@@ -15,7 +15,8 @@ use crate::sync::SyncEvent;
 /// What the header knows about the booth: its village once read, the queue, the connection.
 #[derive(Debug)]
 pub struct Header {
-    village: Option<String>,
+    /// `None` until the store was read, then the village if the booth is enrolled.
+    village: Option<Option<String>>,
     waiting: u64,
     online: bool,
 }
@@ -41,7 +42,7 @@ pub struct HeaderView {
 impl Header {
     /// The store's identity and queue, read in the background.
     pub fn loaded(&mut self, village: Option<String>, waiting: u64) {
-        self.village = village;
+        self.village = Some(village);
         self.waiting = waiting;
     }
 
@@ -63,11 +64,11 @@ impl Flow for Header {
 
     fn view(&self) -> HeaderView {
         HeaderView {
-            village_name: self
-                .village
-                .as_ref()
-                .map(|v| format!("{v}便民服务亭"))
-                .unwrap_or_else(|| "便民服务亭（未登记）".to_owned()),
+            village_name: match &self.village {
+                None => String::new(),
+                Some(Some(village)) => format!("{village}便民服务亭"),
+                Some(None) => "便民服务亭（未登记）".to_owned(),
+            },
             waiting_count: i32::try_from(self.waiting).unwrap_or(i32::MAX),
             online: self.online,
         }
@@ -161,6 +162,8 @@ mod tests {
     #[test]
     fn an_unenrolled_booth_says_so_until_its_village_is_read() {
         let mut header = Header::default();
+        assert_eq!(header.view().village_name, "", "not read yet");
+        header.loaded(None, 0);
         assert_eq!(header.view().village_name, "便民服务亭（未登记）");
         header.loaded(Some("那坡村".into()), 3);
         let view = header.view();
