@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use ui::{TechnicianAdapter, TechnicianQueueItem, TechnicianQueueState, TechnicianView};
 
 use super::{Shared, showing};
@@ -14,11 +14,10 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
 
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_requeue(move |receipt| {
-        let Some(ctx) = weak.upgrade() else { return };
+    let t = Rc::clone(tech);
+    adapter.on_requeue(ctx.callback1(move |ctx, receipt: SharedString| {
         ctx.touched();
-        if !t.borrow().unlocked {
+        if !t.unlocked() {
             return;
         }
         let receipt = receipt.to_string();
@@ -49,13 +48,12 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
                 refresh(ctx);
             },
         );
-    });
+    }));
 
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_sync_now(move || {
-        let Some(ctx) = weak.upgrade() else { return };
+    let t = Rc::clone(tech);
+    adapter.on_sync_now(ctx.callback(move |ctx| {
         ctx.touched();
-        if !t.borrow().unlocked {
+        if !t.unlocked() {
             return;
         }
         let window = ctx.window();
@@ -69,7 +67,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
             tracing::info!(target: "technician", "sync now asked on a booth not enrolled");
             adapter.set_queue_state(TechnicianQueueState::SyncNotRunning);
         }
-    });
+    }));
 
     // Uploads and refusals change the counts while the page is open.
     ctx.on_sync_event(|ctx, _| {
