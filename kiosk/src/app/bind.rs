@@ -161,11 +161,7 @@ impl<F: Flow> Bound<F> {
     /// A handler for a Slint callback without arguments.
     pub fn callback(&self, handler: impl Fn(&Rc<Ctx>, &Self) + 'static) -> impl Fn() + 'static {
         let page = self.clone();
-        move || {
-            if let Some(ctx) = page.shared.ctx.upgrade() {
-                handler(&ctx, &page);
-            }
-        }
+        move || with_ctx(&page.shared.ctx, |ctx| handler(ctx, &page))
     }
 
     /// A handler for a Slint callback with one argument.
@@ -174,11 +170,7 @@ impl<F: Flow> Bound<F> {
         handler: impl Fn(&Rc<Ctx>, &Self, A) + 'static,
     ) -> impl Fn(A) + 'static {
         let page = self.clone();
-        move |a| {
-            if let Some(ctx) = page.shared.ctx.upgrade() {
-                handler(&ctx, &page, a);
-            }
-        }
+        move |a| with_ctx(&page.shared.ctx, |ctx| handler(ctx, &page, a))
     }
 
     /// A handler for a Slint callback with two arguments.
@@ -187,11 +179,7 @@ impl<F: Flow> Bound<F> {
         handler: impl Fn(&Rc<Ctx>, &Self, A, B) + 'static,
     ) -> impl Fn(A, B) + 'static {
         let page = self.clone();
-        move |a, b| {
-            if let Some(ctx) = page.shared.ctx.upgrade() {
-                handler(&ctx, &page, a, b);
-            }
-        }
+        move |a, b| with_ctx(&page.shared.ctx, |ctx| handler(ctx, &page, a, b))
     }
 
     /// [`Ctx::background`], with the page handed back to `then`.
@@ -224,16 +212,19 @@ impl<F: Flow> Bound<F> {
     }
 }
 
+/// Runs `run` with the app's context; a callback that outlives the app does nothing.
+fn with_ctx(weak: &Weak<Ctx>, run: impl FnOnce(&Rc<Ctx>)) {
+    if let Some(ctx) = weak.upgrade() {
+        run(&ctx);
+    }
+}
+
 /// Handlers for pages without state of their own.
 impl Ctx {
     /// A handler for a Slint callback without arguments.
     pub fn callback(self: &Rc<Self>, handler: impl Fn(&Rc<Ctx>) + 'static) -> impl Fn() + 'static {
         let weak = Rc::downgrade(self);
-        move || {
-            if let Some(ctx) = weak.upgrade() {
-                handler(&ctx);
-            }
-        }
+        move || with_ctx(&weak, |ctx| handler(ctx))
     }
 
     /// A handler for a Slint callback with one argument.
@@ -242,10 +233,15 @@ impl Ctx {
         handler: impl Fn(&Rc<Ctx>, A) + 'static,
     ) -> impl Fn(A) + 'static {
         let weak = Rc::downgrade(self);
-        move |a| {
-            if let Some(ctx) = weak.upgrade() {
-                handler(&ctx, a);
-            }
-        }
+        move |a| with_ctx(&weak, |ctx| handler(ctx, a))
+    }
+
+    /// A handler for a Slint callback with two arguments.
+    pub fn callback2<A, B>(
+        self: &Rc<Self>,
+        handler: impl Fn(&Rc<Ctx>, A, B) + 'static,
+    ) -> impl Fn(A, B) + 'static {
+        let weak = Rc::downgrade(self);
+        move |a, b| with_ctx(&weak, |ctx| handler(ctx, a, b))
     }
 }
