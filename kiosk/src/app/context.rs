@@ -90,6 +90,8 @@ pub struct Ctx {
     session_end_hooks: RefCell<Vec<SessionHook>>,
     page_open_hooks: RefCell<Vec<PageHook>>,
     sync_hooks: RefCell<Vec<SyncHook>>,
+    /// The page on screen: set only by [`Self::show_page`] and [`Self::end_session`].
+    page: Cell<Page>,
     idle_ticks: Cell<u64>,
     next_job: Cell<u64>,
     /// Background jobs still running: the session they started in, and what to do with the result.
@@ -112,6 +114,7 @@ impl Ctx {
             session_end_hooks: RefCell::new(Vec::new()),
             page_open_hooks: RefCell::new(Vec::new()),
             sync_hooks: RefCell::new(Vec::new()),
+            page: Cell::new(Page::Home),
             idle_ticks: Cell::new(0),
             next_job: Cell::new(0),
             pending_jobs: RefCell::new(HashMap::new()),
@@ -290,6 +293,11 @@ impl Ctx {
         }
     }
 
+    /// The page on screen (a page's hooks check it before showing what arrived late).
+    pub fn current_page(&self) -> Page {
+        self.page.get()
+    }
+
     /// Shows `page` (every flow's way in and Home's way out).
     pub fn show_page(self: &Rc<Self>, page: Page) {
         // Which page, never what is on it: enough to retrace a session from a booth's log.
@@ -299,6 +307,7 @@ impl Ctx {
             return;
         }
         self.session.borrow_mut().note_data();
+        self.page.set(page);
         self.window().global::<AppState>().set_current_page(page);
         let hooks = std::mem::take(&mut *self.page_open_hooks.borrow_mut());
         for (_, hook) in hooks.iter().filter(|(p, _)| *p == page) {
@@ -329,6 +338,7 @@ impl Ctx {
         let activity = window.global::<Activity>();
         activity.set_idle_prompt_visible(false);
         let state = window.global::<AppState>();
+        self.page.set(Page::Home);
         state.set_current_page(Page::Home);
         state.set_large_text(false);
         let language = self.services.config().language.clone();
@@ -342,8 +352,7 @@ impl Ctx {
     /// One second passed (the idle timer); shows the prompt or ends the session when due.
     pub(super) fn idle_tick(self: &Rc<Self>) {
         let window = self.window();
-        let at_rest = window.global::<AppState>().get_current_page() == Page::Home
-            && !self.session.borrow().has_data();
+        let at_rest = self.page.get() == Page::Home && !self.session.borrow().has_data();
         if at_rest {
             self.idle_ticks.set(0);
             return;

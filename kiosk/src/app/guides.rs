@@ -172,8 +172,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     page.on_page_open(ctx, ui::Page::Guides, load);
     // A catalogue that arrives while the page is open shows at once.
     page.on_sync_event(ctx, |ctx, page, event| {
-        let on_guides =
-            ctx.window().global::<ui::AppState>().get_current_page() == ui::Page::Guides;
+        let on_guides = ctx.current_page() == ui::Page::Guides;
         if on_guides
             && matches!(
                 event,

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use chrono::{NaiveDate, TimeDelta};
 use slint::{ComponentHandle, SharedString};
 use sync_protocol::feed::{Feed, Notice};
-use ui::{AppState, MainWindow, NoticeRow, NoticesAdapter, Page};
+use ui::{MainWindow, NoticeRow, NoticesAdapter, Page};
 use uuid::Uuid;
 
 use super::bind::{Asserted, Bound, Changes, Flow, model};
@@ -145,7 +145,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     page.on_page_open(ctx, Page::Notices, load);
     // Notices pushed by the server while the page is open show at once.
     page.on_sync_event(ctx, |ctx, page, event| {
-        let on_notices = ctx.window().global::<AppState>().get_current_page() == Page::Notices;
+        let on_notices = ctx.current_page() == Page::Notices;
         if on_notices
             && matches!(
                 event,

@@ -17,8 +17,8 @@ use sync_protocol::feed::{CatalogItem, Feed};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::SubmissionKind;
 use ui::{
-    AppState, MainWindow, Page, RatingAdapter, RatingLookup, RatingReason, RatingService,
-    RatingSubmitState, RatingView,
+    MainWindow, Page, RatingAdapter, RatingLookup, RatingReason, RatingService, RatingSubmitState,
+    RatingView,
 };
 
 use super::bind::{Asserted, Bound, Changes, Flow, model};
@@ -329,7 +329,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     });
     // A catalogue that arrives while the page is open shows at once.
     page.on_sync_event(ctx, |ctx, page, event| {
-        let on_rating = ctx.window().global::<AppState>().get_current_page() == Page::Rating;
+        let on_rating = ctx.current_page() == Page::Rating;
         if on_rating
             && matches!(
                 event,
@@ -356,7 +356,7 @@ pub fn rate_receipt(ctx: &Rc<Ctx>, number: &str) {
 }
 
 fn scanned(ctx: &Rc<Ctx>, page: &Bound<Rating>, code: &str) {
-    if ctx.window().global::<AppState>().get_current_page() != Page::Rating {
+    if ctx.current_page() != Page::Rating {
         // Left over from an earlier visit (there is no page-close hook): give the scanner back
         // and let the scan go where an unclaimed one goes.
         ctx.release_scanner();

@@ -16,7 +16,7 @@ use chrono::Utc;
 use slint::{ComponentHandle, SharedString};
 use sync_protocol::feed::Feed;
 use sync_protocol::submission::SubmissionKind;
-use ui::{AppState, ApplyAdapter, Page};
+use ui::{ApplyAdapter, Page};
 
 use super::bind::Bound;
 use super::context::Ctx;
@@ -78,8 +78,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         load_catalogue(ctx, page);
     });
     page.on_sync_event(ctx, |ctx, page, event| {
-        let choosing = ctx.window().global::<AppState>().get_current_page() == Page::Apply
-            && page.read(Apply::choosing);
+        let choosing = ctx.current_page() == Page::Apply && page.read(Apply::choosing);
         if choosing
             && matches!(
                 event,

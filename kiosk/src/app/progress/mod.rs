@@ -13,7 +13,7 @@ use hardware::id_card::Card;
 use slint::{ComponentHandle, SharedString};
 use sync_protocol::feed::Feed;
 use sync_protocol::receipt::ReceiptNumber;
-use ui::{AppState, Page, PrintState, ProgressAdapter};
+use ui::{Page, PrintState, ProgressAdapter};
 
 use super::bind::Bound;
 use super::context::Ctx;
@@ -71,7 +71,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
                 ..
             } | SyncEvent::Uploaded { .. }
         );
-        let on_page = ctx.window().global::<AppState>().get_current_page() == Page::Progress;
+        let on_page = ctx.current_page() == Page::Progress;
         if relevant
             && on_page
             && let Some(number) = page.read(Progress::detail_number)
@@ -99,7 +99,7 @@ fn show_scanned(ctx: &Rc<Ctx>, page: &Bound<Progress>, code: &str) {
         tracing::info!("a scanned code is not a receipt number: ignored outside the progress page");
         return;
     }
-    if ctx.window().global::<AppState>().get_current_page() != Page::Progress {
+    if ctx.current_page() != Page::Progress {
         ctx.show_page(Page::Progress);
     }
     look_up(ctx, page, code);
@@ -108,7 +108,7 @@ fn show_scanned(ctx: &Rc<Ctx>, page: &Bound<Progress>, code: &str) {
 /// A scan while this page is open: looked up like a typed number, so a code that is not a
 /// receipt's gets the same plain message.
 fn scanned_on_page(ctx: &Rc<Ctx>, page: &Bound<Progress>, code: &str) {
-    if ctx.window().global::<AppState>().get_current_page() != Page::Progress {
+    if ctx.current_page() != Page::Progress {
         // Left over from an earlier visit (there is no page-close hook): give the scanner back
         // and let the scan go where an unclaimed one goes.
         ctx.release_scanner();
@@ -184,8 +184,7 @@ fn start_card(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
 }
 
 fn card_event(ctx: &Rc<Ctx>, page: &Bound<Progress>, event: CardEvent) {
-    let waiting = ctx.window().global::<AppState>().get_current_page() == Page::Progress
-        && page.read(Progress::waits_for_card);
+    let waiting = ctx.current_page() == Page::Progress && page.read(Progress::waits_for_card);
     if !waiting {
         // Armed by an earlier visit: a card nobody here asked for is not read.
         ctx.stop_reading_cards();

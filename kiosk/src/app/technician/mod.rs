@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use slint::{ComponentHandle, SharedString};
-use ui::{AppState, Page, TechnicianAdapter, TechnicianView};
+use ui::{Page, TechnicianAdapter, TechnicianView};
 
 use super::bind::Bound;
 use super::context::Ctx;
@@ -96,7 +96,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
 
 /// The long press: PIN, or enrollment straight away on a booth never provisioned.
 fn enter_requested(ctx: &Rc<Ctx>, tech: &Shared) {
-    if ctx.window().global::<AppState>().get_current_page() == Page::Technician {
+    if ctx.current_page() == Page::Technician {
         return;
     }
     tracing::info!(target: "technician", "technician entry requested");
@@ -204,6 +204,6 @@ fn view_name(view: TechnicianView) -> &'static str {
 
 /// Whether technician mode is open on `view` now (results of slow work check this first).
 fn showing(ctx: &Ctx, view: TechnicianView) -> bool {
-    ctx.window().global::<AppState>().get_current_page() == Page::Technician
+    ctx.current_page() == Page::Technician
         && Bound::<Technician>::of(ctx).read(|gate| gate.view_is(view))
 }
