@@ -89,7 +89,6 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         let window = ctx.window();
         let adapter = window.global::<TechnicianAdapter>();
         enroll::clear(&adapter);
-        queue::clear(&adapter);
         info::clear(&adapter);
     });
 }
