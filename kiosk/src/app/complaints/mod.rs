@@ -28,8 +28,8 @@ use crate::store::{NewSubmission, Receipt, StoreError};
 use crate::submit::{ItemLookup, prepare};
 use form::{Category, ComplaintForm, Problem};
 
-/// Where the complaint is, apart from what the villager is typing.
-#[derive(Debug, Default)]
+/// Where the complaint is, apart from what the villager is typing; shown as it is.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Complaints {
     step: ComplaintStep,
     problem: ComplaintProblem,
@@ -39,17 +39,6 @@ pub struct Complaints {
     card_masked_id: Option<String>,
     has_printer: bool,
     /// Each clearing empties the screen's input, whatever it holds by then.
-    inputs_cleared: Asserted<()>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct ComplaintsView {
-    step: ComplaintStep,
-    problem: ComplaintProblem,
-    receipt_number: String,
-    print: PrintState,
-    card_masked_id: Option<String>,
-    has_printer: bool,
     inputs_cleared: Asserted<()>,
 }
 
@@ -138,21 +127,13 @@ impl Complaints {
 }
 
 impl Flow for Complaints {
-    type View = ComplaintsView;
+    type View = Self;
 
-    fn view(&self) -> ComplaintsView {
-        ComplaintsView {
-            step: self.step,
-            problem: self.problem,
-            receipt_number: self.receipt_number.clone(),
-            print: self.print,
-            card_masked_id: self.card_masked_id.clone(),
-            has_printer: self.has_printer,
-            inputs_cleared: self.inputs_cleared.clone(),
-        }
+    fn view(&self) -> Self {
+        self.clone()
     }
 
-    fn render(now: &ComplaintsView, before: Option<&ComplaintsView>, window: &MainWindow) {
+    fn render(now: &Self, before: Option<&Self>, window: &MainWindow) {
         let adapter = window.global::<ComplaintsAdapter>();
         let changes = Changes::new(now, before);
         changes.write(
@@ -317,6 +298,14 @@ mod tests {
         }
     }
 
+    /// A complaint sent and saved: the thank-you is showing.
+    fn thanked() -> Complaints {
+        let mut complaints = Complaints::default();
+        complaints.submit(&filled()).expect("complete");
+        complaints.saved(Some("K0012-000042-7".into()));
+        complaints
+    }
+
     #[test]
     fn an_incomplete_form_says_what_to_fix_and_stays() {
         let mut complaints = Complaints::default();
@@ -368,9 +357,7 @@ mod tests {
 
     #[test]
     fn back_from_the_thanks_empties_the_form_and_from_the_form_leaves() {
-        let mut complaints = Complaints::default();
-        complaints.submit(&filled()).expect("complete");
-        complaints.saved(Some("K0012-000042-7".into()));
+        let mut complaints = thanked();
         let thanks = complaints.view();
         assert!(!complaints.back());
         let view = complaints.view();
@@ -385,9 +372,7 @@ mod tests {
 
     #[test]
     fn a_new_visit_after_the_thanks_starts_empty_and_offers_the_card() {
-        let mut complaints = Complaints::default();
-        complaints.submit(&filled()).expect("complete");
-        complaints.saved(Some("K0012-000042-7".into()));
+        let mut complaints = thanked();
         complaints.opened(Some("4509**********0028".into()), false);
         let view = complaints.view();
         assert_eq!(view.step, ComplaintStep::Form);

@@ -39,8 +39,9 @@ struct Shown {
     from_list: bool,
 }
 
-#[derive(Debug, Default)]
-pub struct Progress {
+/// What the page shows besides the receipt's detail.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Screen {
     view: ProgressView,
     /// The screen's text field edits the number too.
     typed_number: Asserted<String>,
@@ -50,21 +51,19 @@ pub struct Progress {
     card_state: ProgressCardState,
     masked_id: String,
     receipts: Vec<ProgressReceiptRow>,
-    shown: Option<Shown>,
     print: PrintState,
+}
+
+#[derive(Debug, Default)]
+pub struct Progress {
+    screen: Screen,
+    shown: Option<Shown>,
 }
 
 #[derive(Debug, PartialEq)]
 pub struct ProgressPage {
-    view: ProgressView,
-    typed_number: Asserted<String>,
-    number_problem: Asserted<ProgressNumberProblem>,
-    lookup: Asserted<ProgressLookup>,
-    card_state: ProgressCardState,
-    masked_id: String,
-    receipts: Vec<ProgressReceiptRow>,
+    screen: Screen,
     detail: DetailView,
-    print: PrintState,
 }
 
 #[derive(Debug, PartialEq)]
@@ -83,29 +82,29 @@ struct DetailView {
 impl Progress {
     /// The three ways in, nothing typed, nothing shown.
     pub fn start(&mut self) {
-        self.view = ProgressView::Start;
-        self.typed_number.set(String::new());
-        self.number_problem.set(ProgressNumberProblem::None);
-        self.lookup.set(ProgressLookup::Idle);
-        self.card_state = ProgressCardState::Waiting;
-        self.masked_id.clear();
-        self.receipts.clear();
+        self.screen.view = ProgressView::Start;
+        self.screen.typed_number.set(String::new());
+        self.screen.number_problem.set(ProgressNumberProblem::None);
+        self.screen.lookup.set(ProgressLookup::Idle);
+        self.screen.card_state = ProgressCardState::Waiting;
+        self.screen.masked_id.clear();
+        self.screen.receipts.clear();
         self.clear_detail();
     }
 
     fn clear_detail(&mut self) {
         self.shown = None;
-        self.print = PrintState::Idle;
+        self.screen.print = PrintState::Idle;
     }
 
     /// The card view waits for a card (the reader is armed for it).
     pub fn waits_for_card(&self) -> bool {
-        self.view == ProgressView::Card
+        self.screen.view == ProgressView::Card
     }
 
     /// The number of the receipt shown, while its detail is open.
     pub fn detail_number(&self) -> Option<ReceiptNumber> {
-        if self.view != ProgressView::Detail {
+        if self.screen.view != ProgressView::Detail {
             return None;
         }
         self.shown_number()?.parse().ok()
@@ -119,18 +118,18 @@ impl Progress {
     /// Back: the detail to where it came from, the card view to the start, the start to Home
     /// (`true`). Only the detail keeps its receipt.
     pub fn back(&mut self) -> bool {
-        let leave = match self.view {
+        let leave = match self.screen.view {
             ProgressView::Detail if self.shown.as_ref().is_some_and(|s| s.from_list) => {
-                self.view = ProgressView::Card;
+                self.screen.view = ProgressView::Card;
                 false
             }
             ProgressView::Detail | ProgressView::Card => {
-                self.view = ProgressView::Start;
+                self.screen.view = ProgressView::Start;
                 false
             }
             ProgressView::Start => true,
         };
-        if self.view != ProgressView::Detail {
+        if self.screen.view != ProgressView::Detail {
             self.clear_detail();
         }
         leave
@@ -138,19 +137,19 @@ impl Progress {
 
     /// A typed or scanned number, on the start view: the number to look up, or its problem.
     pub fn look_up(&mut self, text: &str) -> Option<ReceiptNumber> {
-        self.view = ProgressView::Start;
-        self.typed_number.set(text.trim().to_owned());
-        self.lookup.set(ProgressLookup::Idle);
+        self.screen.view = ProgressView::Start;
+        self.screen.typed_number.set(text.trim().to_owned());
+        self.screen.lookup.set(ProgressLookup::Idle);
         match parse_number(text) {
             Err(problem) => {
-                self.number_problem.set(problem.into());
+                self.screen.number_problem.set(problem.into());
                 None
             }
             Ok(number) => {
-                self.number_problem.set(ProgressNumberProblem::None);
+                self.screen.number_problem.set(ProgressNumberProblem::None);
                 // Shown normalised, so a scanned or lower-case number reads as on paper.
-                self.typed_number.set(number.to_string());
-                self.lookup.set(ProgressLookup::Searching);
+                self.screen.typed_number.set(number.to_string());
+                self.screen.lookup.set(ProgressLookup::Searching);
                 Some(number)
             }
         }
@@ -160,19 +159,19 @@ impl Progress {
     pub fn found(&mut self, found: Result<Found, StoreError>, from_list: bool) {
         match found {
             Ok(Found::Here(detail)) => {
-                self.lookup.set(ProgressLookup::Idle);
+                self.screen.lookup.set(ProgressLookup::Idle);
                 self.shown = Some(Shown {
                     detail: *detail,
                     from_list,
                 });
-                self.print = PrintState::Idle;
-                self.view = ProgressView::Detail;
+                self.screen.print = PrintState::Idle;
+                self.screen.view = ProgressView::Detail;
             }
-            Ok(Found::NotHere) => self.lookup.set(ProgressLookup::NotHere),
-            Ok(Found::OtherBooth) => self.lookup.set(ProgressLookup::OtherBooth),
+            Ok(Found::NotHere) => self.screen.lookup.set(ProgressLookup::NotHere),
+            Ok(Found::OtherBooth) => self.screen.lookup.set(ProgressLookup::OtherBooth),
             Err(err) => {
                 tracing::warn!(%err, "cannot look up a receipt");
-                self.lookup.set(ProgressLookup::Failed);
+                self.screen.lookup.set(ProgressLookup::Failed);
             }
         }
     }
@@ -190,10 +189,10 @@ impl Progress {
 
     /// The card view; `true` if there is a reader to wait on.
     pub fn start_card(&mut self, has_reader: bool) -> bool {
-        self.view = ProgressView::Card;
-        self.masked_id.clear();
-        self.receipts.clear();
-        self.card_state = if has_reader {
+        self.screen.view = ProgressView::Card;
+        self.screen.masked_id.clear();
+        self.screen.receipts.clear();
+        self.screen.card_state = if has_reader {
             ProgressCardState::Waiting
         } else {
             ProgressCardState::ReaderUnavailable
@@ -202,7 +201,7 @@ impl Progress {
     }
 
     pub fn card_failed(&mut self, problem: CardProblem) {
-        self.card_state = match problem {
+        self.screen.card_state = match problem {
             CardProblem::HoldStill => ProgressCardState::HoldStill,
             CardProblem::Unreadable => ProgressCardState::Unreadable,
             CardProblem::ReaderUnavailable => ProgressCardState::ReaderUnavailable,
@@ -211,15 +210,15 @@ impl Progress {
 
     /// A card was read: its receipts are being listed.
     pub fn card_read(&mut self, masked_id: String) {
-        self.card_state = ProgressCardState::Searching;
-        self.masked_id = masked_id;
+        self.screen.card_state = ProgressCardState::Searching;
+        self.screen.masked_id = masked_id;
     }
 
     /// The card's receipts, each with its item's name.
     pub fn listed(&mut self, listed: Result<Vec<(LocalReceipt, String)>, StoreError>) {
         match listed {
             Ok(rows) => {
-                self.receipts = rows
+                self.screen.receipts = rows
                     .into_iter()
                     .map(|(receipt, item_name)| ProgressReceiptRow {
                         number: receipt.number.clone().into(),
@@ -229,11 +228,11 @@ impl Progress {
                         status: view::current_status(&receipt),
                     })
                     .collect();
-                self.card_state = ProgressCardState::Listed;
+                self.screen.card_state = ProgressCardState::Listed;
             }
             Err(err) => {
                 tracing::warn!(%err, "cannot list a card's receipts");
-                self.card_state = ProgressCardState::Failed;
+                self.screen.card_state = ProgressCardState::Failed;
             }
         }
     }
@@ -242,12 +241,12 @@ impl Progress {
     pub fn reprint(&mut self) -> Option<(LocalReceipt, Option<CatalogItem>)> {
         let shown = self.shown.as_ref()?;
         let printing = (shown.detail.receipt.clone(), shown.detail.item.clone());
-        self.print = PrintState::Printing;
+        self.screen.print = PrintState::Printing;
         Some(printing)
     }
 
     pub fn printed(&mut self, outcome: PrintState) {
-        self.print = outcome;
+        self.screen.print = outcome;
     }
 }
 
@@ -293,15 +292,8 @@ impl Flow for Progress {
 
     fn view(&self) -> ProgressPage {
         ProgressPage {
-            view: self.view,
-            typed_number: self.typed_number.clone(),
-            number_problem: self.number_problem.clone(),
-            lookup: self.lookup.clone(),
-            card_state: self.card_state,
-            masked_id: self.masked_id.clone(),
-            receipts: self.receipts.clone(),
+            screen: self.screen.clone(),
             detail: DetailView::of(self.shown.as_ref()),
-            print: self.print,
         }
     }
 
@@ -309,17 +301,17 @@ impl Flow for Progress {
         let adapter = window.global::<ProgressAdapter>();
         let changes = Changes::new(now, before);
         changes.write(
-            |v| &v.typed_number,
+            |v| &v.screen.typed_number,
             |t| adapter.set_typed_number(t.get().into()),
         );
         changes.write(
-            |v| &v.number_problem,
+            |v| &v.screen.number_problem,
             |p| adapter.set_number_problem(*p.get()),
         );
-        changes.write(|v| &v.lookup, |l| adapter.set_lookup(*l.get()));
-        changes.write(|v| &v.card_state, |&s| adapter.set_card_state(s));
-        changes.write(|v| &v.masked_id, |m| adapter.set_masked_id(m.into()));
-        changes.write(|v| &v.receipts, |r| adapter.set_receipts(model(r)));
+        changes.write(|v| &v.screen.lookup, |l| adapter.set_lookup(*l.get()));
+        changes.write(|v| &v.screen.card_state, |&s| adapter.set_card_state(s));
+        changes.write(|v| &v.screen.masked_id, |m| adapter.set_masked_id(m.into()));
+        changes.write(|v| &v.screen.receipts, |r| adapter.set_receipts(model(r)));
         changes.write(
             |v| &v.detail,
             |d| {
@@ -334,8 +326,8 @@ impl Flow for Progress {
             },
         );
         changes.write(|v| &v.detail.history, |h| adapter.set_history(model(h)));
-        changes.write(|v| &v.print, |&s| adapter.set_print_state(s));
-        changes.write(|v| &v.view, |&view| adapter.set_view(view));
+        changes.write(|v| &v.screen.print, |&s| adapter.set_print_state(s));
+        changes.write(|v| &v.screen.view, |&view| adapter.set_view(view));
     }
 }
 
@@ -362,16 +354,19 @@ mod tests {
         progress.start();
         assert!(progress.look_up("  ").is_none());
         assert_eq!(
-            *progress.view().number_problem.get(),
+            *progress.view().screen.number_problem.get(),
             ProgressNumberProblem::Empty
         );
         let number = ReceiptNumber::new(7, 42);
         let typed = number.to_string().to_lowercase();
         assert_eq!(progress.look_up(&typed), Some(number));
         let view = progress.view();
-        assert_eq!(*view.number_problem.get(), ProgressNumberProblem::None);
-        assert_eq!(*view.typed_number.get(), number.to_string());
-        assert_eq!(*view.lookup.get(), ProgressLookup::Searching);
+        assert_eq!(
+            *view.screen.number_problem.get(),
+            ProgressNumberProblem::None
+        );
+        assert_eq!(*view.screen.typed_number.get(), number.to_string());
+        assert_eq!(*view.screen.lookup.get(), ProgressLookup::Searching);
     }
 
     #[test]
@@ -379,17 +374,23 @@ mod tests {
         let number = ReceiptNumber::new(7, 42).to_string();
         let mut progress = Progress::default();
         progress.found(Ok(Found::NotHere), false);
-        assert_eq!(*progress.view().lookup.get(), ProgressLookup::NotHere);
+        assert_eq!(
+            *progress.view().screen.lookup.get(),
+            ProgressLookup::NotHere
+        );
         progress.found(Ok(Found::OtherBooth), false);
-        assert_eq!(*progress.view().lookup.get(), ProgressLookup::OtherBooth);
+        assert_eq!(
+            *progress.view().screen.lookup.get(),
+            ProgressLookup::OtherBooth
+        );
         progress.found(Err(StoreError::NotEnrolled), false);
-        assert_eq!(*progress.view().lookup.get(), ProgressLookup::Failed);
-        assert_eq!(progress.view().view, ProgressView::Start);
+        assert_eq!(*progress.view().screen.lookup.get(), ProgressLookup::Failed);
+        assert_eq!(progress.view().screen.view, ProgressView::Start);
 
         progress.found(here(&number, SubmissionKind::Application), false);
         let view = progress.view();
-        assert_eq!(view.view, ProgressView::Detail);
-        assert_eq!(*view.lookup.get(), ProgressLookup::Idle);
+        assert_eq!(view.screen.view, ProgressView::Detail);
+        assert_eq!(*view.screen.lookup.get(), ProgressLookup::Idle);
         assert_eq!(view.detail.number, number);
         assert_eq!(view.detail.status, ProgressStatus::Received);
         assert!(view.detail.can_rate);
@@ -406,21 +407,24 @@ mod tests {
         assert!(progress.start_card(true));
         assert!(progress.waits_for_card());
         progress.card_read("4509**********0028".into());
-        assert_eq!(progress.view().card_state, ProgressCardState::Searching);
+        assert_eq!(
+            progress.view().screen.card_state,
+            ProgressCardState::Searching
+        );
         progress.listed(Ok(vec![(
             receipt(SubmissionState::Pending, None),
             "户籍证明开具".into(),
         )]));
         let view = progress.view();
-        assert_eq!(view.card_state, ProgressCardState::Listed);
-        assert_eq!(view.receipts.len(), 1);
-        assert_eq!(view.receipts[0].status, ProgressStatus::NotSent);
+        assert_eq!(view.screen.card_state, ProgressCardState::Listed);
+        assert_eq!(view.screen.receipts.len(), 1);
+        assert_eq!(view.screen.receipts[0].status, ProgressStatus::NotSent);
 
         progress.found(here(&number, SubmissionKind::Application), true);
         assert!(!progress.back());
         let view = progress.view();
-        assert_eq!(view.view, ProgressView::Card);
-        assert_eq!(view.receipts.len(), 1, "the list is still there");
+        assert_eq!(view.screen.view, ProgressView::Card);
+        assert_eq!(view.screen.receipts.len(), 1, "the list is still there");
         assert!(view.detail.number.is_empty(), "the receipt is not kept");
         assert!(!progress.back());
         assert!(!progress.waits_for_card());
@@ -432,12 +436,15 @@ mod tests {
         let mut progress = Progress::default();
         assert!(!progress.start_card(false));
         assert_eq!(
-            progress.view().card_state,
+            progress.view().screen.card_state,
             ProgressCardState::ReaderUnavailable
         );
         progress.start_card(true);
         progress.card_failed(CardProblem::HoldStill);
-        assert_eq!(progress.view().card_state, ProgressCardState::HoldStill);
+        assert_eq!(
+            progress.view().screen.card_state,
+            ProgressCardState::HoldStill
+        );
     }
 
     #[test]
@@ -454,7 +461,7 @@ mod tests {
         progress.refreshed(*detail);
         let view = progress.view();
         assert_eq!(view.detail.status, ProgressStatus::Approved);
-        assert_eq!(view.print, PrintState::PaperOut);
+        assert_eq!(view.screen.print, PrintState::PaperOut);
 
         let Ok(Found::Here(other)) = here(
             &ReceiptNumber::new(7, 43).to_string(),

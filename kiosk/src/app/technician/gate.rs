@@ -17,7 +17,8 @@ pub enum Entry {
     Pin,
 }
 
-#[derive(Debug, Default)]
+/// Shown as it is; the PIN guard's counts only through the PIN state.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Technician {
     unlocked: bool,
     /// Outlives sessions: Home does not lift a lock-out.
@@ -29,17 +30,6 @@ pub struct Technician {
     enrolled: bool,
     pin_set: bool,
     /// The keypad writes the PIN entry; each clearing empties it on screen.
-    pin_entry_cleared: Asserted<()>,
-}
-
-#[derive(Debug, PartialEq)]
-pub struct TechnicianPage {
-    view: TechnicianView,
-    pin_state: TechnicianPinState,
-    tries_left: i32,
-    locked_minutes: i32,
-    enrolled: bool,
-    pin_set: bool,
     pin_entry_cleared: Asserted<()>,
 }
 
@@ -135,21 +125,13 @@ impl Technician {
 }
 
 impl Flow for Technician {
-    type View = TechnicianPage;
+    type View = Self;
 
-    fn view(&self) -> TechnicianPage {
-        TechnicianPage {
-            view: self.view,
-            pin_state: self.pin_state,
-            tries_left: self.tries_left,
-            locked_minutes: self.locked_minutes,
-            enrolled: self.enrolled,
-            pin_set: self.pin_set,
-            pin_entry_cleared: self.pin_entry_cleared.clone(),
-        }
+    fn view(&self) -> Self {
+        self.clone()
     }
 
-    fn render(now: &TechnicianPage, before: Option<&TechnicianPage>, window: &MainWindow) {
+    fn render(now: &Self, before: Option<&Self>, window: &MainWindow) {
         let adapter = window.global::<TechnicianAdapter>();
         let changes = Changes::new(now, before);
         changes.write(|v| &v.enrolled, |&e| adapter.set_enrolled(e));

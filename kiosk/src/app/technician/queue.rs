@@ -14,7 +14,7 @@ use crate::app::context::Ctx;
 use crate::store::{QueueItem, QueueStats, StoreError};
 
 /// What the queue page shows: the last snapshot and what the last action said.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Queue {
     state: TechnicianQueueState,
     detail: String,
@@ -36,16 +36,6 @@ impl Default for Queue {
             quarantined: Vec::new(),
         }
     }
-}
-
-#[derive(Debug, PartialEq)]
-pub struct QueuePage {
-    state: TechnicianQueueState,
-    detail: String,
-    depth: i32,
-    quarantined_count: i32,
-    oldest_pending_minutes: i32,
-    quarantined: Vec<TechnicianQueueItem>,
 }
 
 type Snapshot = Result<(QueueStats, Vec<QueueItem>), StoreError>;
@@ -121,20 +111,13 @@ impl Queue {
 }
 
 impl Flow for Queue {
-    type View = QueuePage;
+    type View = Self;
 
-    fn view(&self) -> QueuePage {
-        QueuePage {
-            state: self.state,
-            detail: self.detail.clone(),
-            depth: self.depth,
-            quarantined_count: self.quarantined_count,
-            oldest_pending_minutes: self.oldest_pending_minutes,
-            quarantined: self.quarantined.clone(),
-        }
+    fn view(&self) -> Self {
+        self.clone()
     }
 
-    fn render(now: &QueuePage, before: Option<&QueuePage>, window: &MainWindow) {
+    fn render(now: &Self, before: Option<&Self>, window: &MainWindow) {
         let adapter = window.global::<TechnicianAdapter>();
         let changes = Changes::new(now, before);
         changes.write(|v| &v.state, |&s| adapter.set_queue_state(s));
