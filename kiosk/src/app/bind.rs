@@ -25,7 +25,7 @@ use crate::sync::SyncEvent;
 
 /// One page's state, apart from Slint.
 pub trait Flow: Default + 'static {
-    /// What the page shows: compared field by field with what is on screen.
+    /// What the page shows: compared field by field with the view rendered last.
     type View: PartialEq + 'static;
 
     fn view(&self) -> Self::View;
@@ -243,5 +243,46 @@ impl Ctx {
     ) -> impl Fn(A, B) + 'static {
         let weak = Rc::downgrade(self);
         move |a, b| with_ctx(&weak, |ctx| handler(ctx, a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, PartialEq)]
+    struct View {
+        title: String,
+        open: Asserted<bool>,
+    }
+
+    fn written(now: &View, before: Option<&View>) -> Vec<&'static str> {
+        let mut written = Vec::new();
+        let changes = Changes::new(now, before);
+        changes.write(|v| &v.title, |_| written.push("title"));
+        changes.write(|v| &v.open, |_| written.push("open"));
+        written
+    }
+
+    #[test]
+    fn only_changed_fields_are_written_and_everything_at_first() {
+        let before = View::default();
+        let mut now = View::default();
+        assert_eq!(written(&now, None), ["title", "open"]);
+        assert!(written(&now, Some(&before)).is_empty());
+        now.title = "通知".into();
+        assert_eq!(written(&now, Some(&before)), ["title"]);
+    }
+
+    #[test]
+    fn an_asserted_value_is_written_again_even_if_equal() {
+        let mut before = View::default();
+        before.open.set(true);
+        let mut now = View::default();
+        now.open.set(true);
+        assert!(written(&now, Some(&before)).is_empty(), "the same setting");
+        now.open.set(true);
+        assert_eq!(written(&now, Some(&before)), ["open"]);
+        assert!(*now.open.get());
     }
 }
