@@ -79,6 +79,7 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     enroll::bind(ctx, &tech);
     devices::bind(ctx, &tech);
     queue::bind(ctx, &tech);
+    info::bind(ctx);
 
     let t = Rc::clone(&tech);
     ctx.on_session_end(move |ctx| {
@@ -89,7 +90,6 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         let window = ctx.window();
         let adapter = window.global::<TechnicianAdapter>();
         enroll::clear(&adapter);
-        info::clear(&adapter);
     });
 }
 
