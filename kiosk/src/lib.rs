@@ -7,8 +7,3 @@
 
 pub mod app;
 pub mod launch;
-
-// The core's modules under their old paths, so the page controllers' `crate::store` and
-// `crate::sync` keep resolving while the controllers are reworked.
-pub use kiosk_core::devices::port as device_port;
-pub use kiosk_core::{devices, guides, identity, receipt_paper, store, submit, sync};

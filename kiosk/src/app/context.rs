@@ -5,7 +5,7 @@
 //! [`UiTask`] through a [`UiSender`], and [`super::App`] runs the posted tasks on the UI thread
 //! (a 30 ms timer in production; tests call `App::pump`).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -18,7 +18,7 @@ use ui::{Activity, AppState, MainWindow, Page};
 use super::devices::CardEvent;
 use super::services::Services;
 use super::session::Session;
-use crate::sync::SyncEvent;
+use kiosk_core::sync::SyncEvent;
 
 /// Work for the UI thread, posted from anywhere.
 pub type UiTask = Box<dyn FnOnce(&Rc<Ctx>) + Send>;
@@ -90,10 +90,14 @@ pub struct Ctx {
     session_end_hooks: RefCell<Vec<SessionHook>>,
     page_open_hooks: RefCell<Vec<PageHook>>,
     sync_hooks: RefCell<Vec<SyncHook>>,
+    /// The page on screen: set only by [`Self::show_page`] and [`Self::end_session`].
+    page: Cell<Page>,
     idle_ticks: Cell<u64>,
     next_job: Cell<u64>,
     /// Background jobs still running: the session they started in, and what to do with the result.
     pending_jobs: RefCell<HashMap<u64, (u64, JobDone)>>,
+    /// Each page's bound flow by its type, for the pages that hand over to another.
+    pages: RefCell<HashMap<TypeId, Rc<dyn Any>>>,
 }
 
 impl Ctx {
@@ -110,9 +114,11 @@ impl Ctx {
             session_end_hooks: RefCell::new(Vec::new()),
             page_open_hooks: RefCell::new(Vec::new()),
             sync_hooks: RefCell::new(Vec::new()),
+            page: Cell::new(Page::Home),
             idle_ticks: Cell::new(0),
             next_job: Cell::new(0),
             pending_jobs: RefCell::new(HashMap::new()),
+            pages: RefCell::new(HashMap::new()),
         })
     }
 
@@ -165,6 +171,17 @@ impl Ctx {
         if generation == self.session.borrow().generation() {
             then(self, result);
         }
+    }
+
+    /// Keeps `page` under its type for [`Self::page`].
+    pub(super) fn keep_page<P: 'static>(&self, page: Rc<P>) {
+        self.pages.borrow_mut().insert(TypeId::of::<P>(), page);
+    }
+
+    /// The page kept under type `P`.
+    pub(super) fn page<P: 'static>(&self) -> Option<Rc<P>> {
+        let page = self.pages.borrow().get(&TypeId::of::<P>()).cloned()?;
+        page.downcast().ok()
     }
 
     /// The card read in this session, if any (never shown unmasked).
@@ -276,6 +293,11 @@ impl Ctx {
         }
     }
 
+    /// The page on screen (a page's hooks check it before showing what arrived late).
+    pub fn current_page(&self) -> Page {
+        self.page.get()
+    }
+
     /// Shows `page` (every flow's way in and Home's way out).
     pub fn show_page(self: &Rc<Self>, page: Page) {
         // Which page, never what is on it: enough to retrace a session from a booth's log.
@@ -285,6 +307,7 @@ impl Ctx {
             return;
         }
         self.session.borrow_mut().note_data();
+        self.page.set(page);
         self.window().global::<AppState>().set_current_page(page);
         let hooks = std::mem::take(&mut *self.page_open_hooks.borrow_mut());
         for (_, hook) in hooks.iter().filter(|(p, _)| *p == page) {
@@ -315,6 +338,7 @@ impl Ctx {
         let activity = window.global::<Activity>();
         activity.set_idle_prompt_visible(false);
         let state = window.global::<AppState>();
+        self.page.set(Page::Home);
         state.set_current_page(Page::Home);
         state.set_large_text(false);
         let language = self.services.config().language.clone();
@@ -328,8 +352,7 @@ impl Ctx {
     /// One second passed (the idle timer); shows the prompt or ends the session when due.
     pub(super) fn idle_tick(self: &Rc<Self>) {
         let window = self.window();
-        let at_rest = window.global::<AppState>().get_current_page() == Page::Home
-            && !self.session.borrow().has_data();
+        let at_rest = self.page.get() == Page::Home && !self.session.borrow().has_data();
         if at_rest {
             self.idle_ticks.set(0);
             return;

@@ -1,5 +1,8 @@
 //! Home: the six tiles open their pages; the language button switches between Chinese and
 //! English for this session (the session's end returns to the booth's language).
+//!
+//! Language and text size are the booth's, not Home's: [`Ctx::end_session`] resets them, and
+//! `ui::select_language` keeps `AppState.language` as the one record of the translation shown.
 
 use std::rc::Rc;
 
@@ -11,16 +14,11 @@ use super::context::Ctx;
 pub(super) fn bind(ctx: &Rc<Ctx>) {
     let window = ctx.window();
     let actions = window.global::<HomeActions>();
-    let weak = Rc::downgrade(ctx);
-    actions.on_open_page(move |page| {
-        if let Some(ctx) = weak.upgrade() {
-            ctx.touched();
-            ctx.show_page(page);
-        }
-    });
-    let weak = Rc::downgrade(ctx);
-    actions.on_switch_language(move || {
-        let Some(ctx) = weak.upgrade() else { return };
+    actions.on_open_page(ctx.callback1(|ctx, page| {
+        ctx.touched();
+        ctx.show_page(page);
+    }));
+    actions.on_switch_language(ctx.callback(|ctx| {
         ctx.touched();
         let window = ctx.window();
         let next = if window.global::<AppState>().get_language() == "en" {
@@ -31,27 +29,15 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         if let Err(err) = ui::select_language(&window, next) {
             tracing::warn!(%err, "cannot switch language");
         }
-        super::header::refresh_clock(&ctx);
-    });
-    let weak = Rc::downgrade(ctx);
-    actions.on_toggle_large_text(move || {
-        let Some(ctx) = weak.upgrade() else { return };
+        super::header::refresh_clock(ctx);
+    }));
+    actions.on_toggle_large_text(ctx.callback(|ctx| {
         ctx.touched();
         let window = ctx.window();
         let state = window.global::<AppState>();
         state.set_large_text(!state.get_large_text());
-    });
+    }));
     let activity = window.global::<Activity>();
-    let weak = Rc::downgrade(ctx);
-    activity.on_touched(move || {
-        if let Some(ctx) = weak.upgrade() {
-            ctx.touched();
-        }
-    });
-    let weak = Rc::downgrade(ctx);
-    activity.on_still_here(move || {
-        if let Some(ctx) = weak.upgrade() {
-            ctx.touched();
-        }
-    });
+    activity.on_touched(ctx.callback(|ctx| ctx.touched()));
+    activity.on_still_here(ctx.callback(|ctx| ctx.touched()));
 }

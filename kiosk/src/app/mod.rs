@@ -6,12 +6,14 @@
 //! - [`services`]: store, devices, runtime and sync, shared with background work.
 //! - [`devices`]: reader, scanner and printer workers.
 //! - [`context`]: what the controllers share on the UI thread ([`Ctx`]), and [`UiSender`].
+//! - [`bind`]: how a page's callbacks reach it, and how its flow state is rendered.
 //! - [`session`]: one villager's session and what is dropped at its end.
 //! - Page controllers, one file each, each with a `bind`: [`header`], [`home`], [`guides`],
 //!   [`apply`], [`progress`], [`notices`], [`complaints`], [`rating`], [`keyboard`],
 //!   [`technician`].
 
 pub mod apply;
+pub mod bind;
 pub mod complaints;
 pub mod config;
 pub mod context;
@@ -21,8 +23,11 @@ pub mod header;
 pub mod home;
 pub mod keyboard;
 pub mod notices;
+pub mod printed;
 pub mod progress;
 pub mod rating;
+#[cfg(test)]
+mod samples;
 pub mod services;
 pub mod session;
 pub mod technician;
@@ -93,20 +98,21 @@ impl App {
 
         let tasks = Rc::new(tasks);
         let pump = Timer::default();
-        let (weak, queue) = (Rc::downgrade(&ctx), Rc::clone(&tasks));
-        pump.start(TimerMode::Repeated, PUMP_INTERVAL, move || {
-            if let Some(ctx) = weak.upgrade() {
-                run_posted(&ctx, &queue);
-            }
-        });
+        let queue = Rc::clone(&tasks);
+        pump.start(
+            TimerMode::Repeated,
+            PUMP_INTERVAL,
+            ctx.callback(move |ctx| run_posted(ctx, &queue)),
+        );
         let clock = Timer::default();
-        let weak = Rc::downgrade(&ctx);
-        clock.start(TimerMode::Repeated, Duration::from_secs(1), move || {
-            if let Some(ctx) = weak.upgrade() {
-                header::refresh_clock(&ctx);
+        clock.start(
+            TimerMode::Repeated,
+            Duration::from_secs(1),
+            ctx.callback(|ctx| {
+                header::refresh_clock(ctx);
                 ctx.idle_tick();
-            }
-        });
+            }),
+        );
         Ok(Self {
             window,
             ctx,

@@ -5,69 +5,147 @@
 //! the booth is shared, so one villager reading a notice must not hide it as new from the next.
 //! What was opened is kept in memory only and forgotten when the session ends.
 
-use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
 
 use chrono::{NaiveDate, TimeDelta};
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, SharedString};
 use sync_protocol::feed::{Feed, Notice};
-use ui::{AppState, NoticeRow, NoticesAdapter, Page};
+use ui::{MainWindow, NoticeRow, NoticesAdapter, Page};
 use uuid::Uuid;
 
+use super::bind::{Asserted, Bound, Changes, Flow, model};
 use super::context::Ctx;
-use crate::receipt_paper::beijing;
-use crate::store::StoreError;
-use crate::sync::SyncEvent;
+use kiosk_core::receipt_paper::beijing;
+use kiosk_core::store::StoreError;
+use kiosk_core::sync::SyncEvent;
 
 /// How long a notice counts as new after its publication date.
 pub const NEW_FOR_DAYS: i64 = 14;
 
 /// The notices as last loaded, the day they were loaded for, and what this session opened.
 #[derive(Debug, Default)]
-struct Shown {
+pub struct Notices {
     notices: Vec<Notice>,
     today: Option<NaiveDate>,
     opened: HashSet<Uuid>,
+    load_failed: bool,
+    open: Option<Notice>,
+    /// The screen's back button closes the notice itself.
+    detail_open: Asserted<bool>,
 }
 
-type State = Rc<RefCell<Shown>>;
+#[derive(Debug, PartialEq)]
+pub struct NoticesView {
+    rows: Vec<NoticeRow>,
+    load_failed: bool,
+    detail_open: Asserted<bool>,
+    detail_title: String,
+    detail_published_on: String,
+    detail_expires_on: String,
+    detail_paragraphs: Vec<SharedString>,
+}
 
-pub(super) fn bind(ctx: &Rc<Ctx>) {
-    let state: State = Rc::default();
-    let window = ctx.window();
-    let adapter = window.global::<NoticesAdapter>();
+impl Notices {
+    /// The notices in force `today`, or why they could not be read (the list empties).
+    pub fn loaded(&mut self, loaded: Result<(Vec<Notice>, NaiveDate), StoreError>) {
+        match loaded {
+            Ok((notices, today)) => {
+                self.notices = notices;
+                self.today = Some(today);
+                self.load_failed = false;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the notices");
+                self.notices.clear();
+                self.load_failed = true;
+            }
+        }
+    }
 
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_open_notice(move |id| {
-        let Some(ctx) = weak.upgrade() else { return };
-        let mut shown = shown.borrow_mut();
-        let Some(notice) = shown
-            .notices
-            .iter()
-            .find(|n| n.id.to_string() == id.as_str())
-            .cloned()
-        else {
+    /// Shows the notice `id` in full; it is no longer new in this session.
+    pub fn open(&mut self, id: &str) {
+        let Some(notice) = self.notices.iter().find(|n| n.id.to_string() == id) else {
             return;
         };
-        let window = ctx.window();
+        self.opened.insert(notice.id);
+        self.open = Some(notice.clone());
+        self.detail_open.set(true);
+    }
+}
+
+impl Flow for Notices {
+    type View = NoticesView;
+
+    fn view(&self) -> NoticesView {
+        let rows = self
+            .notices
+            .iter()
+            .map(|notice| NoticeRow {
+                id: notice.id.to_string().into(),
+                title: notice.title.clone().into(),
+                published_on: date_text(notice.published_on).into(),
+                is_new: self
+                    .today
+                    .is_some_and(|today| is_new(notice, today, &self.opened)),
+            })
+            .collect();
+        let open = self.open.as_ref();
+        NoticesView {
+            rows,
+            load_failed: self.load_failed,
+            detail_open: self.detail_open.clone(),
+            detail_title: open.map(|n| n.title.clone()).unwrap_or_default(),
+            detail_published_on: open.map(|n| date_text(n.published_on)).unwrap_or_default(),
+            detail_expires_on: open
+                .and_then(|n| n.expires_on)
+                .map(date_text)
+                .unwrap_or_default(),
+            detail_paragraphs: open.map(|n| paragraphs(&n.body)).unwrap_or_default(),
+        }
+    }
+
+    fn render(now: &NoticesView, before: Option<&NoticesView>, window: &MainWindow) {
         let adapter = window.global::<NoticesAdapter>();
-        adapter.set_detail_title(notice.title.clone().into());
-        adapter.set_detail_published_on(date_text(notice.published_on).into());
-        adapter.set_detail_expires_on(notice.expires_on.map(date_text).unwrap_or_default().into());
-        adapter.set_detail_paragraphs(paragraphs(&notice.body));
-        adapter.set_detail_open(true);
-        shown.opened.insert(notice.id);
-        show_rows(&ctx, &shown);
-    });
+        let changes = Changes::new(now, before);
+        changes.write(|v| &v.rows, |rows| adapter.set_notices(model(rows)));
+        changes.write(
+            |v| &v.load_failed,
+            |&failed| adapter.set_load_failed(failed),
+        );
+        changes.write(|v| &v.detail_title, |t| adapter.set_detail_title(t.into()));
+        changes.write(
+            |v| &v.detail_published_on,
+            |d| adapter.set_detail_published_on(d.into()),
+        );
+        changes.write(
+            |v| &v.detail_expires_on,
+            |d| adapter.set_detail_expires_on(d.into()),
+        );
+        changes.write(
+            |v| &v.detail_paragraphs,
+            |p| adapter.set_detail_paragraphs(model(p)),
+        );
+        changes.write(
+            |v| &v.detail_open,
+            |open| adapter.set_detail_open(*open.get()),
+        );
+    }
+}
+
+pub(super) fn bind(ctx: &Rc<Ctx>) {
+    let page = Bound::<Notices>::new(ctx);
+    let window = ctx.window();
+    let adapter = window.global::<NoticesAdapter>();
+    adapter.on_open_notice(page.callback1(|ctx, page, id: SharedString| {
+        page.update(ctx, |notices| notices.open(&id));
+    }));
 
     // Each visit reads the notices in force today.
-    let shown = Rc::clone(&state);
-    ctx.on_page_open(Page::Notices, move |ctx| load(ctx, &shown));
+    page.on_page_open(ctx, Page::Notices, load);
     // Notices pushed by the server while the page is open show at once.
-    let shown = Rc::clone(&state);
-    ctx.on_sync_event(move |ctx, event| {
-        let on_notices = ctx.window().global::<AppState>().get_current_page() == Page::Notices;
+    page.on_sync_event(ctx, |ctx, page, event| {
+        let on_notices = ctx.current_page() == Page::Notices;
         if on_notices
             && matches!(
                 event,
@@ -77,49 +155,22 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
                 }
             )
         {
-            load(ctx, &shown);
+            load(ctx, page);
         }
     });
-    let shown = Rc::clone(&state);
-    ctx.on_session_end(move |ctx| {
-        *shown.borrow_mut() = Shown::default();
-        let window = ctx.window();
-        let adapter = window.global::<NoticesAdapter>();
-        adapter.set_detail_open(false);
-        adapter.set_detail_title("".into());
-        adapter.set_detail_paragraphs(ModelRc::default());
-        adapter.set_notices(ModelRc::default());
-        adapter.set_load_failed(false);
-    });
+    page.reset_on_session_end(ctx);
 }
 
-fn load(ctx: &Rc<Ctx>, state: &State) {
-    let state = Rc::clone(state);
-    ctx.background(
+fn load(ctx: &Rc<Ctx>, page: &Bound<Notices>) {
+    page.background(
+        ctx,
         |services| services.with_store(|store| in_force(store)),
-        move |ctx, loaded| {
-            let window = ctx.window();
-            let adapter = window.global::<NoticesAdapter>();
-            let mut shown = state.borrow_mut();
-            match loaded {
-                Ok((notices, today)) => {
-                    shown.notices = notices;
-                    shown.today = Some(today);
-                    adapter.set_load_failed(false);
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "cannot read the notices");
-                    shown.notices.clear();
-                    adapter.set_load_failed(true);
-                }
-            }
-            show_rows(ctx, &shown);
-        },
+        |ctx, page, loaded| page.update(ctx, |notices| notices.loaded(loaded)),
     );
 }
 
 /// The notices for this booth's village in force today (Beijing date, server-corrected clock).
-fn in_force(store: &crate::store::Store) -> Result<(Vec<Notice>, NaiveDate), StoreError> {
+fn in_force(store: &kiosk_core::store::Store) -> Result<(Vec<Notice>, NaiveDate), StoreError> {
     let village = store
         .identity()?
         .map(|identity| identity.village.village)
@@ -136,24 +187,6 @@ fn in_force(store: &crate::store::Store) -> Result<(Vec<Notice>, NaiveDate), Sto
     Ok((notices, today))
 }
 
-fn show_rows(ctx: &Rc<Ctx>, shown: &Shown) {
-    let rows: Vec<NoticeRow> = shown
-        .notices
-        .iter()
-        .map(|notice| NoticeRow {
-            id: notice.id.to_string().into(),
-            title: notice.title.clone().into(),
-            published_on: date_text(notice.published_on).into(),
-            is_new: shown
-                .today
-                .is_some_and(|today| is_new(notice, today, &shown.opened)),
-        })
-        .collect();
-    ctx.window()
-        .global::<NoticesAdapter>()
-        .set_notices(ModelRc::new(VecModel::from(rows)));
-}
-
 /// Published in the last [`NEW_FOR_DAYS`] days and not opened in this session.
 pub fn is_new(notice: &Notice, today: NaiveDate, opened: &HashSet<Uuid>) -> bool {
     let age = today.signed_duration_since(notice.published_on);
@@ -161,14 +194,12 @@ pub fn is_new(notice: &Notice, today: NaiveDate, opened: &HashSet<Uuid>) -> bool
 }
 
 /// The body's non-empty lines, trimmed: each is set apart on screen.
-pub fn paragraphs(body: &str) -> ModelRc<SharedString> {
-    let lines: Vec<SharedString> = body
-        .lines()
+pub fn paragraphs(body: &str) -> Vec<SharedString> {
+    body.lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
         .map(SharedString::from)
-        .collect();
-    ModelRc::new(VecModel::from(lines))
+        .collect()
 }
 
 /// ISO dates read the same in Chinese and English.
@@ -178,8 +209,6 @@ fn date_text(date: NaiveDate) -> String {
 
 #[cfg(test)]
 mod tests {
-    use slint::Model;
-
     use super::*;
 
     fn notice(published_on: NaiveDate) -> Notice {
@@ -215,14 +244,72 @@ mod tests {
 
     #[test]
     fn the_body_is_split_into_paragraphs() {
-        let shown: Vec<SharedString> =
-            paragraphs("各位村民：\n\n  请按时缴费。 \r\n咨询电话：0775-5550101\n")
-                .iter()
-                .collect();
+        let shown = paragraphs("各位村民：\n\n  请按时缴费。 \r\n咨询电话：0775-5550101\n");
         assert_eq!(
             shown,
             ["各位村民：", "请按时缴费。", "咨询电话：0775-5550101"]
         );
+    }
+
+    #[test]
+    fn an_opened_notice_shows_in_full_and_is_no_longer_new() {
+        let today = day("2026-11-26");
+        let mut notices = Notices::default();
+        let fresh = notice(today);
+        notices.loaded(Ok((vec![fresh.clone(), notice(day("2026-11-01"))], today)));
+        let view = notices.view();
+        assert_eq!(
+            view.rows.iter().map(|r| r.is_new).collect::<Vec<_>>(),
+            [true, false]
+        );
+        assert!(!view.detail_open.get());
+
+        notices.open(&fresh.id.to_string());
+        let view = notices.view();
+        assert!(*view.detail_open.get());
+        assert_eq!(view.detail_title, fresh.title);
+        assert_eq!(view.detail_published_on, "2026-11-26");
+        assert_eq!(view.detail_paragraphs, ["请于12月31日前缴费。"]);
+        assert!(!view.rows[0].is_new, "opened in this session");
+    }
+
+    #[test]
+    fn opening_again_after_the_screen_closed_it_shows_it_again() {
+        let today = day("2026-11-26");
+        let mut notices = Notices::default();
+        let fresh = notice(today);
+        notices.loaded(Ok((vec![fresh.clone()], today)));
+        notices.open(&fresh.id.to_string());
+        let first = notices.view();
+        notices.open(&fresh.id.to_string());
+        assert_ne!(
+            notices.view(),
+            first,
+            "the back button may have closed it: written again"
+        );
+    }
+
+    #[test]
+    fn an_unknown_notice_changes_nothing() {
+        let today = day("2026-11-26");
+        let mut notices = Notices::default();
+        notices.loaded(Ok((vec![notice(today)], today)));
+        let before = notices.view();
+        notices.open(&Uuid::now_v7().to_string());
+        assert_eq!(notices.view(), before);
+    }
+
+    #[test]
+    fn a_failed_read_empties_the_list_and_says_so() {
+        let today = day("2026-11-26");
+        let mut notices = Notices::default();
+        notices.loaded(Ok((vec![notice(today)], today)));
+        notices.loaded(Err(StoreError::NotEnrolled));
+        let view = notices.view();
+        assert!(view.rows.is_empty());
+        assert!(view.load_failed);
+        notices.loaded(Ok((vec![notice(today)], today)));
+        assert!(!notices.view().load_failed);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use tokio::sync::watch;
 use super::config::AppConfig;
 use super::context::UiSender;
 use super::devices::Devices;
-use crate::store::{Store, StoreError};
-use crate::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
+use kiosk_core::store::{Store, StoreError};
+use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServicesError {
@@ -20,11 +20,11 @@ pub enum ServicesError {
     #[error("cannot start the booth's background threads: {0}")]
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
-    Enroll(#[from] crate::sync::EnrollError),
+    Enroll(#[from] kiosk_core::sync::EnrollError),
     #[error(transparent)]
-    Key(#[from] crate::identity::KeyError),
+    Key(#[from] kiosk_core::identity::KeyError),
     #[error(transparent)]
-    Sync(#[from] crate::sync::SyncError),
+    Sync(#[from] kiosk_core::sync::SyncError),
 }
 
 /// Shared by the UI thread and background work.
@@ -42,7 +42,7 @@ pub struct Services {
 impl Services {
     /// Opens the store, starts the devices and, if the booth is enrolled, sync.
     pub fn start(config: AppConfig, ui: UiSender) -> Result<Arc<Self>, ServicesError> {
-        crate::sync::finish_pending(&config.data_dir)?;
+        kiosk_core::sync::finish_pending(&config.data_dir)?;
         let store = Store::open(&config.data_dir)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -108,7 +108,7 @@ impl Services {
         let Some(identity) = self.with_store(|s| s.identity())? else {
             return Ok(false);
         };
-        let key = crate::identity::load(self.data_dir())?;
+        let key = kiosk_core::identity::load(self.data_dir())?;
         let clock = ClockOffset::new(self.with_store(|s| s.clock_offset_ms())?);
         let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
         let (events, mut received) = tokio::sync::mpsc::unbounded_channel();

@@ -1,6 +1,6 @@
 //! One villager's session: from the first touch after Home until Home again (their choice, or
-//! 90 s without a touch). What they typed lives in the page adapters (cleared by each page's
-//! session-end hook); what the reader read lives here, and is dropped when the session ends.
+//! 90 s without a touch). What they typed lives in the page flows and adapters (cleared by each
+//! page's session-end hook); what the reader read lives here, and is dropped when the session ends.
 
 use hardware::id_card::Card;
 

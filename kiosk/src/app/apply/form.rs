@@ -1,5 +1,5 @@
 //! What the villager types, checked as plainly as the screen explains it: the ID number as it
-//! is typed, and each form field against its kind. Stricter than [`crate::submit::prepare`]
+//! is typed, and each form field against its kind. Stricter than [`kiosk_core::submit::prepare`]
 //! where a friendlier message helps (a phone number needs enough digits), never looser.
 
 use chrono::NaiveDate;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sync_protocol::submission::{MAX_TEXT_CHARS, SubmissionKind};
 
-use crate::submit::Draft;
+use kiosk_core::submit::Draft;
 
 /// The form field that carries the category, in Chinese like the rest of the county's data.
 pub const CATEGORY_FIELD: &str = "category";
@@ -174,7 +174,7 @@ mod tests {
         );
         assert!(draft.name.is_none() && draft.id_number.is_none() && draft.address.is_none());
         assert!(draft.contact_phone.is_none());
-        let prepared = crate::submit::prepare(draft, crate::submit::ItemLookup::NoItem)
+        let prepared = kiosk_core::submit::prepare(draft, kiosk_core::submit::ItemLookup::NoItem)
             .expect("a complaint needs no item");
         assert!(prepared.applicant.is_none(), "anonymous");
     }

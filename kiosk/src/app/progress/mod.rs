@@ -4,115 +4,66 @@
 //!
 //! Scans anywhere without a page of their own open this page for the scanned receipt.
 
+mod flow;
 mod view;
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use hardware::id_card::Card;
-use slint::{ComponentHandle, ModelRc, VecModel};
-use sync_protocol::feed::{CatalogItem, Feed};
+use slint::{ComponentHandle, SharedString};
+use sync_protocol::feed::Feed;
 use sync_protocol::receipt::ReceiptNumber;
-use sync_protocol::submission::SubmissionKind;
-use ui::{
-    AppState, Page, PrintState, ProgressAdapter, ProgressCardState, ProgressLookup,
-    ProgressNumberProblem, ProgressReceiptRow, ProgressView,
-};
+use ui::{Page, PrintState, ProgressAdapter};
 
+use super::bind::Bound;
 use super::context::Ctx;
-use super::devices::{CardEvent, CardProblem};
+use super::devices::CardEvent;
+use super::printed::print_state;
 use super::services::Services;
-use crate::receipt_paper::{self, PrintedReceipt};
-use crate::store::{self, LocalReceipt, StatusEntry, StoreError};
-use crate::sync::SyncEvent;
+use flow::{Detail, Found, Progress};
+use kiosk_core::receipt_paper::{self, PrintedReceipt};
+use kiosk_core::store::{self, StoreError};
+use kiosk_core::sync::SyncEvent;
 
 pub use view::{NumberProblem, parse_number};
 
-/// The receipt on screen, kept for reprinting and refreshing.
-#[derive(Debug, Default)]
-struct Shown {
-    receipt: Option<LocalReceipt>,
-    item: Option<CatalogItem>,
-    /// Opened from the card's list: Back returns there.
-    from_list: bool,
-}
-
-type State = Rc<RefCell<Shown>>;
-
-/// What looking a number up found.
-enum Found {
-    Here(Box<Detail>),
-    /// Issued by this booth's kiosk number but not in its store (a re-installed booth).
-    NotHere,
-    /// Another booth's kiosk number.
-    OtherBooth,
-}
-
-struct Detail {
-    receipt: LocalReceipt,
-    history: Vec<StatusEntry>,
-    item: Option<CatalogItem>,
-}
-
 pub(super) fn bind(ctx: &Rc<Ctx>) {
-    let state: State = Rc::default();
+    let page = Bound::<Progress>::new(ctx);
     let window = ctx.window();
     let adapter = window.global::<ProgressAdapter>();
-
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_look_up(move |text| {
-        if let Some(ctx) = weak.upgrade() {
-            ctx.note_session_data();
-            look_up(&ctx, &shown, &text);
+    adapter.on_look_up(page.callback1(|ctx, page, text: SharedString| {
+        ctx.note_session_data();
+        look_up(ctx, page, &text);
+    }));
+    adapter.on_use_card(page.callback(start_card));
+    adapter.on_open_receipt(page.callback1(|ctx, page, number: SharedString| {
+        let Ok(number) = number.parse::<ReceiptNumber>() else {
+            return;
+        };
+        open_detail(ctx, page, number, true);
+    }));
+    adapter.on_reprint(page.callback(reprint));
+    adapter.on_rate(page.callback(|ctx, page| {
+        if let Some(number) = page.read(Progress::shown_number) {
+            super::rating::rate_receipt(ctx, &number);
         }
-    });
-    let weak = Rc::downgrade(ctx);
-    adapter.on_use_card(move || {
-        if let Some(ctx) = weak.upgrade() {
-            start_card(&ctx);
+    }));
+    adapter.on_back(page.callback(|ctx, page| {
+        if change(ctx, page, Progress::back) {
+            ctx.show_page(Page::Home);
         }
-    });
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_open_receipt(move |number| {
-        if let Some(ctx) = weak.upgrade() {
-            open_detail(&ctx, &shown, &number, true);
-        }
-    });
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_reprint(move || {
-        if let Some(ctx) = weak.upgrade() {
-            reprint(&ctx, &shown.borrow());
-        }
-    });
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_rate(move || {
-        let Some(ctx) = weak.upgrade() else { return };
-        let number = shown.borrow().receipt.as_ref().map(|r| r.number.clone());
-        if let Some(number) = number {
-            super::rating::rate_receipt(&ctx, &number);
-        }
-    });
-    let (weak, shown) = (Rc::downgrade(ctx), Rc::clone(&state));
-    adapter.on_back(move || {
-        if let Some(ctx) = weak.upgrade() {
-            back(&ctx, &shown);
-        }
-    });
+    }));
 
     // Each visit starts at the three ways in; this page's scans are its own.
-    let shown = Rc::clone(&state);
-    ctx.on_page_open(Page::Progress, move |ctx| {
-        reset(ctx);
-        let shown = Rc::clone(&shown);
-        ctx.capture_scans(move |ctx, code| scanned_on_page(ctx, &shown, &code));
+    page.on_page_open(ctx, Page::Progress, |ctx, page| {
+        change(ctx, page, Progress::start);
+        let page = page.clone();
+        ctx.capture_scans(move |ctx, code| scanned_on_page(ctx, &page, &code));
     });
-    let shown = Rc::clone(&state);
-    ctx.set_default_scan_handler(move |ctx, code| {
-        show_scanned(ctx, &shown, &code);
-    });
+    let default = page.clone();
+    ctx.set_default_scan_handler(move |ctx, code| show_scanned(ctx, &default, &code));
     // A status that arrives while its receipt is on screen shows at once.
-    let shown = Rc::clone(&state);
-    ctx.on_sync_event(move |ctx, event| {
+    page.on_sync_event(ctx, |ctx, page, event| {
         let relevant = matches!(
             event,
             SyncEvent::FeedPulled {
@@ -120,174 +71,77 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
                 ..
             } | SyncEvent::Uploaded { .. }
         );
-        let window = ctx.window();
-        let adapter = window.global::<ProgressAdapter>();
-        let on_detail = window.global::<AppState>().get_current_page() == Page::Progress
-            && adapter.get_view() == ProgressView::Detail;
-        if relevant && on_detail {
-            let number = adapter.get_number();
-            refresh_detail(ctx, &shown, &number);
+        let on_page = ctx.current_page() == Page::Progress;
+        if relevant
+            && on_page
+            && let Some(number) = page.read(Progress::detail_number)
+        {
+            refresh_detail(ctx, page, number);
         }
     });
-    let shown = Rc::clone(&state);
-    ctx.on_session_end(move |ctx| {
-        *shown.borrow_mut() = Shown::default();
-        reset(ctx);
-    });
+    page.reset_on_session_end(ctx);
+}
+
+/// Changes the flow; leaving the card view stops the reader.
+fn change<R>(ctx: &Rc<Ctx>, page: &Bound<Progress>, change: impl FnOnce(&mut Progress) -> R) -> R {
+    let was_waiting = page.read(Progress::waits_for_card);
+    let result = page.update(ctx, change);
+    if was_waiting && !page.read(Progress::waits_for_card) {
+        ctx.stop_reading_cards();
+    }
+    result
 }
 
 /// A code scanned where no page captured the scanner: a receipt number opens this page for it;
 /// other codes are left alone (they are not the villager's receipt).
-fn show_scanned(ctx: &Rc<Ctx>, shown: &State, code: &str) {
+fn show_scanned(ctx: &Rc<Ctx>, page: &Bound<Progress>, code: &str) {
     if parse_number(code).is_err() {
         tracing::info!("a scanned code is not a receipt number: ignored outside the progress page");
         return;
     }
-    if ctx.window().global::<AppState>().get_current_page() != Page::Progress {
+    if ctx.current_page() != Page::Progress {
         ctx.show_page(Page::Progress);
     }
-    look_up(ctx, shown, code);
+    look_up(ctx, page, code);
 }
 
 /// A scan while this page is open: looked up like a typed number, so a code that is not a
 /// receipt's gets the same plain message.
-fn scanned_on_page(ctx: &Rc<Ctx>, shown: &State, code: &str) {
-    if ctx.window().global::<AppState>().get_current_page() != Page::Progress {
+fn scanned_on_page(ctx: &Rc<Ctx>, page: &Bound<Progress>, code: &str) {
+    if ctx.current_page() != Page::Progress {
         // Left over from an earlier visit (there is no page-close hook): give the scanner back
         // and let the scan go where an unclaimed one goes.
         ctx.release_scanner();
-        show_scanned(ctx, shown, code);
+        show_scanned(ctx, page, code);
         return;
     }
-    look_up(ctx, shown, code);
-}
-
-fn reset(ctx: &Rc<Ctx>) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    if adapter.get_view() == ProgressView::Card {
-        ctx.stop_reading_cards();
-    }
-    adapter.set_view(ProgressView::Start);
-    adapter.set_typed_number("".into());
-    adapter.set_number_problem(ProgressNumberProblem::None);
-    adapter.set_lookup(ProgressLookup::Idle);
-    adapter.set_card_state(ProgressCardState::Waiting);
-    adapter.set_masked_id("".into());
-    adapter.set_receipts(ModelRc::default());
-    clear_detail(&adapter);
-}
-
-fn clear_detail(adapter: &ProgressAdapter<'_>) {
-    adapter.set_number("".into());
-    adapter.set_item_name("".into());
-    adapter.set_submitted_at("".into());
-    adapter.set_status_note("".into());
-    adapter.set_office_phone("".into());
-    adapter.set_history(ModelRc::default());
-    adapter.set_print_state(PrintState::Idle);
-}
-
-fn back(ctx: &Rc<Ctx>, shown: &State) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    match adapter.get_view() {
-        ProgressView::Detail if shown.borrow().from_list => {
-            adapter.set_view(ProgressView::Card);
-        }
-        ProgressView::Detail => {
-            adapter.set_view(ProgressView::Start);
-        }
-        ProgressView::Card => {
-            ctx.stop_reading_cards();
-            adapter.set_view(ProgressView::Start);
-        }
-        ProgressView::Start => ctx.show_page(Page::Home),
-    }
-    if adapter.get_view() != ProgressView::Detail {
-        *shown.borrow_mut() = Shown {
-            from_list: false,
-            ..Shown::default()
-        };
-        clear_detail(&adapter);
-    }
+    look_up(ctx, page, code);
 }
 
 /// A typed or scanned number: refused with the reason, or looked up.
-fn look_up(ctx: &Rc<Ctx>, shown: &State, text: &str) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    if adapter.get_view() == ProgressView::Card {
-        ctx.stop_reading_cards();
-    }
-    adapter.set_view(ProgressView::Start);
-    adapter.set_typed_number(text.trim().into());
-    adapter.set_lookup(ProgressLookup::Idle);
-    match parse_number(text) {
-        Err(problem) => adapter.set_number_problem(problem.into()),
-        Ok(number) => {
-            adapter.set_number_problem(ProgressNumberProblem::None);
-            // Shown normalised, so a scanned or lower-case number reads as on paper.
-            adapter.set_typed_number(number.to_string().into());
-            open_detail(ctx, shown, &number.to_string(), false);
-        }
+fn look_up(ctx: &Rc<Ctx>, page: &Bound<Progress>, text: &str) {
+    if let Some(number) = change(ctx, page, |progress| progress.look_up(text)) {
+        open_detail(ctx, page, number, false);
     }
 }
 
 /// Loads the receipt and shows it; a number this booth does not hold says so on the start view.
-fn open_detail(ctx: &Rc<Ctx>, shown: &State, number: &str, from_list: bool) {
-    let Ok(parsed) = number.parse::<ReceiptNumber>() else {
-        return;
-    };
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    if !from_list {
-        adapter.set_lookup(ProgressLookup::Searching);
-    }
-    let shown = Rc::clone(shown);
-    ctx.background(
-        move |services| find(services, parsed),
-        move |ctx, found| {
-            let window = ctx.window();
-            let adapter = window.global::<ProgressAdapter>();
-            match found {
-                Ok(Found::Here(detail)) => {
-                    adapter.set_lookup(ProgressLookup::Idle);
-                    show_detail(ctx, &shown, *detail, from_list);
-                }
-                Ok(Found::NotHere) => adapter.set_lookup(ProgressLookup::NotHere),
-                Ok(Found::OtherBooth) => adapter.set_lookup(ProgressLookup::OtherBooth),
-                Err(err) => {
-                    tracing::warn!(%err, "cannot look up a receipt");
-                    adapter.set_lookup(ProgressLookup::Failed);
-                }
-            }
-        },
+fn open_detail(ctx: &Rc<Ctx>, page: &Bound<Progress>, number: ReceiptNumber, from_list: bool) {
+    page.background(
+        ctx,
+        move |services| find(services, number),
+        move |ctx, page, found| page.update(ctx, |progress| progress.found(found, from_list)),
     );
 }
 
 /// Reloads the shown receipt after a sync, keeping where Back leads.
-fn refresh_detail(ctx: &Rc<Ctx>, shown: &State, number: &str) {
-    let Ok(parsed) = number.parse::<ReceiptNumber>() else {
-        return;
-    };
-    let shown = Rc::clone(shown);
-    ctx.background(
-        move |services| find(services, parsed),
-        move |ctx, found| {
-            let window = ctx.window();
-            let adapter = window.global::<ProgressAdapter>();
-            // Only if the villager is still looking at the same receipt.
-            if adapter.get_view() != ProgressView::Detail
-                || adapter.get_number() != parsed.to_string().as_str()
-            {
-                return;
-            }
+fn refresh_detail(ctx: &Rc<Ctx>, page: &Bound<Progress>, number: ReceiptNumber) {
+    page.background(
+        ctx,
+        move |services| find(services, number),
+        move |ctx, page, found| {
             if let Ok(Found::Here(detail)) = found {
-                let from_list = shown.borrow().from_list;
-                let print_state = adapter.get_print_state();
-                show_detail(ctx, &shown, *detail, from_list);
-                adapter.set_print_state(print_state);
+                page.update(ctx, |progress| progress.refreshed(*detail));
             }
         },
     );
@@ -319,60 +173,18 @@ fn find(services: &Services, number: ReceiptNumber) -> Result<Found, StoreError>
     })
 }
 
-fn show_detail(ctx: &Rc<Ctx>, shown: &State, detail: Detail, from_list: bool) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    let Detail {
-        receipt,
-        history,
-        item,
-    } = detail;
-    adapter.set_number(receipt.number.clone().into());
-    adapter.set_item_name(view::item_name(item.as_ref()).into());
-    adapter.set_kind(view::kind(receipt.kind));
-    adapter.set_submitted_at(view::date_text(receipt.created_at).into());
-    adapter.set_status(view::current_status(&receipt));
-    adapter.set_status_note(receipt.status_note.clone().unwrap_or_default().into());
-    adapter.set_office_phone(
-        item.as_ref()
-            .map(|i| i.office.phone.clone())
-            .unwrap_or_default()
-            .into(),
-    );
-    adapter.set_history(ModelRc::new(VecModel::from(view::history_rows(
-        &receipt, &history,
-    ))));
-    adapter.set_can_rate(receipt.kind != SubmissionKind::Evaluation);
-    adapter.set_print_state(PrintState::Idle);
-    adapter.set_view(ProgressView::Detail);
-    *shown.borrow_mut() = Shown {
-        receipt: Some(receipt),
-        item,
-        from_list,
-    };
-}
-
 /// "Place your ID card": reads one card and lists what it handed in on this booth.
-fn start_card(ctx: &Rc<Ctx>) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    adapter.set_view(ProgressView::Card);
-    adapter.set_masked_id("".into());
-    adapter.set_receipts(ModelRc::default());
-    if !ctx.services.devices().has_reader() {
-        adapter.set_card_state(ProgressCardState::ReaderUnavailable);
-        return;
+fn start_card(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
+    let has_reader = ctx.services.devices().has_reader();
+    if page.update(ctx, |progress| progress.start_card(has_reader)) {
+        ctx.note_session_data();
+        let page = page.clone();
+        ctx.read_cards(move |ctx, event| card_event(ctx, &page, event));
     }
-    adapter.set_card_state(ProgressCardState::Waiting);
-    ctx.note_session_data();
-    ctx.read_cards(card_event);
 }
 
-fn card_event(ctx: &Rc<Ctx>, event: CardEvent) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    let waiting = window.global::<AppState>().get_current_page() == Page::Progress
-        && adapter.get_view() == ProgressView::Card;
+fn card_event(ctx: &Rc<Ctx>, page: &Bound<Progress>, event: CardEvent) {
+    let waiting = ctx.current_page() == Page::Progress && page.read(Progress::waits_for_card);
     if !waiting {
         // Armed by an earlier visit: a card nobody here asked for is not read.
         ctx.stop_reading_cards();
@@ -382,25 +194,20 @@ fn card_event(ctx: &Rc<Ctx>, event: CardEvent) {
         CardEvent::Read(card) => {
             // One card per look-up; the booth keeps no card data nobody asked for.
             ctx.stop_reading_cards();
-            list_for_card(ctx, &card);
+            list_for_card(ctx, page, &card);
         }
-        CardEvent::Failed(problem) => adapter.set_card_state(match problem {
-            CardProblem::HoldStill => ProgressCardState::HoldStill,
-            CardProblem::Unreadable => ProgressCardState::Unreadable,
-            CardProblem::ReaderUnavailable => ProgressCardState::ReaderUnavailable,
-        }),
+        CardEvent::Failed(problem) => page.update(ctx, |progress| progress.card_failed(problem)),
         CardEvent::Removed => {}
     }
 }
 
-fn list_for_card(ctx: &Rc<Ctx>, card: &Card) {
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    adapter.set_card_state(ProgressCardState::Searching);
-    adapter.set_masked_id(card.id_number().masked().into());
+fn list_for_card(ctx: &Rc<Ctx>, page: &Bound<Progress>, card: &Card) {
+    let masked = card.id_number().masked();
+    page.update(ctx, |progress| progress.card_read(masked));
     // The full number only goes to the store, which keys it; it is never shown or logged.
     let id_number = card.id_number().expose().to_owned();
-    ctx.background(
+    page.background(
+        ctx,
         move |services| {
             services.with_store(|store| {
                 let receipts = store.receipts_for_holder(&id_number)?;
@@ -415,43 +222,17 @@ fn list_for_card(ctx: &Rc<Ctx>, card: &Card) {
                 Ok::<_, store::StoreError>(rows)
             })
         },
-        |ctx, listed| {
-            let window = ctx.window();
-            let adapter = window.global::<ProgressAdapter>();
-            match listed {
-                Ok(rows) => {
-                    let rows: Vec<ProgressReceiptRow> = rows
-                        .into_iter()
-                        .map(|(receipt, item_name)| ProgressReceiptRow {
-                            number: receipt.number.clone().into(),
-                            item_name: item_name.into(),
-                            kind: view::kind(receipt.kind),
-                            date: view::date_text(receipt.created_at).into(),
-                            status: view::current_status(&receipt),
-                        })
-                        .collect();
-                    adapter.set_receipts(ModelRc::new(VecModel::from(rows)));
-                    adapter.set_card_state(ProgressCardState::Listed);
-                }
-                Err(err) => {
-                    tracing::warn!(%err, "cannot list a card's receipts");
-                    adapter.set_card_state(ProgressCardState::Failed);
-                }
-            }
-        },
+        |ctx, page, listed| page.update(ctx, |progress| progress.listed(listed)),
     );
 }
 
 /// Prints the shown receipt again, as it was printed at submit time.
-fn reprint(ctx: &Rc<Ctx>, shown: &Shown) {
-    let Some(receipt) = shown.receipt.clone() else {
+fn reprint(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
+    let Some((receipt, item)) = page.update(ctx, Progress::reprint) else {
         return;
     };
-    let item = shown.item.clone();
-    let window = ctx.window();
-    let adapter = window.global::<ProgressAdapter>();
-    adapter.set_print_state(PrintState::Printing);
-    ctx.background(
+    page.background(
+        ctx,
         move |services| {
             let booth = services
                 .with_store(|store| store.identity())
@@ -460,7 +241,7 @@ fn reprint(ctx: &Rc<Ctx>, shown: &Shown) {
                 .map(|identity| identity.village.village)
                 .unwrap_or_default();
             let Ok(number) = receipt.number.parse::<ReceiptNumber>() else {
-                return Err(None);
+                return None;
             };
             let stored = store::Receipt {
                 id: receipt.submission_id,
@@ -476,28 +257,14 @@ fn reprint(ctx: &Rc<Ctx>, shown: &Shown) {
                 item_code: receipt.item_code.as_deref(),
                 receipt: &stored,
             };
-            services
-                .devices()
-                .print(&receipt_paper::document(&paper))
-                .map(|_| ())
-                .map_err(Some)
+            Some(services.devices().print(&receipt_paper::document(&paper)))
         },
-        |ctx, printed| {
-            let window = ctx.window();
-            let adapter = window.global::<ProgressAdapter>();
-            adapter.set_print_state(match printed {
-                Ok(()) => PrintState::Printed,
-                Err(Some(err)) if err.is_paper_out() => {
-                    tracing::warn!(%err, "receipt not reprinted");
-                    PrintState::PaperOut
-                }
-                Err(err) => {
-                    if let Some(err) = err {
-                        tracing::warn!(%err, "receipt not reprinted");
-                    }
-                    PrintState::Failed
-                }
+        |ctx, page, printed| {
+            // A stored number that no longer parses cannot be printed: said like any failure.
+            let outcome = printed.map_or(PrintState::Failed, |printed| {
+                print_state(printed, "reprinted receipt")
             });
+            page.update(ctx, |progress| progress.printed(outcome));
         },
     );
 }

@@ -7,8 +7,8 @@ use sync_protocol::receipt::{ReceiptError, ReceiptNumber};
 use sync_protocol::submission::SubmissionKind;
 use ui::{ProgressHistoryRow, ProgressKind, ProgressNumberProblem, ProgressStatus};
 
-use crate::receipt_paper::beijing;
-use crate::store::{LocalReceipt, StatusEntry, SubmissionState};
+use kiosk_core::receipt_paper::beijing;
+use kiosk_core::store::{LocalReceipt, StatusEntry, SubmissionState};
 
 /// Why a typed or scanned text is not a receipt number, as the villager is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,11 +105,14 @@ pub fn item_name(item: Option<&CatalogItem>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use uuid::Uuid;
 
-    fn receipt(upload: SubmissionState, status: Option<SubmissionStatus>) -> LocalReceipt {
+    pub(in crate::app::progress) fn receipt(
+        upload: SubmissionState,
+        status: Option<SubmissionStatus>,
+    ) -> LocalReceipt {
         LocalReceipt {
             number: ReceiptNumber::new(7, 1).to_string(),
             submission_id: Uuid::nil(),

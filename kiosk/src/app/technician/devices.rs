@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::Utc;
 use hardware::ports::{PortInfo, PortKind};
 use hardware::printer::PaperWidth;
-use slint::{ComponentHandle, ModelRc, Timer, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, Timer, VecModel};
 use ui::{
     TechnicianAdapter, TechnicianDevice, TechnicianDeviceState, TechnicianPort, TechnicianView,
 };
@@ -96,25 +96,25 @@ pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
 
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_select_device(move |device| {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            stop_waiting(&ctx, &t);
-            t.borrow_mut().devices.selected = device.into();
-            set_state(&ctx, TechnicianDeviceState::Idle, String::new());
-            show(&ctx, &t);
+    let t = Rc::clone(tech);
+    adapter.on_select_device(ctx.callback1(move |ctx, device: TechnicianDevice| {
+        if unlocked(ctx, &t) {
+            stop_waiting(ctx, &t);
+            t.devices.borrow_mut().selected = device.into();
+            set_state(ctx, TechnicianDeviceState::Idle, String::new());
+            show(ctx, &t);
         }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    adapter.on_choose_port(move |path| {
-        if let Some(ctx) = unlocked(&weak, &t) {
-            let slot = t.borrow().devices.selected;
+    }));
+    let t = Rc::clone(tech);
+    adapter.on_choose_port(ctx.callback1(move |ctx, path: SharedString| {
+        if unlocked(ctx, &t) {
+            let slot = t.devices.borrow().selected;
             tracing::info!(target: "technician", port = %path, "port chosen for the {}", slot.name());
-            t.borrow_mut().devices.chosen[slot.index()] = Some(path.to_string());
-            set_state(&ctx, TechnicianDeviceState::Idle, String::new());
-            show(&ctx, &t);
+            t.devices.borrow_mut().chosen[slot.index()] = Some(path.to_string());
+            set_state(ctx, TechnicianDeviceState::Idle, String::new());
+            show(ctx, &t);
         }
-    });
+    }));
     adapter.on_refresh_ports(when_unlocked(ctx, tech, refresh_ports));
     adapter.on_test_device(when_unlocked(ctx, tech, test));
     adapter.on_printer_status(when_unlocked(ctx, tech, printer_status));
@@ -128,19 +128,18 @@ fn when_unlocked(
     tech: &Shared,
     action: fn(&Rc<Ctx>, &Shared),
 ) -> impl Fn() + 'static {
-    let (weak, tech) = (Rc::downgrade(ctx), Rc::clone(tech));
-    move || {
-        if let Some(ctx) = unlocked(&weak, &tech) {
-            action(&ctx, &tech);
+    let tech = Rc::clone(tech);
+    ctx.callback(move |ctx| {
+        if unlocked(ctx, &tech) {
+            action(ctx, &tech);
         }
-    }
+    })
 }
 
-/// The context, if technician mode is unlocked (a callback may outlive the unlock).
-fn unlocked(weak: &std::rc::Weak<Ctx>, tech: &Shared) -> Option<Rc<Ctx>> {
-    let ctx = weak.upgrade()?;
+/// A touch; whether technician mode is unlocked (a callback may outlive the unlock).
+fn unlocked(ctx: &Ctx, tech: &Shared) -> bool {
     ctx.touched();
-    tech.borrow().unlocked.then_some(ctx)
+    tech.unlocked()
 }
 
 pub(super) fn opened(ctx: &Rc<Ctx>, tech: &Shared) {
@@ -155,7 +154,7 @@ pub(super) fn leave(ctx: &Rc<Ctx>, tech: &Shared) {
 }
 
 pub(super) fn clear(ctx: &Rc<Ctx>, tech: &Shared) {
-    tech.borrow_mut().devices = DevicesState::default();
+    *tech.devices.borrow_mut() = DevicesState::default();
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
     adapter.set_device(TechnicianDevice::Reader);
@@ -193,7 +192,7 @@ fn configured(ctx: &Ctx, slot: Slot) -> Option<String> {
 /// The port a test of `slot` uses: the one chosen here, else the configured one.
 fn target(ctx: &Ctx, tech: &Shared, slot: Slot) -> Option<(String, bool)> {
     let configured = configured(ctx, slot);
-    let chosen = tech.borrow().devices.chosen[slot.index()].clone();
+    let chosen = tech.devices.borrow().chosen[slot.index()].clone();
     match chosen {
         Some(chosen) => {
             let in_use = configured.as_deref() == Some(chosen.as_str());
@@ -205,9 +204,9 @@ fn target(ctx: &Ctx, tech: &Shared, slot: Slot) -> Option<(String, bool)> {
 
 /// Shows the selected device, its ports and the list.
 fn show(ctx: &Ctx, tech: &Shared) {
-    let slot = tech.borrow().devices.selected;
+    let slot = tech.devices.borrow().selected;
     let configured = configured(ctx, slot);
-    let chosen = tech.borrow().devices.chosen[slot.index()].clone();
+    let chosen = tech.devices.borrow().chosen[slot.index()].clone();
     // Emulators and by-id links are not listed by the OS: the configured ports always are.
     let mut rows: Vec<TechnicianPort> = Vec::new();
     let mut add = |path: String, description: String| {
@@ -229,7 +228,7 @@ fn show(ctx: &Ctx, tech: &Shared) {
             add(port, format!("({})", other.name()));
         }
     }
-    for port in &tech.borrow().devices.found {
+    for port in &tech.devices.borrow().found {
         add(port.path.clone(), describe_port(&port.kind));
     }
     if let Some(port) = &chosen {
@@ -253,7 +252,7 @@ fn refresh_ports(ctx: &Rc<Ctx>, tech: &Shared) {
         |_| hardware::ports::list(),
         move |ctx, listed| match listed {
             Ok(ports) => {
-                t.borrow_mut().devices.found = ports;
+                t.devices.borrow_mut().found = ports;
                 show(ctx, &t);
             }
             Err(err) => {
@@ -265,7 +264,7 @@ fn refresh_ports(ctx: &Rc<Ctx>, tech: &Shared) {
 }
 
 fn stop_waiting(ctx: &Rc<Ctx>, tech: &Shared) {
-    if tech.borrow_mut().devices.test_timeout.take().is_some() {
+    if tech.devices.borrow_mut().test_timeout.take().is_some() {
         ctx.stop_reading_cards();
         ctx.release_scanner();
     }
@@ -280,22 +279,24 @@ fn time_out_after(
     detail: String,
 ) {
     let timer = Timer::default();
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
-    timer.start(slint::TimerMode::SingleShot, wait, move || {
-        if let Some(ctx) = weak.upgrade() {
-            stop_waiting(&ctx, &t);
+    let t = Rc::clone(tech);
+    timer.start(
+        slint::TimerMode::SingleShot,
+        wait,
+        ctx.callback(move |ctx| {
+            stop_waiting(ctx, &t);
             tracing::info!(target: "technician", "device test timed out");
-            if showing(&ctx, TechnicianView::Devices) {
-                set_state(&ctx, state, detail.clone());
+            if showing(ctx, TechnicianView::Devices) {
+                set_state(ctx, state, detail.clone());
             }
-        }
-    });
-    tech.borrow_mut().devices.test_timeout = Some(timer);
+        }),
+    );
+    tech.devices.borrow_mut().test_timeout = Some(timer);
 }
 
 fn test(ctx: &Rc<Ctx>, tech: &Shared) {
     stop_waiting(ctx, tech);
-    let slot = tech.borrow().devices.selected;
+    let slot = tech.devices.borrow().selected;
     let Some((port, in_use)) = target(ctx, tech, slot) else {
         set_state(ctx, TechnicianDeviceState::NoPort, String::new());
         return;
@@ -414,7 +415,7 @@ fn test_scanner(ctx: &Rc<Ctx>, tech: &Shared, port: String, in_use: bool) {
         let t = Rc::clone(tech);
         let at = port.clone();
         ctx.capture_scans(move |ctx, code| {
-            if t.borrow_mut().devices.test_timeout.take().is_none() {
+            if t.devices.borrow_mut().test_timeout.take().is_none() {
                 return;
             }
             ctx.release_scanner();
@@ -487,7 +488,7 @@ fn printer_status(ctx: &Rc<Ctx>, tech: &Shared) {
 /// a scanner only sends, so it is found by the test (scan a code) instead.
 fn auto_detect(ctx: &Rc<Ctx>, tech: &Shared) {
     stop_waiting(ctx, tech);
-    let slot = tech.borrow().devices.selected;
+    let slot = tech.devices.borrow().selected;
     tracing::info!(target: "technician", "auto-detecting the {}", slot.name());
     if slot == Slot::Scanner {
         set_state(
@@ -505,8 +506,8 @@ fn auto_detect(ctx: &Rc<Ctx>, tech: &Shared) {
         .filter_map(|s| configured(ctx, s))
         .collect();
     let mut candidates: Vec<String> = tech
-        .borrow()
         .devices
+        .borrow()
         .found
         .iter()
         .filter(|p| slot == Slot::Printer || p.kind != PortKind::UsbPrinter)
@@ -529,7 +530,7 @@ fn auto_detect(ctx: &Rc<Ctx>, tech: &Shared) {
         move |ctx, found| match found {
             Some(port) => {
                 tracing::info!(target: "technician", %port, "{} detected", slot.name());
-                t.borrow_mut().devices.chosen[slot.index()] = Some(port.clone());
+                t.devices.borrow_mut().chosen[slot.index()] = Some(port.clone());
                 show(ctx, &t);
                 set_state(ctx, TechnicianDeviceState::Detected, port);
             }
@@ -545,7 +546,7 @@ fn save_ports(ctx: &Rc<Ctx>, tech: &Shared) {
     let ports: Vec<(Slot, String)> = Slot::ALL
         .into_iter()
         .filter_map(|slot| {
-            tech.borrow().devices.chosen[slot.index()]
+            tech.devices.borrow().chosen[slot.index()]
                 .clone()
                 .map(|port| (slot, port))
         })

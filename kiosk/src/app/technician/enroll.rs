@@ -11,12 +11,13 @@ use slint::ComponentHandle;
 use sync_protocol::ErrorCode;
 use ui::{TechnicianAdapter, TechnicianEnrollState, TechnicianView};
 
+use super::gate::Technician;
 use super::{Shared, showing};
 use crate::app::context::Ctx;
 use crate::app::services::Services;
-use crate::store::Identity;
-use crate::store::technician_pin::TechnicianPin;
-use crate::sync::{EnrollError, SyncError};
+use kiosk_core::store::Identity;
+use kiosk_core::store::technician_pin::TechnicianPin;
+use kiosk_core::sync::{EnrollError, SyncError};
 
 pub use sync_protocol::enroll::{EnrollQr, parse_enroll_qr};
 
@@ -35,16 +36,14 @@ pub fn normalize_server_url(text: &str) -> String {
 }
 
 pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(tech));
+    let t = Rc::clone(tech);
     ctx.window()
         .global::<TechnicianAdapter>()
-        .on_enroll(move || {
-            if let Some(ctx) = weak.upgrade()
-                && t.borrow().unlocked
-            {
-                start(&ctx);
+        .on_enroll(ctx.callback(move |ctx| {
+            if t.unlocked() {
+                start(ctx, &t);
             }
-        });
+        }));
 }
 
 pub(super) fn clear(adapter: &TechnicianAdapter<'_>) {
@@ -113,7 +112,7 @@ struct Enrolled {
     restart: bool,
 }
 
-fn start(ctx: &Rc<Ctx>) {
+fn start(ctx: &Rc<Ctx>, tech: &Shared) {
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
     let url = normalize_server_url(&adapter.get_server_url());
@@ -130,7 +129,7 @@ fn start(ctx: &Rc<Ctx>) {
         return refuse(TechnicianEnrollState::NeedCode);
     }
     let pin = if new_pin.is_empty() {
-        if !adapter.get_pin_set() {
+        if !tech.gate.read(Technician::pin_set) {
             return refuse(TechnicianEnrollState::NeedPin);
         }
         None
@@ -144,9 +143,10 @@ fn start(ctx: &Rc<Ctx>) {
     tracing::info!(target: "technician", server = %url, "enrollment started");
     adapter.set_enroll_state(TechnicianEnrollState::Enrolling);
     adapter.set_enroll_detail("".into());
+    let t = Rc::clone(tech);
     ctx.background(
         move |services| enroll_blocking(services, &url, &code, pin.as_ref()),
-        |ctx, result| {
+        move |ctx, result| {
             let window = ctx.window();
             let adapter = window.global::<TechnicianAdapter>();
             match result {
@@ -158,8 +158,7 @@ fn start(ctx: &Rc<Ctx>) {
                         kiosk_number = identity.kiosk_number,
                         "booth enrolled"
                     );
-                    adapter.set_enrolled(true);
-                    adapter.set_pin_set(true);
+                    t.gate.update(ctx, Technician::enrolled_now);
                     adapter.set_new_pin("".into());
                     adapter.set_enroll_code("".into());
                     adapter.set_enroll_state(if done.restart {
@@ -200,7 +199,7 @@ fn enroll_blocking(
     let was_syncing = services.sync_running();
     let identity = services
         .runtime()
-        .block_on(crate::sync::enroll(services.data_dir(), url, code))
+        .block_on(kiosk_core::sync::enroll(services.data_dir(), url, code))
         .map_err(|err| classify(&err))?;
     if let Some(pin) = pin {
         services

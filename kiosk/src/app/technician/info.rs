@@ -4,18 +4,12 @@ use std::path::Path;
 use std::rc::Rc;
 
 use slint::ComponentHandle;
-use ui::TechnicianAdapter;
+use ui::{MainWindow, TechnicianAdapter};
 
+use crate::app::bind::{Bound, Changes, Flow};
 use crate::app::context::Ctx;
-use crate::store::Identity;
-use crate::sync::clock::{clock_warning, describe_offset};
-
-pub(super) fn clear(adapter: &TechnicianAdapter<'_>) {
-    adapter.set_info_kiosk_id("".into());
-    adapter.set_info_kiosk_number("".into());
-    adapter.set_info_village("".into());
-    adapter.set_info_server("".into());
-}
+use kiosk_core::store::Identity;
+use kiosk_core::sync::clock::{clock_warning, describe_offset};
 
 /// What the page shows, read in the background.
 #[derive(Debug)]
@@ -25,45 +19,91 @@ struct Facts {
     disk: Result<(u64, u64), String>,
 }
 
+/// The booth's facts as the page words them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Info {
+    kiosk_id: String,
+    kiosk_number: String,
+    village: String,
+    server: String,
+    version: String,
+    disk_free: String,
+    clock_offset: String,
+    clock_ok: bool,
+    config: String,
+}
+
+impl Info {
+    fn read(&mut self, facts: Facts, config: String) {
+        let identity = facts.identity.as_ref();
+        self.kiosk_id = identity.map(|i| i.kiosk_id.clone()).unwrap_or_default();
+        self.kiosk_number = identity
+            .map(|i| format!("#{}", i.kiosk_number))
+            .unwrap_or_default();
+        self.village = identity
+            .map(|i| {
+                let v = &i.village;
+                format!("{} {} {}", v.county, v.township, v.village)
+            })
+            .unwrap_or_default();
+        self.server = identity.map(|i| i.server_url.clone()).unwrap_or_default();
+        env!("CARGO_PKG_VERSION").clone_into(&mut self.version);
+        self.disk_free = match facts.disk {
+            Ok((free, total)) => format!("{} / {}", gigabytes(free), gigabytes(total)),
+            Err(err) => err,
+        };
+        self.clock_offset = describe_offset(facts.clock_offset_ms);
+        self.clock_ok = clock_warning(facts.clock_offset_ms).is_none();
+        self.config = config;
+    }
+}
+
+impl Flow for Info {
+    type View = Self;
+
+    fn view(&self) -> Self {
+        self.clone()
+    }
+
+    fn render(now: &Self, before: Option<&Self>, window: &MainWindow) {
+        let adapter = window.global::<TechnicianAdapter>();
+        let changes = Changes::new(now, before);
+        changes.write(|v| &v.kiosk_id, |t| adapter.set_info_kiosk_id(t.into()));
+        changes.write(
+            |v| &v.kiosk_number,
+            |t| adapter.set_info_kiosk_number(t.into()),
+        );
+        changes.write(|v| &v.village, |t| adapter.set_info_village(t.into()));
+        changes.write(|v| &v.server, |t| adapter.set_info_server(t.into()));
+        changes.write(|v| &v.version, |t| adapter.set_info_version(t.into()));
+        changes.write(|v| &v.disk_free, |t| adapter.set_info_disk_free(t.into()));
+        changes.write(
+            |v| &v.clock_offset,
+            |t| adapter.set_info_clock_offset(t.into()),
+        );
+        changes.write(|v| &v.clock_ok, |&ok| adapter.set_info_clock_ok(ok));
+        changes.write(|v| &v.config, |t| adapter.set_info_config(t.into()));
+    }
+}
+
+pub(super) fn bind(ctx: &Rc<Ctx>) {
+    Bound::<Info>::new(ctx).reset_on_session_end(ctx);
+}
+
 pub(super) fn load(ctx: &Rc<Ctx>) {
     tracing::info!(target: "technician", "booth info shown");
-    ctx.background(
+    Bound::<Info>::of(ctx).background(
+        ctx,
         |services| Facts {
             identity: services.with_store(|s| s.identity().ok().flatten()),
             clock_offset_ms: services.with_store(|s| s.clock_offset_ms().unwrap_or(0)),
             disk: disk_space(services.data_dir()),
         },
-        |ctx, facts| {
-            let window = ctx.window();
-            let adapter = window.global::<TechnicianAdapter>();
-            match &facts.identity {
-                Some(identity) => {
-                    let v = &identity.village;
-                    adapter.set_info_kiosk_id(identity.kiosk_id.clone().into());
-                    adapter.set_info_kiosk_number(format!("#{}", identity.kiosk_number).into());
-                    adapter.set_info_village(
-                        format!("{} {} {}", v.county, v.township, v.village).into(),
-                    );
-                    adapter.set_info_server(identity.server_url.clone().into());
-                }
-                None => clear(&adapter),
-            }
-            adapter.set_info_version(env!("CARGO_PKG_VERSION").into());
-            adapter.set_info_disk_free(
-                match facts.disk {
-                    Ok((free, total)) => format!("{} / {}", gigabytes(free), gigabytes(total)),
-                    Err(err) => err,
-                }
-                .into(),
-            );
-            adapter.set_info_clock_offset(describe_offset(facts.clock_offset_ms).into());
-            adapter.set_info_clock_ok(clock_warning(facts.clock_offset_ms).is_none());
-            adapter.set_info_config(
-                super::config_file(ctx)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-                    .into(),
-            );
+        |ctx, page, facts| {
+            let config = super::config_file(ctx)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            page.update(ctx, |info| info.read(facts, config));
         },
     );
 }
@@ -92,5 +132,23 @@ mod tests {
         assert!(total > 0 && free <= total);
         assert!(disk_space(&dir.path().join("absent")).is_err());
         assert_eq!(gigabytes(12_345_000_000), "12.3 GB");
+    }
+
+    #[test]
+    fn a_booth_not_enrolled_shows_no_identity_but_its_clock_and_disk() {
+        let mut info = Info::default();
+        info.read(
+            Facts {
+                identity: None,
+                clock_offset_ms: 0,
+                disk: Err("/data: not found".into()),
+            },
+            String::new(),
+        );
+        let view = info.view();
+        assert!(view.kiosk_id.is_empty() && view.village.is_empty());
+        assert_eq!(view.disk_free, "/data: not found");
+        assert!(view.clock_ok);
+        assert_eq!(view.version, env!("CARGO_PKG_VERSION"));
     }
 }

@@ -15,6 +15,7 @@
 mod config_file;
 mod devices;
 mod enroll;
+mod gate;
 mod info;
 mod pin_guard;
 mod queue;
@@ -24,84 +25,77 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
 
-use slint::ComponentHandle;
-use ui::{AppState, Page, TechnicianAdapter, TechnicianPinState, TechnicianView};
+use slint::{ComponentHandle, SharedString};
+use ui::{Page, TechnicianAdapter, TechnicianView};
 
+use super::bind::Bound;
 use super::context::Ctx;
 pub use enroll::{EnrollQr, parse_enroll_qr};
-use pin_guard::{PinGuard, Verdict};
+use gate::{Entry, Technician};
+use pin_guard::Verdict;
 
 /// The booth config file `kiosk run --config` loaded, where the devices page saves ports.
 fn config_file(ctx: &Ctx) -> Option<PathBuf> {
     ctx.services.config().source.clone()
 }
 
-/// What technician mode keeps on the UI thread.
-#[derive(Debug, Default)]
+/// What technician mode's pages share on the UI thread: the gate (PIN and view) and the
+/// devices page's state.
+#[derive(Debug)]
 struct Tech {
-    unlocked: bool,
-    guard: PinGuard,
-    devices: devices::DevicesState,
+    gate: Bound<Technician>,
+    devices: RefCell<devices::DevicesState>,
 }
 
-type Shared = Rc<RefCell<Tech>>;
+impl Tech {
+    fn unlocked(&self) -> bool {
+        self.gate.read(Technician::unlocked)
+    }
+}
+
+type Shared = Rc<Tech>;
 
 pub(super) fn bind(ctx: &Rc<Ctx>) {
-    let tech: Shared = Rc::default();
+    let tech: Shared = Rc::new(Tech {
+        gate: Bound::new(ctx),
+        devices: RefCell::default(),
+    });
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
 
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(&tech));
-    adapter.on_enter_requested(move || {
-        if let Some(ctx) = weak.upgrade() {
-            enter_requested(&ctx, &t);
-        }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(&tech));
-    adapter.on_submit_pin(move |pin| {
-        if let Some(ctx) = weak.upgrade() {
-            submit_pin(&ctx, &t, pin.to_string());
-        }
-    });
-    let (weak, t) = (Rc::downgrade(ctx), Rc::clone(&tech));
-    adapter.on_open(move |view| {
-        if let Some(ctx) = weak.upgrade() {
-            open(&ctx, &t, view);
-        }
-    });
-    let weak = Rc::downgrade(ctx);
-    adapter.on_exit(move || {
-        if let Some(ctx) = weak.upgrade() {
-            tracing::info!(target: "technician", "technician mode exited");
-            ctx.show_page(Page::Home);
-        }
-    });
+    let t = Rc::clone(&tech);
+    adapter.on_enter_requested(ctx.callback(move |ctx| enter_requested(ctx, &t)));
+    let t = Rc::clone(&tech);
+    adapter.on_submit_pin(ctx.callback1(move |ctx, pin: SharedString| {
+        submit_pin(ctx, &t, pin.to_string());
+    }));
+    let t = Rc::clone(&tech);
+    adapter.on_open(ctx.callback1(move |ctx, view| open(ctx, &t, view)));
+    adapter.on_exit(ctx.callback(|ctx| {
+        tracing::info!(target: "technician", "technician mode exited");
+        ctx.show_page(Page::Home);
+    }));
 
     enroll::bind(ctx, &tech);
     devices::bind(ctx, &tech);
     queue::bind(ctx, &tech);
+    info::bind(ctx);
 
     let t = Rc::clone(&tech);
     ctx.on_session_end(move |ctx| {
-        let was_unlocked = std::mem::take(&mut t.borrow_mut().unlocked);
-        if was_unlocked {
+        if t.gate.update(ctx, Technician::lock) {
             tracing::info!(target: "technician", "technician mode locked (session ended)");
         }
         devices::clear(ctx, &t);
         let window = ctx.window();
         let adapter = window.global::<TechnicianAdapter>();
-        adapter.set_view(TechnicianView::Pin);
-        adapter.set_pin_entry("".into());
-        adapter.set_pin_state(TechnicianPinState::Entering);
         enroll::clear(&adapter);
-        queue::clear(&adapter);
-        info::clear(&adapter);
     });
 }
 
 /// The long press: PIN, or enrollment straight away on a booth never provisioned.
 fn enter_requested(ctx: &Rc<Ctx>, tech: &Shared) {
-    if ctx.window().global::<AppState>().get_current_page() == Page::Technician {
+    if ctx.current_page() == Page::Technician {
         return;
     }
     tracing::info!(target: "technician", "technician entry requested");
@@ -122,53 +116,25 @@ fn enter_requested(ctx: &Rc<Ctx>, tech: &Shared) {
                     return;
                 }
             };
-            let window = ctx.window();
-            let adapter = window.global::<TechnicianAdapter>();
-            adapter.set_enrolled(enrolled);
-            adapter.set_pin_set(pin_set);
-            adapter.set_pin_entry("".into());
-            if !enrolled && !pin_set {
-                tracing::info!(target: "technician", "first provisioning: enrollment opens without a PIN");
-                t.borrow_mut().unlocked = true;
-                ctx.show_page(Page::Technician);
-                open(ctx, &t, TechnicianView::Enroll);
-                return;
-            }
-            let state = if !pin_set {
-                TechnicianPinState::NotSet
-            } else {
-                show_verdict(&adapter, t.borrow().guard.verdict(Instant::now()))
-            };
-            adapter.set_pin_state(state);
-            adapter.set_view(TechnicianView::Pin);
+            let entry = t
+                .gate
+                .update(ctx, |gate| gate.entry(enrolled, pin_set, Instant::now()));
             ctx.show_page(Page::Technician);
+            if entry == Entry::FirstProvisioning {
+                tracing::info!(target: "technician", "first provisioning: enrollment opens without a PIN");
+                open(ctx, &t, TechnicianView::Enroll);
+            }
         },
     );
 }
 
-fn show_verdict(adapter: &TechnicianAdapter<'_>, verdict: Verdict) -> TechnicianPinState {
-    match verdict {
-        Verdict::Open => TechnicianPinState::Entering,
-        Verdict::Wrong { tries_left } => {
-            adapter.set_tries_left(i32::try_from(tries_left).unwrap_or(i32::MAX));
-            TechnicianPinState::Wrong
-        }
-        Verdict::Locked { minutes_left } => {
-            adapter.set_locked_minutes(i32::try_from(minutes_left).unwrap_or(i32::MAX));
-            TechnicianPinState::Locked
-        }
-    }
-}
-
 fn submit_pin(ctx: &Rc<Ctx>, tech: &Shared, pin: String) {
     ctx.touched();
-    let verdict = tech.borrow().guard.verdict(Instant::now());
-    if let Verdict::Locked { .. } = verdict {
+    if tech
+        .gate
+        .update(ctx, |gate| gate.refuses_pins(Instant::now()))
+    {
         tracing::warn!(target: "technician", "PIN refused: entry locked after too many wrong PINs");
-        let window = ctx.window();
-        let adapter = window.global::<TechnicianAdapter>();
-        let state = show_verdict(&adapter, verdict);
-        adapter.set_pin_state(state);
         return;
     }
     let t = Rc::clone(tech);
@@ -182,28 +148,22 @@ fn submit_pin(ctx: &Rc<Ctx>, tech: &Shared, pin: String) {
                     false
                 }
             };
-            let window = ctx.window();
-            let adapter = window.global::<TechnicianAdapter>();
-            if right {
-                tracing::info!(target: "technician", "technician PIN accepted");
-                let mut tech = t.borrow_mut();
-                tech.guard.succeeded();
-                tech.unlocked = true;
-                drop(tech);
-                adapter.set_pin_state(TechnicianPinState::Entering);
-                open(ctx, &t, TechnicianView::Menu);
-                return;
-            }
-            let verdict = t.borrow_mut().guard.failed(Instant::now());
+            let verdict = t
+                .gate
+                .update(ctx, |gate| gate.pin_checked(right, Instant::now()));
             match verdict {
+                Verdict::Open => {
+                    tracing::info!(target: "technician", "technician PIN accepted");
+                    open(ctx, &t, TechnicianView::Menu);
+                }
                 Verdict::Locked { minutes_left } => tracing::warn!(
                     target: "technician",
                     "wrong technician PIN: entry locked for {minutes_left} min"
                 ),
-                _ => tracing::warn!(target: "technician", "wrong technician PIN"),
+                Verdict::Wrong { .. } => {
+                    tracing::warn!(target: "technician", "wrong technician PIN")
+                }
             }
-            let state = show_verdict(&adapter, verdict);
-            adapter.set_pin_state(state);
         },
     );
 }
@@ -211,12 +171,9 @@ fn submit_pin(ctx: &Rc<Ctx>, tech: &Shared, pin: String) {
 /// Shows a sub-page (only once the PIN was given) and loads what it shows.
 fn open(ctx: &Rc<Ctx>, tech: &Shared, view: TechnicianView) {
     ctx.touched();
-    if !tech.borrow().unlocked {
+    let Some(leaving) = tech.gate.update(ctx, |gate| gate.open(view)) else {
         return;
-    }
-    let window = ctx.window();
-    let adapter = window.global::<TechnicianAdapter>();
-    let leaving = adapter.get_view();
+    };
     if leaving == TechnicianView::Enroll && view != TechnicianView::Enroll {
         ctx.release_scanner();
     }
@@ -224,7 +181,6 @@ fn open(ctx: &Rc<Ctx>, tech: &Shared, view: TechnicianView) {
         devices::leave(ctx, tech);
     }
     tracing::info!(target: "technician", "technician opened {}", view_name(view));
-    adapter.set_view(view);
     match view {
         TechnicianView::Enroll => enroll::opened(ctx),
         TechnicianView::Devices => devices::opened(ctx, tech),
@@ -247,7 +203,6 @@ fn view_name(view: TechnicianView) -> &'static str {
 
 /// Whether technician mode is open on `view` now (results of slow work check this first).
 fn showing(ctx: &Ctx, view: TechnicianView) -> bool {
-    let window = ctx.window();
-    window.global::<AppState>().get_current_page() == Page::Technician
-        && window.global::<TechnicianAdapter>().get_view() == view
+    ctx.current_page() == Page::Technician
+        && Bound::<Technician>::of(ctx).read(|gate| gate.view_is(view))
 }

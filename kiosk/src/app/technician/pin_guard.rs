@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 pub const MAX_TRIES: u32 = 5;
 pub const LOCKOUT: Duration = Duration::from_secs(5 * 60);
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PinGuard {
     failures: u32,
     locked_until: Option<Instant>,

@@ -1,0 +1,851 @@
+//! Where an application is, apart from Slint: the item, the applicant, the form's values, and
+//! the receipt once the store committed it.
+
+use chrono::NaiveDate;
+use hardware::id_card::{Card, IdNumber};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
+use sync_protocol::feed::{CatalogItem, FieldKind, FormField, IdentityNeed, TimeLimit};
+use sync_protocol::submission::SubmissionKind;
+use ui::{
+    ApplyAdapter, ApplyCardPrompt, ApplyCatalogueState, ApplyField, ApplyFieldKind,
+    ApplyFieldProblem, ApplyIdError, ApplyItem, ApplyReviewRow, ApplyStep, ApplySubmitProblem,
+    MainWindow, PrintState,
+};
+
+use super::form::{FieldProblem, IdEntry, check_field, check_typing, finish_typing};
+use super::qr;
+use crate::app::bind::{Asserted, Changes, Flow};
+use crate::app::devices::CardProblem;
+use kiosk_core::receipt_paper::beijing;
+use kiosk_core::store::{NewSubmission, Receipt as StoredReceipt};
+use kiosk_core::submit::{Draft, ItemLookup, prepare};
+
+/// Who is applying. Never printed: `Debug` shows only where it came from.
+pub struct Applicant {
+    name: String,
+    id_number: IdNumber,
+    /// From the card; typed identities have none (they are only accepted where none is needed).
+    address: Option<String>,
+    from_card: bool,
+}
+
+impl std::fmt::Debug for Applicant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Applicant")
+            .field("from_card", &self.from_card)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Applicant {
+    pub fn from_card(card: &Card) -> Self {
+        let address = match card {
+            Card::Resident(card) => Some(card.address.clone()),
+            Card::Permit(card) => Some(card.address.clone()),
+            Card::Foreign2017(_) | Card::Foreign2023(_) => None,
+        }
+        .filter(|a| !a.trim().is_empty());
+        Self {
+            name: card.display_name().to_owned(),
+            id_number: card.id_number().clone(),
+            address,
+            from_card: true,
+        }
+    }
+
+    /// Whether this identity has all `need` asks for.
+    fn covers(&self, need: IdentityNeed) -> bool {
+        match need {
+            IdentityNeed::None | IdentityNeed::IdNumber => true,
+            IdentityNeed::Full => self.address.is_some(),
+        }
+    }
+}
+
+/// What an application went in as, kept for printing it again.
+#[derive(Debug)]
+pub struct Submitted {
+    pub receipt: StoredReceipt,
+    pub booth: String,
+    pub item: CatalogItem,
+}
+
+/// What the page asks of the booth's devices next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing: the page shows the next step by itself.
+    Stay,
+    /// Read an ID card (the card step is shown).
+    ReadCard,
+    /// Stop reading: the card step was left.
+    StopReading,
+    Home,
+}
+
+/// What a field row shows: the value as last written and its complaint. A text box shows
+/// what is typed by itself, so typing does not rewrite its row.
+#[derive(Debug, Clone, PartialEq)]
+struct Row {
+    value: String,
+    problem: ApplyFieldProblem,
+}
+
+#[derive(Debug, Default)]
+pub struct Apply {
+    catalogue: Vec<CatalogItem>,
+    catalogue_state: ApplyCatalogueState,
+    step: ApplyStep,
+    item: Option<CatalogItem>,
+    applicant: Option<Applicant>,
+    /// The form's values, one per field of `item`, as typed (checked on Next).
+    values: Vec<String>,
+    rows: Vec<Row>,
+    /// Each new form replaces the screen's rows.
+    form_shown: Asserted<()>,
+    card_prompt: ApplyCardPrompt,
+    /// The typed number and name are the screen's input; each clearing empties them.
+    typed_cleared: Asserted<()>,
+    typed_id_error: ApplyIdError,
+    typed_name_missing: bool,
+    review: Vec<ApplyReviewRow>,
+    busy: bool,
+    submit_problem: ApplySubmitProblem,
+    submitted: Option<Submitted>,
+    print: PrintState,
+}
+
+#[derive(Debug, PartialEq)]
+pub struct ApplyPage {
+    step: ApplyStep,
+    catalogue_state: ApplyCatalogueState,
+    items: Vec<ApplyItem>,
+    item_name: String,
+    item_name_en: String,
+    item_time_limit_days: i32,
+    can_type_id: bool,
+    card_prompt: ApplyCardPrompt,
+    typed_cleared: Asserted<()>,
+    typed_id_error: ApplyIdError,
+    typed_name_missing: bool,
+    holder_name: String,
+    masked_id: String,
+    form: Vec<FormField>,
+    form_shown: Asserted<()>,
+    rows: Vec<Row>,
+    review: Vec<ApplyReviewRow>,
+    busy: bool,
+    submit_problem: ApplySubmitProblem,
+    receipt_number: String,
+    receipt_time: String,
+    office_name: String,
+    office_phone: String,
+    print: PrintState,
+}
+
+impl Apply {
+    /// Everything of the villager's forgotten; the catalogue stays to choose from.
+    pub fn start(&mut self) {
+        self.step = ApplyStep::ChooseItem;
+        self.item = None;
+        self.applicant = None;
+        self.values.clear();
+        self.rows.clear();
+        self.form_shown.set(());
+        self.card_prompt = ApplyCardPrompt::Waiting;
+        self.clear_typed();
+        self.review.clear();
+        self.busy = false;
+        self.submit_problem = ApplySubmitProblem::None;
+        self.submitted = None;
+        self.print = PrintState::Idle;
+    }
+
+    fn clear_typed(&mut self) {
+        self.typed_cleared.set(());
+        self.typed_id_error = ApplyIdError::None;
+        self.typed_name_missing = false;
+    }
+
+    pub fn choosing(&self) -> bool {
+        self.step == ApplyStep::ChooseItem
+    }
+
+    pub fn reading_card(&self) -> bool {
+        self.step == ApplyStep::ReadCard
+    }
+
+    pub fn catalogue_loaded(&mut self, items: Vec<CatalogItem>) {
+        self.catalogue = items.into_iter().filter(|item| !item.withdrawn).collect();
+        self.catalogue_state = if self.catalogue.is_empty() {
+            ApplyCatalogueState::Empty
+        } else {
+            ApplyCatalogueState::Ready
+        };
+    }
+
+    /// The item `code`; `holder` is a card read earlier in this session, offered for
+    /// confirmation rather than asked for again.
+    pub fn choose_item(&mut self, code: &str, holder: Option<Applicant>) -> Next {
+        let Some(item) = self.catalogue.iter().find(|i| i.code == code).cloned() else {
+            return Next::Stay;
+        };
+        self.submit_problem = ApplySubmitProblem::None;
+        let need = item.identity;
+        self.values = vec![String::new(); item.form.len()];
+        self.item = Some(item);
+        if self.applicant.as_ref().is_some_and(|a| !a.covers(need)) {
+            self.applicant = None;
+        }
+        if need == IdentityNeed::None {
+            self.show_form();
+            return Next::Stay;
+        }
+        if let Some(applicant) = holder.filter(|a| a.covers(need)) {
+            self.applicant.get_or_insert(applicant);
+        }
+        if self.applicant.is_some() {
+            self.step = ApplyStep::Confirm;
+            Next::Stay
+        } else {
+            Next::ReadCard
+        }
+    }
+
+    /// The card prompt, until a usable card is on the reader.
+    pub fn read_card(&mut self, has_reader: bool) {
+        self.card_prompt = if has_reader {
+            ApplyCardPrompt::Waiting
+        } else {
+            ApplyCardPrompt::ReaderUnavailable
+        };
+        self.step = ApplyStep::ReadCard;
+    }
+
+    pub fn card_failed(&mut self, problem: CardProblem) {
+        self.card_prompt = match problem {
+            CardProblem::HoldStill => ApplyCardPrompt::HoldStill,
+            CardProblem::Unreadable => ApplyCardPrompt::Unreadable,
+            CardProblem::ReaderUnavailable => ApplyCardPrompt::ReaderUnavailable,
+        };
+    }
+
+    /// A card read on `today`: `true` if it identifies the applicant (reading can stop).
+    pub fn card_read(&mut self, card: &Card, today: NaiveDate) -> bool {
+        if !card.valid_until().covers(today) {
+            self.card_prompt = ApplyCardPrompt::Expired;
+            return false;
+        }
+        let applicant = Applicant::from_card(card);
+        let need = self
+            .item
+            .as_ref()
+            .map_or(IdentityNeed::IdNumber, |i| i.identity);
+        if !applicant.covers(need) {
+            self.card_prompt = ApplyCardPrompt::NoAddress;
+            return false;
+        }
+        self.applicant = Some(applicant);
+        self.step = ApplyStep::Confirm;
+        true
+    }
+
+    /// Typing the number instead of reading the card: only where the card's address is not
+    /// needed, so a typed identity is never less than the item asks for.
+    fn can_type_id(&self) -> bool {
+        self.item
+            .as_ref()
+            .is_some_and(|i| i.identity == IdentityNeed::IdNumber)
+    }
+
+    pub fn type_id_instead(&mut self) {
+        if self.can_type_id() {
+            self.clear_typed();
+            self.step = ApplyStep::TypeId;
+        }
+    }
+
+    pub fn typed_id_edited(&mut self, text: &str) {
+        self.typed_id_error = id_error(check_typing(text));
+    }
+
+    pub fn typed_name_edited(&mut self, text: &str) {
+        if !text.trim().is_empty() {
+            self.typed_name_missing = false;
+        }
+    }
+
+    /// The typed number and name, as on screen: the applicant, or what to fix.
+    pub fn use_typed_id(&mut self, typed_id: &str, typed_name: &str) {
+        let number = finish_typing(typed_id);
+        let name = typed_name.trim().to_owned();
+        self.typed_id_error = match &number {
+            Ok(_) => ApplyIdError::None,
+            Err(problem) => id_error(*problem),
+        };
+        self.typed_name_missing = name.is_empty();
+        let Ok(id_number) = number else { return };
+        if name.is_empty() {
+            return;
+        }
+        self.applicant = Some(Applicant {
+            name,
+            id_number,
+            address: None,
+            from_card: false,
+        });
+        self.step = ApplyStep::Confirm;
+    }
+
+    /// "Not me": this identity is dropped and asked for again the way it was given.
+    pub fn identify_again(&mut self) -> Next {
+        let typed = self.applicant.take().is_some_and(|a| !a.from_card);
+        if typed {
+            self.clear_typed();
+            self.step = ApplyStep::TypeId;
+            Next::Stay
+        } else {
+            Next::ReadCard
+        }
+    }
+
+    /// The item's form with the values entered so far.
+    pub fn show_form(&mut self) {
+        if self.item.is_none() {
+            return;
+        }
+        self.rows = self
+            .values
+            .iter()
+            .map(|value| Row {
+                value: value.clone(),
+                problem: ApplyFieldProblem::None,
+            })
+            .collect();
+        self.form_shown.set(());
+        self.step = ApplyStep::Form;
+    }
+
+    pub fn field_edited(&mut self, index: i32, value: &str) {
+        let Ok(index) = usize::try_from(index) else {
+            return;
+        };
+        let Some(slot) = self.values.get_mut(index) else {
+            return;
+        };
+        value.clone_into(slot);
+        let Some(field) = self.item.as_ref().and_then(|i| i.form.get(index)) else {
+            return;
+        };
+        let Some(row) = self.rows.get_mut(index) else {
+            return;
+        };
+        // A choice shows at once; a text box is left alone while typed (its text is already
+        // on screen) unless its complaint can go.
+        let settled = row.problem != ApplyFieldProblem::None
+            && check_field(field.kind, field.required, &field.choices, value).is_ok();
+        if field.kind == FieldKind::Choice || settled {
+            *row = Row {
+                value: value.to_owned(),
+                problem: ApplyFieldProblem::None,
+            };
+        }
+    }
+
+    /// Next on the form: the review, or each field's complaint.
+    pub fn form_done(&mut self) {
+        let Some(item) = self.item.clone() else {
+            return;
+        };
+        let mut all_fine = true;
+        let mut review = Vec::new();
+        for (index, field) in item.form.iter().enumerate() {
+            let typed = self.values.get(index).cloned().unwrap_or_default();
+            let shown = match check_field(field.kind, field.required, &field.choices, &typed) {
+                Ok(value) => {
+                    if !value.is_empty() {
+                        review.push(ApplyReviewRow {
+                            label: field.label_zh.as_str().into(),
+                            value: value.as_str().into(),
+                        });
+                    }
+                    if let Some(slot) = self.values.get_mut(index) {
+                        slot.clone_from(&value);
+                    }
+                    let complained = self
+                        .rows
+                        .get(index)
+                        .is_some_and(|row| row.problem != ApplyFieldProblem::None);
+                    complained.then_some(Row {
+                        value,
+                        problem: ApplyFieldProblem::None,
+                    })
+                }
+                Err(problem) => {
+                    all_fine = false;
+                    Some(Row {
+                        value: typed,
+                        problem: field_problem(Some(problem)),
+                    })
+                }
+            };
+            if let (Some(shown), Some(row)) = (shown, self.rows.get_mut(index)) {
+                *row = shown;
+            }
+        }
+        if all_fine {
+            self.review = review;
+            self.submit_problem = ApplySubmitProblem::None;
+            self.step = ApplyStep::Review;
+        }
+    }
+
+    /// The submission to save and its item, unless one is being saved or it does not fit.
+    pub fn submit(&mut self) -> Option<(NewSubmission, CatalogItem)> {
+        if self.busy {
+            return None;
+        }
+        let item = self.item.clone()?;
+        let fields = item
+            .form
+            .iter()
+            .zip(&self.values)
+            .filter(|(_, value)| !value.trim().is_empty())
+            .map(|(field, value)| (field.key.clone(), value.clone()))
+            .collect();
+        let applicant = self.applicant.as_ref();
+        let draft = Draft {
+            kind: SubmissionKind::Application,
+            item_code: Some(item.code.clone()),
+            fields,
+            text: None,
+            rating: None,
+            name: applicant.map(|a| a.name.clone()),
+            id_number: applicant.map(|a| a.id_number.expose().to_owned()),
+            address: applicant.and_then(|a| a.address.clone()),
+            contact_phone: None,
+        };
+        match prepare(draft, ItemLookup::Found(&item)) {
+            Ok(mut new) => {
+                // So the same card (or number) can list its receipts on the progress page.
+                new.holder_id_number = applicant.map(|a| a.id_number.expose().to_owned());
+                self.busy = true;
+                self.submit_problem = ApplySubmitProblem::None;
+                Some((new, item))
+            }
+            Err(err) => {
+                // The error names the item and field keys only.
+                tracing::warn!(%err, "application does not fit its item");
+                self.submit_problem = ApplySubmitProblem::Incomplete;
+                None
+            }
+        }
+    }
+
+    /// The store committed the application (its receipt is shown), or did not.
+    pub fn saved(&mut self, saved: Option<Submitted>) {
+        self.busy = false;
+        match saved {
+            Some(submitted) => {
+                self.submitted = Some(submitted);
+                self.print = PrintState::Idle;
+                self.step = ApplyStep::Receipt;
+            }
+            None => self.submit_problem = ApplySubmitProblem::NotSaved,
+        }
+    }
+
+    /// The receipt just submitted, to print (again), unless it is printing.
+    pub fn print(&mut self) -> Option<&Submitted> {
+        if self.print == PrintState::Printing {
+            return None;
+        }
+        let submitted = self.submitted.as_ref()?;
+        self.print = PrintState::Printing;
+        Some(submitted)
+    }
+
+    pub fn printed(&mut self, outcome: PrintState) {
+        self.print = outcome;
+    }
+
+    /// Back walks the steps in reverse; from the first step it leads Home.
+    pub fn back(&mut self) -> Next {
+        if self.busy {
+            return Next::Stay;
+        }
+        let needs_identity = self
+            .item
+            .as_ref()
+            .is_some_and(|i| i.identity != IdentityNeed::None);
+        match self.step {
+            ApplyStep::ChooseItem => return Next::Home,
+            ApplyStep::ReadCard | ApplyStep::Confirm => {
+                self.step = ApplyStep::ChooseItem;
+                return Next::StopReading;
+            }
+            ApplyStep::TypeId => return Next::ReadCard,
+            ApplyStep::Form if needs_identity && self.applicant.is_some() => {
+                self.step = ApplyStep::Confirm;
+            }
+            ApplyStep::Form => self.step = ApplyStep::ChooseItem,
+            ApplyStep::Review => self.step = ApplyStep::Form,
+            ApplyStep::Receipt => {
+                // The application is in; what stays is the choice of another one.
+                self.submitted = None;
+                self.print = PrintState::Idle;
+                self.step = ApplyStep::ChooseItem;
+            }
+        }
+        Next::Stay
+    }
+}
+
+fn id_error(entry: IdEntry) -> ApplyIdError {
+    match entry {
+        IdEntry::Fine => ApplyIdError::None,
+        IdEntry::BadCharacter => ApplyIdError::BadCharacter,
+        IdEntry::TooLong => ApplyIdError::TooLong,
+        IdEntry::TooShort => ApplyIdError::TooShort,
+        IdEntry::Wrong => ApplyIdError::Wrong,
+    }
+}
+
+fn field_problem(problem: Option<FieldProblem>) -> ApplyFieldProblem {
+    match problem {
+        None => ApplyFieldProblem::None,
+        Some(FieldProblem::Required) => ApplyFieldProblem::Required,
+        Some(FieldProblem::ChooseOne) => ApplyFieldProblem::ChooseOne,
+        Some(FieldProblem::NotANumber) => ApplyFieldProblem::NotANumber,
+        Some(FieldProblem::NotAPhone) => ApplyFieldProblem::NotAPhone,
+        Some(FieldProblem::NotADate) => ApplyFieldProblem::NotADate,
+        Some(FieldProblem::TooLong) => ApplyFieldProblem::TooLong,
+    }
+}
+
+fn time_limit_days(limit: TimeLimit) -> i32 {
+    match limit {
+        TimeLimit::OnTheSpot => 0,
+        TimeLimit::WorkingDays { days } => i32::from(days),
+    }
+}
+
+fn field_row(field: &FormField, row: &Row) -> ApplyField {
+    let choices: Vec<SharedString> = field.choices.iter().map(|c| c.as_str().into()).collect();
+    ApplyField {
+        key: field.key.as_str().into(),
+        label: field.label_zh.as_str().into(),
+        kind: match field.kind {
+            FieldKind::Text => ApplyFieldKind::Text,
+            FieldKind::Number => ApplyFieldKind::Number,
+            FieldKind::Phone => ApplyFieldKind::Phone,
+            FieldKind::Date => ApplyFieldKind::Date,
+            FieldKind::Choice => ApplyFieldKind::Choice,
+        },
+        required: field.required,
+        choices: ModelRc::new(VecModel::from(choices)),
+        value: row.value.as_str().into(),
+        problem: row.problem,
+    }
+}
+
+impl Flow for Apply {
+    type View = ApplyPage;
+
+    fn view(&self) -> ApplyPage {
+        let item = self.item.as_ref();
+        let receipt = self.submitted.as_ref().map(|s| &s.receipt);
+        let office = self.submitted.as_ref().map(|s| &s.item.office);
+        let masked_id = if self.step == ApplyStep::Receipt {
+            receipt.and_then(|r| r.masked_id.clone())
+        } else {
+            self.applicant.as_ref().map(|a| a.id_number.masked())
+        };
+        ApplyPage {
+            step: self.step,
+            catalogue_state: self.catalogue_state,
+            items: self
+                .catalogue
+                .iter()
+                .map(|item| ApplyItem {
+                    code: item.code.as_str().into(),
+                    name: item.name_zh.as_str().into(),
+                    name_en: item.name_en.as_str().into(),
+                    time_limit_days: time_limit_days(item.time_limit),
+                })
+                .collect(),
+            item_name: item.map(|i| i.name_zh.clone()).unwrap_or_default(),
+            item_name_en: item.map(|i| i.name_en.clone()).unwrap_or_default(),
+            item_time_limit_days: item.map_or(0, |i| time_limit_days(i.time_limit)),
+            can_type_id: self.can_type_id(),
+            card_prompt: self.card_prompt,
+            typed_cleared: self.typed_cleared.clone(),
+            typed_id_error: self.typed_id_error,
+            typed_name_missing: self.typed_name_missing,
+            holder_name: self
+                .applicant
+                .as_ref()
+                .map(|a| a.name.clone())
+                .unwrap_or_default(),
+            masked_id: masked_id.unwrap_or_default(),
+            form: item.map(|i| i.form.clone()).unwrap_or_default(),
+            form_shown: self.form_shown.clone(),
+            rows: self.rows.clone(),
+            review: self.review.clone(),
+            busy: self.busy,
+            submit_problem: self.submit_problem,
+            receipt_number: receipt.map(|r| r.number.to_string()).unwrap_or_default(),
+            receipt_time: receipt
+                .map(|r| {
+                    r.created_at
+                        .with_timezone(&beijing())
+                        .format("%Y-%m-%d %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_default(),
+            office_name: office.map(|o| o.name.clone()).unwrap_or_default(),
+            office_phone: office.map(|o| o.phone.clone()).unwrap_or_default(),
+            print: self.print,
+        }
+    }
+
+    fn render(now: &ApplyPage, before: Option<&ApplyPage>, window: &MainWindow) {
+        let adapter = window.global::<ApplyAdapter>();
+        let changes = Changes::new(now, before);
+        changes.write(|v| &v.catalogue_state, |&s| adapter.set_catalogue_state(s));
+        changes.write(
+            |v| &v.items,
+            |items| adapter.set_items(crate::app::bind::model(items)),
+        );
+        changes.write(|v| &v.item_name, |n| adapter.set_item_name(n.into()));
+        changes.write(|v| &v.item_name_en, |n| adapter.set_item_name_en(n.into()));
+        changes.write(
+            |v| &v.item_time_limit_days,
+            |&d| adapter.set_item_time_limit_days(d),
+        );
+        changes.write(|v| &v.can_type_id, |&c| adapter.set_can_type_id(c));
+        changes.write(|v| &v.card_prompt, |&p| adapter.set_card_prompt(p));
+        changes.write(
+            |v| &v.typed_cleared,
+            |_| {
+                adapter.set_typed_id(SharedString::new());
+                adapter.set_typed_name(SharedString::new());
+            },
+        );
+        changes.write(|v| &v.typed_id_error, |&e| adapter.set_typed_id_error(e));
+        changes.write(
+            |v| &v.typed_name_missing,
+            |&m| adapter.set_typed_name_missing(m),
+        );
+        changes.write(|v| &v.holder_name, |n| adapter.set_holder_name(n.into()));
+        changes.write(|v| &v.masked_id, |m| adapter.set_masked_id(m.into()));
+        render_rows(&adapter, now, before);
+        changes.write(
+            |v| &v.review,
+            |rows| adapter.set_review_rows(crate::app::bind::model(rows)),
+        );
+        changes.write(|v| &v.busy, |&b| adapter.set_busy(b));
+        changes.write(|v| &v.submit_problem, |&p| adapter.set_submit_problem(p));
+        changes.write(
+            |v| &v.receipt_number,
+            |number| {
+                adapter.set_receipt_qr(receipt_qr(number));
+                adapter.set_receipt_number(number.into());
+            },
+        );
+        changes.write(|v| &v.receipt_time, |t| adapter.set_receipt_time(t.into()));
+        changes.write(|v| &v.office_name, |n| adapter.set_office_name(n.into()));
+        changes.write(|v| &v.office_phone, |p| adapter.set_office_phone(p.into()));
+        changes.write(|v| &v.print, |&s| adapter.set_print_state(s));
+        changes.write(|v| &v.step, |&step| adapter.set_step(step));
+    }
+}
+
+/// A new form replaces the rows; otherwise only the rows that changed are written in place,
+/// so the text box being typed in keeps its focus.
+fn render_rows(adapter: &ApplyAdapter<'_>, now: &ApplyPage, before: Option<&ApplyPage>) {
+    let new_form = before.is_none_or(|b| b.form_shown != now.form_shown || b.form != now.form);
+    if new_form {
+        let rows: Vec<ApplyField> = now
+            .form
+            .iter()
+            .zip(&now.rows)
+            .map(|(field, row)| field_row(field, row))
+            .collect();
+        adapter.set_fields(ModelRc::new(VecModel::from(rows)));
+        return;
+    }
+    let Some(before) = before else { return };
+    let model = adapter.get_fields();
+    for (index, (field, row)) in now.form.iter().zip(&now.rows).enumerate() {
+        if before.rows.get(index) != Some(row) {
+            model.set_row_data(index, field_row(field, row));
+        }
+    }
+}
+
+/// The receipt's number as a QR code; none before there is a receipt.
+fn receipt_qr(number: &str) -> slint::Image {
+    if number.is_empty() {
+        return slint::Image::default();
+    }
+    match qr::picture(number) {
+        Ok(picture) => slint::Image::from_rgb8(picture),
+        Err(err) => {
+            tracing::error!(%err, "cannot draw the receipt's QR code");
+            slint::Image::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hardware::id_card::samples;
+
+    use super::*;
+    use crate::app::samples::catalogue;
+
+    /// 城乡居民基本医疗保险参保登记: an ID number is enough, so it may be typed.
+    const BY_NUMBER: &str = "GX-YB-001";
+    /// 户籍证明开具: needs the card's address.
+    const FULL: &str = "GX-GA-001";
+    /// A made-up number with a correct check character (the sample card's).
+    const VALID: &str = "110105198001010016";
+
+    fn choosing() -> Apply {
+        let mut apply = Apply::default();
+        apply.start();
+        apply.catalogue_loaded(catalogue());
+        apply
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date")
+    }
+
+    #[test]
+    fn an_item_without_a_card_read_asks_for_one() {
+        let mut apply = choosing();
+        assert_eq!(apply.view().catalogue_state, ApplyCatalogueState::Ready);
+        assert_eq!(apply.choose_item(FULL, None), Next::ReadCard);
+        apply.read_card(true);
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::ReadCard);
+        assert_eq!(view.card_prompt, ApplyCardPrompt::Waiting);
+        assert!(!view.can_type_id, "the address is needed");
+        apply.card_failed(CardProblem::HoldStill);
+        assert_eq!(apply.view().card_prompt, ApplyCardPrompt::HoldStill);
+
+        assert!(apply.card_read(&samples::resident(), today()));
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Confirm);
+        assert!(!view.holder_name.is_empty());
+        assert!(view.masked_id.contains('*'), "shown masked");
+    }
+
+    #[test]
+    fn a_card_read_earlier_in_the_session_is_offered() {
+        let mut apply = choosing();
+        let holder = Applicant::from_card(&samples::resident());
+        assert_eq!(apply.choose_item(FULL, Some(holder)), Next::Stay);
+        assert_eq!(apply.view().step, ApplyStep::Confirm);
+        assert_eq!(
+            apply.identify_again(),
+            Next::ReadCard,
+            "not me: the card again"
+        );
+    }
+
+    #[test]
+    fn a_typed_number_needs_a_valid_number_and_a_name() {
+        let mut apply = choosing();
+        apply.choose_item(BY_NUMBER, None);
+        apply.read_card(false);
+        assert_eq!(apply.view().card_prompt, ApplyCardPrompt::ReaderUnavailable);
+        apply.type_id_instead();
+        assert_eq!(apply.view().step, ApplyStep::TypeId);
+        apply.typed_id_edited("11010A");
+        assert_eq!(apply.view().typed_id_error, ApplyIdError::BadCharacter);
+        apply.use_typed_id("1101", "");
+        let view = apply.view();
+        assert_eq!(view.typed_id_error, ApplyIdError::TooShort);
+        assert!(view.typed_name_missing);
+        apply.typed_name_edited("李秀英");
+        assert!(!apply.view().typed_name_missing);
+        apply.use_typed_id(VALID, " 李秀英 ");
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Confirm);
+        assert_eq!(view.holder_name, "李秀英");
+
+        let typed = apply.view().typed_cleared;
+        assert_eq!(apply.identify_again(), Next::Stay, "typed again, not read");
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::TypeId);
+        assert_ne!(view.typed_cleared, typed, "the boxes are emptied");
+    }
+
+    #[test]
+    fn the_form_complains_per_field_and_then_reviews() {
+        let mut apply = choosing();
+        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
+        apply.show_form();
+        assert_eq!(apply.view().step, ApplyStep::Form);
+        apply.form_done();
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Form);
+        assert_eq!(view.rows[0].problem, ApplyFieldProblem::ChooseOne);
+        assert_eq!(view.rows[2].problem, ApplyFieldProblem::Required);
+
+        // A choice shows at once; typing only clears a complaint once it is settled.
+        apply.field_edited(0, "入学");
+        assert_eq!(apply.view().rows[0].value, "入学");
+        apply.field_edited(2, "12");
+        assert_eq!(apply.view().rows[2].problem, ApplyFieldProblem::Required);
+        apply.field_edited(2, "13812345678");
+        assert_eq!(apply.view().rows[2].problem, ApplyFieldProblem::None);
+
+        apply.form_done();
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Review);
+        assert_eq!(view.review.len(), 2);
+        assert_eq!(apply.back(), Next::Stay);
+        assert_eq!(apply.view().step, ApplyStep::Form);
+        assert_eq!(apply.back(), Next::Stay);
+        assert_eq!(apply.view().step, ApplyStep::Confirm, "the identity again");
+    }
+
+    #[test]
+    fn submitting_is_once_at_a_time_and_the_receipt_can_print_again() {
+        let mut apply = choosing();
+        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
+        apply.show_form();
+        apply.field_edited(0, "入学");
+        apply.field_edited(2, "13812345678");
+        apply.form_done();
+        let (new, item) = apply.submit().expect("a complete application");
+        assert_eq!(item.code, FULL);
+        assert!(new.holder_id_number.is_some(), "findable by card");
+        assert!(apply.view().busy);
+        assert!(apply.submit().is_none(), "one at a time");
+        assert_eq!(apply.back(), Next::Stay);
+        assert_eq!(
+            apply.view().step,
+            ApplyStep::Review,
+            "no leaving while saving"
+        );
+
+        apply.saved(None);
+        let view = apply.view();
+        assert!(!view.busy);
+        assert_eq!(view.submit_problem, ApplySubmitProblem::NotSaved);
+    }
+
+    #[test]
+    fn back_from_the_card_step_stops_reading_and_from_the_start_leaves() {
+        let mut apply = choosing();
+        apply.choose_item(FULL, None);
+        apply.read_card(true);
+        assert_eq!(apply.back(), Next::StopReading);
+        assert!(apply.choosing());
+        assert_eq!(apply.back(), Next::Home);
+    }
+}
