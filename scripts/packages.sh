@@ -22,10 +22,11 @@ need_packages() {
 
 # What `cargo test --workspace` needs:
 # - pkg-config, libssl-dev: the WebDriver client's TLS (OpenSSL; rustls would bring aws-lc);
+# - libfontconfig1-dev: Slint's font lookup links fontconfig, in the UI tests too;
 # - chromium, chromium-driver: the staff pages' browser tests (WebDriver);
 # - fonts-wqy-microhei: the booth's CJK font (the UI screenshot tests compare every screen);
 # - faketime: the booth clock-skew test; gdb: stacks of a hung process in a failing test.
-TEST_PACKAGES=(pkg-config libssl-dev chromium chromium-driver fonts-wqy-microhei faketime gdb)
+TEST_PACKAGES=(pkg-config libssl-dev libfontconfig1-dev chromium chromium-driver fonts-wqy-microhei faketime gdb)
 
 # What the demo's window needs beyond the tests: a virtual display when there is none (xvfb),
 # and the libraries Slint's winit backend builds against and opens at run time.
