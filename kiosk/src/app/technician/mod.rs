@@ -87,9 +87,6 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
             tracing::info!(target: "technician", "technician mode locked (session ended)");
         }
         devices::clear(ctx, &t);
-        let window = ctx.window();
-        let adapter = window.global::<TechnicianAdapter>();
-        enroll::clear(&adapter);
     });
 }
 
