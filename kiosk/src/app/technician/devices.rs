@@ -254,21 +254,34 @@ impl Devices {
 
     /// A card read (its masked number and the port), or why not.
     pub fn reader_tested(&mut self, read: Result<String, String>) {
-        let (state, detail) = match read {
-            Ok(detail) => (TechnicianDeviceState::CardRead, detail),
-            Err(detail) => (TechnicianDeviceState::CardFailed, detail),
-        };
-        tracing::info!(target: "technician", "reader test: {state:?}");
-        self.say(state, detail);
+        let states = (
+            TechnicianDeviceState::CardRead,
+            TechnicianDeviceState::CardFailed,
+        );
+        self.tested("reader test", read, states);
     }
 
     /// The port the test page came out of, or why not.
     pub fn printer_tested(&mut self, printed: Result<String, String>) {
-        let (state, detail) = match printed {
-            Ok(port) => (TechnicianDeviceState::Printed, port),
-            Err(detail) => (TechnicianDeviceState::PrintFailed, detail),
+        let states = (
+            TechnicianDeviceState::Printed,
+            TechnicianDeviceState::PrintFailed,
+        );
+        self.tested("printer test", printed, states);
+    }
+
+    /// A test's outcome: its detail, in the first state if it passed, else the second.
+    fn tested(
+        &mut self,
+        test: &str,
+        outcome: Result<String, String>,
+        (passed, failed): (TechnicianDeviceState, TechnicianDeviceState),
+    ) {
+        let (state, detail) = match outcome {
+            Ok(detail) => (passed, detail),
+            Err(detail) => (failed, detail),
         };
-        tracing::info!(target: "technician", "printer test: {state:?}");
+        tracing::info!(target: "technician", "{test}: {state:?}");
         self.say(state, detail);
     }
 

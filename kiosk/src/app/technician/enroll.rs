@@ -430,22 +430,17 @@ mod tests {
     #[test]
     fn what_is_missing_is_asked_for_and_nothing_starts() {
         let mut enroll = Enroll::default();
-        assert!(enroll.start(typed(" ", "ABCD", "2468"), false).is_none());
-        assert_eq!(enroll.view().state, TechnicianEnrollState::NeedUrl);
-        assert!(
-            enroll
-                .start(typed("10.0.0.5", " ", "2468"), false)
-                .is_none()
-        );
-        assert_eq!(enroll.view().state, TechnicianEnrollState::NeedCode);
-        assert!(enroll.start(typed("10.0.0.5", "ABCD", ""), false).is_none());
-        assert_eq!(enroll.view().state, TechnicianEnrollState::NeedPin);
-        assert!(
-            enroll
-                .start(typed("10.0.0.5", "ABCD", "12"), true)
-                .is_none()
-        );
-        assert_eq!(enroll.view().state, TechnicianEnrollState::NeedPin);
+        use TechnicianEnrollState::{NeedCode, NeedPin, NeedUrl};
+        let refused = [
+            (typed(" ", "ABCD", "2468"), false, NeedUrl),
+            (typed("10.0.0.5", " ", "2468"), false, NeedCode),
+            (typed("10.0.0.5", "ABCD", ""), false, NeedPin),
+            (typed("10.0.0.5", "ABCD", "12"), true, NeedPin),
+        ];
+        for (typed, pin_set, missing) in refused {
+            assert!(enroll.start(typed, pin_set).is_none());
+            assert_eq!(enroll.view().state, missing);
+        }
         assert!(
             enroll.view().server_url.get().is_empty(),
             "a refused start does not rewrite the server"
