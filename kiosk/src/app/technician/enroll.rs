@@ -9,10 +9,11 @@ use std::rc::Rc;
 
 use slint::ComponentHandle;
 use sync_protocol::ErrorCode;
-use ui::{TechnicianAdapter, TechnicianEnrollState, TechnicianView};
+use ui::{MainWindow, TechnicianAdapter, TechnicianEnrollState, TechnicianView};
 
 use super::gate::Technician;
 use super::{Shared, showing};
+use crate::app::bind::{Asserted, Bound, Changes, Flow};
 use crate::app::context::Ctx;
 use crate::app::services::Services;
 use kiosk_core::store::Identity;
@@ -35,64 +36,223 @@ pub fn normalize_server_url(text: &str) -> String {
     format!("http://{host_port}")
 }
 
-pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
-    let t = Rc::clone(tech);
-    ctx.window()
-        .global::<TechnicianAdapter>()
-        .on_enroll(ctx.callback(move |ctx| {
-            if t.unlocked() {
-                start(ctx, &t);
-            }
-        }));
+/// What the enrollment page shows: the three fields as the flow last filled them, and what the
+/// last try said.
+///
+/// The server, the code and the new PIN are the technician's own input (the screen's text
+/// fields write them); they are read when the technician taps "enroll" (and the server when
+/// the booth's enrolled server would prefill it). The flow fills them only when it means to
+/// (a scanned QR code, the normalized server, emptied after enrolling).
+#[derive(Clone, Default, PartialEq)]
+pub struct Enroll {
+    server_url: Asserted<String>,
+    code: Asserted<String>,
+    new_pin: Asserted<String>,
+    state: TechnicianEnrollState,
+    detail: String,
 }
 
-pub(super) fn clear(adapter: &TechnicianAdapter<'_>) {
-    adapter.set_enroll_code("".into());
-    adapter.set_new_pin("".into());
-    adapter.set_enroll_state(TechnicianEnrollState::Idle);
-    adapter.set_enroll_detail("".into());
-}
-
-/// Prefills the server of an enrolled booth and listens for an enrollment QR code.
-pub(super) fn opened(ctx: &Rc<Ctx>) {
-    {
-        let window = ctx.window();
-        let adapter = window.global::<TechnicianAdapter>();
-        adapter.set_enroll_state(TechnicianEnrollState::Idle);
-        adapter.set_enroll_detail("".into());
+impl std::fmt::Debug for Enroll {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The code and the PIN are secrets: never printed.
+        f.debug_struct("Enroll")
+            .field("server_url", self.server_url.get())
+            .field("state", &self.state)
+            .field("detail", &self.detail)
+            .finish_non_exhaustive()
     }
-    ctx.background(
-        |services| services.with_store(|store| store.identity().ok().flatten()),
-        |ctx, identity| {
-            let window = ctx.window();
-            let adapter = window.global::<TechnicianAdapter>();
-            if let Some(identity) = identity
-                && adapter.get_server_url().is_empty()
-            {
-                adapter.set_server_url(identity.server_url.into());
-            }
-        },
-    );
-    ctx.capture_scans(|ctx, code| {
-        if !showing(ctx, TechnicianView::Enroll) {
-            return;
+}
+
+/// The fields as the technician left them on screen.
+#[derive(Clone, Copy)]
+struct Typed<'a> {
+    server_url: &'a str,
+    code: &'a str,
+    new_pin: &'a str,
+}
+
+/// An enrollment to ask of the server (not `Debug`: the code and the PIN are secrets).
+struct Request {
+    url: String,
+    code: String,
+    /// `None`: the booth keeps the PIN it has.
+    pin: Option<TechnicianPin>,
+}
+
+impl Enroll {
+    /// The page opens with no message.
+    pub fn opened(&mut self) {
+        self.say(TechnicianEnrollState::Idle, String::new());
+    }
+
+    /// The booth's enrolled identity, read as the page opened: its server fills an empty field.
+    pub fn identity_read(&mut self, identity: Option<&Identity>, typed_server: &str) {
+        if let Some(identity) = identity
+            && typed_server.is_empty()
+        {
+            self.server_url.set(identity.server_url.clone());
         }
-        let window = ctx.window();
-        let adapter = window.global::<TechnicianAdapter>();
-        match parse_enroll_qr(&code) {
+    }
+
+    /// A code held under the scanner: an enrollment QR code fills the server and the code.
+    pub fn scanned(&mut self, code: &str) {
+        match parse_enroll_qr(code) {
             Some(qr) => {
                 tracing::info!(target: "technician", server = %qr.server, "enrollment QR code scanned");
-                adapter.set_server_url(qr.server.into());
-                adapter.set_enroll_code(qr.code.into());
-                adapter.set_enroll_state(TechnicianEnrollState::Idle);
-                adapter.set_enroll_detail("".into());
+                self.server_url.set(qr.server);
+                self.code.set(qr.code);
+                self.say(TechnicianEnrollState::Idle, String::new());
             }
             None => {
                 // The code itself is not logged: it may be a villager's receipt.
                 tracing::info!(target: "technician", "a scanned code is not an enrollment QR code");
-                adapter.set_enroll_state(TechnicianEnrollState::NotEnrollQr);
-                adapter.set_enroll_detail("".into());
+                self.say(TechnicianEnrollState::NotEnrollQr, String::new());
             }
+        }
+    }
+
+    /// "Enroll" tapped: the request, or what is missing. Without a new PIN the booth must
+    /// have one already (`pin_set`).
+    fn start(&mut self, typed: Typed<'_>, pin_set: bool) -> Option<Request> {
+        let url = normalize_server_url(typed.server_url);
+        let code = typed.code.trim();
+        let new_pin = typed.new_pin.trim();
+        let missing = if url.is_empty() {
+            Some(TechnicianEnrollState::NeedUrl)
+        } else if code.is_empty() {
+            Some(TechnicianEnrollState::NeedCode)
+        } else {
+            None
+        };
+        if let Some(missing) = missing {
+            self.say(missing, String::new());
+            return None;
+        }
+        let pin = if new_pin.is_empty() {
+            None
+        } else {
+            match TechnicianPin::parse(new_pin) {
+                Ok(pin) => Some(pin),
+                Err(_) => {
+                    self.say(TechnicianEnrollState::NeedPin, String::new());
+                    return None;
+                }
+            }
+        };
+        if pin.is_none() && !pin_set {
+            self.say(TechnicianEnrollState::NeedPin, String::new());
+            return None;
+        }
+        self.server_url.set(url.clone());
+        tracing::info!(target: "technician", server = %url, "enrollment started");
+        self.say(TechnicianEnrollState::Enrolling, String::new());
+        Some(Request {
+            url,
+            code: code.to_owned(),
+            pin,
+        })
+    }
+
+    /// The booth is enrolled: the code and the PIN are emptied, the page names the booth.
+    fn enrolled(&mut self, done: &Enrolled) {
+        let identity = &done.identity;
+        tracing::info!(
+            target: "technician",
+            kiosk_id = %identity.kiosk_id,
+            kiosk_number = identity.kiosk_number,
+            "booth enrolled"
+        );
+        self.new_pin.set(String::new());
+        self.code.set(String::new());
+        let village = &identity.village;
+        self.say(
+            if done.restart {
+                TechnicianEnrollState::EnrolledRestart
+            } else {
+                TechnicianEnrollState::Enrolled
+            },
+            format!(
+                "{}{}{} · #{} · {}",
+                village.county,
+                village.township,
+                village.village,
+                identity.kiosk_number,
+                identity.kiosk_id
+            ),
+        );
+    }
+
+    fn failed(&mut self, failure: Failure) {
+        tracing::warn!(target: "technician", detail = %failure.detail, "enrollment failed");
+        self.say(failure.state, failure.detail);
+    }
+
+    /// The session ended: the code, the PIN and the message go; the server stays (it names
+    /// the county's server, nobody's data).
+    pub fn session_ended(&mut self) {
+        self.code.set(String::new());
+        self.new_pin.set(String::new());
+        self.say(TechnicianEnrollState::Idle, String::new());
+    }
+
+    fn say(&mut self, state: TechnicianEnrollState, detail: String) {
+        self.state = state;
+        self.detail = detail;
+    }
+}
+
+impl Flow for Enroll {
+    type View = Self;
+
+    fn view(&self) -> Self {
+        self.clone()
+    }
+
+    fn render(now: &Self, before: Option<&Self>, window: &MainWindow) {
+        let adapter = window.global::<TechnicianAdapter>();
+        let changes = Changes::new(now, before);
+        changes.write(
+            |v| &v.server_url,
+            |t| adapter.set_server_url(t.get().into()),
+        );
+        changes.write(|v| &v.code, |t| adapter.set_enroll_code(t.get().into()));
+        changes.write(|v| &v.new_pin, |t| adapter.set_new_pin(t.get().into()));
+        changes.write(|v| &v.state, |&s| adapter.set_enroll_state(s));
+        changes.write(|v| &v.detail, |d| adapter.set_enroll_detail(d.into()));
+    }
+}
+
+pub(super) fn bind(ctx: &Rc<Ctx>, tech: &Shared) {
+    let page = Bound::<Enroll>::new(ctx);
+    let t = Rc::clone(tech);
+    ctx.window()
+        .global::<TechnicianAdapter>()
+        .on_enroll(page.callback(move |ctx, page| {
+            if t.unlocked() {
+                start(ctx, page, &t);
+            }
+        }));
+    ctx.on_session_end(move |ctx| page.update(ctx, Enroll::session_ended));
+}
+
+/// Prefills the server of an enrolled booth and listens for an enrollment QR code.
+pub(super) fn opened(ctx: &Rc<Ctx>) {
+    let page = Bound::<Enroll>::of(ctx);
+    page.update(ctx, Enroll::opened);
+    page.background(
+        ctx,
+        |services| services.with_store(|store| store.identity().ok().flatten()),
+        |ctx, page, identity| {
+            // What the technician typed meanwhile stays: read now.
+            let typed = ctx.window().global::<TechnicianAdapter>().get_server_url();
+            page.update(ctx, |enroll| {
+                enroll.identity_read(identity.as_ref(), &typed);
+            });
+        },
+    );
+    ctx.capture_scans(move |ctx, code| {
+        if showing(ctx, TechnicianView::Enroll) {
+            page.update(ctx, |enroll| enroll.scanned(&code));
         }
     });
 }
@@ -112,96 +272,52 @@ struct Enrolled {
     restart: bool,
 }
 
-fn start(ctx: &Rc<Ctx>, tech: &Shared) {
-    let window = ctx.window();
-    let adapter = window.global::<TechnicianAdapter>();
-    let url = normalize_server_url(&adapter.get_server_url());
-    let code = adapter.get_enroll_code().trim().to_owned();
-    let new_pin = adapter.get_new_pin().trim().to_owned();
-    let refuse = |state| {
-        adapter.set_enroll_state(state);
-        adapter.set_enroll_detail("".into());
+fn start(ctx: &Rc<Ctx>, page: &Bound<Enroll>, tech: &Shared) {
+    // The fields are the technician's input, read as they tap "enroll".
+    let (url, code, new_pin) = {
+        let window = ctx.window();
+        let adapter = window.global::<TechnicianAdapter>();
+        (
+            adapter.get_server_url(),
+            adapter.get_enroll_code(),
+            adapter.get_new_pin(),
+        )
     };
-    if url.is_empty() {
-        return refuse(TechnicianEnrollState::NeedUrl);
-    }
-    if code.is_empty() {
-        return refuse(TechnicianEnrollState::NeedCode);
-    }
-    let pin = if new_pin.is_empty() {
-        if !tech.gate.read(Technician::pin_set) {
-            return refuse(TechnicianEnrollState::NeedPin);
-        }
-        None
-    } else {
-        match TechnicianPin::parse(&new_pin) {
-            Ok(pin) => Some(pin),
-            Err(_) => return refuse(TechnicianEnrollState::NeedPin),
-        }
+    let typed = Typed {
+        server_url: &url,
+        code: &code,
+        new_pin: &new_pin,
     };
-    adapter.set_server_url(url.clone().into());
-    tracing::info!(target: "technician", server = %url, "enrollment started");
-    adapter.set_enroll_state(TechnicianEnrollState::Enrolling);
-    adapter.set_enroll_detail("".into());
+    let pin_set = tech.gate.read(Technician::pin_set);
+    let Some(request) = page.update(ctx, |enroll| enroll.start(typed, pin_set)) else {
+        return;
+    };
     let t = Rc::clone(tech);
-    ctx.background(
-        move |services| enroll_blocking(services, &url, &code, pin.as_ref()),
-        move |ctx, result| {
-            let window = ctx.window();
-            let adapter = window.global::<TechnicianAdapter>();
-            match result {
-                Ok(done) => {
-                    let identity = &done.identity;
-                    tracing::info!(
-                        target: "technician",
-                        kiosk_id = %identity.kiosk_id,
-                        kiosk_number = identity.kiosk_number,
-                        "booth enrolled"
-                    );
-                    t.gate.update(ctx, Technician::enrolled_now);
-                    adapter.set_new_pin("".into());
-                    adapter.set_enroll_code("".into());
-                    adapter.set_enroll_state(if done.restart {
-                        TechnicianEnrollState::EnrolledRestart
-                    } else {
-                        TechnicianEnrollState::Enrolled
-                    });
-                    let village = &identity.village;
-                    adapter.set_enroll_detail(
-                        format!(
-                            "{}{}{} · #{} · {}",
-                            village.county,
-                            village.township,
-                            village.village,
-                            identity.kiosk_number,
-                            identity.kiosk_id
-                        )
-                        .into(),
-                    );
-                    crate::app::header::refresh_identity_and_queue(ctx);
-                }
-                Err(failure) => {
-                    tracing::warn!(target: "technician", detail = %failure.detail, "enrollment failed");
-                    adapter.set_enroll_state(failure.state);
-                    adapter.set_enroll_detail(failure.detail.into());
-                }
+    page.background(
+        ctx,
+        move |services| enroll_blocking(services, &request),
+        move |ctx, page, result| match result {
+            Ok(done) => {
+                t.gate.update(ctx, Technician::enrolled_now);
+                page.update(ctx, |enroll| enroll.enrolled(&done));
+                crate::app::header::refresh_identity_and_queue(ctx);
             }
+            Err(failure) => page.update(ctx, |enroll| enroll.failed(failure)),
         },
     );
 }
 
-fn enroll_blocking(
-    services: &Services,
-    url: &str,
-    code: &str,
-    pin: Option<&TechnicianPin>,
-) -> Result<Enrolled, Failure> {
+fn enroll_blocking(services: &Services, request: &Request) -> Result<Enrolled, Failure> {
     let was_syncing = services.sync_running();
     let identity = services
         .runtime()
-        .block_on(kiosk_core::sync::enroll(services.data_dir(), url, code))
+        .block_on(kiosk_core::sync::enroll(
+            services.data_dir(),
+            &request.url,
+            &request.code,
+        ))
         .map_err(|err| classify(&err))?;
-    if let Some(pin) = pin {
+    if let Some(pin) = &request.pin {
         services
             .with_store(|store| store.set_technician_pin(pin))
             .map_err(|err| Failure {
@@ -246,6 +362,153 @@ fn classify(err: &EnrollError) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sync_protocol::enroll::Village;
+
+    fn typed<'a>(server_url: &'a str, code: &'a str, new_pin: &'a str) -> Typed<'a> {
+        Typed {
+            server_url,
+            code,
+            new_pin,
+        }
+    }
+
+    fn identity() -> Identity {
+        Identity {
+            kiosk_id: "k-7".into(),
+            kiosk_number: 7,
+            village: Village {
+                county: "清河县".into(),
+                township: "东乡".into(),
+                village: "石桥村".into(),
+            },
+            server_url: "http://10.0.0.5:8080".into(),
+            server_id: "s-1".into(),
+            enrolled_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn started_then_enrolled_names_the_booth_and_empties_code_and_pin() {
+        let mut enroll = Enroll::default();
+        enroll.opened();
+        let request = enroll
+            .start(typed("10.0.0.5 8080", " ABCD-EFGH ", " 2468 "), false)
+            .expect("everything given");
+        assert_eq!(request.url, "http://10.0.0.5:8080");
+        assert_eq!(request.code, "ABCD-EFGH");
+        assert!(request.pin.is_some());
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::Enrolling);
+        assert_eq!(
+            view.server_url.get(),
+            "http://10.0.0.5:8080",
+            "as normalized"
+        );
+
+        let before = enroll.view();
+        enroll.enrolled(&Enrolled {
+            identity: identity(),
+            restart: false,
+        });
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::Enrolled);
+        assert_eq!(view.detail, "清河县东乡石桥村 · #7 · k-7");
+        assert!(view.code.get().is_empty() && view.new_pin.get().is_empty());
+        assert_ne!(
+            view.code, before.code,
+            "emptied on screen, whatever was typed"
+        );
+        assert_ne!(view.new_pin, before.new_pin);
+
+        enroll.enrolled(&Enrolled {
+            identity: identity(),
+            restart: true,
+        });
+        assert_eq!(enroll.view().state, TechnicianEnrollState::EnrolledRestart);
+    }
+
+    #[test]
+    fn what_is_missing_is_asked_for_and_nothing_starts() {
+        let mut enroll = Enroll::default();
+        use TechnicianEnrollState::{NeedCode, NeedPin, NeedUrl};
+        let refused = [
+            (typed(" ", "ABCD", "2468"), false, NeedUrl),
+            (typed("10.0.0.5", " ", "2468"), false, NeedCode),
+            (typed("10.0.0.5", "ABCD", ""), false, NeedPin),
+            (typed("10.0.0.5", "ABCD", "12"), true, NeedPin),
+        ];
+        for (typed, pin_set, missing) in refused {
+            assert!(enroll.start(typed, pin_set).is_none());
+            assert_eq!(enroll.view().state, missing);
+        }
+        assert!(
+            enroll.view().server_url.get().is_empty(),
+            "a refused start does not rewrite the server"
+        );
+
+        // A booth with a PIN may keep it.
+        let request = enroll.start(typed("10.0.0.5", "ABCD", ""), true);
+        assert!(request.is_some_and(|r| r.pin.is_none()));
+        assert_eq!(enroll.view().state, TechnicianEnrollState::Enrolling);
+    }
+
+    #[test]
+    fn a_failure_says_why() {
+        let mut enroll = Enroll::default();
+        enroll.start(typed("10.0.0.5", "ABCD", "2468"), false);
+        enroll.failed(Failure {
+            state: TechnicianEnrollState::CodeUsed,
+            detail: "the code was used".into(),
+        });
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::CodeUsed);
+        assert_eq!(view.detail, "the code was used");
+        enroll.opened();
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::Idle);
+        assert!(view.detail.is_empty());
+    }
+
+    #[test]
+    fn a_scanned_qr_code_fills_the_server_and_the_code() {
+        let mut enroll = Enroll::default();
+        enroll.scanned("K0012-000042-7");
+        assert_eq!(enroll.view().state, TechnicianEnrollState::NotEnrollQr);
+        let qr = EnrollQr {
+            server: "http://10.0.0.5:8080".into(),
+            code: "ABCD-EFGH".into(),
+        };
+        enroll.scanned(&qr.payload());
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::Idle);
+        assert_eq!(view.server_url.get(), "http://10.0.0.5:8080");
+        assert_eq!(view.code.get(), "ABCD-EFGH");
+    }
+
+    #[test]
+    fn the_enrolled_server_fills_only_an_empty_field() {
+        let mut enroll = Enroll::default();
+        let before = enroll.view();
+        enroll.identity_read(Some(&identity()), "192.168.1.10");
+        assert_eq!(enroll.view(), before, "what was typed stays");
+        enroll.identity_read(None, "");
+        assert_eq!(enroll.view(), before, "a booth not enrolled");
+        enroll.identity_read(Some(&identity()), "");
+        assert_eq!(enroll.view().server_url.get(), "http://10.0.0.5:8080");
+    }
+
+    #[test]
+    fn the_session_end_empties_code_pin_and_message_but_keeps_the_server() {
+        let mut enroll = Enroll::default();
+        enroll.start(typed("10.0.0.5", "ABCD", "2468"), false);
+        let before = enroll.view();
+        enroll.session_ended();
+        let view = enroll.view();
+        assert_eq!(view.state, TechnicianEnrollState::Idle);
+        assert_eq!(view.server_url, before.server_url, "not written again");
+        assert_ne!(view.code, before.code, "emptied on screen");
+        assert_ne!(view.new_pin, before.new_pin, "emptied on screen");
+    }
 
     #[test]
     fn a_server_typed_without_colon_or_slash_becomes_a_url() {

@@ -20,7 +20,6 @@ mod info;
 mod pin_guard;
 mod queue;
 
-use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Instant;
@@ -39,12 +38,10 @@ fn config_file(ctx: &Ctx) -> Option<PathBuf> {
     ctx.services.config().source.clone()
 }
 
-/// What technician mode's pages share on the UI thread: the gate (PIN and view) and the
-/// devices page's state.
+/// What technician mode's pages share on the UI thread: the gate (PIN and view).
 #[derive(Debug)]
 struct Tech {
     gate: Bound<Technician>,
-    devices: RefCell<devices::DevicesState>,
 }
 
 impl Tech {
@@ -58,7 +55,6 @@ type Shared = Rc<Tech>;
 pub(super) fn bind(ctx: &Rc<Ctx>) {
     let tech: Shared = Rc::new(Tech {
         gate: Bound::new(ctx),
-        devices: RefCell::default(),
     });
     let window = ctx.window();
     let adapter = window.global::<TechnicianAdapter>();
@@ -86,10 +82,6 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         if t.gate.update(ctx, Technician::lock) {
             tracing::info!(target: "technician", "technician mode locked (session ended)");
         }
-        devices::clear(ctx, &t);
-        let window = ctx.window();
-        let adapter = window.global::<TechnicianAdapter>();
-        enroll::clear(&adapter);
     });
 }
 
@@ -178,12 +170,12 @@ fn open(ctx: &Rc<Ctx>, tech: &Shared, view: TechnicianView) {
         ctx.release_scanner();
     }
     if leaving == TechnicianView::Devices && view != TechnicianView::Devices {
-        devices::leave(ctx, tech);
+        devices::leave(ctx);
     }
     tracing::info!(target: "technician", "technician opened {}", view_name(view));
     match view {
         TechnicianView::Enroll => enroll::opened(ctx),
-        TechnicianView::Devices => devices::opened(ctx, tech),
+        TechnicianView::Devices => devices::opened(ctx),
         TechnicianView::Queue => queue::load(ctx),
         TechnicianView::Info => info::load(ctx),
         TechnicianView::Menu | TechnicianView::Pin => {}
