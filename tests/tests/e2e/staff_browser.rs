@@ -123,6 +123,7 @@ async fn take(client: &Client, action: &str, comment: &str) {
             .await
             .expect("type the comment");
     }
+    let old_page = client.find(Locator::Css("html")).await.expect("the page");
     client
         .find(Locator::XPath(&format!("{form}//button")))
         .await
@@ -130,6 +131,16 @@ async fn take(client: &Client, action: &str, comment: &str) {
         .click()
         .await
         .expect("submit the action");
+    // The page being left may show the last action's 已办理 too: wait until it is gone, so the
+    // next step acts on the new page and not on one that is about to go stale.
+    let deadline = std::time::Instant::now() + WAIT;
+    while old_page.tag_name().await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{action}: the page did not change within {WAIT:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let done = client
         .wait()
         .at_most(WAIT)
