@@ -30,6 +30,7 @@ pub struct Village {
 
 /// `POST /api/v1/enroll`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The one-time code staff issued, as typed (case and dashes are ignored by the server).
     pub code: String,
@@ -48,6 +49,7 @@ pub struct EnrollRequest {
 
 /// The identity a re-enrolling booth gives up, and proof that it holds its key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Replaces {
     /// The previous kiosk id.
     pub kiosk_id: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// `POST /api/v1/heartbeat`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Heartbeat {
     /// Submissions not yet acknowledged (pending or sent).
     pub queue_depth: u64,
@@ -22,6 +23,7 @@ pub struct Heartbeat {
 
 /// What the booth knows of its devices.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeviceHealth {
     /// `None` when no printer is configured or it did not answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,6 +34,7 @@ pub struct DeviceHealth {
 
 /// The printer's last status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrinterHealth {
     pub online: bool,
     pub paper_end: bool,

@@ -15,6 +15,12 @@
 //!
 //! All JSON; field names are `snake_case`; timestamps are RFC 3339 UTC. A breaking change
 //! gets a new path prefix (`/api/v2`), never a changed meaning under `/api/v1`.
+//!
+//! What booths send (enrollment, heartbeat, submission batches) is read strictly: a field this
+//! version does not know is refused (`deny_unknown_fields`), so nothing undocumented reaches the
+//! store and the OpenAPI document's `additionalProperties: false` is the truth. Hence a new
+//! request field reaches the servers before any booth sends it. What the server sends is read
+//! leniently by booths, so a server may add a response field first.
 
 pub mod enroll;
 pub mod error;
@@ -47,5 +53,56 @@ pub mod paths {
     /// The path of one feed, e.g. `/api/v1/feeds/catalog`.
     pub fn feed(feed: crate::feed::Feed) -> String {
         format!("{FEEDS}/{}", feed.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::enroll::EnrollRequest;
+    use crate::heartbeat::Heartbeat;
+    use crate::submission::BatchRequest;
+
+    #[test]
+    fn what_booths_send_refuses_fields_it_does_not_know() {
+        let heartbeat = json!({
+            "queue_depth": 0, "quarantined": 0, "app_version": "1", "disk_free_bytes": 0,
+            "uptime_s": 0, "clock_offset_ms": 0,
+            "devices": { "reader_present": true, "scanner_present": true,
+                "printer": { "online": true, "paper_end": false, "paper_near_end": false, "cover_open": false } },
+        });
+        serde_json::from_value::<Heartbeat>(heartbeat.clone()).expect("the heartbeat as sent");
+        let with = |pointer: &str| {
+            let mut value = heartbeat.clone();
+            value
+                .pointer_mut(pointer)
+                .unwrap()
+                .as_object_mut()
+                .unwrap()
+                .insert("extra".into(), json!(1));
+            value
+        };
+        for pointer in ["", "/devices", "/devices/printer"] {
+            let error = serde_json::from_value::<Heartbeat>(with(pointer)).unwrap_err();
+            assert!(
+                error.to_string().contains("unknown field `extra`"),
+                "{pointer}: {error}"
+            );
+        }
+
+        let batch = json!({ "submissions": [{
+            "id": "01890a5d-ac96-774b-bcce-b302099a8057", "kiosk_seq": 1,
+            "receipt_number": "001-00001-X", "kind": "complaint", "created_at": "2026-01-01T00:00:00Z",
+            "applicant": { "name": "x", "nickname": "y" },
+        }]});
+        let error = serde_json::from_value::<BatchRequest>(batch).unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `nickname`"),
+            "{error}"
+        );
+        let enroll =
+            json!({ "code": "c", "public_key": "k", "proof": "p", "app_version": "1", "extra": 1 });
+        assert!(serde_json::from_value::<EnrollRequest>(enroll).is_err());
     }
 }

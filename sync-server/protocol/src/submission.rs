@@ -71,6 +71,7 @@ impl std::str::FromStr for SubmissionKind {
 
 /// Who applies — only the parts the catalogue item needs. Never logged; `Debug` redacts.
 #[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Applicant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -109,6 +110,7 @@ pub fn mask_id_number(number: &str) -> String {
 /// One submission, created on the booth. `id` is generated before it is first stored and
 /// never changes: it is the idempotency key.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Submission {
     /// UUIDv7, generated on the booth.
     pub id: Uuid,
@@ -241,6 +243,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// `POST /api/v1/submissions`, oldest first, at most [`MAX_BATCH`] items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BatchRequest {
     pub submissions: Vec<Submission>,
 }

@@ -83,8 +83,19 @@ fn string() -> Value {
     json!({ "type": "string" })
 }
 
+/// Read as `u32`.
+fn uint32() -> Value {
+    json!({ "type": "integer", "minimum": 0, "maximum": u32::MAX })
+}
+
+/// Read as `i64`.
+fn int64() -> Value {
+    json!({ "type": "integer", "minimum": i64::MIN, "maximum": i64::MAX })
+}
+
+/// A count or size, read as `u64`.
 fn uint() -> Value {
-    json!({ "type": "integer", "minimum": 0 })
+    json!({ "type": "integer", "minimum": 0, "maximum": u64::MAX })
 }
 
 fn boolean() -> Value {
@@ -99,7 +110,18 @@ fn array(items: Value) -> Value {
     json!({ "type": "array", "items": items })
 }
 
-fn object(required: &[&str], properties: Value) -> Value {
+/// An object schema. A property left out of `required` is an `Option` in the protocol crate,
+/// which serde also reads from an explicit `null`, so the schema says so; the exceptions are
+/// [`NOT_NULLABLE`]. No other properties: the server refuses them in what booths send
+/// (`deny_unknown_fields`), and sends none it does not document.
+fn object(required: &[&str], mut properties: Value) -> Value {
+    if let Some(map) = properties.as_object_mut() {
+        for (name, schema) in map.iter_mut() {
+            if !required.contains(&name.as_str()) && !NOT_NULLABLE.contains(&name.as_str()) {
+                *schema = json!({ "anyOf": [schema.take(), { "type": "null" }] });
+            }
+        }
+    }
     json!({
         "type": "object",
         "required": required,
@@ -107,6 +129,9 @@ fn object(required: &[&str], properties: Value) -> Value {
         "additionalProperties": false,
     })
 }
+
+/// Optional properties that are not an `Option` (a serde default instead): `null` is refused.
+const NOT_NULLABLE: &[&str] = &["fields", "choices", "review_levels", "withdrawn"];
 
 fn page(item: &str) -> Value {
     object(
@@ -155,11 +180,11 @@ fn schemas() -> Value {
         })),
         "Submission": object(&["id", "kiosk_seq", "receipt_number", "kind", "created_at"], json!({
             "id": { "type": "string", "format": "uuid", "description": "UUIDv7 made on the booth; the idempotency key." },
-            "kiosk_seq": { "type": "integer", "minimum": 0 },
+            "kiosk_seq": uint(),
             "receipt_number": { "type": "string", "description": "`KKK-SSSSS-C` in its printed (canonical) form; KKK must be the signing kiosk's number." },
             "kind": schema_ref("SubmissionKind"),
             "item_code": string(),
-            "catalog_version": uint(),
+            "catalog_version": uint32(),
             "fields": { "type": "object", "additionalProperties": { "type": "string" }, "maxProperties": 64 },
             "text": { "type": "string", "maxLength": 4000 },
             "rating": { "type": "integer", "minimum": 1, "maximum": 5 },
@@ -265,7 +290,7 @@ fn schemas() -> Value {
                 "app_version": string(),
                 "disk_free_bytes": uint(),
                 "uptime_s": uint(),
-                "clock_offset_ms": { "type": "integer", "description": "Server time minus booth time." },
+                "clock_offset_ms": merge(int64(), json!({ "description": "Server time minus booth time." })),
             }),
         ),
         "HeartbeatResponse": object(&["server_time"], json!({ "server_time": date_time() })),
@@ -322,11 +347,12 @@ fn build() -> Value {
                 "security": signed,
                 "parameters": [
                     { "name": "feed", "in": "path", "required": true, "schema": { "type": "string", "enum": ["catalog", "notices", "statuses"] } },
-                    { "name": "after", "in": "query", "required": false, "schema": { "type": "string" }, "description": "The `cursor` of the last page applied; omit to start over." },
-                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 100 } },
+                    { "name": "after", "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[0-9]{1,18}$" }, "description": "The `cursor` of the last page applied; omit to start over." },
+                    { "name": "limit", "in": "query", "required": false, "schema": { "type": "integer", "minimum": 0, "maximum": 4_294_967_295_u32, "default": 100 }, "description": "Items per page, clamped to 1 to 500." },
                 ],
                 "responses": merge(signed_errors(), json!({
-                    "200": ok("A page; apply `items` and store `cursor` in one transaction.", json!({ "oneOf": [
+                    // anyOf, not oneOf: the path names the feed, and an empty page fits all three.
+                    "200": ok("A page; apply `items` and store `cursor` in one transaction.", json!({ "anyOf": [
                         schema_ref("CatalogPage"), schema_ref("NoticePage"), schema_ref("StatusPage"),
                     ]})),
                     "404": error("`not_found`: no such feed."),
