@@ -6,9 +6,10 @@
 //! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
-//!   [`staff`]: accounts, sessions and the audit log ([`audit`]: its hash chain), and [`review`]: review state, inbox and
-//!   calendar; [`content`]: guide drafts and versions, and notices as staff edit them;
-//!   [`ratings`]: rating counts and follow-ups; each with its part of the trait.
+//!   [`staff`]: accounts, sessions and the audit log ([`audit`]: its hash chain), and
+//!   [`review`]: review state, inbox and calendar; [`content`]: guide drafts and versions, and
+//!   notices as staff edit them; [`ratings`]: rating counts and follow-ups; each with its part
+//!   of the trait.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
