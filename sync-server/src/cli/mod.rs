@@ -1,6 +1,7 @@
 //! Command-line entry points: one module per command group. Each command opens the store in
 //! the data directory itself, so staff commands work while `serve` runs in another process.
 
+mod audit;
 mod calendar;
 mod catalog;
 mod enroll_code;
@@ -22,8 +23,8 @@ use sync_server::store::sqlite::SqliteStore;
 /// The county sync server for village booths.
 ///
 /// `serve` runs the kiosk API; the other commands are for staff and work while it runs:
-/// issue enrollment codes, list and revoke kiosks, import the catalogue, publish notices, and
-/// move submissions along.
+/// issue enrollment codes, list and revoke kiosks, import the catalogue, publish notices,
+/// move submissions along, and check the audit log's chain.
 #[derive(Debug, Parser)]
 #[command(name = "sync-server", version)]
 pub struct Cli {
@@ -60,6 +61,9 @@ enum Command {
     /// Staff accounts of the web app: add, passwd, disable, enable, list.
     #[command(subcommand)]
     Staff(staff::Command),
+    /// The audit log's hash chain: verify it, export its head for safekeeping.
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 impl Cli {
@@ -74,6 +78,8 @@ impl Cli {
             Command::Submissions(command) => command.run(open_existing(&dir).await?.as_ref()).await,
             Command::Staff(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
             Command::Calendar(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
+            // Read-only, never migrating: it opens the file itself.
+            Command::Audit(command) => command.run(&dir).await,
         }
     }
 

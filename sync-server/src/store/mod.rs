@@ -3,7 +3,8 @@
 //! - [`Store`]: what the HTTP API and the staff commands need, nothing backend-specific.
 //! - [`model`]: the records the trait speaks in.
 //! - [`staff`]: what the staff web app keeps (accounts, sessions, the audit log), a
-//!   supertrait of [`Store`] with its own records; [`review`]: review state, actions, the
+//!   supertrait of [`Store`] with its own records, and [`audit_chain`]: the audit log's hash
+//!   chain, its encoding and its walk, the same for every backend; [`review`]: review state, actions, the
 //!   inbox and the working-day calendar, another; [`ratings`]: ratings counted for the
 //!   dashboard and the follow-ups of bad ones, a third.
 //! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
@@ -29,6 +30,7 @@
 //!   A replacement (claim, new kiosk, old kiosk revoked, submissions and statuses moved) is
 //!   one transaction too: the kiosk number has one active holder at any instant.
 
+pub mod audit_chain;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod content;
@@ -84,6 +86,13 @@ pub enum StoreError {
         "the store's schema version {found} is newer than this program's {supported}: upgrade sync-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    #[error(
+        "the store's schema version {found} is older than this program's {supported}: let this \
+         sync-server open it once to migrate it (any staff command does), then try again"
+    )]
+    SchemaTooOld { found: i64, supported: i64 },
+    #[error("the store was opened read-only and cannot {operation}")]
+    ReadOnly { operation: &'static str },
 }
 
 impl StoreError {

@@ -1,11 +1,19 @@
 //! What the staff web app keeps: accounts with a role and a scope, server-side sessions, and
 //! the append-only audit log. Every staff write takes the [`AuditEntry`] that records it, and a
 //! backend writes both in one transaction: there is no action without its audit line.
+//!
+//! Every line is chained ([`super::audit_chain`]): a backend gives a new line the seq after the
+//! last line's, `prev_hash` = the last line's hash (or
+//! [`ChainHash::GENESIS`](super::audit_chain::ChainHash::GENESIS)) and `hash` =
+//! [`link`](super::audit_chain::link) over exactly what it stores, reading the last line under the same
+//! write lock as the insert, so concurrent writers (other processes too) append one after
+//! another, never two after the same line.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use super::audit_chain::{AuditHead, ChainedAudit};
 use super::{NewEnrollCode, RevokeOutcome, StoreFuture};
 use crate::domain::access::{LockPolicy, Role, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
@@ -222,4 +230,13 @@ pub trait StaffStore: Send + Sync {
 
     fn append_audit(&self, entry: AuditEntry) -> StoreFuture<'_, ()>;
     fn list_audit<'a>(&'a self, filter: &'a AuditFilter) -> StoreFuture<'a, Vec<AuditRecord>>;
+    /// The lines with their chain hashes as stored, oldest first: those after `after_seq`
+    /// (from the first when `None`), at most `limit`. [`verify`](super::audit_chain::verify) walks these.
+    fn audit_chain_page(
+        &self,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<ChainedAudit>>;
+    /// The newest line's seq, hash and time; `None` while the log is empty.
+    fn audit_head(&self) -> StoreFuture<'_, Option<AuditHead>>;
 }

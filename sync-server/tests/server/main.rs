@@ -23,10 +23,13 @@
 //! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
 //!   `serve` refusing plain HTTP off loopback and bad certificate files.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
+//! - `audit_chain`: the audit log's hash chain: `audit verify` and `export` on untouched and
+//!   tampered files, one chain from two handles, the head in `/staff/healthz` for staff.
 //!
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
 
 mod api;
+mod audit_chain;
 mod cli;
 mod common;
 mod enrollment;

@@ -26,6 +26,12 @@ mod content {
     sync_server::content_conformance_tests!(open());
 }
 
+mod audit_chain {
+    use super::open;
+
+    sync_server::audit_conformance_tests!(open());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
     let (server, dir) = open();

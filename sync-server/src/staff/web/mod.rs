@@ -14,6 +14,7 @@ pub mod calendar;
 pub mod fleet;
 pub mod follow_ups;
 pub mod guides;
+pub mod health;
 pub mod notices;
 pub mod ratings;
 pub mod review;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .merge(ratings::routes())
         .merge(follow_ups::routes())
         .merge(fleet::routes())
+        .merge(health::routes())
         .fallback(not_found)
         .layer(from_fn(security_headers))
 }

@@ -1,14 +1,15 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation, in three suites: [`store`] (the trait's own methods), [`content`]
-//! ([`ContentStore`](crate::store::ContentStore)) and [`ratings`]
-//! ([`RatingsStore`](crate::store::RatingsStore)). A backend's test file runs all of them
-//! against fresh stores:
+//! violation, in four suites: [`store`] (the trait's own methods), [`content`]
+//! ([`ContentStore`](crate::store::ContentStore)), [`ratings`]
+//! ([`RatingsStore`](crate::store::RatingsStore)) and [`audit`] (the audit log's hash
+//! chain). A backend's test file runs all of them against fresh stores:
 //!
 //! ```text
 //! fn open() -> (Arc<dyn Store>, TempDir) { … }
 //! sync_server::store_conformance_tests!(open());
 //! sync_server::content_conformance_tests!(open());
 //! sync_server::ratings_conformance_tests!(open());
+//! sync_server::audit_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -16,6 +17,7 @@
 //! The helpers here are shared by the suites and by the HTTP tests that set up a store the
 //! same way. Times are fixed, not the clock's, so every backend is held to the same instants.
 
+pub mod audit;
 pub mod content;
 pub mod ratings;
 pub mod store;

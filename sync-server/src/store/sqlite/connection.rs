@@ -59,6 +59,22 @@ pub(super) fn open_reader(path: &Path) -> StoreResult<Connection> {
     Ok(conn)
 }
 
+/// A connection that cannot write: for a copy of the database that must stay as it is. WAL
+/// needs the `-shm` file; SQLite makes it if the folder is writable, or uses the one a running
+/// server keeps.
+pub(super) fn open_read_only(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| open_error(path, e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| open_error(path, e))?;
+    conn.execute_batch("PRAGMA query_only = ON;")
+        .map_err(|e| open_error(path, e))?;
+    Ok(conn)
+}
+
 /// Maps a SQLite error to the operation that failed.
 pub(super) fn failed(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |source| StoreError::backend(operation, source)

@@ -6,15 +6,17 @@
 //! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
-//!   [`staff`]: accounts, sessions and the audit log, and [`review`]: review state, inbox and
-//!   calendar; [`content`]: guide drafts and versions, and notices as staff edit them;
-//!   [`ratings`]: rating counts and follow-ups; each with its part of the trait.
+//!   [`staff`]: accounts, sessions and the audit log ([`audit`]: its hash chain), and
+//!   [`review`]: review state, inbox and calendar; [`content`]: guide drafts and versions, and
+//!   notices as staff edit them; [`ratings`]: rating counts and follow-ups; each with its part
+//!   of the trait.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
 //! and the server reads revocations and everything else from the file on every request, so it
 //! sees their changes at once.
 
+mod audit;
 mod connection;
 mod content;
 mod feeds;
@@ -68,6 +70,34 @@ impl SqliteStore {
             path: path.to_owned(),
             writer,
             readers: Readers::new(path),
+        })
+    }
+
+    /// Opens an existing database only to read it: no migration, no writer (a write answers
+    /// [`StoreError::ReadOnly`]), connections opened read-only. For checking a copy of the
+    /// database, or the live one beside the server, without changing a byte of it. Its schema
+    /// must be this program's.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let conn = connection::open_read_only(path)?;
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(connection::failed("read the schema version"))?;
+        if found > SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooNew {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::SchemaTooOld {
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Writer::read_only(),
+            readers: Readers::read_only(path),
         })
     }
 

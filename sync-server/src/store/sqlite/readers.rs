@@ -21,14 +21,26 @@ pub(super) struct Readers {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
+    /// Opened with SQLite's read-only flag (not just `query_only`).
+    read_only: bool,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl Readers {
     pub(super) fn new(path: &Path) -> Self {
+        Self::with(path, false)
+    }
+
+    /// Readers for a file that must not be changed at all (see `SqliteStore::open_read_only`).
+    pub(super) fn read_only(path: &Path) -> Self {
+        Self::with(path, true)
+    }
+
+    fn with(path: &Path, read_only: bool) -> Self {
         Self {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                read_only,
                 idle: Mutex::new(Vec::new()),
             }),
         }
@@ -60,6 +72,7 @@ impl Inner {
             .pop();
         match idle {
             Some(conn) => Ok(conn),
+            None if self.read_only => connection::open_read_only(&self.path),
             None => connection::open_reader(&self.path),
         }
     }

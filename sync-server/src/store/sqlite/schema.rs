@@ -1,15 +1,47 @@
 //! The schema and its migrations. `PRAGMA user_version` holds the applied version; each
 //! migration runs once, in order, inside one transaction with the version bump, so a crash
 //! mid-migration leaves the previous version intact. Never edit a shipped migration: add one.
+//!
+//! A migration is SQL, or a Rust function for what SQL cannot do (hashing every audit line);
+//! a function runs in the same transaction, so it is held to the same rule.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
+use super::audit;
 use super::connection::failed;
 use crate::store::{StoreError, StoreResult};
 
-const MIGRATIONS: &[&str] = &[
+/// One step of the schema.
+#[derive(Clone, Copy)]
+enum Migration {
+    Sql(&'static str),
+    /// Runs inside the migration's transaction (foreign keys off, as for SQL); an error rolls
+    /// the whole migration back.
+    Code {
+        name: &'static str,
+        run: fn(&Connection) -> StoreResult<()>,
+    },
+}
+
+impl Migration {
+    fn apply(self, conn: &Connection) -> StoreResult<()> {
+        match self {
+            Self::Sql(sql) => conn
+                .execute_batch(sql)
+                .map_err(failed("migrate the schema")),
+            Self::Code { name, run } => {
+                // Code migrations walk whole tables: say what the wait is for.
+                tracing::info!(migration = name, "migrating the store");
+                run(conn)
+            }
+        }
+    }
+}
+
+const MIGRATIONS: &[Migration] = &[
     // 1: the first schema.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -99,11 +131,13 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX notice_villages_by_village ON notice_villages (village, notice_id);
     "#,
+    ),
     // 2: re-enrollment hands a kiosk number to the booth's new kiosk. The number is unique
     // among active kiosks only (the replaced one keeps it, revoked, for the record), and a
     // replaced kiosk names its successor. SQLite cannot drop a column's UNIQUE, so the table
     // is rebuilt (the documented 12-step way; `migrate` turns foreign keys off around it).
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE kiosks_v2 (
         kiosk_id TEXT PRIMARY KEY,
         kiosk_number INTEGER NOT NULL,
@@ -130,11 +164,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX kiosks_active_number ON kiosks (kiosk_number) WHERE revoked_at IS NULL;
     CREATE INDEX kiosks_by_number ON kiosks (kiosk_number, enrolled_at);
     "#,
+    ),
     // 3: the county staff web app. Accounts, sessions and the append-only audit log; the
     // review state of each submission (which level holds it, how many levels its item has,
     // the working-day clock) and every action taken on it; follow-ups of bad ratings; the
     // holiday calendar; guide drafts and every published guide version.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE staff_users (
         username TEXT PRIMARY KEY,
         display_name TEXT NOT NULL,
@@ -240,6 +276,13 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO catalog_versions (code, version, body, published_at, published_by)
         SELECT code, version, body, updated_at, 'import' FROM catalog_items;
     "#,
+    ),
+    // The audit log's hash chain (数据信息溯源): the table gains `prev_hash` and `hash`, and
+    // the lines already written are chained in seq order.
+    Migration::Code {
+        name: "chain the audit log",
+        run: audit::chain_the_audit_log,
+    },
 ];
 
 /// The schema version this program writes.
@@ -274,8 +317,7 @@ fn migrate_without_foreign_keys(conn: &mut Connection) -> StoreResult<()> {
         });
     }
     for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.execute_batch(migration)
-            .map_err(failed("migrate the schema"))?;
+        migration.apply(&tx)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)
             .map_err(failed("record the schema version"))?;
     }
@@ -302,14 +344,17 @@ fn migrate_without_foreign_keys(conn: &mut Connection) -> StoreResult<()> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::DateTime;
     use rusqlite::params;
 
     use super::*;
+    use crate::store::audit_chain::{ChainVerdict, ChainWalk};
+    use crate::store::staff::AuditEntry;
 
     /// A store written by schema 1 (what the first release left on disk).
     fn version_one(conn: &Connection) {
         conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        MIGRATIONS[0].apply(conn).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         conn.execute_batch(
             "INSERT INTO kiosks (kiosk_id, kiosk_number, public_key, county, township, village,
@@ -380,5 +425,142 @@ mod tests {
 
         // Opening again changes nothing.
         migrate(&mut conn).unwrap();
+    }
+
+    /// A store at the version just before the audit chain, holding `lines` in the old shape
+    /// (seq, at, actor, action, target, detail, remote).
+    fn before_the_chain(conn: &Connection, lines: &str) -> i64 {
+        let chain = MIGRATIONS
+            .iter()
+            .position(
+                |m| matches!(m, Migration::Code { name, .. } if *name == "chain the audit log"),
+            )
+            .expect("the chain's migration");
+        for migration in &MIGRATIONS[..chain] {
+            migration.apply(conn).unwrap();
+        }
+        conn.pragma_update(None, "user_version", chain as i64)
+            .unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO audit_log (seq, at, actor, action, target, detail, remote) VALUES {lines}"
+        ))
+        .unwrap();
+        chain as i64
+    }
+
+    fn walk(conn: &Connection) -> ChainVerdict {
+        let mut walk = ChainWalk::new(None);
+        for line in audit::chain_page(conn, None, 1000).unwrap() {
+            if let Err(broken) = walk.check(&line) {
+                return ChainVerdict::Broken(broken);
+            }
+        }
+        walk.finish()
+    }
+
+    #[test]
+    fn the_lines_written_before_the_chain_are_chained_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
+        // seq 3 is missing: the migration keeps seqs, and the chain links lines, not numbers.
+        before_the_chain(
+            &conn,
+            "(1, 1000, 'cli', 'account.create', 'wang', 'role admin, scope *', NULL),
+             (2, 2000, 'wang', 'login.ok', NULL, NULL, '10.0.0.7'),
+             (4, 3000, 'wang', 'identity.view', '001-00001-X', '审核', '10.0.0.7')",
+        );
+        assert!(
+            audit::chain_page(&conn, None, 10).is_err(),
+            "no chain columns before the migration"
+        );
+
+        migrate(&mut conn).unwrap();
+
+        let lines = audit::chain_page(&conn, None, 10).unwrap();
+        let kept: Vec<(i64, AuditEntry)> = lines
+            .iter()
+            .map(|line| (line.record.seq, line.record.entry.clone()))
+            .collect();
+        let at = |ms| DateTime::from_timestamp_millis(ms).unwrap();
+        assert_eq!(
+            kept,
+            vec![
+                (
+                    1,
+                    AuditEntry::new(at(1000), "cli", "account.create")
+                        .target("wang")
+                        .detail("role admin, scope *")
+                ),
+                (
+                    2,
+                    AuditEntry::new(at(2000), "wang", "login.ok").remote(Some("10.0.0.7".into()))
+                ),
+                (
+                    4,
+                    AuditEntry::new(at(3000), "wang", "identity.view")
+                        .target("001-00001-X")
+                        .detail("审核")
+                        .remote(Some("10.0.0.7".into()))
+                ),
+            ]
+        );
+        assert!(
+            matches!(walk(&conn), ChainVerdict::Intact { rows: 3, head: Some(head), .. } if head.seq == 4)
+        );
+
+        // Still append-only, and a line cannot go in unchained.
+        assert!(
+            conn.execute("UPDATE audit_log SET detail = 'x'", [])
+                .is_err()
+        );
+        assert!(
+            conn.execute("DELETE FROM audit_log WHERE seq = 1", [])
+                .is_err()
+        );
+        assert!(
+            conn.execute(
+                "INSERT INTO audit_log (at, actor, action) VALUES (4000, 'x', 'y')",
+                []
+            )
+            .is_err()
+        );
+        // The next line follows the last.
+        super::super::staff::append_audit(&conn, &AuditEntry::new(at(5000), "li", "logout"))
+            .unwrap();
+        assert!(
+            matches!(walk(&conn), ChainVerdict::Intact { rows: 4, head: Some(head), .. } if head.seq == 5)
+        );
+        migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn a_failing_code_migration_leaves_the_version_and_the_lines_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = Connection::open(dir.path().join("store.sqlite3")).unwrap();
+        // A time no `DateTime` holds: the line cannot be hashed, so the migration fails.
+        let version = before_the_chain(
+            &conn,
+            "(1, 1000, 'cli', 'a', NULL, NULL, NULL), (2, 9223372036854775807, 'cli', 'b', NULL, NULL, NULL)",
+        );
+
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::Corrupt { .. })
+        ));
+
+        let found: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(found, version);
+        let (lines, has_chain): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM audit_log),
+                        (SELECT COUNT(*) FROM pragma_table_info('audit_log') WHERE name = 'hash')
+                        + (SELECT COUNT(*) FROM sqlite_schema WHERE name = 'audit_log_chained')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((lines, has_chain), (2, 0));
     }
 }

@@ -4,10 +4,12 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
+use super::audit;
 use super::connection::{failed, millis, stored_now, time};
 use super::kiosks;
 use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
+use crate::store::audit_chain::{AuditHead, ChainedAudit};
 use crate::store::staff::{
     AccountRefusal, AuditEntry, AuditFilter, AuditRecord, NewSession, NewStaffUser, StaffSession,
     StaffStore, StaffUser,
@@ -96,18 +98,23 @@ fn list_users(conn: &Connection) -> StoreResult<Vec<StaffUser>> {
 }
 
 pub(super) fn append_audit(conn: &Connection, entry: &AuditEntry) -> StoreResult<()> {
+    // The hash covers exactly the values inserted: compute it from the same `entry`.
+    let link = audit::next_link(conn, entry)?;
     conn.prepare_cached(
-        "INSERT INTO audit_log (at, actor, action, target, detail, remote)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_log (seq, at, actor, action, target, detail, remote, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )
     .and_then(|mut statement| {
         statement.execute(params![
+            link.seq,
             millis(entry.at),
             entry.actor,
             entry.action,
             entry.target,
             entry.detail,
-            entry.remote
+            entry.remote,
+            link.prev_hash.as_bytes(),
+            link.hash.as_bytes()
         ])
     })
     .map_err(failed("write the audit log"))?;
@@ -532,5 +539,20 @@ impl StaffStore for SqliteStore {
     fn list_audit<'a>(&'a self, filter: &'a AuditFilter) -> StoreFuture<'a, Vec<AuditRecord>> {
         let filter = filter.clone();
         Box::pin(self.readers.read(move |conn| list_audit(conn, &filter)))
+    }
+
+    fn audit_chain_page(
+        &self,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<ChainedAudit>> {
+        Box::pin(
+            self.readers
+                .read(move |conn| audit::chain_page(conn, after_seq, limit)),
+        )
+    }
+
+    fn audit_head(&self) -> StoreFuture<'_, Option<AuditHead>> {
+        Box::pin(self.readers.read(audit::head))
     }
 }

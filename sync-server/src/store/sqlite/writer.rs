@@ -98,6 +98,8 @@ fn in_savepoint<T>(
 pub(super) struct Writer {
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
+    /// No thread was started: the store was opened read-only.
+    read_only: bool,
 }
 
 impl Writer {
@@ -110,7 +112,17 @@ impl Writer {
         Ok(Self {
             jobs: Some(jobs),
             thread: Some(thread),
+            read_only: false,
         })
+    }
+
+    /// A writer that refuses every job, for a store opened read-only.
+    pub(super) fn read_only() -> Self {
+        Self {
+            jobs: None,
+            thread: None,
+            read_only: true,
+        }
     }
 
     /// Runs `work` in the next transaction and returns its result once committed.
@@ -119,6 +131,9 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        if self.read_only {
+            return Err(StoreError::ReadOnly { operation });
+        }
         let (reply, answer) = oneshot::channel();
         let job = Box::new(WriteJob {
             operation,
