@@ -5,6 +5,7 @@
 //! fails every job in it. A job's caller hears back only after the commit is durable.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -98,6 +99,8 @@ fn in_savepoint<T>(
 pub(super) struct Writer {
     jobs: Option<mpsc::Sender<Box<dyn Job>>>,
     thread: Option<JoinHandle<()>>,
+    /// Jobs handed to the thread since it started.
+    queued: AtomicU64,
 }
 
 impl Writer {
@@ -110,7 +113,14 @@ impl Writer {
         Ok(Self {
             jobs: Some(jobs),
             thread: Some(thread),
+            queued: AtomicU64::new(0),
         })
+    }
+
+    /// How many jobs were handed to the writer so far: the one queue every write of the
+    /// server waits in, so what may add to it from outside is worth counting.
+    pub(super) fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Runs `work` in the next transaction and returns its result once committed.
@@ -130,6 +140,7 @@ impl Writer {
             .ok_or(StoreError::WriterStopped)?
             .send(job)
             .map_err(|_| StoreError::WriterStopped)?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
