@@ -53,11 +53,15 @@ pub const APP_VERSION: usize = 64;
 /// The audit log's columns. The actor is a login name, `cli` or `system`; the target an id, a
 /// receipt number, a login name or a date; the detail a line without personal data (a review
 /// comment is not copied into it); the remote an IP address.
-pub const AUDIT_ACTOR: usize = LOGIN_NAME;
+pub const AUDIT_ACTOR: usize = LOGIN_NAME + CLIP_MARK;
 pub const AUDIT_ACTION: usize = 64;
 pub const AUDIT_TARGET: usize = 200;
 pub const AUDIT_DETAIL: usize = 1000;
 pub const AUDIT_REMOTE: usize = 64;
+
+/// The most characters [`clip`] adds after the kept part: a name clipped at login fits the
+/// audit's actor as it is. (`…[`, at most 20 digits, ` bytes, sha256 `, 8 hex digits, `]`.)
+pub const CLIP_MARK: usize = 48;
 
 /// How many times its page's own cap a field may be before the extractor refuses the whole
 /// form: a little too long gets the page's own message with the form shown again; megabytes
@@ -131,7 +135,7 @@ pub fn check_form<'a>(
 
 /// `text` cut to at most `max` characters. Cut text ends in `…` and names its full length in
 /// bytes and the start of its SHA-256, so two cut values can still be told apart and matched
-/// to what was sent; the result is then a little longer than `max` (by at most 40 bytes).
+/// to what was sent; the result is then a little longer than `max` (by at most [`CLIP_MARK`]).
 pub fn clip(text: &str, max: usize) -> Cow<'_, str> {
     let Some((cut, _)) = text.char_indices().nth(max) else {
         return Cow::Borrowed(text);
@@ -158,7 +162,7 @@ mod tests {
         assert!(cut.starts_with(&"名".repeat(64)));
         assert!(cut.ends_with(']'), "{cut}");
         assert!(cut.contains("3000000 bytes"), "{cut}");
-        assert!(cut.len() < 64 * 3 + 40, "{} bytes", cut.len());
+        assert!(cut.chars().count() <= 64 + CLIP_MARK, "{cut}");
         assert_ne!(clip(&"a".repeat(100), 10), clip(&"a".repeat(101), 10));
     }
 

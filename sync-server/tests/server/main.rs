@@ -7,6 +7,8 @@
 //! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
 //!   a retry with the same code and key gets the original answer.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
+//! - `input_caps`: every staff form field, the login, the audit log and what booths send
+//!   are capped before storage.
 //! - `login_guessing`: limits on guessing staff passwords (no lockout for everybody, known
 //!   and unknown names alike, the own-password page), and the bounded argon2 queue.
 //! - `openapi`: the document matches the route table and the wire types.
@@ -34,6 +36,7 @@ mod api;
 mod cli;
 mod common;
 mod enrollment;
+mod input_caps;
 mod login_guessing;
 mod openapi;
 mod re_enrollment;
