@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::api::metrics::Metrics;
 use crate::api::nonces::NonceCache;
 use crate::api::rate_limit::EnrollLimiter;
+use crate::connections::{self, ConnectionGauge};
 use crate::settings::Settings;
 use crate::staff::login_limit::LoginLimiter;
 use crate::staff::password::PasswordGate;
@@ -30,6 +31,7 @@ struct Shared {
     enroll_limiter: EnrollLimiter,
     login_limiter: LoginLimiter,
     password_gate: PasswordGate,
+    connections: ConnectionGauge,
     metrics: Metrics,
     /// When `last_seen` was last written per kiosk, to write it at most every
     /// `settings.last_seen_every`.
@@ -54,6 +56,10 @@ impl AppState {
                 enroll_limiter: EnrollLimiter::new(settings.enroll_limits),
                 login_limiter: LoginLimiter::new(settings.login_limits),
                 password_gate: PasswordGate::new(settings.password_slots, settings.password_queue),
+                connections: ConnectionGauge::new(connections::fitting_cap(
+                    settings.max_connections,
+                    connections::open_file_limit(),
+                )),
                 store,
                 server_id,
                 settings,
@@ -96,6 +102,11 @@ impl AppState {
     /// The one way this server runs argon2.
     pub fn password_gate(&self) -> &PasswordGate {
         &self.shared.password_gate
+    }
+
+    /// The cap on open connections, and how many there are.
+    pub fn connections(&self) -> &ConnectionGauge {
+        &self.shared.connections
     }
 
     pub fn metrics(&self) -> &Metrics {

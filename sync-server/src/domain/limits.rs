@@ -103,9 +103,7 @@ pub enum TooLong {
 }
 
 /// Checks every field of a decoded form against its cap.
-pub fn check_form<'a>(
-    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<(), TooLong> {
+pub fn check_form<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<(), TooLong> {
     let mut count = 0;
     for (name, value) in pairs {
         count += 1;

@@ -209,11 +209,7 @@ impl LoginLimiter {
         let name_full = state
             .by_pair
             .full(&pair, limits.per_name_and_address, now, window)
-            .or_else(|| {
-                state
-                    .by_name
-                    .full(&pair.0, limits.per_name, now, window)
-            });
+            .or_else(|| state.by_name.full(&pair.0, limits.per_name, now, window));
         if let Some(wait_s) = name_full {
             return Err(Refused::Name { wait_s });
         }

@@ -229,13 +229,18 @@ mod tests {
     #[tokio::test]
     async fn the_gate_queues_a_few_and_refuses_the_rest() {
         let gate = Arc::new(PasswordGate::new(1, 2));
-        let stored = gate.hash("correct horse battery".into()).await.unwrap().unwrap();
+        let stored = gate
+            .hash("correct horse battery".into())
+            .await
+            .unwrap()
+            .unwrap();
         let held = gate.hold_all().await.unwrap();
         let mut queued = Vec::new();
         for _ in 0..2 {
             let (gate, stored) = (Arc::clone(&gate), stored.clone());
             queued.push(tokio::spawn(async move {
-                gate.verify("correct horse battery".into(), Some(stored)).await
+                gate.verify("correct horse battery".into(), Some(stored))
+                    .await
             }));
         }
         while gate.waiting() < 2 {

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use super::{NewEnrollCode, RevokeOutcome, StoreFuture};
 use crate::domain::access::{LockPolicy, Role, Scope, SessionLifetime};
-use crate::domain::limits;
 use crate::domain::fleet::KioskRecord;
+use crate::domain::limits;
 
 /// A staff account as stored. `Debug` leaves the password hash out.
 #[derive(Clone, PartialEq, Eq)]
@@ -128,9 +128,18 @@ impl AuditEntry {
             at: self.at,
             actor: clip(&self.actor, limits::AUDIT_ACTOR),
             action: clip(&self.action, limits::AUDIT_ACTION),
-            target: self.target.as_deref().map(|t| clip(t, limits::AUDIT_TARGET)),
-            detail: self.detail.as_deref().map(|d| clip(d, limits::AUDIT_DETAIL)),
-            remote: self.remote.as_deref().map(|r| clip(r, limits::AUDIT_REMOTE)),
+            target: self
+                .target
+                .as_deref()
+                .map(|t| clip(t, limits::AUDIT_TARGET)),
+            detail: self
+                .detail
+                .as_deref()
+                .map(|d| clip(d, limits::AUDIT_DETAIL)),
+            remote: self
+                .remote
+                .as_deref()
+                .map(|r| clip(r, limits::AUDIT_REMOTE)),
         }
     }
 }

@@ -27,7 +27,10 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/accounts/{username}/reset", &[]),
     ("/calendar", &["day", "kind", "name"]),
     ("/calendar/remove", &["day"]),
-    ("/fleet/enroll-code", &["county", "township", "village", "ttl"]),
+    (
+        "/fleet/enroll-code",
+        &["county", "township", "village", "ttl"],
+    ),
     ("/fleet/{kiosk_id}/revoke", &["confirm"]),
     ("/follow-ups/{receipt}/call", &["called_at", "call_note"]),
     ("/follow-ups/{receipt}/fix", &["fix_note"]),
@@ -147,7 +150,10 @@ async fn every_staff_form_field_over_its_cap_is_refused_and_nothing_is_stored() 
         let page = admin.post(path, &[(field, long.as_str())]).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path} {field}");
         page.assert_contains(&format!("the field `{field}` has"));
-        assert!(page.body.len() < 20_000, "{path} {field}: the value is not echoed");
+        assert!(
+            page.body.len() < 20_000,
+            "{path} {field}: the value is not echoed"
+        );
     }
     // And just over the cap is refused too; at the cap a field gets through to its page.
     let over = "a".repeat(limits::DISPLAY_NAME + 1);
@@ -239,9 +245,21 @@ async fn audit_lines_are_clipped_whoever_writes_them() {
     for (what, value, max) in [
         ("actor", entry.actor.as_str(), limits::AUDIT_ACTOR),
         ("action", entry.action.as_str(), limits::AUDIT_ACTION),
-        ("target", entry.target.as_deref().unwrap(), limits::AUDIT_TARGET),
-        ("detail", entry.detail.as_deref().unwrap(), limits::AUDIT_DETAIL),
-        ("remote", entry.remote.as_deref().unwrap(), limits::AUDIT_REMOTE),
+        (
+            "target",
+            entry.target.as_deref().unwrap(),
+            limits::AUDIT_TARGET,
+        ),
+        (
+            "detail",
+            entry.detail.as_deref().unwrap(),
+            limits::AUDIT_DETAIL,
+        ),
+        (
+            "remote",
+            entry.remote.as_deref().unwrap(),
+            limits::AUDIT_REMOTE,
+        ),
     ] {
         assert!(
             value.chars().count() <= max + limits::CLIP_MARK,

@@ -109,7 +109,10 @@ async fn someone_hammering_an_account_does_not_lock_its_owner_out() {
             }
         }
     }
-    assert_eq!(unauthorized, 10, "the name's own limit stopped the guessing");
+    assert_eq!(
+        unauthorized, 10,
+        "the name's own limit stopped the guessing"
+    );
 
     // A browser new to li waits out the window, even with the right password …
     let mut stranger = StaffClient::from_address(&server.url, loopback(50));
@@ -154,12 +157,16 @@ async fn wrong_current_passwords_count_like_failed_logins() {
         ]
     };
     for _ in 0..3 {
-        let page = client.post("/staff/password", &change("a wrong guess")).await;
+        let page = client
+            .post("/staff/password", &change("a wrong guess"))
+            .await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST);
         page.assert_contains("当前密码不正确");
     }
     let runs = server.state.password_gate().runs();
-    let limited = client.post("/staff/password", &change("a wrong guess")).await;
+    let limited = client
+        .post("/staff/password", &change("a wrong guess"))
+        .await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
     limited.assert_contains("当前密码错误次数过多");
     let right = client.post("/staff/password", &change(PASSWORD)).await;
@@ -222,7 +229,9 @@ async fn argon2_runs_wait_in_a_bounded_queue_and_the_rest_are_told_to_retry() {
     assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
     busy.assert_contains("服务器正忙");
     assert_eq!(
-        busy.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        busy.headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
         Some("5")
     );
     let login = StaffClient::new(&server.url).login("zhao", PASSWORD).await;

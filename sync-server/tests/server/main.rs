@@ -13,6 +13,8 @@
 //!   and unknown names alike, the own-password page), and the bounded argon2 queue.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
+//! - `slow_clients`: half-sent request heads are cut off, connections are capped, and the
+//!   server still answers while slow clients hold the cap.
 //! - `staff_admin`: accounts, calendar and audit pages, for administrators only.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
 //!   `staff_client`, a cookie-keeping client for the staff pages).
@@ -43,6 +45,7 @@ mod re_enrollment;
 mod security;
 mod session_lookup;
 mod shutdown;
+mod slow_clients;
 mod staff_admin;
 mod staff_auth;
 mod staff_client;

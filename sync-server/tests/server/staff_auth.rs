@@ -104,7 +104,10 @@ async fn repeated_failures_from_one_machine_stop_its_guesses_even_the_right_one(
     let right = client.login("li", PASSWORD).await;
     assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "still limited");
     let user = server.store().find_user("li").await.unwrap().unwrap();
-    assert_eq!(user.locked_until, None, "the account itself is never locked");
+    assert_eq!(
+        user.locked_until, None,
+        "the account itself is never locked"
+    );
     assert_eq!(user.failed_logins, 3, "refused attempts are not checked");
 }
 

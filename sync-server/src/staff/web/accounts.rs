@@ -184,7 +184,9 @@ async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageRes
     let (Some(scope), Ok(role)) = (scope, form.role.parse::<Role>()) else {
         return page(&state, &staff, Some("accounts.bad_scope"), None, "", None).await;
     };
-    let (secret, hash) = hashed_new_password(&state).await.map_err(|e| staff.fail(e))?;
+    let (secret, hash) = hashed_new_password(&state)
+        .await
+        .map_err(|e| staff.fail(e))?;
     let display_name = Some(form.display_name.trim().to_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| username.clone());
@@ -293,7 +295,9 @@ async fn reset(
     let staff = form.staff;
     admin_only(&staff)?;
     let account = target(&state, &staff, &username).await?;
-    let (secret, hash) = hashed_new_password(&state).await.map_err(|e| staff.fail(e))?;
+    let (secret, hash) = hashed_new_password(&state)
+        .await
+        .map_err(|e| staff.fail(e))?;
     state
         .store()
         .set_password(

@@ -373,7 +373,11 @@ pub async fn login(
     ])
     .is_err();
     let username = limits::clip(&typed, limits::LOGIN_NAME).into_owned();
-    let shown = if too_long { String::new() } else { typed.clone() };
+    let shown = if too_long {
+        String::new()
+    } else {
+        typed.clone()
+    };
     let refuse = |message, status| {
         login_page(
             lang,
