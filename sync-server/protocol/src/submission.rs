@@ -378,7 +378,8 @@ mod tests {
     #[test]
     fn every_text_a_booth_sends_has_a_cap() {
         let long = |n: usize| "长".repeat(n + 1);
-        let cases: [(fn(&mut Submission, String), usize); 5] = [
+        type Set = fn(&mut Submission, String);
+        let cases: [(Set, usize); 5] = [
             (|s, v| s.item_code = Some(v), MAX_KEY_CHARS),
             (
                 |s, v| {

@@ -268,7 +268,7 @@ enum SessionLook {
     /// No session has this token: nothing to write.
     Unknown,
     /// Live, and its expiry need not slide yet: nothing to write.
-    Live(StaffSession),
+    Live(Box<StaffSession>),
     /// Expired, its account gone or disabled, or due to slide: the writer must act.
     NeedsWrite,
 }
@@ -303,12 +303,12 @@ fn look_up_session(
     let stored_expiry = time(expires_at)?;
     let slid = (now + lifetime.idle).min(created_at + lifetime.absolute);
     if slid - stored_expiry < lifetime.idle / SLIDE_STEPS {
-        Ok(SessionLook::Live(StaffSession {
+        Ok(SessionLook::Live(Box::new(StaffSession {
             user,
             csrf_token,
             created_at,
             expires_at: stored_expiry,
-        }))
+        })))
     } else {
         Ok(SessionLook::NeedsWrite)
     }
@@ -537,7 +537,7 @@ impl StaffStore for SqliteStore {
                 .await?;
             match look {
                 SessionLook::Unknown => Ok(None),
-                SessionLook::Live(session) => Ok(Some(session)),
+                SessionLook::Live(session) => Ok(Some(*session)),
                 // Checked again inside the write: another request may have ended or slid it.
                 SessionLook::NeedsWrite => {
                     self.writer
