@@ -2,17 +2,17 @@
 //! minimum), a salt per hash, stored as a PHC string so the parameters can be raised later
 //! without breaking old hashes.
 //!
-//! Every argon2 run goes through a [`PasswordGate`]: at most a few at once on the blocking
-//! pool, a bounded queue behind them, and [`Busy`] beyond it. Unbounded, each guess took
+//! Every argon2 run goes through a [`PasswordGate`]: at most a few at once on threads of its
+//! own, a bounded queue behind them, and [`Busy`] beyond it. Unbounded, each guess took
 //! 19 MiB and a thread of its own: 256 wrong guesses in 15 s grew the server from 433 MiB to
 //! 4.8 GiB. The hashing functions themselves are private, so no caller can go around it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// The shortest password accepted; long passphrases are the better habit than symbols.
 pub const MIN_LENGTH: usize = 10;
@@ -77,8 +77,12 @@ fn decoy_hash() -> &'static str {
 #[error("the server is busy checking other passwords: try again in a few seconds")]
 pub struct Busy;
 
-/// The one way to run argon2 in a process: `slots` runs at once (each on the blocking pool,
-/// each 19 MiB), `queue` more waiting, [`Busy`] for any beyond.
+/// The one way to run argon2 in a process: `slots` runs at once, each on one of `slots`
+/// threads of the gate's own, `queue` more waiting, [`Busy`] for any beyond.
+///
+/// Own threads rather than the blocking pool: the allocator keeps the 19 MiB a run frees for
+/// the thread that freed it, and the blocking pool has up to 512 threads, so runs spread over
+/// it grew the server by hundreds of MiB that it never gave back.
 #[derive(Debug)]
 pub struct PasswordGate {
     slots: Arc<Semaphore>,
@@ -86,6 +90,21 @@ pub struct PasswordGate {
     queue: usize,
     waiting: AtomicUsize,
     runs: AtomicU64,
+    workers: mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs jobs until the gate is dropped; a job that panics takes only itself down.
+fn work_on(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let next = jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        let Ok(job) = next else { return };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
 }
 
 /// A place in the queue; leaving it (served, or the request dropped) frees it.
@@ -104,13 +123,31 @@ pub struct Held(#[allow(dead_code, reason = "held for its drop")] OwnedSemaphore
 impl PasswordGate {
     /// `slots` runs at once (at least one) and `queue` waiting.
     pub fn new(slots: usize, queue: usize) -> Self {
-        let size = slots.max(1);
+        let (jobs, queued) = mpsc::channel::<Job>();
+        let queued = Arc::new(Mutex::new(queued));
+        let mut size = 0;
+        for _ in 0..slots.max(1) {
+            let queued = Arc::clone(&queued);
+            let spawned = std::thread::Builder::new()
+                .name("argon2".into())
+                .spawn(move || work_on(&queued));
+            match spawned {
+                Ok(_) => size += 1,
+                Err(error) => tracing::error!(error = %error, "cannot start an argon2 thread"),
+            }
+        }
+        let slots = Arc::new(Semaphore::new(size));
+        if size == 0 {
+            // No thread, no slot: every check is refused as busy, never left hanging.
+            slots.close();
+        }
         Self {
-            slots: Arc::new(Semaphore::new(size)),
-            size,
+            slots,
+            size: size.max(1),
             queue,
             waiting: AtomicUsize::new(0),
             runs: AtomicU64::new(0),
+            workers: jobs,
         }
     }
 
@@ -135,14 +172,15 @@ impl PasswordGate {
             }
         };
         self.runs.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
         // The permit goes with the work: a request dropped meanwhile does not free the slot
         // while argon2 still runs.
-        tokio::task::spawn_blocking(move || {
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| Busy)
+            let _ = reply.send(work());
+        });
+        self.workers.send(job).map_err(|_| Busy)?;
+        answer.await.map_err(|_| Busy)
     }
 
     /// Whether `password` matches `stored`; with no stored hash (an unknown name) the same
