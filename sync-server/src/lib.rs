@@ -14,7 +14,9 @@
 //!   `oneshot` tests) and layers the cross-cutting middleware.
 //! - [`server`] (top): [`server::run`] binds nothing itself: it serves a given listener until a
 //!   shutdown future resolves, finishing in-flight requests. The binary and the tests use it;
-//!   [`tls`]: HTTPS for `serve` (rustls); [`data_dir`]: where the server keeps its files.
+//!   [`connections`]: the connection loop under it (a deadline on request heads, a cap on
+//!   connections, accept failures waited out); [`tls`]: HTTPS for `serve` (rustls);
+//!   [`data_dir`]: where the server keeps its files.
 //!
 //! Personal data (names, ID numbers, addresses, phone numbers, free text) is stored because the
 //! county needs it, but never logged: log lines carry submission ids, kiosk ids, receipt
@@ -22,6 +24,7 @@
 
 pub mod api;
 pub mod app;
+pub mod connections;
 pub mod data_dir;
 pub mod domain;
 pub mod server;

@@ -16,16 +16,14 @@
 //! ```
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener, ListenerExt as _};
 use tokio::net::TcpListener;
 
 use crate::app::app;
+use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -78,7 +76,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    serve_on(listener, state, shutdown).await
+    let incoming = PlainIncoming::new(listener, state.connections().clone());
+    serve_on(incoming, state, shutdown).await
 }
 
 /// [`serve`] over TLS. Set `Settings::secure_cookies` in `state` (`serve` does).
@@ -87,34 +86,24 @@ pub async fn serve_tls(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    // The tap does nothing: it is how axum gives handlers the client's `SocketAddr` for a
-    // listener it does not know (this crate cannot, for a foreign trait and type).
-    serve_on(listener.tap_io(|_| {}), state, shutdown).await
+    let incoming = listener.start(state.connections().clone());
+    serve_on(incoming, state, shutdown).await
 }
 
-async fn serve_on<L>(
-    listener: L,
+async fn serve_on(
+    incoming: impl Accept,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), ServerError>
-where
-    L: Listener<Addr = SocketAddr>,
-    for<'a> SocketAddr: Connected<IncomingStream<'a, L>>,
-{
+) -> Result<(), ServerError> {
     let grace = state.settings().request_timeout + Duration::from_secs(5);
+    let header_timeout = state.settings().header_timeout;
     let (stopping, stop_requested) = tokio::sync::oneshot::channel::<()>();
     let graceful = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stopping.send(());
     };
-    let serving = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(graceful)
-    .into_future();
-    tokio::pin!(serving);
+    let serving = connections::serve(incoming, app(state), header_timeout, graceful);
     let deadline = async move {
         if stop_requested.await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -123,7 +112,7 @@ where
         }
     };
     tokio::select! {
-        result = &mut serving => result.map_err(ServerError::Serve),
+        () = serving => Ok(()),
         () = deadline => {
             tracing::warn!(grace_s = grace.as_secs(), "requests still open after the grace period: stopping anyway");
             Ok(())

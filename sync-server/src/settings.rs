@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use crate::api::rate_limit::EnrollLimits;
-use crate::domain::access::{LockPolicy, SessionLifetime};
+use crate::domain::access::SessionLifetime;
 use crate::domain::review::KindRules;
+use crate::staff::login_limit::LoginLimits;
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
 pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -21,10 +22,19 @@ pub struct Settings {
     /// `last_seen` is written at most this often per kiosk; every signed request counts as a
     /// sighting, and writing each one would add a commit to every feed read.
     pub last_seen_every: Duration,
-    /// Staff login attempts per client address and in total (refunded when one succeeds).
-    pub login_limits: EnrollLimits,
-    /// How failed passwords lock an account.
-    pub lock_policy: LockPolicy,
+    /// Guessing staff passwords (login and the own-password page): per address, per name and
+    /// address, per name, per remembered browser.
+    pub login_limits: LoginLimits,
+    /// argon2 runs at once, and requests waiting for one beyond them (then 503).
+    pub password_slots: usize,
+    pub password_queue: usize,
+    /// A connection that has not sent a whole request head this long after it opened (or
+    /// after its last response) is closed: slow or idle clients cannot hold sockets.
+    pub header_timeout: Duration,
+    /// Connections served at once (TLS handshakes included); more wait in the kernel's
+    /// backlog. Keep it well below the process's open-file limit (`ulimit -n`): the store and
+    /// the logs need descriptors too.
+    pub max_connections: usize,
     pub session_lifetime: SessionLifetime,
     /// Cookies get `Secure`: set when the server speaks TLS.
     pub secure_cookies: bool,
@@ -40,20 +50,24 @@ pub struct Settings {
     pub public_url: Option<String>,
 }
 
+/// Connections served at once unless `--max-connections` says otherwise: far more than a
+/// county's booths and staff keep open, and room below the usual limit of 1024 open files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+
 impl Default for Settings {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Self {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             enroll_limits: EnrollLimits::default(),
             default_page: 100,
             last_seen_every: Duration::from_secs(15),
-            login_limits: EnrollLimits {
-                per_address: 20,
-                global: 200,
-                window: Duration::from_secs(300),
-            },
-            lock_policy: LockPolicy::default(),
+            login_limits: LoginLimits::default(),
+            password_slots: cores,
+            password_queue: 4 * cores,
+            header_timeout: Duration::from_secs(10),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             session_lifetime: SessionLifetime::default(),
             secure_cookies: false,
             review_rules: KindRules::default(),

@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 use crate::api::metrics::Metrics;
 use crate::api::nonces::NonceCache;
 use crate::api::rate_limit::EnrollLimiter;
+use crate::connections::{self, ConnectionGauge};
 use crate::settings::Settings;
+use crate::staff::login_limit::LoginLimiter;
+use crate::staff::password::PasswordGate;
 use crate::store::{Store, StoreError};
 
 /// What every handler shares; cheap to clone.
@@ -26,7 +29,9 @@ struct Shared {
     settings: Settings,
     nonces: NonceCache,
     enroll_limiter: EnrollLimiter,
-    login_limiter: EnrollLimiter,
+    login_limiter: LoginLimiter,
+    password_gate: PasswordGate,
+    connections: ConnectionGauge,
     metrics: Metrics,
     /// When `last_seen` was last written per kiosk, to write it at most every
     /// `settings.last_seen_every`.
@@ -49,7 +54,12 @@ impl AppState {
         Ok(Self {
             shared: Arc::new(Shared {
                 enroll_limiter: EnrollLimiter::new(settings.enroll_limits),
-                login_limiter: EnrollLimiter::new(settings.login_limits),
+                login_limiter: LoginLimiter::new(settings.login_limits),
+                password_gate: PasswordGate::new(settings.password_slots, settings.password_queue),
+                connections: ConnectionGauge::new(connections::fitting_cap(
+                    settings.max_connections,
+                    connections::open_file_limit(),
+                )),
                 store,
                 server_id,
                 settings,
@@ -84,9 +94,19 @@ impl AppState {
         &self.shared.enroll_limiter
     }
 
-    /// Staff login attempts (the same sliding window as enrollment guesses).
-    pub fn login_limiter(&self) -> &EnrollLimiter {
+    /// Guesses of staff passwords, at login and on the own-password page.
+    pub fn login_limiter(&self) -> &LoginLimiter {
         &self.shared.login_limiter
+    }
+
+    /// The one way this server runs argon2.
+    pub fn password_gate(&self) -> &PasswordGate {
+        &self.shared.password_gate
+    }
+
+    /// The cap on open connections, and how many there are.
+    pub fn connections(&self) -> &ConnectionGauge {
+        &self.shared.connections
     }
 
     pub fn metrics(&self) -> &Metrics {

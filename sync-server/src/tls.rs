@@ -1,10 +1,12 @@
 //! HTTPS for `sync-server serve`: the certificate chain and key from PEM files
-//! ([`server_config`]), and [`TlsListener`], an axum listener whose connections have finished
-//! their TLS handshake.
+//! ([`server_config`]), and [`TlsListener`], whose connections are served once their TLS
+//! handshake finished.
 //!
 //! Handshakes run in tasks of their own under a deadline ([`HANDSHAKE_TIMEOUT`]), and finished
-//! connections reach `accept` through a channel: a client that connects and says nothing, or
-//! a phone on a poor line, holds up only its own task, never the accepting of others.
+//! connections reach the server through a channel: a client that connects and says nothing, or
+//! a phone on a poor line, holds up only its own task, never the accepting of others. Each
+//! takes its place under the server's cap on connections before it is accepted (see
+//! [`crate::connections`]).
 //!
 //! rustls with the `ring` provider: no OpenSSL on the server, and no aws-lc-rs to build.
 
@@ -23,6 +25,8 @@ use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
+
+use crate::connections::{self, Accept, Accepted, Backoff, ConnectionGauge};
 
 /// A handshake not finished by then is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,11 +126,12 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConf
     Ok(Arc::new(config))
 }
 
-/// Accepts TCP connections and hands out those whose TLS handshake finished.
+/// A TCP listener whose connections are served once their TLS handshake finished.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+    handshake_timeout: Duration,
     local_addr: SocketAddr,
-    accepting: JoinHandle<()>,
 }
 
 impl fmt::Debug for TlsListener {
@@ -138,7 +143,6 @@ impl fmt::Debug for TlsListener {
 }
 
 impl TlsListener {
-    /// Starts accepting on `tcp` (in a task: call it inside the runtime).
     pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> io::Result<Self> {
         Self::with_timeout(tcp, config, HANDSHAKE_TIMEOUT)
     }
@@ -149,86 +153,44 @@ impl TlsListener {
         config: Arc<ServerConfig>,
         handshake_timeout: Duration,
     ) -> io::Result<Self> {
-        let local_addr = tcp.local_addr()?;
-        let (done, ready) = mpsc::channel(READY_QUEUE);
-        let accepting = tokio::spawn(accept_loop(
-            tcp,
-            TlsAcceptor::from(config),
-            handshake_timeout,
-            done,
-        ));
         Ok(Self {
-            ready,
-            local_addr,
-            accepting,
+            local_addr: tcp.local_addr()?,
+            tcp,
+            acceptor: TlsAcceptor::from(config),
+            handshake_timeout,
         })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts accepting (in a task: call it inside the runtime), each connection taking a
+    /// place under `gauge`'s cap before it is accepted and keeping it through its handshake.
+    pub(crate) fn start(self, gauge: ConnectionGauge) -> TlsIncoming {
+        let (done, ready) = mpsc::channel(READY_QUEUE);
+        let accepting = tokio::spawn(accept_loop(self, gauge, done));
+        TlsIncoming { ready, accepting }
     }
 }
 
-impl Drop for TlsListener {
+/// Connections whose handshake finished, as the accept loop hands them over.
+pub(crate) struct TlsIncoming {
+    ready: mpsc::Receiver<Accepted<TlsStream<TcpStream>>>,
+    accepting: JoinHandle<()>,
+}
+
+impl Drop for TlsIncoming {
     fn drop(&mut self) {
         // Closes the socket: a stopped server accepts nothing more.
         self.accepting.abort();
     }
 }
 
-async fn accept_loop(
-    tcp: TcpListener,
-    acceptor: TlsAcceptor,
-    handshake_timeout: Duration,
-    done: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-) {
-    let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
-    while !done.is_closed() {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return;
-        };
-        let (stream, remote) = match tcp.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                accept_failed(error).await;
-                continue;
-            }
-        };
-        let (acceptor, done) = (acceptor.clone(), done.clone());
-        tokio::spawn(async move {
-            let _slot = slot;
-            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => {
-                    // Fails only when the server has stopped: the connection just closes.
-                    let _ = done.send((tls, remote)).await;
-                }
-                // Scanners, and browsers that do not trust the certificate, end up here.
-                Ok(Err(error)) => tracing::debug!(error = %error, "TLS handshake failed"),
-                Err(_) => tracing::debug!(
-                    timeout_s = handshake_timeout.as_secs(),
-                    "TLS handshake timed out"
-                ),
-            }
-        });
-    }
-}
-
-/// What axum does for a plain listener: a connection that failed before it was accepted is
-/// nobody's problem; anything else (out of file descriptors) is logged and waited out.
-async fn accept_failed(error: io::Error) {
-    if matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-    ) {
-        return;
-    }
-    tracing::error!(error = %error, "cannot accept a connection; retrying in 1 s");
-    tokio::time::sleep(Duration::from_secs(1)).await;
-}
-
-impl axum::serve::Listener for TlsListener {
+impl Accept for TlsIncoming {
     type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+    async fn next(&mut self) -> Accepted<Self::Io> {
         match self.ready.recv().await {
             Some(connection) => connection,
             None => {
@@ -238,8 +200,42 @@ impl axum::serve::Listener for TlsListener {
             }
         }
     }
+}
 
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(self.local_addr)
+async fn accept_loop(
+    listener: TlsListener,
+    gauge: ConnectionGauge,
+    done: mpsc::Sender<Accepted<TlsStream<TcpStream>>>,
+) {
+    let TlsListener {
+        tcp,
+        acceptor,
+        handshake_timeout,
+        ..
+    } = listener;
+    let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+    let mut pause = Backoff::default();
+    while !done.is_closed() {
+        let place = gauge.place().await;
+        let Ok(handshake) = Arc::clone(&handshakes).acquire_owned().await else {
+            return;
+        };
+        let (stream, remote) = connections::accept(&tcp, &mut pause).await;
+        let (acceptor, done) = (acceptor.clone(), done.clone());
+        tokio::spawn(async move {
+            let _handshake = handshake;
+            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(io)) => {
+                    // Fails only when the server has stopped: the connection just closes.
+                    let _ = done.send(Accepted { io, remote, place }).await;
+                }
+                // Scanners, and browsers that do not trust the certificate, end up here.
+                Ok(Err(error)) => tracing::debug!(error = %error, "TLS handshake failed"),
+                Err(_) => tracing::debug!(
+                    timeout_s = handshake_timeout.as_secs(),
+                    "TLS handshake timed out"
+                ),
+            }
+        });
     }
 }

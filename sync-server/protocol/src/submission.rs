@@ -16,6 +16,14 @@ pub const MAX_BATCH: usize = 100;
 pub const MAX_FIELDS: usize = 64;
 /// The longest free text (complaint, consultation), in characters.
 pub const MAX_TEXT_CHARS: usize = 4000;
+/// The longest catalogue item code and form field key, in characters.
+pub const MAX_KEY_CHARS: usize = 64;
+/// The longest applicant name, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+/// The longest applicant address, in characters.
+pub const MAX_ADDRESS_CHARS: usize = 500;
+/// The longest contact phone number, in characters.
+pub const MAX_PHONE_CHARS: usize = 32;
 
 /// The four things a villager can hand in at the booth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -222,6 +230,34 @@ impl Submission {
         {
             return Err(Invalid::TooLong { what: "the form" });
         }
+        let over = |text: Option<&str>, max: usize| text.is_some_and(|t| t.chars().count() > max);
+        if over(self.item_code.as_deref(), MAX_KEY_CHARS) {
+            return Err(Invalid::TooLong {
+                what: "the item code",
+            });
+        }
+        if self.fields.keys().any(|k| over(Some(k), MAX_KEY_CHARS)) {
+            return Err(Invalid::TooLong {
+                what: "a form field's key",
+            });
+        }
+        if over(self.contact_phone.as_deref(), MAX_PHONE_CHARS) {
+            return Err(Invalid::TooLong {
+                what: "the contact phone",
+            });
+        }
+        if let Some(applicant) = &self.applicant {
+            if over(applicant.name.as_deref(), MAX_NAME_CHARS) {
+                return Err(Invalid::TooLong {
+                    what: "the applicant's name",
+                });
+            }
+            if over(applicant.address.as_deref(), MAX_ADDRESS_CHARS) {
+                return Err(Invalid::TooLong {
+                    what: "the applicant's address",
+                });
+            }
+        }
         if let Some(number) = self.applicant.as_ref().and_then(|a| a.id_number.as_deref()) {
             let ok = number.len() == 18
                 && number.chars().take(17).all(|c| c.is_ascii_digit())
@@ -340,6 +376,41 @@ mod tests {
         let mut typo = sample();
         typo.receipt_number.pop();
         assert!(matches!(typo.validate(), Err(Invalid::ReceiptNumber(_))));
+    }
+
+    #[test]
+    fn every_text_a_booth_sends_has_a_cap() {
+        let long = |n: usize| "长".repeat(n + 1);
+        type Set = fn(&mut Submission, String);
+        let cases: [(Set, usize); 5] = [
+            (|s, v| s.item_code = Some(v), MAX_KEY_CHARS),
+            (
+                |s, v| {
+                    s.fields.insert(v, "4".into());
+                },
+                MAX_KEY_CHARS,
+            ),
+            (|s, v| s.contact_phone = Some(v), MAX_PHONE_CHARS),
+            (
+                |s, v| s.applicant.as_mut().unwrap().name = Some(v),
+                MAX_NAME_CHARS,
+            ),
+            (
+                |s, v| s.applicant.as_mut().unwrap().address = Some(v),
+                MAX_ADDRESS_CHARS,
+            ),
+        ];
+        for (set, max) in cases {
+            let mut at_cap = sample();
+            set(&mut at_cap, "长".repeat(max));
+            assert_eq!(at_cap.validate(), Ok(()));
+            let mut over = sample();
+            set(&mut over, long(max));
+            assert!(
+                matches!(over.validate(), Err(Invalid::TooLong { .. })),
+                "{max}"
+            );
+        }
     }
 
     #[test]

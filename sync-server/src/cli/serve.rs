@@ -1,5 +1,5 @@
 //! `sync-server serve [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
-//! [--public-url URL] [--follow-up-days N] [--log-format compact|json]`.
+//! [--public-url URL] [--follow-up-days N] [--max-connections N] [--log-format compact|json]`.
 //!
 //! Prints `listening on http://ADDR` (`https://` with TLS) on stdout once the store is open
 //! and the socket bound (with the real port when `--listen` asks for port 0), then serves
@@ -43,6 +43,10 @@ pub struct Args {
     /// How log lines on stderr look.
     #[arg(long, value_enum, default_value_t = LogFormat::Compact)]
     log_format: LogFormat,
+    /// Connections served at once (more wait in the kernel's backlog); lowered to fit the
+    /// open-file limit (`ulimit -n`) if that leaves no room for them.
+    #[arg(long, value_name = "N", default_value_t = sync_server::settings::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// Working days staff have to call back and fix a 不满意/非常不满意 rating.
     #[arg(long, value_name = "N", default_value_t = sync_server::domain::ratings::DEFAULT_FOLLOW_UP_DAYS)]
     follow_up_days: u32,
@@ -80,6 +84,7 @@ impl Args {
             secure_cookies: tls.is_some(),
             public_url,
             follow_up_days: self.follow_up_days,
+            max_connections: self.max_connections,
             ..Settings::default()
         };
         let state = server::open_state(data_dir, settings).await?;

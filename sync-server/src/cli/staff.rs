@@ -115,7 +115,9 @@ impl Command {
             } => {
                 let username = check_username(user)?;
                 let (password, show) = new_password(&username, *password_stdin)?;
-                let password_hash = password::hash(&password)?;
+                let password_hash = password::PasswordGate::new(1, 0)
+                    .hash(password.clone())
+                    .await??;
                 let account = store
                     .create_user(
                         NewStaffUser {
@@ -145,7 +147,9 @@ impl Command {
             } => {
                 let username = check_username(user)?;
                 let (password, show) = new_password(&username, *password_stdin)?;
-                let password_hash = password::hash(&password)?;
+                let password_hash = password::PasswordGate::new(1, 0)
+                    .hash(password.clone())
+                    .await??;
                 store
                     .set_password(
                         &username,

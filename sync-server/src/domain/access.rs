@@ -178,6 +178,16 @@ impl Default for LockPolicy {
 }
 
 impl LockPolicy {
+    /// Counts failures and never locks. The web login's limits live in memory
+    /// (`staff::login_limit`), keyed by the name as typed: a lock kept on the account itself
+    /// answered differently for names that exist (401 ×4, then 429) and for names that do not
+    /// (401 for ever), and let anyone lock a handler out.
+    pub const COUNT_ONLY: Self = Self {
+        free_attempts: u32::MAX,
+        base: chrono::Duration::zero(),
+        max: chrono::Duration::zero(),
+    };
+
     /// How long the account is locked after its `failures`-th failure in a row.
     pub fn lock_for(&self, failures: u32) -> Option<chrono::Duration> {
         let beyond = failures.checked_sub(self.free_attempts)?;

@@ -10,6 +10,7 @@
 //!   action does.
 //! - [`ratings`]: 好差评 tallies for the dashboard, and the due date and steps of the follow-up
 //!   every bad rating gets.
+//! - [`limits`]: the longest value kept of anything that comes from outside.
 //! - [`fleet`]: the kiosk record, and whether a booth is online, its paper and its alerts.
 //! - [`catalog`]: the catalogue import file, the rule every published item meets, and how an
 //!   import changes item versions.
@@ -19,5 +20,6 @@ pub mod calendar;
 pub mod catalog;
 pub mod county_time;
 pub mod fleet;
+pub mod limits;
 pub mod ratings;
 pub mod review;

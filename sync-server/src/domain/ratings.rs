@@ -23,7 +23,7 @@ pub const SATISFIED_FROM: u8 = 4;
 /// Working days staff have to call back and fix, unless the settings say otherwise.
 pub const DEFAULT_FOLLOW_UP_DAYS: u32 = 5;
 /// The longest note staff may record, in characters.
-pub const MAX_NOTE_CHARS: usize = 2000;
+pub const MAX_NOTE_CHARS: usize = super::limits::NOTE;
 
 pub fn is_bad(rating: u8) -> bool {
     (1..=BAD_AT_MOST).contains(&rating)

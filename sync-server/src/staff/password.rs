@@ -1,9 +1,18 @@
 //! Staff passwords: argon2id with the crate's defaults (19 MiB, 2 passes, 1 lane, the OWASP
 //! minimum), a salt per hash, stored as a PHC string so the parameters can be raised later
 //! without breaking old hashes.
+//!
+//! Every argon2 run goes through a [`PasswordGate`]: at most a few at once on threads of its
+//! own, a bounded queue behind them, and [`Busy`] beyond it. Unbounded, each guess took
+//! 19 MiB and a thread of its own: 256 wrong guesses in 15 s grew the server from 433 MiB to
+//! 4.8 GiB. The hashing functions themselves are private, so no caller can go around it.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 /// The shortest password accepted; long passphrases are the better habit than symbols.
 pub const MIN_LENGTH: usize = 10;
@@ -31,9 +40,9 @@ pub fn check_strength(username: &str, password: &str) -> Result<(), PasswordErro
     Ok(())
 }
 
-/// Hashes a password for storage. Slow on purpose (tens of milliseconds): call it off the
-/// async workers.
-pub fn hash(password: &str) -> Result<String, PasswordError> {
+/// Hashes a password for storage. Slow on purpose (tens of milliseconds): only through the
+/// gate.
+fn hash(password: &str) -> Result<String, PasswordError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt).map_err(PasswordError::Random)?;
     let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
@@ -44,7 +53,7 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 }
 
 /// Whether `password` matches `stored`; a stored string that is not a hash matches nothing.
-pub fn verify(password: &str, stored: &str) -> bool {
+fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -54,13 +63,178 @@ pub fn verify(password: &str, stored: &str) -> bool {
 
 /// A hash of a random password: verifying against it costs what a real check costs, so a
 /// login for an unknown name takes as long as one with a wrong password.
-pub fn decoy_hash() -> &'static str {
+fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DECOY.get_or_init(|| {
         let mut secret = [0u8; 24];
         let _ = getrandom::fill(&mut secret);
         hash(&crate::staff::token::encode(&secret)).unwrap_or_default()
     })
+}
+
+/// Too many password checks are running or waiting: the caller says so and asks to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the server is busy checking other passwords: try again in a few seconds")]
+pub struct Busy;
+
+/// The one way to run argon2 in a process: `slots` runs at once, each on one of `slots`
+/// threads of the gate's own, `queue` more waiting, [`Busy`] for any beyond.
+///
+/// Own threads rather than the blocking pool: the allocator keeps the 19 MiB a run frees for
+/// the thread that freed it, and the blocking pool has up to 512 threads, so runs spread over
+/// it grew the server by hundreds of MiB that it never gave back.
+#[derive(Debug)]
+pub struct PasswordGate {
+    slots: Arc<Semaphore>,
+    size: usize,
+    queue: usize,
+    waiting: AtomicUsize,
+    runs: AtomicU64,
+    workers: mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs jobs until the gate is dropped; a job that panics takes only itself down.
+fn work_on(jobs: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        let next = jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        let Ok(job) = next else { return };
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+    }
+}
+
+/// A place in the queue; leaving it (served, or the request dropped) frees it.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Every slot of a gate, taken by [`PasswordGate::hold_all`]; dropping it gives them back.
+#[derive(Debug)]
+pub struct Held(#[allow(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
+
+impl PasswordGate {
+    /// `slots` runs at once (at least one) and `queue` waiting.
+    pub fn new(slots: usize, queue: usize) -> Self {
+        let (jobs, queued) = mpsc::channel::<Job>();
+        let queued = Arc::new(Mutex::new(queued));
+        let mut size = 0;
+        for _ in 0..slots.max(1) {
+            let queued = Arc::clone(&queued);
+            let spawned = std::thread::Builder::new()
+                .name("argon2".into())
+                .spawn(move || work_on(&queued));
+            match spawned {
+                Ok(_) => size += 1,
+                Err(error) => tracing::error!(error = %error, "cannot start an argon2 thread"),
+            }
+        }
+        let slots = Arc::new(Semaphore::new(size));
+        if size == 0 {
+            // No thread, no slot: every check is refused as busy, never left hanging.
+            slots.close();
+        }
+        Self {
+            slots,
+            size: size.max(1),
+            queue,
+            waiting: AtomicUsize::new(0),
+            runs: AtomicU64::new(0),
+            workers: jobs,
+        }
+    }
+
+    /// Runs `work` when a slot is free, unless the queue is full.
+    async fn run<T, F>(&self, work: F) -> Result<T, Busy>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(Busy);
+                }
+                let _place = Waiting(&self.waiting);
+                Arc::clone(&self.slots)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Busy)?
+            }
+        };
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let (reply, answer) = oneshot::channel();
+        // The permit goes with the work: a request dropped meanwhile does not free the slot
+        // while argon2 still runs.
+        let job: Job = Box::new(move || {
+            let _permit = permit;
+            let _ = reply.send(work());
+        });
+        self.workers.send(job).map_err(|_| Busy)?;
+        answer.await.map_err(|_| Busy)
+    }
+
+    /// Whether `password` matches `stored`; with no stored hash (an unknown name) the same
+    /// work is done against a decoy and the answer is no, so timing does not tell the two
+    /// apart.
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<bool, Busy> {
+        self.run(move || match stored {
+            Some(stored) => verify(&password, &stored),
+            None => {
+                let _ = verify(&password, decoy_hash());
+                false
+            }
+        })
+        .await
+    }
+
+    /// A hash of `password` for storage.
+    pub async fn hash(&self, password: String) -> Result<Result<String, PasswordError>, Busy> {
+        self.run(move || hash(&password)).await
+    }
+
+    /// Checks `password` is strong enough for `username`, then hashes it.
+    pub async fn hash_new(
+        &self,
+        username: String,
+        password: String,
+    ) -> Result<Result<String, PasswordError>, Busy> {
+        self.run(move || {
+            check_strength(&username, &password)?;
+            hash(&password)
+        })
+        .await
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    /// argon2 runs started so far.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
+    /// Takes every slot until the result is dropped (waiting for runs in progress): what a
+    /// flood of checks does, on purpose, for tests.
+    pub async fn hold_all(&self) -> Result<Held, Busy> {
+        let size = u32::try_from(self.size).unwrap_or(u32::MAX);
+        Arc::clone(&self.slots)
+            .acquire_many_owned(size)
+            .await
+            .map(Held)
+            .map_err(|_| Busy)
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +262,34 @@ mod tests {
             Err(PasswordError::SameAsUsername) | Err(PasswordError::TooShort)
         ));
         check_strength("li", "long enough pass").unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_gate_queues_a_few_and_refuses_the_rest() {
+        let gate = Arc::new(PasswordGate::new(1, 2));
+        let stored = gate
+            .hash("correct horse battery".into())
+            .await
+            .unwrap()
+            .unwrap();
+        let held = gate.hold_all().await.unwrap();
+        let mut queued = Vec::new();
+        for _ in 0..2 {
+            let (gate, stored) = (Arc::clone(&gate), stored.clone());
+            queued.push(tokio::spawn(async move {
+                gate.verify("correct horse battery".into(), Some(stored))
+                    .await
+            }));
+        }
+        while gate.waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(gate.verify("x".into(), None).await, Err(Busy));
+        drop(held);
+        for waiting in queued {
+            assert_eq!(waiting.await.unwrap(), Ok(true));
+        }
+        assert_eq!(gate.waiting(), 0);
+        assert_eq!(gate.verify("x".into(), None).await, Ok(false));
     }
 }

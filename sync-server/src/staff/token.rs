@@ -16,6 +16,15 @@ pub fn random() -> Result<String, getrandom::Error> {
     Ok(encode(&bytes))
 }
 
+/// Whether `secret` could be one [`random`] made (43 URL-safe base64 characters): anything
+/// else names no session and is refused before the store is asked.
+pub fn well_formed(secret: &str) -> bool {
+    secret.len() == 43
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// What the store keeps of a session secret: its SHA-256 (hex). A secret of 256 random bits
 /// needs no salt or stretching.
 pub fn digest(secret: &str) -> String {
@@ -44,5 +53,9 @@ mod tests {
         assert!(!same(&one, &two));
         assert!(!same(&one, &one[..42]));
         assert_eq!(digest("abc").len(), 64);
+        assert!(well_formed(&one));
+        assert!(!well_formed(&one[..42]));
+        assert!(!well_formed(&format!("{}=", &one[..42])));
+        assert!(!well_formed("whatever"));
     }
 }

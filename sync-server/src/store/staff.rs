@@ -17,6 +17,7 @@ use super::audit_chain::{AuditHead, ChainedAudit};
 use super::{NewEnrollCode, RevokeOutcome, StoreFuture};
 use crate::domain::access::{LockPolicy, Role, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
+use crate::domain::limits;
 
 /// A staff account as stored. `Debug` leaves the password hash out.
 #[derive(Clone, PartialEq, Eq)]
@@ -124,6 +125,30 @@ impl AuditEntry {
     pub fn remote(mut self, remote: Option<String>) -> Self {
         self.remote = remote;
         self
+    }
+
+    /// The line as a backend writes it: each field cut to its cap in [`limits`] (marked, with
+    /// its full length and a hash), whoever built it. The audit log refuses DELETE, so nothing
+    /// unbounded may go in.
+    pub fn bounded(&self) -> Self {
+        let clip = |text: &str, max| limits::clip(text, max).into_owned();
+        Self {
+            at: self.at,
+            actor: clip(&self.actor, limits::AUDIT_ACTOR),
+            action: clip(&self.action, limits::AUDIT_ACTION),
+            target: self
+                .target
+                .as_deref()
+                .map(|t| clip(t, limits::AUDIT_TARGET)),
+            detail: self
+                .detail
+                .as_deref()
+                .map(|d| clip(d, limits::AUDIT_DETAIL)),
+            remote: self
+                .remote
+                .as_deref()
+                .map(|r| clip(r, limits::AUDIT_REMOTE)),
+        }
     }
 }
 

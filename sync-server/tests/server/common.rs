@@ -1,6 +1,7 @@
 //! Fixtures: a server on a free loopback port over a temporary data directory, and kiosks that
 //! enroll and sign requests the way a booth does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -12,10 +13,12 @@ use sync_protocol::feed::{CatalogItem, Feed, FeedPage, Notice, StatusChange};
 use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
 use sync_server::api::enroll_codes;
 use sync_server::api::rate_limit::EnrollLimits;
+use sync_server::data_dir::DataDir;
 use sync_server::domain::fleet::KioskRecord;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
 use sync_server::state::AppState;
+use sync_server::store::sqlite::SqliteStore;
 use sync_server::store::{Store, SubmissionFilter, SubmissionRecord};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -70,6 +73,18 @@ impl TestServer {
             .await
             .expect("open state");
         Self::serve_state(dir, state).await
+    }
+
+    /// [`Self::start_with`], also handing out the SQLite store itself (for what only that
+    /// backend can tell, such as how many jobs its single writer was given).
+    pub async fn start_sqlite(settings: Settings) -> (Self, Arc<SqliteStore>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = DataDir::create(dir.path()).expect("data dir");
+        let store = server::open_store(&data).await.expect("open store");
+        let state = AppState::new(Arc::clone(&store) as Arc<dyn Store>, settings)
+            .await
+            .expect("state");
+        (Self::serve_state(dir, state).await, store)
     }
 
     pub async fn serve_state(dir: TempDir, state: AppState) -> Self {

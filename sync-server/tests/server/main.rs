@@ -7,8 +7,14 @@
 //! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
 //!   a retry with the same code and key gets the original answer.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
+//! - `input_caps`: every staff form field, the login, the audit log and what booths send
+//!   are capped before storage.
+//! - `login_guessing`: limits on guessing staff passwords (no lockout for everybody, known
+//!   and unknown names alike, the own-password page), and the bounded argon2 queue.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
+//! - `slow_clients`: half-sent request heads are cut off, connections are capped, and the
+//!   server still answers while slow clients hold the cap.
 //! - `staff_admin`: accounts, calendar and audit pages, for administrators only.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
 //!   `staff_client`, a cookie-keeping client for the staff pages).
@@ -20,6 +26,8 @@
 //!   due dates, scope, roles, escaping, CSRF and the audit trail.
 //! - `staff_fleet`: the fleet page: administrators in their scope, alerts, enrollment codes
 //!   with a scannable QR code, revocation, escaping.
+//! - `session_lookup`: a session cookie is looked up with reads only; a made-up one never
+//!   queues on the store's single writer.
 //! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
 //!   `serve` refusing plain HTTP off loopback and bad certificate files.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
@@ -33,10 +41,14 @@ mod audit_chain;
 mod cli;
 mod common;
 mod enrollment;
+mod input_caps;
+mod login_guessing;
 mod openapi;
 mod re_enrollment;
 mod security;
+mod session_lookup;
 mod shutdown;
+mod slow_clients;
 mod staff_admin;
 mod staff_auth;
 mod staff_client;

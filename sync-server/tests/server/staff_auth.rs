@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sync_server::api::rate_limit::EnrollLimits;
-use sync_server::domain::access::{LockPolicy, Role, SessionLifetime};
+use sync_server::domain::access::{Role, SessionLifetime};
+use sync_server::staff::login_limit::LoginLimits;
 use sync_server::store::staff::AuditFilter;
 
 use crate::common::{TestServer, test_settings};
@@ -83,39 +83,40 @@ async fn wrong_passwords_and_unknown_names_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+async fn repeated_failures_from_one_machine_stop_its_guesses_even_the_right_one() {
     let mut settings = test_settings();
-    settings.lock_policy = LockPolicy {
-        free_attempts: 3,
-        base: chrono::Duration::seconds(60),
-        max: chrono::Duration::seconds(600),
+    settings.login_limits = LoginLimits {
+        per_name_and_address: 3,
+        ..LoginLimits::default()
     };
     let server = TestServer::start_with(settings).await;
     add_account(server.store(), "li", Role::Handler, "示范县").await;
     let mut client = StaffClient::new(&server.url);
-    for _ in 0..2 {
+    for _ in 0..3 {
         assert_eq!(
             client.login("li", "wrong one").await.status,
             StatusCode::UNAUTHORIZED
         );
     }
-    let third = client.login("li", "wrong one").await;
-    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
-    third.assert_contains("已暂时锁定");
+    let fourth = client.login("li", "wrong one").await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    fourth.assert_contains("已暂时锁定");
     let right = client.login("li", PASSWORD).await;
-    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "still locked");
+    assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "still limited");
     let user = server.store().find_user("li").await.unwrap().unwrap();
-    assert!(user.locked_until.is_some());
-    assert_eq!(user.failed_logins, 4);
+    assert_eq!(
+        user.locked_until, None,
+        "the account itself is never locked"
+    );
+    assert_eq!(user.failed_logins, 3, "refused attempts are not checked");
 }
 
 #[tokio::test]
 async fn one_address_guessing_many_names_is_throttled() {
     let mut settings = test_settings();
-    settings.login_limits = EnrollLimits {
+    settings.login_limits = LoginLimits {
         per_address: 3,
-        global: 100,
-        window: Duration::from_secs(3600),
+        ..LoginLimits::default()
     };
     let server = TestServer::start_with(settings).await;
     add_account(server.store(), "li", Role::Handler, "示范县").await;

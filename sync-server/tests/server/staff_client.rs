@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 use sync_server::domain::access::{Role, Scope};
-use sync_server::staff::password;
+use sync_server::staff::password::PasswordGate;
 use sync_server::store::Store;
 use sync_server::store::staff::{AuditEntry, AuditFilter, NewStaffUser};
 
@@ -20,7 +20,11 @@ pub async fn add_account(store: &dyn Store, username: &str, role: Role, scope: &
                 display_name: format!("{username} 同志"),
                 role,
                 scope,
-                password_hash: password::hash(PASSWORD).expect("hash"),
+                password_hash: PasswordGate::new(1, 0)
+                    .hash(PASSWORD.into())
+                    .await
+                    .expect("a free gate")
+                    .expect("hash"),
             },
             chrono::Utc::now(),
             AuditEntry::new(chrono::Utc::now(), "test", "account.create").target(username),
@@ -103,11 +107,18 @@ pub struct StaffClient {
 
 impl StaffClient {
     pub fn new(base: &str) -> Self {
+        Self::from_address(base, None)
+    }
+
+    /// A client whose connections come from `address` (any of 127.0.0.0/8 reaches a server
+    /// on 127.0.0.1): a machine of its own, as far as per-address limits can tell.
+    pub fn from_address(base: &str, address: Option<std::net::IpAddr>) -> Self {
         Self {
             base: base.to_owned(),
             client: reqwest::Client::builder()
                 .cookie_store(true)
                 .redirect(reqwest::redirect::Policy::none())
+                .local_address(address)
                 .build()
                 .expect("client"),
             csrf: None,

@@ -65,10 +65,18 @@ struct TlsServer {
 }
 
 async fn start_tls(cert: &TestCert, handshake_timeout: Duration) -> TlsServer {
+    start_tls_with(cert, handshake_timeout, test_settings()).await
+}
+
+async fn start_tls_with(
+    cert: &TestCert,
+    handshake_timeout: Duration,
+    settings: Settings,
+) -> TlsServer {
     let dir = tempfile::tempdir().expect("temp dir");
     let settings = Settings {
         secure_cookies: true,
-        ..test_settings()
+        ..settings
     };
     let state = server::open_state(dir.path(), settings)
         .await
@@ -201,6 +209,68 @@ async fn a_silent_client_holds_up_neither_other_handshakes_nor_the_server_for_lo
             || closed.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "the server hangs up after the handshake deadline"
     );
+}
+
+/// A TLS client of our own, to send half a request head after the handshake.
+fn tls_connector(cert: &TestCert) -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(cert.cert_pem.as_bytes()).expect("PEM"))
+        .expect("root");
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn over_tls_too_half_sent_heads_are_cut_off_under_the_connection_cap() {
+    let files = tempfile::tempdir().unwrap();
+    let cert = test_cert(files.path());
+    let cap = 3;
+    let server = start_tls_with(
+        &cert,
+        tls::HANDSHAKE_TIMEOUT,
+        crate::slow_clients::slow_client_settings(cap),
+    )
+    .await;
+    let address = server.url.trim_start_matches("https://").to_owned();
+    let connector = tls_connector(&cert);
+    let mut slow = Vec::new();
+    for _ in 0..3 * cap {
+        let (connector, address) = (connector.clone(), address.clone());
+        slow.push(tokio::spawn(async move {
+            let tcp = tokio::net::TcpStream::connect(&address)
+                .await
+                .map_err(|_| "connect")?;
+            let name = "127.0.0.1".try_into().map_err(|_| "name")?;
+            // Past the cap the handshake itself waits until a place is free.
+            let tls = tokio::time::timeout(Duration::from_secs(60), connector.connect(name, tcp))
+                .await
+                .map_err(|_| "the handshake never happened")?
+                .map_err(|_| "handshake")?;
+            crate::slow_clients::stalls_until_closed(tls).await
+        }));
+    }
+    let health = trusting(&cert)
+        .get(format!("{}{}", server.url, paths::HEALTH))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("/healthz answers");
+    assert_eq!(health.status(), StatusCode::OK);
+    for client in slow {
+        client.await.expect("task").expect("closed by the server");
+    }
+    let connections = server.state.connections();
+    assert!(connections.peak() <= cap, "peak {}", connections.peak());
 }
 
 /// The last line on stderr of a command that must fail.

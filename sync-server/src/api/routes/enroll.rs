@@ -52,6 +52,7 @@ pub async fn enroll(
         .await
         .map_err(|_| ApiError::invalid_request("the request body could not be read"))?;
     let enrollment: EnrollRequest = parse_json(&body)?;
+    super::heartbeat::check_app_version(&enrollment.app_version)?;
     let key = enrollment.verified_key().ok_or_else(|| {
         ApiError::invalid_request(
             "the proof does not verify with the public key: sign proof_message(code, public_key) with the new key",

@@ -9,6 +9,7 @@ use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
 use crate::api::auth::AuthenticatedKiosk;
 use crate::api::body::JsonBody;
 use crate::api::error::ApiError;
+use crate::domain::limits;
 use crate::state::AppState;
 
 pub async fn heartbeat(
@@ -16,6 +17,7 @@ pub async fn heartbeat(
     Extension(kiosk): Extension<AuthenticatedKiosk>,
     JsonBody(heartbeat): JsonBody<Heartbeat>,
 ) -> Result<Json<HeartbeatResponse>, ApiError> {
+    check_app_version(&heartbeat.app_version)?;
     let now = Utc::now();
     state
         .store()
@@ -28,4 +30,17 @@ pub async fn heartbeat(
         "heartbeat"
     );
     Ok(Json(HeartbeatResponse { server_time: now }))
+}
+
+/// The version a booth reports is kept (per kiosk, shown on the fleet page): a version number,
+/// not a text of any length.
+pub fn check_app_version(version: &str) -> Result<(), ApiError> {
+    let chars = version.chars().count();
+    if chars > limits::APP_VERSION {
+        return Err(ApiError::invalid_request(format!(
+            "app_version has {chars} characters, more than the {} a version may have: send the version number only",
+            limits::APP_VERSION
+        )));
+    }
+    Ok(())
 }

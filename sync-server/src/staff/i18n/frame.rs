@@ -59,6 +59,16 @@ pub const KEYS: &[Entry] = &[
         "The login page expired. Please try again.",
     ),
     ("login.logged_out", "已退出。", "You are logged out."),
+    (
+        "login.too_long",
+        "用户名或密码太长，请检查输入。",
+        "The user name or password is too long: check what was typed.",
+    ),
+    (
+        "login.busy",
+        "服务器正忙于核对其他密码，请几秒后再试。",
+        "The server is busy checking other passwords: try again in a few seconds.",
+    ),
     // Password
     ("password.title", "修改密码", "Change password"),
     ("password.current", "当前密码", "Current password"),
@@ -73,6 +83,11 @@ pub const KEYS: &[Entry] = &[
         "password.wrong_current",
         "当前密码不正确。",
         "The current password is wrong.",
+    ),
+    (
+        "password.throttled",
+        "当前密码错误次数过多，请稍后再试。",
+        "The current password was wrong too often: try again later.",
     ),
     (
         "password.mismatch",
@@ -125,6 +140,11 @@ pub const KEYS: &[Entry] = &[
         "error.internal",
         "服务器出错，请稍后再试；问题持续请联系管理员。",
         "The server failed: try again later, and tell an administrator if it persists.",
+    ),
+    (
+        "error.busy",
+        "服务器正忙，请几秒后再试。",
+        "The server is busy: try again in a few seconds.",
     ),
     ("error.back", "返回", "Go back"),
 ];

@@ -2,13 +2,13 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
 use super::session::{Staff, StaffForm};
-use super::{Frame, render};
-use crate::staff::password::{self, PasswordError};
+use super::{DEVICE_COOKIE, Frame, cookie, render};
+use crate::staff::password::PasswordError;
 use crate::state::AppState;
 
 pub fn routes() -> axum::Router<AppState> {
@@ -42,7 +42,11 @@ pub struct PasswordForm {
     repeat: String,
 }
 
-pub async fn act(State(state): State<AppState>, form: StaffForm<PasswordForm>) -> Response {
+pub async fn act(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: StaffForm<PasswordForm>,
+) -> Response {
     let StaffForm { staff, form } = form;
     let refuse = |problem: &'static str| {
         let mut response = render(
@@ -55,29 +59,41 @@ pub async fn act(State(state): State<AppState>, form: StaffForm<PasswordForm>) -
         *response.status_mut() = StatusCode::BAD_REQUEST;
         response
     };
+    // The current password is a guess like a login's, and counts against the same limits: a
+    // session left open is not a way to try passwords without end.
+    let limiter = state.login_limiter();
+    let address = staff.remote.as_deref().and_then(|r| r.parse().ok());
+    let device = cookie(&headers, DEVICE_COOKIE);
+    let Ok(attempt) = limiter.admit(&staff.user.username, address, device.as_deref()) else {
+        let mut response = refuse("password.throttled");
+        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        return response;
+    };
+    let gate = state.password_gate();
     let stored = staff.user.password_hash.clone();
-    let current = form.current.clone();
-    let current_ok = tokio::task::spawn_blocking(move || password::verify(&current, &stored))
-        .await
-        .unwrap_or(false);
+    let current_ok = match gate.verify(form.current.clone(), Some(stored)).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            limiter.not_checked(attempt);
+            return staff.fail(busy).into_response();
+        }
+    };
     if !current_ok {
         return refuse("password.wrong_current");
     }
+    limiter.succeeded(attempt);
     if form.new != form.repeat {
         return refuse("password.mismatch");
     }
-    let username = staff.user.username.clone();
-    let new = form.new.clone();
-    let hashed = tokio::task::spawn_blocking(move || {
-        password::check_strength(&username, &new)?;
-        password::hash(&new)
-    })
-    .await;
-    let hash = match hashed {
+    let hash = match gate
+        .hash_new(staff.user.username.clone(), form.new.clone())
+        .await
+    {
         Ok(Ok(hash)) => hash,
         Ok(Err(PasswordError::TooShort)) => return refuse("password.too_short"),
         Ok(Err(PasswordError::SameAsUsername)) => return refuse("password.same_as_user"),
-        _ => return refuse("error.internal"),
+        Ok(Err(_)) => return refuse("error.internal"),
+        Err(busy) => return staff.fail(busy).into_response(),
     };
     let changed = state
         .store()

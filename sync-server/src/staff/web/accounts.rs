@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::domain::access::{Role, Scope};
-use crate::staff::password;
+use crate::domain::limits;
 use crate::state::AppState;
 use crate::store::staff::{NewStaffUser, StaffUser};
 
@@ -141,21 +141,21 @@ pub fn generated_password() -> Result<String, getrandom::Error> {
 pub fn login_name(text: &str) -> Option<String> {
     let name = text.trim().to_lowercase();
     let valid = !name.is_empty()
-        && name.len() <= 64
+        && name.len() <= limits::LOGIN_NAME
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
     valid.then_some(name)
 }
 
-async fn hashed_new_password() -> Result<(String, String), StaffError> {
-    tokio::task::spawn_blocking(|| {
-        let password = generated_password().map_err(|_| StaffError::Internal)?;
-        let hash = password::hash(&password).map_err(|_| StaffError::Internal)?;
-        Ok((password, hash))
-    })
-    .await
-    .map_err(|_| StaffError::Internal)?
+async fn hashed_new_password(state: &AppState) -> Result<(String, String), StaffError> {
+    let password = generated_password().map_err(|_| StaffError::Internal)?;
+    let hash = state
+        .password_gate()
+        .hash(password.clone())
+        .await?
+        .map_err(|_| StaffError::Internal)?;
+    Ok((password, hash))
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,7 +184,9 @@ async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageRes
     let (Some(scope), Ok(role)) = (scope, form.role.parse::<Role>()) else {
         return page(&state, &staff, Some("accounts.bad_scope"), None, "", None).await;
     };
-    let (secret, hash) = hashed_new_password().await.map_err(|e| staff.fail(e))?;
+    let (secret, hash) = hashed_new_password(&state)
+        .await
+        .map_err(|e| staff.fail(e))?;
     let display_name = Some(form.display_name.trim().to_owned())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| username.clone());
@@ -293,7 +295,9 @@ async fn reset(
     let staff = form.staff;
     admin_only(&staff)?;
     let account = target(&state, &staff, &username).await?;
-    let (secret, hash) = hashed_new_password().await.map_err(|e| staff.fail(e))?;
+    let (secret, hash) = hashed_new_password(&state)
+        .await
+        .map_err(|e| staff.fail(e))?;
     state
         .store()
         .set_password(

@@ -122,7 +122,7 @@ async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageRes
         )
         .await;
     };
-    if name.is_empty() || name.chars().count() > 40 {
+    if name.is_empty() || name.chars().count() > crate::domain::limits::DAY_NAME {
         return page(
             &state,
             &staff,

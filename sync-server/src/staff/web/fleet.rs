@@ -43,7 +43,7 @@ const VALIDITIES: &[(&str, &str)] = &[
 ];
 
 /// Longest county, township or village name accepted from the form.
-const MAX_NAME_CHARS: usize = 40;
+const MAX_NAME_CHARS: usize = crate::domain::limits::PLACE_NAME;
 
 /// One booth as a table row shows it.
 #[derive(Debug)]

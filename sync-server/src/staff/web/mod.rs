@@ -36,6 +36,8 @@ use crate::store::staff::StaffUser;
 pub const SESSION_COOKIE: &str = "staff_session";
 /// The login form's double-submit token (no session exists yet to hold one).
 pub const LOGIN_COOKIE: &str = "staff_login";
+/// A browser that logged in before, for the login limits (`staff::login_limit`).
+pub const DEVICE_COOKIE: &str = "staff_device";
 /// The chosen language.
 pub const LANG_COOKIE: &str = "lang";
 
@@ -260,6 +262,8 @@ pub enum StaffError {
     BadRequest(String),
     #[error("someone else acted first")]
     Conflict,
+    #[error(transparent)]
+    Busy(#[from] crate::staff::password::Busy),
     #[error("internal error")]
     Internal,
     #[error(transparent)]
@@ -282,6 +286,7 @@ impl StaffError {
             Self::Csrf => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal | Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -294,6 +299,7 @@ impl StaffError {
             Self::Csrf => tr.t("error.csrf").into_owned(),
             Self::BadRequest(problem) => format!("{}{problem}", tr.t("error.bad_request")),
             Self::Conflict => tr.t("error.conflict").into_owned(),
+            Self::Busy(_) => tr.t("error.busy").into_owned(),
             Self::Internal | Self::Store(_) => tr.t("error.internal").into_owned(),
         };
         if let Self::Store(error) = self {
@@ -314,12 +320,17 @@ impl StaffError {
         let html = page
             .render()
             .unwrap_or_else(|_| "<!doctype html><title>error</title>".into());
-        (
+        let response = (
             self.status(),
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             html,
         )
-            .into_response()
+            .into_response();
+        if matches!(self, Self::Busy(_)) {
+            session::busy(response)
+        } else {
+            response
+        }
     }
 }
 

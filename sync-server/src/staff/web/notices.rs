@@ -31,8 +31,8 @@ use crate::store::NewNotice;
 use crate::store::content::NoticeRefusal;
 
 /// Longest title and body a booth's notice board is meant to show.
-const TITLE_MAX_CHARS: usize = 100;
-const BODY_MAX_CHARS: usize = 5000;
+const TITLE_MAX_CHARS: usize = crate::domain::limits::NOTICE_TITLE;
+const BODY_MAX_CHARS: usize = crate::domain::limits::NOTICE_BODY;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()

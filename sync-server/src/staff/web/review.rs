@@ -626,7 +626,7 @@ async fn act(
         .action
         .parse()
         .map_err(|e: String| staff.fail(StaffError::BadRequest(e)))?;
-    if form.comment.chars().count() > 2000 {
+    if form.comment.chars().count() > crate::domain::limits::NOTE {
         return Err(staff.fail(StaffError::BadRequest(
             "the comment is over 2000 characters".into(),
         )));

@@ -6,18 +6,22 @@ use std::net::SocketAddr;
 use askama::Template;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Frame, LANG_COOKIE, LOGIN_COOKIE, PageError, SESSION_COOKIE, StaffError, UserView, cookie,
-    render, set_cookie,
+    DEVICE_COOKIE, Frame, LANG_COOKIE, LOGIN_COOKIE, PageError, SESSION_COOKIE, StaffError,
+    UserView, cookie, render, set_cookie,
 };
+use crate::domain::access::LockPolicy;
+use crate::domain::limits;
 use crate::staff::i18n::{Lang, Tr};
-use crate::staff::{password, token};
+use crate::staff::login_limit::Refused;
+use crate::staff::password::Busy;
+use crate::staff::token;
 use crate::state::AppState;
 use crate::store::staff::{AuditEntry, NewSession, StaffUser};
 
@@ -161,6 +165,15 @@ impl FromRequestParts<AppState> for Staff {
             }
             .into_response());
         };
+        // A cookie that cannot be one of ours is not looked up at all.
+        if !token::well_formed(&secret) {
+            return Err(LoginRequired {
+                back,
+                expired: true,
+                secure,
+            }
+            .into_response());
+        }
         let token_hash = token::digest(&secret);
         let session = state
             .store()
@@ -231,14 +244,23 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for StaffForm<T> {
                     .fail(StaffError::BadRequest("the form is too large".into()))
                     .into_response()
             })?;
-        let sent = form_pairs(&bytes)
-            .into_iter()
+        let pairs = form_pairs(&bytes);
+        let sent = pairs
+            .iter()
             .find(|(key, _)| key == "csrf")
-            .map(|(_, value)| value)
+            .map(|(_, value)| value.as_str())
             .unwrap_or_default();
-        if !token::same(&sent, &staff.csrf) {
+        if !token::same(sent, &staff.csrf) {
             return Err(staff.fail(StaffError::Csrf).into_response());
         }
+        // Every field of every staff form, before any handler can store it.
+        limits::check_form(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).map_err(
+            |too_long| {
+                staff
+                    .fail(StaffError::BadRequest(too_long.to_string()))
+                    .into_response()
+            },
+        )?;
         let form = serde_urlencoded::from_bytes::<T>(&bytes).map_err(|e| {
             staff
                 .fail(StaffError::BadRequest(e.to_string()))
@@ -271,7 +293,7 @@ fn login_page(
     username: String,
     message: Option<&'static str>,
     secure: bool,
-    status: axum::http::StatusCode,
+    status: StatusCode,
 ) -> Response {
     let Ok(login_token) = token::random() else {
         return StaffError::Internal.render(lang);
@@ -316,7 +338,7 @@ pub async fn show_login(
         String::new(),
         message,
         state.settings().secure_cookies,
-        axum::http::StatusCode::OK,
+        StatusCode::OK,
     )
 }
 
@@ -332,20 +354,6 @@ pub struct LoginForm {
     login_token: String,
 }
 
-/// Checks the password off the async workers (argon2 takes tens of milliseconds).
-async fn password_matches(password: String, stored: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(stored) => password::verify(&password, &stored),
-        None => {
-            // The same work as a real check, so timing does not tell which names exist.
-            let _ = password::verify(&password, password::decoy_hash());
-            false
-        }
-    })
-    .await
-    .unwrap_or(false)
-}
-
 pub async fn login(
     State(state): State<AppState>,
     parts: Parts,
@@ -355,12 +363,26 @@ pub async fn login(
     let lang = Lang::from_headers(headers);
     let secure = state.settings().secure_cookies;
     let next = safe_return(Some(&form.next));
-    let username = form.username.trim().to_lowercase();
+    let typed = form.username.trim().to_lowercase();
+    // No account has a longer name (accounts::login_name), so refusing one tells nothing
+    // about accounts; it is neither echoed nor looked up, and only its clipped form is kept.
+    let too_long = limits::check_form([
+        ("username", typed.as_str()),
+        ("password", form.password.as_str()),
+        ("next", form.next.as_str()),
+    ])
+    .is_err();
+    let username = limits::clip(&typed, limits::LOGIN_NAME).into_owned();
+    let shown = if too_long {
+        String::new()
+    } else {
+        typed.clone()
+    };
     let refuse = |message, status| {
         login_page(
             lang,
             next.clone(),
-            username.clone(),
+            shown.clone(),
             Some(message),
             secure,
             status,
@@ -368,51 +390,69 @@ pub async fn login(
     };
     let expected = cookie(headers, LOGIN_COOKIE).unwrap_or_default();
     if cross_origin(headers) || expected.is_empty() || !token::same(&expected, &form.login_token) {
-        return refuse("login.form_expired", axum::http::StatusCode::FORBIDDEN);
+        return refuse("login.form_expired", StatusCode::FORBIDDEN);
     }
     let remote = remote_of(&parts);
     let address = remote.as_deref().and_then(|r| r.parse().ok());
-    let Ok(attempt) = state.login_limiter().admit(address) else {
-        return refuse("login.throttled", axum::http::StatusCode::TOO_MANY_REQUESTS);
+    let device = cookie(headers, DEVICE_COOKIE);
+    let limiter = state.login_limiter();
+    let attempt = match limiter.admit(&username, address, device.as_deref()) {
+        Ok(attempt) => attempt,
+        Err(Refused::Address { .. }) => {
+            return refuse("login.throttled", StatusCode::TOO_MANY_REQUESTS);
+        }
+        Err(Refused::Name { .. }) => return refuse("login.locked", StatusCode::TOO_MANY_REQUESTS),
     };
     let now = Utc::now();
+    let audit = |action: &str| AuditEntry::new(now, &username, action).remote(remote.clone());
+    // Counted on the account if there is one (it never locks it: see `LockPolicy::COUNT_ONLY`),
+    // and audited either way.
+    let failed = |why: String| {
+        state.store().record_login_failure(
+            &username,
+            LockPolicy::COUNT_ONLY,
+            audit("login.failed").detail(why),
+        )
+    };
+    if too_long {
+        let why = format!(
+            "a name or password over the limit ({} characters of name)",
+            typed.chars().count()
+        );
+        return match failed(why).await {
+            Ok(_) => refuse("login.too_long", StatusCode::BAD_REQUEST),
+            Err(error) => StaffError::Store(error).render(lang),
+        };
+    }
     let user = match state.store().find_user(&username).await {
         Ok(user) => user,
         Err(error) => return StaffError::Store(error).render(lang),
     };
-    let locked = user
-        .as_ref()
-        .and_then(|u| u.locked_until)
-        .is_some_and(|until| until > now);
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = password_matches(form.password, stored).await;
-    let audit = |action: &str| AuditEntry::new(now, &username, action).remote(remote.clone());
-    let Some(user) = user.filter(|u| matches && !locked && !u.is_disabled()) else {
-        let why = if locked {
-            "locked"
-        } else if matches {
+    let matches = match state.password_gate().verify(form.password, stored).await {
+        Ok(matches) => matches,
+        Err(Busy) => {
+            limiter.not_checked(attempt);
+            return busy(refuse("login.busy", StatusCode::SERVICE_UNAVAILABLE));
+        }
+    };
+    let Some(user) = user.filter(|u| matches && !u.is_disabled()) else {
+        let why = if matches {
             "disabled"
         } else {
             "wrong password or unknown name"
         };
-        let locked_until = state
-            .store()
-            .record_login_failure(
-                &username,
-                state.settings().lock_policy,
-                audit("login.failed").detail(why),
-            )
-            .await;
-        return match locked_until {
-            Ok(until) if locked || until.is_some() => {
-                refuse("login.locked", axum::http::StatusCode::TOO_MANY_REQUESTS)
-            }
-            Ok(_) => refuse("login.failed", axum::http::StatusCode::UNAUTHORIZED),
+        return match failed(why.into()).await {
+            Ok(_) => refuse("login.failed", StatusCode::UNAUTHORIZED),
             Err(error) => StaffError::Store(error).render(lang),
         };
     };
-    state.login_limiter().succeeded(attempt);
-    let (Ok(secret), Ok(csrf)) = (token::random(), token::random()) else {
+    limiter.succeeded(attempt);
+    let (Ok(secret), Ok(csrf), Ok(device)) = (
+        token::random(),
+        token::random(),
+        limiter.remember_device(&user.username),
+    ) else {
         return StaffError::Internal.render(lang);
     };
     let lifetime = state.settings().session_lifetime;
@@ -428,6 +468,7 @@ pub async fn login(
         return StaffError::Store(error).render(lang);
     }
     let mut response = Redirect::to(&next).into_response();
+    let device_age = i64::try_from(limiter.device_lifetime().as_secs()).unwrap_or(i64::MAX);
     let cookies = [
         set_cookie(
             SESSION_COOKIE,
@@ -436,12 +477,21 @@ pub async fn login(
             secure,
         ),
         set_cookie(LOGIN_COOKIE, "", Some(0), secure),
+        set_cookie(DEVICE_COOKIE, &device, Some(device_age), secure),
     ];
     for value in cookies {
         if let Ok(value) = value.parse() {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
     }
+    response
+}
+
+/// A 503 page asks to come back in a few seconds.
+pub fn busy(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     response
 }
 

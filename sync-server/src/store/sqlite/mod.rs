@@ -104,6 +104,12 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Write jobs queued on the single writer since the store was opened (each waits its
+    /// turn behind every other write): tests show with it that a request wrote nothing.
+    pub fn write_jobs(&self) -> u64 {
+        self.writer.queued()
+    }
 }
 
 impl Store for SqliteStore {

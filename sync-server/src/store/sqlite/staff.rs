@@ -98,7 +98,8 @@ fn list_users(conn: &Connection) -> StoreResult<Vec<StaffUser>> {
 }
 
 pub(super) fn append_audit(conn: &Connection, entry: &AuditEntry) -> StoreResult<()> {
-    // The hash covers exactly the values inserted: compute it from the same `entry`.
+    // Cut to the caps first, so the hash covers exactly the values inserted.
+    let entry = &entry.bounded();
     let link = audit::next_link(conn, entry)?;
     conn.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, action, target, detail, remote, prev_hash, hash)
@@ -268,6 +269,57 @@ fn open_session(conn: &Connection, session: &NewSession, audit: &AuditEntry) -> 
 
 /// How finely a session's idle expiry slides: in steps of `idle / SLIDE_STEPS`.
 const SLIDE_STEPS: i32 = 30;
+
+/// What a read connection can tell of a session without writing.
+enum SessionLook {
+    /// No session has this token: nothing to write.
+    Unknown,
+    /// Live, and its expiry need not slide yet: nothing to write.
+    Live(Box<StaffSession>),
+    /// Expired, its account gone or disabled, or due to slide: the writer must act.
+    NeedsWrite,
+}
+
+/// The read-only half of [`resume_session`]: a cookie naming no session (made up, or long
+/// ended) is answered from a read connection and never takes a turn on the single writer.
+fn look_up_session(
+    conn: &Connection,
+    token_hash: &str,
+    now: DateTime<Utc>,
+    lifetime: SessionLifetime,
+) -> StoreResult<SessionLook> {
+    let now = stored_now(now);
+    let found: Option<(String, String, i64, i64)> = conn
+        .query_row(
+            "SELECT username, csrf_token, created_at, expires_at FROM staff_sessions
+             WHERE token_hash = ?1",
+            [token_hash],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .optional()
+        .map_err(failed("look up a session"))?;
+    let Some((username, csrf_token, created_at, expires_at)) = found else {
+        return Ok(SessionLook::Unknown);
+    };
+    let user = find_user(conn, &username)?;
+    let live = expires_at > millis(now) && user.as_ref().is_some_and(|u| !u.is_disabled());
+    let Some(user) = user.filter(|_| live) else {
+        return Ok(SessionLook::NeedsWrite);
+    };
+    let created_at = time(created_at)?;
+    let stored_expiry = time(expires_at)?;
+    let slid = (now + lifetime.idle).min(created_at + lifetime.absolute);
+    if slid - stored_expiry < lifetime.idle / SLIDE_STEPS {
+        Ok(SessionLook::Live(Box::new(StaffSession {
+            user,
+            csrf_token,
+            created_at,
+            expires_at: stored_expiry,
+        })))
+    } else {
+        Ok(SessionLook::NeedsWrite)
+    }
+}
 
 fn resume_session(
     conn: &Connection,
@@ -484,9 +536,25 @@ impl StaffStore for SqliteStore {
         lifetime: SessionLifetime,
     ) -> StoreFuture<'a, Option<StaffSession>> {
         let token_hash = token_hash.to_owned();
-        Box::pin(self.writer.write("resume a session", move |conn| {
-            resume_session(conn, &token_hash, now, lifetime)
-        }))
+        Box::pin(async move {
+            let hash = token_hash.clone();
+            let look = self
+                .readers
+                .read(move |conn| look_up_session(conn, &hash, now, lifetime))
+                .await?;
+            match look {
+                SessionLook::Unknown => Ok(None),
+                SessionLook::Live(session) => Ok(Some(*session)),
+                // Checked again inside the write: another request may have ended or slid it.
+                SessionLook::NeedsWrite => {
+                    self.writer
+                        .write("resume a session", move |conn| {
+                            resume_session(conn, &token_hash, now, lifetime)
+                        })
+                        .await
+                }
+            }
+        })
     }
 
     fn close_session<'a>(&'a self, token_hash: &'a str, audit: AuditEntry) -> StoreFuture<'a, ()> {

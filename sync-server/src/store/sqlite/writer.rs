@@ -5,6 +5,7 @@
 //! fails every job in it. A job's caller hears back only after the commit is durable.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
@@ -100,6 +101,8 @@ pub(super) struct Writer {
     thread: Option<JoinHandle<()>>,
     /// No thread was started: the store was opened read-only.
     read_only: bool,
+    /// Jobs handed to the thread since it started.
+    queued: AtomicU64,
 }
 
 impl Writer {
@@ -113,6 +116,7 @@ impl Writer {
             jobs: Some(jobs),
             thread: Some(thread),
             read_only: false,
+            queued: AtomicU64::new(0),
         })
     }
 
@@ -122,7 +126,14 @@ impl Writer {
             jobs: None,
             thread: None,
             read_only: true,
+            queued: AtomicU64::new(0),
         }
+    }
+
+    /// How many jobs were handed to the writer so far: the one queue every write of the
+    /// server waits in, so what may add to it from outside is worth counting.
+    pub(super) fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Runs `work` in the next transaction and returns its result once committed.
@@ -145,6 +156,7 @@ impl Writer {
             .ok_or(StoreError::WriterStopped)?
             .send(job)
             .map_err(|_| StoreError::WriterStopped)?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
         answer.await.map_err(|_| StoreError::WriterStopped)?
     }
 }

@@ -1,0 +1,295 @@
+//! Serving accepted connections, plain or TLS: HTTP/1.1 through hyper with a deadline on every
+//! request head ([`Settings::header_timeout`]), at most [`Settings::max_connections`] at once,
+//! and failures to accept (out of file descriptors) waited out with a growing pause.
+//!
+//! `axum::serve` has none of the first two: 50 sockets that sent half a request head stayed
+//! open for good, and 220 of them under a limit of 200 open files stopped the server from
+//! answering anything. Now such a socket is closed when its deadline passes (also between
+//! requests: an idle keep-alive connection has the same deadline for its next head), and
+//! connections past the cap wait in the kernel's backlog until one closes, so the server
+//! keeps descriptors for its store and its logs.
+//!
+//! [`Settings::header_timeout`]: crate::settings::Settings::header_timeout
+//! [`Settings::max_connections`]: crate::settings::Settings::max_connections
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::ServiceExt as _;
+
+/// Where connections come from: each with the client's address and its place under the cap.
+pub(crate) trait Accept: Send {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    fn next(&mut self) -> impl Future<Output = Accepted<Self::Io>> + Send;
+}
+
+/// An accepted connection, holding one of the cap's places until it is dropped.
+pub(crate) struct Accepted<Io> {
+    pub io: Io,
+    pub remote: SocketAddr,
+    pub place: Place,
+}
+
+/// One of the cap's places; counted in the [`ConnectionGauge`] while held.
+#[derive(Debug)]
+pub(crate) struct Place {
+    _permit: OwnedSemaphorePermit,
+    gauge: Arc<GaugeInner>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.gauge.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The cap on connections, with how many are open and the most there ever were.
+#[derive(Debug, Clone)]
+pub struct ConnectionGauge {
+    slots: Arc<Semaphore>,
+    inner: Arc<GaugeInner>,
+}
+
+#[derive(Debug, Default)]
+struct GaugeInner {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl ConnectionGauge {
+    pub fn new(max_connections: usize) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(max_connections.max(1))),
+            inner: Arc::default(),
+        }
+    }
+
+    /// Waits for a free place (before accepting: what waits is in the kernel's backlog).
+    pub(crate) async fn place(&self) -> Place {
+        let permit = Arc::clone(&self.slots)
+            .acquire_owned()
+            .await
+            .unwrap_or_else(|_| unreachable!("the semaphore is never closed"));
+        let open = self.inner.open.fetch_add(1, Ordering::AcqRel) + 1;
+        self.inner.peak.fetch_max(open, Ordering::AcqRel);
+        Place {
+            _permit: permit,
+            gauge: Arc::clone(&self.inner),
+        }
+    }
+
+    /// Connections open now (TLS handshakes included).
+    pub fn open(&self) -> usize {
+        self.inner.open.load(Ordering::Acquire)
+    }
+
+    /// The most connections that were ever open at once.
+    pub fn peak(&self) -> usize {
+        self.inner.peak.load(Ordering::Acquire)
+    }
+}
+
+/// Plain TCP connections.
+pub(crate) struct PlainIncoming {
+    tcp: TcpListener,
+    gauge: ConnectionGauge,
+    pause: Backoff,
+}
+
+impl PlainIncoming {
+    pub(crate) fn new(tcp: TcpListener, gauge: ConnectionGauge) -> Self {
+        Self {
+            tcp,
+            gauge,
+            pause: Backoff::default(),
+        }
+    }
+}
+
+impl Accept for PlainIncoming {
+    type Io = TcpStream;
+
+    async fn next(&mut self) -> Accepted<TcpStream> {
+        let place = self.gauge.place().await;
+        let (io, remote) = accept(&self.tcp, &mut self.pause).await;
+        Accepted { io, remote, place }
+    }
+}
+
+/// The next connection on `tcp`, waiting out failures.
+pub(crate) async fn accept(tcp: &TcpListener, pause: &mut Backoff) -> (TcpStream, SocketAddr) {
+    loop {
+        match tcp.accept().await {
+            Ok(accepted) => {
+                pause.reset();
+                return accepted;
+            }
+            // A client that gave up before it was accepted is nobody's problem.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                ) => {}
+            Err(error) => pause.wait(&error).await,
+        }
+    }
+}
+
+/// How long to pause after a failed accept: from 10 ms, doubling to 1 s while failures go on,
+/// so a full descriptor table is neither spun on nor waited on longer than it lasts.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MOST: Duration = Duration::from_secs(1);
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    /// The pause to take now, and the next one grown.
+    fn step(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(Self::MOST);
+        now
+    }
+
+    async fn wait(&mut self, error: &io::Error) {
+        let pause = self.step();
+        if pause == Self::FIRST {
+            tracing::error!(
+                error = %error,
+                "cannot accept connections (out of file descriptors? lower --max-connections or raise `ulimit -n`): pausing"
+            );
+        }
+        tokio::time::sleep(pause).await;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
+/// Serves every connection `incoming` yields until `shutdown` resolves, then stops accepting
+/// (dropping `incoming` closes the socket) and returns once the open connections are done:
+/// idle ones close at once, those in a request after it.
+pub(crate) async fn serve<I: Accept>(
+    mut incoming: I,
+    router: Router,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send,
+) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = incoming.next() => accepted,
+            () = &mut shutdown => break,
+        };
+        let Accepted { io, remote, place } = accepted;
+        let router = router.clone();
+        let service = tower::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            router.clone().oneshot(request.map(axum::body::Body::new))
+        });
+        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            let _place = place;
+            // Timeouts and clients that go away end here; nothing to do but close.
+            if let Err(error) = connection.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(incoming);
+    graceful.shutdown().await;
+}
+
+/// The soft limit on open files of this process, where the system tells it (Linux).
+pub(crate) fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.trim_start_matches("Max open files")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Descriptors kept back from connections for the store, its readers and the logs.
+pub(crate) const RESERVED_FILES: usize = 64;
+
+/// `wanted` connections, or fewer if the open-file limit leaves no room for them (logged).
+pub(crate) fn fitting_cap(wanted: usize, open_file_limit: Option<usize>) -> usize {
+    let Some(limit) = open_file_limit else {
+        return wanted;
+    };
+    let room = limit.saturating_sub(RESERVED_FILES).max(1);
+    if wanted > room {
+        tracing::warn!(
+            wanted,
+            serving = room,
+            open_file_limit = limit,
+            "the open-file limit leaves room for fewer connections than asked: raise `ulimit -n` to serve more"
+        );
+        room
+    } else {
+        wanted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_accepts_pause_longer_and_longer_up_to_a_second() {
+        let mut pause = Backoff::default();
+        let steps: Vec<Duration> = (0..9).map(|_| pause.step()).collect();
+        assert_eq!(steps[0], Duration::from_millis(10));
+        assert_eq!(steps[1], Duration::from_millis(20));
+        assert!(steps.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(steps[8], Duration::from_secs(1));
+        pause.reset();
+        assert_eq!(pause.step(), Duration::from_millis(10));
+    }
+
+    #[test]
+    fn the_cap_leaves_room_for_the_store_under_the_open_file_limit() {
+        assert_eq!(fitting_cap(512, None), 512);
+        assert_eq!(fitting_cap(512, Some(1024)), 512);
+        assert_eq!(fitting_cap(512, Some(200)), 200 - RESERVED_FILES);
+        assert_eq!(fitting_cap(512, Some(10)), 1);
+    }
+
+    #[test]
+    fn this_process_has_an_open_file_limit() {
+        if cfg!(target_os = "linux") {
+            assert!(open_file_limit().is_some_and(|n| n > 0));
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Slow clients (slowloris): a connection that sends half a request head and then nothing is
+//! closed once the head deadline passes, connections are capped, and the server answers a
+//! real request while the cap is taken by such clients. Plain HTTP here; the same over TLS in
+//! `tls`.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sync_protocol::paths;
+use sync_server::settings::Settings;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+use crate::common::{TestServer, test_settings};
+
+/// The start of a request head, never finished.
+pub const HALF_A_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+
+/// A short head deadline so that the test does not wait long, and a small cap.
+pub fn slow_client_settings(max_connections: usize) -> Settings {
+    Settings {
+        header_timeout: Duration::from_millis(300),
+        max_connections,
+        ..test_settings()
+    }
+}
+
+/// Sends half a head and waits until the server closes the connection; `Err` if it did not
+/// within a minute (a guard against hanging, far beyond any deadline the test sets).
+pub async fn stalls_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+) -> Result<(), &'static str> {
+    stream.write_all(HALF_A_HEAD).await.map_err(|_| "write")?;
+    stream.flush().await.map_err(|_| "flush")?;
+    let mut rest = Vec::new();
+    match tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut rest)).await {
+        // Closed (with or without a last word, or reset): the server let go of it.
+        Ok(_) => Ok(()),
+        Err(_) => Err("the server kept the half-sent request open"),
+    }
+}
+
+#[tokio::test]
+async fn half_sent_heads_are_cut_off_and_health_answers_while_the_cap_is_taken() {
+    let cap = 4;
+    let server = TestServer::start_with(slow_client_settings(cap)).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+
+    // Three times the cap of slow clients, all connected before anything else happens.
+    let mut slow = Vec::new();
+    for _ in 0..3 * cap {
+        let stream = TcpStream::connect(&address).await.expect("connect");
+        slow.push(tokio::spawn(stalls_until_closed(stream)));
+    }
+    let health = reqwest::Client::new()
+        .get(format!("{}{}", server.url, paths::HEALTH))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .expect("/healthz answers");
+    assert_eq!(health.status(), StatusCode::OK);
+    for client in slow {
+        client.await.expect("task").expect("closed by the server");
+    }
+    let connections = server.state.connections();
+    assert!(connections.peak() <= cap, "peak {}", connections.peak());
+    assert_eq!(connections.peak(), cap, "the cap was reached");
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed_too() {
+    let server = TestServer::start_with(slow_client_settings(8)).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = TcpStream::connect(&address).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("request");
+    let mut answer = Vec::new();
+    let closed =
+        tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the idle connection stayed open");
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+}
