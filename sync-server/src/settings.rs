@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::api::rate_limit::EnrollLimits;
+use crate::api::scraper::ScraperToken;
 use crate::domain::access::{LockPolicy, SessionLifetime};
 use crate::domain::review::KindRules;
 
@@ -38,6 +39,8 @@ pub struct Settings {
     /// The address booths reach this server at (`https://county.example.cn:8443`), put in
     /// enrollment QR codes; `None`: the address the administrator's browser used.
     pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for; `None`: `/metrics` answers nobody.
+    pub metrics_token: Option<ScraperToken>,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Default for Settings {
             due_soon_days: 3,
             follow_up_days: crate::domain::ratings::DEFAULT_FOLLOW_UP_DAYS,
             public_url: None,
+            metrics_token: None,
         }
     }
 }
