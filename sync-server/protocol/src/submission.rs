@@ -170,6 +170,11 @@ pub enum Invalid {
     TooLong { what: &'static str },
     #[error("an ID number must be 18 characters (digits, last may be X)")]
     IdNumber,
+    #[error(
+        "the contact phone is neither a mobile number nor a landline with its area code (like {})",
+        crate::phone::EXAMPLES
+    )]
+    Phone,
 }
 
 impl Submission {
@@ -219,6 +224,13 @@ impl Submission {
                 .any(|v| v.chars().count() > MAX_TEXT_CHARS)
         {
             return Err(Invalid::TooLong { what: "the form" });
+        }
+        if self
+            .contact_phone
+            .as_deref()
+            .is_some_and(|phone| !crate::phone::is_valid(phone))
+        {
+            return Err(Invalid::Phone);
         }
         if let Some(number) = self.applicant.as_ref().and_then(|a| a.id_number.as_deref()) {
             let ok = number.len() == 18
@@ -337,6 +349,11 @@ mod tests {
         let mut typo = sample();
         typo.receipt_number.pop();
         assert!(matches!(typo.validate(), Err(Invalid::ReceiptNumber(_))));
+        let mut phone = sample();
+        phone.contact_phone = Some("\t=1+1".into());
+        assert_eq!(phone.validate(), Err(Invalid::Phone));
+        phone.contact_phone = Some("0775-1234567".into());
+        assert_eq!(phone.validate(), Ok(()));
     }
 
     #[test]
