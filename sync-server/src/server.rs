@@ -25,6 +25,7 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener, ListenerExt as _};
 use tokio::net::TcpListener;
 
+use crate::api::enroll_codes::CodeSecret;
 use crate::app::app;
 use crate::data_dir::{DataDir, DataDirError};
 use crate::settings::Settings;
@@ -46,8 +47,9 @@ pub enum ServerError {
 /// Opens (creating if needed) the SQLite store in `data_dir` and builds the state to serve.
 pub async fn open_state(data_dir: &Path, settings: Settings) -> Result<AppState, ServerError> {
     let dir = DataDir::create(data_dir)?;
+    let code_secret = CodeSecret::new(dir.code_secret()?);
     let store = open_store(&dir).await?;
-    Ok(AppState::new(store, settings).await?)
+    Ok(AppState::new(store, settings, code_secret).await?)
 }
 
 /// Opens the SQLite store of a data directory (off the async workers: it may migrate).

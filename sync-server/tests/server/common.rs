@@ -94,6 +94,11 @@ impl TestServer {
         self.state.store()
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn take_task(&mut self) -> JoinHandle<Result<(), ServerError>> {
         self.task.take().expect("server task")
     }
@@ -108,6 +113,7 @@ impl TestServer {
     pub async fn code(&self, village_name: &str) -> String {
         enroll_codes::issue(
             self.store(),
+            self.state.code_secret(),
             village(village_name),
             Duration::from_secs(3600),
             Utc::now(),

@@ -68,7 +68,7 @@ pub async fn enroll(
     // As the store keeps it, so a repeated answer equals the first to the millisecond.
     let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default();
     let claim = EnrollClaim {
-        code_key: enroll_codes::code_key(&canonical),
+        code_key: state.code_secret().code_key(&canonical),
         kiosk_id: uuid::Uuid::now_v7().to_string(),
         public_key: key.to_bytes(),
         app_version: enrollment.app_version,
