@@ -3,10 +3,13 @@
 //!
 //! - `store_sqlite`: the store conformance suite on the SQLite backend.
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
+//! - `data_dir`: the data directory and its files are private; codes need the secret.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
 //! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
 //!   a retry with the same code and key gets the original answer.
+//! - `return_paths`: redirect targets from the request stay on the staff pages.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
+//! - `input_checks`: phone numbers refused at upload; formulas defused in the CSV export.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `staff_admin`: accounts, calendar and audit pages, for administrators only.
@@ -29,9 +32,12 @@
 mod api;
 mod cli;
 mod common;
+mod data_dir;
 mod enrollment;
+mod input_checks;
 mod openapi;
 mod re_enrollment;
+mod return_paths;
 mod security;
 mod shutdown;
 mod staff_admin;
