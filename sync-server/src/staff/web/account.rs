@@ -2,17 +2,22 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
 use super::{Frame, render};
 use crate::staff::password::{self, PasswordError};
 use crate::state::AppState;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/password", axum::routing::get(show).post(act))
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/password", Needs::Session, get(show)),
+        route(Method::POST, "/password", Needs::Session, post(act)),
+    ]
 }
 
 #[derive(Template)]
