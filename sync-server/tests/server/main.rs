@@ -17,6 +17,9 @@
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_review`: the review chain over HTTP, each step reaching the booth's feed; scope
 //!   and role rules; escaping; the logged full-ID view; the CSV export.
+//! - `staff_scope`: every staff route, walked by village- and township-scoped accounts of
+//!   every role, stays inside their scope; county pages need a county-wide administrator;
+//!   a booth moved to another township leaves its history in the old one's scope.
 //! - `staff_content`: the guide editor and notices pages: drafts, publishing into the feeds,
 //!   withdrawal, history, roles, scope, escaping and the form token.
 //! - `staff_ratings`: the 好差评 dashboard and follow-ups of bad ratings: counts and shares,
@@ -47,5 +50,6 @@ mod staff_content;
 mod staff_fleet;
 mod staff_ratings;
 mod staff_review;
+mod staff_scope;
 mod store_sqlite;
 mod tls;

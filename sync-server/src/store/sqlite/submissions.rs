@@ -75,40 +75,33 @@ pub(super) fn ingest(
 
 /// The village a submission was handed in at: that of the identity of the uploading booth
 /// (its kiosk number's chain of re-enrollments) that was enrolled last before the submission
-/// was made. A submission made in one village and uploaded after the booth was re-enrolled
-/// into another still belongs to the first; so does everything the booth uploaded before.
+/// was made (the first, for one made before any by the booth's clock). A submission made in
+/// one village and uploaded after the booth was re-enrolled into another still belongs to the
+/// first; so does everything the booth uploaded before.
 fn handed_in_at(
     conn: &Connection,
     kiosk_id: &str,
     created_at: DateTime<Utc>,
 ) -> StoreResult<Village> {
-    let village = |row: &Row<'_>| {
-        Ok(Village {
-            county: row.get(0)?,
-            township: row.get(1)?,
-            village: row.get(2)?,
+    conn.prepare_cached(
+        "SELECT p.county, p.township, p.village
+         FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
+         WHERE k.kiosk_id = ?1
+         ORDER BY p.enrolled_at <= ?2 DESC,
+                  CASE WHEN p.enrolled_at <= ?2 THEN -p.enrolled_at ELSE p.enrolled_at END,
+                  p.rowid DESC
+         LIMIT 1",
+    )
+    .and_then(|mut statement| {
+        statement.query_row(params![kiosk_id, millis(created_at)], |row| {
+            Ok(Village {
+                county: row.get(0)?,
+                township: row.get(1)?,
+                village: row.get(2)?,
+            })
         })
-    };
-    let then = conn
-        .prepare_cached(
-            "SELECT p.county, p.township, p.village
-             FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
-             WHERE k.kiosk_id = ?1 AND p.enrolled_at <= ?2
-             ORDER BY p.enrolled_at DESC, p.rowid DESC LIMIT 1",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_row(params![kiosk_id, millis(created_at)], village)
-                .optional()
-        })
-        .map_err(failed("find where a submission was made"))?;
-    if let Some(then) = then {
-        return Ok(then);
-    }
-    // Made before any enrollment by the booth's clock: the uploading identity's village.
-    conn.prepare_cached("SELECT county, township, village FROM kiosks WHERE kiosk_id = ?1")
-        .and_then(|mut statement| statement.query_row([kiosk_id], village))
-        .map_err(failed("find where a submission was made"))
+    })
+    .map_err(failed("find where a submission was made"))
 }
 
 fn existing_outcome(conn: &Connection, item: &IngestItem) -> StoreResult<IngestOutcome> {
