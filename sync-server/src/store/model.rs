@@ -35,7 +35,8 @@ pub struct EnrollClaim {
 /// `replaces` proof with `proven_key`, the key it read for `kiosk_id`.
 ///
 /// The store hands over (same kiosk number; the old kiosk's submissions and statuses feed
-/// entries move to the new id; the old kiosk is revoked as replaced) when, inside the claim's
+/// entries move to the new id, the submissions keeping the village they were handed in at;
+/// the old kiosk is revoked as replaced) when, inside the claim's
 /// transaction, `kiosk_id` still holds `proven_key` and either
 /// - it is active, or
 /// - it was itself replaced, and its latest successor is active and has never made a

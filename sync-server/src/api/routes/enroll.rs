@@ -9,7 +9,10 @@
 //! - A re-enrollment that proves the previous identity (`replaces`, signed with the old key)
 //!   keeps the kiosk number: the store retires the old kiosk (`kiosk_revoked` from then on)
 //!   and gives its submissions and statuses feed to the new one, so receipts already printed
-//!   and submissions still queued on the booth stay valid. An unknown or staff-revoked
+//!   and submissions still queued on the booth stay valid. The new kiosk may stand in
+//!   another village (a technician moved the booth): the submissions stay in the scope of the
+//!   village they were handed in at, so the new township's staff do not see the old
+//!   village's applicants. An unknown or staff-revoked
 //!   previous kiosk gives a plain enrollment instead (a revoked key vouches for nothing; the
 //!   booth sees the new number and warns). A `replaces` proof that does not verify with the
 //!   previous kiosk's key is refused (`invalid_request`) and the code stays unused.
