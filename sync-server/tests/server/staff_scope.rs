@@ -693,7 +693,7 @@ async fn a_booth_moved_to_another_township_leaves_its_history_behind() {
     upload(&booth, vec![made_here.clone()]).await;
     // Handed in before the move, still queued on the booth when it re-enrolls.
     let queued = Submission {
-        created_at: Utc::now(),
+        created_at: booth.enrolled.server_time + chrono::Duration::milliseconds(1),
         ..submission(booth.number(), 2)
     };
 
