@@ -45,10 +45,14 @@ pub struct EnrollClaim {
 ///
 /// Otherwise (unknown, revoked by staff, or replaced by an identity in use) the enrollment is
 /// a plain one with the next kiosk number: a revoked key vouches for nothing.
+///
+/// `proven_key` is `None` when the proof did not verify with the key `kiosk_id` had: the
+/// store then refuses (`ReplacementNotProven`), but only after the code checked out, so a
+/// caller without a good code learns nothing about the kiosk it named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replacement {
     pub kiosk_id: String,
-    pub proven_key: [u8; 32],
+    pub proven_key: Option<[u8; 32]>,
 }
 
 /// What an accepted enrollment did.

@@ -15,7 +15,9 @@
 //!   village's applicants. An unknown or staff-revoked
 //!   previous kiosk gives a plain enrollment instead (a revoked key vouches for nothing; the
 //!   booth sees the new number and warns). A `replaces` proof that does not verify with the
-//!   previous kiosk's key is refused (`invalid_request`) and the code stays unused.
+//!   previous kiosk's key is refused (`invalid_request`) and the code stays unused; that is
+//!   decided after the code checked out, so without a good code nothing is learnt about the
+//!   kiosk the request named.
 //! - The same code with the same public key again (the booth lost the answer) gets the
 //!   original answer, `server_time` included; with another key it is `enroll_code_used`.
 
@@ -98,7 +100,7 @@ pub async fn enroll(
                     "this enrollment code was already used (each enrolls one booth): ask county staff for a new one".into(),
                 ),
                 EnrollRefusal::ReplacementNotProven(kiosk_id) => ApiError::invalid_request(
-                    format!("kiosk {kiosk_id} no longer holds the key that signed `replaces`: enroll again"),
+                    format!("the `replaces` proof does not verify with kiosk {kiosk_id}'s key: the booth's key file is not that kiosk's (or it re-enrolled since); sync the queue if it can, then move DATA/identity.key aside and enroll again as a new kiosk number"),
                 ),
                 EnrollRefusal::KeyAlreadyEnrolled(kiosk_id) => {
                     state.enroll_limiter().succeeded(attempt);
@@ -173,9 +175,12 @@ pub async fn enroll(
     }))
 }
 
-/// The previous identity named in `replaces`, once its proof verifies with that kiosk's key;
+/// The previous identity named in `replaces`, with the key its proof verified with;
 /// `None` when there is none or this server does not know it (the booth comes from another
-/// install, or the store was reset): then the enrollment is a plain one.
+/// install, or the store was reset): then the enrollment is a plain one. A proof that does
+/// not verify is not refused here but handed to the store as unproven, which refuses it
+/// only after the code checked out: without a good code nobody learns whether a kiosk id
+/// exists.
 async fn proven_replacement(
     state: &AppState,
     enrollment: &EnrollRequest,
@@ -195,13 +200,7 @@ async fn proven_replacement(
     };
     let verifies = VerifyingKey::from_bytes(&previous.public_key)
         .is_ok_and(|old_key| enrollment.replacement_verifies(&old_key));
-    if !verifies {
-        return Err(ApiError::invalid_request(format!(
-            "the `replaces` proof does not verify with kiosk {}'s key: the booth's key file is not that kiosk's; sync the queue if it can, then move DATA/identity.key aside and enroll again as a new kiosk number",
-            previous.kiosk_id
-        )));
-    }
-    if previous.is_revoked() && previous.replaced_by.is_none() {
+    if verifies && previous.is_revoked() && previous.replaced_by.is_none() {
         tracing::info!(
             previous = %previous.kiosk_id,
             "the previous kiosk was revoked by staff: enrolling as a new kiosk number"
@@ -209,6 +208,6 @@ async fn proven_replacement(
     }
     Ok(Some(Replacement {
         kiosk_id: previous.kiosk_id,
-        proven_key: previous.public_key,
+        proven_key: verifies.then_some(previous.public_key),
     }))
 }

@@ -81,7 +81,7 @@ fn replacing_claim(
     EnrollClaim {
         replaces: Some(Replacement {
             kiosk_id: previous.kiosk_id.clone(),
-            proven_key: previous.public_key,
+            proven_key: Some(previous.public_key),
         }),
         ..claim(code_key, key_byte, now)
     }
@@ -477,11 +477,29 @@ pub async fn a_replacement_needs_an_unrevoked_proven_predecessor(store: Arc<dyn 
     let code = new_code(store.as_ref(), "石门村").await;
     let mut unproven = replacing_claim(&code, 2, &old, t0());
     if let Some(replacement) = unproven.replaces.as_mut() {
-        replacement.proven_key = [9; 32];
+        replacement.proven_key = Some([9; 32]);
     }
     assert_eq!(
-        store.enroll_kiosk(unproven).await.unwrap(),
+        store.enroll_kiosk(unproven.clone()).await.unwrap(),
         Err(EnrollRefusal::ReplacementNotProven(old.kiosk_id.clone()))
+    );
+    // A proof that verified with no key: refused too, and only once the code checks out.
+    if let Some(replacement) = unproven.replaces.as_mut() {
+        replacement.proven_key = None;
+    }
+    assert_eq!(
+        store.enroll_kiosk(unproven.clone()).await.unwrap(),
+        Err(EnrollRefusal::ReplacementNotProven(old.kiosk_id.clone()))
+    );
+    assert_eq!(
+        store
+            .enroll_kiosk(EnrollClaim {
+                code_key: "no-such-code".into(),
+                ..unproven
+            })
+            .await
+            .unwrap(),
+        Err(EnrollRefusal::UnknownCode)
     );
     // The new key must be new, replacement or not.
     assert_eq!(
