@@ -13,7 +13,7 @@ use tower::ServiceBuilder;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::api::routes::{self, Access};
-use crate::api::{auth, body, middleware, observe};
+use crate::api::{auth, body, middleware, observe, scraper};
 use crate::state::AppState;
 
 /// The router over `state`.
@@ -26,11 +26,14 @@ pub fn app(state: AppState) -> Router {
             Access::Signed => route
                 .handler
                 .route_layer(from_fn_with_state(state.clone(), auth::require_signature)),
+            Access::Scraper => route
+                .handler
+                .route_layer(from_fn_with_state(state.clone(), scraper::require_token)),
         };
         router = router.route(route.path, handler);
     }
     router
-        .nest("/staff", crate::staff::web::router())
+        .nest("/staff", crate::staff::web::router(&state))
         .route(
             "/staff/",
             axum::routing::get(|| async { axum::response::Redirect::to("/staff") }),

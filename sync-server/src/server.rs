@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::api::enroll_codes::CodeSecret;
 use crate::app::app;
 use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
@@ -44,8 +45,9 @@ pub enum ServerError {
 /// Opens (creating if needed) the SQLite store in `data_dir` and builds the state to serve.
 pub async fn open_state(data_dir: &Path, settings: Settings) -> Result<AppState, ServerError> {
     let dir = DataDir::create(data_dir)?;
+    let code_secret = CodeSecret::new(dir.code_secret()?);
     let store = open_store(&dir).await?;
-    Ok(AppState::new(store, settings).await?)
+    Ok(AppState::new(store, settings, code_secret).await?)
 }
 
 /// Opens the SQLite store of a data directory (off the async workers: it may migrate).

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::api::rate_limit::EnrollLimits;
+use crate::api::scraper::ScraperToken;
 use crate::domain::access::SessionLifetime;
 use crate::domain::review::KindRules;
 use crate::staff::login_limit::LoginLimits;
@@ -48,6 +49,8 @@ pub struct Settings {
     /// The address booths reach this server at (`https://county.example.cn:8443`), put in
     /// enrollment QR codes; `None`: the address the administrator's browser used.
     pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for; `None`: `/metrics` answers nobody.
+    pub metrics_token: Option<ScraperToken>,
 }
 
 /// Connections served at once unless `--max-connections` says otherwise: far more than a
@@ -74,6 +77,7 @@ impl Default for Settings {
             due_soon_days: 3,
             follow_up_days: crate::domain::ratings::DEFAULT_FOLLOW_UP_DAYS,
             public_url: None,
+            metrics_token: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use crate::api::enroll_codes::CodeSecret;
 use crate::api::metrics::Metrics;
 use crate::api::nonces::NonceCache;
 use crate::api::rate_limit::EnrollLimiter;
@@ -27,6 +28,7 @@ struct Shared {
     store: Arc<dyn Store>,
     server_id: String,
     settings: Settings,
+    code_secret: CodeSecret,
     nonces: NonceCache,
     enroll_limiter: EnrollLimiter,
     login_limiter: LoginLimiter,
@@ -48,8 +50,13 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// Reads the server id from the store.
-    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
+    /// Reads the server id from the store. `code_secret` keys the enrollment codes (kept
+    /// outside the store: `data_dir::CODE_SECRET_FILE`).
+    pub async fn new(
+        store: Arc<dyn Store>,
+        settings: Settings,
+        code_secret: CodeSecret,
+    ) -> Result<Self, StoreError> {
         let server_id = store.server_id().await?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -63,6 +70,7 @@ impl AppState {
                 store,
                 server_id,
                 settings,
+                code_secret,
                 nonces: NonceCache::default(),
                 metrics: Metrics::default(),
                 last_seen_written: Mutex::default(),
@@ -84,6 +92,10 @@ impl AppState {
 
     pub fn settings(&self) -> &Settings {
         &self.shared.settings
+    }
+
+    pub fn code_secret(&self) -> &CodeSecret {
+        &self.shared.code_secret
     }
 
     pub fn nonces(&self) -> &NonceCache {

@@ -125,6 +125,7 @@ impl TestServer {
         };
         self.block_on(sync_server::api::enroll_codes::issue(
             self.state().store(),
+            self.state().code_secret(),
             village,
             Duration::from_secs(3600),
             Utc::now(),

@@ -87,6 +87,7 @@ impl RunningServer {
     pub async fn issue_code(&self) -> BenchResult<String> {
         let issued = sync_server::api::enroll_codes::issue(
             self.store(),
+            self.state.code_secret(),
             village(),
             Duration::from_secs(3600),
             Utc::now(),

@@ -10,6 +10,7 @@
 //! - [`feed`]: what a booth pulls with a cursor: the service catalogue, notices, and status
 //!   changes of its own submissions.
 //! - [`heartbeat`]: the booth's health report.
+//! - [`phone`]: the contact phone number rule both sides apply.
 //! - [`signing`]: the request signature (RFC 9421 style, ed25519) both sides implement.
 //! - [`receipt`]: receipt numbers issued offline, unique across the fleet, with a check symbol.
 //!
@@ -26,6 +27,7 @@ pub mod enroll;
 pub mod error;
 pub mod feed;
 pub mod heartbeat;
+pub mod phone;
 pub mod receipt;
 pub mod signing;
 pub mod submission;
@@ -47,7 +49,7 @@ pub mod paths {
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     /// `GET`: liveness, unsigned.
     pub const HEALTH: &str = "/healthz";
-    /// `GET`: Prometheus text, unsigned.
+    /// `GET`: Prometheus text, for the scraper's bearer token.
     pub const METRICS: &str = "/metrics";
 
     /// The path of one feed, e.g. `/api/v1/feeds/catalog`.

@@ -243,14 +243,23 @@ impl ParsedSignature {
             .map_err(|_| SignatureError::BadSignature)
     }
 
-    /// Checks `created` against the server's clock.
+    /// Checks `created` against the server's clock. `created` is whatever the client sent
+    /// (any `i64`), so the distance is taken without overflow: a plain subtraction wraps for
+    /// `created` near `i64::MIN` and a wrapped `abs` looks like no skew at all.
     pub fn check_time(&self, server_now: i64) -> Result<(), SignatureError> {
-        let skew_secs = self.created - server_now;
-        if skew_secs.abs() > MAX_SKEW_SECS {
-            Err(SignatureError::Stale { skew_secs })
+        if self.created.abs_diff(server_now) > MAX_SKEW_SECS.unsigned_abs() {
+            Err(SignatureError::Stale {
+                skew_secs: self.created.saturating_sub(server_now),
+            })
         } else {
             Ok(())
         }
+    }
+
+    /// The last server second at which this signature's `created` is still accepted: a
+    /// replay memory must hold the nonce at least until then.
+    pub fn accepted_until(&self) -> i64 {
+        self.created.saturating_add(MAX_SKEW_SECS)
     }
 }
 
@@ -374,6 +383,33 @@ mod tests {
             parsed.check_time(999_699).unwrap_err().code(),
             ErrorCode::StaleTimestamp
         );
+    }
+
+    #[test]
+    fn time_far_from_the_clock_is_stale_without_overflow() {
+        let now = 1_700_000_000_i64;
+        for created in [
+            i64::MIN,
+            // now − 2⁶³: the distance is exactly i64::MIN, whose `abs` overflows.
+            i64::MIN + now,
+            i64::MAX,
+            -1,
+            0,
+        ] {
+            let headers = sign(&key(), "k-1", &parts(b""), created, "n0nce-0123");
+            let parsed = parse_headers(&headers).unwrap();
+            assert_eq!(
+                parsed.check_time(now).unwrap_err().code(),
+                ErrorCode::StaleTimestamp,
+                "created {created}"
+            );
+        }
+        for now in [i64::MIN, i64::MAX] {
+            let headers = sign(&key(), "k-1", &parts(b""), now, "n0nce-0123");
+            let parsed = parse_headers(&headers).unwrap();
+            assert_eq!(parsed.check_time(now), Ok(()));
+            assert_eq!(parsed.accepted_until(), now.saturating_add(MAX_SKEW_SECS));
+        }
     }
 
     #[test]

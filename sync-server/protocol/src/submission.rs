@@ -180,6 +180,11 @@ pub enum Invalid {
     TooLong { what: &'static str },
     #[error("an ID number must be 18 characters (digits, last may be X)")]
     IdNumber,
+    #[error(
+        "the contact phone is neither a mobile number nor a landline with its area code (like {})",
+        crate::phone::EXAMPLES
+    )]
+    Phone,
 }
 
 impl Submission {
@@ -257,6 +262,13 @@ impl Submission {
                     what: "the applicant's address",
                 });
             }
+        }
+        if self
+            .contact_phone
+            .as_deref()
+            .is_some_and(|phone| !crate::phone::is_valid(phone))
+        {
+            return Err(Invalid::Phone);
         }
         if let Some(number) = self.applicant.as_ref().and_then(|a| a.id_number.as_deref()) {
             let ok = number.len() == 18
@@ -376,6 +388,11 @@ mod tests {
         let mut typo = sample();
         typo.receipt_number.pop();
         assert!(matches!(typo.validate(), Err(Invalid::ReceiptNumber(_))));
+        let mut phone = sample();
+        phone.contact_phone = Some("\t=1+1".into());
+        assert_eq!(phone.validate(), Err(Invalid::Phone));
+        phone.contact_phone = Some("0775-1234567".into());
+        assert_eq!(phone.validate(), Ok(()));
     }
 
     #[test]

@@ -2,13 +2,20 @@
 //!
 //! The checks, in order, each with its own code (see `sync_protocol::signing`):
 //! 1. the three headers parse (`unsigned`, `malformed_signature`);
-//! 2. `keyid` names an enrolled kiosk (`unknown_kiosk`), not revoked (`kiosk_revoked`, 403);
-//! 3. `created` is within ±300 s of server time (`stale_timestamp`);
+//! 2. `created` is within ±300 s of server time (`stale_timestamp`);
+//! 3. `keyid` names an enrolled kiosk (`unknown_kiosk`);
 //! 4. the body matches `Content-Digest` and the signature verifies over method, path, query and
-//!    digest (`bad_digest`, `bad_signature`);
-//! 5. the nonce was not used before (`replayed_nonce`).
+//!    digest with that kiosk's key (`bad_digest`, `bad_signature`);
+//! 5. the kiosk is not revoked (`kiosk_revoked`, 403, naming a successor if it was replaced);
+//! 6. the nonce was not used before (`replayed_nonce`).
 //!
-//! Only a request that passes all five reaches a handler or changes anything; the kiosk's
+//! Nothing about a kiosk is told before its signature verifies: until then the only answer
+//! that depends on the store is `unknown_kiosk`, which says no more than that the id the
+//! caller chose is not enrolled (ids are random UUIDs, and a booth whose server forgot it
+//! must learn that it has to enroll again). Whether a kiosk is revoked, when, and which kiosk
+//! replaced it is for the holder of its key only.
+//!
+//! Only a request that passes all six reaches a handler or changes anything; the kiosk's
 //! last-seen time is written after a verified request was served (2xx). The kiosk row
 //! (and so revocation) is read from the store on every request: a `kiosk revoke` from a staff
 //! terminal takes effect at the booth's next request.
@@ -88,6 +95,11 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
     })()
     .map_err(|e| ApiError::signature(&e))?;
 
+    // Before the store is read: a stale request learns nothing about any kiosk.
+    let now = Utc::now();
+    signed
+        .check_time(now.timestamp())
+        .map_err(|e| ApiError::signature(&e))?;
     let kiosk = state
         .store()
         .find_kiosk(&KioskRef::Id(signed.keyid.clone()))
@@ -99,13 +111,6 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
                 "this booth is not enrolled with this server: enroll it with a new code",
             )
         })?;
-    tracing::Span::current().record("kiosk", kiosk.kiosk_id.as_str());
-    refuse_revoked(&kiosk)?;
-
-    let now = Utc::now();
-    signed
-        .check_time(now.timestamp())
-        .map_err(|e| ApiError::signature(&e))?;
     let key = VerifyingKey::from_bytes(&kiosk.public_key).map_err(|e| ApiError::internal(&e))?;
     let request_parts = RequestParts {
         method: parts.method.as_str(),
@@ -116,10 +121,15 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
     signed
         .verify(&key, &request_parts)
         .map_err(|e| ApiError::signature(&e))?;
-    if !state
-        .nonces()
-        .first_use(&kiosk.kiosk_id, &signed.nonce, now.timestamp())
-    {
+    tracing::Span::current().record("kiosk", kiosk.kiosk_id.as_str());
+    // Only now, to the holder of the kiosk's key: that it was revoked or replaced, and by whom.
+    refuse_revoked(&kiosk)?;
+    if !state.nonces().first_use(
+        &kiosk.kiosk_id,
+        &signed.nonce,
+        signed.accepted_until(),
+        now.timestamp(),
+    ) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::ReplayedNonce,

@@ -3,15 +3,24 @@
 //! A code is 8 symbols of Crockford base32 shown as `ABCD-EFGH`: 40 random bits. The alphabet
 //! has no I, L, O or U, and typed input may use any case, omit the dash, and write O for 0 and
 //! I or L for 1, so a code read off a phone screen cannot be mistyped into another valid one
-//! by those confusions. The store keeps only a hash of the code (a leaked database copy does
-//! not enroll booths), its village, and its expiry; guessing is limited by
-//! [`crate::api::rate_limit`]: at 40 bits and a few dozen guesses a minute, finding one of even a
-//! hundred live codes takes tens of thousands of years.
+//! by those confusions. The store keeps only a key of the code, its village, and its expiry;
+//! guessing is limited by [`crate::api::rate_limit`]: at 40 bits and a few dozen guesses a
+//! minute, finding one of even a hundred live codes takes tens of thousands of years.
+//!
+//! The key is HMAC-SHA-256 of the code under [`CodeSecret`], a server secret kept in its own
+//! file beside the database (`data_dir::CODE_SECRET_FILE`), not in it. A plain hash would not
+//! do: 40 bits are 10¹² codes, hashed through in minutes, so a leaked copy of the database
+//! would give away every live code. With the secret elsewhere, the copy alone gives nothing.
+//! A slow salted hash instead was weighed and not taken: a per-code salt makes lookup by code
+//! a scan that runs the slow hash against every live code on each enrollment attempt (work
+//! an unauthenticated caller could make the server do), and even at 50 ms a try a leaked code
+//! list is a GPU-week away, while codes live up to 30 days.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
 use sync_protocol::enroll::{Village, normalize_code};
 
 use crate::store::staff::AuditEntry;
@@ -84,12 +93,33 @@ pub fn canonical(typed: &str) -> Option<String> {
     (folded.len() == SYMBOLS && folded.bytes().all(|b| ALPHABET.contains(&b))).then_some(folded)
 }
 
-/// What the store keeps instead of the code.
-pub fn code_key(canonical: &str) -> String {
-    Sha256::digest(format!("booth-enroll-code-v1:{canonical}").as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The key enrollment codes are stored under. `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeSecret([u8; 32]);
+
+impl std::fmt::Debug for CodeSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CodeSecret(<secret>)")
+    }
+}
+
+impl CodeSecret {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// What the store keeps instead of the code (`canonical`, as [`canonical`] gives it).
+    pub fn code_key(&self, canonical: &str) -> String {
+        let mut mac = <Hmac<Sha256> as hmac::Mac>::new_from_slice(&self.0)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"booth-enroll-code-v2:");
+        mac.update(canonical.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 /// Parses a validity like `90s`, `30m`, `1h`, `2d` (at most [`MAX_TTL`]).
@@ -118,14 +148,15 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     Ok(ttl)
 }
 
-/// Creates a code for `village`, valid for `ttl` from `now`.
+/// Creates a code for `village`, valid for `ttl` from `now`, stored under `secret`.
 pub async fn issue(
     store: &dyn Store,
+    secret: &CodeSecret,
     village: Village,
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<IssuedCode, IssueError> {
-    let (issued, stored) = prepare(village, ttl, now)?;
+    let (issued, stored) = prepare(secret, village, ttl, now)?;
     store.create_enroll_code(stored).await?;
     Ok(issued)
 }
@@ -134,12 +165,13 @@ pub async fn issue(
 /// `audit`, which gets the expiry and must not be given the code) are stored together.
 pub async fn issue_audited(
     store: &dyn Store,
+    secret: &CodeSecret,
     village: Village,
     ttl: Duration,
     now: DateTime<Utc>,
     audit: impl FnOnce(&IssuedCode) -> AuditEntry,
 ) -> Result<IssuedCode, IssueError> {
-    let (issued, stored) = prepare(village, ttl, now)?;
+    let (issued, stored) = prepare(secret, village, ttl, now)?;
     store
         .create_enroll_code_audited(stored, audit(&issued))
         .await?;
@@ -148,6 +180,7 @@ pub async fn issue_audited(
 
 /// A new code and what the store keeps of it.
 fn prepare(
+    secret: &CodeSecret,
     village: Village,
     ttl: Duration,
     now: DateTime<Utc>,
@@ -162,7 +195,7 @@ fn prepare(
     // Whole seconds: what staff read is exactly what the store enforces.
     let expires_at = DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
     let stored = NewEnrollCode {
-        code_key: code_key(&canonical),
+        code_key: secret.code_key(&canonical),
         village: village.clone(),
         created_at: now,
         expires_at,
@@ -198,10 +231,29 @@ mod tests {
         assert_eq!(canonical("1lI0-0000").as_deref(), Some("11100000"));
         assert_eq!(canonical("ABCD-EFG"), None);
         assert_eq!(canonical("ABCD-EFGU"), None);
+        let secret = CodeSecret::new([1; 32]);
         assert_eq!(
-            code_key("AB0DEFGH"),
-            code_key(&canonical("ABOD-EFGH").unwrap())
+            secret.code_key("AB0DEFGH"),
+            secret.code_key(&canonical("ABOD-EFGH").unwrap())
         );
+    }
+
+    #[test]
+    fn the_stored_key_needs_the_secret() {
+        let code = "AB0DEFGH";
+        let (one, other) = (CodeSecret::new([1; 32]), CodeSecret::new([2; 32]));
+        assert_ne!(one.code_key(code), other.code_key(code));
+        assert_ne!(one.code_key(code), one.code_key("AB0DEFGJ"));
+        assert_eq!(one.code_key(code).len(), 64);
+        // Not the unkeyed hash of earlier versions, which a copy of the database could
+        // be searched against.
+        use sha2::Digest as _;
+        let unkeyed: String = Sha256::digest(format!("booth-enroll-code-v1:{code}"))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_ne!(one.code_key(code), unkeyed);
+        assert!(!format!("{one:?}").contains('1'));
     }
 
     #[test]

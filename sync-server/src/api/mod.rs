@@ -12,7 +12,8 @@
 //! - [`enroll_codes`]: one-time enrollment codes (generation, typing forgiveness, expiry),
 //!   which the staff fleet page issues too, and [`rate_limit`]: the limit on guessing them
 //!   (and on staff logins).
-//! - [`metrics`]: the Prometheus text at `/metrics`; [`openapi`]: the hand-written OpenAPI
+//! - [`metrics`]: the Prometheus text at `/metrics`, for the holder of the token [`scraper`]
+//!   checks; [`openapi`]: the hand-written OpenAPI
 //!   document at `/api/v1/openapi.json`.
 
 pub mod auth;
@@ -26,3 +27,4 @@ pub mod observe;
 pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
+pub mod scraper;

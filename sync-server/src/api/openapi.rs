@@ -378,13 +378,14 @@ fn build() -> Value {
             }},
             (paths::METRICS): { "get": {
                 "operationId": "metrics",
-                "summary": "Prometheus text exposition.",
-                "security": unsigned,
+                "summary": "Prometheus text exposition, for the scraper holding the token of `serve --metrics-token-file`.",
+                "security": [{ "scraperToken": [] }],
                 "responses": {
                     "200": {
                         "description": "Metrics.",
                         "content": { "text/plain": { "schema": { "type": "string" } } },
                     },
+                    "401": error("`unsigned`: no token configured, or the request's bearer token is missing or wrong."),
                 },
             }},
             (paths::OPENAPI): { "get": {
@@ -401,6 +402,7 @@ fn build() -> Value {
                 "signature": { "type": "apiKey", "in": "header", "name": "Signature", "description": "`sig1=:BASE64:`: ed25519 over the RFC 9421 signature base of `@method`, `@path`, `@query`, `content-digest` and the signature parameters." },
                 "signatureInput": { "type": "apiKey", "in": "header", "name": "Signature-Input", "description": "`sig1=(\"@method\" \"@path\" \"@query\" \"content-digest\");created=UNIX;keyid=\"KIOSK_ID\";nonce=\"RANDOM\";alg=\"ed25519\"`." },
                 "contentDigest": { "type": "apiKey", "in": "header", "name": "Content-Digest", "description": "`sha-256=:BASE64:` of the body (RFC 9530)." },
+                "scraperToken": { "type": "http", "scheme": "bearer", "description": "The token in the file `serve --metrics-token-file` names." },
             },
             "headers": {
                 "Date": { "description": "Server time (HTTP date); booths derive their clock offset from it.", "schema": { "type": "string" } },

@@ -19,7 +19,7 @@ use qrcode::QrCode;
 use qrcode::render::unicode::Dense1x2;
 use serde_json::json;
 use sync_protocol::enroll::{EnrollQr, Village};
-use sync_server::api::enroll_codes;
+use sync_server::api::enroll_codes::{self, CodeSecret};
 use sync_server::store::Store;
 
 use super::output;
@@ -48,7 +48,7 @@ pub struct Args {
 }
 
 impl Args {
-    pub async fn run(&self, store: &dyn Store) -> anyhow::Result<()> {
+    pub async fn run(&self, store: &dyn Store, secret: &CodeSecret) -> anyhow::Result<()> {
         let village = Village {
             county: self.county.as_deref().unwrap_or_default().trim().to_owned(),
             township: self
@@ -71,7 +71,7 @@ impl Args {
             );
         }
         let now = Utc::now();
-        let issued = enroll_codes::issue(store, village, self.expires, now).await?;
+        let issued = enroll_codes::issue(store, secret, village, self.expires, now).await?;
         if self.json {
             return output::print_json(&json!({
                 "code": issued.code,

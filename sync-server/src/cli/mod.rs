@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
+use sync_server::api::enroll_codes::CodeSecret;
 use sync_server::data_dir::{self, DataDir};
 use sync_server::store::sqlite::SqliteStore;
 
@@ -71,7 +72,11 @@ impl Cli {
         let dir = DataDir::resolve(self.data_dir.as_deref());
         match &self.command {
             Command::Serve(args) => args.run(&dir).await,
-            Command::EnrollCode(args) => args.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::EnrollCode(args) => {
+                let secret = CodeSecret::new(DataDir::create(&dir)?.code_secret()?);
+                args.run(open_or_create(&dir).await?.as_ref(), &secret)
+                    .await
+            }
             Command::Kiosk(command) => command.run(open_existing(&dir).await?.as_ref()).await,
             Command::Catalog(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
             Command::Notice(command) => command.run(open_or_create(&dir).await?.as_ref()).await,

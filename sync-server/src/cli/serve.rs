@@ -1,5 +1,6 @@
 //! `sync-server serve [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
-//! [--public-url URL] [--follow-up-days N] [--max-connections N] [--log-format compact|json]`.
+//! [--public-url URL] [--follow-up-days N] [--max-connections N] [--metrics-token-file FILE]
+//! [--log-format compact|json]`.
 //!
 //! Prints `listening on http://ADDR` (`https://` with TLS) on stdout once the store is open
 //! and the socket bound (with the real port when `--listen` asks for port 0), then serves
@@ -12,6 +13,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail, ensure};
+use sync_server::api::scraper::ScraperToken;
+use sync_server::data_dir;
 use sync_server::server;
 use sync_server::settings::Settings;
 use sync_server::tls::{self, TlsListener};
@@ -40,6 +43,10 @@ pub struct Args {
     /// fleet page [default: the address the administrator's browser used].
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
+    /// A file holding the bearer token the Prometheus scraper sends for `/metrics` (readable
+    /// by this user only; at least 22 characters) [default: `/metrics` answers nobody].
+    #[arg(long, value_name = "FILE")]
+    metrics_token_file: Option<PathBuf>,
     /// How log lines on stderr look.
     #[arg(long, value_enum, default_value_t = LogFormat::Compact)]
     log_format: LogFormat,
@@ -64,6 +71,11 @@ impl Args {
             _ => None,
         };
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;
+        let metrics_token = self
+            .metrics_token_file
+            .as_deref()
+            .map(metrics_token)
+            .transpose()?;
         let listener = tokio::net::TcpListener::bind(&self.listen)
             .await
             .with_context(|| {
@@ -85,6 +97,7 @@ impl Args {
             public_url,
             follow_up_days: self.follow_up_days,
             max_connections: self.max_connections,
+            metrics_token,
             ..Settings::default()
         };
         let state = server::open_state(data_dir, settings).await?;
@@ -111,6 +124,17 @@ fn ready(url: &str) -> anyhow::Result<()> {
     println!("listening on {url}");
     std::io::stdout().flush()?;
     Ok(())
+}
+
+fn metrics_token(path: &Path) -> anyhow::Result<ScraperToken> {
+    data_dir::check_private_file(path)?;
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the metrics token file {}: pass --metrics-token-file a file this user can read",
+            path.display()
+        )
+    })?;
+    ScraperToken::new(&text).with_context(|| format!("--metrics-token-file {}", path.display()))
 }
 
 fn public_url(text: &str) -> anyhow::Result<String> {

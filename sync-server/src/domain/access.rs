@@ -105,6 +105,12 @@ impl Scope {
         }
     }
 
+    /// Whether the scope spans at least a whole county (`*` or a county): what the pages
+    /// whose data or effect is the county's, not one township's, ask for.
+    pub fn is_county_wide(&self) -> bool {
+        matches!(self, Self::All | Self::County(_))
+    }
+
     /// `(county, township, village)`, each `None` where the scope does not narrow: the
     /// parameters of a query filtered by scope.
     pub fn parts(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
@@ -235,6 +241,14 @@ mod tests {
         assert!(county.contains(&township));
         assert!(!township.contains(&county));
         assert!(Scope::All.contains(&county));
+        assert!(Scope::All.is_county_wide() && county.is_county_wide());
+        assert!(!township.is_county_wide());
+        assert!(
+            !"示范县/凤岭乡/义江村"
+                .parse::<Scope>()
+                .unwrap()
+                .is_county_wide()
+        );
         for bad in ["", "a//b", "a/b/c/d", " / "] {
             assert!(bad.parse::<Scope>().is_err(), "{bad:?}");
         }

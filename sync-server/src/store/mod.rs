@@ -121,7 +121,8 @@ pub trait Store:
     fn create_enroll_code(&self, code: NewEnrollCode) -> StoreFuture<'_, ()>;
     /// Claims the code and creates the kiosk, atomically: with the next kiosk number, or
     /// taking over the number, submissions and statuses feed of the kiosk it replaces (see
-    /// [`Replacement`] for when). A code already used by the same public key answers
+    /// [`Replacement`] for when). Submissions keep the village they were handed in at, and
+    /// so their scope, wherever the booth is enrolled next. A code already used by the same public key answers
     /// [`Enrollment::Repeated`] with that kiosk and changes nothing.
     fn enroll_kiosk(
         &self,

@@ -35,7 +35,8 @@ pub struct EnrollClaim {
 /// `replaces` proof with `proven_key`, the key it read for `kiosk_id`.
 ///
 /// The store hands over (same kiosk number; the old kiosk's submissions and statuses feed
-/// entries move to the new id; the old kiosk is revoked as replaced) when, inside the claim's
+/// entries move to the new id, the submissions keeping the village they were handed in at;
+/// the old kiosk is revoked as replaced) when, inside the claim's
 /// transaction, `kiosk_id` still holds `proven_key` and either
 /// - it is active, or
 /// - it was itself replaced, and its latest successor is active and has never made a
@@ -44,10 +45,14 @@ pub struct EnrollClaim {
 ///
 /// Otherwise (unknown, revoked by staff, or replaced by an identity in use) the enrollment is
 /// a plain one with the next kiosk number: a revoked key vouches for nothing.
+///
+/// `proven_key` is `None` when the proof did not verify with the key `kiosk_id` had: the
+/// store then refuses (`ReplacementNotProven`), but only after the code checked out, so a
+/// caller without a good code learns nothing about the kiosk it named.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Replacement {
     pub kiosk_id: String,
-    pub proven_key: [u8; 32],
+    pub proven_key: Option<[u8; 32]>,
 }
 
 /// What an accepted enrollment did.

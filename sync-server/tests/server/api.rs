@@ -9,10 +9,12 @@ use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, HeartbeatResponse, Print
 use sync_protocol::paths;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{BatchRequest, BatchResponse, MAX_BATCH, Outcome, SubmissionKind};
+use sync_server::api::scraper::ScraperToken;
+use sync_server::settings::Settings;
 use sync_server::store::{KioskRef, NewNotice, SubmissionFilter, SubmissionRef};
 use tower::ServiceExt as _;
 
-use crate::common::{TestServer, refusal, submission};
+use crate::common::{TestServer, refusal, submission, test_settings};
 
 async fn send_batch(
     kiosk: &crate::common::TestKiosk,
@@ -350,7 +352,11 @@ async fn heartbeats_are_kept_and_answered_with_server_time() {
 
 #[tokio::test]
 async fn health_metrics_and_framework_errors_speak_json_with_a_date() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(Settings {
+        metrics_token: Some(ScraperToken::new(SCRAPER_TOKEN).unwrap()),
+        ..test_settings()
+    })
+    .await;
     let kiosk = server.enroll("石门村").await;
     send_batch(&kiosk, vec![submission(kiosk.number(), 1)]).await;
     let client = reqwest::Client::new();
@@ -367,6 +373,7 @@ async fn health_metrics_and_framework_errors_speak_json_with_a_date() {
 
     let metrics = client
         .get(format!("{}/metrics", server.url))
+        .bearer_auth(SCRAPER_TOKEN)
         .send()
         .await
         .unwrap()
@@ -457,4 +464,50 @@ async fn a_request_past_the_timeout_gets_a_json_408() {
         "{response}"
     );
     assert!(response.contains(r#""code":"internal""#), "{response}");
+}
+
+const SCRAPER_TOKEN: &str = "scraper-token-0123456789abcdef";
+
+#[tokio::test]
+async fn metrics_answer_only_the_scrapers_token() {
+    let configured = TestServer::start_with(Settings {
+        metrics_token: Some(ScraperToken::new(SCRAPER_TOKEN).unwrap()),
+        ..test_settings()
+    })
+    .await;
+    let unconfigured = TestServer::start().await;
+    for server in [&configured, &unconfigured] {
+        let kiosk = server.enroll("石门村").await;
+        send_batch(&kiosk, vec![submission(kiosk.number(), 1)]).await;
+    }
+    let client = reqwest::Client::new();
+    let get = |server: &TestServer, token: Option<&str>| {
+        let mut request = client.get(format!("{}/metrics", server.url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for (server, token) in [
+        (&configured, None),
+        (&configured, Some("scraper-token-0123456789abcdeX")),
+        (&configured, Some("")),
+        (&unconfigured, None),
+        (&unconfigured, Some(SCRAPER_TOKEN)),
+    ] {
+        let response = get(server, token).await.unwrap();
+        assert!(response.headers().contains_key("www-authenticate"));
+        let (status, body) = refusal(response).await;
+        assert_eq!(
+            (status, body.code),
+            (StatusCode::UNAUTHORIZED, ErrorCode::Unsigned),
+            "{token:?}: {}",
+            body.message
+        );
+        assert!(!body.message.contains("石门村"));
+    }
+    let allowed = get(&configured, Some(SCRAPER_TOKEN)).await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let text = allowed.text().await.unwrap();
+    assert!(text.contains("village=\"石门村\""), "{text}");
 }

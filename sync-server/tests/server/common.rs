@@ -11,7 +11,7 @@ use sync_protocol::ErrorBody;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse, Village};
 use sync_protocol::feed::{CatalogItem, Feed, FeedPage, Notice, StatusChange};
 use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
-use sync_server::api::enroll_codes;
+use sync_server::api::enroll_codes::{self, CodeSecret};
 use sync_server::api::rate_limit::EnrollLimits;
 use sync_server::data_dir::DataDir;
 use sync_server::domain::fleet::KioskRecord;
@@ -81,7 +81,8 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::create(dir.path()).expect("data dir");
         let store = server::open_store(&data).await.expect("open store");
-        let state = AppState::new(Arc::clone(&store) as Arc<dyn Store>, settings)
+        let code_secret = CodeSecret::new(data.code_secret().expect("enrollment code secret"));
+        let state = AppState::new(Arc::clone(&store) as Arc<dyn Store>, settings, code_secret)
             .await
             .expect("state");
         (Self::serve_state(dir, state).await, store)
@@ -109,6 +110,11 @@ impl TestServer {
         self.state.store()
     }
 
+    /// The server's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn take_task(&mut self) -> JoinHandle<Result<(), ServerError>> {
         self.task.take().expect("server task")
     }
@@ -123,6 +129,7 @@ impl TestServer {
     pub async fn code(&self, village_name: &str) -> String {
         enroll_codes::issue(
             self.store(),
+            self.state.code_secret(),
             village(village_name),
             Duration::from_secs(3600),
             Utc::now(),

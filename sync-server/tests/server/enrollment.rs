@@ -61,7 +61,10 @@ async fn expired_unknown_and_misshapen_codes_are_refused() {
     server
         .store()
         .create_enroll_code(NewEnrollCode {
-            code_key: enroll_codes::code_key(&enroll_codes::canonical(&code).unwrap()),
+            code_key: server
+                .state
+                .code_secret()
+                .code_key(&enroll_codes::canonical(&code).unwrap()),
             village: village("石门村"),
             created_at: Utc::now() - chrono::Duration::hours(2),
             expires_at: Utc::now() - chrono::Duration::hours(1),

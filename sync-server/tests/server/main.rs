@@ -3,14 +3,17 @@
 //!
 //! - `store_sqlite`: the store conformance suite on the SQLite backend.
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
+//! - `data_dir`: the data directory and its files are private; codes need the secret.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
 //! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
 //!   a retry with the same code and key gets the original answer.
+//! - `return_paths`: redirect targets from the request stay on the staff pages.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
 //! - `input_caps`: every staff form field, the login, the audit log and what booths send
 //!   are capped before storage.
 //! - `login_guessing`: limits on guessing staff passwords (no lockout for everybody, known
 //!   and unknown names alike, the own-password page), and the bounded argon2 queue.
+//! - `input_checks`: phone numbers refused at upload; formulas defused in the CSV export.
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `slow_clients`: half-sent request heads are cut off, connections are capped, and the
@@ -20,6 +23,9 @@
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_review`: the review chain over HTTP, each step reaching the booth's feed; scope
 //!   and role rules; escaping; the logged full-ID view; the CSV export.
+//! - `staff_scope`: every staff route, walked by village- and township-scoped accounts of
+//!   every role, stays inside their scope; county pages need a county-wide administrator;
+//!   a booth moved to another township leaves its history in the old one's scope.
 //! - `staff_content`: the guide editor and notices pages: drafts, publishing into the feeds,
 //!   withdrawal, history, roles, scope, escaping and the form token.
 //! - `staff_ratings`: the 好差评 dashboard and follow-ups of bad ratings: counts and shares,
@@ -40,11 +46,14 @@ mod api;
 mod audit_chain;
 mod cli;
 mod common;
+mod data_dir;
 mod enrollment;
 mod input_caps;
+mod input_checks;
 mod login_guessing;
 mod openapi;
 mod re_enrollment;
+mod return_paths;
 mod security;
 mod session_lookup;
 mod shutdown;
@@ -56,5 +65,6 @@ mod staff_content;
 mod staff_fleet;
 mod staff_ratings;
 mod staff_review;
+mod staff_scope;
 mod store_sqlite;
 mod tls;

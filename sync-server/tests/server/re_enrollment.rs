@@ -212,6 +212,28 @@ async fn a_replaces_proof_that_does_not_verify_is_refused_and_the_code_survives(
     assert_eq!(new.kiosk_number, old.number());
 }
 
+#[tokio::test]
+async fn without_a_good_code_a_forged_replaces_proof_tells_nothing_about_the_kiosk_it_names() {
+    let server = TestServer::start().await;
+    let old = server.enroll("石门村").await;
+    let mut answers = Vec::new();
+    for named in [old.id(), "01a00000-0000-7000-8000-000000000000"] {
+        let forged =
+            EnrollRequest::replacing("ABCD-EFGH", &new_key(), named, &new_key(), "test-0.2");
+        let (status, body) = refusal(post_enroll(&server, &forged).await).await;
+        assert!(!body.message.contains(old.id()), "{}", body.message);
+        answers.push((status, body.code, body.message));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "an enrolled kiosk and an unknown id get the same answer"
+    );
+    assert_eq!(
+        (answers[0].0, answers[0].1),
+        (StatusCode::FORBIDDEN, ErrorCode::EnrollCodeInvalid)
+    );
+}
+
 async fn re_enroll_with(server: &TestServer, code: &str, old: &TestKiosk) -> EnrollResponse {
     let request = EnrollRequest::replacing(code, &new_key(), old.id(), &old.key, "test-0.2");
     enrolled(post_enroll(server, &request).await).await

@@ -4,9 +4,12 @@
 
 use std::future::Future;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::Utc;
 use reqwest::{Method, StatusCode};
 use sync_protocol::ErrorCode;
+use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
 use sync_protocol::paths;
 use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
@@ -363,4 +366,110 @@ async fn json_of_the_wrong_shape_is_refused() {
         ErrorCode::MalformedJson,
     )
     .await;
+}
+
+/// The booth `old` re-enrolls (proving its old key) and is replaced by a new kiosk.
+async fn replaced(server: &TestServer, old: &TestKiosk) -> String {
+    let code = server.code("石门村").await;
+    let request = EnrollRequest::replacing(&code, &new_key(), old.id(), &old.key, "test-0.2");
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", server.url, paths::ENROLL))
+        .json(&request)
+        .send()
+        .await
+        .expect("enroll request");
+    assert_eq!(response.status(), StatusCode::OK);
+    let successor: EnrollResponse = response.json().await.expect("enroll response");
+    successor.kiosk_id
+}
+
+#[tokio::test]
+async fn nothing_about_a_replaced_kiosk_is_told_before_its_signature_verifies() {
+    let (server, old) = setup().await;
+    let successor = replaced(&server, &old).await;
+    let body = serde_json::to_vec(&heartbeat()).unwrap();
+    let now = Utc::now().timestamp();
+    let by_someone_else = old.sign_with(
+        &new_key(),
+        "POST",
+        paths::HEARTBEAT,
+        "",
+        &body,
+        now,
+        &signing::new_nonce(),
+    );
+    let mut zero_signature = old.sign("POST", paths::HEARTBEAT, "", &body);
+    zero_signature.signature = format!("sig1=:{}:", BASE64.encode([0u8; 64]));
+    let wrong_body = old.sign("POST", paths::HEARTBEAT, "", b"{}");
+    let stale = old.sign_with(
+        &new_key(),
+        "POST",
+        paths::HEARTBEAT,
+        "",
+        &body,
+        now - 3600,
+        &signing::new_nonce(),
+    );
+    for (headers, status, code) in [
+        (
+            by_someone_else,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadSignature,
+        ),
+        (
+            zero_signature,
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::BadSignature,
+        ),
+        (wrong_body, StatusCode::UNAUTHORIZED, ErrorCode::BadDigest),
+        (stale, StatusCode::UNAUTHORIZED, ErrorCode::StaleTimestamp),
+    ] {
+        let before = snapshot(server.store()).await;
+        let (got, refused) =
+            refusal(send_raw(&old, paths::HEARTBEAT, body.clone(), Some(headers)).await).await;
+        assert_eq!((got, refused.code), (status, code), "{}", refused.message);
+        assert!(
+            !refused.message.contains(&successor) && !refused.message.contains("replaced"),
+            "told an outsider about the successor: {}",
+            refused.message
+        );
+        assert_eq!(snapshot(server.store()).await, before);
+    }
+    // The holder of the old key still learns where its booth went.
+    let (got, refused) = refusal(old.post_json(paths::HEARTBEAT, &heartbeat()).await).await;
+    assert_eq!(
+        (got, refused.code),
+        (StatusCode::FORBIDDEN, ErrorCode::KioskRevoked)
+    );
+    assert!(refused.message.contains(&successor), "{}", refused.message);
+}
+
+#[tokio::test]
+async fn a_created_time_at_the_far_end_of_i64_is_stale_not_accepted() {
+    let (server, kiosk) = setup().await;
+    let now = Utc::now().timestamp();
+    // now − 2⁶³: the skew is exactly i64::MIN, whose absolute value overflows.
+    for created in [
+        now.wrapping_sub(i64::MAX).wrapping_sub(1),
+        i64::MIN,
+        i64::MAX,
+    ] {
+        let body = new_batch(&kiosk);
+        let headers = kiosk.sign_with(
+            &kiosk.key,
+            "POST",
+            paths::SUBMISSIONS,
+            "",
+            &body,
+            created,
+            &signing::new_nonce(),
+        );
+        refused_without_effect(
+            &server,
+            send_raw(&kiosk, paths::SUBMISSIONS, body, Some(headers)),
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::StaleTimestamp,
+        )
+        .await;
+    }
 }

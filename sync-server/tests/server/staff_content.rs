@@ -504,6 +504,7 @@ async fn only_administrators_reach_guides_and_notices() {
 async fn enroll_in(server: &TestServer, township: &str, village: &str) {
     let code = enroll_codes::issue(
         server.store(),
+        server.state.code_secret(),
         Village {
             county: "示范县".into(),
             township: township.into(),

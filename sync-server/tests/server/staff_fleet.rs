@@ -30,6 +30,7 @@ async fn enroll_at(server: &TestServer, place: &str) -> TestKiosk {
     };
     let issued = enroll_codes::issue(
         server.store(),
+        server.state.code_secret(),
         village,
         Duration::from_secs(3600),
         Utc::now(),

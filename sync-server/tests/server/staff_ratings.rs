@@ -23,6 +23,7 @@ use crate::staff_client::{StaffClient, add_account};
 async fn booth_in(server: &TestServer, township: &str, village: &str) -> TestKiosk {
     let issued = enroll_codes::issue(
         server.store(),
+        server.state.code_secret(),
         sync_protocol::enroll::Village {
             county: "示范县".into(),
             township: township.into(),

@@ -55,6 +55,7 @@ async fn upload(kiosk: &TestKiosk, submissions: Vec<Submission>) {
 async fn other_township_kiosk(server: &TestServer) -> TestKiosk {
     let code = enroll_codes::issue(
         server.store(),
+        server.state.code_secret(),
         Village {
             county: "示范县".into(),
             township: "白圩镇".into(),
@@ -350,7 +351,10 @@ async fn text_from_a_booth_is_shown_as_text_everywhere() {
         "household_size".into(),
         "<img src=x onerror=alert(2)>".into(),
     );
-    hostile.contact_phone = Some("\"><b>1</b>".into());
+    hostile.applicant = Some(sync_protocol::submission::Applicant {
+        name: Some("\"><b>1</b>".into()),
+        ..hostile.applicant.clone().unwrap_or_default()
+    });
     let receipt = hostile.receipt_number.clone();
     upload(&kiosk, vec![hostile]).await;
     let mut handler = StaffClient::logged_in(&server.url, "handler").await;

@@ -93,29 +93,15 @@ impl ComplaintForm {
 
 /// The phone number as typed (trimmed), `None` when left empty.
 ///
-/// Accepted: an 11-digit mainland mobile number (1, then 3–9, then nine digits), or a landline
-/// with its area code, 11 or 12 digits in all: 0, a digit 1–9, then the rest of the area code
-/// and the local number (010-12345678, 0775-1234567, 0775-12345678). Spaces and hyphens between
-/// the digits are allowed.
+/// The rule is the wire format's (`sync_protocol::phone`), which the booth's store and the
+/// county server apply too: an 11-digit mainland mobile number, or a landline with its area
+/// code (010-12345678, 0775-1234567), spaces or hyphens between groups of digits.
 pub fn contact_phone(typed: &str) -> Result<Option<String>, Problem> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Ok(None);
     }
-    if !typed
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
-    {
-        return Err(Problem::BadPhone);
-    }
-    let digits: Vec<u8> = typed
-        .bytes()
-        .filter(u8::is_ascii_digit)
-        .map(|b| b - b'0')
-        .collect();
-    let mobile = digits.len() == 11 && digits[0] == 1 && (3..=9).contains(&digits[1]);
-    let landline = (11..=12).contains(&digits.len()) && digits[0] == 0 && digits[1] != 0;
-    if mobile || landline {
+    if sync_protocol::phone::is_valid(typed) {
         Ok(Some(typed.to_owned()))
     } else {
         Err(Problem::BadPhone)
@@ -158,6 +144,7 @@ mod tests {
             "0775-123456",
             "+8613812345678",
             "138x2345678",
+            "138--1234-5678",
         ] {
             assert_eq!(contact_phone(bad), Err(Problem::BadPhone), "{bad}");
         }

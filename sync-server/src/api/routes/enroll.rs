@@ -9,10 +9,15 @@
 //! - A re-enrollment that proves the previous identity (`replaces`, signed with the old key)
 //!   keeps the kiosk number: the store retires the old kiosk (`kiosk_revoked` from then on)
 //!   and gives its submissions and statuses feed to the new one, so receipts already printed
-//!   and submissions still queued on the booth stay valid. An unknown or staff-revoked
+//!   and submissions still queued on the booth stay valid. The new kiosk may stand in
+//!   another village (a technician moved the booth): the submissions stay in the scope of the
+//!   village they were handed in at, so the new township's staff do not see the old
+//!   village's applicants. An unknown or staff-revoked
 //!   previous kiosk gives a plain enrollment instead (a revoked key vouches for nothing; the
 //!   booth sees the new number and warns). A `replaces` proof that does not verify with the
-//!   previous kiosk's key is refused (`invalid_request`) and the code stays unused.
+//!   previous kiosk's key is refused (`invalid_request`) and the code stays unused; that is
+//!   decided after the code checked out, so without a good code nothing is learnt about the
+//!   kiosk the request named.
 //! - The same code with the same public key again (the booth lost the answer) gets the
 //!   original answer, `server_time` included; with another key it is `enroll_code_used`.
 
@@ -69,7 +74,7 @@ pub async fn enroll(
     // As the store keeps it, so a repeated answer equals the first to the millisecond.
     let now = DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default();
     let claim = EnrollClaim {
-        code_key: enroll_codes::code_key(&canonical),
+        code_key: state.code_secret().code_key(&canonical),
         kiosk_id: uuid::Uuid::now_v7().to_string(),
         public_key: key.to_bytes(),
         app_version: enrollment.app_version,
@@ -96,7 +101,7 @@ pub async fn enroll(
                     "this enrollment code was already used (each enrolls one booth): ask county staff for a new one".into(),
                 ),
                 EnrollRefusal::ReplacementNotProven(kiosk_id) => ApiError::invalid_request(
-                    format!("kiosk {kiosk_id} no longer holds the key that signed `replaces`: enroll again"),
+                    format!("the `replaces` proof does not verify with kiosk {kiosk_id}'s key: the booth's key file is not that kiosk's (or it re-enrolled since); sync the queue if it can, then move DATA/identity.key aside and enroll again as a new kiosk number"),
                 ),
                 EnrollRefusal::KeyAlreadyEnrolled(kiosk_id) => {
                     state.enroll_limiter().succeeded(attempt);
@@ -171,9 +176,12 @@ pub async fn enroll(
     }))
 }
 
-/// The previous identity named in `replaces`, once its proof verifies with that kiosk's key;
+/// The previous identity named in `replaces`, with the key its proof verified with;
 /// `None` when there is none or this server does not know it (the booth comes from another
-/// install, or the store was reset): then the enrollment is a plain one.
+/// install, or the store was reset): then the enrollment is a plain one. A proof that does
+/// not verify is not refused here but handed to the store as unproven, which refuses it
+/// only after the code checked out: without a good code nobody learns whether a kiosk id
+/// exists.
 async fn proven_replacement(
     state: &AppState,
     enrollment: &EnrollRequest,
@@ -193,13 +201,7 @@ async fn proven_replacement(
     };
     let verifies = VerifyingKey::from_bytes(&previous.public_key)
         .is_ok_and(|old_key| enrollment.replacement_verifies(&old_key));
-    if !verifies {
-        return Err(ApiError::invalid_request(format!(
-            "the `replaces` proof does not verify with kiosk {}'s key: the booth's key file is not that kiosk's; sync the queue if it can, then move DATA/identity.key aside and enroll again as a new kiosk number",
-            previous.kiosk_id
-        )));
-    }
-    if previous.is_revoked() && previous.replaced_by.is_none() {
+    if verifies && previous.is_revoked() && previous.replaced_by.is_none() {
         tracing::info!(
             previous = %previous.kiosk_id,
             "the previous kiosk was revoked by staff: enrolling as a new kiosk number"
@@ -207,6 +209,6 @@ async fn proven_replacement(
     }
     Ok(Some(Replacement {
         kiosk_id: previous.kiosk_id,
-        proven_key: previous.public_key,
+        proven_key: verifies.then_some(previous.public_key),
     }))
 }

@@ -26,6 +26,8 @@ pub enum Access {
     Public,
     /// Signed by an enrolled, unrevoked kiosk.
     Signed,
+    /// The metrics scraper's bearer token ([`crate::api::scraper`]).
+    Scraper,
 }
 
 #[derive(Debug)]
@@ -76,7 +78,7 @@ pub fn table() -> Vec<Route> {
         route(
             Method::GET,
             paths::METRICS,
-            Access::Public,
+            Access::Scraper,
             get(metrics::metrics),
         ),
         route(

@@ -2,17 +2,22 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
 use super::{DEVICE_COOKIE, Frame, cookie, render};
 use crate::staff::password::PasswordError;
 use crate::state::AppState;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/password", axum::routing::get(show).post(act))
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/password", Needs::Session, get(show)),
+        route(Method::POST, "/password", Needs::Session, post(act)),
+    ]
 }
 
 #[derive(Template)]

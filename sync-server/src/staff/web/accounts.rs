@@ -4,9 +4,11 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use chrono::Utc;
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::domain::access::{Role, Scope};
@@ -14,12 +16,30 @@ use crate::domain::limits;
 use crate::state::AppState;
 use crate::store::staff::{NewStaffUser, StaffUser};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/accounts", axum::routing::get(show).post(add))
-        .route("/accounts/{username}/disable", axum::routing::post(disable))
-        .route("/accounts/{username}/enable", axum::routing::post(enable))
-        .route("/accounts/{username}/reset", axum::routing::post(reset))
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/accounts", Needs::Admin, get(show)),
+        route(Method::POST, "/accounts", Needs::Admin, post(add)),
+        route(
+            Method::POST,
+            "/accounts/{username}/disable",
+            Needs::Admin,
+            post(disable),
+        ),
+        route(
+            Method::POST,
+            "/accounts/{username}/enable",
+            Needs::Admin,
+            post(enable),
+        ),
+        route(
+            Method::POST,
+            "/accounts/{username}/reset",
+            Needs::Admin,
+            post(reset),
+        ),
+    ]
 }
 
 #[derive(Debug)]
@@ -43,14 +63,6 @@ struct AccountsPage {
     /// A password to show once: `(username, password)`.
     secret: Option<(String, String)>,
     secret_key: &'static str,
-}
-
-fn admin_only(staff: &Staff) -> Result<(), super::PageError> {
-    if staff.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(staff.fail(StaffError::Forbidden))
-    }
 }
 
 async fn page(
@@ -117,7 +129,6 @@ async fn page(
 }
 
 async fn show(State(state): State<AppState>, staff: Staff) -> PageResult {
-    admin_only(&staff)?;
     page(&state, &staff, None, None, "", None).await
 }
 
@@ -172,7 +183,6 @@ pub struct AddForm {
 
 async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let Some(username) = login_name(&form.username) else {
         return page(&state, &staff, Some("accounts.bad_name"), None, "", None).await;
     };
@@ -248,7 +258,6 @@ async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> PageResult {
-    admin_only(staff)?;
     let account = target(state, staff, username).await?;
     if disabled && account.username == staff.user.username {
         return page(state, staff, Some("accounts.not_self"), None, "", None).await;
@@ -293,7 +302,6 @@ async fn reset(
     form: StaffForm<NoFields>,
 ) -> PageResult {
     let staff = form.staff;
-    admin_only(&staff)?;
     let account = target(&state, &staff, &username).await?;
     let (secret, hash) = hashed_new_password(&state)
         .await

@@ -1,20 +1,28 @@
-//! The audit log, for administrators: every staff action and every view of full personal
-//! data, filterable, newest first. Read only: the table refuses changes (schema triggers).
+//! The audit log, for administrators whose scope spans the county
+//! (`access::Needs::CountyAdmin`: it records every account's actions, so it is no township's
+//! to read): every staff action and every view of full personal data, filterable, newest
+//! first. Read only: the table refuses changes (schema triggers).
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::Method;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
-use crate::domain::access::Role;
 use crate::domain::county_time;
 use crate::state::AppState;
 use crate::store::staff::AuditFilter;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/audit", axum::routing::get(show))
+pub fn routes() -> Vec<StaffRoute> {
+    vec![route(
+        Method::GET,
+        "/audit",
+        Needs::CountyAdmin,
+        axum::routing::get(show),
+    )]
 }
 
 const PAGE_SIZE: u32 = 100;
@@ -68,9 +76,6 @@ async fn show(
     staff: Staff,
     Query(params): Query<AuditParams>,
 ) -> PageResult {
-    if staff.user.role != Role::Admin {
-        return Err(staff.fail(StaffError::Forbidden));
-    }
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let from = parse_day(&params.from).map_err(|e| staff.fail(e))?;
     let until = parse_day(&params.until).map_err(|e| staff.fail(e))?;

@@ -1,23 +1,33 @@
-//! The working-day calendar, for administrators: the days that break the Monday-to-Friday
+//! The working-day calendar, for administrators whose scope spans the county: the days that break the Monday-to-Friday
 //! rule (holidays on weekdays, weekend days worked in exchange). Deadlines are counted with
 //! it when a submission is accepted and when its clock restarts.
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::{IntoResponse as _, Redirect};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
-use super::{Frame, PageResult, StaffError, render};
-use crate::domain::access::Role;
+use super::{Frame, PageResult, render};
 use crate::domain::calendar::{CalendarDay, DayKind};
 use crate::state::AppState;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/calendar", axum::routing::get(show).post(add))
-        .route("/calendar/remove", axum::routing::post(remove))
+/// The calendar is the county's: a holiday moves every deadline in it.
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/calendar", Needs::CountyAdmin, get(show)),
+        route(Method::POST, "/calendar", Needs::CountyAdmin, post(add)),
+        route(
+            Method::POST,
+            "/calendar/remove",
+            Needs::CountyAdmin,
+            post(remove),
+        ),
+    ]
 }
 
 #[derive(Debug)]
@@ -34,14 +44,6 @@ struct CalendarPage {
     frame: Frame,
     days: Vec<DayLine>,
     problem: Option<String>,
-}
-
-fn admin_only(staff: &Staff) -> Result<(), super::PageError> {
-    if staff.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(staff.fail(StaffError::Forbidden))
-    }
 }
 
 async fn page(state: &AppState, staff: &Staff, problem: Option<String>, saved: bool) -> PageResult {
@@ -90,7 +92,6 @@ async fn show(
     staff: Staff,
     axum::extract::Query(query): axum::extract::Query<Saved>,
 ) -> PageResult {
-    admin_only(&staff)?;
     page(&state, &staff, None, query.saved.is_some()).await
 }
 
@@ -106,7 +107,6 @@ pub struct AddForm {
 
 async fn add(State(state): State<AppState>, form: StaffForm<AddForm>) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let day: Result<NaiveDate, _> = form.day.trim().parse();
     let kind: Result<DayKind, _> = form.kind.parse();
     let name = form.name.trim();
@@ -156,7 +156,6 @@ pub struct RemoveForm {
 
 async fn remove(State(state): State<AppState>, form: StaffForm<RemoveForm>) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     state
         .store()
         .remove_calendar_day(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header, uri::Authority};
+use axum::http::{HeaderMap, Method, StatusCode, header, uri::Authority};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -18,21 +18,33 @@ use qrcode::render::svg;
 use serde::Deserialize;
 use sync_protocol::enroll::{EnrollQr, Village};
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::api::enroll_codes::{self, IssueError, IssuedCode};
-use crate::domain::access::{Role, Scope};
+use crate::domain::access::Scope;
 use crate::domain::fleet::KioskRecord;
 use crate::domain::fleet::{self, Alert, Paper, Presence};
 use crate::staff::i18n::Tr;
 use crate::state::AppState;
 use crate::store::{KioskRef, RevokeOutcome};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/fleet", get(show))
-        .route("/fleet/enroll-code", post(issue_code))
-        .route("/fleet/{kiosk_id}/revoke", post(revoke))
+pub fn routes() -> Vec<StaffRoute> {
+    vec![
+        route(Method::GET, "/fleet", Needs::Admin, get(show)),
+        route(
+            Method::POST,
+            "/fleet/enroll-code",
+            Needs::Admin,
+            post(issue_code),
+        ),
+        route(
+            Method::POST,
+            "/fleet/{kiosk_id}/revoke",
+            Needs::Admin,
+            post(revoke),
+        ),
+    ]
 }
 
 /// The validities an administrator picks from (values of [`enroll_codes::parse_ttl`]).
@@ -146,20 +158,11 @@ pub struct RevokeForm {
     confirm: Option<String>,
 }
 
-fn admin_only(staff: &Staff) -> Result<(), PageError> {
-    if staff.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(staff.fail(StaffError::Forbidden))
-    }
-}
-
 pub async fn show(
     staff: Staff,
     State(state): State<AppState>,
     Query(query): Query<ShowQuery>,
 ) -> PageResult {
-    admin_only(&staff)?;
     let mut page = fleet_page(&state, &staff, CodeForm::prefilled(&staff.user.scope), None).await?;
     if query.done.as_deref() == Some("revoked") {
         page.frame.flash = Some("fleet.revoked");
@@ -423,7 +426,6 @@ pub async fn issue_code(
     form: StaffForm<CodeForm>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let tr = Tr::new(staff.lang);
     let (village, ttl) = match check_code_form(&form, &staff.user.scope, tr) {
         Ok(checked) => checked,
@@ -443,15 +445,16 @@ pub async fn issue_code(
             .target(village_path(&issued.village))
             .detail(format!("expires {}", issued.expires_at.to_rfc3339()))
     };
-    let issued = enroll_codes::issue_audited(state.store(), village, ttl, now, audit)
-        .await
-        .map_err(|error| match error {
-            IssueError::Store(error) => staff.fail(error),
-            IssueError::Random(error) => {
-                tracing::error!(error = %error, "no random code");
-                staff.fail(StaffError::Internal)
-            }
-        })?;
+    let issued =
+        enroll_codes::issue_audited(state.store(), state.code_secret(), village, ttl, now, audit)
+            .await
+            .map_err(|error| match error {
+                IssueError::Store(error) => staff.fail(error),
+                IssueError::Random(error) => {
+                    tracing::error!(error = %error, "no random code");
+                    staff.fail(StaffError::Internal)
+                }
+            })?;
     let payload = EnrollQr {
         server: server.clone(),
         code: issued.code.clone(),
@@ -490,7 +493,6 @@ pub async fn revoke(
     form: StaffForm<RevokeForm>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let scope = &staff.user.scope;
     let kiosk = state
         .store()

@@ -7,12 +7,13 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse as _, Redirect};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone as _, Timelike as _, Utc};
 use serde::Deserialize;
 use sync_protocol::receipt::ReceiptNumber;
 
+use super::access::{Needs, StaffRoute, route};
 use super::ratings::{item_label, level_key};
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
@@ -24,13 +25,35 @@ use crate::staff::i18n::Lang;
 use crate::state::AppState;
 use crate::store::ratings::{FollowUpRefusal, FollowUpTask, FollowUpWrite, TaskFilter, TaskQuery};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/follow-ups", axum::routing::get(list))
-        .route("/follow-ups/{receipt}", axum::routing::get(show))
-        .route("/follow-ups/{receipt}/call", axum::routing::post(call))
-        .route("/follow-ups/{receipt}/fix", axum::routing::post(fix))
-        .route("/follow-ups/{receipt}/close", axum::routing::post(close))
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/follow-ups", Needs::Session, get(list)),
+        route(
+            Method::GET,
+            "/follow-ups/{receipt}",
+            Needs::Session,
+            get(show),
+        ),
+        route(
+            Method::POST,
+            "/follow-ups/{receipt}/call",
+            Needs::Recorder,
+            post(call),
+        ),
+        route(
+            Method::POST,
+            "/follow-ups/{receipt}/fix",
+            Needs::Recorder,
+            post(fix),
+        ),
+        route(
+            Method::POST,
+            "/follow-ups/{receipt}/close",
+            Needs::Recorder,
+            post(close),
+        ),
+    ]
 }
 
 /// Tasks per page of the list.
@@ -38,9 +61,10 @@ const PAGE_SIZE: u32 = 50;
 /// The form field format of `<input type="datetime-local">`.
 const LOCAL_MINUTE: &str = "%Y-%m-%dT%H:%M";
 
-/// Who may record on a task: those who handle villagers' business, and administrators.
+/// Who may record on a task (what the record routes need): those who handle villagers'
+/// business, and administrators.
 fn may_record(role: Role) -> bool {
-    role.reviews() || role == Role::Admin
+    Needs::Recorder.admits(role, &crate::domain::access::Scope::All)
 }
 
 /// Now, as the call-back form's time field shows it.
@@ -496,9 +520,6 @@ async fn record(
     saved: &str,
     drafts: Drafts,
 ) -> PageResult {
-    if !may_record(staff.user.role) {
-        return Err(staff.fail(StaffError::Forbidden));
-    }
     let task = load(state, staff, receipt).await?;
     let receipt = task.record.submission.receipt_number.clone();
     let Some(step) = step else {

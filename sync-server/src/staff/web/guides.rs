@@ -1,23 +1,24 @@
-//! The service-guide editor (administrators only): every catalogue item, one item's editor
+//! The service-guide editor (administrators whose scope spans the county): every catalogue item, one item's editor
 //! with its draft, publication, withdrawal and history, and old versions read-only.
 //!
 //! Edits go into a draft booths never see; publishing makes the draft the item's next version
 //! in the catalogue feed. The form is plain text ([`crate::staff::guide_form`]), so every
-//! field works without a script. The catalogue is the county's, one for every booth: any
-//! administrator edits it, whatever their scope.
+//! field works without a script. The catalogue is the county's, one for every booth (its
+//! review levels decide every township's chain): only an administrator whose scope spans the
+//! county edits it (`access::Needs::CountyAdmin`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::DateTime;
 use serde::Deserialize;
 use sync_protocol::feed::{CatalogItem, IdentityNeed, Office, TimeLimit};
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
-use crate::domain::access::Role;
 use crate::domain::catalog::check_item;
 use crate::domain::county_time;
 use crate::staff::guide_form::{self, GuideForm};
@@ -25,26 +26,51 @@ use crate::staff::i18n::Tr;
 use crate::state::AppState;
 use crate::store::content::{Guide, GuideRefusal, GuideSummary};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/guides", get(list).post(create))
-        .route("/guides/{code}", get(show))
-        .route("/guides/{code}/draft", post(save_draft))
-        .route("/guides/{code}/publish", post(publish))
-        .route("/guides/{code}/discard", post(discard))
-        .route("/guides/{code}/withdraw", post(withdraw))
-        .route("/guides/{code}/restore", post(restore))
-        .route("/guides/{code}/versions/{version}", get(version))
-}
-
-/// Content pages are the administrators'; every other role is refused before anything is
-/// read.
-pub(super) fn admin_only(staff: &Staff) -> Result<(), PageError> {
-    if staff.user.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(staff.fail(StaffError::Forbidden))
-    }
+/// The catalogue is the county's, one for every booth: its pages are for administrators whose
+/// scope spans the county.
+pub fn routes() -> Vec<StaffRoute> {
+    let county = Needs::CountyAdmin;
+    vec![
+        route(Method::GET, "/guides", county, get(list)),
+        route(Method::POST, "/guides", county, post(create)),
+        route(Method::GET, "/guides/{code}", county, get(show)),
+        route(
+            Method::POST,
+            "/guides/{code}/draft",
+            county,
+            post(save_draft),
+        ),
+        route(
+            Method::POST,
+            "/guides/{code}/publish",
+            county,
+            post(publish),
+        ),
+        route(
+            Method::POST,
+            "/guides/{code}/discard",
+            county,
+            post(discard),
+        ),
+        route(
+            Method::POST,
+            "/guides/{code}/withdraw",
+            county,
+            post(withdraw),
+        ),
+        route(
+            Method::POST,
+            "/guides/{code}/restore",
+            county,
+            post(restore),
+        ),
+        route(
+            Method::GET,
+            "/guides/{code}/versions/{version}",
+            county,
+            get(version),
+        ),
+    ]
 }
 
 /// A path segment with everything but unreserved characters percent-encoded (item codes come
@@ -160,7 +186,6 @@ async fn list_page(
 }
 
 pub async fn list(State(state): State<AppState>, staff: Staff, done: Query<Done>) -> PageResult {
-    admin_only(&staff)?;
     list_page(
         &state,
         &staff,
@@ -224,7 +249,6 @@ fn blank_item(code: &str, name_zh: &str) -> CatalogItem {
 
 pub async fn create(State(state): State<AppState>, form: StaffForm<NewItem>) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let name = form.name_zh.trim();
     let problem = match new_code(&form.code) {
         None => "guide.new.bad_code",
@@ -418,7 +442,6 @@ pub async fn show(
     Path(code): Path<String>,
     done: Query<Done>,
 ) -> PageResult {
-    admin_only(&staff)?;
     let guide = load(&state, &staff, &code).await?;
     Ok(item_page(&staff, &guide, None, None, done.flash()))
 }
@@ -465,7 +488,6 @@ pub async fn save_draft(
     form: StaffForm<GuideForm>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let base: u32 = form.base_version.trim().parse().map_err(|_| {
         staff.fail(StaffError::BadRequest(
             "base_version is not a version number: reload the page".into(),
@@ -508,7 +530,6 @@ pub async fn publish(
     form: StaffForm<PublishForm>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let saved_at = form
         .draft_saved_at
         .trim()
@@ -537,7 +558,6 @@ pub async fn discard(
     form: StaffForm<NoFields>,
 ) -> PageResult {
     let staff = form.staff;
-    admin_only(&staff)?;
     let discarded = state
         .store()
         .discard_guide_draft(&code, staff.audit("guide.discard").target(&code))
@@ -550,7 +570,6 @@ pub async fn discard(
 }
 
 async fn set_withdrawn(state: &AppState, staff: &Staff, code: &str, withdrawn: bool) -> PageResult {
-    admin_only(staff)?;
     let (action, what) = if withdrawn {
         ("guide.withdraw", "withdrawn")
     } else {
@@ -607,7 +626,6 @@ pub async fn version(
     staff: Staff,
     Path((code, version)): Path<(String, String)>,
 ) -> PageResult {
-    admin_only(&staff)?;
     let version: u32 = version
         .parse()
         .map_err(|_| staff.fail(StaffError::NotFound))?;

@@ -9,15 +9,22 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::IntoResponse as _;
 use serde_json::json;
 
 use super::PageResult;
+use super::access::{Needs, StaffRoute, route};
 use super::session::Staff;
 use crate::state::AppState;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/healthz", axum::routing::get(show))
+pub fn routes() -> Vec<StaffRoute> {
+    vec![route(
+        Method::GET,
+        "/healthz",
+        Needs::Session,
+        axum::routing::get(show),
+    )]
 }
 
 async fn show(State(state): State<AppState>, staff: Staff) -> PageResult {

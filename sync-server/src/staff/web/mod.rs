@@ -2,31 +2,38 @@
 //! `sync-server/templates/staff/`), plain forms, no script. One file per page group, each with
 //! the same verbs: `show` renders, `act` handles the page's form.
 //!
-//! Every page goes through [`session::Staff`] (logged in, or a redirect to the login page);
+//! Every route is declared once in its module's `routes()` with what it needs of the account
+//! ([`access::Needs`]); [`router`] is built from [`access::table`] alone and puts
+//! [`access::guard`] (a session, then the role and the scope's reach, else 403) in front of
+//! each. Every page then goes through [`session::Staff`] (the session the guard checked);
 //! every form through [`session::StaffForm`] (session + CSRF token + same origin). Anything
 //! in scope is fetched with the account's scope, so out-of-scope data is never loaded; a
 //! record outside it answers 404 like a missing one.
 
+pub mod access;
 pub mod account;
 pub mod accounts;
 pub mod audit;
 pub mod calendar;
+pub mod csv;
 pub mod fleet;
 pub mod follow_ups;
 pub mod guides;
 pub mod health;
 pub mod notices;
 pub mod ratings;
+pub mod return_path;
 pub mod review;
 pub mod session;
 
 use askama::Template;
 use axum::Router;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::from_fn;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 
+use self::access::{Needs, StaffRoute};
 use super::i18n::{Lang, Tr};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -43,28 +50,32 @@ pub const LANG_COOKIE: &str = "lang";
 
 static STYLESHEET: &str = include_str!("../../../templates/staff/staff.css");
 
-/// The `/staff` router, to be nested under `/staff`.
+/// The `/staff` router, to be nested under `/staff`: every route of [`access::table`], each
+/// behind [`access::guard`] unless it needs nothing.
 ///
 /// Each page module brings its own routes (`routes()`); its texts are its table in
 /// [`crate::staff::i18n`].
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/staff.css", get(stylesheet))
-        .merge(session::routes())
-        .merge(account::routes())
-        .merge(review::routes())
-        .merge(audit::routes())
-        .merge(calendar::routes())
-        .merge(accounts::routes())
-        .merge(guides::routes())
-        .merge(notices::routes())
-        .merge(ratings::routes())
-        .merge(follow_ups::routes())
-        .merge(fleet::routes())
-        .merge(health::routes())
-        .fallback(not_found)
-        .layer(from_fn(security_headers))
+pub fn router(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for route in access::table() {
+        let handler = match route.needs {
+            Needs::Nothing => route.handler,
+            // route_layer: a wrong method still gets 405, not a login redirect.
+            needs => route
+                .handler
+                .route_layer(from_fn_with_state((state.clone(), needs), access::guard)),
+        };
+        router = router.route(route.path, handler);
+    }
+    router.fallback(not_found).layer(from_fn(security_headers))
+}
+
+/// The two routes of this module: the start page and the stylesheet.
+fn routes() -> Vec<StaffRoute> {
+    vec![
+        access::route(Method::GET, "/", Needs::Session, get(home)),
+        access::route(Method::GET, "/staff.css", Needs::Nothing, get(stylesheet)),
+    ]
 }
 
 /// Where `/staff` leads: reviewers and viewers to their inbox, administrators to the fleet.
@@ -164,10 +175,17 @@ impl Frame {
         self.tr.lang.other().code()
     }
 
-    /// Menu entries this account sees.
+    /// Menu entries this account sees: those of its role whose page it may open.
     pub fn menu(&self) -> Vec<MenuEntry> {
         self.menu_keys()
             .into_iter()
+            .filter(|(_, path)| {
+                let page = path.strip_prefix("/staff").unwrap_or(path);
+                self.user.as_ref().is_some_and(|user| {
+                    access::needs_of_page(page)
+                        .is_some_and(|needs| needs.admits(user.role, &user.scope_value))
+                })
+            })
             .map(|(key, path)| MenuEntry {
                 label: self.t(format!("nav.{key}")).into_owned(),
                 path,
@@ -222,11 +240,15 @@ pub struct UserView {
     pub reviews: bool,
     pub is_admin: bool,
     pub is_viewer: bool,
+    pub role: crate::domain::access::Role,
+    pub scope_value: crate::domain::access::Scope,
 }
 
 impl UserView {
     pub fn of(user: &StaffUser) -> Self {
         Self {
+            role: user.role,
+            scope_value: user.scope.clone(),
             username: user.username.clone(),
             display_name: user.display_name.clone(),
             role_key: format!("role.{}", user.role.as_str()),

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{NaiveDate, Utc};
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use sync_protocol::feed::Notice;
 use uuid::Uuid;
 
-use super::guides::admin_only;
+use super::access::{Needs, StaffRoute, route};
 use super::session::{NoFields, Staff, StaffForm};
 use super::{Frame, PageError, PageResult, StaffError, render};
 use crate::domain::access::Scope;
@@ -34,11 +34,23 @@ use crate::store::content::NoticeRefusal;
 const TITLE_MAX_CHARS: usize = crate::domain::limits::NOTICE_TITLE;
 const BODY_MAX_CHARS: usize = crate::domain::limits::NOTICE_BODY;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/notices", get(list).post(create))
-        .route("/notices/{id}/withdraw", post(withdraw))
-        .route("/notices/{id}/republish", post(republish))
+pub fn routes() -> Vec<StaffRoute> {
+    vec![
+        route(Method::GET, "/notices", Needs::Admin, get(list)),
+        route(Method::POST, "/notices", Needs::Admin, post(create)),
+        route(
+            Method::POST,
+            "/notices/{id}/withdraw",
+            Needs::Admin,
+            post(withdraw),
+        ),
+        route(
+            Method::POST,
+            "/notices/{id}/republish",
+            Needs::Admin,
+            post(republish),
+        ),
+    ]
 }
 
 /// The village names an administrator may send notices to, from the enrolled booths.
@@ -314,7 +326,6 @@ pub struct Done {
 }
 
 pub async fn list(State(state): State<AppState>, staff: Staff, done: Query<Done>) -> PageResult {
-    admin_only(&staff)?;
     let villages = villages(&state, &staff).await?;
     let flash = match done.done.as_deref() {
         Some("created") => Some("notice.done.created"),
@@ -330,7 +341,6 @@ pub async fn create(
     form: StaffForm<Vec<(String, String)>>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
-    admin_only(&staff)?;
     let villages = villages(&state, &staff).await?;
     let typed = Typed::from_pairs(form);
     let notice = match typed.check(&villages, county_time::date(Utc::now())) {
@@ -362,7 +372,6 @@ pub async fn create(
 }
 
 async fn set_withdrawn(state: &AppState, staff: &Staff, id: &str, withdrawn: bool) -> PageResult {
-    admin_only(staff)?;
     let not_found = || staff.fail(StaffError::NotFound);
     let id: Uuid = id.parse().map_err(|_| not_found())?;
     let villages = villages(state, staff).await?;

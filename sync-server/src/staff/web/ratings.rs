@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
+use axum::http::Method;
 use chrono::{Duration, NaiveDate, Utc};
 use serde::Deserialize;
 
+use super::access::{Needs, StaffRoute, route};
 use super::session::Staff;
 use super::{Frame, PageResult, render};
 use crate::domain::calendar::china_date;
@@ -17,8 +19,13 @@ use crate::staff::i18n::Lang;
 use crate::state::AppState;
 use crate::store::ratings::{ItemName, RatingsQuery};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/ratings", axum::routing::get(show))
+pub fn routes() -> Vec<StaffRoute> {
+    vec![route(
+        Method::GET,
+        "/ratings",
+        Needs::Session,
+        axum::routing::get(show),
+    )]
 }
 
 /// The level names, indexed by rating − 1.

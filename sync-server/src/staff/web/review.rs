@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use chrono::Utc;
@@ -13,6 +14,8 @@ use serde::Deserialize;
 use sync_protocol::feed::{CatalogItem, StatusChange, SubmissionStatus};
 use sync_protocol::submission::{SubmissionKind, mask_id_number};
 
+use super::access::{Needs, StaffRoute, route};
+use super::csv::field as csv_field;
 use super::session::{Staff, StaffForm};
 use super::{Frame, PageResult, StaffError, render};
 use crate::domain::access::Role;
@@ -23,15 +26,30 @@ use crate::state::AppState;
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
 use crate::store::{Store, StoreError, SubmissionRef};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/inbox", axum::routing::get(inbox))
-        .route("/export.csv", axum::routing::get(export))
-        .route("/submissions/{receipt}", axum::routing::get(show).post(act))
-        .route(
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/inbox", Needs::Session, get(inbox)),
+        route(Method::GET, "/export.csv", Needs::Session, get(export)),
+        route(
+            Method::GET,
+            "/submissions/{receipt}",
+            Needs::Session,
+            get(show),
+        ),
+        route(
+            Method::POST,
+            "/submissions/{receipt}",
+            Needs::Reviewer,
+            post(act),
+        ),
+        route(
+            Method::POST,
             "/submissions/{receipt}/identity",
-            axum::routing::post(show_identity),
-        )
+            Needs::Reviewer,
+            post(show_identity),
+        ),
+    ]
 }
 
 /// Rows per inbox page.
@@ -619,9 +637,6 @@ async fn act(
     let loaded = load(&state, &staff, &receipt)
         .await
         .map_err(|e| staff.fail(e))?;
-    if !staff.user.role.reviews() {
-        return Err(staff.fail(StaffError::Forbidden));
-    }
     let action: Action = form
         .action
         .parse()
@@ -724,9 +739,6 @@ async fn show_identity(
     form: StaffForm<NoFields>,
 ) -> PageResult {
     let staff = form.staff;
-    if !staff.user.role.reviews() {
-        return Err(staff.fail(StaffError::Forbidden));
-    }
     let loaded = load(&state, &staff, &receipt)
         .await
         .map_err(|e| staff.fail(e))?;
@@ -743,21 +755,6 @@ async fn show_identity(
         &submission_page(&state, &staff, &loaded, Some("sub.id_shown"), None, true),
         staff.lang,
     ))
-}
-
-/// A CSV field: quoted when needed, and a leading `=`, `+`, `-` or `@` defused so a
-/// spreadsheet does not run it as a formula.
-fn csv_field(text: &str) -> String {
-    let defused = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
 }
 
 /// The inbox's filters as a CSV file for Excel: UTF-8 with a byte-order mark (without it
@@ -858,18 +855,4 @@ async fn export(
         csv,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "'-1");
-    }
 }

@@ -12,6 +12,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::access::{Needs, StaffRoute, route};
+use super::return_path;
 use super::{
     DEVICE_COOKIE, Frame, LANG_COOKIE, LOGIN_COOKIE, PageError, SESSION_COOKIE, StaffError,
     UserView, cookie, render, set_cookie,
@@ -25,11 +27,14 @@ use crate::staff::token;
 use crate::state::AppState;
 use crate::store::staff::{AuditEntry, NewSession, StaffUser};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/login", axum::routing::get(show_login).post(login))
-        .route("/logout", axum::routing::post(logout))
-        .route("/lang", axum::routing::get(switch_language))
+pub fn routes() -> Vec<StaffRoute> {
+    use axum::routing::{get, post};
+    vec![
+        route(Method::GET, "/login", Needs::Nothing, get(show_login)),
+        route(Method::POST, "/login", Needs::Nothing, post(login)),
+        route(Method::POST, "/logout", Needs::Session, post(logout)),
+        route(Method::GET, "/lang", Needs::Nothing, get(switch_language)),
+    ]
 }
 
 /// A logged-in staff member, for one request.
@@ -91,19 +96,14 @@ fn remote_of(parts: &Parts) -> Option<String> {
         .map(|info| info.0.ip().to_string())
 }
 
-/// Where a page goes back to after login or a language switch: only a path on this site.
+/// Where the login form goes after a login: a return path ([`return_path::local`]) that is
+/// not the login or logout page itself.
 fn safe_return(path: Option<&str>) -> String {
-    match path {
-        Some(path)
-            if path.starts_with("/staff")
-                && !path.starts_with("//")
-                && !path.contains('\\')
-                && !path.starts_with("/staff/login")
-                && !path.starts_with("/staff/logout") =>
-        {
+    match path.and_then(return_path::local) {
+        Some(path) if !path.starts_with("/staff/login") && !path.starts_with("/staff/logout") => {
             path.to_owned()
         }
-        _ => "/staff/".to_owned(),
+        _ => return_path::HOME.to_owned(),
     }
 }
 
@@ -149,12 +149,16 @@ impl FromRequestParts<AppState> for Staff {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Resolved and checked already by the route's guard (`access::guard`).
+        if let Some(staff) = parts.extensions.get::<Self>() {
+            return Ok(staff.clone());
+        }
         let lang = Lang::from_headers(&parts.headers);
         let path = original_path(parts);
         let back = if parts.method == Method::GET {
-            path.clone()
+            return_path::or_home(Some(&path))
         } else {
-            "/staff/".to_owned()
+            return_path::HOME.to_owned()
         };
         let secure = state.settings().secure_cookies;
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE).filter(|s| !s.is_empty()) else {
@@ -529,15 +533,8 @@ pub async fn switch_language(
     Query(query): Query<LangQuery>,
 ) -> Response {
     let lang = Lang::parse(&query.to).unwrap_or_default();
-    let back = if query
-        .back
-        .as_deref()
-        .is_some_and(|b| b.starts_with("/staff/login"))
-    {
-        query.back.unwrap_or_default()
-    } else {
-        safe_return(query.back.as_deref())
-    };
+    // The login page too: a visitor switches language before logging in.
+    let back = return_path::or_home(query.back.as_deref());
     let mut response = Redirect::to(&back).into_response();
     let mut value = format!(
         "{LANG_COOKIE}={}; Path=/staff; SameSite=Lax; Max-Age=31536000",

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sync_protocol::enroll::Village;
 use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
 use sync_protocol::receipt::ReceiptNumber;
@@ -13,7 +14,8 @@ use sync_protocol::submission::Submission;
 use uuid::Uuid;
 
 use super::{
-    audit_lines, catalog_item, claim, enroll, enroll_in, new_code, submission, t0, village,
+    audit_lines, catalog_item, claim, enroll, enroll_in, new_code, new_code_in, submission, t0,
+    village,
 };
 use crate::domain::access::{Role, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
@@ -38,6 +40,7 @@ macro_rules! store_conformance_tests {
             a_public_key_enrolls_once_and_the_code_survives,
             a_repeated_enrollment_with_the_same_key_gets_the_same_kiosk,
             a_replacement_keeps_the_number_and_hands_over_submissions_and_statuses,
+            submissions_stay_in_the_village_they_were_made_in_when_the_booth_moves,
             a_replacement_needs_an_unrevoked_proven_predecessor,
             a_lost_replacement_is_replaced_again_until_it_is_used,
             revocation_is_recorded_once,
@@ -78,7 +81,7 @@ fn replacing_claim(
     EnrollClaim {
         replaces: Some(Replacement {
             kiosk_id: previous.kiosk_id.clone(),
-            proven_key: previous.public_key,
+            proven_key: Some(previous.public_key),
         }),
         ..claim(code_key, key_byte, now)
     }
@@ -389,6 +392,76 @@ pub async fn a_replacement_keeps_the_number_and_hands_over_submissions_and_statu
     assert_eq!((stats.kiosks_active, stats.kiosks_revoked), (3, 1));
 }
 
+/// A booth moved to another township keeps its number and statuses feed, but what it took in
+/// before stays in the old village's scope: the new township's staff never see it.
+pub async fn submissions_stay_in_the_village_they_were_made_in_when_the_booth_moves(
+    store: Arc<dyn Store>,
+) {
+    let home = village("石门村");
+    let elsewhere = Village {
+        county: "示范县".into(),
+        township: "白圩镇".into(),
+        village: "六合村".into(),
+    };
+    let old = enroll_in(store.as_ref(), home.clone(), 1).await;
+    let uploaded = submission(old.kiosk_number, 1);
+    store
+        .ingest(&old.kiosk_id, vec![item(&uploaded)], t0())
+        .await
+        .unwrap();
+    let moved_at = t0() + Duration::hours(1);
+    let code = new_code_in(store.as_ref(), elsewhere.clone()).await;
+    let new = store
+        .enroll_kiosk(replacing_claim(&code, 2, &old, moved_at))
+        .await
+        .unwrap()
+        .unwrap()
+        .into_kiosk();
+    assert_eq!(new.village, elsewhere);
+    assert_eq!(new.kiosk_number, old.kiosk_number);
+    // Made before the move, uploaded after it; then one made after it.
+    let queued = Submission {
+        created_at: moved_at - Duration::minutes(10),
+        ..submission(old.kiosk_number, 2)
+    };
+    let later = Submission {
+        created_at: moved_at + Duration::minutes(10),
+        ..submission(old.kiosk_number, 3)
+    };
+    store
+        .ingest(
+            &new.kiosk_id,
+            vec![item(&queued), item(&later)],
+            moved_at + Duration::hours(1),
+        )
+        .await
+        .unwrap();
+
+    let old_township: Scope = "示范县/凤岭乡".parse().unwrap();
+    let new_township: Scope = "示范县/白圩镇".parse().unwrap();
+    for (made, place) in [(&uploaded, &home), (&queued, &home), (&later, &elsewhere)] {
+        let id = SubmissionRef::Id(made.id);
+        let (inside, outside) = if place == &home {
+            (&old_township, &new_township)
+        } else {
+            (&new_township, &old_township)
+        };
+        let found = store.review_item(&id, inside).await.unwrap();
+        assert_eq!(
+            found.map(|item| item.village),
+            Some(place.clone()),
+            "{}",
+            made.kiosk_seq
+        );
+        assert_eq!(
+            store.review_item(&id, outside).await.unwrap(),
+            None,
+            "submission {} is outside {outside}",
+            made.kiosk_seq
+        );
+    }
+}
+
 pub async fn a_replacement_needs_an_unrevoked_proven_predecessor(store: Arc<dyn Store>) {
     let old = enroll(store.as_ref(), "石门村", 1).await;
     store
@@ -404,11 +477,29 @@ pub async fn a_replacement_needs_an_unrevoked_proven_predecessor(store: Arc<dyn 
     let code = new_code(store.as_ref(), "石门村").await;
     let mut unproven = replacing_claim(&code, 2, &old, t0());
     if let Some(replacement) = unproven.replaces.as_mut() {
-        replacement.proven_key = [9; 32];
+        replacement.proven_key = Some([9; 32]);
     }
     assert_eq!(
-        store.enroll_kiosk(unproven).await.unwrap(),
+        store.enroll_kiosk(unproven.clone()).await.unwrap(),
         Err(EnrollRefusal::ReplacementNotProven(old.kiosk_id.clone()))
+    );
+    // A proof that verified with no key: refused too, and only once the code checks out.
+    if let Some(replacement) = unproven.replaces.as_mut() {
+        replacement.proven_key = None;
+    }
+    assert_eq!(
+        store.enroll_kiosk(unproven.clone()).await.unwrap(),
+        Err(EnrollRefusal::ReplacementNotProven(old.kiosk_id.clone()))
+    );
+    assert_eq!(
+        store
+            .enroll_kiosk(EnrollClaim {
+                code_key: "no-such-code".into(),
+                ..unproven
+            })
+            .await
+            .unwrap(),
+        Err(EnrollRefusal::UnknownCode)
     );
     // The new key must be new, replacement or not.
     assert_eq!(

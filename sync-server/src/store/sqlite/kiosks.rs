@@ -249,7 +249,7 @@ fn predecessor(
     let Some(proven) = find(conn, &KioskRef::Id(replacement.kiosk_id.clone()))? else {
         return Ok(Ok(None));
     };
-    if proven.public_key != replacement.proven_key {
+    if replacement.proven_key != Some(proven.public_key) {
         return Ok(Err(EnrollRefusal::ReplacementNotProven(proven.kiosk_id)));
     }
     if !proven.is_revoked() {

@@ -21,22 +21,22 @@ const CHINA_OFFSET_MS: i64 = 8 * 3600 * 1000;
 
 /// Evaluations in the scope given by `:county`, `:township` and `:village`.
 const IN_SCOPE: &str = "s.kind = 'evaluation'
-       AND (:county IS NULL OR k.county = :county)
-       AND (:township IS NULL OR k.township = :township)
-       AND (:village IS NULL OR k.village = :village)";
+       AND (:county IS NULL OR s.county = :county)
+       AND (:township IS NULL OR s.township = :township)
+       AND (:village IS NULL OR s.village = :village)";
 
 fn rating_counts(conn: &Connection, query: &RatingsQuery) -> StoreResult<Vec<RatingCount>> {
     let (county, township, village) = query.scope.parts();
     let mut statement = conn
         .prepare(&format!(
-            "SELECT s.item_code, k.county, k.township, k.village,
+            "SELECT s.item_code, s.county, s.township, s.village,
                     date((s.received_at + {CHINA_OFFSET_MS}) / 1000, 'unixepoch') AS day,
                     s.rating, COUNT(*)
              FROM submissions s JOIN kiosks k USING (kiosk_id)
              WHERE {IN_SCOPE}
                AND s.rating BETWEEN 1 AND 5
                AND s.received_at >= :from AND s.received_at < :until
-             GROUP BY s.item_code, k.county, k.township, k.village, day, s.rating"
+             GROUP BY s.item_code, s.county, s.township, s.village, day, s.rating"
         ))
         .map_err(failed("count ratings"))?;
     let rows = statement
@@ -104,7 +104,7 @@ fn item_names(conn: &Connection, codes: &[String]) -> StoreResult<Vec<ItemName>>
         .map_err(failed("name items"))
 }
 
-const TASK_COLUMNS: &str = "k.county, k.township, k.village, c.code,
+const TASK_COLUMNS: &str = "s.county, s.township, s.village, c.code,
      json_extract(c.body, '$.name_zh'), json_extract(c.body, '$.name_en'),
      f.submission_id IS NOT NULL, f.called_back_at, f.call_note, f.fix_note, f.closed_at,
      f.closed_by, f.updated_at";

@@ -21,7 +21,7 @@ use crate::store::review::{
 use crate::store::staff::AuditEntry;
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 
-const ITEM_COLUMNS: &str = "k.county, k.township, k.village, s.stage, s.levels, s.accepted_at, \
+const ITEM_COLUMNS: &str = "s.county, s.township, s.village, s.stage, s.levels, s.accepted_at, \
      s.suspended_at, s.suspended_days, s.due_on";
 
 struct ItemRow {
@@ -217,10 +217,10 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
     let filter = format!(
         "FROM submissions s JOIN kiosks k USING (kiosk_id)
          WHERE s.kind != 'evaluation'
-           AND (:county IS NULL OR k.county = :county)
-           AND (:township IS NULL OR k.township = :township)
-           AND (:village_scope IS NULL OR k.village = :village_scope)
-           AND (:village IS NULL OR k.village = :village)
+           AND (:county IS NULL OR s.county = :county)
+           AND (:township IS NULL OR s.township = :township)
+           AND (:village_scope IS NULL OR s.village = :village_scope)
+           AND (:village IS NULL OR s.village = :village)
            AND (:kind IS NULL OR s.kind = :kind)
            AND (:item IS NULL OR s.item_code = :item)
            AND (:from IS NULL OR s.received_at >= :from)

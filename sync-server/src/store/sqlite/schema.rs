@@ -283,6 +283,36 @@ const MIGRATIONS: &[Migration] = &[
         name: "chain the audit log",
         run: audit::chain_the_audit_log,
     },
+    // Enrollment codes are keyed with a server secret kept outside the database
+    // (`api::enroll_codes`). The unkeyed hashes of codes not used yet would give those codes
+    // away to a copy of the database, so they are dropped: staff issue new ones. Used codes
+    // stay as the record of which kiosk each enrolled (a used code enrolls nothing more).
+    Migration::Sql(
+        r#"
+    DELETE FROM enroll_codes WHERE used_at IS NULL;
+    "#,
+    ),
+    // A submission belongs to the village it was handed in at, whatever happens to the booth
+    // afterwards: a booth re-enrolled into another village takes its kiosk number and its
+    // submissions' statuses feed along, but not their place, and so not who may read them.
+    // Rows stored before this get the village of the booth's identity (same kiosk number: one
+    // booth's chain of re-enrollments) that was enrolled last before each arrived.
+    Migration::Sql(
+        r#"
+    ALTER TABLE submissions ADD COLUMN county TEXT;
+    ALTER TABLE submissions ADD COLUMN township TEXT;
+    ALTER TABLE submissions ADD COLUMN village TEXT;
+    UPDATE submissions SET (county, township, village) = (
+        SELECT p.county, p.township, p.village
+        FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
+        WHERE k.kiosk_id = submissions.kiosk_id AND p.enrolled_at <= submissions.received_at
+        ORDER BY p.enrolled_at DESC, p.rowid DESC LIMIT 1);
+    UPDATE submissions SET (county, township, village) = (
+        SELECT county, township, village FROM kiosks WHERE kiosks.kiosk_id = submissions.kiosk_id)
+    WHERE village IS NULL;
+    CREATE INDEX submissions_by_place ON submissions (county, township, village, received_at);
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use sync_protocol::enroll::Village;
 use sync_protocol::feed::{StatusChange, SubmissionStatus};
 use sync_protocol::submission::Submission;
 use uuid::Uuid;
@@ -23,14 +24,15 @@ pub(super) fn ingest(
         .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
-                                      rating)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
+                                      rating, county, township, village)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT DO NOTHING",
         )
         .map_err(failed("store a submission"))?;
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let submission = &item.submission;
+        let place = handed_in_at(conn, kiosk_id, submission.created_at)?;
         // The claim: the insert itself. Both the id and the receipt number are unique, so a
         // second copy inserts nothing and is told apart below, inside the same transaction.
         let inserted = insert
@@ -45,6 +47,9 @@ pub(super) fn ingest(
                 to_json(submission)?,
                 millis(now),
                 submission.rating,
+                place.county,
+                place.township,
+                place.village,
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {
@@ -66,6 +71,37 @@ pub(super) fn ingest(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// The village a submission was handed in at: that of the identity of the uploading booth
+/// (its kiosk number's chain of re-enrollments) that was enrolled last before the submission
+/// was made (the first, for one made before any by the booth's clock). A submission made in
+/// one village and uploaded after the booth was re-enrolled into another still belongs to the
+/// first; so does everything the booth uploaded before.
+fn handed_in_at(
+    conn: &Connection,
+    kiosk_id: &str,
+    created_at: DateTime<Utc>,
+) -> StoreResult<Village> {
+    conn.prepare_cached(
+        "SELECT p.county, p.township, p.village
+         FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
+         WHERE k.kiosk_id = ?1
+         ORDER BY p.enrolled_at <= ?2 DESC,
+                  CASE WHEN p.enrolled_at <= ?2 THEN -p.enrolled_at ELSE p.enrolled_at END,
+                  p.rowid DESC
+         LIMIT 1",
+    )
+    .and_then(|mut statement| {
+        statement.query_row(params![kiosk_id, millis(created_at)], |row| {
+            Ok(Village {
+                county: row.get(0)?,
+                township: row.get(1)?,
+                village: row.get(2)?,
+            })
+        })
+    })
+    .map_err(failed("find where a submission was made"))
 }
 
 fn existing_outcome(conn: &Connection, item: &IngestItem) -> StoreResult<IngestOutcome> {
