@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use sync_protocol::personal::CountySecret;
 
 use crate::api::metrics::Metrics;
 use crate::api::nonces::NonceCache;
@@ -23,6 +24,8 @@ pub struct AppState {
 struct Shared {
     store: Arc<dyn Store>,
     server_id: String,
+    /// Opens the personal part booths seal to the county's key.
+    county: Arc<CountySecret>,
     settings: Settings,
     nonces: NonceCache,
     enroll_limiter: EnrollLimiter,
@@ -44,7 +47,11 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Reads the server id from the store.
-    pub async fn new(store: Arc<dyn Store>, settings: Settings) -> Result<Self, StoreError> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        county: Arc<CountySecret>,
+        settings: Settings,
+    ) -> Result<Self, StoreError> {
         let server_id = store.server_id().await?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -52,6 +59,7 @@ impl AppState {
                 login_limiter: EnrollLimiter::new(settings.login_limits),
                 store,
                 server_id,
+                county,
                 settings,
                 nonces: NonceCache::default(),
                 metrics: Metrics::default(),
@@ -70,6 +78,11 @@ impl AppState {
 
     pub fn server_id(&self) -> &str {
         &self.shared.server_id
+    }
+
+    /// The county's key pair booths seal personal data to.
+    pub fn county(&self) -> &CountySecret {
+        &self.shared.county
     }
 
     pub fn settings(&self) -> &Settings {

@@ -17,6 +17,7 @@ use sync_protocol::paths;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use sync_server::data_dir::DataDir;
+use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
 use sync_server::state::AppState;
@@ -53,7 +54,7 @@ pub struct RunningServer {
 /// Starts the server on a fresh port over `dir` (created and migrated if new).
 pub async fn start(dir: &Path) -> BenchResult<RunningServer> {
     let database = DataDir::create(dir)?.database();
-    let state = server::open_state(dir, Settings::default()).await?;
+    let state = server::open_state(dir, ServerKeys::generate(), Settings::default()).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -196,6 +197,7 @@ pub fn sample_submission(kiosk_number: u32, seq: u64) -> Submission {
         applicant: Some(sample_applicant()),
         contact_phone: Some(SAMPLE_PHONE.into()),
         created_at,
+        sealed: None,
     }
 }
 

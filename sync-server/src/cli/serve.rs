@@ -1,6 +1,9 @@
 //! `sync-server serve [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
 //! [--public-url URL] [--follow-up-days N] [--log-format compact|json]`.
 //!
+//! Refuses to start without the key file (`--key-file`, see `keys init`), or with one that
+//! lies in the data directory, is open to group or others, or is not this database's.
+//!
 //! Prints `listening on http://ADDR` (`https://` with TLS) on stdout once the store is open
 //! and the socket bound (with the real port when `--listen` asks for port 0), then serves
 //! until SIGINT/SIGTERM.
@@ -9,9 +12,11 @@
 //! does TLS: staff passwords and villagers' applications must not cross a network in clear.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail, ensure};
+use sync_server::data_dir::DataDir;
+use sync_server::key_file::{KeyFile, KeyLock};
 use sync_server::server;
 use sync_server::settings::Settings;
 use sync_server::tls::{self, TlsListener};
@@ -53,12 +58,16 @@ impl Args {
         self.log_format == LogFormat::Json
     }
 
-    pub async fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+    pub async fn run(&self, paths: &super::Paths) -> anyhow::Result<()> {
         // Before anything is bound or opened: a wrong file is the first thing reported.
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
             _ => None,
         };
+        let data_dir = DataDir::create(&paths.data_dir)?;
+        // Held until the process ends: no rotation while this server seals with the keys.
+        let _lock = KeyLock::shared(data_dir.path())?;
+        let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;
         let listener = tokio::net::TcpListener::bind(&self.listen)
             .await
@@ -82,8 +91,8 @@ impl Args {
             follow_up_days: self.follow_up_days,
             ..Settings::default()
         };
-        let state = server::open_state(data_dir, settings).await?;
-        tracing::info!(data_dir = %data_dir.display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        let state = server::open_state(data_dir.path(), keys, settings).await?;
+        tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
         let shutdown = server::shutdown_signal();
         match tls {
             Some(config) => {

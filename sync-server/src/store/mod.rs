@@ -35,6 +35,7 @@ pub mod content;
 pub mod model;
 pub mod ratings;
 pub mod review;
+pub mod sealing;
 pub mod sqlite;
 pub mod staff;
 
@@ -84,6 +85,17 @@ pub enum StoreError {
         "the store's schema version {found} is newer than this program's {supported}: upgrade sync-server"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// A sealed value that does not open: the wrong key file, or a row changed by hand.
+    #[error("cannot open the sealed {place}: {source}")]
+    Unsealable {
+        place: String,
+        #[source]
+        source: sealing::SealError,
+    },
+    #[error(
+        "the key file does not belong to this database ({detail}): pass the key file this database was sealed with (--key-file or SYNC_SERVER_KEY_FILE)"
+    )]
+    KeysDoNotMatch { detail: String },
 }
 
 impl StoreError {

@@ -13,6 +13,7 @@ use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
 use sync_server::api::enroll_codes;
 use sync_server::api::rate_limit::EnrollLimits;
 use sync_server::domain::fleet::KioskRecord;
+use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
 use sync_server::state::AppState;
@@ -66,7 +67,7 @@ impl TestServer {
 
     pub async fn start_with(settings: Settings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let state = server::open_state(dir.path(), settings)
+        let state = server::open_state(dir.path(), ServerKeys::generate(), settings)
             .await
             .expect("open state");
         Self::serve_state(dir, state).await

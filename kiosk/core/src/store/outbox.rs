@@ -61,6 +61,7 @@ pub(crate) fn submit(
         applicant: new.applicant,
         contact_phone: new.contact_phone,
         created_at,
+        sealed: None,
     };
     submission.validate().map_err(StoreError::Invalid)?;
     let masked_id = submission
@@ -188,6 +189,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .map_err(|e| Fault::decode("applicant", e))?,
             contact_phone,
             created_at: sql::parse_time(&created_at)?,
+            sealed: None,
         })
     })())
 }

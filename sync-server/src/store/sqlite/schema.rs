@@ -240,6 +240,14 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO catalog_versions (code, version, body, published_at, published_by)
         SELECT code, version, body, updated_at, 'import' FROM catalog_items;
     "#,
+    // Personal data sealed at rest (`store::sealing`, `sqlite::sealed`): the submission body,
+    // status notes, review comments and follow-up notes hold sealed text from now on (the
+    // store seals older rows when it opens), so no later migration can read them with
+    // json_extract. An ID number is found through its keyed hash, kept here.
+    r#"
+    ALTER TABLE submissions ADD COLUMN id_lookup TEXT;
+    CREATE INDEX submissions_by_id_lookup ON submissions (id_lookup) WHERE id_lookup IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this program writes.
