@@ -135,7 +135,10 @@ async fn drop_key(paths: &Paths, id: u32) -> anyhow::Result<()> {
     let dir = existing_data_dir(&paths.data_dir)?;
     let _lock = KeyLock::exclusive(dir.path())?;
     let mut file = KeyFile::load(&paths.key_file, dir.path())?;
-    let store = open(&dir, &file.keys()?).await?;
+    let keys = file.keys()?;
+    // In memory first: the newest key, or one the file lacks, is refused before anything else.
+    file.drop_at_rest_key(id)?;
+    let store = open(&dir, &keys).await?;
     let still = store.count_sealed_with(id).await?;
     if still > 0 {
         bail!(
@@ -143,7 +146,6 @@ async fn drop_key(paths: &Paths, id: u32) -> anyhow::Result<()> {
         );
     }
     drop(store);
-    file.drop_at_rest_key(id)?;
     file.save()?;
     println!(
         "at-rest key {id} removed from {}; backups sealed with it need a copy of the key file from before",

@@ -83,7 +83,7 @@ pub struct Serving {
 
 impl Serving {
     /// On a free loopback port, plain HTTP.
-    fn start(dir: &Path) -> Self {
+    pub fn start(dir: &Path) -> Self {
         let serving = Self::start_with(dir, &["--listen", "127.0.0.1:0"]);
         assert!(
             serving.url.starts_with("http://127.0.0.1:"),
@@ -126,7 +126,7 @@ impl Serving {
         Self { child, url }
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -95,6 +95,11 @@ impl TestServer {
         self.state.store()
     }
 
+    /// The data directory (the database and its WAL).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     pub fn take_task(&mut self) -> JoinHandle<Result<(), ServerError>> {
         self.task.take().expect("server task")
     }

@@ -8,6 +8,8 @@
 //!   a retry with the same code and key gets the original answer.
 //! - `security`: each refusal is a 4xx with its code and changes nothing in the store.
 //! - `openapi`: the document matches the route table and the wire types.
+//! - `personal_data`: personal values never readable in the database file or its WAL, staff
+//!   still reading them; tampering refused; search by ID number; old databases sealed.
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `staff_admin`: accounts, calendar and audit pages, for administrators only.
 //! - `staff_auth`: staff login, lockout, throttling, sessions, CSRF, language (with
@@ -31,6 +33,7 @@ mod cli;
 mod common;
 mod enrollment;
 mod openapi;
+mod personal_data;
 mod re_enrollment;
 mod security;
 mod shutdown;
