@@ -2,13 +2,14 @@
 //! status change flowing back to the booth's receipt.
 
 use booth_tests::booth::{
+    County,
     Booth, COMMAND, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
     server_cli, server_receipts,
 };
 
 #[test]
 fn an_offline_application_arrives_once_and_its_status_flows_back() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     import_catalog(county.path());
@@ -95,7 +96,7 @@ fn an_offline_application_arrives_once_and_its_status_flows_back() {
 
 #[test]
 fn the_sync_service_resumes_by_itself_when_the_server_returns() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = Server::start(county.path(), port);
@@ -122,7 +123,7 @@ fn the_sync_service_resumes_by_itself_when_the_server_returns() {
 
 #[test]
 fn a_revoked_booth_is_told_so_in_one_line() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
     let code = enroll_code(county.path(), "青山村");
@@ -147,7 +148,7 @@ fn a_revoked_booth_is_told_so_in_one_line() {
 
 #[test]
 fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let receipts = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
@@ -190,7 +191,7 @@ fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
 
 #[test]
 fn a_receipt_printed_offline_carries_its_number_as_a_qr_code() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let receipts = tempfile::tempdir().unwrap();
     import_catalog(county.path());

@@ -27,5 +27,8 @@ pub async fn heartbeat(
         clock_offset_ms = heartbeat.clock_offset_ms,
         "heartbeat"
     );
-    Ok(Json(HeartbeatResponse { server_time: now }))
+    Ok(Json(HeartbeatResponse {
+        server_time: now,
+        county_key: Some(state.county().public_key().clone()),
+    }))
 }
