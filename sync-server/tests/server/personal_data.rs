@@ -572,3 +572,116 @@ async fn rotation_reseals_every_value_under_a_new_key_and_the_old_one_can_go() {
         "the old key file no longer opens the database: {line}"
     );
 }
+
+// ── sealed by the booth ──────────────────────────────────────────────────────────────────
+
+#[tokio::test]
+async fn a_submission_sealed_on_the_booth_lands_opened_and_a_foreign_seal_is_invalid() {
+    let (server, kiosk) = county().await;
+    let enrolled_key = kiosk
+        .enrolled
+        .county_key
+        .clone()
+        .expect("the enrollment answer carries the county key");
+    assert_eq!(&enrolled_key, server.state.county().public_key());
+    let heartbeat: sync_protocol::heartbeat::HeartbeatResponse = kiosk
+        .post_json(
+            paths::HEARTBEAT,
+            &sync_protocol::heartbeat::Heartbeat {
+                queue_depth: 0,
+                oldest_pending_age_s: None,
+                quarantined: 0,
+                devices: Default::default(),
+                app_version: "test".into(),
+                disk_free_bytes: 1,
+                uptime_s: 1,
+                clock_offset_ms: 0,
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("heartbeat answer");
+    assert_eq!(heartbeat.county_key.as_ref(), Some(&enrolled_key));
+
+    let plain = application(kiosk.number(), 1, ID_NUMBER);
+    let mut sealed = plain.clone();
+    sealed.seal_personal(&enrolled_key);
+    let mut foreign = application(kiosk.number(), 2, ID_NUMBER);
+    foreign.seal_personal(
+        sync_protocol::personal::CountySecret::from_seed(&[1; 32]).public_key(),
+    );
+    let mut both = application(kiosk.number(), 3, ID_NUMBER);
+    both.seal_personal(&enrolled_key);
+    both.contact_phone = Some(PHONE.into());
+    let old_booth = submission(kiosk.number(), 4);
+    let response = kiosk
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![sealed.clone(), foreign, both, old_booth.clone()],
+            },
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: BatchResponse = response.json().await.expect("batch response");
+    let outcomes: Vec<Outcome> = answer.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Accepted,
+            Outcome::Invalid,
+            Outcome::Invalid,
+            Outcome::Accepted
+        ],
+        "{answer:?}"
+    );
+    assert!(
+        answer.results[1]
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("does not open")),
+        "{answer:?}"
+    );
+
+    let stored = server
+        .store()
+        .find_submission(&SubmissionRef::Id(sealed.id))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.submission, plain, "opened into exactly what the booth had");
+    let again = kiosk
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![plain.clone()],
+            },
+        )
+        .await;
+    let again: BatchResponse = again.json().await.expect("batch response");
+    assert_eq!(
+        again.results[0].outcome,
+        Outcome::Duplicate,
+        "the digest is over the opened content: the same content in the clear is a retry"
+    );
+    let mut changed = plain;
+    changed.contact_phone = Some("13900000000".into());
+    changed.seal_personal(&enrolled_key);
+    let changed: BatchResponse = kiosk
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![changed],
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("batch response");
+    assert_eq!(changed.results[0].outcome, Outcome::Conflict);
+    assert_eq!(
+        found_in(&file_bytes(server.data_dir()), &SECRETS),
+        Vec::<String>::new()
+    );
+}
