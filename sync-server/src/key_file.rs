@@ -22,6 +22,7 @@ use std::sync::Arc;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
+use rustix::fs::FlockOperation;
 use serde::{Deserialize, Serialize};
 use sync_protocol::personal::CountySecret;
 
@@ -69,9 +70,13 @@ pub enum KeyFileError {
         #[source]
         source: std::io::Error,
     },
-    #[error("at-rest key {id} is the newest, which seals new data: run `sync-server keys rotate` first")]
+    #[error(
+        "at-rest key {id} is the newest, which seals new data: run `sync-server keys rotate` first"
+    )]
     DropNewest { id: u32 },
-    #[error("key file {path} has no at-rest key {id}: `sync-server keys list` shows the ones it has")]
+    #[error(
+        "key file {path} has no at-rest key {id}: `sync-server keys list` shows the ones it has"
+    )]
     NoSuchKey { path: String, id: u32 },
     #[error(
         "the keys of data directory {data_dir} are in use by a running `sync-server serve` or command: stop it first"
@@ -195,7 +200,12 @@ impl KeyFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(KeyFileError::Missing { path: shown });
             }
-            Err(source) => return Err(KeyFileError::Read { path: shown, source }),
+            Err(source) => {
+                return Err(KeyFileError::Read {
+                    path: shown,
+                    source,
+                });
+            }
         };
         refuse_inside(path, data_dir)?;
         if !meta.is_file() {
@@ -246,8 +256,9 @@ impl KeyFile {
             .map(|entry| {
                 Ok(AtRestKey {
                     id: entry.id,
-                    key: decode_key(&entry.key)
-                        .ok_or_else(|| malformed(&format!("at-rest key {} is not 32 bytes", entry.id)))?,
+                    key: decode_key(&entry.key).ok_or_else(|| {
+                        malformed(&format!("at-rest key {} is not 32 bytes", entry.id))
+                    })?,
                 })
             })
             .collect::<Result<Vec<_>, KeyFileError>>()?;
@@ -257,10 +268,12 @@ impl KeyFile {
         if ids.len() != at_rest.len() {
             return Err(malformed("two at-rest keys share an id"));
         }
-        let lookup = decode_key(&self.contents.lookup).ok_or_else(|| malformed("the lookup key is not 32 bytes"))?;
+        let lookup = decode_key(&self.contents.lookup)
+            .ok_or_else(|| malformed("the lookup key is not 32 bytes"))?;
         let seed = decode_key(&self.contents.county_seed)
             .ok_or_else(|| malformed("the county seed is not 32 bytes"))?;
-        let ring = KeyRing::new(&at_rest, &lookup).map_err(|_| malformed("it has no at-rest key"))?;
+        let ring =
+            KeyRing::new(&at_rest, &lookup).map_err(|_| malformed("it has no at-rest key"))?;
         Ok(ServerKeys {
             ring: Arc::new(ring),
             county: Arc::new(CountySecret::from_seed(&seed)),
@@ -401,30 +414,34 @@ pub struct KeyLock {
 impl KeyLock {
     /// Shared: refused while a rotation runs.
     pub fn shared(data_dir: &Path) -> Result<Self, KeyFileError> {
-        let file = lock_file(data_dir)?;
-        match file.try_lock_shared() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(KeyFileError::Rotating {
+        Self::take(data_dir, FlockOperation::NonBlockingLockShared, || {
+            KeyFileError::Rotating {
                 data_dir: data_dir.display().to_string(),
-            }),
-            Err(std::fs::TryLockError::Error(source)) => Err(KeyFileError::Lock {
-                path: data_dir.join(LOCK_FILE).display().to_string(),
-                source,
-            }),
-        }
+            }
+        })
     }
 
     /// Exclusive: refused while anything else uses the keys.
     pub fn exclusive(data_dir: &Path) -> Result<Self, KeyFileError> {
-        let file = lock_file(data_dir)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(KeyFileError::InUse {
+        Self::take(data_dir, FlockOperation::NonBlockingLockExclusive, || {
+            KeyFileError::InUse {
                 data_dir: data_dir.display().to_string(),
-            }),
-            Err(std::fs::TryLockError::Error(source)) => Err(KeyFileError::Lock {
+            }
+        })
+    }
+
+    fn take(
+        data_dir: &Path,
+        operation: FlockOperation,
+        held: impl FnOnce() -> KeyFileError,
+    ) -> Result<Self, KeyFileError> {
+        let file = lock_file(data_dir)?;
+        match rustix::fs::flock(&file, operation) {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(rustix::io::Errno::WOULDBLOCK) => Err(held()),
+            Err(errno) => Err(KeyFileError::Lock {
                 path: data_dir.join(LOCK_FILE).display().to_string(),
-                source,
+                source: errno.into(),
             }),
         }
     }

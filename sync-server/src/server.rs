@@ -60,10 +60,7 @@ pub async fn open_state(
 
 /// Opens the SQLite store of a data directory (off the async workers: it may migrate, and
 /// seal what an older version left in the clear).
-pub async fn open_store(
-    dir: &DataDir,
-    keys: Arc<KeyRing>,
-) -> Result<Arc<SqliteStore>, StoreError> {
+pub async fn open_store(dir: &DataDir, keys: Arc<KeyRing>) -> Result<Arc<SqliteStore>, StoreError> {
     let path = dir.database();
     let newest = keys.newest();
     let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))

@@ -246,7 +246,11 @@ pub fn seal(key: &CountyKey, id: Uuid, personal: &Personal) -> SealedPersonal {
 }
 
 /// Opens what [`seal`] made for submission `id`.
-pub fn open(secret: &CountySecret, id: Uuid, sealed: &SealedPersonal) -> Result<Personal, OpenError> {
+pub fn open(
+    secret: &CountySecret,
+    id: Uuid,
+    sealed: &SealedPersonal,
+) -> Result<Personal, OpenError> {
     if sealed.suite != SUITE {
         return Err(OpenError::UnknownSuite(sealed.suite.clone()));
     }
@@ -289,7 +293,9 @@ mod tests {
         sealed.seal_personal(secret.public_key());
         let wire = serde_json::to_string(&sealed).unwrap();
         assert!(
-            !wire.contains("李秀英") && !wire.contains("196208150028") && !wire.contains("13800000000"),
+            !wire.contains("李秀英")
+                && !wire.contains("196208150028")
+                && !wire.contains("13800000000"),
             "{wire}"
         );
         assert!(!sealed.has_clear_personal());
@@ -313,7 +319,10 @@ mod tests {
         assert_eq!(moved.open_personal(&secret), Err(OpenError::DoesNotOpen));
 
         let mut elsewhere = sealed.clone();
-        assert_eq!(elsewhere.open_personal(&county()), Err(OpenError::DoesNotOpen));
+        assert_eq!(
+            elsewhere.open_personal(&county()),
+            Err(OpenError::DoesNotOpen)
+        );
 
         let mut both = sealed.clone();
         both.contact_phone = Some("13900000000".into());

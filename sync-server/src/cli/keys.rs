@@ -94,7 +94,10 @@ fn list(paths: &Paths, json: bool) -> anyhow::Result<()> {
 
 /// Opens the store with `keys`: refuses keys that are not the database's, and brings every
 /// value under their newest at-rest key.
-async fn open(dir: &sync_server::data_dir::DataDir, keys: &ServerKeys) -> anyhow::Result<Arc<SqliteStore>> {
+async fn open(
+    dir: &sync_server::data_dir::DataDir,
+    keys: &ServerKeys,
+) -> anyhow::Result<Arc<SqliteStore>> {
     Ok(server::open_store(dir, Arc::clone(&keys.ring)).await?)
 }
 

@@ -156,9 +156,12 @@ async fn open_in(dir: &DataDir, paths: &Paths) -> anyhow::Result<Opened> {
 /// should not quietly create an empty database.
 async fn open_existing(paths: &Paths) -> anyhow::Result<Opened> {
     let dir = existing_data_dir(&paths.data_dir)?;
-    open_in(&dir, paths)
-        .await
-        .with_context(|| format!("cannot open the server database in {}", dir.path().display()))
+    open_in(&dir, paths).await.with_context(|| {
+        format!(
+            "cannot open the server database in {}",
+            dir.path().display()
+        )
+    })
 }
 
 fn existing_data_dir(dir: &Path) -> anyhow::Result<DataDir> {

@@ -286,7 +286,10 @@ mod tests {
         let sealed = ring.seal(BODY, "李秀英 450902196208150028");
         assert!(!sealed.contains("李秀英") && !sealed.contains("196208150028"));
         assert_eq!(Stored::of(&sealed), Stored::Sealed { key_id: 1 });
-        assert_eq!(ring.open(BODY, &sealed).unwrap(), "李秀英 450902196208150028");
+        assert_eq!(
+            ring.open(BODY, &sealed).unwrap(),
+            "李秀英 450902196208150028"
+        );
 
         let other_row = Place {
             row: "0190a3c2-0000-7000-8000-000000000002",
@@ -338,7 +341,10 @@ mod tests {
         let sealed_before = before.seal(BODY, "地址");
         assert_eq!(after.newest(), 2);
         assert_eq!(after.open(BODY, &sealed_before).unwrap(), "地址");
-        assert_eq!(Stored::of(&after.seal(BODY, "x")), Stored::Sealed { key_id: 2 });
+        assert_eq!(
+            Stored::of(&after.seal(BODY, "x")),
+            Stored::Sealed { key_id: 2 }
+        );
         let without_old = KeyRing::new(&[new], &lookup).unwrap();
         assert_eq!(
             without_old.open(BODY, &sealed_before),

@@ -155,12 +155,22 @@ async fn no_personal_value_reaches_the_database_file_yet_staff_read_them_all() {
     let told = kiosk
         .feed::<sync_protocol::feed::StatusChange>(sync_protocol::feed::Feed::Statuses, None, 100)
         .await;
-    let note = told.items.last().and_then(|c| c.note.clone()).unwrap_or_default();
-    assert!(note.contains(COMMENT), "the booth is told the note in the clear: {note}");
+    let note = told
+        .items
+        .last()
+        .and_then(|c| c.note.clone())
+        .unwrap_or_default();
+    assert!(
+        note.contains(COMMENT),
+        "the booth is told the note in the clear: {note}"
+    );
 
     let follow_up = format!("/staff/follow-ups/{}", rating.receipt_number);
     handler.get(&follow_up).await.assert_ok();
-    for (step, field, value) in [("call", "call_note", CALL_NOTE), ("fix", "fix_note", FIX_NOTE)] {
+    for (step, field, value) in [
+        ("call", "call_note", CALL_NOTE),
+        ("fix", "fix_note", FIX_NOTE),
+    ] {
         let saved = handler
             .post(&format!("{follow_up}/{step}"), &[(field, value)])
             .await;
@@ -174,7 +184,10 @@ async fn no_personal_value_reaches_the_database_file_yet_staff_read_them_all() {
         .assert_contains(FIX_NOTE)
         .assert_contains("排队太久");
     let export = handler.get("/staff/export.csv?status=all&mine=0").await;
-    export.assert_ok().assert_contains(NAME).assert_lacks(ID_NUMBER);
+    export
+        .assert_ok()
+        .assert_contains(NAME)
+        .assert_lacks(ID_NUMBER);
 
     let bytes = file_bytes(server.data_dir());
     assert!(bytes.len() > 4096, "read the database");
@@ -251,12 +264,20 @@ async fn a_sealed_value_changed_or_moved_to_another_row_is_refused() {
 
     set_body(&second.id, &second_body);
     assert_eq!(
-        read(store, second.id).await.expect("read").expect("found").submission,
+        read(store, second.id)
+            .await
+            .expect("read")
+            .expect("found")
+            .submission,
         second,
         "restored from a backup, it opens again"
     );
     assert_eq!(
-        read(store, first.id).await.expect("read").expect("found").submission,
+        read(store, first.id)
+            .await
+            .expect("read")
+            .expect("found")
+            .submission,
         first
     );
 }
@@ -271,7 +292,10 @@ async fn staff_find_submissions_by_full_id_number_and_the_search_is_audited() {
     handler.get("/staff/inbox").await.assert_ok();
 
     let found = handler
-        .post("/staff/inbox/by-id", &[("id_number", "45090219620815002x ")])
+        .post(
+            "/staff/inbox/by-id",
+            &[("id_number", "45090219620815002x ")],
+        )
         .await;
     found
         .assert_ok()
@@ -291,7 +315,11 @@ async fn staff_find_submissions_by_full_id_number_and_the_search_is_audited() {
     let forged = handler
         .post_raw("/staff/inbox/by-id", &[("id_number", ID_NUMBER)])
         .await;
-    assert_eq!(forged.status, StatusCode::FORBIDDEN, "no form token, no search");
+    assert_eq!(
+        forged.status,
+        StatusCode::FORBIDDEN,
+        "no form token, no search"
+    );
 
     let searches = server
         .store()
@@ -306,8 +334,7 @@ async fn staff_find_submissions_by_full_id_number_and_the_search_is_audited() {
     assert!(
         searches
             .iter()
-            .all(|r| r.entry.actor == "handler"
-                && !format!("{:?}", r.entry).contains(BIRTH)),
+            .all(|r| r.entry.actor == "handler" && !format!("{:?}", r.entry).contains(BIRTH)),
         "{searches:?}"
     );
     assert_eq!(
@@ -385,7 +412,11 @@ async fn a_database_from_before_sealing_is_sealed_when_opened() {
     };
     unseal_by_hand(&path, &sent);
     assert_eq!(
-        found_in(&file_bytes(dir.path()), &[NAME, ID_NUMBER, ADDRESS, PHONE, LONG_TEXT]).len(),
+        found_in(
+            &file_bytes(dir.path()),
+            &[NAME, ID_NUMBER, ADDRESS, PHONE, LONG_TEXT]
+        )
+        .len(),
         5,
         "the old file holds them in the clear"
     );
@@ -393,7 +424,10 @@ async fn a_database_from_before_sealing_is_sealed_when_opened() {
     let store = SqliteStore::open(&path, Arc::clone(&keys)).expect("reopen");
     assert_eq!(store.sealed_at_open().sealed, 300);
     assert_eq!(
-        found_in(&file_bytes(dir.path()), &[&SECRETS[..], &[LONG_TEXT]].concat()),
+        found_in(
+            &file_bytes(dir.path()),
+            &[&SECRETS[..], &[LONG_TEXT]].concat()
+        ),
         Vec::<String>::new(),
         "sealing leaves no plain copy behind in free pages or the WAL"
     );
@@ -470,7 +504,10 @@ fn serve_refuses_a_missing_exposed_misplaced_or_foreign_key_file_in_one_line() {
     let keys = crate::cli::key_file(dir);
     let serve = ["serve", "--listen", "127.0.0.1:0"];
     // The database is made with the right keys first.
-    success(&crate::cli::run(dir, &["enroll-code", "--village", "石门村"]));
+    success(&crate::cli::run(
+        dir,
+        &["enroll-code", "--village", "石门村"],
+    ));
 
     let missing = dir.with_file_name("no-such-keys.json");
     let line = failure(&run_with_keys(dir, &missing, &serve));
@@ -517,8 +554,7 @@ async fn rotation_reseals_every_value_under_a_new_key_and_the_old_one_can_go() {
         &["enroll-code", "--village", "石门村", "--json"],
     )))
     .unwrap();
-    let kiosk =
-        crate::common::enroll_with_code(&serving.url, code["code"].as_str().unwrap()).await;
+    let kiosk = crate::common::enroll_with_code(&serving.url, code["code"].as_str().unwrap()).await;
     let sent = application(kiosk.number(), 1, ID_NUMBER);
     upload(&kiosk, vec![sent.clone()]).await;
 
@@ -548,8 +584,7 @@ async fn rotation_reseals_every_value_under_a_new_key_and_the_old_one_can_go() {
     assert!(line.contains("is the newest"), "{line}");
     success(&crate::cli::run(dir, &["keys", "drop", "1"]));
     let listed: serde_json::Value =
-        serde_json::from_str(&success(&crate::cli::run(dir, &["keys", "list", "--json"])))
-            .unwrap();
+        serde_json::from_str(&success(&crate::cli::run(dir, &["keys", "list", "--json"]))).unwrap();
     assert_eq!(listed["at_rest"].as_array().map(Vec::len), Some(1));
     assert_eq!(listed["at_rest"][0]["id"], 2);
 
@@ -608,9 +643,7 @@ async fn a_submission_sealed_on_the_booth_lands_opened_and_a_foreign_seal_is_inv
     let mut sealed = plain.clone();
     sealed.seal_personal(&enrolled_key);
     let mut foreign = application(kiosk.number(), 2, ID_NUMBER);
-    foreign.seal_personal(
-        sync_protocol::personal::CountySecret::from_seed(&[1; 32]).public_key(),
-    );
+    foreign.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[1; 32]).public_key());
     let mut both = application(kiosk.number(), 3, ID_NUMBER);
     both.seal_personal(&enrolled_key);
     both.contact_phone = Some(PHONE.into());
@@ -650,7 +683,10 @@ async fn a_submission_sealed_on_the_booth_lands_opened_and_a_foreign_seal_is_inv
         .await
         .expect("read")
         .expect("stored");
-    assert_eq!(stored.submission, plain, "opened into exactly what the booth had");
+    assert_eq!(
+        stored.submission, plain,
+        "opened into exactly what the booth had"
+    );
     let again = kiosk
         .post_json(
             paths::SUBMISSIONS,

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sync_server::store::conformance::{enroll, submission, t0};
+use sync_server::store::sealing::KeyRing;
 use sync_server::store::sqlite::{SCHEMA_VERSION, SqliteStore};
 use sync_server::store::{
     IngestItem, IngestOutcome, KioskRef, RevokeOutcome, Store, StoreError, SubmissionFilter,
 };
-use sync_server::store::sealing::KeyRing;
 use tempfile::TempDir;
 
 /// One ring for the whole test binary: every handle on a file must hold its keys.
@@ -38,7 +38,8 @@ mod content {
 async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
     let (server, dir) = open();
     // What a staff command does while the server runs: its own connections on the same file.
-    let staff = SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle");
+    let staff =
+        SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle");
     let kiosk = enroll(server.as_ref(), "石门村", 1).await;
     let by_id = KioskRef::Id(kiosk.kiosk_id.clone());
     assert!(matches!(
@@ -63,8 +64,9 @@ async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_from_two_handles_all_commit() {
     let (server, dir) = open();
-    let staff: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle"));
+    let staff: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle"),
+    );
     let kiosk = enroll(server.as_ref(), "石门村", 1).await;
     let mut tasks = Vec::new();
     for seq in 1..=60u64 {

@@ -75,8 +75,8 @@ async fn start_tls(cert: &TestCert, handshake_timeout: Duration) -> TlsServer {
         sync_server::key_file::ServerKeys::generate(),
         settings,
     )
-        .await
-        .expect("open state");
+    .await
+    .expect("open state");
     let config = tls::server_config(&cert.cert, &cert.key).expect("TLS config");
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

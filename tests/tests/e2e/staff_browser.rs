@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 
 use booth_tests::booth::{
-    County,Booth, Server, free_port, import_catalog, receipt_of, server_cli};
+    Booth, County, Server, free_port, import_catalog, receipt_of, server_cli,
+};
 use booth_tests::browser::Driver;
 use fantoccini::{Client, Locator};
 

@@ -6,8 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use booth_tests::booth::{
-    County,
-    Booth, COMMAND, Server, enroll_code, eventually, free_port, receipt_of, server_receipts,
+    Booth, COMMAND, County, Server, enroll_code, eventually, free_port, receipt_of, server_receipts,
 };
 use booth_tests::fault_proxy::{FaultMix, FaultProxy};
 use booth_tests::{Background, run_bin};

@@ -2,8 +2,7 @@
 //! status change flowing back to the booth's receipt.
 
 use booth_tests::booth::{
-    County,
-    Booth, COMMAND, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
+    Booth, COMMAND, County, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
     server_cli, server_receipts,
 };
 

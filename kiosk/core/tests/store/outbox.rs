@@ -519,7 +519,11 @@ fn with_the_county_key_a_queued_submission_shows_nothing_personal_on_disk() {
     );
 
     let queued = store.due_submissions(Utc::now(), 10).unwrap();
-    assert!(queued.iter().all(|s| s.sealed.is_some() && !s.has_clear_personal()));
+    assert!(
+        queued
+            .iter()
+            .all(|s| s.sealed.is_some() && !s.has_clear_personal())
+    );
     let mut opened = queued[0].clone();
     opened.open_personal(&county()).unwrap();
     assert_eq!(opened.validate(), Ok(()));
@@ -529,7 +533,10 @@ fn with_the_county_key_a_queued_submission_shows_nothing_personal_on_disk() {
         (Some(NAME), Some(ID_NUMBER))
     );
     assert_eq!(opened.contact_phone.as_deref(), Some(PHONE));
-    assert_eq!(opened.fields.get("guardian").map(String::as_str), Some(GUARDIAN));
+    assert_eq!(
+        opened.fields.get("guardian").map(String::as_str),
+        Some(GUARDIAN)
+    );
     let mut complaint = queued[1].clone();
     complaint.open_personal(&county()).unwrap();
     assert_eq!(complaint.text.as_deref(), Some(COMPLAINT));
@@ -544,7 +551,10 @@ fn with_the_county_key_a_queued_submission_shows_nothing_personal_on_disk() {
             |row| row.get(0),
         )
         .unwrap();
-    assert_eq!(blob, None, "minimised like the clear fields once acknowledged");
+    assert_eq!(
+        blob, None,
+        "minimised like the clear fields once acknowledged"
+    );
 }
 
 #[test]
@@ -555,7 +565,10 @@ fn a_queue_from_before_the_key_is_sealed_when_the_key_arrives() {
     store.submit(complaint(COMPLAINT)).unwrap();
     let acknowledged = store.submit(complaint("已经上传")).unwrap();
     store
-        .record_results(&[result(&acknowledged, Outcome::Accepted, None)], Utc::now())
+        .record_results(
+            &[result(&acknowledged, Outcome::Accepted, None)],
+            Utc::now(),
+        )
         .unwrap();
     let before = store.due_submissions(Utc::now(), 10).unwrap();
     assert_eq!(

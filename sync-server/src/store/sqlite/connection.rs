@@ -44,7 +44,7 @@ pub(super) fn open_writer(path: &Path) -> StoreResult<Connection> {
     conn.execute_batch(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
     )
-        .map_err(|e| open_error(path, e))?;
+    .map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
 

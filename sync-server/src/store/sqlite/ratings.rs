@@ -6,8 +6,8 @@ use sync_protocol::enroll::Village;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
-use super::staff::append_audit;
 use super::sealed::{CALL_NOTE, FIX_NOTE};
+use super::staff::append_audit;
 use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, RecordRow, record_row};
 use crate::domain::access::Scope;
 use crate::domain::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
@@ -336,9 +336,8 @@ impl RatingsStore for SqliteStore {
         write: FollowUpWrite,
     ) -> StoreFuture<'_, Result<FollowUp, FollowUpRefusal>> {
         let keys = self.keys();
-        Box::pin(
-            self.writer
-                .write("record a follow-up", move |conn| record(conn, &keys, &write)),
-        )
+        Box::pin(self.writer.write("record a follow-up", move |conn| {
+            record(conn, &keys, &write)
+        }))
     }
 }

@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
-use super::staff::append_audit;
 use super::sealed::REVIEW_COMMENT;
+use super::staff::append_audit;
 use super::submissions::{
     RECORD_COLUMNS, RECORD_WIDTH, RecordRow, append_status_change, record_row,
 };
@@ -17,11 +17,11 @@ use crate::domain::access::{Role, Scope};
 use crate::domain::calendar::CalendarDay;
 use crate::domain::county_time;
 use crate::domain::review::ReviewState;
-use crate::store::sealing::KeyRing;
 use crate::store::review::{
     InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
     ReviewUpdate, parse_day_kind,
 };
+use crate::store::sealing::KeyRing;
 use crate::store::staff::AuditEntry;
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 

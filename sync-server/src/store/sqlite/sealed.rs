@@ -90,7 +90,12 @@ impl SealedColumn {
         keys.seal(self.place(row), plaintext)
     }
 
-    pub(super) fn seal_opt(&self, keys: &KeyRing, row: &str, plaintext: Option<&str>) -> Option<String> {
+    pub(super) fn seal_opt(
+        &self,
+        keys: &KeyRing,
+        row: &str,
+        plaintext: Option<&str>,
+    ) -> Option<String> {
         plaintext.map(|text| self.seal(keys, row, text))
     }
 
@@ -215,7 +220,10 @@ fn check_keys(conn: &mut Connection, keys: &KeyRing) -> StoreResult<bool> {
     let under = get_meta(&tx, "sealed_under")?;
     tx.commit().map_err(failed("check the key file"))?;
     Ok(under.as_deref() == Some(keys.newest().to_string().as_str())
-        && Stored::of(&check) == (Stored::Sealed { key_id: keys.newest() }))
+        && Stored::of(&check)
+            == (Stored::Sealed {
+                key_id: keys.newest(),
+            }))
 }
 
 /// Brings the rows of `column` after rowid `after` (at most [`CHUNK`]) under the newest key.

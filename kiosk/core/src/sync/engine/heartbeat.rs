@@ -110,7 +110,12 @@ mod tests {
         state.lock().unwrap().county = Some(county.clone());
         let server = StubServer::start(Arc::clone(&state)).await;
         let before = booth.submit(1);
-        let queued = booth.store.lock().unwrap().due_submissions(chrono::Utc::now(), 10).unwrap();
+        let queued = booth
+            .store
+            .lock()
+            .unwrap()
+            .due_submissions(chrono::Utc::now(), 10)
+            .unwrap();
         assert!(queued[0].sealed.is_none(), "no key yet: held in the clear");
 
         let mut engine = booth.engine(&server.url(), |_| {});
@@ -119,7 +124,12 @@ mod tests {
             booth.store.lock().unwrap().county_key().unwrap().as_ref(),
             Some(county.public_key())
         );
-        let resealed = booth.store.lock().unwrap().due_submissions(chrono::Utc::now(), 10).unwrap();
+        let resealed = booth
+            .store
+            .lock()
+            .unwrap()
+            .due_submissions(chrono::Utc::now(), 10)
+            .unwrap();
         assert!(resealed[0].sealed.is_some() && !resealed[0].has_clear_personal());
         let after = booth.submit(1);
 
