@@ -39,6 +39,13 @@ fn an_offline_application_arrives_once_and_its_status_flows_back() {
         "--json",
     ]);
     let receipt = receipt_of(&applied);
+    // Queued and sealed to the county's key at submit: a stolen booth disk shows none of it.
+    let personal = ["李秀英", "450902196208150028", "青山村12号", "13800000001"];
+    assert_eq!(
+        on_booth_disk(booth_dir.path(), &personal),
+        Vec::<&str>::new(),
+        "personal values readable in the booth's database or its WAL"
+    );
     let offline = booth.run(&["sync", "--once"]);
     assert!(
         !offline.success,
@@ -91,6 +98,29 @@ fn an_offline_application_arrives_once_and_its_status_flows_back() {
         "{shown}"
     );
     drop(server);
+}
+
+/// Which of `values` appear in the booth's database file or its WAL.
+fn on_booth_disk<'a>(booth_dir: &std::path::Path, values: &[&'a str]) -> Vec<&'a str> {
+    let mut bytes = Vec::new();
+    for file in ["kiosk.sqlite3", "kiosk.sqlite3-wal"] {
+        if let Ok(more) = std::fs::read(booth_dir.join(file)) {
+            bytes.extend(more);
+        }
+    }
+    assert!(
+        !bytes.is_empty(),
+        "the booth's database is where it should be"
+    );
+    values
+        .iter()
+        .copied()
+        .filter(|value| {
+            bytes
+                .windows(value.len())
+                .any(|window| window == value.as_bytes())
+        })
+        .collect()
 }
 
 #[test]
