@@ -36,6 +36,9 @@ trap cleanup EXIT
 
 # The county server with the seed catalogue, and the booth enrolled with it.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The key file personal data is sealed with: outside the data directory, owner-only.
+export SYNC_SERVER_KEY_FILE=$work/county-keys.json
+"$server" --data-dir "$work/county" keys init >/dev/null
 "$server" --data-dir "$work/county" catalog import sync-server/seed/catalog.json >/dev/null
 "$server" --data-dir "$work/county" serve --listen "127.0.0.1:$port" >"$work/server.out" 2>"$work/server.log" &
 pids+=($!)

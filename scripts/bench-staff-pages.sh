@@ -33,6 +33,9 @@ trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
+# The key file personal data is sealed with: outside the data directory, owner-only.
+export SYNC_SERVER_KEY_FILE=$work/county-keys.json
+"$SERVER" --data-dir "$work/county" keys init >/dev/null
 "$SERVER" --data-dir "$work/county" catalog import sync-server/seed/catalog.json >/dev/null
 password="bench password 123"
 printf '%s\n' "$password" |

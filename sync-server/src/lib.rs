@@ -16,17 +16,19 @@
 //!   shutdown future resolves, finishing in-flight requests. The binary and the tests use it;
 //!   [`connections`]: the connection loop under it (a deadline on request heads, a cap on
 //!   connections, accept failures waited out); [`tls`]: HTTPS for `serve` (rustls);
-//!   [`data_dir`]: where the server keeps its files.
+//!   [`data_dir`]: where the server keeps its files; [`key_file`]: the keys personal data is
+//!   sealed with, kept apart from them.
 //!
 //! Personal data (names, ID numbers, addresses, phone numbers, free text) is stored because the
-//! county needs it, but never logged: log lines carry submission ids, kiosk ids, receipt
-//! numbers, outcomes and latencies only.
+//! county needs it, sealed ([`store::sealing`]), and never logged: log lines carry submission
+//! ids, kiosk ids, receipt numbers, outcomes and latencies only.
 
 pub mod api;
 pub mod app;
 pub mod connections;
 pub mod data_dir;
 pub mod domain;
+pub mod key_file;
 pub mod server;
 pub mod settings;
 pub mod staff;

@@ -7,7 +7,8 @@
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let dir = std::path::Path::new("/tmp/sync-server-example");
 //! let settings = sync_server::settings::Settings::default();
-//! tokio::spawn(sync_server::server::run(listener, dir, settings, async move {
+//! let keys = sync_server::key_file::ServerKeys::generate();
+//! tokio::spawn(sync_server::server::run(listener, dir, keys, settings, async move {
 //!     let _ = stopped.await;
 //! }));
 //! // … talk to it …
@@ -26,9 +27,11 @@ use crate::api::enroll_codes::CodeSecret;
 use crate::app::app;
 use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
+use crate::key_file::ServerKeys;
 use crate::settings::Settings;
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::sealing::KeyRing;
 use crate::store::sqlite::SqliteStore;
 use crate::tls::TlsListener;
 
@@ -42,31 +45,48 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
 }
 
-/// Opens (creating if needed) the SQLite store in `data_dir` and builds the state to serve.
-pub async fn open_state(data_dir: &Path, settings: Settings) -> Result<AppState, ServerError> {
+/// Opens (creating if needed) the SQLite store in `data_dir`, sealed with `keys`, and builds
+/// the state to serve.
+pub async fn open_state(
+    data_dir: &Path,
+    keys: ServerKeys,
+    settings: Settings,
+) -> Result<AppState, ServerError> {
     let dir = DataDir::create(data_dir)?;
     let code_secret = CodeSecret::new(dir.code_secret()?);
-    let store = open_store(&dir).await?;
-    Ok(AppState::new(store, settings, code_secret).await?)
+    let store = open_store(&dir, Arc::clone(&keys.ring)).await?;
+    Ok(AppState::new(store, keys.county, settings, code_secret).await?)
 }
 
-/// Opens the SQLite store of a data directory (off the async workers: it may migrate).
-pub async fn open_store(dir: &DataDir) -> Result<Arc<SqliteStore>, StoreError> {
+/// Opens the SQLite store of a data directory (off the async workers: it may migrate, and
+/// seal what an older version left in the clear).
+pub async fn open_store(dir: &DataDir, keys: Arc<KeyRing>) -> Result<Arc<SqliteStore>, StoreError> {
     let path = dir.database();
-    tokio::task::spawn_blocking(move || SqliteStore::open(&path))
+    let newest = keys.newest();
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))
         .await
-        .map_err(|e| StoreError::backend("open the store", e))?
-        .map(Arc::new)
+        .map_err(|e| StoreError::backend("open the store", e))??;
+    let report = store.sealed_at_open();
+    if report.sealed + report.resealed > 0 {
+        tracing::info!(
+            sealed = report.sealed,
+            resealed = report.resealed,
+            key = newest,
+            "personal data brought under the newest at-rest key"
+        );
+    }
+    Ok(Arc::new(store))
 }
 
 /// [`open_state`] then [`serve`].
 pub async fn run(
     listener: TcpListener,
     data_dir: &Path,
+    keys: ServerKeys,
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let state = open_state(data_dir, settings).await?;
+    let state = open_state(data_dir, keys, settings).await?;
     serve(listener, state, shutdown).await
 }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use sync_protocol::personal::CountySecret;
 
 use crate::api::enroll_codes::CodeSecret;
 use crate::api::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct AppState {
 struct Shared {
     store: Arc<dyn Store>,
     server_id: String,
+    /// Opens the personal part booths seal to the county's key.
+    county: Arc<CountySecret>,
     settings: Settings,
     code_secret: CodeSecret,
     nonces: NonceCache,
@@ -54,6 +57,7 @@ impl AppState {
     /// outside the store: `data_dir::CODE_SECRET_FILE`).
     pub async fn new(
         store: Arc<dyn Store>,
+        county: Arc<CountySecret>,
         settings: Settings,
         code_secret: CodeSecret,
     ) -> Result<Self, StoreError> {
@@ -69,6 +73,7 @@ impl AppState {
                 )),
                 store,
                 server_id,
+                county,
                 settings,
                 code_secret,
                 nonces: NonceCache::default(),
@@ -88,6 +93,11 @@ impl AppState {
 
     pub fn server_id(&self) -> &str {
         &self.shared.server_id
+    }
+
+    /// The county's key pair booths seal personal data to.
+    pub fn county(&self) -> &CountySecret {
+        &self.shared.county
     }
 
     pub fn settings(&self) -> &Settings {

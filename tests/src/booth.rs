@@ -20,6 +20,41 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A county server's data directory with its key file beside it (the server refuses one
+/// inside): `root/data` and `root/server-keys.json`, removed together. [`County::path`] is the
+/// data directory every fixture here takes.
+#[derive(Debug)]
+pub struct County {
+    _root: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl County {
+    /// A new data directory and a key file made by `sync-server keys init`.
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        server_cli(&data, &["keys", "init"]);
+        Self { _root: root, data }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.data
+    }
+}
+
+impl Default for County {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The key file of a [`County`] data directory.
+pub fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_file_name("server-keys.json")
+}
+
 /// A `sync-server serve` process on 127.0.0.1.
 #[derive(Debug)]
 pub struct Server {
@@ -32,9 +67,17 @@ impl Server {
     /// Starts a server on `dir` at `port` (0 for any).
     pub fn start(dir: &Path, port: u16) -> Self {
         let dir_arg = dir.to_str().expect("utf-8 path");
+        let keys = key_file(dir);
         let listen = format!("127.0.0.1:{port}");
-        let process =
-            Background::spawn_server(&["--data-dir", dir_arg, "serve", "--listen", &listen]);
+        let process = Background::spawn_server(&[
+            "--data-dir",
+            dir_arg,
+            "--key-file",
+            keys.to_str().expect("utf-8 path"),
+            "serve",
+            "--listen",
+            &listen,
+        ]);
         let address = process.wait_for_line("listening on ", START);
         Self {
             dir: dir.to_owned(),
@@ -67,9 +110,15 @@ impl Server {
     }
 }
 
-/// Runs `sync-server --data-dir DIR ARGS…`, asserting success.
+/// Runs `sync-server --data-dir DIR --key-file KEYS ARGS…`, asserting success.
 pub fn server_cli(dir: &Path, args: &[&str]) -> Finished {
-    let mut full = vec!["--data-dir", dir.to_str().expect("utf-8 path")];
+    let keys = key_file(dir);
+    let mut full = vec![
+        "--data-dir",
+        dir.to_str().expect("utf-8 path"),
+        "--key-file",
+        keys.to_str().expect("utf-8 path"),
+    ];
     full.extend_from_slice(args);
     let out = run_server(&full, COMMAND);
     assert!(out.success, "sync-server {}\n{out}", args.join(" "));

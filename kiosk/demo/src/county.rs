@@ -1,5 +1,6 @@
 //! The county server of the demo: the real `sync-server` binary as a child process, with its
-//! own SQLite store in the demo folder, the seed catalogue, and one enrollment code.
+//! own SQLite store in the demo folder, its key file beside that store (never inside: the
+//! server refuses one there), the seed catalogue, and one enrollment code.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
@@ -62,6 +63,9 @@ impl County {
     pub fn start(binary: &Path, data_dir: &Path, log: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(data_dir)
             .with_context(|| format!("cannot create {}", data_dir.display()))?;
+        if !key_file(data_dir).exists() {
+            run(binary, data_dir, &["keys", "init"])?;
+        }
         let seed = data_dir.join("seed-catalog.json");
         std::fs::write(&seed, SEED_CATALOG)
             .with_context(|| format!("cannot write {}", seed.display()))?;
@@ -72,6 +76,8 @@ impl County {
         let mut child = tied_to_this_process(binary)
             .arg("--data-dir")
             .arg(data_dir)
+            .arg("--key-file")
+            .arg(key_file(data_dir))
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -212,11 +218,19 @@ pub fn tied_to_this_process(program: &Path) -> Command {
     command
 }
 
-/// Runs `sync-server --data-dir DIR ARGS…` to completion; its stdout, or its error line.
+/// The demo server's key file: beside its data directory.
+fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_file_name("county-keys.json")
+}
+
+/// Runs `sync-server --data-dir DIR --key-file KEYS ARGS…` to completion; its stdout, or its
+/// error line.
 fn run(binary: &Path, data_dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let output = tied_to_this_process(binary)
         .arg("--data-dir")
         .arg(data_dir)
+        .arg("--key-file")
+        .arg(key_file(data_dir))
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -24,6 +24,7 @@ use kiosk::app::{App, AppConfig};
 use kiosk_core::devices::PortSpec;
 use slint::ComponentHandle;
 use sync_protocol::enroll::Village;
+use sync_server::key_file::ServerKeys;
 use sync_server::server;
 use sync_server::settings::Settings;
 use sync_server::state::AppState as ServerState;
@@ -36,6 +37,8 @@ pub struct TestServer {
     pub url: String,
     pub addr: std::net::SocketAddr,
     dir: PathBuf,
+    /// The keys its store is sealed with, the same across restarts.
+    keys: ServerKeys,
     runtime: tokio::runtime::Runtime,
     running: Option<(
         ServerState,
@@ -59,6 +62,7 @@ impl TestServer {
             url: format!("http://{addr}"),
             addr,
             dir: dir.to_owned(),
+            keys: ServerKeys::generate(),
             runtime,
             running: None,
         };
@@ -77,7 +81,11 @@ impl TestServer {
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let state = self
             .runtime
-            .block_on(server::open_state(&self.dir, Settings::default()))
+            .block_on(server::open_state(
+                &self.dir,
+                self.keys.clone(),
+                Settings::default(),
+            ))
             .expect("open the server's store");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = self

@@ -17,6 +17,7 @@ use sync_protocol::paths;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 use sync_server::data_dir::DataDir;
+use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
 use sync_server::state::AppState;
@@ -50,10 +51,17 @@ pub struct RunningServer {
     task: JoinHandle<Result<(), ServerError>>,
 }
 
+/// One set of keys for every server of the process: a server restarted on a data directory
+/// must open what it sealed before.
+fn bench_keys() -> ServerKeys {
+    static KEYS: std::sync::LazyLock<ServerKeys> = std::sync::LazyLock::new(ServerKeys::generate);
+    KEYS.clone()
+}
+
 /// Starts the server on a fresh port over `dir` (created and migrated if new).
 pub async fn start(dir: &Path) -> BenchResult<RunningServer> {
     let database = DataDir::create(dir)?.database();
-    let state = server::open_state(dir, Settings::default()).await?;
+    let state = server::open_state(dir, bench_keys(), Settings::default()).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -197,6 +205,7 @@ pub fn sample_submission(kiosk_number: u32, seq: u64) -> Submission {
         applicant: Some(sample_applicant()),
         contact_phone: Some(SAMPLE_PHONE.into()),
         created_at,
+        sealed: None,
     }
 }
 

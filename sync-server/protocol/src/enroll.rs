@@ -70,6 +70,10 @@ pub struct EnrollResponse {
     /// re-enrolling.
     pub server_id: String,
     pub server_time: DateTime<Utc>,
+    /// The key the booth seals the personal part of every submission to
+    /// ([`crate::personal`]). Absent from servers that predate sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_key: Option<crate::personal::CountyKey>,
 }
 
 /// What the proof signs: binds the key to this code, so a captured request cannot enroll

@@ -46,4 +46,8 @@ pub struct PrinterHealth {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeartbeatResponse {
     pub server_time: DateTime<Utc>,
+    /// The key booths seal personal data to ([`crate::personal`]): how a booth enrolled before
+    /// sealing existed learns it. Absent from servers that predate sealing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub county_key: Option<crate::personal::CountyKey>,
 }

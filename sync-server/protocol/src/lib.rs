@@ -10,6 +10,8 @@
 //! - [`feed`]: what a booth pulls with a cursor: the service catalogue, notices, and status
 //!   changes of its own submissions.
 //! - [`heartbeat`]: the booth's health report.
+//! - [`personal`]: a submission's personal part sealed on the booth to the county's key
+//!   (RFC 9180 HPKE), opened only by the server.
 //! - [`phone`]: the contact phone number rule both sides apply.
 //! - [`signing`]: the request signature (RFC 9421 style, ed25519) both sides implement.
 //! - [`receipt`]: receipt numbers issued offline, unique across the fleet, with a check symbol.
@@ -27,6 +29,7 @@ pub mod enroll;
 pub mod error;
 pub mod feed;
 pub mod heartbeat;
+pub mod personal;
 pub mod phone;
 pub mod receipt;
 pub mod signing;

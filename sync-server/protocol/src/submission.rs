@@ -147,6 +147,12 @@ pub struct Submission {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contact_phone: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The personal part (applicant, phone, fields, text) sealed to the county's key on the
+    /// booth ([`crate::personal`]); those fields are then empty. Absent from booths that
+    /// predate sealing, and from every submission the server stores or digests (it opens
+    /// this first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sealed: Option<crate::personal::SealedPersonal>,
 }
 
 impl fmt::Debug for Submission {
@@ -160,6 +166,7 @@ impl fmt::Debug for Submission {
             .field("item_code", &self.item_code)
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .field("applicant", &self.applicant)
+            .field("sealed", &self.sealed.is_some())
             .field("created_at", &self.created_at)
             .finish_non_exhaustive()
     }
@@ -337,7 +344,7 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::receipt::ReceiptNumber;
 
@@ -359,6 +366,7 @@ mod tests {
             }),
             contact_phone: Some("13800000000".into()),
             created_at: "2026-11-26T08:00:00Z".parse().unwrap(),
+            sealed: None,
         }
     }
 

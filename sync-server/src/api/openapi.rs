@@ -34,6 +34,23 @@ pub const ERROR_CODES: [&str; 17] = [
     "internal",
 ];
 
+/// The county's X25519 public key booths seal personal data to.
+fn county_key() -> Value {
+    json!({ "type": "string", "contentEncoding": "base64", "description": "The county's X25519 public key (32 bytes): the booth seals the personal part of each submission to it (see `SealedPersonal`)." })
+}
+
+/// A submission's personal part sealed on the booth (`sync_protocol::personal`).
+fn sealed_personal() -> Value {
+    object(
+        &["suite", "enc", "ciphertext"],
+        json!({
+            "suite": { "const": "hpke-x25519-sha256-chacha20poly1305", "description": "RFC 9180 HPKE, base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20-Poly1305; info `convenience-booth/personal/v1`, associated data the submission id's 16 bytes." },
+            "enc": { "type": "string", "contentEncoding": "base64", "description": "The encapsulated key (32 bytes)." },
+            "ciphertext": { "type": "string", "contentEncoding": "base64", "description": "JSON `{applicant, contact_phone, fields, text}` sealed to `county_key`; the submission then carries none of those in the clear. The server opens it before anything else and answers `invalid` when it does not open." },
+        }),
+    )
+}
+
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -145,7 +162,7 @@ fn page(item: &str) -> Value {
 }
 
 fn schemas() -> Value {
-    json!({
+    let mut schemas = json!({
         "ErrorBody": object(&["code", "message"], json!({
             "code": schema_ref("ErrorCode"),
             "message": { "type": "string", "description": "One line for people: what went wrong and what to do." },
@@ -171,6 +188,7 @@ fn schemas() -> Value {
             "village": schema_ref("Village"),
             "server_id": { "type": "string", "description": "Identifies this server install." },
             "server_time": date_time(),
+            "county_key": county_key(),
         })),
         "SubmissionKind": { "type": "string", "enum": ["application", "complaint", "evaluation", "consultation"] },
         "Applicant": object(&[], json!({
@@ -191,6 +209,7 @@ fn schemas() -> Value {
             "applicant": schema_ref("Applicant"),
             "contact_phone": string(),
             "created_at": date_time(),
+            "sealed": schema_ref("SealedPersonal"),
         })),
         "BatchRequest": object(&["submissions"], json!({
             "submissions": merge(array(schema_ref("Submission")), json!({ "maxItems": 100 })),
@@ -293,9 +312,15 @@ fn schemas() -> Value {
                 "clock_offset_ms": merge(int64(), json!({ "description": "Server time minus booth time." })),
             }),
         ),
-        "HeartbeatResponse": object(&["server_time"], json!({ "server_time": date_time() })),
         "Health": object(&["status"], json!({ "status": { "const": "ok" } })),
-    })
+    });
+    // Outside the one `json!` above, which is at the macro's recursion limit.
+    schemas["SealedPersonal"] = sealed_personal();
+    schemas["HeartbeatResponse"] = object(
+        &["server_time"],
+        json!({ "server_time": date_time(), "county_key": county_key() }),
+    );
+    schemas
 }
 
 fn build() -> Value {

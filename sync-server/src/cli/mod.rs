@@ -5,6 +5,7 @@ mod audit;
 mod calendar;
 mod catalog;
 mod enroll_code;
+mod keys;
 mod kiosk;
 mod notice;
 mod output;
@@ -19,6 +20,7 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use sync_server::api::enroll_codes::CodeSecret;
 use sync_server::data_dir::{self, DataDir};
+use sync_server::key_file::{KeyFile, KeyLock};
 use sync_server::store::sqlite::SqliteStore;
 
 /// The county sync server for village booths.
@@ -33,6 +35,12 @@ pub struct Cli {
     /// /var/lib/sync-server].
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+
+    /// The key file personal data is sealed with, kept outside the data directory and
+    /// readable by its owner only; create it with `keys init` [env: SYNC_SERVER_KEY_FILE]
+    /// [default: /etc/sync-server/keys.json].
+    #[arg(long, global = true, value_name = "PATH")]
+    key_file: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -65,26 +73,54 @@ enum Command {
     /// The audit log's hash chain: verify it, export its head for safekeeping.
     #[command(subcommand)]
     Audit(audit::Command),
+    /// The key file personal data is sealed with: init, list, rotate, drop.
+    #[command(subcommand)]
+    Keys(keys::Command),
+}
+
+/// Where a command finds the data directory and the key file.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub key_file: PathBuf,
+}
+
+/// An open store and the shared key lock held while it is used.
+pub struct Opened {
+    store: Arc<SqliteStore>,
+    _lock: KeyLock,
+}
+
+impl Opened {
+    pub fn store(&self) -> &SqliteStore {
+        &self.store
+    }
 }
 
 impl Cli {
     pub async fn run(&self) -> anyhow::Result<()> {
-        let dir = DataDir::resolve(self.data_dir.as_deref());
+        let paths = Paths {
+            data_dir: DataDir::resolve(self.data_dir.as_deref()),
+            key_file: KeyFile::resolve(self.key_file.as_deref()),
+        };
         match &self.command {
-            Command::Serve(args) => args.run(&dir).await,
+            Command::Serve(args) => args.run(&paths).await,
+            Command::Keys(command) => command.run(&paths).await,
             Command::EnrollCode(args) => {
-                let secret = CodeSecret::new(DataDir::create(&dir)?.code_secret()?);
-                args.run(open_or_create(&dir).await?.as_ref(), &secret)
+                let secret = CodeSecret::new(DataDir::create(&paths.data_dir)?.code_secret()?);
+                args.run(open_or_create(&paths).await?.store(), &secret)
                     .await
             }
-            Command::Kiosk(command) => command.run(open_existing(&dir).await?.as_ref()).await,
-            Command::Catalog(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
-            Command::Notice(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
-            Command::Submissions(command) => command.run(open_existing(&dir).await?.as_ref()).await,
-            Command::Staff(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
-            Command::Calendar(command) => command.run(open_or_create(&dir).await?.as_ref()).await,
+            Command::Kiosk(command) => command.run(open_existing(&paths).await?.store()).await,
+            Command::Catalog(command) => command.run(open_or_create(&paths).await?.store()).await,
+            Command::Notice(command) => command.run(open_or_create(&paths).await?.store()).await,
+            Command::Submissions(command) => {
+                command.run(open_existing(&paths).await?.store()).await
+            }
+            Command::Staff(command) => command.run(open_or_create(&paths).await?.store()).await,
+            Command::Calendar(command) => command.run(open_or_create(&paths).await?.store()).await,
             // Read-only, never migrating: it opens the file itself.
-            Command::Audit(command) => command.run(&dir).await,
+            Command::Audit(command) => command.run(&paths.data_dir).await,
         }
     }
 
@@ -114,14 +150,32 @@ pub fn init_logging(cli: &Cli) {
     }
 }
 
-async fn open_or_create(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
-    let dir = DataDir::create(dir)?;
-    Ok(sync_server::server::open_store(&dir).await?)
+async fn open_or_create(paths: &Paths) -> anyhow::Result<Opened> {
+    let dir = DataDir::create(&paths.data_dir)?;
+    open_in(&dir, paths).await
+}
+
+/// Takes the shared key lock, reads the key file and opens the store with it.
+async fn open_in(dir: &DataDir, paths: &Paths) -> anyhow::Result<Opened> {
+    let lock = KeyLock::shared(dir.path())?;
+    let keys = KeyFile::load(&paths.key_file, dir.path())?.keys()?;
+    let store = sync_server::server::open_store(dir, keys.ring).await?;
+    Ok(Opened { store, _lock: lock })
 }
 
 /// For commands that only make sense on a server that has run: a mistyped `--data-dir`
 /// should not quietly create an empty database.
-async fn open_existing(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
+async fn open_existing(paths: &Paths) -> anyhow::Result<Opened> {
+    let dir = existing_data_dir(&paths.data_dir)?;
+    open_in(&dir, paths).await.with_context(|| {
+        format!(
+            "cannot open the server database in {}",
+            dir.path().display()
+        )
+    })
+}
+
+fn existing_data_dir(dir: &Path) -> anyhow::Result<DataDir> {
     if !dir.join(data_dir::DB_FILE).exists() {
         bail!(
             "no server database in {}: pass the --data-dir the server uses (or set {})",
@@ -129,10 +183,7 @@ async fn open_existing(dir: &Path) -> anyhow::Result<Arc<SqliteStore>> {
             data_dir::ENV
         );
     }
-    let data_dir = DataDir::create(dir)?;
-    sync_server::server::open_store(&data_dir)
-        .await
-        .with_context(|| format!("cannot open the server database in {}", dir.display()))
+    Ok(DataDir::create(dir)?)
 }
 
 /// An error and its causes on one line, skipping a cause whose text the message already shows.

@@ -2,6 +2,9 @@
 //! [--public-url URL] [--follow-up-days N] [--max-connections N] [--metrics-token-file FILE]
 //! [--log-format compact|json]`.
 //!
+//! Refuses to start without the key file (`--key-file`, see `keys init`), or with one that
+//! lies in the data directory, is open to group or others, or is not this database's.
+//!
 //! Prints `listening on http://ADDR` (`https://` with TLS) on stdout once the store is open
 //! and the socket bound (with the real port when `--listen` asks for port 0), then serves
 //! until SIGINT/SIGTERM.
@@ -14,7 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail, ensure};
 use sync_server::api::scraper::ScraperToken;
-use sync_server::data_dir;
+use sync_server::data_dir::{self, DataDir};
+use sync_server::key_file::{KeyFile, KeyLock};
 use sync_server::server;
 use sync_server::settings::Settings;
 use sync_server::tls::{self, TlsListener};
@@ -64,12 +68,16 @@ impl Args {
         self.log_format == LogFormat::Json
     }
 
-    pub async fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+    pub async fn run(&self, paths: &super::Paths) -> anyhow::Result<()> {
         // Before anything is bound or opened: a wrong file is the first thing reported.
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
             _ => None,
         };
+        let data_dir = DataDir::create(&paths.data_dir)?;
+        // Held until the process ends: no rotation while this server seals with the keys.
+        let _lock = KeyLock::shared(data_dir.path())?;
+        let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;
         let metrics_token = self
             .metrics_token_file
@@ -100,8 +108,8 @@ impl Args {
             metrics_token,
             ..Settings::default()
         };
-        let state = server::open_state(data_dir, settings).await?;
-        tracing::info!(data_dir = %data_dir.display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        let state = server::open_state(data_dir.path(), keys, settings).await?;
+        tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
         let shutdown = server::shutdown_signal();
         match tls {
             Some(config) => {

@@ -37,6 +37,7 @@ pub mod content;
 pub mod model;
 pub mod ratings;
 pub mod review;
+pub mod sealing;
 pub mod sqlite;
 pub mod staff;
 
@@ -93,6 +94,17 @@ pub enum StoreError {
     SchemaTooOld { found: i64, supported: i64 },
     #[error("the store was opened read-only and cannot {operation}")]
     ReadOnly { operation: &'static str },
+    /// A sealed value that does not open: the wrong key file, or a row changed by hand.
+    #[error("cannot open the sealed {place}: {source}")]
+    Unsealable {
+        place: String,
+        #[source]
+        source: sealing::SealError,
+    },
+    #[error(
+        "the key file does not belong to this database ({detail}): pass the key file this database was sealed with (--key-file or SYNC_SERVER_KEY_FILE)"
+    )]
+    KeysDoNotMatch { detail: String },
 }
 
 impl StoreError {

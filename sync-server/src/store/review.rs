@@ -64,6 +64,9 @@ pub struct InboxQuery {
     pub include_final: bool,
     pub kind: Option<SubmissionKind>,
     pub item_code: Option<String>,
+    /// Only the applicant with this full ID number (a backend matches it by a keyed hash,
+    /// never by reading numbers back).
+    pub id_number: Option<String>,
     pub village: Option<String>,
     /// Received on or after / before (China dates).
     pub received_from: Option<NaiveDate>,

@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sync_server::domain::access::Role;
 use sync_server::store::audit_chain::{self, ChainHash, ChainVerdict, link};
+use sync_server::store::sealing::KeyRing;
 use sync_server::store::sqlite::SqliteStore;
 use sync_server::store::staff::AuditEntry;
 use sync_server::store::{StaffStore, Store, StoreError};
@@ -27,7 +28,7 @@ const LINES: i64 = 6;
 async fn logged() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(sync_server::data_dir::DB_FILE);
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
     let t0 = Utc::now();
     for n in 1..=LINES {
         let entry = AuditEntry::new(t0 + Duration::seconds(n), "wang", "review.accept")
@@ -89,7 +90,7 @@ fn exported_head(dir: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untouched_log_verifies_and_its_head_is_what_the_store_says() {
     let (dir, path) = logged().await;
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
     let head = store.audit_head().await.unwrap().expect("a head");
     drop(store);
 
@@ -150,7 +151,7 @@ async fn a_removed_line_is_named_by_the_line_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_rewritten_with_its_hash_recomputed_breaks_the_next_link() {
     let (dir, path) = logged().await;
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
     let lines = store.audit_chain_page(None, 10).await.unwrap();
     drop(store);
     let mut forged = lines[2].record.entry.clone();
@@ -193,7 +194,7 @@ async fn a_log_rewritten_from_a_line_on_shows_against_the_kept_head() {
     let (dir, path) = logged().await;
     let kept = exported_head(dir.path());
     // Whoever has the file can rechain everything after the line they change…
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
     let lines = store.audit_chain_page(None, 10).await.unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -351,9 +352,11 @@ async fn export_writes_every_line_and_refuses_a_broken_chain() {
 async fn the_server_and_a_staff_command_append_to_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.sqlite3");
-    let server: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let server: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap());
     // A second handle has its own writer thread and connection, as a staff command has.
-    let command: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).unwrap());
+    let command: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap());
     let tasks: Vec<_> = (0..60)
         .map(|n| {
             let store = Arc::clone(if n % 2 == 0 { &server } else { &command });

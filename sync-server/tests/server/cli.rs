@@ -2,7 +2,7 @@
 //! while it runs, their output formats, and one-line errors.
 
 use std::io::{BufRead as _, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -18,13 +18,45 @@ use crate::common::{enroll_with_code, refusal, submission};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
 
-/// Runs `sync-server --data-dir DIR ARGS…` to its end, never reading the caller's data dir.
+/// A data directory with its key file beside it, outside it as the server demands:
+/// `root/data` and `root/keys.json`. [`Install::path`] is the data directory.
+#[derive(Debug)]
+pub struct Install {
+    _root: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl Install {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("temp dir");
+        let data = root.path().join("data");
+        std::fs::create_dir(&data).expect("data dir");
+        sync_server::key_file::KeyFile::init(&key_file(&data), &data, chrono::Utc::now())
+            .expect("key file");
+        Self { _root: root, data }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.data
+    }
+}
+
+/// The key file of an [`Install`]'s data directory.
+pub fn key_file(data_dir: &Path) -> PathBuf {
+    data_dir.with_file_name("keys.json")
+}
+
+/// Runs `sync-server --data-dir DIR --key-file KEYS ARGS…` to its end, never reading the
+/// caller's data dir or key file.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("--data-dir")
         .arg(dir)
+        .arg("--key-file")
+        .arg(key_file(dir))
         .args(args)
         .env_remove(sync_server::data_dir::ENV)
+        .env_remove(sync_server::key_file::ENV)
         .output()
         .expect("run sync-server")
 }
@@ -51,7 +83,7 @@ pub struct Serving {
 
 impl Serving {
     /// On a free loopback port, plain HTTP.
-    fn start(dir: &Path) -> Self {
+    pub fn start(dir: &Path) -> Self {
         let serving = Self::start_with(dir, &["--listen", "127.0.0.1:0"]);
         assert!(
             serving.url.starts_with("http://127.0.0.1:"),
@@ -66,9 +98,12 @@ impl Serving {
         let mut child = Command::new(BIN)
             .arg("--data-dir")
             .arg(dir)
+            .arg("--key-file")
+            .arg(key_file(dir))
             .arg("serve")
             .args(args)
             .env_remove(sync_server::data_dir::ENV)
+            .env_remove(sync_server::key_file::ENV)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -91,7 +126,7 @@ impl Serving {
         Self { child, url }
     }
 
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -110,7 +145,7 @@ impl Drop for Serving {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_commands_work_while_the_server_runs() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let serving = Serving::start(dir.path());
 
     let issued = json_of(&run(
@@ -212,8 +247,12 @@ async fn staff_commands_work_while_the_server_runs() {
         (StatusCode::FORBIDDEN, ErrorCode::KioskRevoked),
         "the running server refuses the revoked kiosk at once"
     );
+    let keys = sync_server::key_file::KeyFile::load(&key_file(dir.path()), dir.path())
+        .and_then(|file| file.keys())
+        .expect("the key file");
     let store = sync_server::store::sqlite::SqliteStore::open(
         &dir.path().join(sync_server::data_dir::DB_FILE),
+        keys.ring,
     )
     .expect("a second handle on the server's store");
     let revocations = crate::staff_client::audit_actions(
@@ -251,7 +290,7 @@ async fn staff_commands_work_while_the_server_runs() {
 
 #[test]
 fn enroll_code_prints_the_code_first_then_the_booths_qr() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let text = stdout_of(&run(
         dir.path(),
         &[
@@ -326,7 +365,7 @@ fn scan_block_qr(text: &str) -> String {
 
 #[test]
 fn catalog_import_reports_what_changed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/seed/catalog.json");
     let first = stdout_of(&run(dir.path(), &["catalog", "import", seed]));
     assert!(
@@ -339,7 +378,7 @@ fn catalog_import_reports_what_changed() {
 
 #[test]
 fn errors_are_one_line_with_a_failing_exit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let missing = run(dir.path(), &["kiosk", "list"]);
     assert_eq!(missing.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&missing.stderr);
@@ -367,7 +406,7 @@ fn errors_are_one_line_with_a_failing_exit() {
 
 #[test]
 fn serve_reports_a_busy_port_in_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let output = run(dir.path(), &["serve", "--listen", &address]);
@@ -384,7 +423,7 @@ fn serve_reports_a_busy_port_in_one_line() {
 /// over HTTP with the password printed once, and disabling it ends its session at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_accounts_and_the_calendar_are_managed_from_the_command_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let serving = Serving::start(dir.path());
     let added = stdout_of(&run(
         dir.path(),

@@ -15,6 +15,7 @@ use sync_server::api::enroll_codes::{self, CodeSecret};
 use sync_server::api::rate_limit::EnrollLimits;
 use sync_server::data_dir::DataDir;
 use sync_server::domain::fleet::KioskRecord;
+use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
 use sync_server::state::AppState;
@@ -69,7 +70,7 @@ impl TestServer {
 
     pub async fn start_with(settings: Settings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let state = server::open_state(dir.path(), settings)
+        let state = server::open_state(dir.path(), ServerKeys::generate(), settings)
             .await
             .expect("open state");
         Self::serve_state(dir, state).await
@@ -80,11 +81,19 @@ impl TestServer {
     pub async fn start_sqlite(settings: Settings) -> (Self, Arc<SqliteStore>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::create(dir.path()).expect("data dir");
-        let store = server::open_store(&data).await.expect("open store");
-        let code_secret = CodeSecret::new(data.code_secret().expect("enrollment code secret"));
-        let state = AppState::new(Arc::clone(&store) as Arc<dyn Store>, settings, code_secret)
+        let keys = ServerKeys::generate();
+        let store = server::open_store(&data, Arc::clone(&keys.ring))
             .await
-            .expect("state");
+            .expect("open store");
+        let code_secret = CodeSecret::new(data.code_secret().expect("enrollment code secret"));
+        let state = AppState::new(
+            Arc::clone(&store) as Arc<dyn Store>,
+            keys.county,
+            settings,
+            code_secret,
+        )
+        .await
+        .expect("state");
         (Self::serve_state(dir, state).await, store)
     }
 
@@ -110,7 +119,7 @@ impl TestServer {
         self.state.store()
     }
 
-    /// The server's data directory.
+    /// The data directory (the database and its WAL).
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()
     }

@@ -76,6 +76,7 @@ const FORMS: &[(&str, &[&str])] = &[
     ),
     ("/notices/{id}/withdraw", &[]),
     ("/notices/{id}/republish", &[]),
+    ("/inbox/by-id", &["id_number"]),
     ("/submissions/{receipt}", &["action", "comment", "version"]),
     ("/submissions/{receipt}/identity", &[]),
 ];

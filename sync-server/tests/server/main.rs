@@ -15,6 +15,8 @@
 //!   and unknown names alike, the own-password page), and the bounded argon2 queue.
 //! - `input_checks`: phone numbers refused at upload; formulas defused in the CSV export.
 //! - `openapi`: the document matches the route table and the wire types.
+//! - `personal_data`: personal values never readable in the database file or its WAL, staff
+//!   still reading them; tampering refused; search by ID number; old databases sealed.
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `slow_clients`: half-sent request heads are cut off, connections are capped, and the
 //!   server still answers while slow clients hold the cap.
@@ -52,6 +54,7 @@ mod input_caps;
 mod input_checks;
 mod login_guessing;
 mod openapi;
+mod personal_data;
 mod re_enrollment;
 mod return_paths;
 mod security;

@@ -287,6 +287,11 @@ fn the_wire_types_fit_their_schemas() {
             village: village("石门村"),
             server_id: uuid::Uuid::now_v7().to_string(),
             server_time: Utc::now(),
+            county_key: Some(
+                sync_protocol::personal::CountySecret::from_seed(&[3; 32])
+                    .public_key()
+                    .clone(),
+            ),
         },
     );
     let mut full = submission(7, 42);
@@ -302,10 +307,13 @@ fn the_wire_types_fit_their_schemas() {
     bare.item_code = None;
     bare.catalog_version = None;
     bare.contact_phone = None;
+    let mut sealed = full.clone();
+    sealed.id = uuid::Uuid::now_v7();
+    sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());
     fits(
         "BatchRequest",
         &BatchRequest {
-            submissions: vec![full, bare],
+            submissions: vec![full, bare, sealed],
         },
     );
     fits(
@@ -394,6 +402,11 @@ fn the_wire_types_fit_their_schemas() {
         "HeartbeatResponse",
         &HeartbeatResponse {
             server_time: Utc::now(),
+            county_key: Some(
+                sync_protocol::personal::CountySecret::from_seed(&[3; 32])
+                    .public_key()
+                    .clone(),
+            ),
         },
     );
     for code in ERROR_CODES {

@@ -254,6 +254,12 @@ fn probes(world: &World) -> Vec<Probe> {
             )
         },
         get("/inbox", "/inbox?status=all&mine=0".into()),
+        // A number handed in only outside the caller's scope finds nothing.
+        post(
+            "/inbox/by-id",
+            "/inbox/by-id".into(),
+            &[("id_number", "450102199001011234")],
+        ),
         get("/export.csv", "/export.csv?status=all&mine=0".into()),
         get("/submissions/{receipt}", format!("/submissions/{app}")),
         post(
@@ -413,7 +419,7 @@ fn expected_needs(method: &str, route: &str) -> Needs {
     match (method, route) {
         (_, "/staff.css" | "/login" | "/lang") => Needs::Nothing,
         ("GET", "/" | "/password" | "/inbox" | "/export.csv" | "/ratings" | "/healthz")
-        | ("POST", "/password" | "/logout") => Needs::Session,
+        | ("POST", "/password" | "/logout" | "/inbox/by-id") => Needs::Session,
         ("GET", "/submissions/{receipt}" | "/follow-ups" | "/follow-ups/{receipt}") => {
             Needs::Session
         }

@@ -5,15 +5,23 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use sync_server::store::conformance::{enroll, submission, t0};
+use sync_server::store::sealing::KeyRing;
 use sync_server::store::sqlite::{SCHEMA_VERSION, SqliteStore};
 use sync_server::store::{
     IngestItem, IngestOutcome, KioskRef, RevokeOutcome, Store, StoreError, SubmissionFilter,
 };
 use tempfile::TempDir;
 
+/// One ring for the whole test binary: every handle on a file must hold its keys.
+fn keys() -> Arc<KeyRing> {
+    static KEYS: std::sync::LazyLock<Arc<KeyRing>> =
+        std::sync::LazyLock::new(|| Arc::new(KeyRing::generate()));
+    Arc::clone(&KEYS)
+}
+
 fn open() -> (Arc<dyn Store>, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteStore::open(&dir.path().join("server.sqlite3")).expect("open store");
+    let store = SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("open store");
     (Arc::new(store), dir)
 }
 
@@ -36,7 +44,8 @@ mod audit_chain {
 async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
     let (server, dir) = open();
     // What a staff command does while the server runs: its own connections on the same file.
-    let staff = SqliteStore::open(&dir.path().join("server.sqlite3")).expect("second handle");
+    let staff =
+        SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle");
     let kiosk = enroll(server.as_ref(), "石门村", 1).await;
     let by_id = KioskRef::Id(kiosk.kiosk_id.clone());
     assert!(matches!(
@@ -61,8 +70,9 @@ async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_from_two_handles_all_commit() {
     let (server, dir) = open();
-    let staff: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&dir.path().join("server.sqlite3")).expect("second handle"));
+    let staff: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&dir.path().join("server.sqlite3"), keys()).expect("second handle"),
+    );
     let kiosk = enroll(server.as_ref(), "石门村", 1).await;
     let mut tasks = Vec::new();
     for seq in 1..=60u64 {
@@ -102,10 +112,10 @@ async fn the_file_is_wal_versioned_and_keeps_its_identity() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.sqlite3");
     let first_id = {
-        let store = SqliteStore::open(&path).unwrap();
+        let store = SqliteStore::open(&path, keys()).unwrap();
         store.server_id().await.unwrap()
     };
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&path, keys()).unwrap();
     assert_eq!(store.server_id().await.unwrap(), first_id);
     drop(store);
 
@@ -122,7 +132,7 @@ async fn the_file_is_wal_versioned_and_keeps_its_identity() {
     conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
         .unwrap();
     drop(conn);
-    match SqliteStore::open(&path) {
+    match SqliteStore::open(&path, keys()) {
         Err(StoreError::SchemaTooNew { found, supported }) => {
             assert_eq!((found, supported), (SCHEMA_VERSION + 1, SCHEMA_VERSION));
         }

@@ -17,7 +17,7 @@ use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-use crate::cli::{Serving, run};
+use crate::cli::{Install, Serving, run};
 use crate::common::test_settings;
 use crate::staff_client::{PASSWORD, add_account, hidden_value};
 
@@ -78,9 +78,13 @@ async fn start_tls_with(
         secure_cookies: true,
         ..settings
     };
-    let state = server::open_state(dir.path(), settings)
-        .await
-        .expect("open state");
+    let state = server::open_state(
+        dir.path(),
+        sync_server::key_file::ServerKeys::generate(),
+        settings,
+    )
+    .await
+    .expect("open state");
     let config = tls::server_config(&cert.cert, &cert.key).expect("TLS config");
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -287,7 +291,7 @@ fn failure(output: &Output) -> String {
 
 #[test]
 fn serve_refuses_plain_http_off_loopback_and_names_the_fix() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let line = failure(&run(dir.path(), &["serve", "--listen", "0.0.0.0:0"]));
     assert!(
         line.starts_with("sync-server: refusing plain HTTP on 0.0.0.0:"),
@@ -305,7 +309,7 @@ fn serve_refuses_plain_http_off_loopback_and_names_the_fix() {
 
 #[test]
 fn serve_names_a_bad_certificate_or_key_file_in_one_line() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let cert = test_cert(dir.path());
     let serve = |cert: &Path, key: &Path| {
         failure(&run(
@@ -359,7 +363,7 @@ fn serve_names_a_bad_certificate_or_key_file_in_one_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_speaks_https_with_the_given_certificate() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let cert = test_cert(dir.path());
     let serving = Serving::start_with(
         dir.path(),
@@ -387,7 +391,7 @@ async fn serve_speaks_https_with_the_given_certificate() {
 
 #[test]
 fn plain_http_off_loopback_starts_when_explicitly_allowed() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Install::new();
     let serving = Serving::start_with(dir.path(), &["--listen", "0.0.0.0:0", "--allow-plain-http"]);
     assert!(
         serving.url.starts_with("http://0.0.0.0:"),

@@ -8,7 +8,9 @@
 
 use std::path::{Path, PathBuf};
 
-use booth_tests::booth::{Booth, Server, free_port, import_catalog, receipt_of, server_cli};
+use booth_tests::booth::{
+    Booth, County, Server, free_port, import_catalog, receipt_of, server_cli,
+};
 use booth_tests::browser::Driver;
 use fantoccini::{Client, Locator};
 
@@ -178,7 +180,7 @@ async fn open_from_inbox(client: &Client, base: &str, receipt: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_people_take_a_booth_application_through_its_levels_in_a_browser() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     import_catalog(county.path());
     let server = Server::start(county.path(), free_port());
@@ -261,7 +263,7 @@ async fn three_people_take_a_booth_application_through_its_levels_in_a_browser()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_inbox_fits_a_phone() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let server = Server::start(county.path(), free_port());
     let password = account(county.path(), "handler", "handler", "张承办");
     let driver = Driver::start();
@@ -319,7 +321,7 @@ async fn wait_for_text(client: &Client, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_enrolls_a_booth_and_publishes_a_notice_it_shows() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     import_catalog(county.path());
     let server = Server::start(county.path(), free_port());

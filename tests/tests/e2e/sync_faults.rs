@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use booth_tests::booth::{
-    Booth, COMMAND, Server, enroll_code, eventually, free_port, receipt_of, server_receipts,
+    Booth, COMMAND, County, Server, enroll_code, eventually, free_port, receipt_of, server_receipts,
 };
 use booth_tests::fault_proxy::{FaultMix, FaultProxy};
 use booth_tests::{Background, run_bin};
@@ -76,7 +76,7 @@ fn killing_the_booth_mid_submit_and_mid_sync_loses_and_duplicates_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(50);
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
     let booth = enrolled_booth(&server.url, county.path(), booth_dir.path());
@@ -141,7 +141,7 @@ fn killing_the_booth_mid_submit_and_mid_sync_loses_and_duplicates_nothing() {
 /// 2,000 submissions through a proxy that drops, delays, resets mid-response and half-closes.
 #[test]
 fn two_thousand_submissions_through_a_bad_link_arrive_exactly_once() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
     let upstream = server.url.trim_start_matches("http://").parse().unwrap();
@@ -168,7 +168,7 @@ fn two_thousand_submissions_through_a_bad_link_arrive_exactly_once() {
 
 #[test]
 fn the_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = Server::start(county.path(), port);
@@ -188,7 +188,7 @@ fn the_server_killed_mid_batch_and_restarted_loses_and_duplicates_nothing() {
 
 #[test]
 fn a_booth_whose_clock_is_two_days_off_still_syncs_and_says_so() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let server = Server::start(county.path(), 0);
     for skew in ["+2d", "-2d"] {
         let booth_dir = tempfile::tempdir().unwrap();
@@ -274,7 +274,7 @@ impl Drop for SmallDisk {
 
 #[test]
 fn a_full_disk_refuses_cleanly_and_loses_nothing_already_saved() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let server = Server::start(county.path(), 0);
     let disk = SmallDisk::mount("10m");
     let booth = enrolled_booth(&server.url, county.path(), &disk.dir.path().join("booth"));
@@ -313,7 +313,7 @@ fn a_full_disk_refuses_cleanly_and_loses_nothing_already_saved() {
 
 #[test]
 fn a_quarantined_item_in_the_middle_does_not_hold_up_the_queue() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
     let booth = enrolled_booth(&server.url, county.path(), booth_dir.path());

@@ -2,13 +2,13 @@
 //! status change flowing back to the booth's receipt.
 
 use booth_tests::booth::{
-    Booth, COMMAND, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
+    Booth, COMMAND, County, Server, enroll_code, eventually, free_port, import_catalog, receipt_of,
     server_cli, server_receipts,
 };
 
 #[test]
 fn an_offline_application_arrives_once_and_its_status_flows_back() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     import_catalog(county.path());
@@ -39,6 +39,13 @@ fn an_offline_application_arrives_once_and_its_status_flows_back() {
         "--json",
     ]);
     let receipt = receipt_of(&applied);
+    // Queued and sealed to the county's key at submit: a stolen booth disk shows none of it.
+    let personal = ["李秀英", "450902196208150028", "青山村12号", "13800000001"];
+    assert_eq!(
+        on_booth_disk(booth_dir.path(), &personal),
+        Vec::<&str>::new(),
+        "personal values readable in the booth's database or its WAL"
+    );
     let offline = booth.run(&["sync", "--once"]);
     assert!(
         !offline.success,
@@ -93,9 +100,32 @@ fn an_offline_application_arrives_once_and_its_status_flows_back() {
     drop(server);
 }
 
+/// Which of `values` appear in the booth's database file or its WAL.
+fn on_booth_disk<'a>(booth_dir: &std::path::Path, values: &[&'a str]) -> Vec<&'a str> {
+    let mut bytes = Vec::new();
+    for file in ["kiosk.sqlite3", "kiosk.sqlite3-wal"] {
+        if let Ok(more) = std::fs::read(booth_dir.join(file)) {
+            bytes.extend(more);
+        }
+    }
+    assert!(
+        !bytes.is_empty(),
+        "the booth's database is where it should be"
+    );
+    values
+        .iter()
+        .copied()
+        .filter(|value| {
+            bytes
+                .windows(value.len())
+                .any(|window| window == value.as_bytes())
+        })
+        .collect()
+}
+
 #[test]
 fn the_sync_service_resumes_by_itself_when_the_server_returns() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let server = Server::start(county.path(), port);
@@ -122,7 +152,7 @@ fn the_sync_service_resumes_by_itself_when_the_server_returns() {
 
 #[test]
 fn a_revoked_booth_is_told_so_in_one_line() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
     let code = enroll_code(county.path(), "青山村");
@@ -147,7 +177,7 @@ fn a_revoked_booth_is_told_so_in_one_line() {
 
 #[test]
 fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let receipts = tempfile::tempdir().unwrap();
     let server = Server::start(county.path(), 0);
@@ -190,7 +220,7 @@ fn the_heartbeat_tells_the_county_what_the_technician_found_on_the_devices() {
 
 #[test]
 fn a_receipt_printed_offline_carries_its_number_as_a_qr_code() {
-    let county = tempfile::tempdir().unwrap();
+    let county = County::new();
     let booth_dir = tempfile::tempdir().unwrap();
     let receipts = tempfile::tempdir().unwrap();
     import_catalog(county.path());

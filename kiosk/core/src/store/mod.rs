@@ -20,9 +20,10 @@
 //! `Arc<std::sync::Mutex<Store>>` and call it inside `tokio::task::spawn_blocking`, since a
 //! write waits for an fsync.
 //!
-//! Nothing here logs. Personal data (name, ID number, address, phone, free text) stays in the
-//! `submissions` row until the server acknowledges it, then name, ID number, address and phone
-//! are dropped (after `retention_after_ack`, default zero). Receipts only hold the masked ID
+//! Nothing here logs. Personal data (name, ID number, address, phone, form fields, free text)
+//! stays in the `submissions` row until the server acknowledges it, sealed to the county's key
+//! once the booth knows it ([`Store::set_county_key`]; `outbox`), then it is dropped (after
+//! `retention_after_ack`, default zero). Receipts only hold the masked ID
 //! and, when the villager's card was read, a keyed hash of the ID number (`holder`) so the
 //! same card can list its receipts later; the secret for that hash lives in its own file.
 
@@ -47,6 +48,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use rusqlite::Connection;
 use sync_protocol::feed::{CatalogItem, Feed, FeedPage, Notice, StatusChange};
+use sync_protocol::personal::CountyKey;
 use sync_protocol::submission::{ItemResult, Submission};
 use uuid::Uuid;
 
@@ -134,6 +136,35 @@ impl Store {
     /// Stores the offset; writes (and syncs) only when it changed.
     pub fn set_clock_offset_ms(&mut self, offset_ms: i64) -> Result<(), StoreError> {
         self.finish(settings::set_clock_offset_ms(&self.conn, offset_ms))
+    }
+
+    /// The county's key submissions are sealed to, once the server told it.
+    pub fn county_key(&self) -> Result<Option<CountyKey>, StoreError> {
+        self.finish(settings::county_key(&self.conn))
+    }
+
+    /// Stores the county's key (from enrollment or a heartbeat) and, in the same transaction,
+    /// seals every queued submission still holding personal data in the clear; returns how
+    /// many it sealed. Then checkpoints the WAL, whose older frames still hold their plain
+    /// values (`secure_delete` has zeroed them in the file itself).
+    pub fn set_county_key(&mut self, key: &CountyKey) -> Result<usize, StoreError> {
+        let result = (|| {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            settings::set_county_key(&tx, key)?;
+            let sealed = outbox::seal_backlog(&tx, key)?;
+            tx.commit()?;
+            if sealed > 0 {
+                // Best effort: a reader in another process may hold the WAL; the next
+                // checkpoint (at the latest when the last connection closes) empties it.
+                let _ = self
+                    .conn
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            }
+            Ok(sealed)
+        })();
+        self.finish(result)
     }
 
     /// The devices as last checked, if ever.

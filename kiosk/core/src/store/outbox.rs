@@ -5,11 +5,18 @@
 //! States: `pending` → (`mark_sent`) `sent` → `acknowledged` | `quarantined` | back to
 //! `pending` on a failed attempt. `quarantined` → `pending` (requeue) or `discarded`. A row is
 //! never deleted; acknowledged and discarded rows are minimised instead.
+//!
+//! Sealing: once the booth knows the county's key (from enrollment or a heartbeat), `submit`
+//! seals the personal part (applicant, phone, form fields, free text) to it before anything
+//! is written, so the row holds only `sealed_json`, which nothing on the booth can open. The
+//! masked ID and the holder's keyed hash are taken from the plain values first. Rows queued
+//! before the key was known are sealed the moment it arrives ([`seal_backlog`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use sync_protocol::personal::{CountyKey, SealedPersonal};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{
     Applicant, ItemResult, Submission, SubmissionKind, mask_id_number,
@@ -22,7 +29,7 @@ use super::{receipts, settings, sql};
 
 /// The columns [`submission_from_row`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, catalog_version,
-     fields_json, text, rating, applicant_json, contact_phone, created_at";
+     fields_json, text, rating, applicant_json, contact_phone, created_at, sealed_json";
 
 /// The columns [`queue_item_from_row`] reads, in order.
 const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, attempts,
@@ -48,7 +55,8 @@ pub(crate) fn submit(
     // Millisecond precision so the time round-trips through the database unchanged: the
     // server compares content digests of retries.
     let created_at = truncate_to_millis(clock_now + offset);
-    let submission = Submission {
+    let county_key = settings::county_key(&tx)?;
+    let mut submission = Submission {
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: number.to_string(),
@@ -61,6 +69,7 @@ pub(crate) fn submit(
         applicant: new.applicant,
         contact_phone: new.contact_phone,
         created_at,
+        sealed: None,
     };
     submission.validate().map_err(StoreError::Invalid)?;
     let masked_id = submission
@@ -68,6 +77,10 @@ pub(crate) fn submit(
         .as_ref()
         .and_then(|a| a.id_number.as_deref())
         .map(mask_id_number);
+    if let Some(key) = &county_key {
+        submission.seal_personal(key);
+    }
+    let sealed_json = sealed_json(&submission)?;
     let fields_json =
         serde_json::to_string(&submission.fields).map_err(|e| Fault::decode("form fields", e))?;
     let applicant_json = submission
@@ -82,8 +95,9 @@ pub(crate) fn submit(
     tx.prepare_cached(
         "INSERT INTO submissions
              (id, seq, receipt_number, kind, item_code, catalog_version, fields_json, text,
-              rating, applicant_json, contact_phone, created_at, state, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13)",
+              rating, applicant_json, contact_phone, created_at, state, next_attempt_at,
+              sealed_json)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?14)",
     )?
     .execute(params![
         id,
@@ -99,6 +113,7 @@ pub(crate) fn submit(
         submission.contact_phone,
         created,
         sql::time_text(sql::due_at_once()),
+        sealed_json,
     ])?;
     tx.prepare_cached(
         "INSERT INTO receipts
@@ -125,6 +140,48 @@ pub(crate) fn submit(
     })
 }
 
+fn sealed_json(submission: &Submission) -> Result<Option<String>, Fault> {
+    submission
+        .sealed
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Fault::decode("sealed personal data", e))
+}
+
+/// Seals the personal part of every row still holding it in the clear (queued before the
+/// booth knew `key`), in the caller's transaction; returns how many. Minimised and discarded
+/// rows hold nothing personal any more and are left alone.
+pub(crate) fn seal_backlog(conn: &Connection, key: &CountyKey) -> Result<usize, Fault> {
+    let backlog = {
+        let mut statement = conn.prepare(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions
+             WHERE sealed_json IS NULL AND minimised_at IS NULL AND state != 'discarded'"
+        ))?;
+        let rows = statement.query_map([], submission_from_row)?;
+        let mut backlog = Vec::new();
+        for row in rows {
+            backlog.push(row??);
+        }
+        backlog
+    };
+    let mut sealed = 0;
+    for mut submission in backlog {
+        if !submission.has_clear_personal() {
+            continue;
+        }
+        submission.seal_personal(key);
+        conn.execute(
+            "UPDATE submissions SET applicant_json = NULL, contact_phone = NULL, text = NULL,
+                 fields_json = '{}', sealed_json = ?2
+             WHERE id = ?1",
+            params![submission.id.to_string(), sealed_json(&submission)?],
+        )?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 fn truncate_to_millis(time: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
 }
@@ -138,7 +195,7 @@ pub(crate) const DUE_FROM: &str = "FROM submissions INDEXED BY submissions_unack
 /// Rows whose personal data is due to be erased (`INDEXED BY` for the same reason as
 /// [`DUE_FROM`]: otherwise every acknowledged row is visited on every acknowledgement).
 pub(crate) const MINIMISE_SQL: &str =
-    "UPDATE submissions INDEXED BY submissions_to_minimise SET applicant_json = NULL, contact_phone = NULL, minimised_at = ?1
+    "UPDATE submissions INDEXED BY submissions_to_minimise SET applicant_json = NULL, contact_phone = NULL, sealed_json = NULL, minimised_at = ?1
          WHERE state = 'acknowledged' AND minimised_at IS NULL AND acknowledged_at <= ?2";
 
 pub(crate) fn due_submissions(
@@ -169,6 +226,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
     let text: Option<String> = row.get(7)?;
     let rating: Option<u8> = row.get(8)?;
     let contact_phone: Option<String> = row.get(10)?;
+    let sealed_json: Option<String> = row.get(12)?;
     Ok((|| {
         Ok(Submission {
             id: sql::parse_uuid(&id)?,
@@ -188,6 +246,11 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .map_err(|e| Fault::decode("applicant", e))?,
             contact_phone,
             created_at: sql::parse_time(&created_at)?,
+            sealed: sealed_json
+                .as_deref()
+                .map(serde_json::from_str::<SealedPersonal>)
+                .transpose()
+                .map_err(|e| Fault::decode("sealed personal data", e))?,
         })
     })())
 }
@@ -479,7 +542,7 @@ pub(crate) fn discard(
     tx.execute(
         "UPDATE submissions SET state = 'discarded', next_attempt_at = NULL,
              applicant_json = NULL, contact_phone = NULL, text = NULL, fields_json = '{}',
-             minimised_at = ?2
+             sealed_json = NULL, minimised_at = ?2
          WHERE id = ?1",
         params![id, now_text],
     )?;

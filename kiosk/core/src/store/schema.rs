@@ -130,6 +130,12 @@ const MIGRATIONS: &[&str] = &[
         SELECT submission_id, status, status_note, status_changed_at FROM receipts
         WHERE status IS NOT NULL AND status_changed_at IS NOT NULL;
     "#,
+    // 4: the personal part of a queued submission sealed to the county's key
+    // (`sync_protocol::personal`, JSON); the clear columns are then empty. NULL for rows
+    // written before the booth knew the key, and once minimised.
+    r#"
+    ALTER TABLE submissions ADD COLUMN sealed_json TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -5,6 +5,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::Feed;
+use sync_protocol::personal::CountyKey;
 
 use super::error::{Fault, StoreError};
 use super::model::{DeviceReport, Identity};
@@ -14,6 +15,7 @@ const CLOCK_OFFSET_MS: &str = "clock_offset_ms";
 const RETENTION_AFTER_ACK_S: &str = "retention_after_ack_s";
 const LAST_SEQ: &str = "last_seq";
 const DEVICE_HEALTH: &str = "device_health";
+const COUNTY_KEY: &str = "county_key";
 
 pub(crate) fn identity(conn: &Connection) -> Result<Option<Identity>, Fault> {
     let row = conn
@@ -127,6 +129,22 @@ pub(crate) fn set_device_health(conn: &Connection, report: &DeviceReport) -> Res
     let text = serde_json::to_string(report).map_err(|e| Fault::decode(DEVICE_HEALTH, e))?;
     put(conn, DEVICE_HEALTH, &text)?;
     Ok(())
+}
+
+/// The key submissions are sealed to, once the server told it.
+pub(crate) fn county_key(conn: &Connection) -> Result<Option<CountyKey>, Fault> {
+    get(conn, COUNTY_KEY)?
+        .map(|text| text.parse().map_err(|e| Fault::decode(COUNTY_KEY, e)))
+        .transpose()
+}
+
+/// Stores the key; whether it changed.
+pub(crate) fn set_county_key(conn: &Connection, key: &CountyKey) -> Result<bool, Fault> {
+    if county_key(conn)?.as_ref() == Some(key) {
+        return Ok(false);
+    }
+    put(conn, COUNTY_KEY, &key.to_string())?;
+    Ok(true)
 }
 
 pub(crate) fn clock_offset_ms(conn: &Connection) -> Result<i64, Fault> {

@@ -497,6 +497,7 @@ mod tests {
             applicant: None,
             contact_phone: None,
             created_at: Utc::now(),
+            sealed: None,
         }
     }
 

@@ -242,6 +242,10 @@ pub fn finish_pending(data_dir: &Path) -> Result<Option<Identity>, EnrollError> 
     let mut store = Store::open(data_dir)?;
     store.set_identity(&identity)?;
     store.set_clock_offset_ms(answer.clock_offset_ms)?;
+    // From now on every submission is sealed to the county before it is written.
+    if let Some(key) = &answer.response.county_key {
+        store.set_county_key(key)?;
+    }
     // As stored (times lose their nanoseconds), so callers compare like with like.
     let identity = store.identity()?.unwrap_or(identity);
     drop(store);
@@ -421,6 +425,7 @@ mod tests {
         let pending = dir.path().join(PENDING_DIR);
         // What `enroll` leaves behind when the power goes right after the answer was read.
         let key = pending_key(&pending, "ABCDEFGH").unwrap();
+        let county = sync_protocol::personal::CountySecret::from_seed(&[4; 32]);
         let answer = Answer {
             server_url: "http://127.0.0.1:9".into(),
             clock_offset_ms: 172_800_000,
@@ -434,6 +439,7 @@ mod tests {
                 },
                 server_id: "county-1".into(),
                 server_time: chrono::Utc::now(),
+                county_key: Some(county.public_key().clone()),
             },
         };
         write_durably(
@@ -451,6 +457,11 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.identity().unwrap(), Some(identity));
         assert_eq!(store.clock_offset_ms().unwrap(), 172_800_000);
+        assert_eq!(
+            store.county_key().unwrap().as_ref(),
+            Some(county.public_key()),
+            "submissions are sealed from the first one on"
+        );
         assert!(!pending.exists());
         assert!(finish_pending(dir.path()).unwrap().is_none());
     }
@@ -508,6 +519,7 @@ mod tests {
             },
             server_id: "county-1".into(),
             server_time: chrono::Utc::now(),
+            county_key: None,
         };
         (StatusCode::OK, serde_json::to_string(&response).unwrap())
     }

@@ -14,8 +14,9 @@ use ed25519_dalek::VerifyingKey;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse, Village, normalize_code};
 use sync_protocol::feed::FeedPage;
 use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
+use sync_protocol::personal::CountySecret;
 use sync_protocol::signing::{self, RequestParts};
-use sync_protocol::submission::{BatchRequest, BatchResponse, ItemResult, Outcome};
+use sync_protocol::submission::{BatchRequest, BatchResponse, ItemResult, Outcome, Submission};
 use sync_protocol::{ErrorBody, ErrorCode, paths};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -72,6 +73,12 @@ pub struct StubState {
     pub enrolled_keys: Vec<VerifyingKey>,
     /// Catalogue pages served in order by the `catalog` feed; any other feed is empty.
     pub catalog_pages: Vec<FeedPage<serde_json::Value>>,
+    /// The county key pair: its public half goes out with enrollments and heartbeats, and
+    /// sealed submissions are opened with it into `opened`.
+    pub county: Option<CountySecret>,
+    /// Every submission received, opened when it came sealed; with `sealed` saying whether it
+    /// did.
+    pub opened: Vec<(Submission, bool)>,
 }
 
 pub type Shared = Arc<Mutex<StubState>>;
@@ -233,6 +240,12 @@ fn answer(
                 .iter()
                 .map(|submission| {
                     state.received.push(submission.id);
+                    let mut opened = submission.clone();
+                    let sealed = opened.sealed.is_some();
+                    if let Some(county) = &state.county {
+                        opened.open_personal(county).unwrap();
+                    }
+                    state.opened.push((opened, sealed));
                     let outcome = if state.invalid_receipts.contains(&submission.receipt_number) {
                         Outcome::Invalid
                     } else if state.stored.contains(&submission.id) {
@@ -255,6 +268,7 @@ fn answer(
             state.heartbeats.push(serde_json::from_slice(body).unwrap());
             axum::Json(HeartbeatResponse {
                 server_time: Utc::now(),
+                county_key: state.county.as_ref().map(|c| c.public_key().clone()),
             })
             .into_response()
         }
@@ -322,6 +336,7 @@ fn enroll(state: &mut StubState, body: &[u8]) -> Response {
         },
         server_id: "county-1".into(),
         server_time: Utc::now(),
+        county_key: state.county.as_ref().map(|c| c.public_key().clone()),
     })
     .into_response()
 }

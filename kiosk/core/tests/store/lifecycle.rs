@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -78,7 +78,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 3,
+                known: 4,
                 ..
             }
         ),
@@ -114,10 +114,11 @@ fn migrating_from_schema_2_seeds_the_status_history() {
         })
         .unwrap();
     drop(store);
-    // Back to what schema 2 had: no history table, no holder column.
+    // Back to what schema 2 had: no history table, no holder column, no sealed column.
     raw(dir.path())
         .execute_batch(
-            "DROP TABLE status_history;
+            "ALTER TABLE submissions DROP COLUMN sealed_json;
+             DROP TABLE status_history;
              DROP INDEX receipts_by_holder;
              ALTER TABLE receipts DROP COLUMN holder_key;
              PRAGMA user_version = 2;",

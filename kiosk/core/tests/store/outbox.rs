@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use kiosk_core::store::{DB_FILE, Receipt, Store, StoreError, SubmissionState};
+use sync_protocol::personal::CountySecret;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Invalid, ItemResult, Outcome, SubmissionKind};
 use uuid::Uuid;
@@ -464,4 +465,138 @@ fn a_retention_period_keeps_the_identity_until_it_passes() {
     assert!(stored_identity(dir.path(), receipt.id).0.is_some());
     assert_eq!(store.minimise_due(acked + TimeDelta::hours(2)).unwrap(), 1);
     assert_eq!(stored_identity(dir.path(), receipt.id), (None, None));
+}
+
+/// What the county server would hold: the key pair booths seal to.
+fn county() -> CountySecret {
+    CountySecret::from_seed(&[11; 32])
+}
+
+/// An application whose personal values all appear in `SEALED_VALUES`.
+fn personal_application() -> kiosk_core::store::NewSubmission {
+    let mut new = application();
+    new.fields.insert("guardian".into(), GUARDIAN.into());
+    new.holder_id_number = Some(ID_NUMBER.into());
+    new
+}
+
+const GUARDIAN: &str = "母亲李桂兰";
+const COMPLAINT: &str = "村口路灯坏了三个月没人修";
+const SEALED_VALUES: [&str; 6] = [NAME, ID_NUMBER, ADDRESS, PHONE, GUARDIAN, COMPLAINT];
+
+/// Which of `values` appear in the database file or its WAL right now.
+fn on_disk(dir: &std::path::Path, values: &[&'static str]) -> Vec<&'static str> {
+    let mut bytes = Vec::new();
+    for file in [DB_FILE.to_owned(), format!("{DB_FILE}-wal")] {
+        if let Ok(more) = std::fs::read(dir.join(&file)) {
+            bytes.extend(more);
+        }
+    }
+    values
+        .iter()
+        .copied()
+        .filter(|value| bytes.windows(value.len()).any(|w| w == value.as_bytes()))
+        .collect()
+}
+
+#[test]
+fn with_the_county_key_a_queued_submission_shows_nothing_personal_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    assert_eq!(store.set_county_key(county().public_key()).unwrap(), 0);
+    let receipt = store.submit(personal_application()).unwrap();
+    store.submit(complaint(COMPLAINT)).unwrap();
+
+    // The store still open: the WAL holds every write so far.
+    assert_eq!(on_disk(dir.path(), &SEALED_VALUES), Vec::<&str>::new());
+    assert_eq!(receipt.masked_id.as_deref(), Some("450902********0028"));
+    let local = store.receipt(&receipt.number.to_string()).unwrap().unwrap();
+    assert_eq!(local.masked_id.as_deref(), Some("450902********0028"));
+    assert_eq!(
+        store.receipts_for_holder(ID_NUMBER).unwrap().len(),
+        1,
+        "the same card still finds its receipts"
+    );
+
+    let queued = store.due_submissions(Utc::now(), 10).unwrap();
+    assert!(
+        queued
+            .iter()
+            .all(|s| s.sealed.is_some() && !s.has_clear_personal())
+    );
+    let mut opened = queued[0].clone();
+    opened.open_personal(&county()).unwrap();
+    assert_eq!(opened.validate(), Ok(()));
+    let applicant = opened.applicant.unwrap();
+    assert_eq!(
+        (applicant.name.as_deref(), applicant.id_number.as_deref()),
+        (Some(NAME), Some(ID_NUMBER))
+    );
+    assert_eq!(opened.contact_phone.as_deref(), Some(PHONE));
+    assert_eq!(
+        opened.fields.get("guardian").map(String::as_str),
+        Some(GUARDIAN)
+    );
+    let mut complaint = queued[1].clone();
+    complaint.open_personal(&county()).unwrap();
+    assert_eq!(complaint.text.as_deref(), Some(COMPLAINT));
+
+    store
+        .record_results(&[result(&receipt, Outcome::Accepted, None)], Utc::now())
+        .unwrap();
+    let blob: Option<String> = raw(dir.path())
+        .query_row(
+            "SELECT sealed_json FROM submissions WHERE id = ?1",
+            [receipt.id.to_string()],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        blob, None,
+        "minimised like the clear fields once acknowledged"
+    );
+}
+
+#[test]
+fn a_queue_from_before_the_key_is_sealed_when_the_key_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let receipt = store.submit(personal_application()).unwrap();
+    store.submit(complaint(COMPLAINT)).unwrap();
+    let acknowledged = store.submit(complaint("已经上传")).unwrap();
+    store
+        .record_results(
+            &[result(&acknowledged, Outcome::Accepted, None)],
+            Utc::now(),
+        )
+        .unwrap();
+    let before = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(
+        on_disk(dir.path(), &SEALED_VALUES).len(),
+        SEALED_VALUES.len(),
+        "no key yet: held in the clear, so nothing is lost"
+    );
+
+    assert_eq!(store.set_county_key(county().public_key()).unwrap(), 2);
+    assert_eq!(
+        store.set_county_key(county().public_key()).unwrap(),
+        0,
+        "the same key again changes nothing"
+    );
+    drop(store);
+    assert_eq!(on_disk(dir.path(), &SEALED_VALUES), Vec::<&str>::new());
+
+    let store = Store::open(dir.path()).unwrap();
+    let after = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(after.len(), 2);
+    assert_eq!(after[0].id, receipt.id);
+    for (mut sealed, plain) in after.into_iter().zip(before) {
+        assert!(sealed.sealed.is_some());
+        sealed.open_personal(&county()).unwrap();
+        assert_eq!(
+            sealed.content_digest(),
+            plain.content_digest(),
+            "the server sees the same content, so a retry of an earlier upload is a duplicate"
+        );
+    }
 }

@@ -173,6 +173,7 @@ pub async fn enroll(
         village: kiosk.village,
         server_id: state.server_id().to_owned(),
         server_time,
+        county_key: Some(state.county().public_key().clone()),
     }))
 }
 

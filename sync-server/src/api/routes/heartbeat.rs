@@ -29,7 +29,10 @@ pub async fn heartbeat(
         clock_offset_ms = heartbeat.clock_offset_ms,
         "heartbeat"
     );
-    Ok(Json(HeartbeatResponse { server_time: now }))
+    Ok(Json(HeartbeatResponse {
+        server_time: now,
+        county_key: Some(state.county().public_key().clone()),
+    }))
 }
 
 /// The version a booth reports is kept (per kiosk, shown on the fleet page): a version number,

@@ -1,5 +1,10 @@
 //! `POST /api/v1/submissions`: a batch from the signing kiosk, one result per item.
 //!
+//! A booth that seals the personal part to the county's key (`sync_protocol::personal`) has
+//! it opened here first; an item that does not open is invalid (sealed to another server's
+//! key, or changed), and everything after sees the same whole submission an older booth sends
+//! in the clear, so the content digest and the store's sealing at rest do not care which.
+//!
 //! Checked here, before the store: the batch size, each item's `validate()`, that its receipt
 //! number is in canonical form (else case variants would slip past the unique index) and
 //! carries the signing kiosk's number (a booth submits only its own). The store then claims
@@ -34,8 +39,12 @@ pub async fn submit(
     let mut results: Vec<Option<ItemResult>> = vec![None; count];
     let mut to_store = Vec::new();
     let mut stored_at = Vec::new();
-    for (index, submission) in batch.submissions.into_iter().enumerate() {
-        match check(&submission, kiosk.kiosk_number) {
+    for (index, mut submission) in batch.submissions.into_iter().enumerate() {
+        let checked = submission
+            .open_personal(state.county())
+            .map_err(|e| e.to_string())
+            .and_then(|()| check(&submission, kiosk.kiosk_number));
+        match checked {
             Err(message) => {
                 results[index] = Some(ItemResult {
                     id: submission.id,

@@ -13,6 +13,8 @@ pub const KEYS: &[Entry] = &[
     ("inbox.item", "事项", "Service"),
     ("inbox.item.all", "全部事项", "All services"),
     ("inbox.village", "村", "Village"),
+    ("inbox.id_number", "身份证号", "ID number"),
+    ("inbox.find_by_id", "按身份证号查找", "Find by ID number"),
     ("inbox.from", "受理日期从", "Received from"),
     ("inbox.until", "至", "until"),
     ("inbox.overdue", "只看超期", "Overdue only"),

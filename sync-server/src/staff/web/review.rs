@@ -1,5 +1,6 @@
 //! The review pages: the inbox of submissions in scope, one submission with its history and
-//! the actions its level allows, the logged view of a full ID number, and the CSV export.
+//! the actions its level allows, the logged view of a full ID number, the logged search by
+//! full ID number, and the CSV export.
 //! Complaints and consultations go through the same pages and chain as applications.
 
 use std::collections::HashMap;
@@ -30,6 +31,13 @@ pub fn routes() -> Vec<StaffRoute> {
     use axum::routing::{get, post};
     vec![
         route(Method::GET, "/inbox", Needs::Session, get(inbox)),
+        // Searching by full ID number shows only what the account's scope holds.
+        route(
+            Method::POST,
+            "/inbox/by-id",
+            Needs::Session,
+            post(find_by_id),
+        ),
         route(Method::GET, "/export.csv", Needs::Session, get(export)),
         route(
             Method::GET,
@@ -235,6 +243,7 @@ impl InboxParams {
                 other => Some(other.parse::<SubmissionKind>().map_err(|e| bad(&e))?),
             },
             item_code: Some(self.item.trim().to_owned()).filter(|s| !s.is_empty()),
+            id_number: None,
             village: Some(self.village.trim().to_owned()).filter(|s| !s.is_empty()),
             received_from: date(&self.from, "from")?,
             received_until: date(&self.until, "until")?,
@@ -303,10 +312,71 @@ async fn inbox(
     let query = params
         .query(&staff, today, soon)
         .map_err(|e| staff.fail(e))?;
+    inbox_page(&state, &staff, params, &query, false).await
+}
+
+/// The ID number searched for. Posted, never in a URL: a URL ends up in browser history,
+/// proxies' logs and `Referer` headers.
+#[derive(Debug, Deserialize)]
+pub struct IdSearch {
+    #[serde(default)]
+    id_number: String,
+}
+
+/// Every submission in scope with this full ID number, whatever its state, matched by the
+/// store's keyed hash. The search is audit-logged (without the number).
+async fn find_by_id(State(state): State<AppState>, form: StaffForm<IdSearch>) -> PageResult {
+    let staff = form.staff;
+    let number: String = form
+        .form
+        .id_number
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let well_formed = number.len() == 18
+        && number.chars().take(17).all(|c| c.is_ascii_digit())
+        && number.ends_with(|c: char| c.is_ascii_digit() || c == 'X');
+    if !well_formed {
+        return Err(staff.fail(StaffError::BadRequest(
+            "an ID number has 18 characters: 17 digits, then a digit or X".into(),
+        )));
+    }
+    state
+        .store()
+        .append_audit(staff.audit("identity.search"))
+        .await
+        .map_err(|e| staff.fail(e))?;
+    let today = china_date(Utc::now());
+    let soon = state.settings().due_soon_days;
+    let params = InboxParams {
+        status: "all".into(),
+        mine: Some("0".into()),
+        ..InboxParams::default()
+    };
+    let mut query = params
+        .query(&staff, today, soon)
+        .map_err(|e| staff.fail(e))?;
+    query.id_number = Some(number);
+    inbox_page(&state, &staff, params, &query, true).await
+}
+
+/// The inbox page for `query` (its filters shown as `params`); `by_id`: an ID number search,
+/// one page with no pager.
+async fn inbox_page(
+    state: &AppState,
+    staff: &Staff,
+    params: InboxParams,
+    query: &InboxQuery,
+    by_id: bool,
+) -> PageResult {
+    let today = query.today;
+    let soon = query.due_soon_days;
     let store = state.store();
-    let page = store.inbox(&query).await.map_err(|e| staff.fail(e))?;
+    let page = store.inbox(query).await.map_err(|e| staff.fail(e))?;
     let count = |overdue, due_soon| {
         let mut q = query.clone();
+        q.id_number = None;
         q.overdue_only = overdue;
         q.due_soon_only = due_soon;
         q.statuses.clear();
@@ -371,8 +441,8 @@ async fn inbox(
         .collect(),
         mine: params.mine(staff.user.role),
         show_mine: staff.user.role.reviews(),
-        prev: (current > 1).then(|| params.with_page(current - 1)),
-        next: (page.total > shown_until).then(|| params.with_page(current + 1)),
+        prev: (current > 1 && !by_id).then(|| params.with_page(current - 1)),
+        next: (page.total > shown_until && !by_id).then(|| params.with_page(current + 1)),
         export: params.with_page(1),
         frame,
         rows,

@@ -103,6 +103,7 @@ pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
         }),
         contact_phone: Some("13800000000".into()),
         created_at: t0(),
+        sealed: None,
     }
 }
 

@@ -39,8 +39,12 @@ pub(super) fn open_writer(path: &Path) -> StoreResult<Connection> {
             )),
         ));
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-        .map_err(|e| open_error(path, e))?;
+    // secure_delete: a value overwritten or deleted (plain text being sealed, a value being
+    // re-sealed under a new key) is zeroed in the file, not left in a free slot.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+    )
+    .map_err(|e| open_error(path, e))?;
     Ok(conn)
 }
 

@@ -9,6 +9,7 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange};
 use super::connection::{failed, from_json, millis, to_json};
 use super::submissions::{ChangeRow, change_row};
 use crate::domain::catalog::{CatalogChange, plan_import};
+use crate::store::sealing::KeyRing;
 use crate::store::{ImportReport, NewNotice, StoreError, StoreResult};
 
 fn parse_cursor(after: Option<&str>) -> StoreResult<i64> {
@@ -96,6 +97,7 @@ pub(super) fn notices_page(
 
 pub(super) fn statuses_page(
     conn: &Connection,
+    keys: &KeyRing,
     kiosk_id: &str,
     after: Option<&str>,
     limit: u32,
@@ -107,16 +109,16 @@ pub(super) fn statuses_page(
              FROM status_changes WHERE kiosk_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
         .map_err(failed("read the statuses feed"))?;
-    let raw: Vec<(i64, ChangeRow)> = statement
+    let raw: Vec<ChangeRow> = statement
         .query_map(params![kiosk_id, after, fetch_limit(limit)], |row| {
-            Ok((row.get::<_, i64>(0)?, change_row(row, 1)?))
+            change_row(row, 0)
         })
         .map_err(failed("read the statuses feed"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("read the statuses feed"))?;
     let rows = raw
         .into_iter()
-        .map(|(seq, row)| Ok((seq, row.into_change()?)))
+        .map(|row| Ok((row.seq(), row.into_change(keys)?)))
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(page(rows, after, limit))
 }

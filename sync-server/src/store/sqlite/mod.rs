@@ -3,6 +3,8 @@
 //! - [`connection`]: pragmas (WAL, `synchronous=FULL`, foreign keys, busy timeout) and value
 //!   conversions.
 //! - [`schema`]: versioned migrations.
+//! - [`sealed`]: which columns hold sealed personal data, and the pass that seals or re-seals
+//!   them under the newest at-rest key when the store opens.
 //! - [`writer`]: the single writer thread that batches concurrent write jobs into one commit.
 //! - [`readers`]: reused read connections on the blocking pool.
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
@@ -25,11 +27,13 @@ mod ratings;
 mod readers;
 mod review;
 mod schema;
+mod sealed;
 mod staff;
 mod submissions;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
@@ -37,7 +41,9 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, Submissio
 use sync_protocol::heartbeat::Heartbeat;
 
 use self::readers::Readers;
+pub use self::sealed::SealReport;
 use self::writer::Writer;
+use super::sealing::KeyRing;
 use super::{
     EnrollClaim, EnrollRefusal, Enrollment, ImportReport, IngestItem, IngestOutcome, KioskRef,
     NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
@@ -54,22 +60,29 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Readers,
+    keys: Arc<KeyRing>,
+    sealed_at_open: SealReport,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) and migrates the database at `path`, and starts its writer.
-    /// Blocking: call it before serving, or from `spawn_blocking`.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) and migrates the database at `path`, refuses `keys` if they
+    /// are not the database's, brings every personal value under the newest at-rest key
+    /// (sealing a database written before sealing existed, finishing a rotation), and starts
+    /// the writer. Blocking: call it before serving, or from `spawn_blocking`.
+    pub fn open(path: &Path, keys: Arc<KeyRing>) -> Result<Self, StoreError> {
         let mut conn = connection::open_writer(path)?;
         schema::migrate(&mut conn)?;
+        let sealed_at_open = sealed::bring_under_newest_key(&mut conn, &keys)?;
         let writer = Writer::start(conn).map_err(|e| StoreError::Open {
             path: path.display().to_string(),
-            source: std::sync::Arc::new(e),
+            source: Arc::new(e),
         })?;
         Ok(Self {
             path: path.to_owned(),
             writer,
             readers: Readers::new(path),
+            keys,
+            sealed_at_open,
         })
     }
 
@@ -98,6 +111,11 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: Writer::read_only(),
             readers: Readers::read_only(path),
+            // No key file: a read-only store checks what is kept in the clear (the audit
+            // chain); a sealed value read through it does not open, as on any copy without
+            // its keys.
+            keys: Arc::new(KeyRing::generate()),
+            sealed_at_open: SealReport::default(),
         })
     }
 
@@ -109,6 +127,23 @@ impl SqliteStore {
     /// turn behind every other write): tests show with it that a request wrote nothing.
     pub fn write_jobs(&self) -> u64 {
         self.writer.queued()
+    }
+
+    /// What opening sealed or re-sealed.
+    pub fn sealed_at_open(&self) -> SealReport {
+        self.sealed_at_open
+    }
+
+    /// How many stored values at-rest key `key_id` still opens: a key can leave the key file
+    /// once this is zero.
+    pub async fn count_sealed_with(&self, key_id: u32) -> Result<u64, StoreError> {
+        self.readers
+            .read(move |conn| sealed::count_sealed_with(conn, key_id))
+            .await
+    }
+
+    fn keys(&self) -> Arc<KeyRing> {
+        Arc::clone(&self.keys)
     }
 }
 
@@ -194,8 +229,9 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, Vec<IngestOutcome>> {
         let kiosk_id = kiosk_id.to_owned();
+        let keys = self.keys();
         Box::pin(self.writer.write("store submissions", move |conn| {
-            submissions::ingest(conn, &kiosk_id, &items, now)
+            submissions::ingest(conn, &keys, &kiosk_id, &items, now)
         }))
     }
 
@@ -204,9 +240,10 @@ impl Store for SqliteStore {
         filter: &'a SubmissionFilter,
     ) -> StoreFuture<'a, Vec<SubmissionRecord>> {
         let filter = filter.clone();
+        let keys = self.keys();
         Box::pin(
             self.readers
-                .read(move |conn| submissions::list(conn, &filter)),
+                .read(move |conn| submissions::list(conn, &keys, &filter)),
         )
     }
 
@@ -215,16 +252,18 @@ impl Store for SqliteStore {
         submission: &'a SubmissionRef,
     ) -> StoreFuture<'a, Option<SubmissionRecord>> {
         let submission = submission.clone();
+        let keys = self.keys();
         Box::pin(
             self.readers
-                .read(move |conn| submissions::find(conn, &submission)),
+                .read(move |conn| submissions::find(conn, &keys, &submission)),
         )
     }
 
     fn submission_history(&self, id: uuid::Uuid) -> StoreFuture<'_, Vec<StatusChange>> {
+        let keys = self.keys();
         Box::pin(
             self.readers
-                .read(move |conn| submissions::history(conn, id)),
+                .read(move |conn| submissions::history(conn, &keys, id)),
         )
     }
 
@@ -236,10 +275,11 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, Option<StatusChange>> {
         let submission = submission.clone();
+        let keys = self.keys();
         Box::pin(
             self.writer
                 .write("change a submission's status", move |conn| {
-                    submissions::set_status(conn, &submission, status, note, now)
+                    submissions::set_status(conn, &keys, &submission, status, note, now)
                 }),
         )
     }
@@ -294,10 +334,10 @@ impl Store for SqliteStore {
     ) -> StoreFuture<'a, FeedPage<StatusChange>> {
         let kiosk_id = kiosk_id.to_owned();
         let after = after.map(str::to_owned);
-        Box::pin(
-            self.readers
-                .read(move |conn| feeds::statuses_page(conn, &kiosk_id, after.as_deref(), limit)),
-        )
+        let keys = self.keys();
+        Box::pin(self.readers.read(move |conn| {
+            feeds::statuses_page(conn, &keys, &kiosk_id, after.as_deref(), limit)
+        }))
     }
 
     fn stats(&self) -> StoreFuture<'_, StoreStats> {

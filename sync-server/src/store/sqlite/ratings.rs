@@ -6,14 +6,16 @@ use sync_protocol::enroll::Village;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
+use super::sealed::{CALL_NOTE, FIX_NOTE};
 use super::staff::append_audit;
-use super::submissions::{RECORD_COLUMNS, RecordRow, record_row};
+use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, RecordRow, record_row};
 use crate::domain::access::Scope;
 use crate::domain::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
 use crate::store::ratings::{
     FollowUpRefusal, FollowUpTask, FollowUpWrite, ItemName, RatingsQuery, RatingsStore, TaskFilter,
     TaskPage, TaskQuery,
 };
+use crate::store::sealing::KeyRing;
 use crate::store::{StoreError, StoreFuture, StoreResult};
 
 /// China Standard Time ahead of UTC, in the stored unit: a received instant's China date.
@@ -134,30 +136,31 @@ fn task_row(row: &Row<'_>) -> rusqlite::Result<TaskRow> {
     Ok(TaskRow {
         record: record_row(row)?,
         village: Village {
-            county: row.get(6)?,
-            township: row.get(7)?,
-            village: row.get(8)?,
+            county: row.get(RECORD_WIDTH)?,
+            township: row.get(RECORD_WIDTH + 1)?,
+            village: row.get(RECORD_WIDTH + 2)?,
         },
-        item_code: row.get(9)?,
-        name_zh: row.get(10)?,
-        name_en: row.get(11)?,
-        followed: row.get(12)?,
-        called_back_at: row.get(13)?,
-        call_note: row.get(14)?,
-        fix_note: row.get(15)?,
-        closed_at: row.get(16)?,
-        closed_by: row.get(17)?,
-        updated_at: row.get(18)?,
+        item_code: row.get(RECORD_WIDTH + 3)?,
+        name_zh: row.get(RECORD_WIDTH + 4)?,
+        name_en: row.get(RECORD_WIDTH + 5)?,
+        followed: row.get(RECORD_WIDTH + 6)?,
+        called_back_at: row.get(RECORD_WIDTH + 7)?,
+        call_note: row.get(RECORD_WIDTH + 8)?,
+        fix_note: row.get(RECORD_WIDTH + 9)?,
+        closed_at: row.get(RECORD_WIDTH + 10)?,
+        closed_by: row.get(RECORD_WIDTH + 11)?,
+        updated_at: row.get(RECORD_WIDTH + 12)?,
     })
 }
 
 impl TaskRow {
-    fn into_task(self) -> StoreResult<FollowUpTask> {
+    fn into_task(self, keys: &KeyRing) -> StoreResult<FollowUpTask> {
+        let id = self.record.id().to_owned();
         let follow_up = if self.followed {
             Some(FollowUp {
                 called_back_at: self.called_back_at.map(time).transpose()?,
-                call_note: self.call_note,
-                fix_note: self.fix_note,
+                call_note: CALL_NOTE.open_opt(keys, &id, self.call_note)?,
+                fix_note: FIX_NOTE.open_opt(keys, &id, self.fix_note)?,
                 closed_at: self.closed_at.map(time).transpose()?,
                 closed_by: self.closed_by,
                 updated_at: time(self.updated_at.unwrap_or_default())?,
@@ -166,7 +169,7 @@ impl TaskRow {
             None
         };
         Ok(FollowUpTask {
-            record: self.record.into_record()?,
+            record: self.record.into_record(keys)?,
             village: self.village,
             item: self.item_code.map(|code| ItemName {
                 code,
@@ -178,7 +181,7 @@ impl TaskRow {
     }
 }
 
-fn tasks(conn: &Connection, query: &TaskQuery) -> StoreResult<TaskPage> {
+fn tasks(conn: &Connection, keys: &KeyRing, query: &TaskQuery) -> StoreResult<TaskPage> {
     let (county, township, village) = query.scope.parts();
     let (filter, before, order) = match query.filter {
         TaskFilter::Open => ("f.closed_at IS NULL", None, "s.received_at, s.rowid"),
@@ -225,7 +228,7 @@ fn tasks(conn: &Connection, query: &TaskQuery) -> StoreResult<TaskPage> {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(failed("list follow-ups"))?;
         rows.into_iter()
-            .map(TaskRow::into_task)
+            .map(|row| row.into_task(keys))
             .collect::<StoreResult<_>>()?
     };
     Ok(TaskPage {
@@ -236,6 +239,7 @@ fn tasks(conn: &Connection, query: &TaskQuery) -> StoreResult<TaskPage> {
 
 fn task(
     conn: &Connection,
+    keys: &KeyRing,
     receipt_number: &str,
     scope: &Scope,
 ) -> StoreResult<Option<FollowUpTask>> {
@@ -249,16 +253,17 @@ fn task(
     )
     .optional()
     .map_err(failed("look up a follow-up"))?
-    .map(TaskRow::into_task)
+    .map(|row| row.into_task(keys))
     .transpose()
     .map(|task| task.filter(|t| scope.covers(&t.village)))
 }
 
 fn record(
     conn: &Connection,
+    keys: &KeyRing,
     write: &FollowUpWrite,
 ) -> StoreResult<Result<FollowUp, FollowUpRefusal>> {
-    let Some(task) = task(conn, &write.receipt_number, &write.scope)? else {
+    let Some(task) = task(conn, keys, &write.receipt_number, &write.scope)? else {
         return Ok(Err(FollowUpRefusal::Missing));
     };
     let next = match ratings::apply_step(
@@ -271,6 +276,7 @@ fn record(
         Ok(next) => next,
         Err(refused) => return Ok(Err(refused.into())),
     };
+    let id = task.record.submission.id.to_string();
     conn.execute(
         "INSERT INTO follow_ups (submission_id, called_back_at, call_note, fix_note, closed_at,
                                  closed_by, updated_at)
@@ -280,10 +286,10 @@ fn record(
              fix_note = excluded.fix_note, closed_at = excluded.closed_at,
              closed_by = excluded.closed_by, updated_at = excluded.updated_at",
         params![
-            task.record.submission.id.to_string(),
+            id,
             next.called_back_at.map(millis),
-            next.call_note,
-            next.fix_note,
+            CALL_NOTE.seal_opt(keys, &id, next.call_note.as_deref()),
+            FIX_NOTE.seal_opt(keys, &id, next.fix_note.as_deref()),
             next.closed_at.map(millis),
             next.closed_by,
             millis(next.updated_at),
@@ -307,7 +313,8 @@ impl RatingsStore for SqliteStore {
 
     fn follow_up_tasks<'a>(&'a self, query: &'a TaskQuery) -> StoreFuture<'a, TaskPage> {
         let query = query.clone();
-        Box::pin(self.readers.read(move |conn| tasks(conn, &query)))
+        let keys = self.keys();
+        Box::pin(self.readers.read(move |conn| tasks(conn, &keys, &query)))
     }
 
     fn follow_up_task<'a>(
@@ -317,9 +324,10 @@ impl RatingsStore for SqliteStore {
     ) -> StoreFuture<'a, Option<FollowUpTask>> {
         let receipt_number = receipt_number.to_owned();
         let scope = scope.clone();
+        let keys = self.keys();
         Box::pin(
             self.readers
-                .read(move |conn| task(conn, &receipt_number, &scope)),
+                .read(move |conn| task(conn, &keys, &receipt_number, &scope)),
         )
     }
 
@@ -327,9 +335,9 @@ impl RatingsStore for SqliteStore {
         &self,
         write: FollowUpWrite,
     ) -> StoreFuture<'_, Result<FollowUp, FollowUpRefusal>> {
-        Box::pin(
-            self.writer
-                .write("record a follow-up", move |conn| record(conn, &write)),
-        )
+        let keys = self.keys();
+        Box::pin(self.writer.write("record a follow-up", move |conn| {
+            record(conn, &keys, &write)
+        }))
     }
 }

@@ -8,8 +8,11 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
+use super::sealed::REVIEW_COMMENT;
 use super::staff::append_audit;
-use super::submissions::{RECORD_COLUMNS, RecordRow, append_status_change, record_row};
+use super::submissions::{
+    RECORD_COLUMNS, RECORD_WIDTH, RecordRow, append_status_change, record_row,
+};
 use crate::domain::access::{Role, Scope};
 use crate::domain::calendar::CalendarDay;
 use crate::domain::county_time;
@@ -18,6 +21,7 @@ use crate::store::review::{
     InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
     ReviewUpdate, parse_day_kind,
 };
+use crate::store::sealing::KeyRing;
 use crate::store::staff::AuditEntry;
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 
@@ -41,15 +45,15 @@ struct ItemRow {
 fn item_row(row: &Row<'_>) -> rusqlite::Result<ItemRow> {
     Ok(ItemRow {
         record: record_row(row)?,
-        county: row.get(6)?,
-        township: row.get(7)?,
-        village: row.get(8)?,
-        stage: row.get(9)?,
-        levels: row.get(10)?,
-        accepted_at: row.get(11)?,
-        suspended_at: row.get(12)?,
-        suspended_days: row.get(13)?,
-        due_on: row.get(14)?,
+        county: row.get(RECORD_WIDTH)?,
+        township: row.get(RECORD_WIDTH + 1)?,
+        village: row.get(RECORD_WIDTH + 2)?,
+        stage: row.get(RECORD_WIDTH + 3)?,
+        levels: row.get(RECORD_WIDTH + 4)?,
+        accepted_at: row.get(RECORD_WIDTH + 5)?,
+        suspended_at: row.get(RECORD_WIDTH + 6)?,
+        suspended_days: row.get(RECORD_WIDTH + 7)?,
+        due_on: row.get(RECORD_WIDTH + 8)?,
     })
 }
 
@@ -66,8 +70,8 @@ fn date(text: &str) -> StoreResult<NaiveDate> {
 }
 
 impl ItemRow {
-    fn into_item(self) -> StoreResult<ReviewItem> {
-        let record = self.record.into_record()?;
+    fn into_item(self, keys: &KeyRing) -> StoreResult<ReviewItem> {
+        let record = self.record.into_record(keys)?;
         let state = ReviewState {
             status: record.status,
             stage: small(self.stage, "stage")?,
@@ -89,7 +93,11 @@ impl ItemRow {
     }
 }
 
-fn find_item(conn: &Connection, submission: &SubmissionRef) -> StoreResult<Option<ReviewItem>> {
+fn find_item(
+    conn: &Connection,
+    keys: &KeyRing,
+    submission: &SubmissionRef,
+) -> StoreResult<Option<ReviewItem>> {
     let (column, key) = match submission {
         SubmissionRef::Id(id) => ("s.id", id.to_string()),
         SubmissionRef::Receipt(receipt) => ("s.receipt_number", receipt.clone()),
@@ -104,15 +112,16 @@ fn find_item(conn: &Connection, submission: &SubmissionRef) -> StoreResult<Optio
     )
     .optional()
     .map_err(failed("look up a submission"))?
-    .map(ItemRow::into_item)
+    .map(|row| row.into_item(keys))
     .transpose()
 }
 
 fn apply(
     conn: &Connection,
+    keys: &KeyRing,
     update: &ReviewUpdate,
 ) -> StoreResult<Result<StatusChange, ReviewConflict>> {
-    let Some(current) = find_item(conn, &SubmissionRef::Id(update.submission_id))? else {
+    let Some(current) = find_item(conn, keys, &SubmissionRef::Id(update.submission_id))? else {
         return Ok(Err(ReviewConflict::Missing));
     };
     if current.state != update.expected {
@@ -144,17 +153,26 @@ fn apply(
         note: update.villager_note.clone(),
         changed_at: now,
     };
-    append_status_change(conn, &change, &current.record.kiosk_id)?;
+    append_status_change(conn, keys, &change, &current.record.kiosk_id)?;
+    // The comment is sealed to the action's number, known once the row exists.
     conn.execute(
         "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, '', ?5)",
         params![
             update.submission_id.to_string(),
             i64::from(update.action.stage),
             update.action.actor,
             update.action.action,
-            update.action.comment,
             millis(now),
+        ],
+    )
+    .map_err(failed("record a review action"))?;
+    let seq = conn.last_insert_rowid();
+    conn.execute(
+        "UPDATE review_actions SET comment = ?2 WHERE seq = ?1",
+        params![
+            seq,
+            REVIEW_COMMENT.seal(keys, &seq.to_string(), &update.action.comment)
         ],
     )
     .map_err(failed("record a review action"))?;
@@ -162,10 +180,10 @@ fn apply(
     Ok(Ok(change))
 }
 
-fn actions(conn: &Connection, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> {
+fn actions(conn: &Connection, keys: &KeyRing, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> {
     let mut statement = conn
         .prepare(
-            "SELECT stage, actor, action, comment, at FROM review_actions
+            "SELECT seq, stage, actor, action, comment, at FROM review_actions
              WHERE submission_id = ?1 ORDER BY seq",
         )
         .map_err(failed("read review actions"))?;
@@ -173,22 +191,23 @@ fn actions(conn: &Connection, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> 
         .query_map([id.to_string()], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
+                row.get::<_, i64>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, String>(3)?,
-                row.get::<_, i64>(4)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, i64>(5)?,
             ))
         })
         .map_err(failed("read review actions"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("read review actions"))?;
     rows.into_iter()
-        .map(|(stage, actor, action, comment, at)| {
+        .map(|(seq, stage, actor, action, comment, at)| {
             Ok(ReviewActionRecord {
                 stage: small(stage, "stage")?,
                 actor,
                 action,
-                comment,
+                comment: REVIEW_COMMENT.open(keys, &seq.to_string(), &comment)?,
                 at: time(at)?,
             })
         })
@@ -197,7 +216,7 @@ fn actions(conn: &Connection, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> 
 
 const FINAL: &str = "('approved', 'rejected')";
 
-fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
+fn inbox(conn: &Connection, keys: &KeyRing, query: &InboxQuery) -> StoreResult<InboxPage> {
     let (county, township, village_scope) = query.scope.parts();
     let statuses = serde_json::to_string(
         &query
@@ -223,6 +242,7 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
            AND (:village IS NULL OR s.village = :village)
            AND (:kind IS NULL OR s.kind = :kind)
            AND (:item IS NULL OR s.item_code = :item)
+           AND (:id_lookup IS NULL OR s.id_lookup = :id_lookup)
            AND (:from IS NULL OR s.received_at >= :from)
            AND (:until IS NULL OR s.received_at < :until)
            AND (:overdue = 0 OR (s.due_on < :today AND s.status NOT IN {FINAL}))
@@ -250,6 +270,7 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
         .received_until
         .map(|d| millis(county_time::day_start(d + chrono::Duration::days(1))));
     let kind = query.kind.map(|k| k.as_str());
+    let id_lookup = query.id_number.as_deref().map(|n| keys.id_lookup(n));
     let params = named_params! {
         ":county": county,
         ":township": township,
@@ -257,6 +278,7 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
         ":village": query.village,
         ":kind": kind,
         ":item": query.item_code,
+        ":id_lookup": id_lookup,
         ":from": from,
         ":until": until,
         ":overdue": query.overdue_only,
@@ -286,7 +308,7 @@ fn inbox(conn: &Connection, query: &InboxQuery) -> StoreResult<InboxPage> {
     Ok(InboxPage {
         items: rows
             .into_iter()
-            .map(ItemRow::into_item)
+            .map(|row| row.into_item(keys))
             .collect::<StoreResult<_>>()?,
         total: total.unsigned_abs(),
     })
@@ -328,8 +350,9 @@ impl ReviewStore for SqliteStore {
     ) -> StoreFuture<'a, Option<ReviewItem>> {
         let submission = submission.clone();
         let scope = scope.clone();
+        let keys = self.keys();
         Box::pin(self.readers.read(move |conn| {
-            Ok(find_item(conn, &submission)?.filter(|item| scope.covers(&item.village)))
+            Ok(find_item(conn, &keys, &submission)?.filter(|item| scope.covers(&item.village)))
         }))
     }
 
@@ -337,19 +360,24 @@ impl ReviewStore for SqliteStore {
         &self,
         update: ReviewUpdate,
     ) -> StoreFuture<'_, Result<StatusChange, ReviewConflict>> {
-        Box::pin(
-            self.writer
-                .write("apply a review action", move |conn| apply(conn, &update)),
-        )
+        let keys = self.keys();
+        Box::pin(self.writer.write("apply a review action", move |conn| {
+            apply(conn, &keys, &update)
+        }))
     }
 
     fn review_actions(&self, submission_id: Uuid) -> StoreFuture<'_, Vec<ReviewActionRecord>> {
-        Box::pin(self.readers.read(move |conn| actions(conn, submission_id)))
+        let keys = self.keys();
+        Box::pin(
+            self.readers
+                .read(move |conn| actions(conn, &keys, submission_id)),
+        )
     }
 
     fn inbox<'a>(&'a self, query: &'a InboxQuery) -> StoreFuture<'a, InboxPage> {
         let query = query.clone();
-        Box::pin(self.readers.read(move |conn| inbox(conn, &query)))
+        let keys = self.keys();
+        Box::pin(self.readers.read(move |conn| inbox(conn, &keys, &query)))
     }
 
     fn calendar_days(&self) -> StoreFuture<'_, Vec<CalendarDay>> {

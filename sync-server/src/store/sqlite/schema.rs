@@ -313,6 +313,16 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX submissions_by_place ON submissions (county, township, village, received_at);
     "#,
     ),
+    // Personal data sealed at rest (`store::sealing`, `sqlite::sealed`): the submission body,
+    // status notes, review comments and follow-up notes hold sealed text from now on (the
+    // store seals older rows when it opens), so no later migration can read them with
+    // json_extract. An ID number is found through its keyed hash, kept here.
+    Migration::Sql(
+        r#"
+    ALTER TABLE submissions ADD COLUMN id_lookup TEXT;
+    CREATE INDEX submissions_by_id_lookup ON submissions (id_lookup) WHERE id_lookup IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

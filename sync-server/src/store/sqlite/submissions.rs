@@ -8,6 +8,8 @@ use sync_protocol::submission::Submission;
 use uuid::Uuid;
 
 use super::connection::{failed, from_json, millis, stored_now, time, to_json};
+use super::sealed::{STATUS_NOTE, SUBMISSION_BODY, id_lookup};
+use crate::store::sealing::KeyRing;
 use crate::store::{
     ConflictReason, IngestItem, IngestOutcome, KioskRef, StoreError, StoreResult, SubmissionFilter,
     SubmissionRecord, SubmissionRef,
@@ -15,6 +17,7 @@ use crate::store::{
 
 pub(super) fn ingest(
     conn: &Connection,
+    keys: &KeyRing,
     kiosk_id: &str,
     items: &[IngestItem],
     now: DateTime<Utc>,
@@ -24,8 +27,8 @@ pub(super) fn ingest(
         .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
-                                      rating, county, township, village)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13)
+                                      rating, county, township, village, id_lookup)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT DO NOTHING",
         )
         .map_err(failed("store a submission"))?;
@@ -35,26 +38,30 @@ pub(super) fn ingest(
         let place = handed_in_at(conn, kiosk_id, submission.created_at)?;
         // The claim: the insert itself. Both the id and the receipt number are unique, so a
         // second copy inserts nothing and is told apart below, inside the same transaction.
+        let id = submission.id.to_string();
+        let body = SUBMISSION_BODY.seal(keys, &id, &to_json(submission)?);
         let inserted = insert
             .execute(params![
-                submission.id.to_string(),
+                id,
                 kiosk_id,
                 submission.receipt_number,
                 submission.kind.as_str(),
                 submission.item_code,
                 SubmissionStatus::Received.as_str(),
                 item.content_digest,
-                to_json(submission)?,
+                body,
                 millis(now),
                 submission.rating,
                 place.county,
                 place.township,
                 place.village,
+                id_lookup(keys, submission),
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {
             append_status_change(
                 conn,
+                keys,
                 &StatusChange {
                     submission_id: submission.id,
                     receipt_number: submission.receipt_number.clone(),
@@ -136,15 +143,18 @@ fn existing_outcome(conn: &Connection, item: &IngestItem) -> StoreResult<IngestO
     ))
 }
 
+/// Appends a change to the kiosk's statuses feed. A note is sealed to the change's number,
+/// which exists only once the row does: it is written by a second statement.
 pub(super) fn append_status_change(
     conn: &Connection,
+    keys: &KeyRing,
     change: &StatusChange,
     kiosk_id: &str,
 ) -> StoreResult<()> {
     conn.prepare_cached(
-        "INSERT INTO status_changes (submission_id, kiosk_id, receipt_number, status, note,
+        "INSERT INTO status_changes (submission_id, kiosk_id, receipt_number, status,
                                      changed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut statement| {
         statement.execute(params![
@@ -152,11 +162,18 @@ pub(super) fn append_status_change(
             kiosk_id,
             change.receipt_number,
             change.status.as_str(),
-            change.note,
             millis(change.changed_at),
         ])
     })
     .map_err(failed("record a status change"))?;
+    if let Some(note) = &change.note {
+        let seq = conn.last_insert_rowid();
+        conn.execute(
+            "UPDATE status_changes SET note = ?2 WHERE seq = ?1",
+            params![seq, STATUS_NOTE.seal(keys, &seq.to_string(), note)],
+        )
+        .map_err(failed("record a status change"))?;
+    }
     Ok(())
 }
 
@@ -172,10 +189,13 @@ pub(super) fn parse_status(text: &str) -> StoreResult<SubmissionStatus> {
     })
 }
 
-pub(super) const RECORD_COLUMNS: &str = "s.body, s.kiosk_id, k.kiosk_number, s.status, s.received_at, \
-     s.status_changed_at";
+pub(super) const RECORD_COLUMNS: &str = "s.id, s.body, s.kiosk_id, k.kiosk_number, s.status, \
+     s.received_at, s.status_changed_at";
+/// How many columns [`RECORD_COLUMNS`] has: the columns after it start here.
+pub(super) const RECORD_WIDTH: usize = 7;
 
 pub(super) struct RecordRow {
+    id: String,
     body: String,
     kiosk_id: String,
     kiosk_number: i64,
@@ -186,19 +206,26 @@ pub(super) struct RecordRow {
 
 pub(super) fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
     Ok(RecordRow {
-        body: row.get(0)?,
-        kiosk_id: row.get(1)?,
-        kiosk_number: row.get(2)?,
-        status: row.get(3)?,
-        received_at: row.get(4)?,
-        status_changed_at: row.get(5)?,
+        id: row.get(0)?,
+        body: row.get(1)?,
+        kiosk_id: row.get(2)?,
+        kiosk_number: row.get(3)?,
+        status: row.get(4)?,
+        received_at: row.get(5)?,
+        status_changed_at: row.get(6)?,
     })
 }
 
 impl RecordRow {
-    pub(super) fn into_record(self) -> StoreResult<SubmissionRecord> {
+    /// The submission id as stored.
+    pub(super) fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub(super) fn into_record(self, keys: &KeyRing) -> StoreResult<SubmissionRecord> {
+        let body = SUBMISSION_BODY.open(keys, &self.id, &self.body)?;
         Ok(SubmissionRecord {
-            submission: from_json::<Submission>("a submission", &self.body)?,
+            submission: from_json::<Submission>("a submission", &body)?,
             kiosk_number: u32::try_from(self.kiosk_number).map_err(|_| StoreError::Corrupt {
                 what: format!("kiosk number {}", self.kiosk_number),
             })?,
@@ -212,6 +239,7 @@ impl RecordRow {
 
 pub(super) fn list(
     conn: &Connection,
+    keys: &KeyRing,
     filter: &SubmissionFilter,
 ) -> StoreResult<Vec<SubmissionRecord>> {
     let (kiosk_id, kiosk_number) = match &filter.kiosk {
@@ -243,11 +271,12 @@ pub(super) fn list(
         .map_err(failed("list submissions"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("list submissions"))?;
-    rows.into_iter().map(RecordRow::into_record).collect()
+    rows.into_iter().map(|row| row.into_record(keys)).collect()
 }
 
 pub(super) fn find(
     conn: &Connection,
+    keys: &KeyRing,
     submission: &SubmissionRef,
 ) -> StoreResult<Option<SubmissionRecord>> {
     let (column, key) = match submission {
@@ -264,15 +293,19 @@ pub(super) fn find(
     )
     .optional()
     .map_err(failed("look up a submission"))?
-    .map(RecordRow::into_record)
+    .map(|row| row.into_record(keys))
     .transpose()
 }
 
-pub(super) fn history(conn: &Connection, id: Uuid) -> StoreResult<Vec<StatusChange>> {
+pub(super) fn history(
+    conn: &Connection,
+    keys: &KeyRing,
+    id: Uuid,
+) -> StoreResult<Vec<StatusChange>> {
     let mut statement = conn
         .prepare(
-            "SELECT submission_id, receipt_number, status, note, changed_at FROM status_changes
-             WHERE submission_id = ?1 ORDER BY seq",
+            "SELECT seq, submission_id, receipt_number, status, note, changed_at
+             FROM status_changes WHERE submission_id = ?1 ORDER BY seq",
         )
         .map_err(failed("read a status history"))?;
     let rows = statement
@@ -280,11 +313,12 @@ pub(super) fn history(conn: &Connection, id: Uuid) -> StoreResult<Vec<StatusChan
         .map_err(failed("read a status history"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("read a status history"))?;
-    rows.into_iter().map(ChangeRow::into_change).collect()
+    rows.into_iter().map(|row| row.into_change(keys)).collect()
 }
 
 /// A status change row as SQLite gives it.
 pub(super) struct ChangeRow {
+    seq: i64,
     submission_id: String,
     receipt_number: String,
     status: String,
@@ -292,25 +326,30 @@ pub(super) struct ChangeRow {
     changed_at: i64,
 }
 
-/// Reads columns `submission_id, receipt_number, status, note, changed_at`, in that order,
-/// starting at column `first`.
+/// Reads columns `seq, submission_id, receipt_number, status, note, changed_at`, in that
+/// order, starting at column `first`.
 pub(super) fn change_row(row: &Row<'_>, first: usize) -> rusqlite::Result<ChangeRow> {
     Ok(ChangeRow {
-        submission_id: row.get(first)?,
-        receipt_number: row.get(first + 1)?,
-        status: row.get(first + 2)?,
-        note: row.get(first + 3)?,
-        changed_at: row.get(first + 4)?,
+        seq: row.get(first)?,
+        submission_id: row.get(first + 1)?,
+        receipt_number: row.get(first + 2)?,
+        status: row.get(first + 3)?,
+        note: row.get(first + 4)?,
+        changed_at: row.get(first + 5)?,
     })
 }
 
 impl ChangeRow {
-    pub(super) fn into_change(self) -> StoreResult<StatusChange> {
+    pub(super) fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    pub(super) fn into_change(self, keys: &KeyRing) -> StoreResult<StatusChange> {
         Ok(StatusChange {
             submission_id: parse_uuid(&self.submission_id)?,
             receipt_number: self.receipt_number,
             status: parse_status(&self.status)?,
-            note: self.note,
+            note: STATUS_NOTE.open_opt(keys, &self.seq.to_string(), self.note)?,
             changed_at: time(self.changed_at)?,
         })
     }
@@ -318,13 +357,14 @@ impl ChangeRow {
 
 pub(super) fn set_status(
     conn: &Connection,
+    keys: &KeyRing,
     submission: &SubmissionRef,
     status: SubmissionStatus,
     note: Option<String>,
     now: DateTime<Utc>,
 ) -> StoreResult<Option<StatusChange>> {
     let now = stored_now(now);
-    let Some(record) = find(conn, submission)? else {
+    let Some(record) = find(conn, keys, submission)? else {
         return Ok(None);
     };
     conn.execute(
@@ -343,6 +383,6 @@ pub(super) fn set_status(
         note,
         changed_at: now,
     };
-    append_status_change(conn, &change, &record.kiosk_id)?;
+    append_status_change(conn, keys, &change, &record.kiosk_id)?;
     Ok(Some(change))
 }

@@ -1,5 +1,6 @@
 //! The heartbeat (queue, devices, disk, uptime, clock offset), and persisting the clock offset
-//! the client learns from every answer.
+//! the client learns from every answer. Its answer carries the county's key: a booth enrolled
+//! before sealing existed learns it here, and its queue is sealed at once.
 
 use sync_protocol::heartbeat::Heartbeat;
 
@@ -34,7 +35,15 @@ impl Engine {
         };
         let answer = self.client.heartbeat(&heartbeat).await;
         self.persist_offset().await?;
-        answer?;
+        let answer = answer?;
+        if let Some(key) = answer.county_key
+            && self.known_county_key.as_ref() != Some(&key)
+        {
+            let stored = key.clone();
+            self.with_store(move |store| store.set_county_key(&stored))
+                .await?;
+            self.known_county_key = Some(key);
+        }
         self.emit(SyncEvent::HeartbeatSent {
             queue_depth: heartbeat.queue_depth,
         });
@@ -60,6 +69,8 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use tokio::sync::mpsc;
 
     use super::*;
@@ -89,6 +100,53 @@ mod tests {
                 .to_string()
                 .starts_with("the booth's clock is off by 2 days 0 h (behind"),
             "{warning}"
+        );
+    }
+    #[tokio::test]
+    async fn a_booth_enrolled_before_sealing_learns_the_county_key_and_seals_its_queue() {
+        let booth = Booth::new();
+        let county = sync_protocol::personal::CountySecret::from_seed(&[9; 32]);
+        let state = stub_state();
+        state.lock().unwrap().county = Some(county.clone());
+        let server = StubServer::start(Arc::clone(&state)).await;
+        let before = booth.submit(1);
+        let queued = booth
+            .store
+            .lock()
+            .unwrap()
+            .due_submissions(chrono::Utc::now(), 10)
+            .unwrap();
+        assert!(queued[0].sealed.is_none(), "no key yet: held in the clear");
+
+        let mut engine = booth.engine(&server.url(), |_| {});
+        engine.send_heartbeat().await.unwrap();
+        assert_eq!(
+            booth.store.lock().unwrap().county_key().unwrap().as_ref(),
+            Some(county.public_key())
+        );
+        let resealed = booth
+            .store
+            .lock()
+            .unwrap()
+            .due_submissions(chrono::Utc::now(), 10)
+            .unwrap();
+        assert!(resealed[0].sealed.is_some() && !resealed[0].has_clear_personal());
+        let after = booth.submit(1);
+
+        let summary = engine.run_once().await.unwrap();
+        assert_eq!(summary.uploaded, 2);
+        let opened = state.lock().unwrap().opened.clone();
+        let texts: Vec<(Option<String>, bool)> = opened
+            .into_iter()
+            .map(|(submission, sealed)| (submission.text, sealed))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (Some("complaint 0".to_owned()), true),
+                (Some("complaint 0".to_owned()), true)
+            ],
+            "both went sealed and opened to what was typed ({before:?}, {after:?})"
         );
     }
 }

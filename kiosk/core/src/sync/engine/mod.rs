@@ -158,6 +158,8 @@ pub struct Engine {
     events: Option<mpsc::UnboundedSender<SyncEvent>>,
     backoff: Backoff,
     persisted_offset_ms: Option<i64>,
+    /// The county key last stored, so a heartbeat writes only a new one.
+    known_county_key: Option<sync_protocol::personal::CountyKey>,
     batch_size: usize,
     /// Drawn when a failed batch was put back, used by the wait that follows.
     planned_wait: Option<PlannedWait>,
@@ -183,6 +185,7 @@ impl Engine {
             everything_now: Arc::new(AtomicBool::new(false)),
             events: None,
             persisted_offset_ms: None,
+            known_county_key: None,
             batch_size,
             planned_wait: None,
             answered: None,
