@@ -332,6 +332,9 @@ fn a_quarantined_item_in_the_middle_does_not_hold_up_the_queue() {
         .find(|s| s.receipt_number == middle)
         .expect("the middle item is queued");
     drop(store);
+    // The booth sealed it to the county; the other content goes in the clear, as an older
+    // booth would send it (a sealed part and clear fields together are refused outright).
+    tampered.sealed = None;
     tampered.text = Some("被篡改的内容".into());
     let key = kiosk_core::identity::load(&booth.dir).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
