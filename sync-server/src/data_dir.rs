@@ -79,13 +79,7 @@ pub struct DataDir {
 impl DataDir {
     /// The flag's value, else the environment's, else [`DEFAULT`].
     pub fn resolve(flag: Option<&Path>) -> PathBuf {
-        flag.map(Path::to_owned)
-            .or_else(|| {
-                std::env::var_os(ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT))
+        flag_env_or(flag, ENV, DEFAULT)
     }
 
     /// Creates `path` (mode 0700) if it does not exist and the database file (0600) in it,
@@ -229,6 +223,18 @@ pub fn check_private_file(path: &Path) -> Result<(), DataDirError> {
         });
     }
     Ok(())
+}
+
+/// A path from a command-line flag, else from the environment variable `env` (when set and not
+/// empty), else `default`: how every path the server takes is found.
+pub fn flag_env_or(flag: Option<&Path>, env: &str, default: &str) -> PathBuf {
+    flag.map(Path::to_owned)
+        .or_else(|| {
+            std::env::var_os(env)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(default))
 }
 
 #[cfg(test)]

@@ -143,13 +143,7 @@ pub struct KeyFile {
 impl KeyFile {
     /// The flag's value, else the environment's, else [`DEFAULT`].
     pub fn resolve(flag: Option<&Path>) -> PathBuf {
-        flag.map(Path::to_owned)
-            .or_else(|| {
-                std::env::var_os(ENV)
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .unwrap_or_else(|| PathBuf::from(DEFAULT))
+        crate::data_dir::flag_env_or(flag, ENV, DEFAULT)
     }
 
     /// Creates a new key file at `path` (mode 0600) with one at-rest key, a lookup key and a

@@ -74,10 +74,6 @@ impl Args {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
             _ => None,
         };
-        let data_dir = DataDir::create(&paths.data_dir)?;
-        // Held until the process ends: no rotation while this server seals with the keys.
-        let _lock = KeyLock::shared(data_dir.path())?;
-        let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;
         let metrics_token = self
             .metrics_token_file
@@ -100,6 +96,11 @@ impl Args {
                  that does TLS"
             );
         }
+        // After the checks above, so a refused address leaves the data directory untouched.
+        let data_dir = DataDir::create(&paths.data_dir)?;
+        // Held until the process ends: no rotation while this server seals with the keys.
+        let _lock = KeyLock::shared(data_dir.path())?;
+        let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let settings = Settings {
             secure_cookies: tls.is_some(),
             public_url,

@@ -24,11 +24,18 @@ use crate::staff_client::{StaffClient, add_account};
 
 const LINES: i64 = 6;
 
+/// One key ring for every store these tests open: a database keeps check values of the keys
+/// it was first opened with and refuses others.
+fn keys() -> Arc<KeyRing> {
+    static KEYS: std::sync::OnceLock<Arc<KeyRing>> = std::sync::OnceLock::new();
+    Arc::clone(KEYS.get_or_init(|| Arc::new(KeyRing::generate())))
+}
+
 /// A data directory whose audit log has [`LINES`] lines (seq 1 to 6), the store closed.
 async fn logged() -> (TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(sync_server::data_dir::DB_FILE);
-    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
+    let store = SqliteStore::open(&path, keys()).unwrap();
     let t0 = Utc::now();
     for n in 1..=LINES {
         let entry = AuditEntry::new(t0 + Duration::seconds(n), "wang", "review.accept")
@@ -90,7 +97,7 @@ fn exported_head(dir: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untouched_log_verifies_and_its_head_is_what_the_store_says() {
     let (dir, path) = logged().await;
-    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
+    let store = SqliteStore::open(&path, keys()).unwrap();
     let head = store.audit_head().await.unwrap().expect("a head");
     drop(store);
 
@@ -151,7 +158,7 @@ async fn a_removed_line_is_named_by_the_line_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_rewritten_with_its_hash_recomputed_breaks_the_next_link() {
     let (dir, path) = logged().await;
-    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
+    let store = SqliteStore::open(&path, keys()).unwrap();
     let lines = store.audit_chain_page(None, 10).await.unwrap();
     drop(store);
     let mut forged = lines[2].record.entry.clone();
@@ -194,7 +201,7 @@ async fn a_log_rewritten_from_a_line_on_shows_against_the_kept_head() {
     let (dir, path) = logged().await;
     let kept = exported_head(dir.path());
     // Whoever has the file can rechain everything after the line they change…
-    let store = SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap();
+    let store = SqliteStore::open(&path, keys()).unwrap();
     let lines = store.audit_chain_page(None, 10).await.unwrap();
     drop(store);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -352,11 +359,9 @@ async fn export_writes_every_line_and_refuses_a_broken_chain() {
 async fn the_server_and_a_staff_command_append_to_one_chain() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.sqlite3");
-    let server: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap());
+    let server: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, keys()).unwrap());
     // A second handle has its own writer thread and connection, as a staff command has.
-    let command: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&path, Arc::new(KeyRing::generate())).unwrap());
+    let command: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, keys()).unwrap());
     let tasks: Vec<_> = (0..60)
         .map(|n| {
             let store = Arc::clone(if n % 2 == 0 { &server } else { &command });

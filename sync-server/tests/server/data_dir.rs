@@ -37,10 +37,18 @@ fn stored_code_keys(dir: &Path) -> Vec<String> {
         .unwrap()
 }
 
+/// The key file `crate::cli::run` passes for `dir`, beside it (the data directory itself is left
+/// for the command under test to make).
+fn with_key_file(dir: &Path) {
+    sync_server::key_file::KeyFile::init(&crate::cli::key_file(dir), dir, chrono::Utc::now())
+        .expect("key file");
+}
+
 #[tokio::test]
 async fn a_served_data_directory_is_private_to_the_servers_user() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("county");
+    with_key_file(&dir);
     let serving = Serving::start_with(&dir, &["--listen", "127.0.0.1:0"]);
     let code = serde_json::from_slice::<serde_json::Value>(
         &run(&dir, &["enroll-code", "--village", "石门村", "--json"]).stdout,
@@ -67,8 +75,11 @@ fn serve_refusal(dir: &Path) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
         .arg("--data-dir")
         .arg(dir)
+        .arg("--key-file")
+        .arg(crate::cli::key_file(dir))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove(sync_server::data_dir::ENV)
+        .env_remove(sync_server::key_file::ENV)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -91,6 +102,7 @@ fn serve_refusal(dir: &Path) -> String {
 fn serve_refuses_a_database_or_directory_others_may_read_saying_what_to_run() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("county");
+    with_key_file(&dir);
     let created = run(&dir, &["staff", "list"]);
     assert!(created.status.success(), "{created:?}");
     let database = dir.join(DB_FILE);

@@ -254,12 +254,16 @@ fn probes(world: &World) -> Vec<Probe> {
             )
         },
         get("/inbox", "/inbox?status=all&mine=0".into()),
-        // A number handed in only outside the caller's scope finds nothing.
-        post(
-            "/inbox/by-id",
-            "/inbox/by-id".into(),
-            &[("id_number", "450102199001011234")],
-        ),
+        // A search, not a change: a number handed in only outside the caller's scope finds
+        // nothing, and the search is audited (without the number), hence `Own`.
+        Probe {
+            aim: Aim::Own,
+            ..post(
+                "/inbox/by-id",
+                "/inbox/by-id".into(),
+                &[("id_number", "450102199001011234")],
+            )
+        },
         get("/export.csv", "/export.csv?status=all&mine=0".into()),
         get("/submissions/{receipt}", format!("/submissions/{app}")),
         post(
