@@ -30,6 +30,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 use sync_server::store::Store;
 use sync_server::store::audit_chain::{ChainHash, link};
+use sync_server::store::sealing::KeyRing;
 use sync_server::store::sqlite::SqliteStore;
 use sync_server::store::staff::AuditEntry;
 
@@ -124,7 +125,7 @@ fn before_db(dir: &Path) -> BenchResult<Connection> {
 /// The store's own schema (made and migrated by `SqliteStore::open`) in a fresh file.
 fn chained_db(dir: &Path) -> BenchResult<Connection> {
     let path = dir.join("chained.sqlite3");
-    drop(SqliteStore::open(&path)?);
+    drop(SqliteStore::open(&path, Arc::new(KeyRing::generate()))?);
     with_store_pragmas(&path)
 }
 
@@ -223,7 +224,10 @@ fn main() -> BenchResult {
             }
         }
         if harness::selects(&sections, "store") {
-            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.join("store.sqlite3"))?);
+            let store: Arc<dyn Store> = Arc::new(SqliteStore::open(
+                &dir.join("store.sqlite3"),
+                Arc::new(KeyRing::generate()),
+            )?);
             let count = lines / 4;
             let start = Instant::now();
             runtime.block_on(async {
