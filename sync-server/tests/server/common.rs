@@ -68,6 +68,21 @@ impl TestServer {
         Self::start_with(test_settings()).await
     }
 
+    /// [`Self::start`] with the seed catalogue (`seed/catalog.json`) imported.
+    pub async fn with_seed_catalog() -> Self {
+        let server = Self::start().await;
+        let seed = sync_server::domain::catalog::read_file(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
+        )
+        .expect("seed catalogue");
+        server
+            .store()
+            .import_catalog(seed, chrono::Utc::now())
+            .await
+            .expect("import");
+        server
+    }
+
     pub async fn start_with(settings: Settings) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let state = server::open_state(dir.path(), ServerKeys::generate(), settings)

@@ -2,28 +2,17 @@
 //! format is refused at upload with a clear message (the same rule the booth applies), and no
 //! text from a booth reaches a spreadsheet as a formula through the CSV export.
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use sync_protocol::paths;
 use sync_protocol::submission::{Applicant, BatchRequest, BatchResponse, Outcome, Submission};
 use sync_server::domain::access::Role;
-use sync_server::domain::catalog;
 use sync_server::store::SubmissionRef;
 
 use crate::common::{TestKiosk, TestServer, submission};
 use crate::staff_client::{StaffClient, add_account};
 
 async fn county() -> (TestServer, TestKiosk) {
-    let server = TestServer::start().await;
-    let seed = catalog::read_file(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
-    )
-    .expect("seed catalogue");
-    server
-        .store()
-        .import_catalog(seed, Utc::now())
-        .await
-        .expect("import");
+    let server = TestServer::with_seed_catalog().await;
     let kiosk = server.enroll("石门村").await;
     add_account(server.store(), "handler", Role::Handler, "示范县/凤岭乡").await;
     (server, kiosk)

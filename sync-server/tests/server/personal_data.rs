@@ -7,12 +7,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use sync_protocol::paths;
 use sync_protocol::submission::{Applicant, BatchRequest, BatchResponse, Outcome, Submission};
 use sync_server::domain::access::Role;
-use sync_server::domain::catalog;
 use sync_server::store::conformance::{enroll, t0};
 use sync_server::store::sealing::{KeyRing, SealError};
 use sync_server::store::sqlite::SqliteStore;
@@ -69,16 +67,7 @@ async fn upload(kiosk: &TestKiosk, submissions: Vec<Submission>) {
 
 /// A server with the seed catalogue, a booth in 石门村 and a handler of its township.
 async fn county() -> (TestServer, TestKiosk) {
-    let server = TestServer::start().await;
-    let seed = catalog::read_file(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
-    )
-    .expect("seed catalogue");
-    server
-        .store()
-        .import_catalog(seed, Utc::now())
-        .await
-        .expect("import");
+    let server = TestServer::with_seed_catalog().await;
     let kiosk = server.enroll("石门村").await;
     add_account(server.store(), "handler", Role::Handler, "示范县/凤岭乡").await;
     (server, kiosk)

@@ -20,7 +20,6 @@ use sync_protocol::submission::{Applicant, BatchRequest, Submission, SubmissionK
 use sync_server::api::enroll_codes;
 use sync_server::domain::access::{Role, Scope};
 use sync_server::domain::calendar::{CalendarDay, DayKind};
-use sync_server::domain::catalog;
 use sync_server::domain::fleet::KioskRecord;
 use sync_server::staff::web::access::{self, Needs};
 use sync_server::store::content::Guide;
@@ -64,20 +63,6 @@ async fn upload(kiosk: &TestKiosk, submissions: Vec<Submission>) {
     assert_eq!(response.status(), StatusCode::OK);
 }
 
-async fn with_seed_catalog() -> TestServer {
-    let server = TestServer::start().await;
-    let seed = catalog::read_file(
-        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("seed/catalog.json"),
-    )
-    .expect("seed catalogue");
-    server
-        .store()
-        .import_catalog(seed, Utc::now())
-        .await
-        .expect("import");
-    server
-}
-
 /// The county the walk runs in, and what of it lies in 白圩镇.
 struct World {
     server: TestServer,
@@ -91,7 +76,7 @@ struct World {
 }
 
 async fn world() -> World {
-    let server = with_seed_catalog().await;
+    let server = TestServer::with_seed_catalog().await;
     let inside = server.enroll("石门村").await;
     upload(&inside, vec![submission(inside.number(), 1)]).await;
     let outside = booth_in(&server, outside_village()).await;
@@ -614,7 +599,7 @@ async fn every_staff_route_keeps_a_narrower_account_inside_its_scope() {
 
 #[tokio::test]
 async fn county_pages_are_for_county_wide_administrators_and_so_is_their_menu() {
-    let server = with_seed_catalog().await;
+    let server = TestServer::with_seed_catalog().await;
     add_account(server.store(), "county", Role::Admin, "示范县").await;
     add_account(server.store(), "fengling", Role::Admin, "示范县/凤岭乡").await;
     add_account(
@@ -690,7 +675,7 @@ async fn county_pages_are_for_county_wide_administrators_and_so_is_their_menu() 
 
 #[tokio::test]
 async fn a_booth_moved_to_another_township_leaves_its_history_behind() {
-    let server = with_seed_catalog().await;
+    let server = TestServer::with_seed_catalog().await;
     add_account(server.store(), "fl.handler", Role::Handler, "示范县/凤岭乡").await;
     add_account(server.store(), "bx.handler", Role::Handler, "示范县/白圩镇").await;
     let booth = server.enroll("石门村").await;
