@@ -35,3 +35,14 @@ DEMO_PACKAGES=(xvfb fonts-wqy-microhei pkg-config libfontconfig1-dev libxkbcommo
 # What the lint of the optional features needs: libudev (hardware's `udev`), and the booth's
 # window backends (winit for the demo, linuxkms with libinput for booths).
 LINT_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev libfontconfig1-dev)
+
+# What `scripts/build-debs` needs: the booth build's libraries (LINT_PACKAGES' window backend
+# and udev), binutils (objcopy, readelf: stripping, debug symbols apart) and dpkg-dev.
+PACKAGE_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev libfontconfig1-dev binutils dpkg-dev)
+
+# What `scripts/booth-image/build` and the booth VM tests need: mmdebstrap and e2fsprogs (the
+# root and data file systems, no loop device), dosfstools and mtools (the EFI partition),
+# fdisk (sfdisk: the partition table), grub-efi-amd64-bin (the boot loader of a real booth PC),
+# qemu-system-x86 and qemu-utils (the VM and its copy-on-write disks), ovmf (UEFI firmware: the image boots as a PC would), socat (the
+# VM's one way out, to the county server on loopback), zstd (the compressed image).
+IMAGE_PACKAGES=(mmdebstrap e2fsprogs dosfstools mtools fdisk grub-efi-amd64-bin qemu-system-x86 qemu-utils ovmf socat zstd)
