@@ -1,8 +1,9 @@
 //! Technician mode: a 3 s press on the village name, then the technician PIN, opens a menu of
 //! enrollment, devices, the upload queue and booth info.
 //!
-//! - A booth with no PIN and no enrollment (first provisioning) opens enrollment directly;
-//!   that step sets the PIN. A booth enrolled without a PIN (e.g. `kiosk enroll` without
+//! - A booth with no PIN and no enrollment (first provisioning) comes up on enrollment, goes
+//!   back to it whenever a session ends, and the long press opens it directly; that step sets
+//!   the PIN. A booth enrolled without a PIN (e.g. `kiosk enroll` without
 //!   `--technician-pin`) says to set one with `kiosk technician-pin`.
 //! - Five wrong PINs lock the entry for five minutes ([`pin_guard`]).
 //! - Technician mode is part of a session: Home, Exit or 90 s without a touch lock it again.
@@ -82,7 +83,18 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         if t.gate.update(ctx, Technician::lock) {
             tracing::info!(target: "technician", "technician mode locked (session ended)");
         }
+        // A booth never provisioned has nothing for villagers: back to enrollment.
+        enter(ctx, &t, When::FirstProvisioningOnly);
     });
+    // First boot: the booth comes up on its enrollment page, for the technician installing it.
+    enter(ctx, &tech, When::FirstProvisioningOnly);
+}
+
+/// Whether [`enter`] opens technician mode in any case or only on a booth never provisioned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum When {
+    Asked,
+    FirstProvisioningOnly,
 }
 
 /// The long press: PIN, or enrollment straight away on a booth never provisioned.
@@ -91,6 +103,12 @@ fn enter_requested(ctx: &Rc<Ctx>, tech: &Shared) {
         return;
     }
     tracing::info!(target: "technician", "technician entry requested");
+    enter(ctx, tech, When::Asked);
+}
+
+/// Opens technician mode at its gate, or directly at enrollment on a booth with neither an
+/// enrollment nor a PIN; with [`When::FirstProvisioningOnly`], only the latter.
+fn enter(ctx: &Rc<Ctx>, tech: &Shared, when: When) {
     let t = Rc::clone(tech);
     ctx.background(
         |services| {
@@ -108,6 +126,11 @@ fn enter_requested(ctx: &Rc<Ctx>, tech: &Shared) {
                     return;
                 }
             };
+            if when == When::FirstProvisioningOnly
+                && (enrolled || pin_set || ctx.current_page() == Page::Technician)
+            {
+                return;
+            }
             let entry = t
                 .gate
                 .update(ctx, |gate| gate.entry(enrolled, pin_set, Instant::now()));

@@ -1,0 +1,293 @@
+//! A booth and its world for the VM tests and the VM demo: the county server on the host's
+//! loopback (behind a fault proxy the test can turn on), the three device emulators on host
+//! pseudo-terminals plugged into the guest as USB serial adapters, the booth's disk, and the
+//! walk-throughs a technician and a villager do on the touch screen.
+//!
+//! Touch positions are on the 800×1280 portrait panel ([`super::DISPLAY`]); each one names the
+//! control it hits. A walk-through checks what the taps did by their effects (the booth's log,
+//! the printer's paper, the county's database), so a tap that misses fails the test with the
+//! screens it saw saved next to the VM's logs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use hardware::id_card::emulator::{self as reader_emulator, EmulatedCard};
+use hardware::id_card::samples;
+use hardware::printer::PaperWidth;
+use hardware::printer::emulator as printer_emulator;
+use hardware::scanner::emulator as scanner_emulator;
+
+use super::{Boot, BoothImage, BoothVm, Disk, UsbSerial, tools_disk};
+use crate::booth::{County, Server, enroll_code, import_catalog};
+use crate::fault_proxy::{FaultMix, FaultProxy};
+
+/// The technician PIN the walk-throughs set.
+pub const TECHNICIAN_PIN: &str = "2468";
+
+/// Controls on the 800×1280 panel.
+pub mod at {
+    /// Enrollment: the technician PIN field (keyboard closed).
+    pub const ENROLL_PIN_FIELD: (u32, u32) = (400, 787);
+    /// Enrollment: 登记 (keyboard open).
+    pub const ENROLL_BUTTON_KEYBOARD_OPEN: (u32, u32) = (147, 776);
+    /// Enrollment: 首页 (keyboard open).
+    pub const ENROLL_HOME_KEYBOARD_OPEN: (u32, u32) = (653, 776);
+    /// Home: 我要办理.
+    pub const HOME_APPLY: (u32, u32) = (590, 430);
+    /// Apply, step 1: the second service in the seed catalogue, 户籍证明开具 (即办).
+    pub const APPLY_HOUSEHOLD_CERTIFICATE: (u32, u32) = (400, 530);
+    /// Apply, step 2: 是我本人，下一步.
+    pub const APPLY_THIS_IS_ME: (u32, u32) = (400, 960);
+    /// Apply, step 3: purpose 就业.
+    pub const APPLY_PURPOSE_WORK: (u32, u32) = (588, 443);
+    /// Apply, step 3: the phone field.
+    pub const APPLY_PHONE_FIELD: (u32, u32) = (400, 985);
+    /// Apply, step 3: 下一步 (keyboard open).
+    pub const APPLY_NEXT_KEYBOARD_OPEN: (u32, u32) = (400, 655);
+    /// Apply, step 4: 确认提交.
+    pub const APPLY_SUBMIT: (u32, u32) = (400, 1080);
+    /// Apply, step 5 (receipt): 首页.
+    pub const RECEIPT_HOME: (u32, u32) = (590, 1200);
+
+    /// The on-screen keyboard's digit keys.
+    pub fn digit(d: char) -> (u32, u32) {
+        match d {
+            '1' => (159, 912),
+            '2' => (320, 912),
+            '3' => (480, 912),
+            '4' => (159, 1016),
+            '5' => (320, 1016),
+            '6' => (480, 1016),
+            '7' => (159, 1120),
+            '8' => (320, 1120),
+            '9' => (480, 1120),
+            '0' => (640, 1120),
+            other => panic!("no key for {other:?} on the digits keyboard"),
+        }
+    }
+}
+
+/// The USB serial numbers the VM's three FTDI adapters carry: they share one USB id
+/// (0403:6001), as identical bridge chips in a real booth do, so the booth config tells them
+/// apart by serial.
+pub const READER_SERIAL: &str = "BOOTH-READER";
+pub const PRINTER_SERIAL: &str = "BOOTH-PRINTER";
+pub const SCANNER_SERIAL: &str = "BOOTH-SCANNER";
+/// QEMU's USB keyboard (0627:0001), standing in for a keyboard-mode scanner.
+pub const HID_SCANNER_ID: &str = "0627:0001:BOOTH-HID";
+
+/// The host side of one booth.
+pub struct Rig {
+    pub dir: PathBuf,
+    pub county: County,
+    pub server: Server,
+    pub proxy: FaultProxy,
+    pub reader: reader_emulator::Emulator,
+    pub printer: printer_emulator::EmulatorHandle,
+    pub scanner: scanner_emulator::ScannerEmulator,
+    pub image: BoothImage,
+    pub disk: Disk,
+    tools: PathBuf,
+    boots: u32,
+}
+
+impl std::fmt::Debug for Rig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rig")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rig {
+    /// A county server with the seed catalogue, the three emulators and a fresh booth disk,
+    /// in `dir`.
+    pub fn new(image: BoothImage, dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("rig directory");
+        let county = County::new();
+        import_catalog(county.path());
+        let server = Server::start(county.path(), 0);
+        let upstream: SocketAddr = format!("127.0.0.1:{}", server.port())
+            .parse()
+            .expect("address");
+        let proxy = FaultProxy::start(upstream, FaultMix::NONE, 13).expect("fault proxy");
+        let reader = reader_emulator::spawn(reader_emulator::EmulatorConfig::default())
+            .expect("reader emulator");
+        let printer = printer_emulator::spawn(printer_emulator::EmulatorConfig {
+            width: PaperWidth::Mm80,
+            output_dir: Some(dir.join("receipts")),
+            ..Default::default()
+        })
+        .expect("printer emulator");
+        let scanner = scanner_emulator::spawn(scanner_emulator::EmulatorConfig::default())
+            .expect("scanner emulator");
+        let disk = Disk::fresh(&image, dir);
+        let tools = tools_disk(dir);
+        Self {
+            dir: dir.to_owned(),
+            county,
+            server,
+            proxy,
+            reader,
+            printer,
+            scanner,
+            image,
+            disk,
+            tools,
+            boots: 0,
+        }
+    }
+
+    /// The three adapters as plugged in.
+    pub fn usb_serials(&self) -> Vec<UsbSerial> {
+        vec![
+            UsbSerial {
+                id: "reader".into(),
+                serial: READER_SERIAL.into(),
+                pty: self.reader.path().expect("reader pty").to_owned(),
+            },
+            UsbSerial {
+                id: "printer".into(),
+                serial: PRINTER_SERIAL.into(),
+                pty: self.printer.path().to_owned(),
+            },
+            UsbSerial {
+                id: "scanner".into(),
+                serial: SCANNER_SERIAL.into(),
+                pty: self.scanner.path().to_owned(),
+            },
+        ]
+    }
+
+    /// Powers the booth on (again), its logs in `boot-N/`.
+    pub fn power_on(&mut self, hid_keyboard: bool) -> BoothVm {
+        self.boots += 1;
+        let port = self
+            .proxy
+            .url()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("proxy port");
+        BoothVm::boot(
+            &self.image,
+            &self.disk,
+            &self.dir.join(format!("boot-{}", self.boots)),
+            &Boot {
+                usb_serials: self.usb_serials(),
+                county_port: port,
+                hid_keyboard,
+                tools_disk: Some(self.tools.clone()),
+            },
+        )
+    }
+
+    /// A one-time enrollment code and its QR payload, for the booth at 10.0.2.100:8080.
+    pub fn enrollment(&self) -> (String, String) {
+        let code = enroll_code(self.county.path(), "石门村");
+        let qr = sync_protocol::enroll::EnrollQr {
+            server: format!("http://{}", super::COUNTY_IN_GUEST),
+            code: code.clone(),
+        }
+        .payload();
+        (code, qr)
+    }
+
+    /// Puts the sample resident's card on the reader.
+    pub fn place_card(&self) {
+        self.reader
+            .place(EmulatedCard::new(samples::resident()).expect("sample card"));
+    }
+}
+
+/// What a technician does first on a new booth: tells it which USB adapters are which (the
+/// VM's three share one USB id, so by serial number; `extra_scanner` adds another scanner id),
+/// then has udev name them again. Waits for the names.
+pub fn technician_names_the_devices(vm: &mut BoothVm, scanner_id: &str) {
+    let script = format!(
+        r#"awk '/^\[devices\./ {{ s = $0 }}
+/^usb_ids = \[/ {{
+  if (s ~ /id_card/) id = "0403:6001:{READER_SERIAL}";
+  else if (s ~ /printer/) id = "0403:6001:{PRINTER_SERIAL}";
+  else id = "{scanner_id}";
+  sub(/\[/, "[\"" id "\", ")
+}}
+{{ print }}' /etc/booth/booth.toml > /tmp/booth.toml && cat /tmp/booth.toml > /etc/booth/booth.toml && rm /tmp/booth.toml
+udevadm control --reload && udevadm trigger --action=change --subsystem-match=tty --subsystem-match=input && udevadm settle"#
+    );
+    vm.sh(&script);
+    vm.wait_for_sh(
+        "ls /dev/booth/ 2>/dev/null | sort | tr '\\n' ' '",
+        Duration::from_secs(60),
+        "udev names the booth's three devices",
+        |out| out.contains("id-reader printer scanner"),
+    );
+}
+
+/// Types `digits` on the on-screen digits keyboard.
+pub fn type_digits(vm: &mut BoothVm, digits: &str) {
+    for d in digits.chars() {
+        vm.tap(at::digit(d));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Taps, then gives the booth a moment to draw (the VM runs without hardware acceleration).
+pub fn tap(vm: &mut BoothVm, at: (u32, u32), name: &str) {
+    vm.tap(at);
+    std::thread::sleep(Duration::from_millis(900));
+    vm.screen(name);
+}
+
+/// On the enrollment page, after the server and code came from a scanned QR code: the PIN
+/// typed on the touch screen, then 登记. Waits for the booth to say it is enrolled.
+pub fn technician_sets_the_pin_and_enrolls(vm: &mut BoothVm) {
+    tap(vm, at::ENROLL_PIN_FIELD, "enroll-pin-field");
+    type_digits(vm, TECHNICIAN_PIN);
+    tap(vm, at::ENROLL_BUTTON_KEYBOARD_OPEN, "enroll-tapped");
+    vm.wait_for_log("booth enrolled", Duration::from_secs(120));
+    tap(vm, at::ENROLL_HOME_KEYBOARD_OPEN, "home");
+}
+
+/// A villager applies for a household certificate with the card on the reader, by touch, up
+/// to the receipt. Returns the receipt as printed.
+pub fn villager_applies(rig: &Rig, vm: &mut BoothVm, receipts_before: usize) -> Vec<String> {
+    tap(vm, at::HOME_APPLY, "apply-list");
+    tap(vm, at::APPLY_HOUSEHOLD_CERTIFICATE, "apply-card");
+    rig.place_card();
+    // The card is read in the background; the confirm page follows.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while rig.reader.commands().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    vm.screen("apply-confirm");
+    tap(vm, at::APPLY_THIS_IS_ME, "apply-form");
+    tap(vm, at::APPLY_PURPOSE_WORK, "apply-purpose");
+    tap(vm, at::APPLY_PHONE_FIELD, "apply-phone");
+    type_digits(vm, "13800138000");
+    tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-review");
+    tap(vm, at::APPLY_SUBMIT, "apply-submitted");
+    let receipts = rig
+        .printer
+        .wait_for_receipts(receipts_before + 1, Duration::from_secs(90));
+    assert!(
+        receipts.len() > receipts_before,
+        "no receipt printed after 确认提交; screens and logs in {}",
+        vm.dir.display()
+    );
+    vm.screen("apply-receipt");
+    receipts[receipts_before].text_lines()
+}
+
+/// The receipt number on printed lines (`回执编号：001-00001-8`).
+pub fn receipt_number(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|line| {
+            line.split_once("回执编号：")
+                .map(|(_, n)| n.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no receipt number on the receipt:\n{}", lines.join("\n")))
+}

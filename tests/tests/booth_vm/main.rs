@@ -1,0 +1,232 @@
+//! The booth image in a virtual machine: its own kernel, udev, systemd and DRM display, the
+//! host's device emulators plugged in as USB serial adapters, the county server on the host's
+//! loopback as the guest's only way out. What a field technician and a villager do, by touch.
+//!
+//! Needs the image (`BOOTH_IMAGE`): `./test` builds it with `scripts/booth-image/build` and
+//! runs these one at a time (`--ignored --test-threads 1`); each boots QEMU under software
+//! emulation for a few minutes. On failure, everything the VM printed and the screens it
+//! showed are kept in the directory the message names.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use booth_tests::booth::server_receipts;
+use booth_tests::fault_proxy::FaultMix;
+use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
+use booth_tests::vm::{BoothImage, BoothVm};
+
+/// Where a test's VM files go: kept after a failure for the report, under target/.
+fn workdir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("booth-vm")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("VM work directory");
+    dir
+}
+
+/// Runs `body`; on a panic, prints the VM's report first.
+fn with_report(vm: &mut BoothVm, body: impl FnOnce(&mut BoothVm)) {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(vm)));
+    if let Err(panic) = result {
+        eprintln!("{}", vm.report());
+        std::panic::resume_unwind(panic);
+    }
+}
+
+fn main_pid(vm: &mut BoothVm) -> u32 {
+    vm.sh("systemctl show -p MainPID --value booth-kiosk")
+        .trim()
+        .parse()
+        .expect("MainPID")
+}
+
+/// Waits until the booth app is up again under a process other than `old` (READY=1 sent:
+/// systemd says active), and returns how long that took.
+fn wait_until_back(vm: &mut BoothVm, old: u32, limit: Duration) -> Duration {
+    let since = Instant::now();
+    vm.wait_for_sh(
+        "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
+        limit,
+        "systemd brings the booth app back",
+        |out| {
+            let mut words = out.split_whitespace();
+            let pid: u32 = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            pid != 0 && pid != old && words.next() == Some("active")
+        },
+    );
+    since.elapsed()
+}
+
+#[test]
+#[ignore = "boots the booth image under QEMU: run by ./test (needs BOOTH_IMAGE)"]
+fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
+    let dir = workdir("first-booth");
+    let rig = Rig::new(BoothImage::from_env(), &dir);
+    let mut rig = rig;
+    let mut vm = rig.power_on(false);
+    eprintln!(
+        "power-on to first frame: {:.1} s",
+        vm.first_frame.as_secs_f64()
+    );
+    with_report(&mut vm, |vm| {
+        // First boot: the booth opens its enrollment page by itself.
+        vm.wait_for_log("first provisioning", Duration::from_secs(60));
+        vm.screen("first-boot");
+        rig::technician_names_the_devices(vm, &format!("0403:6001:{}", rig::SCANNER_SERIAL));
+        let owner = vm.sh("stat -c '%G %a' $(readlink -f /dev/booth/id-reader)");
+        assert_eq!(
+            owner.trim(),
+            "booth 660",
+            "/dev/booth/id-reader's group and mode"
+        );
+
+        // The technician holds the county's enrollment QR code under the scanner.
+        let (_, qr) = rig.enrollment();
+        rig.scanner.scan(&qr).expect("scan the enrollment QR code");
+        vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
+        rig::technician_sets_the_pin_and_enrolls(vm);
+
+        // A villager applies with the card; the host's printer prints the receipt.
+        let receipt = rig::villager_applies(&rig, vm, 0);
+        let number = rig::receipt_number(&receipt);
+        let text = receipt.join("\n");
+        assert!(text.contains("户籍证明开具"), "{text}");
+        assert!(
+            text.contains("110105********0016"),
+            "the ID number is masked on paper:\n{text}"
+        );
+        booth_tests::booth::eventually(
+            Duration::from_secs(120),
+            "the submission reaches the county",
+            || server_receipts(rig.county.path()).get(&number) == Some(&1),
+        );
+
+        let rss = vm.sh("ps -o rss= -p $(systemctl show -p MainPID --value booth-kiosk)");
+        eprintln!(
+            "kiosk resident memory after the villager flow: {} KiB",
+            rss.trim()
+        );
+
+        // The reader's cable pulled and put back: the booth finds it again, no restart.
+        let pid = main_pid(vm);
+        vm.unplug("reader");
+        vm.wait_for_sh(
+            "test -e /dev/booth/id-reader && echo present || echo gone",
+            Duration::from_secs(30),
+            "/dev/booth/id-reader goes with the unplugged reader",
+            |out| out.contains("gone"),
+        );
+        rig.reader.remove();
+        let usb = rig
+            .usb_serials()
+            .into_iter()
+            .find(|u| u.id == "reader")
+            .expect("reader");
+        vm.plug(&usb);
+        vm.wait_for_sh(
+            "test -e /dev/booth/id-reader && echo present || echo gone",
+            Duration::from_secs(60),
+            "/dev/booth/id-reader comes back with the reader",
+            |out| out.contains("present"),
+        );
+        tap(vm, at::RECEIPT_HOME, "home-again");
+        let second = rig::villager_applies(&rig, vm, 1);
+        let second_number = rig::receipt_number(&second);
+        assert_ne!(second_number, number);
+        assert_eq!(
+            main_pid(vm),
+            pid,
+            "the booth app was restarted for a replugged reader"
+        );
+        booth_tests::booth::eventually(
+            Duration::from_secs(120),
+            "the second submission reaches the county",
+            || {
+                let held = server_receipts(rig.county.path());
+                held.get(&number) == Some(&1) && held.get(&second_number) == Some(&1)
+            },
+        );
+    });
+    vm.power_off();
+}
+
+#[test]
+#[ignore = "boots the booth image under QEMU: run by ./test (needs BOOTH_IMAGE)"]
+fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
+    let dir = workdir("faults");
+    let mut rig = Rig::new(BoothImage::from_env(), &dir);
+    let mut vm = rig.power_on(true);
+    let mut number = String::new();
+    with_report(&mut vm, |vm| {
+        vm.wait_for_log("first provisioning", Duration::from_secs(60));
+        // This booth's scanner is a keyboard-mode (HID) one: QEMU's USB keyboard, typed on
+        // through QMP, is a real input device in the guest.
+        rig::technician_names_the_devices(vm, HID_SCANNER_ID);
+        let scanner = vm.sh("readlink -f /dev/booth/scanner");
+        assert!(scanner.trim().starts_with("/dev/input/event"), "{scanner}");
+        let (_, qr) = rig.enrollment();
+        vm.qmp
+            .type_line("hid-scanner", &qr)
+            .unwrap_or_else(|e| panic!("{e}"));
+        vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
+        rig::technician_sets_the_pin_and_enrolls(vm);
+
+        // The link swallows the county's answers: the upload reaches the county, the booth
+        // never hears back. The power goes while it waits.
+        rig.proxy.set_mix(FaultMix {
+            half_close: 1.0,
+            ..FaultMix::NONE
+        });
+        let receipt = rig::villager_applies(&rig, vm, 0);
+        number = rig::receipt_number(&receipt);
+        booth_tests::booth::eventually(
+            Duration::from_secs(120),
+            "the upload reaches the county",
+            || server_receipts(rig.county.path()).contains_key(&number),
+        );
+    });
+    vm.power_cut();
+
+    rig.proxy.set_mix(FaultMix::NONE);
+    let mut vm = rig.power_on(true);
+    with_report(&mut vm, |vm| {
+        // Nothing lost, nothing doubled: the booth uploads again, the county answers "already
+        // there", and the booth's queue empties.
+        vm.wait_for_log("already there", Duration::from_secs(180));
+        assert_eq!(server_receipts(rig.county.path()).get(&number), Some(&1));
+        vm.wait_for_sh(
+            "runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json",
+            Duration::from_secs(120),
+            "the booth's queue empties",
+            |out| out.contains("\"pending\":0") || out.contains("\"pending\": 0"),
+        );
+
+        // The app killed outright: systemd brings it back.
+        let pid = main_pid(vm);
+        vm.sh(&format!("kill -9 {pid}"));
+        let back = wait_until_back(vm, pid, Duration::from_secs(120));
+        eprintln!(
+            "kill -9 to the booth app ready again: {:.1} s",
+            back.as_secs_f64()
+        );
+
+        // The UI thread hung (stopped by ptrace while the app's other threads run): the
+        // watchdog it feeds goes hungry and systemd restarts the app.
+        let pid = main_pid(vm);
+        vm.attach_tools();
+        vm.sh(&format!("(/mnt/tools/freeze-thread {pid} > /tmp/freeze.log 2>&1 &) ; sleep 2; cat /tmp/freeze.log"));
+        let back = wait_until_back(vm, pid, Duration::from_secs(180));
+        eprintln!(
+            "hung UI thread to the booth app ready again: {:.1} s",
+            back.as_secs_f64()
+        );
+        let journal =
+            vm.sh("journalctl -b -u booth-kiosk --no-pager -o cat | grep -i watchdog || true");
+        assert!(
+            journal.contains("Watchdog timeout"),
+            "systemd's watchdog fired:\n{journal}"
+        );
+    });
+    vm.power_off();
+}
