@@ -112,16 +112,22 @@ pub struct Boot {
     pub county_port: u16,
     /// Plug QEMU's USB keyboard in (id `hid-scanner`): a keyboard-mode scanner.
     pub hid_keyboard: bool,
+    /// Show the display in a QEMU window (a desktop and qemu-system-gui) instead of none.
+    pub window: bool,
     /// A second, read-only disk of test tools ([`tools_disk`]), mounted by
     /// [`BoothVm::attach_tools`].
     pub tools_disk: Option<PathBuf>,
 }
 
 /// Builds the test tools' disk in `dir`: `freeze-thread` (tests/vm-tools), compiled statically
-/// on the host, on an ext4 file system labelled booth-tools.
-pub fn tools_disk(dir: &Path) -> PathBuf {
+/// on the host, and `files` (packages to install), on an ext4 file system labelled booth-tools.
+pub fn tools_disk(dir: &Path, files: &[PathBuf]) -> PathBuf {
     let tools = dir.join("tools");
     std::fs::create_dir_all(&tools).expect("tools directory");
+    for file in files {
+        std::fs::copy(file, tools.join(file.file_name().expect("file name")))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", file.display()));
+    }
     let source = concat!(env!("CARGO_MANIFEST_DIR"), "/vm-tools/freeze-thread.c");
     let status = Command::new("gcc")
         .args(["-static", "-O2", "-o"])
@@ -136,7 +142,7 @@ pub fn tools_disk(dir: &Path) -> PathBuf {
         .args(["-q", "-t", "ext4", "-L", "booth-tools", "-d"])
         .arg(&tools)
         .arg(&image)
-        .arg("16M")
+        .arg("128M")
         .status()
         .expect("run mke2fs");
     assert!(
@@ -191,7 +197,12 @@ impl BoothVm {
             "-vga".into(),
             "none".into(),
             "-display".into(),
-            "none".into(),
+            if boot.window {
+                "gtk,zoom-to-fit=on"
+            } else {
+                "none"
+            }
+            .into(),
             "-device".into(),
             "qemu-xhci,id=xhci".into(),
             "-device".into(),

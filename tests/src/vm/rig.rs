@@ -90,6 +90,8 @@ pub struct Rig {
     pub disk: Disk,
     tools: PathBuf,
     boots: u32,
+    /// Show the booth's display in a window (`./demo vm` on a desktop).
+    pub window: bool,
 }
 
 impl std::fmt::Debug for Rig {
@@ -123,7 +125,7 @@ impl Rig {
         let scanner = scanner_emulator::spawn(scanner_emulator::EmulatorConfig::default())
             .expect("scanner emulator");
         let disk = Disk::fresh(&image, dir);
-        let tools = tools_disk(dir);
+        let tools = tools_disk(dir, &packages(dir));
         Self {
             dir: dir.to_owned(),
             county,
@@ -136,6 +138,7 @@ impl Rig {
             disk,
             tools,
             boots: 0,
+            window: false,
         }
     }
 
@@ -178,6 +181,7 @@ impl Rig {
                 usb_serials: self.usb_serials(),
                 county_port: port,
                 hid_keyboard,
+                window: self.window,
                 tools_disk: Some(self.tools.clone()),
             },
         )
@@ -199,6 +203,73 @@ impl Rig {
         self.reader
             .place(EmulatedCard::new(samples::resident()).expect("sample card"));
     }
+}
+
+/// Our packages from `BOOTH_DEBS` (`./test` sets it), and an upgrade of booth-kiosk: the same
+/// package with a higher version, as the next release would come.
+fn packages(dir: &Path) -> Vec<PathBuf> {
+    let Some(debs) = std::env::var_os("BOOTH_DEBS").map(PathBuf::from) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&debs)
+        .unwrap_or_else(|e| panic!("BOOTH_DEBS {}: {e}", debs.display()))
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            (name.starts_with("booth-kiosk_") || name.starts_with("booth-sync-server_"))
+                && name.ends_with(".deb")
+        })
+        .collect();
+    let kiosk = found
+        .iter()
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("booth-kiosk_"))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no booth-kiosk .deb in {}", debs.display()));
+    let unpacked = dir.join("upgrade-tree");
+    let _ = std::fs::remove_dir_all(&unpacked);
+    run(
+        "dpkg-deb",
+        &["-R".as_ref(), kiosk.as_os_str(), unpacked.as_os_str()],
+    );
+    let control = unpacked.join("DEBIAN/control");
+    let text = std::fs::read_to_string(&control).expect("control");
+    let upgraded: String = text
+        .lines()
+        .map(|line| match line.strip_prefix("Version: ") {
+            Some(version) => format!("Version: {version}+upgrade1\n"),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    std::fs::write(&control, upgraded).expect("control");
+    let upgrade = dir.join("booth-kiosk-upgrade.deb");
+    run(
+        "dpkg-deb",
+        &[
+            "--root-owner-group".as_ref(),
+            "-Zgzip".as_ref(),
+            "-b".as_ref(),
+            unpacked.as_os_str(),
+            upgrade.as_os_str(),
+        ],
+    );
+    found.push(upgrade);
+    found
+}
+
+fn run(program: &str, args: &[&std::ffi::OsStr]) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// What a technician does first on a new booth: tells it which USB adapters are which (the
