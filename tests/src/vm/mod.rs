@@ -404,6 +404,77 @@ impl BoothVm {
     }
 }
 
+/// The booth booted as a PC boots it: UEFI firmware (OVMF), the image's EFI partition, GRUB,
+/// the kernel from root A; no test console (the boot loader's command line has none).
+#[derive(Debug)]
+pub struct PcBoot {
+    qemu: Child,
+    pub qmp: Qmp,
+    /// From QEMU's start to the booth app's first frame.
+    pub first_frame: Duration,
+}
+
+impl PcBoot {
+    pub fn power_on(disk: &Disk, dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).expect("VM directory");
+        let _ = std::fs::remove_file(dir.join("qmp.sock"));
+        let vars = dir.join("OVMF_VARS.fd");
+        std::fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars)
+            .expect("OVMF's variable store (Debian package ovmf)");
+        let log = std::fs::File::create(dir.join("qemu.log")).expect("qemu log");
+        let started = Instant::now();
+        let qemu = Command::new("qemu-system-x86_64")
+            .args([
+                "-accel", "tcg", "-cpu", "max", "-m", "1024", "-smp", "2", "-machine", "q35",
+            ])
+            .args([
+                "-drive",
+                "if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd",
+            ])
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+            .arg("-drive")
+            .arg(format!(
+                "file={},format=qcow2,if=virtio",
+                disk.path.display()
+            ))
+            .args(["-vga", "none", "-display", "none", "-nic", "none"])
+            .arg("-device")
+            .arg(format!(
+                "virtio-gpu-pci,xres={},yres={}",
+                DISPLAY.0, DISPLAY.1
+            ))
+            .arg("-serial")
+            .arg(format!("file:{}", dir.join("console.log").display()))
+            .arg("-qmp")
+            .arg(format!(
+                "unix:{},server=on,wait=off",
+                dir.join("qmp.sock").display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("run qemu-system-x86_64");
+        let mut qmp = Qmp::connect(&dir.join("qmp.sock"), Duration::from_secs(30))
+            .unwrap_or_else(|e| panic!("{e}\n{}", read(&dir.join("qemu.log"))));
+        let first_frame = wait_for_booth_ui(&mut qmp, dir, started)
+            .unwrap_or_else(|e| panic!("{e}\nQEMU:\n{}", read(&dir.join("qemu.log"))));
+        Self {
+            qemu,
+            qmp,
+            first_frame,
+        }
+    }
+}
+
+impl Drop for PcBoot {
+    fn drop(&mut self) {
+        let _ = self.qemu.kill();
+        let _ = self.qemu.wait();
+    }
+}
+
 impl Drop for BoothVm {
     fn drop(&mut self) {
         let _ = self.qemu.kill();

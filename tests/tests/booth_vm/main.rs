@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use booth_tests::booth::server_receipts;
 use booth_tests::fault_proxy::FaultMix;
 use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
-use booth_tests::vm::{BoothImage, BoothVm};
+use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
 /// Where a test's VM files go: kept after a failure for the report, under target/.
 fn workdir(test: &str) -> PathBuf {
@@ -229,4 +229,17 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
         );
     });
     vm.power_off();
+}
+
+#[test]
+#[ignore = "boots the booth image under QEMU: run by ./test (needs BOOTH_IMAGE)"]
+fn the_image_boots_like_a_booth_pc_through_uefi_and_its_boot_loader() {
+    let dir = workdir("uefi");
+    let image = BoothImage::from_env();
+    let disk = Disk::fresh(&image, &dir);
+    let pc = PcBoot::power_on(&disk, &dir.join("boot"));
+    eprintln!(
+        "UEFI power-on to the booth app's first frame: {:.1} s",
+        pc.first_frame.as_secs_f64()
+    );
 }
