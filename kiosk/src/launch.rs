@@ -47,8 +47,11 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
 
 /// Logs on stderr, `info` unless `RUST_LOG` says otherwise.
 pub fn init_logging() {
+    use std::io::IsTerminal as _;
+    // Colours only for a person at a terminal: in the journal they are escape codes.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(log_filter())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }
