@@ -4,7 +4,7 @@
 //!
 //! - [`config`]: the booth's TOML config (`kiosk run --config`).
 //! - [`services`]: store, devices, runtime and sync, shared with background work.
-//! - [`devices`]: reader, scanner and printer workers.
+//! - [`devices`]: reader, scanner and printer workers; [`hid_scanner`]: keyboard-mode scanners.
 //! - [`context`]: what the controllers share on the UI thread ([`Ctx`]), and [`UiSender`].
 //! - [`bind`]: how a page's callbacks reach it, and how its flow state is rendered.
 //! - [`session`]: one villager's session and what is dropped at its end.
@@ -20,6 +20,7 @@ pub mod context;
 pub mod devices;
 pub mod guides;
 pub mod header;
+pub mod hid_scanner;
 pub mod home;
 pub mod keyboard;
 pub mod notices;
