@@ -10,8 +10,7 @@ use std::os::unix::net::UnixDatagram;
 use std::sync::{Arc, mpsc};
 use std::time::Duration;
 
-use hardware::printer::emulator as printer_emulator;
-use kiosk::app::config::{PrinterDevice, SerialDevice};
+use kiosk::app::config::SerialDevice;
 use kiosk::app::{App, AppConfig, ServiceNotify};
 use kiosk_core::devices::PortSpec;
 use slint::ComponentHandle as _;
@@ -62,19 +61,12 @@ fn the_booth_tells_systemd_when_it_is_ready_and_feeds_the_watchdog_from_the_ui_t
     let dir = tempfile::tempdir().unwrap();
     let socket_path = dir.path().join("notify");
     let systemd = UnixDatagram::bind(&socket_path).unwrap();
-    let printer = printer_emulator::spawn(printer_emulator::EmulatorConfig::default()).unwrap();
     let absent_reader = dir.path().join("id-reader").to_str().unwrap().to_owned();
 
     let mut config = AppConfig::with_data_dir(dir.path().join("booth"));
     config.devices.id_card = Some(SerialDevice {
         port: PortSpec::Path(absent_reader.clone()),
         baud: None,
-        usb_ids: Vec::new(),
-    });
-    config.devices.printer = Some(PrinterDevice {
-        port: PortSpec::Path(printer.path().to_str().unwrap().to_owned()),
-        baud: None,
-        paper: hardware::printer::PaperWidth::Mm58,
         usb_ids: Vec::new(),
     });
     let app = App::start(config).expect("start the booth app");
@@ -122,7 +114,7 @@ fn the_booth_tells_systemd_when_it_is_ready_and_feeds_the_watchdog_from_the_ui_t
         assert_eq!(
             ready,
             format!("READY=1\nSTATUS=ready; reader {absent_reader} absent"),
-            "READY comes first, after the devices were asked: the printer answered, the reader is absent"
+            "READY comes first, after the devices were asked: the reader is absent"
         );
         for _ in 0..2 {
             assert_eq!(receive(&socket, PATIENCE).as_deref(), Some("WATCHDOG=1"));
