@@ -356,3 +356,58 @@ fn pension() -> CatalogItem {
         withdrawn: false,
     }
 }
+
+/// `kiosk udev-name` as udev runs it: the device in the environment, nothing else.
+fn udev_name(config: &Path, device: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kiosk"))
+        .arg("--data-dir")
+        .arg(config.with_file_name("data"))
+        .args(["udev-name", "--config"])
+        .arg(config)
+        .env_clear()
+        .envs(device.iter().copied())
+        .output()
+        .expect("run kiosk udev-name")
+}
+
+#[test]
+fn udev_name_names_the_device_from_the_environment_and_opens_no_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("booth.toml");
+    std::fs::write(
+        &config,
+        "[devices.id_card]\nport = \"/dev/booth/id-reader\"\nusb_ids = [\"1a86:7523\"]\n\
+         [devices.scanner]\nport = \"/dev/booth/scanner\"\nusb_ids = [\"1a86:7523\", \"0483:5740\"]\n",
+    )
+    .unwrap();
+    let tty = |vid, pid| {
+        [
+            ("SUBSYSTEM", "tty"),
+            ("DEVNAME", "/dev/ttyACM0"),
+            ("ID_VENDOR_ID", vid),
+            ("ID_MODEL_ID", pid),
+        ]
+    };
+
+    let named = udev_name(&config, &tty("0483", "5740"));
+    assert!(named.status.success(), "{}", stderr(&named));
+    assert_eq!(stdout(&named), "BOOTH_NAME=scanner\n");
+
+    let other = udev_name(&config, &tty("2341", "0043"));
+    assert!(other.status.success(), "{}", stderr(&other));
+    assert_eq!((stdout(&other).as_str(), stderr(&other).as_str()), ("", ""));
+
+    let tie = udev_name(&config, &tty("1a86", "7523"));
+    assert!(!tie.status.success(), "a tie is a failure udev logs");
+    assert_eq!(stdout(&tie), "");
+    let why = stderr(&tie);
+    assert_eq!(why.trim_end().lines().count(), 1, "{why}");
+    assert!(
+        why.contains("[devices.id_card]") && why.contains("[devices.scanner]"),
+        "{why}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "no store was opened in the data directory"
+    );
+}

@@ -9,6 +9,7 @@ use hardware::printer::PaperWidth;
 use serde::Deserialize;
 
 use kiosk_core::devices::PortSpec;
+use kiosk_core::devices::usb_names::{Role, UsbIdPattern};
 
 /// The documented example, shipped as `kiosk/booth.example.toml`.
 pub const EXAMPLE: &str = include_str!("../../booth.example.toml");
@@ -87,6 +88,9 @@ pub struct SerialDevice {
     pub port: PortSpec,
     /// Not set: the device's usual rate (ID card reader 115200, scanner 9600).
     pub baud: Option<u32>,
+    /// The USB ids this device may have, for its udev name (`kiosk udev-name`).
+    #[serde(default, deserialize_with = "usb_ids")]
+    pub usb_ids: Vec<UsbIdPattern>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -98,6 +102,22 @@ pub struct PrinterDevice {
     /// 58 or 80 (mm).
     #[serde(default = "default_paper", deserialize_with = "paper_width")]
     pub paper: PaperWidth,
+    #[serde(default, deserialize_with = "usb_ids")]
+    pub usb_ids: Vec<UsbIdPattern>,
+}
+
+impl DevicesConfig {
+    /// Each configured device's `usb_ids`, for naming a USB device (`kiosk udev-name`).
+    pub fn usb_ids(&self) -> Vec<(Role, &[UsbIdPattern])> {
+        [
+            (Role::IdReader, self.id_card.as_ref().map(|d| &d.usb_ids)),
+            (Role::Printer, self.printer.as_ref().map(|d| &d.usb_ids)),
+            (Role::Scanner, self.scanner.as_ref().map(|d| &d.usb_ids)),
+        ]
+        .into_iter()
+        .filter_map(|(role, ids)| Some((role, ids?.as_slice())))
+        .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -194,6 +214,13 @@ fn port_spec<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PortSpec, D::Erro
     text.parse().map_err(serde::de::Error::custom)
 }
 
+fn usb_ids<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<UsbIdPattern>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|text| text.parse().map_err(serde::de::Error::custom))
+        .collect()
+}
+
 fn paper_width<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PaperWidth, D::Error> {
     match u32::deserialize(d)? {
         58 => Ok(PaperWidth::Mm58),
@@ -232,6 +259,29 @@ mod tests {
         let config = AppConfig::load(&path).expect("a valid config");
         assert_eq!(config.source.as_deref(), Some(path.as_path()));
         assert_eq!(AppConfig::parse("").expect("valid").source, None);
+    }
+
+    #[test]
+    fn each_device_lists_its_usb_ids() {
+        let config = AppConfig::parse(EXAMPLE).expect("the example is valid");
+        let listed = config.devices.usb_ids();
+        let roles: Vec<Role> = listed.iter().map(|(role, _)| *role).collect();
+        assert_eq!(roles, Role::ALL);
+        assert!(listed.iter().all(|(_, ids)| !ids.is_empty()));
+        let config = AppConfig::parse(
+            "[devices.printer]\nport = \"/dev/booth/printer\"\nusb_ids = [\"0416:5011\", \"1A86:7523:PRN01\"]\n",
+        )
+        .expect("valid");
+        let printer = config.devices.printer.expect("a printer");
+        assert_eq!(printer.usb_ids[1].to_string(), "1a86:7523:PRN01");
+        let err = AppConfig::parse(
+            "[devices.scanner]\nport = \"/dev/booth/scanner\"\nusb_ids = [\"usb:0c2e:0b61\"]\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("usb:0c2e:0b61") && err.contains("VID:PID"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The booth's devices as the app uses them: a reader thread that reads cards only while a page
-//! asks for one, a scanner thread that re-opens its port after an unplug, and a printer opened
-//! per receipt. Threads report to the UI thread through a [`UiSender`]; nothing here blocks it.
+//! asks for one, a scanner thread that re-opens its port after an unplug (serial, or a
+//! keyboard-mode scanner's input node: [`hid_scanner`]), and a printer opened per receipt.
+//! Threads report to the UI thread through a [`UiSender`]; nothing here blocks it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ use hardware::transport::Transport;
 
 use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
 use super::context::UiSender;
+use super::hid_scanner;
 use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, SCANNER_BAUD};
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -82,7 +84,9 @@ impl Devices {
             let ui = ui.clone();
             thread::Builder::new()
                 .name("id-card-reader".into())
-                .spawn(move || reader_loop(&reader, &armed, &arming, &ui))
+                .spawn(move || {
+                    reader_loop(&reader, &armed, &arming, &|event| post_card(&ui, event))
+                })
                 .expect("start the reader thread");
         }
         if let Some(scanner) = config.scanner.clone() {
@@ -138,7 +142,15 @@ impl Devices {
     }
 }
 
-fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui: &UiSender) {
+/// Reads cards while armed, posting what it sees. The port is opened by its configured name
+/// each time (a `/dev/booth/id-reader` link, re-pointed by udev when the reader is plugged in
+/// again), so an unplugged reader is found again without a restart.
+fn reader_loop(
+    device: &SerialDevice,
+    armed: &AtomicBool,
+    arming: &AtomicU64,
+    post: &dyn Fn(CardEvent),
+) {
     let mut reader: Option<Reader<Box<dyn Transport>>> = None;
     let mut seen_arming = 0;
     let mut reported_unavailable = false;
@@ -161,7 +173,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
                     tracing::warn!(%err, "ID card reader unavailable");
                     if !reported_unavailable {
                         reported_unavailable = true;
-                        post_card(ui, CardEvent::Failed(CardProblem::ReaderUnavailable));
+                        post(CardEvent::Failed(CardProblem::ReaderUnavailable));
                     }
                     thread::sleep(REOPEN_INTERVAL);
                     continue;
@@ -171,9 +183,9 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
         match active.poll() {
             Ok(PollEvent::Placed(read)) => {
                 reported_unavailable = false;
-                post_card(ui, CardEvent::Read(Box::new(read.card)));
+                post(CardEvent::Read(Box::new(read.card)));
             }
-            Ok(PollEvent::Removed) => post_card(ui, CardEvent::Removed),
+            Ok(PollEvent::Removed) => post(CardEvent::Removed),
             Ok(PollEvent::Present | PollEvent::Empty) => {}
             Err(err) => {
                 // The error names the port and the advice; it carries no card data.
@@ -187,7 +199,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
                     }
                     reported_unavailable = true;
                 }
-                post_card(ui, CardEvent::Failed(problem));
+                post(CardEvent::Failed(problem));
             }
         }
         thread::sleep(CARD_POLL_INTERVAL);
@@ -216,6 +228,23 @@ fn scanner_loop(device: &SerialDevice, ui: &UiSender) {
             return;
         }
     };
+    // Which driver depends on the node the port leads to, known once it exists.
+    let node = loop {
+        match hid_scanner::scanner_node(&path) {
+            Ok(Some(node)) => break node,
+            Ok(None) => thread::sleep(REOPEN_INTERVAL),
+            Err(err) => {
+                tracing::error!(%err, "scanner unavailable: receipt numbers can still be typed");
+                return;
+            }
+        }
+    };
+    if node == hid_scanner::ScannerNode::Keyboard {
+        // Only a build with `evdev` gets here: without it `scanner_node` says it cannot.
+        #[cfg(feature = "evdev")]
+        hid_scanner::read_forever(&path, &|code| ui.post(move |ctx| ctx.scanned(code)));
+        return;
+    }
     let mut scanner = ReconnectingScanner::new(ReconnectConfig::new(
         path,
         device.baud.unwrap_or(SCANNER_BAUD),
@@ -235,5 +264,84 @@ fn scanner_loop(device: &SerialDevice, ui: &UiSender) {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use hardware::id_card::emulator::{self as card_emulator, EmulatedCard, EmulatorConfig};
+    use hardware::id_card::samples;
+    use hardware::transport::Pty;
+    use kiosk_core::devices::PortSpec;
+
+    use super::*;
+
+    /// Long enough for a slow machine; the reader is retried every 2 s.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    fn reader_with_card(link: &std::path::Path) -> card_emulator::Emulator {
+        let pty = Pty::open().unwrap().with_link(link).unwrap();
+        card_emulator::spawn_on_pty(
+            pty,
+            EmulatorConfig {
+                card: Some(EmulatedCard::new(samples::resident()).unwrap()),
+                ..EmulatorConfig::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn next_read(events: &mpsc::Receiver<CardEvent>) -> Vec<CardEvent> {
+        let mut seen = Vec::new();
+        loop {
+            let event = events.recv_timeout(PATIENCE).expect("a card event");
+            let read = matches!(event, CardEvent::Read(_));
+            seen.push(event);
+            if read {
+                return seen;
+            }
+        }
+    }
+
+    #[test]
+    fn an_unplugged_reader_is_found_again_behind_its_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("id-reader");
+        let first = reader_with_card(&link);
+        let device = SerialDevice {
+            port: PortSpec::Path(link.to_str().unwrap().to_owned()),
+            baud: None,
+            usb_ids: Vec::new(),
+        };
+        let (sender, events) = mpsc::channel();
+        std::thread::spawn(move || {
+            let armed = AtomicBool::new(true);
+            let arming = AtomicU64::new(1);
+            reader_loop(&device, &armed, &arming, &move |event| {
+                let _ = sender.send(event);
+            });
+        });
+        next_read(&events);
+
+        // Unplugged: the node and its link go away (the emulator's pty closes).
+        drop(first);
+        assert!(!link.exists(), "the link went with the reader");
+        let lost = events.recv_timeout(PATIENCE).expect("the loss is reported");
+        assert_eq!(lost, CardEvent::Failed(CardProblem::ReaderUnavailable));
+
+        // Plugged in again: a new node behind the same link (the old node's number is taken,
+        // as ttyUSB0 comes back as ttyUSB1), and the app was not restarted.
+        let _taken = Pty::open().unwrap();
+        let _second = reader_with_card(&link);
+        let seen = next_read(&events);
+        assert!(
+            seen.iter().all(|e| matches!(
+                e,
+                CardEvent::Read(_) | CardEvent::Failed(CardProblem::ReaderUnavailable)
+            )),
+            "{seen:?}"
+        );
     }
 }

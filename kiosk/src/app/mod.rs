@@ -4,7 +4,8 @@
 //!
 //! - [`config`]: the booth's TOML config (`kiosk run --config`).
 //! - [`services`]: store, devices, runtime and sync, shared with background work.
-//! - [`devices`]: reader, scanner and printer workers.
+//! - [`devices`]: reader, scanner and printer workers; [`hid_scanner`]: keyboard-mode scanners.
+//! - [`service`]: `kiosk run` as a systemd notify service (READY, watchdog, STOPPING).
 //! - [`context`]: what the controllers share on the UI thread ([`Ctx`]), and [`UiSender`].
 //! - [`bind`]: how a page's callbacks reach it, and how its flow state is rendered.
 //! - [`session`]: one villager's session and what is dropped at its end.
@@ -20,6 +21,7 @@ pub mod context;
 pub mod devices;
 pub mod guides;
 pub mod header;
+pub mod hid_scanner;
 pub mod home;
 pub mod keyboard;
 pub mod notices;
@@ -28,6 +30,7 @@ pub mod progress;
 pub mod rating;
 #[cfg(test)]
 mod samples;
+pub mod service;
 pub mod services;
 pub mod session;
 pub mod technician;
@@ -41,6 +44,7 @@ use ui::MainWindow;
 
 pub use config::{AppConfig, ConfigError};
 pub use context::{Ctx, UiReceiver, UiSender, ui_channel};
+pub use service::ServiceNotify;
 pub use services::{Services, ServicesError};
 
 /// How often posted background results are shown. Short enough to feel immediate.
@@ -138,6 +142,16 @@ impl App {
     /// Shows the window and runs until it is closed.
     pub fn run(&self) -> Result<(), AppError> {
         self.window.run()?;
+        Ok(())
+    }
+
+    /// [`run`](Self::run) as a systemd notify service: READY once the window is up and the
+    /// devices were asked, the watchdog fed from this thread, STOPPING when the loop ends.
+    pub fn run_as_service(&self, service: &ServiceNotify) -> Result<(), AppError> {
+        let running = service.start(&self.ctx.services.config().devices);
+        self.window.run()?;
+        drop(running);
+        service.stopping();
         Ok(())
     }
 }

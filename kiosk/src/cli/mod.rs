@@ -9,6 +9,7 @@
 //! - `run`: the touchscreen app (`--config`). The whole booth on one machine is `kiosk-demo`
 //!   (crate `kiosk/demo`), kept out of the booth's binary.
 //! - `technician-pin`: set the PIN that opens technician mode on the touchscreen.
+//! - `udev-name`: the `/dev/booth/` name of a USB device, for udev's `IMPORT{program}`.
 //!
 //! Every command that prints data has `--json`; errors are one line on stderr, exit code 1.
 
@@ -22,6 +23,7 @@ mod run;
 mod submit;
 mod sync;
 mod technician_pin;
+mod udev_name;
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,9 @@ enum Command {
     /// The booth's devices: check them and record their health for the heartbeat.
     #[command(subcommand)]
     Devices(devices::DevicesCommand),
+    /// For udev's IMPORT{program}: prints BOOTH_NAME=id-reader|printer|scanner for the USB
+    /// device in udev's environment, from the `usb_ids` of the booth config.
+    UdevName(udev_name::UdevName),
 }
 
 impl Cli {
@@ -88,6 +93,7 @@ impl Cli {
             Command::Enroll(command) => command.run(data_dir),
             Command::Sync(command) => command.run(data_dir),
             Command::Devices(command) => command.run(data_dir),
+            Command::UdevName(command) => command.run(),
         }
     }
 }

@@ -9,11 +9,16 @@
 //! development and the demo) or `--features linuxkms` (a booth without a desktop: DRM/KMS and
 //! libinput). A binary built without either says so and exits 1. Logs go to stderr
 //! (`RUST_LOG` filters them; `info` by default).
+//!
+//! Under systemd (`Type=notify`, `$NOTIFY_SOCKET` set) it sends `READY=1` with a `STATUS=` line
+//! once the window is up and the devices were asked, `WATCHDOG=1` from the UI thread when the
+//! unit sets `WatchdogSec=`, and `STOPPING=1` on a clean exit (see `kiosk::app::service`).
+//! SIGTERM and SIGINT end the event loop, so a stop closes the store cleanly.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use kiosk::app::{App, AppConfig};
+use kiosk::app::{App, AppConfig, ServiceNotify};
 use kiosk::launch;
 
 #[derive(Debug, clap::Args)]
@@ -29,11 +34,26 @@ impl Run {
         launch::check_backend()?;
         launch::check_display()?;
         launch::init_logging();
-        tracing::info!(data_dir = %config.data_dir.display(), "kiosk run: starting the booth");
+        // Read first: a service whose notify socket is unusable must fail, not start silently
+        // and be killed by systemd's start timeout.
+        let service = ServiceNotify::from_env()?;
+        tracing::info!(data_dir = %config.data_dir.display(), systemd = service.is_some(), "kiosk run: starting the booth");
         let app = App::start(config)?;
-        app.run()?;
+        // `systemctl stop` sends SIGTERM: end the event loop so the store closes cleanly.
+        ctrlc::set_handler(quit_event_loop).context("cannot handle SIGTERM")?;
+        match &service {
+            Some(service) => app.run_as_service(service)?,
+            None => app.run()?,
+        }
+        tracing::info!("kiosk run: stopped");
         Ok(())
     }
+}
+
+fn quit_event_loop() {
+    let _ = slint::invoke_from_event_loop(|| {
+        let _ = slint::quit_event_loop();
+    });
 }
 
 /// The config from `path` (its `data_dir` if it sets one, else `data_dir`), or the defaults.

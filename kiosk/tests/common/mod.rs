@@ -218,15 +218,18 @@ impl TestBooth {
         config.devices.id_card = reader.as_ref().map(|r| SerialDevice {
             port: PortSpec::Path(path_text(r.path().expect("a pty path"))),
             baud: None,
+            usb_ids: Vec::new(),
         });
         config.devices.printer = printer.as_ref().map(|p| PrinterDevice {
             port: PortSpec::Path(path_text(p.path())),
             baud: None,
             paper: PaperWidth::Mm58,
+            usb_ids: Vec::new(),
         });
         config.devices.scanner = scanner.as_ref().map(|s| SerialDevice {
             port: PortSpec::Path(path_text(s.path())),
             baud: None,
+            usb_ids: Vec::new(),
         });
         let app = App::start(config).expect("start the booth app");
         app.window()

@@ -9,6 +9,10 @@
 //! and the socket bound (with the real port when `--listen` asks for port 0), then serves
 //! until SIGINT/SIGTERM.
 //!
+//! Under systemd (`Type=notify`, `$NOTIFY_SOCKET` set) it sends `READY=1` with
+//! `STATUS=listening on URL` at that moment, and `STOPPING=1` when SIGTERM arrives; requests in
+//! flight then finish, for at most the request timeout plus 5 s (35 s), before it exits.
+//!
 //! Plain HTTP only on a loopback address unless `--allow-plain-http` says a proxy in front
 //! does TLS: staff passwords and villagers' applications must not cross a network in clear.
 
@@ -22,6 +26,7 @@ use sync_server::key_file::{KeyFile, KeyLock};
 use sync_server::server;
 use sync_server::settings::Settings;
 use sync_server::tls::{self, TlsListener};
+use systemd_notify::{Notifier, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum LogFormat {
@@ -69,6 +74,9 @@ impl Args {
     }
 
     pub async fn run(&self, paths: &super::Paths) -> anyhow::Result<()> {
+        // Read first: a service whose notify socket is unusable must fail at once, not be
+        // killed by systemd's start timeout.
+        let notifier = Notifier::from_env()?.map(std::sync::Arc::new);
         // Before anything is bound or opened: a wrong file is the first thing reported.
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -111,15 +119,25 @@ impl Args {
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;
         tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
-        let shutdown = server::shutdown_signal();
+        let on_stop = notifier.clone();
+        let shutdown = async move {
+            server::shutdown_signal().await;
+            notify(
+                on_stop.as_deref(),
+                &[
+                    State::Stopping,
+                    State::Status("stopping: finishing requests in flight"),
+                ],
+            );
+        };
         match tls {
             Some(config) => {
                 let listener = TlsListener::new(listener, config)?;
-                ready(&format!("https://{address}"))?;
+                ready(&format!("https://{address}"), notifier.as_deref())?;
                 server::serve_tls(listener, state, shutdown).await?;
             }
             None => {
-                ready(&format!("http://{address}"))?;
+                ready(&format!("http://{address}"), notifier.as_deref())?;
                 server::serve(listener, state, shutdown).await?;
             }
         }
@@ -128,11 +146,23 @@ impl Args {
     }
 }
 
-/// The line scripts wait for.
-fn ready(url: &str) -> anyhow::Result<()> {
-    println!("listening on {url}");
+/// The line scripts wait for, and READY for systemd: the store is open and the socket bound.
+fn ready(url: &str, notifier: Option<&Notifier>) -> anyhow::Result<()> {
+    let line = format!("listening on {url}");
+    println!("{line}");
     std::io::stdout().flush()?;
+    notify(notifier, &[State::Ready, State::Status(&line)]);
     Ok(())
+}
+
+/// A notification systemd did not get is logged: the server serves all the same, and systemd
+/// acts on the silence (its start timeout).
+fn notify(notifier: Option<&Notifier>, states: &[State<'_>]) {
+    if let Some(notifier) = notifier
+        && let Err(err) = notifier.notify(states)
+    {
+        tracing::warn!(%err, "systemd not notified");
+    }
 }
 
 fn metrics_token(path: &Path) -> anyhow::Result<ScraperToken> {

@@ -39,6 +39,8 @@
 //! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
 //!   `serve` refusing plain HTTP off loopback and bad certificate files.
 //! - `cli`: the `sync-server` binary: `serve`'s ready line, staff commands while it runs.
+//! - `systemd`: `serve` under a notify socket: READY once listening, STOPPING on SIGTERM, the
+//!   request in flight still answered.
 //! - `audit_chain`: the audit log's hash chain: `audit verify` and `export` on untouched and
 //!   tampered files, one chain from two handles, the head in `/staff/healthz` for staff.
 //!
@@ -70,4 +72,5 @@ mod staff_ratings;
 mod staff_review;
 mod staff_scope;
 mod store_sqlite;
+mod systemd;
 mod tls;

@@ -4,11 +4,16 @@
 //!
 //! - [`port`]: a port named by path or `usb:VID:PID`, and how a listed port is described.
 //! - [`probe`]: the technician's one-shot tests on a port (read a card, print, scan).
+//! - [`self_test`]: the booth's start-up check of each configured device, for `STATUS=`.
+//! - [`usb_names`]: which of the booth's devices a USB device is, from the ids in its config
+//!   (`kiosk udev-name`).
 //!
 //! Everything here blocks on the device: callers with a UI run it on a worker thread.
 
 pub mod port;
 pub mod probe;
+pub mod self_test;
+pub mod usb_names;
 
 use std::time::{Duration, Instant};
 

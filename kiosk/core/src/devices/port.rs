@@ -44,6 +44,16 @@ impl std::str::FromStr for PortSpec {
     }
 }
 
+impl std::fmt::Display for PortSpec {
+    /// As the technician writes it: the path, or `usb:VID:PID`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Path(path) => f.write_str(path),
+            Self::UsbId { vid, pid } => write!(f, "usb:{vid:04x}:{pid:04x}"),
+        }
+    }
+}
+
 impl PortSpec {
     /// The device node this spec names now.
     pub fn resolve(&self) -> Result<String, PortError> {
@@ -126,6 +136,10 @@ mod tests {
                 vid: 0x1a86,
                 pid: 0x7523
             }
+        );
+        assert_eq!(
+            "usb:1A86:7523".parse::<PortSpec>().unwrap().to_string(),
+            "usb:1a86:7523"
         );
         let err = "usb:nonsense".parse::<PortSpec>().unwrap_err().to_string();
         assert!(

@@ -120,7 +120,7 @@ mod tests {
         );
         assert_eq!(
             config.devices.printer.expect("printer").port,
-            PortSpec::Path("/dev/usb/lp0".into())
+            PortSpec::Path("/dev/booth/printer".into())
         );
     }
 
