@@ -1,6 +1,10 @@
 //! The booth's devices as the app uses them: a reader thread that reads cards only while a page
 //! asks for one, a scanner thread that re-opens its port after an unplug, and a printer opened
 //! per receipt. Threads report to the UI thread through a [`UiSender`]; nothing here blocks it.
+//!
+//! Each device's port is [`Swappable`]: the technician's devices page sets a new one and the
+//! reader and scanner threads, woken, drop the old port and open the new one (the printer is
+//! opened afresh for every receipt anyway), so a chosen port takes effect at once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -8,14 +12,19 @@ use std::thread;
 use std::time::Duration;
 
 use hardware::id_card::{Card, PollEvent, Reader, ReaderError};
-use hardware::printer::{PrintReport, PrinterError, Receipt};
+use hardware::printer::{PaperWidth, PrintReport, PrinterError, Receipt};
 use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
 use hardware::transport::Transport;
 
 use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
 use super::context::UiSender;
-use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, SCANNER_BAUD};
+use super::swappable::Swappable;
+use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, PortSpec, SCANNER_BAUD};
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+/// How long the scanner thread listens before it looks whether its port was changed.
+const SCAN_LISTEN: Duration = Duration::from_millis(500);
+/// How often an idle reader thread looks whether a page armed it.
+const READER_IDLE: Duration = Duration::from_millis(50);
 
 /// What the reader saw while a page was waiting for a card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,26 +75,34 @@ pub struct Devices {
     /// Bumped on every arming, so the reader thread starts afresh (a card already lying on
     /// the reader is read, not taken as "still present").
     reader_arming: Arc<AtomicU64>,
-    printer: Option<PrinterDevice>,
+    reader: Arc<Swappable<SerialDevice>>,
+    scanner: Arc<Swappable<SerialDevice>>,
+    printer: Swappable<PrinterDevice>,
     printer_lock: Mutex<()>,
-    config: DevicesConfig,
 }
 
 impl Devices {
-    /// Starts the reader and scanner threads for the configured devices.
+    /// Starts the reader and scanner threads; one without a configured device waits for a
+    /// port to be chosen.
     pub fn start(config: &DevicesConfig, ui: &UiSender) -> Self {
         let reader_armed = Arc::new(AtomicBool::new(false));
         let reader_arming = Arc::new(AtomicU64::new(0));
-        if let Some(reader) = config.id_card.clone() {
-            let armed = Arc::clone(&reader_armed);
-            let arming = Arc::clone(&reader_arming);
+        let reader = Arc::new(Swappable::new(config.id_card.clone()));
+        let scanner = Arc::new(Swappable::new(config.scanner.clone()));
+        {
+            let (reader, armed, arming) = (
+                Arc::clone(&reader),
+                Arc::clone(&reader_armed),
+                Arc::clone(&reader_arming),
+            );
             let ui = ui.clone();
             thread::Builder::new()
                 .name("id-card-reader".into())
                 .spawn(move || reader_loop(&reader, &armed, &arming, &ui))
                 .expect("start the reader thread");
         }
-        if let Some(scanner) = config.scanner.clone() {
+        {
+            let scanner = Arc::clone(&scanner);
             let ui = ui.clone();
             thread::Builder::new()
                 .name("scanner".into())
@@ -95,22 +112,54 @@ impl Devices {
         Self {
             reader_armed,
             reader_arming,
-            printer: config.printer.clone(),
+            reader,
+            scanner,
+            printer: Swappable::new(config.printer.clone()),
             printer_lock: Mutex::new(()),
-            config: config.clone(),
         }
     }
 
-    pub fn config(&self) -> &DevicesConfig {
-        &self.config
-    }
-
     pub fn has_reader(&self) -> bool {
-        self.config.id_card.is_some()
+        self.reader.is_set()
     }
 
     pub fn has_printer(&self) -> bool {
-        self.printer.is_some()
+        self.printer.is_set()
+    }
+
+    pub fn has_scanner(&self) -> bool {
+        self.scanner.is_set()
+    }
+
+    /// The reader is on `port` from now on (at its configured baud rate, if any).
+    pub fn use_reader_port(&self, port: PortSpec) {
+        tracing::info!(?port, "ID card reader port changed");
+        self.reader.update(|old| SerialDevice {
+            port,
+            baud: old.and_then(|d| d.baud),
+        });
+    }
+
+    /// The scanner is on `port` from now on: the scanner thread reopens on it.
+    pub fn use_scanner_port(&self, port: PortSpec) {
+        tracing::info!(?port, "scanner port changed");
+        self.scanner.update(|old| SerialDevice {
+            port,
+            baud: old.and_then(|d| d.baud),
+        });
+    }
+
+    /// The next receipt prints on `port` (at the configured baud rate and paper width).
+    pub fn use_printer_port(&self, port: PortSpec) {
+        tracing::info!(?port, "printer port changed");
+        self.printer.update(|old| match old {
+            Some(old) => PrinterDevice { port, ..old },
+            None => PrinterDevice {
+                port,
+                baud: None,
+                paper: PaperWidth::Mm58,
+            },
+        });
     }
 
     /// Reads cards while `armed`; a booth keeps no card data nobody asked for.
@@ -128,23 +177,29 @@ impl Devices {
     /// Prints `receipt`, refusing before sending anything if the printer reports a fault.
     /// Blocks for the length of the print: call it from background work.
     pub fn print(&self, receipt: &Receipt) -> Result<PrintReport, PrintFailure> {
-        let printer = self.printer.as_ref().ok_or(PrintFailure::NoPrinter)?;
         let _one_at_a_time = self
             .printer_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let printer = self.printer.get().0.ok_or(PrintFailure::NoPrinter)?;
         let mut opened = devices::open_printer(&printer.port, printer.baud, printer.paper)?;
         Ok(opened.print(receipt)?)
     }
 }
 
-fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui: &UiSender) {
+fn reader_loop(
+    port: &Swappable<SerialDevice>,
+    armed: &AtomicBool,
+    arming: &AtomicU64,
+    ui: &UiSender,
+) {
     let mut reader: Option<Reader<Box<dyn Transport>>> = None;
     let mut seen_arming = 0;
+    let (mut device, mut seen_port) = port.get();
     let mut reported_unavailable = false;
     loop {
         if !armed.load(Ordering::SeqCst) {
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(READER_IDLE);
             continue;
         }
         let now_arming = arming.load(Ordering::SeqCst);
@@ -153,6 +208,17 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
             reader = None;
             reported_unavailable = false;
         }
+        if port.generation() != seen_port {
+            // A new port: the old one is closed (dropped) before the new one opens.
+            (device, seen_port) = port.get();
+            reader = None;
+            reported_unavailable = false;
+        }
+        let Some(device) = &device else {
+            // No reader yet: pages do not arm one (`has_reader`), until a port is chosen.
+            thread::sleep(READER_IDLE);
+            continue;
+        };
         let active = match reader.as_mut() {
             Some(active) => active,
             None => match devices::open_reader(&device.port, device.baud) {
@@ -163,7 +229,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
                         reported_unavailable = true;
                         post_card(ui, CardEvent::Failed(CardProblem::ReaderUnavailable));
                     }
-                    thread::sleep(REOPEN_INTERVAL);
+                    port.wait_for_change(seen_port, REOPEN_INTERVAL);
                     continue;
                 }
             },
@@ -182,7 +248,7 @@ fn reader_loop(device: &SerialDevice, armed: &AtomicBool, arming: &AtomicU64, ui
                 if err.is_link_failure() {
                     reader = None;
                     if reported_unavailable {
-                        thread::sleep(REOPEN_INTERVAL);
+                        port.wait_for_change(seen_port, REOPEN_INTERVAL);
                         continue;
                     }
                     reported_unavailable = true;
@@ -208,32 +274,46 @@ fn post_card(ui: &UiSender, event: CardEvent) {
     ui.post(move |ctx| ctx.card_event(event));
 }
 
-fn scanner_loop(device: &SerialDevice, ui: &UiSender) {
-    let path = match device.port.resolve() {
-        Ok(path) => path,
-        Err(err) => {
-            tracing::warn!(%err, "scanner unavailable: receipt numbers can still be typed");
-            return;
-        }
-    };
-    let mut scanner = ReconnectingScanner::new(ReconnectConfig::new(
-        path,
-        device.baud.unwrap_or(SCANNER_BAUD),
-    ));
+fn scanner_loop(port: &Swappable<SerialDevice>, ui: &UiSender) {
     loop {
-        match scanner.next_event(Duration::from_secs(1)) {
-            Some(ScannerEvent::Scan(scan)) => {
-                let code = scan.text;
-                ui.post(move |ctx| ctx.scanned(code));
+        let (device, seen) = port.get();
+        let Some(device) = device else {
+            // No scanner: wait for one to be chosen (receipt numbers can still be typed).
+            port.wait_for_change(seen, Duration::from_secs(3_600));
+            continue;
+        };
+        match device.port.resolve() {
+            Ok(path) => {
+                let config = ReconnectConfig::new(path, device.baud.unwrap_or(SCANNER_BAUD));
+                let mut scanner = ReconnectingScanner::new(config);
+                while port.generation() == seen {
+                    scanner_event(scanner.next_event(SCAN_LISTEN), ui);
+                }
+                // Dropped here: the old port is closed before the new one opens.
+                tracing::info!("scanner port changed: reopening");
             }
-            Some(ScannerEvent::Rejected(err)) => tracing::warn!(%err, "scan dropped"),
-            Some(ScannerEvent::Disconnected { port, cause }) => {
-                tracing::warn!(%port, %cause, "scanner lost");
+            Err(err) => {
+                tracing::warn!(%err, "scanner unavailable: receipt numbers can still be typed");
+                // A USB scanner plugged in later resolves then; a new port sooner.
+                port.wait_for_change(seen, REOPEN_INTERVAL * 15);
             }
-            Some(ScannerEvent::Connected { port } | ScannerEvent::Reconnected { port }) => {
-                tracing::info!(%port, "scanner ready");
-            }
-            None => {}
         }
+    }
+}
+
+fn scanner_event(event: Option<ScannerEvent>, ui: &UiSender) {
+    match event {
+        Some(ScannerEvent::Scan(scan)) => {
+            let code = scan.text;
+            ui.post(move |ctx| ctx.scanned(code));
+        }
+        Some(ScannerEvent::Rejected(err)) => tracing::warn!(%err, "scan dropped"),
+        Some(ScannerEvent::Disconnected { port, cause }) => {
+            tracing::warn!(%port, %cause, "scanner lost");
+        }
+        Some(ScannerEvent::Connected { port } | ScannerEvent::Reconnected { port }) => {
+            tracing::info!(%port, "scanner ready");
+        }
+        None => {}
     }
 }

@@ -30,6 +30,7 @@ pub mod rating;
 mod samples;
 pub mod services;
 pub mod session;
+mod swappable;
 pub mod technician;
 
 use std::rc::Rc;
