@@ -67,7 +67,9 @@ fn ports_chosen_in_technician_mode_take_effect_without_a_restart() {
     for digit in ["2", "4", "6", "8", "确定"] {
         booth.click(digit);
     }
-    booth.eventually("the menu", |b| adapter(b).get_view() == TechnicianView::Menu);
+    booth.eventually("the menu", |b| {
+        adapter(b).get_view() == TechnicianView::Menu
+    });
     booth.click("设备");
     for (device, port) in &ports {
         booth.click(device);

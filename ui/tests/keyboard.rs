@@ -254,7 +254,10 @@ fn the_address_layout_types_a_server_address_as_written() {
     keyboard.set_mode(KeyboardMode::Address);
     assert!(buttons(&app, "空格").is_empty(), "no space in an address");
     assert!(buttons(&app, "大写").is_empty(), "addresses are lower case");
-    assert!(buttons(&app, "数字").is_empty(), "the digits are on the keys");
+    assert!(
+        buttons(&app, "数字").is_empty(),
+        "the digits are on the keys"
+    );
     for key in [
         "https://", "c", "o", ".", "1", "0", ":", "8", "4", "4", "3", "/", "a", "-", "b", "_",
     ] {
@@ -274,13 +277,18 @@ fn the_address_layout_types_a_server_address_as_written() {
     app.global::<AppState>().set_current_page(Page::Technician);
     app.global::<ui::TechnicianAdapter>()
         .set_view(ui::TechnicianView::Enroll);
-    for label in ["服务器地址", "服务器证书指纹（https 服务器，至少前 16 位）"] {
+    for label in ["服务器地址", "服务器证书指纹（https 服务器，至少前 16 位）"]
+    {
         keyboard.set_mode(KeyboardMode::Latin);
         text_field(&app, label).mock_single_click(PointerEventButton::Left);
         assert_eq!(keyboard.get_mode(), KeyboardMode::Address, "{label}");
     }
     text_field(&app, "登记码").mock_single_click(PointerEventButton::Left);
-    assert_eq!(keyboard.get_mode(), KeyboardMode::Latin, "codes are letters");
+    assert_eq!(
+        keyboard.get_mode(),
+        KeyboardMode::Latin,
+        "codes are letters"
+    );
 }
 
 #[test]

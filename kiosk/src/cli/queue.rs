@@ -266,7 +266,9 @@ mod tests {
         };
         let text = describe_status(&stats, None, Utc::now());
         assert!(
-            text.ends_with("last error: the county server at https://h showed certificate sha256:ab\n"),
+            text.ends_with(
+                "last error: the county server at https://h showed certificate sha256:ab\n"
+            ),
             "{text}"
         );
         let json: serde_json::Value =

@@ -377,9 +377,10 @@ mod tests {
 
     #[test]
     fn enrollment_qr_codes_carry_the_servers_pin() {
-        let pin: CertPin = "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
-            .parse()
-            .unwrap();
+        let pin: CertPin =
+            "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
+                .parse()
+                .unwrap();
         let qr = EnrollQr {
             server: "https://10.0.0.5:8443".into(),
             code: "ABCD-EFGH".into(),

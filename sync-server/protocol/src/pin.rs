@@ -268,7 +268,10 @@ mod tests {
         let (first, renewed) = (issue("county.example.cn"), issue("renewed.example.cn"));
         assert_ne!(first.der(), renewed.der());
         let pin = CertPin::of_certificate(first.der()).unwrap();
-        assert_eq!(pin, CertPin::of_spki(&rcgen::PublicKeyData::subject_public_key_info(&key)));
+        assert_eq!(
+            pin,
+            CertPin::of_spki(&rcgen::PublicKeyData::subject_public_key_info(&key))
+        );
         assert_eq!(CertPin::of_certificate(renewed.der()).unwrap(), pin);
         let other_key = rcgen::KeyPair::generate().unwrap();
         let rekeyed = rcgen::CertificateParams::new(vec!["county.example.cn".to_owned()])

@@ -18,9 +18,9 @@ use tempfile::TempDir;
 use tokio::sync::oneshot;
 
 use crate::cli::{Install, Serving, run, stdout_of};
-use sync_protocol::pin::CertPin;
 use crate::common::test_settings;
 use crate::staff_client::{PASSWORD, add_account, hidden_value};
+use sync_protocol::pin::CertPin;
 
 /// A self-signed certificate for 127.0.0.1 and localhost, its key, both PEM in `dir`.
 struct TestCert {
@@ -42,7 +42,9 @@ fn test_cert(dir: &Path) -> TestCert {
         cert_pem,
         cert,
         key,
-        pin: CertPin::of_spki(&rcgen::PublicKeyData::subject_public_key_info(&made.signing_key)),
+        pin: CertPin::of_spki(&rcgen::PublicKeyData::subject_public_key_info(
+            &made.signing_key,
+        )),
     }
 }
 
@@ -419,7 +421,8 @@ fn enrollment_codes_carry_the_pin_of_the_served_certificate() {
     };
     let text = issue(&serving.url, false);
     assert!(
-        text.lines().any(|line| line == format!("pin: {}", cert.pin)),
+        text.lines()
+            .any(|line| line == format!("pin: {}", cert.pin)),
         "{text}"
     );
     let payload = text

@@ -514,7 +514,8 @@ mod tests {
             "http://county.example/booth/",
             Trust::default(),
             ClientConfig::default(),
-        ).unwrap();
+        )
+        .unwrap();
         let url = server.url(
             &paths::feed(Feed::Catalog),
             &[("after", "a b&c"), ("limit", "5")],
@@ -525,7 +526,8 @@ mod tests {
             "http://127.0.0.1:8080",
             Trust::default(),
             ClientConfig::default(),
-        ).unwrap();
+        )
+        .unwrap();
         assert_eq!(
             bare.url(paths::SUBMISSIONS, &[]).as_str(),
             "http://127.0.0.1:8080/api/v1/submissions"
@@ -740,7 +742,9 @@ mod tests {
     #[test]
     fn bad_urls_are_refused_with_an_example() {
         for url in ["county", "ftp://county.example", "http://x/?a=b"] {
-            let err = Server::new(url, Trust::default(), ClientConfig::default()).err().unwrap();
+            let err = Server::new(url, Trust::default(), ClientConfig::default())
+                .err()
+                .unwrap();
             assert!(
                 err.to_string().contains("give one like http://"),
                 "{url}: {err}"

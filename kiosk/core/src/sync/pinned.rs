@@ -154,8 +154,8 @@ mod tests {
     use crate::store::{NewSubmission, Store};
     use crate::sync::client::Client;
     use crate::sync::clock::ClockOffset;
-    use crate::sync::enroll::{EnrollError, enroll_pinned};
     use crate::sync::engine::{Engine, EngineConfig, EngineError};
+    use crate::sync::enroll::{EnrollError, enroll_pinned};
     use crate::sync::error::SyncError;
     use crate::sync::stub_server::{StubCert, StubServer, StubState};
 
@@ -246,7 +246,11 @@ mod tests {
         let summary = engine.run_once().await.unwrap();
         assert_eq!(summary.uploaded, 1);
         assert_eq!(server.state.lock().unwrap().received.len(), 1);
-        let stats = store.lock().unwrap().queue_stats(chrono::Utc::now()).unwrap();
+        let stats = store
+            .lock()
+            .unwrap()
+            .queue_stats(chrono::Utc::now())
+            .unwrap();
         assert_eq!(stats.depth(), 0);
     }
 
@@ -293,7 +297,11 @@ mod tests {
         let store = store.lock().unwrap();
         let stats = store.queue_stats(chrono::Utc::now()).unwrap();
         assert_eq!((stats.depth(), stats.quarantined), (1, 0), "{stats:?}");
-        assert_eq!(stats.last_error, Some(err.to_string()), "`kiosk queue status`");
+        assert_eq!(
+            stats.last_error,
+            Some(err.to_string()),
+            "`kiosk queue status`"
+        );
         let item = store.queue_item(&receipt).unwrap();
         assert_eq!(
             item.last_error,
@@ -322,7 +330,8 @@ mod tests {
             "{err:?}"
         );
         assert!(
-            err.to_string().contains(&format!("not the {wrong} given for it")),
+            err.to_string()
+                .contains(&format!("not the {wrong} given for it")),
             "{err}"
         );
         let state = server.state.lock().unwrap();

@@ -467,7 +467,11 @@ mod tests {
         let before = enroll.view();
         enroll.scanned(&plain.payload());
         assert!(enroll.view().server_pin.get().is_empty());
-        assert_ne!(enroll.view().server_pin, before.server_pin, "emptied on screen");
+        assert_ne!(
+            enroll.view().server_pin,
+            before.server_pin,
+            "emptied on screen"
+        );
     }
 
     fn identity() -> Identity {

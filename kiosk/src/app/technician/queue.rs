@@ -135,7 +135,10 @@ impl Flow for Queue {
             |v| &v.oldest_pending_minutes,
             |&m| adapter.set_oldest_pending_minutes(m),
         );
-        changes.write(|v| &v.last_error, |e| adapter.set_queue_last_error(e.into()));
+        changes.write(
+            |v| &v.last_error,
+            |e| adapter.set_queue_last_error(e.into()),
+        );
         changes.write(|v| &v.quarantined, |q| adapter.set_quarantined(model(q)));
     }
 }
