@@ -41,14 +41,14 @@ impl<T: Clone> Swappable<T> {
         self.changed.notify_all();
     }
 
-    /// Returns once the generation is past `seen`, or after `timeout`.
-    pub fn wait_for_change(&self, seen: u64, timeout: Duration) {
+    /// Returns once the generation is past `seen` (`true`), or after `timeout` (`false`).
+    pub fn wait_for_change(&self, seen: u64, timeout: Duration) -> bool {
         let current = self.lock();
-        // A spurious wake-up or the timeout ends the wait either way: the caller looks again.
-        let _ = self
+        let (current, _) = self
             .changed
             .wait_timeout_while(current, timeout, |(_, generation)| *generation == seen)
             .unwrap_or_else(PoisonError::into_inner);
+        current.1 != seen
     }
 
     fn lock(&self) -> MutexGuard<'_, (Option<T>, u64)> {
@@ -71,14 +71,18 @@ mod tests {
         let (_, seen) = port.get();
         let waiter = {
             let port = Arc::clone(&port);
-            // Far longer than any test runs: only the change can end this wait.
-            thread::spawn(move || port.wait_for_change(seen, Duration::from_secs(3_600)))
+            // Only a broken wake-up waits this long, and then says so.
+            thread::spawn(move || port.wait_for_change(seen, Duration::from_secs(60)))
         };
         port.update(|old| {
             assert_eq!(old, None);
             "/dev/ttyUSB1".to_owned()
         });
-        waiter.join().unwrap();
+        assert!(waiter.join().unwrap(), "woken by the change");
+        assert!(
+            !port.wait_for_change(seen + 1, Duration::ZERO),
+            "no change since"
+        );
         assert_eq!(port.get(), (Some("/dev/ttyUSB1".to_owned()), seen + 1));
         port.update(|old| format!("{}-2", old.unwrap()));
         assert_eq!(port.get().0.as_deref(), Some("/dev/ttyUSB1-2"));
