@@ -72,6 +72,7 @@ fn enroll(data_dir: &Path) {
             server_url: "http://127.0.0.1:9".into(),
             server_id: "server-a".into(),
             enrolled_at: Utc::now(),
+            server_pin: None,
         })
         .unwrap();
 }

@@ -49,6 +49,9 @@ pub struct Settings {
     /// The address booths reach this server at (`https://county.example.cn:8443`), put in
     /// enrollment QR codes; `None`: the address the administrator's browser used.
     pub public_url: Option<String>,
+    /// The pin of the certificate served (`sync_protocol::pin`), put in enrollment QR codes
+    /// for an https address; `None` without TLS.
+    pub tls_pin: Option<sync_protocol::pin::CertPin>,
     /// The bearer token `/metrics` asks for; `None`: `/metrics` answers nobody.
     pub metrics_token: Option<ScraperToken>,
 }
@@ -77,6 +80,7 @@ impl Default for Settings {
             due_soon_days: 3,
             follow_up_days: crate::domain::ratings::DEFAULT_FOLLOW_UP_DAYS,
             public_url: None,
+            tls_pin: None,
             metrics_token: None,
         }
     }

@@ -2,6 +2,10 @@
 //! ([`server_config`]), and [`TlsListener`], whose connections are served once their TLS
 //! handshake finished.
 //!
+//! The pin booths trust the server by ([`certificate_pin`], `sync_protocol::pin`): `serve`
+//! records the one of the certificate it serves in the data directory ([`PIN_FILE`]), where
+//! `enroll-code` reads it to put it in enrollment QR codes.
+//!
 //! Handshakes run in tasks of their own under a deadline ([`HANDSHAKE_TIMEOUT`]), and finished
 //! connections reach the server through a channel: a client that connects and says nothing, or
 //! a phone on a poor line, holds up only its own task, never the accepting of others. Each
@@ -26,7 +30,13 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
 use tokio_rustls::server::TlsStream;
 
+use sync_protocol::pin::CertPin;
+
 use crate::connections::{self, Accept, Accepted, Backoff, ConnectionGauge};
+
+/// In the data directory: the pin of the certificate the last `serve` served (`sha256:…`);
+/// absent after a `serve` without TLS.
+pub const PIN_FILE: &str = "tls-pin";
 
 /// A handshake not finished by then is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -69,6 +79,30 @@ pub enum TlsError {
     )]
     BadKey { path: String, reason: String },
     #[error(
+        "the first certificate in {path} cannot be read ({source}): pass the server's certificate (PEM) first in the file"
+    )]
+    Unreadable {
+        path: String,
+        #[source]
+        source: sync_protocol::pin::NotACertificate,
+    },
+    #[error(
+        "cannot record the certificate's pin in {path}: {source}: check the data directory is writable"
+    )]
+    RecordPin {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{path} does not hold a certificate pin (sha256:…): restart `sync-server serve` to write it again"
+    )]
+    BadPinFile {
+        path: String,
+        #[source]
+        source: sync_protocol::pin::PinError,
+    },
+    #[error(
         "the key in {key} cannot serve the certificate in {cert} ({source}): pass the private key the certificate was issued for"
     )]
     Mismatch {
@@ -79,10 +113,9 @@ pub enum TlsError {
     },
 }
 
-/// The TLS configuration for a certificate chain (leaf first) and its private key, both PEM.
-pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+/// The certificate chain in a PEM file, the server's own certificate first.
+fn read_chain(cert_path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let cert = cert_path.display().to_string();
-    let key = key_path.display().to_string();
     let cert_pem = std::fs::read(cert_path).map_err(|source| TlsError::ReadCert {
         path: cert.clone(),
         source,
@@ -96,6 +129,59 @@ pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConf
     if chain.is_empty() {
         return Err(TlsError::NoCert { path: cert });
     }
+    Ok(chain)
+}
+
+/// The pin of the server's certificate (the first in the PEM file): what booths trust.
+pub fn certificate_pin(cert_path: &Path) -> Result<CertPin, TlsError> {
+    let chain = read_chain(cert_path)?;
+    CertPin::of_certificate(&chain[0]).map_err(|source| TlsError::Unreadable {
+        path: cert_path.display().to_string(),
+        source,
+    })
+}
+
+/// Writes (or, without TLS, removes) [`PIN_FILE`] in `data_dir`.
+pub fn record_pin(data_dir: &Path, pin: Option<&CertPin>) -> Result<(), TlsError> {
+    let path = data_dir.join(PIN_FILE);
+    let failed = |source| TlsError::RecordPin {
+        path: path.display().to_string(),
+        source,
+    };
+    match pin {
+        Some(pin) => std::fs::write(&path, format!("{pin}\n")).map_err(failed),
+        None => match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => Err(failed(error)),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// The pin the last `serve` recorded in `data_dir`; `None` if it served no TLS (or never ran).
+pub fn recorded_pin(data_dir: &Path) -> Result<Option<CertPin>, TlsError> {
+    let path = data_dir.join(PIN_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|source| TlsError::BadPinFile {
+                path: path.display().to_string(),
+                source,
+            }),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(TlsError::RecordPin {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+/// The TLS configuration for a certificate chain (leaf first) and its private key, both PEM.
+pub fn server_config(cert_path: &Path, key_path: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    let cert = cert_path.display().to_string();
+    let key = key_path.display().to_string();
+    let chain = read_chain(cert_path)?;
     let key_pem = std::fs::read(key_path).map_err(|source| TlsError::ReadKey {
         path: key.clone(),
         source,

@@ -66,10 +66,15 @@ pub struct Server {
 impl Server {
     /// Starts a server on `dir` at `port` (0 for any).
     pub fn start(dir: &Path, port: u16) -> Self {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// [`Self::start`] with more `serve` options (`--tls-cert`, `--tls-key` …).
+    pub fn start_with(dir: &Path, port: u16, serve_args: &[&str]) -> Self {
         let dir_arg = dir.to_str().expect("utf-8 path");
         let keys = key_file(dir);
         let listen = format!("127.0.0.1:{port}");
-        let process = Background::spawn_server(&[
+        let mut args = vec![
             "--data-dir",
             dir_arg,
             "--key-file",
@@ -77,7 +82,9 @@ impl Server {
             "serve",
             "--listen",
             &listen,
-        ]);
+        ];
+        args.extend_from_slice(serve_args);
+        let process = Background::spawn_server(&args);
         let address = process.wait_for_line("listening on ", START);
         Self {
             dir: dir.to_owned(),

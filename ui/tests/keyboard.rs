@@ -243,6 +243,54 @@ fn the_candidate_bar_pages_and_reports_the_chosen_candidate() {
     assert!(size.height >= 120.0 && size.width >= 120.0, "{size:?}");
 }
 
+/// The address layout types a server address as written: digits, letters, ". : / - _" and
+/// "https://" in one key; the enrollment page's server and fingerprint fields ask for it.
+#[test]
+fn the_address_layout_types_a_server_address_as_written() {
+    let app = app_on_complaints();
+    let pressed = dispatch_keys(&app);
+    text_field(&app, TEXT).mock_single_click(PointerEventButton::Left);
+    let keyboard = app.global::<KeyboardAdapter>();
+    keyboard.set_mode(KeyboardMode::Address);
+    assert!(buttons(&app, "空格").is_empty(), "no space in an address");
+    assert!(buttons(&app, "大写").is_empty(), "addresses are lower case");
+    assert!(
+        buttons(&app, "数字").is_empty(),
+        "the digits are on the keys"
+    );
+    for key in [
+        "https://", "c", "o", ".", "1", "0", ":", "8", "4", "4", "3", "/", "a", "-", "b", "_",
+    ] {
+        button(&app, key).invoke_accessible_default_action();
+    }
+    assert_eq!(pressed.borrow().concat(), "https://co.10:8443/a-b_");
+    assert_eq!(
+        app.global::<ComplaintsAdapter>().get_text(),
+        "https://co.10:8443/a-b_"
+    );
+    // The way back to the other layouts.
+    button(&app, "英文字母").invoke_accessible_default_action();
+    assert_eq!(keyboard.get_mode(), KeyboardMode::Latin);
+    assert!(buttons(&app, "https://").is_empty());
+
+    // The enrollment page's server and fingerprint fields choose it.
+    app.global::<AppState>().set_current_page(Page::Technician);
+    app.global::<ui::TechnicianAdapter>()
+        .set_view(ui::TechnicianView::Enroll);
+    for label in ["服务器地址", "服务器证书指纹（https 服务器，至少前 16 位）"]
+    {
+        keyboard.set_mode(KeyboardMode::Latin);
+        text_field(&app, label).mock_single_click(PointerEventButton::Left);
+        assert_eq!(keyboard.get_mode(), KeyboardMode::Address, "{label}");
+    }
+    text_field(&app, "登记码").mock_single_click(PointerEventButton::Left);
+    assert_eq!(
+        keyboard.get_mode(),
+        KeyboardMode::Latin,
+        "codes are letters"
+    );
+}
+
 #[test]
 fn english_labels_the_keyboard() {
     let app = app_on_complaints();

@@ -1,5 +1,5 @@
 //! Renders the on-screen keyboard in each mode (pinyin with a preedit and candidates, letters,
-//! digits) over the Complaints form with the software renderer, to PNG files a person can look
+//! digits, addresses) over the Complaints form with the software renderer, to PNG files a person can look
 //! at, in Chinese, English and large text, and checks that the keys render as distinct glyphs.
 //!
 //! One test per file: the rendering platform can be installed once per process.
@@ -52,6 +52,7 @@ fn the_keyboard_renders_in_each_mode() {
                 (KeyboardMode::Pinyin, "pinyin"),
                 (KeyboardMode::Latin, "latin"),
                 (KeyboardMode::Digits, "digits"),
+                (KeyboardMode::Address, "address"),
             ] {
                 keyboard.set_mode(mode);
                 save_png(

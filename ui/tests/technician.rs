@@ -222,6 +222,9 @@ fn enrollment_takes_the_server_code_and_pin_and_says_what_happened() {
     field(&app, "服务器地址").set_accessible_value("http://10.0.0.5:8080");
     field(&app, "登记码").set_accessible_value("ABCD-EFGH");
     field(&app, "技术人员密码（4 到 12 位数字）").set_accessible_value("2468");
+    field(&app, "服务器证书指纹（https 服务器，至少前 16 位）")
+        .set_accessible_value("3f2a 9c01 77be 0d4e");
+    assert_eq!(adapter.get_server_pin(), "3f2a 9c01 77be 0d4e");
     assert_eq!(adapter.get_server_url(), "http://10.0.0.5:8080");
     assert_eq!(adapter.get_enroll_code(), "ABCD-EFGH");
     assert_eq!(adapter.get_new_pin(), "2468");
@@ -243,6 +246,14 @@ fn enrollment_takes_the_server_code_and_pin_and_says_what_happened() {
         (
             TechnicianEnrollState::Enrolled,
             "登记成功，本机开始与服务器同步。",
+        ),
+        (
+            TechnicianEnrollState::CertificateMismatch,
+            "服务器的证书与县里给的指纹不符，没有登记：请向县信息中心核对指纹。",
+        ),
+        (
+            TechnicianEnrollState::BadFingerprint,
+            "证书指纹不正确：请至少输入县里给的指纹的前 16 位（0-9、a-f），https 服务器才有指纹。",
         ),
     ] {
         adapter.set_enroll_state(state);
@@ -364,6 +375,14 @@ fn the_queue_page_counts_lists_refusals_and_requeues() {
     assert!(shows(&app, "已开始同步。"));
     adapter.set_oldest_pending_minutes(-1);
     assert!(shows(&app, "最早一件已等待: 没有等待的"));
+
+    // What holds the queue up, in the sync client's own line.
+    assert!(!shows(&app, "上次上传没有成功："));
+    adapter.set_queue_last_error("the county server at https://h showed certificate …".into());
+    assert!(shows(
+        &app,
+        "上次上传没有成功： the county server at https://h showed certificate …"
+    ));
 }
 
 #[test]

@@ -189,7 +189,7 @@ fn booth_engine(running: &RunningServer, booth_dir: &Path) -> BenchResult<(Engin
     let identity = store.identity()?.ok_or("the booth is not enrolled")?;
     let key = kiosk_core::identity::load(booth_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
-    let client = Client::new(&running.url, identity.kiosk_id, key, clock)?;
+    let client = Client::new(&running.url, None, identity.kiosk_id, key, clock)?;
     let config = EngineConfig {
         resume_spread: Duration::ZERO,
         rng_seed: Some(7),
@@ -314,7 +314,7 @@ async fn breakdown(
     let identity = store.identity()?.ok_or("the booth is not enrolled")?;
     let key = kiosk_core::identity::load(&booth_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
-    let client = Client::new(&running.url, identity.kiosk_id, key, clock)?;
+    let client = Client::new(&running.url, None, identity.kiosk_id, key, clock)?;
     let horizon = Utc::now() + TimeDelta::days(365 * 100);
     let mut steps = Steps::default();
     let started = Instant::now();

@@ -75,5 +75,6 @@ fn offline_identity() -> Identity {
         server_url: "http://127.0.0.1:9".into(),
         server_id: "bench-server".into(),
         enrolled_at: Utc::now(),
+        server_pin: None,
     }
 }

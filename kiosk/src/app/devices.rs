@@ -2,6 +2,10 @@
 //! asks for one, a scanner thread that re-opens its port after an unplug (serial, or a
 //! keyboard-mode scanner's input node: [`hid_scanner`]), and a printer opened per receipt.
 //! Threads report to the UI thread through a [`UiSender`]; nothing here blocks it.
+//!
+//! Each device's port is [`Swappable`]: the technician's devices page sets a new one and the
+//! reader and scanner threads, woken, drop the old port and open the new one (the printer is
+//! opened afresh for every receipt anyway), so a chosen port takes effect at once.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,15 +13,20 @@ use std::thread;
 use std::time::Duration;
 
 use hardware::id_card::{Card, PollEvent, Reader, ReaderError};
-use hardware::printer::{PrintReport, PrinterError, Receipt};
+use hardware::printer::{PaperWidth, PrintReport, PrinterError, Receipt};
 use hardware::scanner::{ReconnectConfig, ReconnectingScanner, ScannerEvent};
 use hardware::transport::Transport;
 
 use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
 use super::context::UiSender;
 use super::hid_scanner;
-use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, SCANNER_BAUD};
+use super::swappable::Swappable;
+use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, PortSpec, SCANNER_BAUD};
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
+/// How long the scanner thread listens before it looks whether its port was changed.
+const SCAN_LISTEN: Duration = Duration::from_millis(500);
+/// How often an idle reader thread looks whether a page armed it.
+const READER_IDLE: Duration = Duration::from_millis(50);
 
 /// What the reader saw while a page was waiting for a card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,19 +77,26 @@ pub struct Devices {
     /// Bumped on every arming, so the reader thread starts afresh (a card already lying on
     /// the reader is read, not taken as "still present").
     reader_arming: Arc<AtomicU64>,
-    printer: Option<PrinterDevice>,
+    reader: Arc<Swappable<SerialDevice>>,
+    scanner: Arc<Swappable<SerialDevice>>,
+    printer: Swappable<PrinterDevice>,
     printer_lock: Mutex<()>,
-    config: DevicesConfig,
 }
 
 impl Devices {
-    /// Starts the reader and scanner threads for the configured devices.
+    /// Starts the reader and scanner threads; one without a configured device waits for a
+    /// port to be chosen.
     pub fn start(config: &DevicesConfig, ui: &UiSender) -> Self {
         let reader_armed = Arc::new(AtomicBool::new(false));
         let reader_arming = Arc::new(AtomicU64::new(0));
-        if let Some(reader) = config.id_card.clone() {
-            let armed = Arc::clone(&reader_armed);
-            let arming = Arc::clone(&reader_arming);
+        let reader = Arc::new(Swappable::new(config.id_card.clone()));
+        let scanner = Arc::new(Swappable::new(config.scanner.clone()));
+        {
+            let (reader, armed, arming) = (
+                Arc::clone(&reader),
+                Arc::clone(&reader_armed),
+                Arc::clone(&reader_arming),
+            );
             let ui = ui.clone();
             thread::Builder::new()
                 .name("id-card-reader".into())
@@ -89,7 +105,8 @@ impl Devices {
                 })
                 .expect("start the reader thread");
         }
-        if let Some(scanner) = config.scanner.clone() {
+        {
+            let scanner = Arc::clone(&scanner);
             let ui = ui.clone();
             thread::Builder::new()
                 .name("scanner".into())
@@ -99,22 +116,63 @@ impl Devices {
         Self {
             reader_armed,
             reader_arming,
-            printer: config.printer.clone(),
+            reader,
+            scanner,
+            printer: Swappable::new(config.printer.clone()),
             printer_lock: Mutex::new(()),
-            config: config.clone(),
         }
     }
 
-    pub fn config(&self) -> &DevicesConfig {
-        &self.config
-    }
-
     pub fn has_reader(&self) -> bool {
-        self.config.id_card.is_some()
+        self.reader.is_set()
     }
 
     pub fn has_printer(&self) -> bool {
-        self.printer.is_some()
+        self.printer.is_set()
+    }
+
+    pub fn has_scanner(&self) -> bool {
+        self.scanner.is_set()
+    }
+
+    /// The reader is on `port` from now on (at its configured baud rate, if any).
+    pub fn use_reader_port(&self, port: PortSpec) {
+        tracing::info!(?port, "ID card reader port changed");
+        self.reader.update(|old| match old {
+            Some(old) => SerialDevice { port, ..old },
+            None => SerialDevice {
+                port,
+                baud: None,
+                usb_ids: Vec::new(),
+            },
+        });
+    }
+
+    /// The scanner is on `port` from now on: the scanner thread reopens on it.
+    pub fn use_scanner_port(&self, port: PortSpec) {
+        tracing::info!(?port, "scanner port changed");
+        self.scanner.update(|old| match old {
+            Some(old) => SerialDevice { port, ..old },
+            None => SerialDevice {
+                port,
+                baud: None,
+                usb_ids: Vec::new(),
+            },
+        });
+    }
+
+    /// The next receipt prints on `port` (at the configured baud rate and paper width).
+    pub fn use_printer_port(&self, port: PortSpec) {
+        tracing::info!(?port, "printer port changed");
+        self.printer.update(|old| match old {
+            Some(old) => PrinterDevice { port, ..old },
+            None => PrinterDevice {
+                port,
+                baud: None,
+                paper: PaperWidth::Mm58,
+                usb_ids: Vec::new(),
+            },
+        });
     }
 
     /// Reads cards while `armed`; a booth keeps no card data nobody asked for.
@@ -132,11 +190,11 @@ impl Devices {
     /// Prints `receipt`, refusing before sending anything if the printer reports a fault.
     /// Blocks for the length of the print: call it from background work.
     pub fn print(&self, receipt: &Receipt) -> Result<PrintReport, PrintFailure> {
-        let printer = self.printer.as_ref().ok_or(PrintFailure::NoPrinter)?;
         let _one_at_a_time = self
             .printer_lock
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let printer = self.printer.get().0.ok_or(PrintFailure::NoPrinter)?;
         let mut opened = devices::open_printer(&printer.port, printer.baud, printer.paper)?;
         Ok(opened.print(receipt)?)
     }
@@ -144,19 +202,21 @@ impl Devices {
 
 /// Reads cards while armed, posting what it sees. The port is opened by its configured name
 /// each time (a `/dev/booth/id-reader` link, re-pointed by udev when the reader is plugged in
-/// again), so an unplugged reader is found again without a restart.
+/// again), so an unplugged reader is found again without a restart; a port the technician
+/// chose replaces it at once.
 fn reader_loop(
-    device: &SerialDevice,
+    port: &Swappable<SerialDevice>,
     armed: &AtomicBool,
     arming: &AtomicU64,
     post: &dyn Fn(CardEvent),
 ) {
     let mut reader: Option<Reader<Box<dyn Transport>>> = None;
     let mut seen_arming = 0;
+    let (mut device, mut seen_port) = port.get();
     let mut reported_unavailable = false;
     loop {
         if !armed.load(Ordering::SeqCst) {
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(READER_IDLE);
             continue;
         }
         let now_arming = arming.load(Ordering::SeqCst);
@@ -165,6 +225,17 @@ fn reader_loop(
             reader = None;
             reported_unavailable = false;
         }
+        if port.generation() != seen_port {
+            // A new port: the old one is closed (dropped) before the new one opens.
+            (device, seen_port) = port.get();
+            reader = None;
+            reported_unavailable = false;
+        }
+        let Some(device) = &device else {
+            // No reader yet: pages do not arm one (`has_reader`), until a port is chosen.
+            thread::sleep(READER_IDLE);
+            continue;
+        };
         let active = match reader.as_mut() {
             Some(active) => active,
             None => match devices::open_reader(&device.port, device.baud) {
@@ -175,7 +246,7 @@ fn reader_loop(
                         reported_unavailable = true;
                         post(CardEvent::Failed(CardProblem::ReaderUnavailable));
                     }
-                    thread::sleep(REOPEN_INTERVAL);
+                    port.wait_for_change(seen_port, REOPEN_INTERVAL);
                     continue;
                 }
             },
@@ -194,7 +265,7 @@ fn reader_loop(
                 if err.is_link_failure() {
                     reader = None;
                     if reported_unavailable {
-                        thread::sleep(REOPEN_INTERVAL);
+                        port.wait_for_change(seen_port, REOPEN_INTERVAL);
                         continue;
                     }
                     reported_unavailable = true;
@@ -220,50 +291,66 @@ fn post_card(ui: &UiSender, event: CardEvent) {
     ui.post(move |ctx| ctx.card_event(event));
 }
 
-fn scanner_loop(device: &SerialDevice, ui: &UiSender) {
-    let path = match device.port.resolve() {
-        Ok(path) => path,
-        Err(err) => {
-            tracing::warn!(%err, "scanner unavailable: receipt numbers can still be typed");
-            return;
-        }
-    };
-    // Which driver depends on the node the port leads to, known once it exists.
-    let node = loop {
-        match hid_scanner::scanner_node(&path) {
-            Ok(Some(node)) => break node,
-            Ok(None) => thread::sleep(REOPEN_INTERVAL),
-            Err(err) => {
-                tracing::error!(%err, "scanner unavailable: receipt numbers can still be typed");
-                return;
-            }
-        }
-    };
-    if node == hid_scanner::ScannerNode::Keyboard {
-        // Only a build with `evdev` gets here: without it `scanner_node` says it cannot.
-        #[cfg(feature = "evdev")]
-        hid_scanner::read_forever(&path, &|code| ui.post(move |ctx| ctx.scanned(code)));
-        return;
-    }
-    let mut scanner = ReconnectingScanner::new(ReconnectConfig::new(
-        path,
-        device.baud.unwrap_or(SCANNER_BAUD),
-    ));
+fn scanner_loop(port: &Swappable<SerialDevice>, ui: &UiSender) {
     loop {
-        match scanner.next_event(Duration::from_secs(1)) {
-            Some(ScannerEvent::Scan(scan)) => {
-                let code = scan.text;
-                ui.post(move |ctx| ctx.scanned(code));
+        let (device, seen) = port.get();
+        let Some(device) = device else {
+            // No scanner: wait for one to be chosen (receipt numbers can still be typed).
+            port.wait_for_change(seen, Duration::from_secs(3_600));
+            continue;
+        };
+        match device.port.resolve() {
+            // Which driver depends on the node the port leads to, known once it exists.
+            Ok(path) => match hid_scanner::scanner_node(&path) {
+                Ok(None) => {
+                    port.wait_for_change(seen, REOPEN_INTERVAL);
+                }
+                Ok(Some(hid_scanner::ScannerNode::Keyboard)) => {
+                    // Only a build with `evdev` gets here: without it `scanner_node` says it
+                    // cannot.
+                    #[cfg(feature = "evdev")]
+                    hid_scanner::read_until(&path, &|| port.generation() != seen, &|code| {
+                        ui.post(move |ctx| ctx.scanned(code))
+                    });
+                    tracing::info!("scanner port changed: reopening");
+                }
+                Ok(Some(hid_scanner::ScannerNode::Serial)) => {
+                    let config = ReconnectConfig::new(path, device.baud.unwrap_or(SCANNER_BAUD));
+                    let mut scanner = ReconnectingScanner::new(config);
+                    while port.generation() == seen {
+                        scanner_event(scanner.next_event(SCAN_LISTEN), ui);
+                    }
+                    // Dropped here: the old port is closed before the new one opens.
+                    tracing::info!("scanner port changed: reopening");
+                }
+                Err(err) => {
+                    tracing::error!(%err, "scanner unavailable: receipt numbers can still be typed");
+                    port.wait_for_change(seen, Duration::from_secs(3_600));
+                }
+            },
+            Err(err) => {
+                tracing::warn!(%err, "scanner unavailable: receipt numbers can still be typed");
+                // A USB scanner plugged in later resolves then; a new port sooner.
+                port.wait_for_change(seen, REOPEN_INTERVAL * 15);
             }
-            Some(ScannerEvent::Rejected(err)) => tracing::warn!(%err, "scan dropped"),
-            Some(ScannerEvent::Disconnected { port, cause }) => {
-                tracing::warn!(%port, %cause, "scanner lost");
-            }
-            Some(ScannerEvent::Connected { port } | ScannerEvent::Reconnected { port }) => {
-                tracing::info!(%port, "scanner ready");
-            }
-            None => {}
         }
+    }
+}
+
+fn scanner_event(event: Option<ScannerEvent>, ui: &UiSender) {
+    match event {
+        Some(ScannerEvent::Scan(scan)) => {
+            let code = scan.text;
+            ui.post(move |ctx| ctx.scanned(code));
+        }
+        Some(ScannerEvent::Rejected(err)) => tracing::warn!(%err, "scan dropped"),
+        Some(ScannerEvent::Disconnected { port, cause }) => {
+            tracing::warn!(%port, %cause, "scanner lost");
+        }
+        Some(ScannerEvent::Connected { port } | ScannerEvent::Reconnected { port }) => {
+            tracing::info!(%port, "scanner ready");
+        }
+        None => {}
     }
 }
 
@@ -274,7 +361,6 @@ mod tests {
     use hardware::id_card::emulator::{self as card_emulator, EmulatedCard, EmulatorConfig};
     use hardware::id_card::samples;
     use hardware::transport::Pty;
-    use kiosk_core::devices::PortSpec;
 
     use super::*;
 
@@ -310,11 +396,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("id-reader");
         let first = reader_with_card(&link);
-        let device = SerialDevice {
+        let device = Swappable::new(Some(SerialDevice {
             port: PortSpec::Path(link.to_str().unwrap().to_owned()),
             baud: None,
             usb_ids: Vec::new(),
-        };
+        }));
         let (sender, events) = mpsc::channel();
         std::thread::spawn(move || {
             let armed = AtomicBool::new(true);

@@ -59,14 +59,14 @@ pub fn scanner_node(port: &str) -> Result<Option<ScannerNode>, NoHidSupport> {
 #[cfg(feature = "evdev")]
 const RECHECK: Duration = Duration::from_secs(1);
 
-/// Reads the keyboard-mode scanner at `port` for ever, opening it again by `port` after it
-/// goes away; each code goes to `post`.
+/// Reads the keyboard-mode scanner at `port` until `stop` says so (another port was chosen),
+/// opening it again by `port` after it goes away; each code goes to `post`.
 #[cfg(feature = "evdev")]
-pub fn read_forever(port: &str, post: &dyn Fn(String)) {
+pub fn read_until(port: &str, stop: &dyn Fn() -> bool, post: &dyn Fn(String)) {
     use hardware::scanner::{HidConfig, HidError, HidScanner};
 
     let mut reported_open_error = false;
-    loop {
+    while !stop() {
         let node = std::fs::canonicalize(port).ok();
         let mut scanner = match HidScanner::open(port, HidConfig::default()) {
             Ok(scanner) => scanner,
@@ -81,7 +81,7 @@ pub fn read_forever(port: &str, post: &dyn Fn(String)) {
         };
         reported_open_error = false;
         tracing::info!(%port, "scanner ready (keyboard mode, grabbed)");
-        loop {
+        while !stop() {
             match scanner.next_code(RECHECK) {
                 Ok(Some(code)) => post(code),
                 Ok(None) => {

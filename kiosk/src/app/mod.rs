@@ -33,6 +33,7 @@ mod samples;
 pub mod service;
 pub mod services;
 pub mod session;
+mod swappable;
 pub mod technician;
 
 use std::rc::Rc;

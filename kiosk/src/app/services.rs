@@ -110,7 +110,13 @@ impl Services {
         };
         let key = kiosk_core::identity::load(self.data_dir())?;
         let clock = ClockOffset::new(self.with_store(|s| s.clock_offset_ms())?);
-        let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
+        let client = Client::new(
+            &identity.server_url,
+            identity.server_pin,
+            identity.kiosk_id.clone(),
+            key,
+            clock,
+        )?;
         let (events, mut received) = tokio::sync::mpsc::unbounded_channel();
         let every = &self.config.sync;
         let config = EngineConfig {

@@ -11,6 +11,11 @@
 //!
 //! `--technician-pin PIN` (or `KIOSK_TECHNICIAN_PIN`) sets the PIN that opens technician mode
 //! on the touchscreen; it is checked before the code is spent.
+//!
+//! `--server-pin sha256:…` (what `sync-server enroll-code` prints as `pin:`; at least its first
+//! 16 hex digits) makes the booth trust only that certificate for an https server, without the
+//! public roots, from the enrollment on; the whole pin is stored and printed
+//! (`server_pin` in `--json`, null without one).
 
 use std::path::Path;
 
@@ -19,6 +24,7 @@ use kiosk_core::store::{Identity, Store};
 use kiosk_core::sync::enroll::{EnrollError, Previous, previous_identity};
 use kiosk_core::sync::{SyncError, clock_warning};
 use serde_json::json;
+use sync_protocol::pin::PinPrefix;
 
 #[derive(Debug, clap::Args)]
 pub struct Enroll {
@@ -28,6 +34,10 @@ pub struct Enroll {
     /// The one-time code county staff issued (case and dashes do not matter).
     #[arg(long)]
     code: String,
+    /// The fingerprint of the https server's certificate (sha256:…, at least its first 16 hex
+    /// digits), as county IT gave it: the booth then trusts that certificate alone.
+    #[arg(long, value_name = "SHA256")]
+    server_pin: Option<PinPrefix>,
     /// The PIN (4 to 12 digits) that opens technician mode on the touchscreen.
     #[arg(
         long,
@@ -48,7 +58,12 @@ impl Enroll {
             .build()?;
         let previous = previous_identity(data_dir).map_err(enroll_error)?;
         let identity = runtime
-            .block_on(kiosk_core::sync::enroll(data_dir, &self.server, &self.code))
+            .block_on(kiosk_core::sync::enroll_pinned(
+                data_dir,
+                &self.server,
+                self.server_pin.as_ref(),
+                &self.code,
+            ))
             .map_err(enroll_error)?;
         let mut store = Store::open(data_dir)?;
         if let Some(pin) = &self.technician_pin {
@@ -179,14 +194,17 @@ impl NumberChange {
 fn describe(identity: &Identity) -> String {
     let village = &identity.village;
     format!(
-        "kiosk id: {}\nkiosk number: {}\nvillage: {}/{}/{}\nserver: {} (id {})\n",
+        "kiosk id: {}\nkiosk number: {}\nvillage: {}/{}/{}\nserver: {} (id {})\n{}",
         identity.kiosk_id,
         identity.kiosk_number,
         village.county,
         village.township,
         village.village,
         identity.server_url,
-        identity.server_id
+        identity.server_id,
+        identity.server_pin.map_or_else(String::new, |pin| format!(
+            "server certificate: {pin} (the only one this booth trusts for the server)\n"
+        ))
     )
 }
 
@@ -196,6 +214,7 @@ fn identity_json(identity: &Identity, offset_ms: i64) -> serde_json::Value {
         "kiosk_number": identity.kiosk_number,
         "village": identity.village,
         "server_url": identity.server_url,
+        "server_pin": identity.server_pin,
         "server_id": identity.server_id,
         "enrolled_at": identity.enrolled_at,
         "clock_offset_ms": offset_ms,
@@ -231,6 +250,7 @@ mod tests {
             server_url: "http://127.0.0.1:8080".into(),
             server_id: server_id.into(),
             enrolled_at: "2026-11-26T08:00:00Z".parse().unwrap(),
+            server_pin: None,
         }
     }
 
@@ -261,6 +281,25 @@ mod tests {
         let json = identity_json(&identity, 0);
         assert_eq!(json["village"]["township"], "白圩镇");
         assert_eq!(json["clock_warning"], serde_json::Value::Null);
+        assert_eq!(json["server_pin"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_pinned_identity_names_its_certificate() {
+        let pin = "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef";
+        let identity = Identity {
+            server_url: "https://10.0.0.5:8443".into(),
+            server_pin: Some(pin.parse().unwrap()),
+            ..identity("k-7", 7, "county-1")
+        };
+        assert!(
+            describe(&identity).ends_with(&format!(
+                "server: https://10.0.0.5:8443 (id county-1)\nserver certificate: {pin} (the only one this booth trusts for the server)\n"
+            )),
+            "{}",
+            describe(&identity)
+        );
+        assert_eq!(identity_json(&identity, 0)["server_pin"], pin);
     }
 
     fn change(kept: bool, proven: bool, queued: u64) -> NumberChange {

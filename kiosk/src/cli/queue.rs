@@ -81,6 +81,7 @@ fn status_json(
         "oldest_pending_age_s": stats.oldest_pending_age_s,
         "next_attempt_at": next,
         "next_attempt_in_s": next.map(|at| (at - now).num_seconds().max(0)),
+        "last_error": stats.last_error,
         "clock_warning": clock_warning,
     })
     .to_string()
@@ -100,10 +101,15 @@ fn describe_status(stats: &QueueStats, next: Option<DateTime<Utc>>, now: DateTim
             at.to_rfc3339_opts(SecondsFormat::Secs, true)
         ),
     };
-    format!(
+    let mut text = format!(
         "pending: {}\nsent: {}\nquarantined: {}\nacknowledged: {}\ndiscarded: {}\noldest pending: {oldest}\nnext attempt: {next}\n",
         stats.pending, stats.sent, stats.quarantined, stats.acknowledged, stats.discarded
-    )
+    );
+    // What holds the queue up, e.g. a county server showing another certificate.
+    if let Some(error) = &stats.last_error {
+        text.push_str(&format!("last error: {error}\n"));
+    }
+    text
 }
 
 /// `45s`, `5m 12s`, `3h 04m`, `2d 05h`.
@@ -249,6 +255,25 @@ mod tests {
                 .is_some_and(|w| w.starts_with("the booth's clock is off by 2 days")),
             "{off}"
         );
+    }
+
+    #[test]
+    fn the_status_says_what_holds_the_queue_up() {
+        let stats = QueueStats {
+            pending: 1,
+            last_error: Some("the county server at https://h showed certificate sha256:ab".into()),
+            ..QueueStats::default()
+        };
+        let text = describe_status(&stats, None, Utc::now());
+        assert!(
+            text.ends_with(
+                "last error: the county server at https://h showed certificate sha256:ab\n"
+            ),
+            "{text}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&status_json(&stats, None, Utc::now(), None)).unwrap();
+        assert_eq!(json["last_error"], stats.last_error.unwrap().as_str());
     }
 
     #[test]

@@ -88,7 +88,13 @@ fn booth_engine(data_dir: &Path) -> anyhow::Result<(Engine, Identity)> {
         .context("this booth is not enrolled: kiosk enroll --server URL --code CODE")?;
     let key = kiosk_core::identity::load(data_dir)?;
     let clock = ClockOffset::new(store.clock_offset_ms()?);
-    let client = Client::new(&identity.server_url, identity.kiosk_id.clone(), key, clock)?;
+    let client = Client::new(
+        &identity.server_url,
+        identity.server_pin,
+        identity.kiosk_id.clone(),
+        key,
+        clock,
+    )?;
     let engine = Engine::new(
         client,
         Arc::new(Mutex::new(store)),

@@ -162,6 +162,8 @@ pub struct BoothOptions {
     pub reader: bool,
     pub printer: bool,
     pub scanner: bool,
+    /// Started with a config file (`--config`), so the technician can save ports into it.
+    pub config_file: bool,
 }
 
 impl Default for BoothOptions {
@@ -171,6 +173,7 @@ impl Default for BoothOptions {
             reader: true,
             printer: true,
             scanner: true,
+            config_file: false,
         }
     }
 }
@@ -231,6 +234,12 @@ impl TestBooth {
             baud: None,
             usb_ids: Vec::new(),
         });
+        if options.config_file {
+            let path = dir.path().join("booth.toml");
+            std::fs::write(&path, "# The test booth's config: ports are saved here.\n")
+                .expect("write the booth config");
+            config.source = Some(path);
+        }
         let app = App::start(config).expect("start the booth app");
         app.window()
             .window()

@@ -11,14 +11,17 @@
 //! Retrying an enrollment (same code, same public key) after a lost answer gets the original
 //! answer again: the proof binds the code to that key, so nobody else can claim it.
 //!
-//! [`EnrollQr`] is what an enrollment QR code carries (server address and code): the staff
-//! web app draws it, the booth's scanner reads it, both through this one definition.
+//! [`EnrollQr`] is what an enrollment QR code carries (server address, code, and for an https
+//! server the pin of its certificate, [`crate::pin`]): the staff web app draws it, the booth's
+//! scanner reads it, both through this one definition.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
+
+use crate::pin::CertPin;
 
 /// Where a booth stands: 县 / 乡镇 / 村.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,43 +99,56 @@ pub fn normalize_code(code: &str) -> String {
 
 const QR_PREFIX: &str = "booth-enroll:v1?";
 
-/// What an enrollment QR code carries: `booth-enroll:v1?server=<URL>&code=<CODE>`, with the
-/// values percent-encoded (e.g.
-/// `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`).
+/// What an enrollment QR code carries: `booth-enroll:v1?server=<URL>&code=<CODE>[&pin=<PIN>]`,
+/// with the values percent-encoded (e.g.
+/// `booth-enroll:v1?server=https%3A%2F%2F10.0.0.5%3A8443&code=ABCD-EFGH&pin=sha256%3A3f2a…`).
+/// The pin is optional, so codes printed before pins existed (and plain-http servers) still
+/// read; it stays `v1` because an older booth ignores the unknown key and enrolls as before.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnrollQr {
     pub server: String,
     pub code: String,
+    /// The server certificate's pin: the booth trusts only that key for this server.
+    pub pin: Option<CertPin>,
 }
 
 impl EnrollQr {
     /// The payload to put in a QR code.
     pub fn payload(&self) -> String {
-        format!(
+        let mut payload = format!(
             "{QR_PREFIX}server={}&code={}",
             percent_encode(&self.server),
             percent_encode(&self.code)
-        )
+        );
+        if let Some(pin) = &self.pin {
+            payload.push_str("&pin=");
+            payload.push_str(&percent_encode(&pin.to_string()));
+        }
+        payload
     }
 }
 
 /// Reads an enrollment QR payload; `None` for anything else (a receipt, a typo). Unencoded
-/// values and unknown keys are accepted, so a hand-made QR code works too.
+/// values and unknown keys are accepted, so a hand-made QR code works too. A pin that is there
+/// but not a whole pin makes it no enrollment QR code: enrolling without the pin it meant to
+/// carry would trust what it meant to refuse.
 pub fn parse_enroll_qr(text: &str) -> Option<EnrollQr> {
     let query = text.trim().strip_prefix(QR_PREFIX)?;
-    let (mut server, mut code) = (None, None);
+    let (mut server, mut code, mut pin) = (None, None, None);
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=')?;
         let value = percent_decode(value)?;
         match key {
             "server" => server = Some(value),
             "code" => code = Some(value),
+            "pin" => pin = Some(value.parse::<CertPin>().ok()?),
             _ => {}
         }
     }
     Some(EnrollQr {
         server: server.filter(|s| !s.is_empty())?,
         code: code.filter(|c| !c.is_empty())?,
+        pin,
     })
 }
 
@@ -340,6 +356,7 @@ mod tests {
         let qr = EnrollQr {
             server: "http://10.0.0.5:8080/".into(),
             code: "ABCD-EFGH".into(),
+            pin: None,
         };
         let payload = qr.payload();
         assert_eq!(
@@ -352,8 +369,35 @@ mod tests {
             parse_enroll_qr("booth-enroll:v1?code=WXYZ&v=1&server=http://h:1"),
             Some(EnrollQr {
                 server: "http://h:1".into(),
-                code: "WXYZ".into()
+                code: "WXYZ".into(),
+                pin: None,
             })
+        );
+    }
+
+    #[test]
+    fn enrollment_qr_codes_carry_the_servers_pin() {
+        let pin: CertPin =
+            "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
+                .parse()
+                .unwrap();
+        let qr = EnrollQr {
+            server: "https://10.0.0.5:8443".into(),
+            code: "ABCD-EFGH".into(),
+            pin: Some(pin),
+        };
+        let payload = qr.payload();
+        assert_eq!(
+            payload,
+            "booth-enroll:v1?server=https%3A%2F%2F10.0.0.5%3A8443&code=ABCD-EFGH\
+             &pin=sha256%3A3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
+        );
+        assert_eq!(parse_enroll_qr(&payload), Some(qr));
+        // A pin cut short or mangled: not an enrollment QR code at all.
+        assert_eq!(parse_enroll_qr(&payload[..payload.len() - 1]), None);
+        assert_eq!(
+            parse_enroll_qr("booth-enroll:v1?server=https://h&code=X&pin=sha256:zz"),
+            None
         );
     }
 

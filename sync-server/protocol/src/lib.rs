@@ -13,6 +13,7 @@
 //! - [`personal`]: a submission's personal part sealed on the booth to the county's key
 //!   (RFC 9180 HPKE), opened only by the server.
 //! - [`phone`]: the contact phone number rule both sides apply.
+//! - [`pin`]: the county server's certificate pin a booth trusts instead of the public roots.
 //! - [`signing`]: the request signature (RFC 9421 style, ed25519) both sides implement.
 //! - [`receipt`]: receipt numbers issued offline, unique across the fleet, with a check symbol.
 //!
@@ -31,6 +32,7 @@ pub mod feed;
 pub mod heartbeat;
 pub mod personal;
 pub mod phone;
+pub mod pin;
 pub mod receipt;
 pub mod signing;
 pub mod submission;

@@ -6,12 +6,19 @@
 //! code: ABCD-EFGH
 //! village: 示范县 / 凤岭乡 / 石门村
 //! expires: 2026-03-01 09:00:00 UTC (in 1h)
-//! qr: booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH   (with --server)
+//! pin: sha256:3f2a…   (when the server serves https: see below)
+//! qr: booth-enroll:v1?server=https%3A%2F%2F10.0.0.5%3A8443&code=ABCD-EFGH&pin=…   (with --server)
 //! <that QR code: what the booth's scanner reads in technician mode>
-//! on the booth: kiosk enroll --server URL --code ABCD-EFGH
+//! on the booth: kiosk enroll --server URL --code ABCD-EFGH [--server-pin sha256:…]
 //! ```
-//! `--json`: `{"code": "ABCD-EFGH", "village": {...}, "expires_at": "RFC 3339"}`.
+//! `--json`: `{"code": "ABCD-EFGH", "village": {...}, "expires_at": "RFC 3339", "pin":
+//! "sha256:…" or null}`.
+//!
+//! The pin is the one of the certificate `serve` serves (recorded in the data directory as it
+//! starts, `sync_server::tls::PIN_FILE`), or of `--tls-cert PEM`. It is left out for an http
+//! `--server`, which has no certificate (a booth refuses a pin for it).
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -21,6 +28,7 @@ use serde_json::json;
 use sync_protocol::enroll::{EnrollQr, Village};
 use sync_server::api::enroll_codes::{self, CodeSecret};
 use sync_server::store::Store;
+use sync_server::tls;
 
 use super::output;
 
@@ -42,13 +50,22 @@ pub struct Args {
     /// QR code the booth scans, which carries it with the code.
     #[arg(long, value_name = "URL")]
     server: Option<String>,
+    /// The certificate booths will meet (PEM): its pin goes with the code. Default: the one
+    /// `serve` serves from this data directory.
+    #[arg(long, value_name = "PEM")]
+    tls_cert: Option<PathBuf>,
     /// Print JSON instead of text and QR.
     #[arg(long)]
     json: bool,
 }
 
 impl Args {
-    pub async fn run(&self, store: &dyn Store, secret: &CodeSecret) -> anyhow::Result<()> {
+    pub async fn run(
+        &self,
+        store: &dyn Store,
+        secret: &CodeSecret,
+        data_dir: &Path,
+    ) -> anyhow::Result<()> {
         let village = Village {
             county: self.county.as_deref().unwrap_or_default().trim().to_owned(),
             township: self
@@ -70,6 +87,16 @@ impl Args {
                 "note: no --county or --township: only staff with scope * will see this booth in the web pages"
             );
         }
+        // Before the code is issued: an unreadable certificate should not waste one.
+        let pin = match &self.tls_cert {
+            Some(cert) => Some(tls::certificate_pin(cert)?),
+            None => tls::recorded_pin(data_dir)?,
+        }
+        .filter(|_| {
+            self.server
+                .as_deref()
+                .is_none_or(|server| server.trim().starts_with("https://"))
+        });
         let now = Utc::now();
         let issued = enroll_codes::issue(store, secret, village, self.expires, now).await?;
         if self.json {
@@ -77,6 +104,7 @@ impl Args {
                 "code": issued.code,
                 "village": issued.village,
                 "expires_at": issued.expires_at,
+                "pin": pin,
             }));
         }
         let place: Vec<&str> = [
@@ -94,10 +122,16 @@ impl Args {
             output::time(issued.expires_at),
             output::relative(issued.expires_at, now)
         );
+        if let Some(pin) = &pin {
+            println!("pin: {pin}");
+        }
+        let pin_flag = pin
+            .map(|pin| format!(" --server-pin {pin}"))
+            .unwrap_or_default();
         let Some(server) = &self.server else {
             println!("(add --server URL to print the enrollment QR code the booth scans)");
             println!(
-                "on the booth: kiosk enroll --server URL --code {}",
+                "on the booth: kiosk enroll --server URL --code {}{pin_flag}",
                 issued.code
             );
             return Ok(());
@@ -105,6 +139,7 @@ impl Args {
         let payload = EnrollQr {
             server: server.trim().to_owned(),
             code: issued.code.clone(),
+            pin,
         }
         .payload();
         println!("qr: {payload}");
@@ -119,7 +154,7 @@ impl Args {
                 .build()
         );
         println!(
-            "on the booth: kiosk enroll --server {} --code {}",
+            "on the booth: kiosk enroll --server {} --code {}{pin_flag}",
             server.trim(),
             issued.code
         );

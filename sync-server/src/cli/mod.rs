@@ -12,6 +12,7 @@ mod output;
 mod serve;
 mod staff;
 mod submissions;
+mod tls_fingerprint;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +53,8 @@ enum Command {
     Serve(serve::Args),
     /// Issue a one-time enrollment code for a booth in a village (printed as text and QR).
     EnrollCode(enroll_code::Args),
+    /// The pin (sha256 fingerprint of the public key) booths trust a certificate file by.
+    TlsFingerprint(tls_fingerprint::Args),
     /// List or revoke kiosks.
     #[command(subcommand)]
     Kiosk(kiosk::Command),
@@ -107,10 +110,12 @@ impl Cli {
             Command::Serve(args) => args.run(&paths).await,
             Command::Keys(command) => command.run(&paths).await,
             Command::EnrollCode(args) => {
-                let secret = CodeSecret::new(DataDir::create(&paths.data_dir)?.code_secret()?);
-                args.run(open_or_create(&paths).await?.store(), &secret)
+                let dir = DataDir::create(&paths.data_dir)?;
+                let secret = CodeSecret::new(dir.code_secret()?);
+                args.run(open_or_create(&paths).await?.store(), &secret, dir.path())
                     .await
             }
+            Command::TlsFingerprint(args) => args.run(),
             Command::Kiosk(command) => command.run(open_existing(&paths).await?.store()).await,
             Command::Catalog(command) => command.run(open_or_create(&paths).await?.store()).await,
             Command::Notice(command) => command.run(open_or_create(&paths).await?.store()).await,

@@ -78,9 +78,12 @@ impl Args {
         // killed by systemd's start timeout.
         let notifier = Notifier::from_env()?.map(std::sync::Arc::new);
         // Before anything is bound or opened: a wrong file is the first thing reported.
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
-            _ => None,
+        let (tls, tls_pin) = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => (
+                Some(tls::server_config(cert, key)?),
+                Some(tls::certificate_pin(cert)?),
+            ),
+            _ => (None, None),
         };
         let public_url = self.public_url.as_deref().map(public_url).transpose()?;
         let metrics_token = self
@@ -106,12 +109,15 @@ impl Args {
         }
         // After the checks above, so a refused address leaves the data directory untouched.
         let data_dir = DataDir::create(&paths.data_dir)?;
+        // For `enroll-code`, which puts it in the QR codes booths enroll with.
+        tls::record_pin(data_dir.path(), tls_pin.as_ref())?;
         // Held until the process ends: no rotation while this server seals with the keys.
         let _lock = KeyLock::shared(data_dir.path())?;
         let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let settings = Settings {
             secure_cookies: tls.is_some(),
             public_url,
+            tls_pin,
             follow_up_days: self.follow_up_days,
             max_connections: self.max_connections,
             metrics_token,
@@ -119,6 +125,9 @@ impl Args {
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;
         tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        if let Some(pin) = &tls_pin {
+            tracing::info!(%pin, "booths pin this certificate");
+        }
         let on_stop = notifier.clone();
         let shutdown = async move {
             server::shutdown_signal().await;

@@ -61,7 +61,7 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("run sync-server")
 }
 
-fn stdout_of(output: &Output) -> String {
+pub fn stdout_of(output: &Output) -> String {
     assert!(
         output.status.success(),
         "command failed: {}",
@@ -322,6 +322,7 @@ fn enroll_code_prints_the_code_first_then_the_booths_qr() {
     let expected = sync_protocol::enroll::EnrollQr {
         server: "http://10.0.0.5:8080".into(),
         code: code.into(),
+        pin: None,
     };
     assert_eq!(
         sync_protocol::enroll::parse_enroll_qr(payload).as_ref(),

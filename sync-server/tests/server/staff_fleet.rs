@@ -298,6 +298,7 @@ async fn an_issued_code_is_shown_once_with_a_qr_code_that_enrolls_a_booth() {
     let scanned = parse_enroll_qr(&scan_svg_qr(&page.body)).expect("the booth's enrollment QR");
     assert_eq!(scanned.server, server.url);
     assert_eq!(scanned.code, code);
+    assert_eq!(scanned.pin, None, "plain http has no certificate to pin");
 
     let lines = audit(&server, "fleet.enroll_code").await;
     assert_eq!(lines.len(), 1);
@@ -316,6 +317,51 @@ async fn an_issued_code_is_shown_once_with_a_qr_code_that_enrolls_a_booth() {
         .await
         .assert_contains(&format!("id=\"kiosk-{}\"", kiosk.number()))
         .assert_contains("未联系过");
+}
+
+/// Over https the QR code carries the served certificate's pin, and the page shows it for a
+/// technician who types the enrollment; an http address gets none (a booth would refuse it).
+#[tokio::test]
+async fn the_qr_code_of_an_https_server_carries_its_certificate_pin() {
+    let pin: sync_protocol::pin::CertPin =
+        "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
+            .parse()
+            .unwrap();
+    for (public_url, pinned) in [
+        ("https://county.example.cn:8443", true),
+        ("http://10.0.0.5:8080", false),
+    ] {
+        let server = TestServer::start_with(sync_server::settings::Settings {
+            public_url: Some(public_url.into()),
+            tls_pin: Some(pin),
+            ..crate::common::test_settings()
+        })
+        .await;
+        add_account(server.store(), "admin", Role::Admin, "示范县").await;
+        let mut client = StaffClient::logged_in(&server.url, "admin").await;
+        fleet(&mut client).await;
+        let page = client
+            .post(
+                "/staff/fleet/enroll-code",
+                &[
+                    ("county", "示范县"),
+                    ("township", "凤岭乡"),
+                    ("village", "青山村"),
+                    ("ttl", "1h"),
+                ],
+            )
+            .await;
+        page.assert_ok();
+        let scanned = parse_enroll_qr(&scan_svg_qr(&page.body)).expect("an enrollment QR");
+        assert_eq!(scanned.server, public_url);
+        if pinned {
+            assert_eq!(scanned.pin, Some(pin));
+            page.assert_contains(&format!("<dd class=\"pin\">{pin}</dd>"));
+        } else {
+            assert_eq!(scanned.pin, None, "{public_url}");
+            page.assert_lacks("class=\"pin\"");
+        }
+    }
 }
 
 #[tokio::test]

@@ -17,15 +17,18 @@ use sync_server::tls::{self, TlsListener};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 
-use crate::cli::{Install, Serving, run};
+use crate::cli::{Install, Serving, run, stdout_of};
 use crate::common::test_settings;
 use crate::staff_client::{PASSWORD, add_account, hidden_value};
+use sync_protocol::pin::CertPin;
 
 /// A self-signed certificate for 127.0.0.1 and localhost, its key, both PEM in `dir`.
 struct TestCert {
     cert_pem: String,
     cert: PathBuf,
     key: PathBuf,
+    /// Its pin, from the key itself (not through the server's code).
+    pin: CertPin,
 }
 
 fn test_cert(dir: &Path) -> TestCert {
@@ -39,6 +42,9 @@ fn test_cert(dir: &Path) -> TestCert {
         cert_pem,
         cert,
         key,
+        pin: CertPin::of_spki(&rcgen::PublicKeyData::subject_public_key_info(
+            &made.signing_key,
+        )),
     }
 }
 
@@ -387,6 +393,65 @@ async fn serve_speaks_https_with_the_given_certificate() {
         .await
         .expect("HTTPS request to the binary");
     assert_eq!(health.status(), StatusCode::OK);
+}
+
+/// Booths pin the certificate `serve` serves: `enroll-code` puts its pin in the code's output
+/// and QR code (for an https address only), and `tls-fingerprint` prints it for the file.
+#[test]
+fn enrollment_codes_carry_the_pin_of_the_served_certificate() {
+    let dir = Install::new();
+    let cert = test_cert(dir.path());
+    let serving = Serving::start_with(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.cert.to_str().unwrap(),
+            "--tls-key",
+            cert.key.to_str().unwrap(),
+        ],
+    );
+    let issue = |server: &str, json: bool| {
+        let mut args = vec!["enroll-code", "--village", "石门村", "--server", server];
+        if json {
+            args.push("--json");
+        }
+        stdout_of(&run(dir.path(), &args))
+    };
+    let text = issue(&serving.url, false);
+    assert!(
+        text.lines()
+            .any(|line| line == format!("pin: {}", cert.pin)),
+        "{text}"
+    );
+    let payload = text
+        .lines()
+        .find_map(|line| line.strip_prefix("qr: "))
+        .expect("the QR code's text");
+    let qr = sync_protocol::enroll::parse_enroll_qr(payload).expect("an enrollment QR code");
+    assert_eq!(qr.pin, Some(cert.pin));
+    assert!(
+        text.contains(&format!("--server-pin {}", cert.pin)),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&issue(&serving.url, true)).unwrap();
+    assert_eq!(json["pin"], cert.pin.to_string());
+
+    // An http address has no certificate: no pin a booth would refuse.
+    let plain: serde_json::Value =
+        serde_json::from_str(&issue("http://10.0.0.5:8080", true)).unwrap();
+    assert_eq!(plain["pin"], serde_json::Value::Null);
+
+    let fingerprint = stdout_of(&run(
+        dir.path(),
+        &["tls-fingerprint", "--cert", cert.cert.to_str().unwrap()],
+    ));
+    assert_eq!(
+        fingerprint,
+        format!("pin: {}\nfirst 16: {}\n", cert.pin, cert.pin.short())
+    );
+    serving.stop();
 }
 
 #[test]

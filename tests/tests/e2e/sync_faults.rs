@@ -341,6 +341,7 @@ fn a_quarantined_item_in_the_middle_does_not_hold_up_the_queue() {
     runtime.block_on(async {
         let client = kiosk_core::sync::client::Client::new(
             &server.url,
+            identity.server_pin,
             identity.kiosk_id.clone(),
             key,
             kiosk_core::sync::clock::ClockOffset::new(0),

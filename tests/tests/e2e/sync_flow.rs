@@ -269,3 +269,97 @@ fn a_receipt_printed_offline_carries_its_number_as_a_qr_code() {
     );
     assert!(paper.contains("高龄津贴申领"), "{paper}");
 }
+
+/// A certificate of the county's own (no public root knows it) for 127.0.0.1, its files in
+/// `dir` as `NAME.pem` and `NAME.key`.
+fn county_certificate(dir: &std::path::Path, name: &str) -> (String, String) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert, made.cert.pem()).expect("write the certificate");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("write the key");
+    let text = |path: std::path::PathBuf| path.to_str().expect("utf-8 path").to_owned();
+    (text(cert), text(key))
+}
+
+/// Over https with a private certificate: the booth enrolls with the pin `enroll-code`
+/// printed, trusts that certificate alone and syncs; when the server comes back with another
+/// certificate the booth refuses it in one line, and what it queued stays queued.
+#[test]
+fn a_pinned_booth_syncs_over_https_and_refuses_another_certificate() {
+    let county = County::new();
+    let booth_dir = tempfile::tempdir().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (cert, key) = county_certificate(certs.path(), "county");
+    let tls = |cert: &str, key: &str| {
+        Server::start_with(county.path(), port, &["--tls-cert", cert, "--tls-key", key])
+    };
+    let server = tls(&cert, &key);
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let issued = server_cli(
+        county.path(),
+        &[
+            "enroll-code",
+            "--village",
+            "青山村",
+            "--server",
+            &server.url,
+            "--json",
+        ],
+    );
+    let issued: serde_json::Value = serde_json::from_str(&issued.stdout).unwrap();
+    let (code, pin) = (
+        issued["code"].as_str().expect("code"),
+        issued["pin"]
+            .as_str()
+            .expect("the served certificate's pin"),
+    );
+    let booth = Booth::new(booth_dir.path());
+    let enrolled = booth.ok(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--code",
+        code,
+        "--server-pin",
+        pin,
+        "--json",
+    ]);
+    let enrolled: serde_json::Value = serde_json::from_str(&enrolled.stdout).unwrap();
+    assert_eq!(enrolled["server_pin"], pin);
+    let first = booth.complain("桥上的路灯不亮");
+    booth.ok(&["sync", "--once"]);
+    assert_eq!(server_receipts(county.path()).get(&first), Some(&1));
+    server.stop();
+
+    // The same address, another key: a man in the middle, or a certificate changed unannounced.
+    let (other_cert, other_key) = county_certificate(certs.path(), "other");
+    let server = tls(&other_cert, &other_key);
+    let second = booth.complain("村口的井盖坏了");
+    let refused = booth.run(&["sync", "--once"]);
+    assert!(!refused.success, "{refused}");
+    let line = refused
+        .stderr
+        .lines()
+        .find(|line| line.contains("showed certificate"))
+        .unwrap_or_else(|| panic!("the reason in one line\n{refused}"));
+    assert!(
+        line.contains(&format!("but this booth was enrolled to trust {pin}"))
+            && line.contains("re-enroll the booth or ask county IT"),
+        "{line}"
+    );
+    let status = booth.ok(&["queue", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["pending"], 1, "{status}");
+    assert!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|error| error.contains("showed certificate")),
+        "{status}"
+    );
+    assert_eq!(server_receipts(county.path()).get(&second), None);
+    server.stop();
+}

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::SubmissionStatus;
+use sync_protocol::pin::CertPin;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, SubmissionKind};
 use uuid::Uuid;
@@ -26,6 +27,10 @@ pub struct Identity {
     /// The server install this booth enrolled with.
     pub server_id: String,
     pub enrolled_at: DateTime<Utc>,
+    /// The pin of the server's certificate (`sync_protocol::pin`): the sync client trusts that
+    /// key alone for `server_url`. `None`: plain http, or an https server trusted by the
+    /// public roots.
+    pub server_pin: Option<CertPin>,
 }
 
 /// What a villager handed in, before the store gives it an id, a sequence number and a
@@ -179,6 +184,9 @@ pub struct QueueStats {
     pub discarded: u64,
     /// Age of the oldest pending or sent submission, against the `now` given.
     pub oldest_pending_age_s: Option<u64>,
+    /// Why the oldest waiting submission's last upload failed (a changed server certificate,
+    /// an unreachable server): what holds the queue up, for the technician.
+    pub last_error: Option<String>,
 }
 
 impl QueueStats {

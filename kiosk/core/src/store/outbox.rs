@@ -438,6 +438,15 @@ pub(crate) fn queue_stats(conn: &Connection, now: DateTime<Utc>) -> Result<Queue
     )?;
     stats.oldest_pending_age_s = sql::parse_optional_time(oldest.as_deref())?
         .map(|created| u64::try_from((now - created).num_seconds()).unwrap_or(0));
+    stats.last_error = conn
+        .query_row(
+            "SELECT last_error FROM submissions WHERE state IN ('pending', 'sent')
+             ORDER BY seq LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .flatten();
     Ok(stats)
 }
 

@@ -136,6 +136,11 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE submissions ADD COLUMN sealed_json TEXT;
     "#,
+    // 5: the pin of the county server's certificate (`sha256:…`), stored with the server's
+    // address at enrollment; NULL for plain http and servers trusted by the public roots.
+    r#"
+    ALTER TABLE identity ADD COLUMN server_pin TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

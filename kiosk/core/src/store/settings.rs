@@ -21,7 +21,7 @@ pub(crate) fn identity(conn: &Connection) -> Result<Option<Identity>, Fault> {
     let row = conn
         .query_row(
             "SELECT kiosk_id, kiosk_number, county, township, village, server_url, server_id,
-                    enrolled_at
+                    enrolled_at, server_pin
              FROM identity WHERE singleton = 1",
             [],
             |row| {
@@ -36,12 +36,13 @@ pub(crate) fn identity(conn: &Connection) -> Result<Option<Identity>, Fault> {
                     row.get::<_, String>(5)?,
                     row.get::<_, String>(6)?,
                     row.get::<_, String>(7)?,
+                    row.get::<_, Option<String>>(8)?,
                 ))
             },
         )
         .optional()?;
     row.map(
-        |(kiosk_id, kiosk_number, village, server_url, server_id, enrolled_at)| {
+        |(kiosk_id, kiosk_number, village, server_url, server_id, enrolled_at, pin)| {
             Ok(Identity {
                 kiosk_id,
                 kiosk_number,
@@ -49,6 +50,9 @@ pub(crate) fn identity(conn: &Connection) -> Result<Option<Identity>, Fault> {
                 server_url,
                 server_id,
                 enrolled_at: sql::parse_time(&enrolled_at)?,
+                server_pin: pin
+                    .map(|pin| pin.parse().map_err(|e| Fault::decode("server_pin", e)))
+                    .transpose()?,
             })
         },
     )
@@ -76,8 +80,8 @@ pub(crate) fn set_identity(conn: &Connection, identity: &Identity) -> Result<(),
     conn.execute(
         "INSERT OR REPLACE INTO identity
              (singleton, kiosk_id, kiosk_number, county, township, village, server_url,
-              server_id, enrolled_at)
-         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+              server_id, enrolled_at, server_pin)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             identity.kiosk_id,
             identity.kiosk_number,
@@ -87,6 +91,7 @@ pub(crate) fn set_identity(conn: &Connection, identity: &Identity) -> Result<(),
             identity.server_url,
             identity.server_id,
             sql::time_text(identity.enrolled_at),
+            identity.server_pin.map(|pin| pin.to_string()),
         ],
     )?;
     Ok(())

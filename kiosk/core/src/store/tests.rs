@@ -24,6 +24,7 @@ fn enrolled(dir: &Path) -> Store {
             server_url: "http://127.0.0.1:9".into(),
             server_id: "server-a".into(),
             enrolled_at: Utc::now(),
+            server_pin: None,
         })
         .unwrap();
     store

@@ -1,7 +1,12 @@
 //! The HTTP client of the kiosk API: signs every request (RFC 9421 style, see
 //! `sync_protocol::signing`) with the booth's corrected clock, learns the clock offset from every
 //! answer's `Date`, and turns answers into typed results or [`SyncError`]s.
+//!
+//! An https server with a pin (stored at enrollment) is trusted by that pin alone
+//! (`super::pinned`); without one, by the public roots; plain http (a loopback demo, tests)
+//! has nothing to pin.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -13,12 +18,14 @@ use serde::de::DeserializeOwned;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
 use sync_protocol::feed::{Feed, FeedPage, FeedQuery};
 use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
+use sync_protocol::pin::{CertPin, PinPrefix};
 use sync_protocol::signing::{self, RequestParts};
 use sync_protocol::submission::{BatchRequest, BatchResponse};
 use sync_protocol::{ErrorBody, ErrorCode, paths};
 
 use super::clock::{ClockOffset, parse_http_date};
 use super::error::{SyncError, one_line};
+use super::pinned::{self, PinnedVerifier};
 use super::retry_after::parse_retry_after;
 
 /// Time limits for one exchange.
@@ -59,24 +66,32 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// A client of the server at `base_url`, trusting only the certificate `pin` when there is
+    /// one (the identity's `server_pin`).
     pub fn new(
         base_url: &str,
+        pin: Option<CertPin>,
         kiosk_id: impl Into<String>,
         key: SigningKey,
         clock: ClockOffset,
     ) -> Result<Self, SyncError> {
-        Self::with_config(base_url, kiosk_id, key, clock, ClientConfig::default())
+        Self::with_config(base_url, pin, kiosk_id, key, clock, ClientConfig::default())
     }
 
     pub fn with_config(
         base_url: &str,
+        pin: Option<CertPin>,
         kiosk_id: impl Into<String>,
         key: SigningKey,
         clock: ClockOffset,
         config: ClientConfig,
     ) -> Result<Self, SyncError> {
+        let trust = Trust {
+            pin: pin.map(PinPrefix::from),
+            enrolling: false,
+        };
         Ok(Self {
-            server: Server::new(base_url, config)?,
+            server: Server::new(base_url, trust, config)?,
             kiosk_id: kiosk_id.into(),
             key,
             clock,
@@ -229,18 +244,24 @@ impl Client {
 
 /// Checks a server URL the way the client will use it (before anything is written).
 pub fn check_server_url(base_url: &str) -> Result<(), SyncError> {
-    Server::new(base_url, ClientConfig::default()).map(drop)
+    Server::new(base_url, Trust::default(), ClientConfig::default()).map(drop)
 }
 
 /// `POST /api/v1/enroll`: unsigned (the body proves possession of the key). Learns the clock
-/// offset into `clock` like every other exchange.
+/// offset into `clock` like every other exchange. With `pin`, only a certificate matching it
+/// is trusted, and the answer comes with the whole pin of the certificate that did.
 pub async fn post_enroll(
     base_url: &str,
+    pin: Option<&PinPrefix>,
     request: &EnrollRequest,
     clock: &ClockOffset,
     config: ClientConfig,
-) -> Result<EnrollResponse, SyncError> {
-    let server = Server::new(base_url, config)?;
+) -> Result<(EnrollResponse, Option<CertPin>), SyncError> {
+    let trust = Trust {
+        pin: pin.cloned(),
+        enrolling: true,
+    };
+    let server = Server::new(base_url, trust, config)?;
     let body = serde_json::to_vec(request).map_err(|err| SyncError::Protocol {
         server: server.display.clone(),
         path: paths::ENROLL.to_owned(),
@@ -254,7 +275,18 @@ pub async fn post_enroll(
         .body(body);
     let answer = server.exchange(http_request).await?;
     learn_from_date(clock, &answer.headers, answer.sent, answer.received, true);
-    server.decode(paths::ENROLL, &answer)
+    let response = server.decode(paths::ENROLL, &answer)?;
+    let accepted = server.pinned.as_ref().and_then(|v| v.accepted());
+    Ok((response, accepted))
+}
+
+/// Which certificate the server must show.
+#[derive(Debug, Clone, Default)]
+struct Trust {
+    /// `None`: the public roots (or plain http).
+    pin: Option<PinPrefix>,
+    /// Worded for an enrollment when the pin does not match.
+    enrolling: bool,
 }
 
 /// The base URL and the HTTP machinery, shared by the signed client and enrollment.
@@ -263,6 +295,9 @@ struct Server {
     base: Url,
     display: String,
     config: ClientConfig,
+    /// Set for a pinned https server.
+    pinned: Option<Arc<PinnedVerifier>>,
+    enrolling: bool,
 }
 
 /// A whole answer, read to the end.
@@ -275,7 +310,7 @@ struct Answer {
 }
 
 impl Server {
-    fn new(base_url: &str, config: ClientConfig) -> Result<Self, SyncError> {
+    fn new(base_url: &str, trust: Trust, config: ClientConfig) -> Result<Self, SyncError> {
         let display = base_url.trim().trim_end_matches('/').to_owned();
         let bad = |reason: &str| SyncError::BadUrl {
             url: base_url.to_owned(),
@@ -288,19 +323,29 @@ impl Server {
         if base.query().is_some() || base.fragment().is_some() {
             return Err(bad("it must not have a query or fragment"));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             // A redirect would change the signed path; a booth must be given the real URL.
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(SyncError::Setup)?;
+            .user_agent(concat!("kiosk/", env!("CARGO_PKG_VERSION")));
+        let mut pinned = None;
+        if let Some(pin) = trust.pin {
+            if base.scheme() != "https" {
+                return Err(SyncError::PinWithoutTls { server: display });
+            }
+            let (tls, verifier) = pinned::client_config(pin).map_err(SyncError::SetupTls)?;
+            builder = builder.use_preconfigured_tls(tls);
+            pinned = Some(verifier);
+        }
+        let http = builder.build().map_err(SyncError::Setup)?;
         Ok(Self {
             http,
             base,
             display,
             config,
+            pinned,
+            enrolling: trust.enrolling,
         })
     }
 
@@ -337,6 +382,14 @@ impl Server {
     }
 
     fn network(&self, err: reqwest::Error) -> SyncError {
+        if let Some(mismatch) = pinned::mismatch_in(&err) {
+            return SyncError::CertificateMismatch {
+                server: self.display.clone(),
+                shown: mismatch.shown,
+                expected: mismatch.expected,
+                enrolling: self.enrolling,
+            };
+        }
         let cause = if err.is_timeout() {
             "timed out".to_owned()
         } else {
@@ -457,14 +510,24 @@ mod tests {
 
     #[test]
     fn urls_keep_a_prefix_and_encode_the_query() {
-        let server = Server::new("http://county.example/booth/", ClientConfig::default()).unwrap();
+        let server = Server::new(
+            "http://county.example/booth/",
+            Trust::default(),
+            ClientConfig::default(),
+        )
+        .unwrap();
         let url = server.url(
             &paths::feed(Feed::Catalog),
             &[("after", "a b&c"), ("limit", "5")],
         );
         assert_eq!(url.path(), "/booth/api/v1/feeds/catalog");
         assert_eq!(url.query(), Some("after=a+b%26c&limit=5"));
-        let bare = Server::new("http://127.0.0.1:8080", ClientConfig::default()).unwrap();
+        let bare = Server::new(
+            "http://127.0.0.1:8080",
+            Trust::default(),
+            ClientConfig::default(),
+        )
+        .unwrap();
         assert_eq!(
             bare.url(paths::SUBMISSIONS, &[]).as_str(),
             "http://127.0.0.1:8080/api/v1/submissions"
@@ -511,7 +574,7 @@ mod tests {
     }
 
     fn client(url: &str, clock: ClockOffset) -> Client {
-        Client::new(url, "k-1", key(), clock).unwrap()
+        Client::new(url, None, "k-1", key(), clock).unwrap()
     }
 
     #[tokio::test]
@@ -660,6 +723,7 @@ mod tests {
 
         let down = Client::new(
             &format!("http://{}", unused_addr()),
+            None,
             "k-1",
             key(),
             ClockOffset::default(),
@@ -678,7 +742,9 @@ mod tests {
     #[test]
     fn bad_urls_are_refused_with_an_example() {
         for url in ["county", "ftp://county.example", "http://x/?a=b"] {
-            let err = Server::new(url, ClientConfig::default()).err().unwrap();
+            let err = Server::new(url, Trust::default(), ClientConfig::default())
+                .err()
+                .unwrap();
             assert!(
                 err.to_string().contains("give one like http://"),
                 "{url}: {err}"

@@ -21,6 +21,10 @@
 //! refused and quarantined: drain the queue (`kiosk sync --once`) before such a re-enrollment.
 //! Retrying with the same code re-sends the same request, and the server answers a repeated
 //! code and key with the original answer, so a lost answer is never a spent code.
+//!
+//! Pinning: an enrollment given the county server's certificate pin (from the QR code, or its
+//! first digits typed) trusts only a certificate that matches, and stores the whole pin of the
+//! one that did with the identity; from then on the sync client trusts that key alone.
 
 use std::fs;
 use std::io::ErrorKind;
@@ -31,6 +35,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use sync_protocol::ErrorCode;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse, normalize_code};
+use sync_protocol::pin::{CertPin, PinPrefix};
 
 use super::client::{ClientConfig, check_server_url, post_enroll};
 use super::clock::{ClockOffset, human_duration};
@@ -99,6 +104,9 @@ impl From<SyncError> for EnrollError {
 #[derive(Debug, Serialize, Deserialize)]
 struct Answer {
     server_url: String,
+    /// Absent from journals written before pins.
+    #[serde(default)]
+    server_pin: Option<CertPin>,
     clock_offset_ms: i64,
     response: EnrollResponse,
 }
@@ -111,13 +119,25 @@ pub async fn enroll(
     server_url: &str,
     code: &str,
 ) -> Result<Identity, EnrollError> {
-    enroll_with(data_dir, server_url, code, ClientConfig::default()).await
+    enroll_with(data_dir, server_url, None, code, ClientConfig::default()).await
 }
 
-/// [`enroll`] with explicit timeouts.
+/// [`enroll`] trusting only a server certificate that matches `pin` (https only); the whole pin
+/// is stored with the identity.
+pub async fn enroll_pinned(
+    data_dir: &Path,
+    server_url: &str,
+    pin: Option<&PinPrefix>,
+    code: &str,
+) -> Result<Identity, EnrollError> {
+    enroll_with(data_dir, server_url, pin, code, ClientConfig::default()).await
+}
+
+/// [`enroll_pinned`] with explicit timeouts.
 pub async fn enroll_with(
     data_dir: &Path,
     server_url: &str,
+    pin: Option<&PinPrefix>,
     code: &str,
     config: ClientConfig,
 ) -> Result<Identity, EnrollError> {
@@ -145,8 +165,9 @@ pub async fn enroll_with(
         None => EnrollRequest::new(&code, &key, version),
     };
     let clock = ClockOffset::default();
-    let response = match post_enroll(server_url, &request, &clock, config).await {
-        Ok(response) => response,
+    let (response, server_pin) = match post_enroll(server_url, pin, &request, &clock, config).await
+    {
+        Ok(answer) => answer,
         Err(err) => {
             if matches!(err, SyncError::Rejected { .. }) {
                 // The code is spent, expired or unknown: this key will never be enrolled.
@@ -157,6 +178,7 @@ pub async fn enroll_with(
     };
     let answer = Answer {
         server_url: server_url.trim().trim_end_matches('/').to_owned(),
+        server_pin,
         clock_offset_ms: clock.get_ms(),
         response,
     };
@@ -238,6 +260,7 @@ pub fn finish_pending(data_dir: &Path) -> Result<Option<Identity>, EnrollError> 
         server_id: answer.response.server_id,
         // The server's clock: the booth's may be days off.
         enrolled_at: answer.response.server_time,
+        server_pin: answer.server_pin,
     };
     let mut store = Store::open(data_dir)?;
     store.set_identity(&identity)?;
@@ -340,6 +363,7 @@ mod tests {
         );
         let client = Client::new(
             &identity.server_url,
+            identity.server_pin,
             identity.kiosk_id,
             key,
             ClockOffset::default(),
@@ -428,6 +452,7 @@ mod tests {
         let county = sync_protocol::personal::CountySecret::from_seed(&[4; 32]);
         let answer = Answer {
             server_url: "http://127.0.0.1:9".into(),
+            server_pin: None,
             clock_offset_ms: 172_800_000,
             response: EnrollResponse {
                 kiosk_id: "k-9".into(),
@@ -543,6 +568,7 @@ mod tests {
                 server_url: "http://127.0.0.1:9".into(),
                 server_id: "county-1".into(),
                 enrolled_at: chrono::Utc::now(),
+                server_pin: None,
             })
             .unwrap();
         key

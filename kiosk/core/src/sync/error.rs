@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use sync_protocol::ErrorCode;
+use sync_protocol::pin::{CertPin, PinPrefix};
 
 /// A failed exchange with the county server. Every message is one line for the technician.
 #[derive(Debug, thiserror::Error)]
@@ -38,10 +39,27 @@ pub enum SyncError {
         status: u16,
         detail: String,
     },
+    /// The server's certificate is not the one pinned: someone is in between, or county IT
+    /// changed the server's key. Nothing is sent; a person has to act.
+    #[error("{}", pin_message(server, shown, expected, *enrolling))]
+    CertificateMismatch {
+        server: String,
+        shown: CertPin,
+        expected: PinPrefix,
+        /// During an enrollment (the pin typed or scanned), not a sync (the pin stored).
+        enrolling: bool,
+    },
+    /// A pin was given for a server that speaks plain HTTP, where there is no certificate.
+    #[error(
+        "a certificate fingerprint was given for {server}, which is not https://: give the server's https:// address, or no fingerprint for a plain-http server"
+    )]
+    PinWithoutTls { server: String },
     #[error("`{url}` is not a server URL ({reason}): give one like http://127.0.0.1:8080")]
     BadUrl { url: String, reason: String },
     #[error("cannot set up the HTTP client")]
     Setup(#[source] reqwest::Error),
+    #[error("cannot set up TLS for the pinned county server")]
+    SetupTls(#[source] rustls::Error),
 }
 
 impl SyncError {
@@ -56,7 +74,11 @@ impl SyncError {
                     | ErrorCode::RateLimited
                     | ErrorCode::Internal
             ),
-            Self::BadUrl { .. } | Self::Setup(_) => false,
+            Self::BadUrl { .. }
+            | Self::Setup(_)
+            | Self::SetupTls(_)
+            | Self::CertificateMismatch { .. }
+            | Self::PinWithoutTls { .. } => false,
         }
     }
 
@@ -88,6 +110,18 @@ impl SyncError {
         matches!(
             self.code(),
             Some(ErrorCode::KioskRevoked | ErrorCode::UnknownKiosk | ErrorCode::BadSignature)
+        )
+    }
+}
+
+fn pin_message(server: &str, shown: &CertPin, expected: &PinPrefix, enrolling: bool) -> String {
+    if enrolling {
+        format!(
+            "the county server at {server} showed certificate {shown}, not the {expected} given for it: check the fingerprint with county IT before enrolling; someone may be between the booth and the server"
+        )
+    } else {
+        format!(
+            "the county server at {server} showed certificate {shown} but this booth was enrolled to trust {expected}: re-enroll the booth or ask county IT whether the server's certificate changed"
         )
     }
 }

@@ -3,6 +3,7 @@
 //! Map of the module:
 //! - [`client`]: the signed HTTP client of the kiosk API (reqwest, rustls); learns the clock
 //!   offset from every `Date` header and re-signs once after `stale_timestamp`.
+//! - `pinned`: trusting a county server by its certificate pin instead of the public roots.
 //! - [`error`]: [`SyncError`], sorted by what the booth does about it (retry, or tell the
 //!   technician).
 //! - [`clock`]: the learned clock offset, HTTP dates, and the technician's clock warning.
@@ -25,6 +26,7 @@ pub mod engine;
 pub mod enroll;
 pub mod error;
 pub mod health;
+mod pinned;
 pub mod retry_after;
 #[cfg(test)]
 mod stub_server;
@@ -33,5 +35,5 @@ pub use backoff::{Backoff, BackoffPolicy};
 pub use client::{Client, ClientConfig};
 pub use clock::{ClockOffset, clock_warning};
 pub use engine::{Engine, EngineConfig, EngineError, EngineHandle, OnceSummary, SyncEvent};
-pub use enroll::{EnrollError, enroll, finish_pending};
+pub use enroll::{EnrollError, enroll, enroll_pinned, finish_pending};
 pub use error::SyncError;

@@ -88,8 +88,42 @@ pub type Shared = Arc<Mutex<StubState>>;
 pub struct StubServer {
     pub addr: SocketAddr,
     pub state: Shared,
+    tls: bool,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A certificate and its key for [`StubServer::start_tls`].
+pub struct StubCert {
+    pub cert_der: Vec<u8>,
+    pub key_der: Vec<u8>,
+}
+
+/// Serves HTTPS: each connection is handed over once its handshake finished; one the booth
+/// refuses (a certificate it does not pin) is dropped and the next one awaited.
+struct TlsStub {
+    tcp: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsStub {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Ok((tcp, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(tcp).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
 }
 
 impl StubServer {
@@ -104,8 +138,38 @@ impl StubServer {
         Self::serve(listener, state)
     }
 
+    /// Serves HTTPS at `addr` (`127.0.0.1:0` for any port) with `cert`.
+    pub async fn start_tls(addr: SocketAddr, state: Shared, cert: &StubCert) -> Self {
+        use tokio_rustls::rustls;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.cert_der.clone().into()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_der.clone().into()),
+            )
+            .unwrap();
+        let listener = TlsStub {
+            tcp: TcpListener::bind(addr).await.unwrap(),
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        };
+        let addr = axum::serve::Listener::local_addr(&listener).unwrap();
+        let mut server = Self::serve_on(listener, addr, state);
+        server.tls = true;
+        server
+    }
+
     fn serve(listener: TcpListener, state: Shared) -> Self {
         let addr = listener.local_addr().unwrap();
+        Self::serve_on(listener, addr, state)
+    }
+
+    fn serve_on<L>(listener: L, addr: SocketAddr, state: Shared) -> Self
+    where
+        L: axum::serve::Listener<Addr = SocketAddr>,
+    {
         let app = axum::Router::new()
             .fallback(handle)
             .with_state(Arc::clone(&state));
@@ -120,13 +184,15 @@ impl StubServer {
         Self {
             addr,
             state,
+            tls: false,
             stop: Some(stop),
             task: Some(task),
         }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub async fn stop(mut self) {

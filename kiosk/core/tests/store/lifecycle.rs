@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -78,7 +78,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 4,
+                known: 5,
                 ..
             }
         ),
@@ -92,6 +92,34 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
 
 /// A booth updated from schema 2 keeps each receipt's latest status as the first line of its
 /// history, and its old receipts (handed in before holder keys existed) match no card.
+/// Schema 5 adds the server's certificate pin beside its address: a booth enrolled before
+/// keeps its identity, unpinned, and a pin stored since reads back whole.
+#[test]
+fn migrating_from_schema_4_keeps_the_identity_without_a_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let before = enrolled(dir.path()).identity().unwrap().unwrap();
+    raw(dir.path())
+        .execute_batch(
+            "ALTER TABLE identity DROP COLUMN server_pin;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.identity().unwrap(), Some(before.clone()));
+    assert_eq!(before.server_pin, None);
+    let pinned = kiosk_core::store::Identity {
+        server_url: "https://10.0.0.5:8443".into(),
+        server_pin: Some(
+            "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef"
+                .parse()
+                .unwrap(),
+        ),
+        ..before
+    };
+    store.set_identity(&pinned).unwrap();
+    assert_eq!(store.identity().unwrap(), Some(pinned));
+}
+
 #[test]
 fn migrating_from_schema_2_seeds_the_status_history() {
     use sync_protocol::feed::{StatusChange, SubmissionStatus};
@@ -117,7 +145,8 @@ fn migrating_from_schema_2_seeds_the_status_history() {
     // Back to what schema 2 had: no history table, no holder column, no sealed column.
     raw(dir.path())
         .execute_batch(
-            "ALTER TABLE submissions DROP COLUMN sealed_json;
+            "ALTER TABLE identity DROP COLUMN server_pin;
+             ALTER TABLE submissions DROP COLUMN sealed_json;
              DROP TABLE status_history;
              DROP INDEX receipts_by_holder;
              ALTER TABLE receipts DROP COLUMN holder_key;

@@ -35,6 +35,7 @@ pub fn identity(kiosk_number: u32) -> Identity {
         server_url: "http://127.0.0.1:9".into(),
         server_id: "server-a".into(),
         enrolled_at: "2026-11-26T08:00:00Z".parse().expect("a time"),
+        server_pin: None,
     }
 }
 

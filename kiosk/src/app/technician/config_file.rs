@@ -1,6 +1,6 @@
 //! Saving the ports chosen on the devices page into the booth config file, keeping its
-//! comments and everything else as written. The running booth keeps its devices until it
-//! restarts (they are opened from the config at start).
+//! comments and everything else as written. Once saved, the devices page switches the running
+//! booth's devices to them (`crate::app::devices::Devices::use_reader_port` and the like).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

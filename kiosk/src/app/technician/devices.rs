@@ -3,8 +3,10 @@
 //!
 //! A test on the port the running booth uses goes through the booth's own devices (the same
 //! path a villager's card or receipt takes); a test on another port opens it afresh
-//! ([`kiosk_core::devices::probe`]). Chosen ports are saved into the booth config file and apply after a
-//! restart: the booth opens its devices from the config at start.
+//! ([`kiosk_core::devices::probe`]). Chosen ports are saved into the booth config file and
+//! take effect at once: the booth's reader and scanner threads reopen on them, the next
+//! receipt prints on the new printer port (`crate::app::devices`). Saved first, so a booth
+//! never runs on ports its config would not give it again after a restart.
 
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -407,11 +409,15 @@ impl Devices {
         Some((path, ports))
     }
 
-    /// The config file the ports were saved into, or why not.
-    pub fn saved(&mut self, saved: Result<String, String>) {
+    /// The config file the ports were saved into (and the ports, now in use), or why not.
+    pub fn saved(&mut self, saved: Result<(String, Vec<(Slot, String)>), String>) {
         match saved {
-            Ok(path) => {
-                tracing::info!(target: "technician", config = %path, "device ports saved");
+            Ok((path, ports)) => {
+                tracing::info!(target: "technician", config = %path, "device ports saved and in use");
+                for (slot, port) in ports {
+                    self.configured[slot.index()] = Some(port);
+                    self.chosen[slot.index()] = None;
+                }
                 self.say(TechnicianDeviceState::Saved, path);
             }
             Err(err) => {
@@ -689,7 +695,7 @@ fn test_printer(ctx: &Rc<Ctx>, page: &Bound<Devices>, port: String, in_use: bool
 }
 
 fn test_scanner(ctx: &Rc<Ctx>, page: &Bound<Devices>, port: String, in_use: bool) {
-    if in_use && ctx.services.config().devices.scanner.is_some() {
+    if in_use && ctx.services.devices().has_scanner() {
         let p = page.clone();
         ctx.capture_scans(move |ctx, code| {
             if p.update(ctx, |devices| devices.code_scanned(&code)) {
@@ -754,10 +760,19 @@ fn save_ports(ctx: &Rc<Ctx>, page: &Bound<Devices>) {
     };
     page.background(
         ctx,
-        move |_| {
-            config_file::save(&path, &ports)
-                .map(|()| path.display().to_string())
-                .map_err(|err| err.to_string())
+        move |services| {
+            config_file::save(&path, &ports).map_err(|err| err.to_string())?;
+            let devices = services.devices();
+            for (slot, port) in &ports {
+                // The config just accepted this port: it parses.
+                let spec: PortSpec = port.parse().map_err(|err: PortError| err.to_string())?;
+                match slot {
+                    Slot::Reader => devices.use_reader_port(spec),
+                    Slot::Printer => devices.use_printer_port(spec),
+                    Slot::Scanner => devices.use_scanner_port(spec),
+                }
+            }
+            Ok((path.display().to_string(), ports))
         },
         |ctx, page, saved| page.update(ctx, |devices| devices.saved(saved)),
     );
@@ -978,10 +993,15 @@ mod tests {
         let (path, ports) = devices.save(Some(file.clone())).expect("to save");
         assert_eq!(path, file);
         assert_eq!(ports, [(Slot::Scanner, "/dev/ttyACM1".to_owned())]);
-        devices.saved(Ok("/etc/booth.toml".into()));
+        devices.saved(Ok(("/etc/booth.toml".into(), ports)));
         let view = devices.view();
         assert_eq!(view.state, TechnicianDeviceState::Saved);
         assert_eq!(view.detail, "/etc/booth.toml");
+        assert_eq!(
+            view.device_port, "/dev/ttyACM1",
+            "in use now: the booth's own device from here on"
+        );
+        assert_eq!(view.chosen_port, "");
         devices.saved(Err("read-only".into()));
         assert_eq!(devices.view().state, TechnicianDeviceState::NotSaved);
     }

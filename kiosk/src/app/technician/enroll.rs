@@ -1,9 +1,18 @@
 //! Enroll this booth: server address and one-time code typed, or read from an enrollment QR
 //! code held under the scanner; the technician PIN is set in the same step.
 //!
-//! The enrollment QR payload is `booth-enroll:v1?server=<URL>&code=<CODE>`, with the values
-//! percent-encoded (e.g. `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`):
-//! [`EnrollQr`], shared with the county server, whose staff fleet page draws it.
+//! The enrollment QR payload is `booth-enroll:v1?server=<URL>&code=<CODE>[&pin=<PIN>]`, with
+//! the values percent-encoded (e.g.
+//! `booth-enroll:v1?server=http%3A%2F%2F10.0.0.5%3A8080&code=ABCD-EFGH`): [`EnrollQr`], shared
+//! with the county server, whose staff fleet page draws it.
+//!
+//! The server's certificate fingerprint (its pin, `sync_protocol::pin`): a scanned QR code
+//! fills it whole. Typed, the technician gives at least its first 16 hex digits, read from
+//! the code slip or over the phone from county staff; the booth enrolls only if the server's
+//! certificate starts with them, and stores the whole pin. Typing them (rather than tapping
+//! "matches" under a fingerprint the booth shows) makes the comparison actually happen, and
+//! 16 digits cannot be matched by a key made to look alike. Left empty, an https server is
+//! trusted by the public roots, as before pins.
 
 use std::rc::Rc;
 
@@ -19,11 +28,13 @@ use crate::app::services::Services;
 use kiosk_core::store::Identity;
 use kiosk_core::store::technician_pin::TechnicianPin;
 use kiosk_core::sync::{EnrollError, SyncError};
+use sync_protocol::pin::PinPrefix;
 
 pub use sync_protocol::enroll::{EnrollQr, parse_enroll_qr};
 
-/// The server as typed: `192.168.1.10 8080` or `192.168.1.10:8080` gets `http://`, since the
-/// on-screen keyboard has no ":" or "/"; a full URL stays as it is.
+/// The server as typed: `192.168.1.10 8080` or `192.168.1.10:8080` gets `http://` (the address
+/// keyboard has ":" and "/", but technicians used to the old one type a space before the port);
+/// a full URL stays as it is.
 pub fn normalize_server_url(text: &str) -> String {
     let text = text.trim();
     if text.is_empty() || text.contains("://") {
@@ -46,6 +57,7 @@ pub fn normalize_server_url(text: &str) -> String {
 #[derive(Clone, Default, PartialEq)]
 pub struct Enroll {
     server_url: Asserted<String>,
+    server_pin: Asserted<String>,
     code: Asserted<String>,
     new_pin: Asserted<String>,
     state: TechnicianEnrollState,
@@ -57,6 +69,7 @@ impl std::fmt::Debug for Enroll {
         // The code and the PIN are secrets: never printed.
         f.debug_struct("Enroll")
             .field("server_url", self.server_url.get())
+            .field("server_pin", self.server_pin.get())
             .field("state", &self.state)
             .field("detail", &self.detail)
             .finish_non_exhaustive()
@@ -67,6 +80,7 @@ impl std::fmt::Debug for Enroll {
 #[derive(Clone, Copy)]
 struct Typed<'a> {
     server_url: &'a str,
+    server_pin: &'a str,
     code: &'a str,
     new_pin: &'a str,
 }
@@ -74,6 +88,8 @@ struct Typed<'a> {
 /// An enrollment to ask of the server (not `Debug`: the code and the PIN are secrets).
 struct Request {
     url: String,
+    /// `None`: no fingerprint given (plain http, or the public roots).
+    server_pin: Option<PinPrefix>,
     code: String,
     /// `None`: the booth keeps the PIN it has.
     pin: Option<TechnicianPin>,
@@ -85,12 +101,19 @@ impl Enroll {
         self.say(TechnicianEnrollState::Idle, String::new());
     }
 
-    /// The booth's enrolled identity, read as the page opened: its server fills an empty field.
+    /// The booth's enrolled identity, read as the page opened: its server (and that server's
+    /// pin) fills an empty field.
     pub fn identity_read(&mut self, identity: Option<&Identity>, typed_server: &str) {
         if let Some(identity) = identity
             && typed_server.is_empty()
         {
             self.server_url.set(identity.server_url.clone());
+            self.server_pin.set(
+                identity
+                    .server_pin
+                    .map(|pin| pin.to_string())
+                    .unwrap_or_default(),
+            );
         }
     }
 
@@ -100,6 +123,9 @@ impl Enroll {
             Some(qr) => {
                 tracing::info!(target: "technician", server = %qr.server, "enrollment QR code scanned");
                 self.server_url.set(qr.server);
+                // Always written: a pin left from another server must not stay beside this one.
+                self.server_pin
+                    .set(qr.pin.map(|pin| pin.to_string()).unwrap_or_default());
                 self.code.set(qr.code);
                 self.say(TechnicianEnrollState::Idle, String::new());
             }
@@ -128,6 +154,16 @@ impl Enroll {
             self.say(missing, String::new());
             return None;
         }
+        let server_pin = match typed.server_pin.trim() {
+            "" => None,
+            typed => match typed.parse::<PinPrefix>() {
+                Ok(pin) => Some(pin),
+                Err(err) => {
+                    self.say(TechnicianEnrollState::BadFingerprint, err.to_string());
+                    return None;
+                }
+            },
+        };
         let pin = if new_pin.is_empty() {
             None
         } else {
@@ -148,6 +184,7 @@ impl Enroll {
         self.say(TechnicianEnrollState::Enrolling, String::new());
         Some(Request {
             url,
+            server_pin,
             code: code.to_owned(),
             pin,
         })
@@ -215,6 +252,10 @@ impl Flow for Enroll {
             |v| &v.server_url,
             |t| adapter.set_server_url(t.get().into()),
         );
+        changes.write(
+            |v| &v.server_pin,
+            |t| adapter.set_server_pin(t.get().into()),
+        );
         changes.write(|v| &v.code, |t| adapter.set_enroll_code(t.get().into()));
         changes.write(|v| &v.new_pin, |t| adapter.set_new_pin(t.get().into()));
         changes.write(|v| &v.state, |&s| adapter.set_enroll_state(s));
@@ -274,17 +315,19 @@ struct Enrolled {
 
 fn start(ctx: &Rc<Ctx>, page: &Bound<Enroll>, tech: &Shared) {
     // The fields are the technician's input, read as they tap "enroll".
-    let (url, code, new_pin) = {
+    let (url, server_pin, code, new_pin) = {
         let window = ctx.window();
         let adapter = window.global::<TechnicianAdapter>();
         (
             adapter.get_server_url(),
+            adapter.get_server_pin(),
             adapter.get_enroll_code(),
             adapter.get_new_pin(),
         )
     };
     let typed = Typed {
         server_url: &url,
+        server_pin: &server_pin,
         code: &code,
         new_pin: &new_pin,
     };
@@ -311,9 +354,10 @@ fn enroll_blocking(services: &Services, request: &Request) -> Result<Enrolled, F
     let was_syncing = services.sync_running();
     let identity = services
         .runtime()
-        .block_on(kiosk_core::sync::enroll(
+        .block_on(kiosk_core::sync::enroll_pinned(
             services.data_dir(),
             &request.url,
+            request.server_pin.as_ref(),
             &request.code,
         ))
         .map_err(|err| classify(&err))?;
@@ -351,6 +395,12 @@ fn classify(err: &EnrollError) -> Failure {
             TechnicianEnrollState::BadUrl
         }
         EnrollError::Server(SyncError::Network { .. }) => TechnicianEnrollState::Unreachable,
+        EnrollError::Server(SyncError::CertificateMismatch { .. }) => {
+            TechnicianEnrollState::CertificateMismatch
+        }
+        EnrollError::Server(SyncError::PinWithoutTls { .. }) => {
+            TechnicianEnrollState::BadFingerprint
+        }
         _ => TechnicianEnrollState::Failed,
     };
     Failure {
@@ -367,9 +417,61 @@ mod tests {
     fn typed<'a>(server_url: &'a str, code: &'a str, new_pin: &'a str) -> Typed<'a> {
         Typed {
             server_url,
+            server_pin: "",
             code,
             new_pin,
         }
+    }
+
+    const PIN: &str = "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef";
+
+    #[test]
+    fn a_typed_fingerprint_goes_with_the_request_and_a_bad_one_is_refused() {
+        let mut enroll = Enroll::default();
+        let with_pin = |server_pin| Typed {
+            server_pin,
+            ..typed("https://county.example.cn:8443", "ABCD-EFGH", "2468")
+        };
+        assert!(enroll.start(with_pin("3f2a 9c01"), false).is_none());
+        assert_eq!(enroll.view().state, TechnicianEnrollState::BadFingerprint);
+        assert!(
+            enroll.view().detail.contains("at least the first 16"),
+            "{}",
+            enroll.view().detail
+        );
+        let request = enroll
+            .start(with_pin("3F2A 9C01 77BE 0D4E"), false)
+            .expect("16 digits are enough");
+        let expected: PinPrefix = "3f2a9c0177be0d4e".parse().unwrap();
+        assert_eq!(request.server_pin, Some(expected));
+        assert_eq!(request.url, "https://county.example.cn:8443");
+        let request = enroll.start(with_pin(" "), false).expect("no fingerprint");
+        assert_eq!(request.server_pin, None);
+    }
+
+    #[test]
+    fn a_scanned_qr_code_fills_the_fingerprint_or_empties_it() {
+        let mut enroll = Enroll::default();
+        let pinned = EnrollQr {
+            server: "https://10.0.0.5:8443".into(),
+            code: "ABCD-EFGH".into(),
+            pin: Some(PIN.parse().unwrap()),
+        };
+        enroll.scanned(&pinned.payload());
+        assert_eq!(enroll.view().server_pin.get(), PIN);
+        let plain = EnrollQr {
+            server: "http://10.0.0.5:8080".into(),
+            pin: None,
+            ..pinned
+        };
+        let before = enroll.view();
+        enroll.scanned(&plain.payload());
+        assert!(enroll.view().server_pin.get().is_empty());
+        assert_ne!(
+            enroll.view().server_pin,
+            before.server_pin,
+            "emptied on screen"
+        );
     }
 
     fn identity() -> Identity {
@@ -384,6 +486,7 @@ mod tests {
             server_url: "http://10.0.0.5:8080".into(),
             server_id: "s-1".into(),
             enrolled_at: chrono::Utc::now(),
+            server_pin: None,
         }
     }
 
@@ -477,6 +580,7 @@ mod tests {
         let qr = EnrollQr {
             server: "http://10.0.0.5:8080".into(),
             code: "ABCD-EFGH".into(),
+            pin: None,
         };
         enroll.scanned(&qr.payload());
         let view = enroll.view();

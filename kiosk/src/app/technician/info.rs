@@ -46,7 +46,14 @@ impl Info {
                 format!("{} {} {}", v.county, v.township, v.village)
             })
             .unwrap_or_default();
-        self.server = identity.map(|i| i.server_url.clone()).unwrap_or_default();
+        // With the start of the pinned certificate's fingerprint: what a technician compares
+        // with county IT when the booth refuses a changed certificate.
+        self.server = identity
+            .map(|i| match &i.server_pin {
+                Some(pin) => format!("{} · sha256:{}…", i.server_url, &pin.hex()[..16]),
+                None => i.server_url.clone(),
+            })
+            .unwrap_or_default();
         env!("CARGO_PKG_VERSION").clone_into(&mut self.version);
         self.disk_free = match facts.disk {
             Ok((free, total)) => format!("{} / {}", gigabytes(free), gigabytes(total)),
@@ -150,5 +157,40 @@ mod tests {
         assert_eq!(view.disk_free, "/data: not found");
         assert!(view.clock_ok);
         assert_eq!(view.version, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn a_pinned_server_shows_the_start_of_its_fingerprint() {
+        let pin = "sha256:3f2a9c0177be0d4e11223344556677889900aabbccddeeff0123456789abcdef";
+        let identity = Identity {
+            kiosk_id: "k-7".into(),
+            kiosk_number: 7,
+            village: sync_protocol::enroll::Village {
+                county: "清河县".into(),
+                township: "东乡".into(),
+                village: "石桥村".into(),
+            },
+            server_url: "https://10.0.0.5:8443".into(),
+            server_id: "s-1".into(),
+            enrolled_at: chrono::Utc::now(),
+            server_pin: Some(pin.parse().unwrap()),
+        };
+        let mut info = Info::default();
+        let facts = |identity| Facts {
+            identity,
+            clock_offset_ms: 0,
+            disk: Ok((1, 2)),
+        };
+        info.read(facts(Some(identity.clone())), String::new());
+        assert_eq!(
+            info.view().server,
+            "https://10.0.0.5:8443 · sha256:3f2a9c0177be0d4e…"
+        );
+        let plain = Identity {
+            server_pin: None,
+            ..identity
+        };
+        info.read(facts(Some(plain)), String::new());
+        assert_eq!(info.view().server, "https://10.0.0.5:8443");
     }
 }

@@ -22,6 +22,8 @@ pub struct Queue {
     quarantined_count: i32,
     /// `-1`: nothing pending.
     oldest_pending_minutes: i32,
+    /// What holds the queue up (`QueueStats::last_error`); empty when nothing failed.
+    last_error: String,
     quarantined: Vec<TechnicianQueueItem>,
 }
 
@@ -33,6 +35,7 @@ impl Default for Queue {
             depth: 0,
             quarantined_count: 0,
             oldest_pending_minutes: -1,
+            last_error: String::new(),
             quarantined: Vec::new(),
         }
     }
@@ -69,6 +72,7 @@ impl Queue {
         self.oldest_pending_minutes = stats
             .oldest_pending_age_s
             .map_or(-1, |seconds| count(seconds / 60));
+        self.last_error = stats.last_error.unwrap_or_default();
         self.quarantined = quarantined
             .into_iter()
             .map(|item| TechnicianQueueItem {
@@ -130,6 +134,10 @@ impl Flow for Queue {
         changes.write(
             |v| &v.oldest_pending_minutes,
             |&m| adapter.set_oldest_pending_minutes(m),
+        );
+        changes.write(
+            |v| &v.last_error,
+            |e| adapter.set_queue_last_error(e.into()),
         );
         changes.write(|v| &v.quarantined, |q| adapter.set_quarantined(model(q)));
     }
@@ -229,6 +237,23 @@ mod tests {
         let view = queue.view();
         assert_eq!(view.state, TechnicianQueueState::Requeued);
         assert_eq!(view.detail, "K0012-000042-7");
+    }
+
+    #[test]
+    fn the_page_says_what_holds_the_queue_up() {
+        let mut queue = Queue::default();
+        let held = QueueStats {
+            pending: 1,
+            last_error: Some("the county server at https://h showed certificate sha256:ab".into()),
+            ..QueueStats::default()
+        };
+        queue.loaded(Ok((held, Vec::new())));
+        assert_eq!(
+            queue.view().last_error,
+            "the county server at https://h showed certificate sha256:ab"
+        );
+        queue.loaded(Ok((QueueStats::default(), Vec::new())));
+        assert!(queue.view().last_error.is_empty(), "gone once uploaded");
     }
 
     #[test]

@@ -135,6 +135,11 @@ pub const KEYS: &[Entry] = &[
     ("fleet.code.expires", "有效至", "Valid until"),
     ("fleet.code.server", "服务器地址", "Server address"),
     (
+        "fleet.code.pin",
+        "服务器证书指纹（手工登记时输入至少前 16 位）",
+        "Server certificate fingerprint (typed enrollment: at least the first 16 characters)",
+    ),
+    (
         "fleet.code.once",
         "注册码只在此显示一次，用过即失效；请勿截图外传。",
         "The code is shown only here, once, and works once: do not pass screenshots around.",

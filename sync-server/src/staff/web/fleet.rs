@@ -117,6 +117,8 @@ struct CodePage {
     expires_at: String,
     expires_in: String,
     server: String,
+    /// The served certificate's pin, for an https address; empty otherwise.
+    pin: String,
     /// Made here from the payload, never from input: safe to embed unescaped.
     qr_svg: String,
 }
@@ -455,9 +457,15 @@ pub async fn issue_code(
                     staff.fail(StaffError::Internal)
                 }
             })?;
+    // Only an https address has a certificate to pin (a booth refuses a pin for http).
+    let pin = state
+        .settings()
+        .tls_pin
+        .filter(|_| server.starts_with("https://"));
     let payload = EnrollQr {
         server: server.clone(),
         code: issued.code.clone(),
+        pin,
     }
     .payload();
     let qr_svg = qr_svg(&payload).map_err(|error| {
@@ -482,6 +490,7 @@ pub async fn issue_code(
         ),
         code: issued.code,
         server,
+        pin: pin.map(|pin| pin.to_string()).unwrap_or_default(),
         qr_svg,
     };
     Ok(render(&page, staff.lang))

@@ -333,9 +333,15 @@ impl Engine {
 
 /// A refusal that needs a person; the engine keeps asking, rarely.
 fn is_refusal(err: &EngineError) -> bool {
+    // A changed certificate too: the engine asks again rarely rather than stopping, so a
+    // certificate county IT puts back is picked up without a restart.
     matches!(
         err,
-        EngineError::Sync(SyncError::Rejected { .. } | SyncError::Protocol { .. })
+        EngineError::Sync(
+            SyncError::Rejected { .. }
+                | SyncError::Protocol { .. }
+                | SyncError::CertificateMismatch { .. }
+        )
     )
 }
 

@@ -51,6 +51,7 @@ impl Booth {
                 server_url: "http://unused".into(),
                 server_id: "s-1".into(),
                 enrolled_at: chrono::Utc::now(),
+                server_pin: None,
             })
             .unwrap();
         Self {
@@ -75,6 +76,7 @@ impl Booth {
         let offset = self.store.lock().unwrap().clock_offset_ms().unwrap();
         let client = Client::with_config(
             url,
+            None,
             "k-1",
             key(),
             ClockOffset::new(offset),
