@@ -190,7 +190,7 @@ impl AppConfig {
 }
 
 fn default_data_dir() -> PathBuf {
-    PathBuf::from("/var/lib/kiosk")
+    PathBuf::from("/var/lib/booth")
 }
 
 fn default_language() -> String {
@@ -248,7 +248,7 @@ mod tests {
     #[test]
     fn an_empty_config_means_defaults_and_no_devices() {
         let config = AppConfig::parse("").expect("empty is valid");
-        assert_eq!(config, AppConfig::with_data_dir("/var/lib/kiosk"));
+        assert_eq!(config, AppConfig::with_data_dir("/var/lib/booth"));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub struct Cli {
         long,
         global = true,
         env = "KIOSK_DATA_DIR",
-        default_value = "/var/lib/kiosk",
+        default_value = "/var/lib/booth",
         value_name = "DIR"
     )]
     data_dir: PathBuf,

@@ -100,7 +100,7 @@ impl Console {
         let mark = format!("DONE-{}", self.next_mark);
         // The quotes split the mark in the command's echo, so only the real end matches.
         let line = format!(
-            "{command}\necho \"<<{}''{}:$?>>\"\n",
+            "{command}\necho \"<<{}\"\"{}:$?>>\"\n",
             &mark[..2],
             &mark[2..]
         );

@@ -63,7 +63,10 @@ impl Qmp {
 
     /// Runs one command and returns its `return` value, or its error as text.
     pub fn execute(&mut self, command: &str, arguments: Value) -> Result<Value, String> {
-        let request = json!({ "execute": command, "arguments": arguments });
+        let mut request = serde_json::Map::new();
+        request.insert("execute".into(), Value::from(command));
+        request.insert("arguments".into(), arguments);
+        let request = Value::Object(request);
         writeln!(self.writer, "{request}").map_err(|e| format!("writing QMP: {e}"))?;
         loop {
             let message = self.read_message()?;

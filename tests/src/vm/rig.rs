@@ -28,7 +28,7 @@ pub const TECHNICIAN_PIN: &str = "2468";
 /// Controls on the 800×1280 panel.
 pub mod at {
     /// Enrollment: the technician PIN field (keyboard closed).
-    pub const ENROLL_PIN_FIELD: (u32, u32) = (400, 787);
+    pub const ENROLL_PIN_FIELD: (u32, u32) = (400, 943);
     /// Enrollment: 登记 (keyboard open).
     pub const ENROLL_BUTTON_KEYBOARD_OPEN: (u32, u32) = (147, 776);
     /// Enrollment: 首页 (keyboard open).
@@ -48,7 +48,7 @@ pub mod at {
     /// Apply, step 4: 确认提交.
     pub const APPLY_SUBMIT: (u32, u32) = (400, 1080);
     /// Apply, step 5 (receipt): 首页.
-    pub const RECEIPT_HOME: (u32, u32) = (590, 1200);
+    pub const RECEIPT_HOME: (u32, u32) = (653, 1200);
 
     /// The on-screen keyboard's digit keys.
     pub fn digit(d: char) -> (u32, u32) {
@@ -193,6 +193,8 @@ impl Rig {
         let qr = sync_protocol::enroll::EnrollQr {
             server: format!("http://{}", super::COUNTY_IN_GUEST),
             code: code.clone(),
+            // Plain HTTP to the county on the host's loopback: nothing to pin.
+            pin: None,
         }
         .payload();
         (code, qr)
@@ -294,6 +296,8 @@ udevadm control --reload && udevadm trigger --action=change --subsystem-match=tt
         "udev names the booth's three devices",
         |out| out.contains("id-reader printer scanner"),
     );
+    // A code scanned before the app opened the scanner is lost, as with a real one.
+    vm.wait_for_log("scanner ready", Duration::from_secs(60));
 }
 
 /// Types `digits` on the on-screen digits keyboard.
