@@ -192,7 +192,10 @@ impl BoothVm {
             "-drive".into(),
             format!("file={},format=qcow2,if=virtio", disk.path.display()),
             "-device".into(),
-            format!("virtio-gpu-pci,xres={},yres={}", DISPLAY.0, DISPLAY.1),
+            format!(
+                "virtio-gpu-pci,id=panel,xres={},yres={}",
+                DISPLAY.0, DISPLAY.1
+            ),
             // Only the virtio GPU: the default VGA card would be the first DRM device.
             "-vga".into(),
             "none".into(),
@@ -242,7 +245,8 @@ impl BoothVm {
         if boot.hid_keyboard {
             args.extend([
                 "-device".into(),
-                "usb-kbd,id=hid-scanner,bus=xhci.0,serial=BOOTH-HID".into(),
+                // Bound to the panel's console, so QMP can type on this keyboard by its id.
+                "usb-kbd,id=hid-scanner,bus=xhci.0,serial=BOOTH-HID,display=panel".into(),
             ]);
         }
         let log = std::fs::File::create(dir.join("qemu.log")).expect("qemu log");

@@ -114,10 +114,12 @@ impl Qmp {
     }
 
     /// Presses and releases `keys` (QEMU key names: "a", "1", "ret", "shift", …) one after
-    /// another on the USB keyboard with id `device`.
+    /// another on the keyboards bound to the display `device` (a `usb-kbd` with
+    /// `display=DEVICE`).
     pub fn type_keys(&mut self, device: &str, keys: &[&str]) -> Result<(), String> {
         for key in keys {
             for down in [true, false] {
+                std::thread::sleep(KEY_PACE);
                 self.execute(
                     "input-send-event",
                     json!({
@@ -130,7 +132,8 @@ impl Qmp {
         Ok(())
     }
 
-    /// Types `text` on the USB keyboard `device` as a US-layout keyboard-mode scanner sends it
+    /// Types `text` on the keyboards bound to the display `device` as a US-layout keyboard-mode
+    /// scanner sends it
     /// (shift held for capitals and symbols), then Enter.
     pub fn type_line(&mut self, device: &str, text: &str) -> Result<(), String> {
         for c in text.chars() {
@@ -170,6 +173,9 @@ impl Qmp {
         }
     }
 }
+
+/// Time between two key events, so the USB keyboard's queue never fills.
+const KEY_PACE: Duration = Duration::from_millis(25);
 
 fn key_event(key: &str, down: bool) -> Value {
     json!({ "type": "key", "data": { "down": down, "key": { "type": "qcode", "data": key } } })

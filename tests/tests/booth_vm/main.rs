@@ -102,9 +102,9 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             || server_receipts(rig.county.path()).get(&number) == Some(&1),
         );
 
-        let rss = vm.sh("ps -o rss= -p $(systemctl show -p MainPID --value booth-kiosk)");
+        let rss = vm.sh("grep VmRSS /proc/$(systemctl show -p MainPID --value booth-kiosk)/status");
         eprintln!(
-            "kiosk resident memory after the villager flow: {} KiB",
+            "the booth app's memory after the villager flow: {}",
             rss.trim()
         );
 
@@ -167,7 +167,7 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
         assert!(scanner.trim().starts_with("/dev/input/event"), "{scanner}");
         let (_, qr) = rig.enrollment();
         vm.qmp
-            .type_line("hid-scanner", &qr)
+            .type_line("panel", &qr)
             .unwrap_or_else(|e| panic!("{e}"));
         vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
         rig::technician_sets_the_pin_and_enrolls(vm);
