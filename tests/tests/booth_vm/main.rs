@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use booth_tests::booth::server_receipts;
 use booth_tests::fault_proxy::FaultMix;
-use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
+use booth_tests::vm::rig::{self, Rig, at, tap};
 use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
 /// Where a test's VM files go: kept after a failure for the report, under target/.
@@ -156,19 +156,13 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
 fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
     let dir = workdir("faults");
     let mut rig = Rig::new(BoothImage::from_env(), &dir);
-    let mut vm = rig.power_on(true);
+    let mut vm = rig.power_on(false);
     let mut number = String::new();
     with_report(&mut vm, |vm| {
         vm.wait_for_log("first provisioning", Duration::from_secs(60));
-        // This booth's scanner is a keyboard-mode (HID) one: QEMU's USB keyboard, typed on
-        // through QMP, is a real input device in the guest.
-        rig::technician_names_the_devices(vm, HID_SCANNER_ID);
-        let scanner = vm.sh("readlink -f /dev/booth/scanner");
-        assert!(scanner.trim().starts_with("/dev/input/event"), "{scanner}");
+        rig::technician_names_the_devices(vm, &format!("0403:6001:{}", rig::SCANNER_SERIAL));
         let (_, qr) = rig.enrollment();
-        vm.qmp
-            .type_line("panel", &qr)
-            .unwrap_or_else(|e| panic!("{e}"));
+        rig.scanner.scan(&qr).expect("scan the enrollment QR code");
         vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
         rig::technician_sets_the_pin_and_enrolls(vm);
 
@@ -189,7 +183,7 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
     vm.power_cut();
 
     rig.proxy.set_mix(FaultMix::NONE);
-    let mut vm = rig.power_on(true);
+    let mut vm = rig.power_on(false);
     with_report(&mut vm, |vm| {
         // Nothing lost, nothing doubled: the booth uploads again, the county answers "already
         // there", and the booth's queue empties.
