@@ -147,8 +147,89 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
                 held.get(&number) == Some(&1) && held.get(&second_number) == Some(&1)
             },
         );
+
+        packages_upgrade_and_remove_keeping_data(vm);
     });
     vm.power_off();
+}
+
+/// The next release of booth-kiosk over this one, then removed and installed again: the
+/// technician's config and the booth's data (its key, its receipts) stay; and the county
+/// server's package installs, starts as a service and goes, leaving its database.
+fn packages_upgrade_and_remove_keeping_data(vm: &mut BoothVm) {
+    vm.attach_tools();
+    let config_before = vm.sh("cat /etc/booth/booth.toml");
+    let store_before = vm.sh("ls /var/lib/booth");
+    assert!(
+        config_before.contains(rig::READER_SERIAL),
+        "{config_before}"
+    );
+
+    let pid = main_pid(vm);
+    vm.sh("dpkg -i /mnt/tools/booth-kiosk-upgrade.deb </dev/null");
+    let version = vm.sh("dpkg-query -W -f '${Version}' booth-kiosk");
+    assert!(version.contains("+upgrade1"), "{version}");
+    wait_until_back(vm, pid, Duration::from_secs(180));
+    assert_eq!(
+        vm.sh("cat /etc/booth/booth.toml"),
+        config_before,
+        "an upgrade keeps the config"
+    );
+    assert_eq!(
+        vm.sh("ls /var/lib/booth"),
+        store_before,
+        "an upgrade keeps the data"
+    );
+
+    vm.sh("dpkg -r booth-kiosk </dev/null");
+    let state = vm.sh("systemctl is-active booth-kiosk || true");
+    assert_ne!(state.trim(), "active", "removing stops the app");
+    assert_eq!(
+        vm.sh("ls /var/lib/booth"),
+        store_before,
+        "removing keeps the data"
+    );
+    vm.sh("dpkg -i /mnt/tools/booth-kiosk_*.deb </dev/null");
+    vm.wait_for_sh(
+        "systemctl is-active booth-kiosk || true",
+        Duration::from_secs(180),
+        "booth-kiosk runs again after a reinstall",
+        |out| out.trim() == "active",
+    );
+    assert_eq!(
+        vm.sh("cat /etc/booth/booth.toml"),
+        config_before,
+        "a reinstall keeps the config"
+    );
+    let queue = vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
+    assert!(
+        queue.contains("\"acknowledged\":2"),
+        "the booth still knows its two receipts: {queue}"
+    );
+
+    vm.sh("dpkg -i /mnt/tools/booth-sync-server_*.deb </dev/null");
+    vm.wait_for_sh(
+        "systemctl is-active booth-sync-server || true",
+        Duration::from_secs(120),
+        "the county server's service starts",
+        |out| out.trim() == "active",
+    );
+    let key = vm.sh("stat -c '%U %a' /etc/sync-server/keys.json");
+    assert_eq!(
+        key.trim(),
+        "sync-server 600",
+        "the key file is the service's own"
+    );
+    let security = vm.sh(
+        "for unit in booth-kiosk booth-sync-server; do echo $unit: $(systemd-analyze security --no-pager $unit | tail -n 1); done",
+    );
+    eprintln!("systemd-analyze security:\n{security}");
+    vm.sh("dpkg -r booth-sync-server </dev/null");
+    let database = vm.sh("ls -A /var/lib/sync-server");
+    assert!(
+        !database.trim().is_empty(),
+        "removing keeps the county database"
+    );
 }
 
 #[test]
