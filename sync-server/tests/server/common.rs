@@ -365,3 +365,33 @@ pub async fn snapshot(store: &dyn Store) -> Snapshot {
 
 /// Shared with the store's conformance suite.
 pub use sync_server::store::conformance::submission;
+
+/// Sends the head and the first half of a signed heartbeat with `body` to the server at
+/// `base_url`, by hand, so the request stays in flight until the caller writes the rest
+/// (returned with the open connection).
+pub async fn send_half_a_heartbeat(
+    kiosk: &TestKiosk,
+    base_url: &str,
+    body: &[u8],
+) -> (tokio::net::TcpStream, Vec<u8>) {
+    use tokio::io::AsyncWriteExt as _;
+    let headers = kiosk.sign("POST", sync_protocol::paths::HEARTBEAT, "", body);
+    let address = base_url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}: {}\r\n{}: {}\r\n{}: {}\r\n\r\n",
+        sync_protocol::paths::HEARTBEAT,
+        body.len(),
+        signing::CONTENT_DIGEST,
+        headers.content_digest,
+        signing::SIGNATURE_INPUT,
+        headers.signature_input,
+        signing::SIGNATURE,
+        headers.signature,
+    );
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(first_half).await.unwrap();
+    stream.flush().await.unwrap();
+    (stream, second_half.to_vec())
+}

@@ -5,12 +5,10 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
-use sync_protocol::paths;
-use sync_protocol::signing;
 use sync_server::store::KioskRef;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::common::TestServer;
+use crate::common::{TestServer, send_half_a_heartbeat};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_waits_for_the_request_in_flight() {
@@ -27,26 +25,7 @@ async fn a_stop_waits_for_the_request_in_flight() {
         clock_offset_ms: 0,
     })
     .unwrap();
-    let headers = kiosk.sign("POST", paths::HEARTBEAT, "", &body);
-
-    // Hand-written HTTP so the request can stop halfway through its body.
-    let address = server.url.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}: {}\r\n{}: {}\r\n{}: {}\r\n\r\n",
-        paths::HEARTBEAT,
-        body.len(),
-        signing::CONTENT_DIGEST,
-        headers.content_digest,
-        signing::SIGNATURE_INPUT,
-        headers.signature_input,
-        signing::SIGNATURE,
-        headers.signature,
-    );
-    let (first_half, second_half) = body.split_at(body.len() / 2);
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(first_half).await.unwrap();
-    stream.flush().await.unwrap();
+    let (mut stream, second_half) = send_half_a_heartbeat(&kiosk, &server.url, &body).await;
 
     // The server is inside the request once it counts it in flight.
     let mut waited = Duration::ZERO;
@@ -67,7 +46,7 @@ async fn a_stop_waits_for_the_request_in_flight() {
         "the server stopped with a request in flight"
     );
 
-    stream.write_all(second_half).await.unwrap();
+    stream.write_all(&second_half).await.unwrap();
     stream.flush().await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();

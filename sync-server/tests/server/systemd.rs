@@ -7,11 +7,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
-use sync_protocol::{paths, signing};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::cli::{Install, key_file, run};
-use crate::common::enroll_with_code;
+use crate::common::{enroll_with_code, send_half_a_heartbeat};
 
 const BIN: &str = env!("CARGO_BIN_EXE_sync-server");
 const TOKEN: &str = "metrics-token-for-the-systemd-test";
@@ -102,24 +101,7 @@ async fn serve_tells_systemd_it_is_ready_and_stopping_and_finishes_the_request_i
         clock_offset_ms: 0,
     })
     .unwrap();
-    let headers = kiosk.sign("POST", paths::HEARTBEAT, "", &body);
-    let address = url.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{}: {}\r\n{}: {}\r\n{}: {}\r\n\r\n",
-        paths::HEARTBEAT,
-        body.len(),
-        signing::CONTENT_DIGEST,
-        headers.content_digest,
-        signing::SIGNATURE_INPUT,
-        headers.signature_input,
-        signing::SIGNATURE,
-        headers.signature,
-    );
-    let (first_half, second_half) = body.split_at(body.len() / 2);
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(first_half).await.unwrap();
-    stream.flush().await.unwrap();
+    let (mut stream, second_half) = send_half_a_heartbeat(&kiosk, &url, &body).await;
     // In flight: the heartbeat and the metrics request asking.
     let started = Instant::now();
     while in_flight(&url).await < 2 {
@@ -142,7 +124,7 @@ async fn serve_tells_systemd_it_is_ready_and_stopping_and_finishes_the_request_i
         "serve exited with a request in flight"
     );
 
-    stream.write_all(second_half).await.unwrap();
+    stream.write_all(&second_half).await.unwrap();
     stream.flush().await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
