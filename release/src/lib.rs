@@ -10,10 +10,15 @@
 //! signature, key or release expires.
 
 mod keys;
+mod manifest;
 mod version;
 
 pub use keys::{
     KeyError, KeyId, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, decode_secret_key,
     encode_secret_key, generate_secret_key,
+};
+pub use manifest::{
+    BundlePath, FILES_DIR, FORMAT, FileEntry, FileMode, MAX_KEYS, MAX_NOTES_BYTES, MAX_PATH_BYTES,
+    Manifest, ManifestError, PathError, SchemaRange, SchemaRangeError, Sha256Digest, StoreSchemas,
 };
 pub use version::{Version, VersionError};
