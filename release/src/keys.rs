@@ -76,6 +76,10 @@ impl PublicKey {
         id.copy_from_slice(&digest[..8]);
         KeyId(id)
     }
+
+    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+        &self.0
+    }
 }
 
 // By bytes, so a trust store's keys have one order in its file.
@@ -140,6 +144,16 @@ impl fmt::Display for KeyId {
 impl fmt::Debug for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "KeyId({self})")
+    }
+}
+
+/// `ids` as `a, b and c`, for messages naming several keys.
+pub(crate) fn list_ids(ids: &[KeyId]) -> String {
+    let ids: Vec<String> = ids.iter().map(KeyId::to_string).collect();
+    match ids.split_last() {
+        None => "none".to_owned(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -227,6 +241,9 @@ mod tests {
         let expected: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(public.key_id().to_string(), expected);
         assert_ne!(public.key_id(), PublicKey::of(&key(2)).key_id());
+        let ids = [public.key_id(), PublicKey::of(&key(2)).key_id()];
+        assert_eq!(list_ids(&ids), format!("{} and {}", ids[0], ids[1]));
+        assert_eq!(list_ids(&[]), "none");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 
 mod keys;
 mod manifest;
+mod signature;
+mod trust;
 mod version;
 
 pub use keys::{
@@ -21,4 +23,9 @@ pub use manifest::{
     BundlePath, FILES_DIR, FORMAT, FileEntry, FileMode, MAX_KEYS, MAX_NOTES_BYTES, MAX_PATH_BYTES,
     Manifest, ManifestError, PathError, SchemaRange, SchemaRangeError, Sha256Digest, StoreSchemas,
 };
+pub use signature::{
+    DOMAIN, MAX_SIGNATURES, ManifestSignature, SignError, SignatureBytes, Signatures,
+    VerifiedManifest, VerifyError, verify_manifest,
+};
+pub use trust::{TRUST_FORMAT, TrustError, TrustStore};
 pub use version::{Version, VersionError};
