@@ -11,6 +11,7 @@
 
 mod keys;
 mod manifest;
+mod policy;
 mod signature;
 mod trust;
 mod version;
@@ -23,6 +24,7 @@ pub use manifest::{
     BundlePath, FILES_DIR, FORMAT, FileEntry, FileMode, MAX_KEYS, MAX_NOTES_BYTES, MAX_PATH_BYTES,
     Manifest, ManifestError, PathError, SchemaRange, SchemaRangeError, Sha256Digest, StoreSchemas,
 };
+pub use policy::{InstallPolicy, InstallRefused};
 pub use signature::{
     DOMAIN, MAX_SIGNATURES, ManifestSignature, SignError, SignatureBytes, Signatures,
     VerifiedManifest, VerifyError, verify_manifest,
