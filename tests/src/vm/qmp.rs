@@ -148,6 +148,9 @@ impl Qmp {
                 events.push(key_event("shift", false));
             }
             for event in events {
+                // QEMU's USB keyboard queues 16 key events and drops the rest; the guest takes
+                // one per poll (8 ms), so unpaced events lose most of a line.
+                std::thread::sleep(KEY_PACE);
                 self.execute(
                     "input-send-event",
                     json!({ "device": device, "events": [event] }),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use booth_tests::booth::server_receipts;
 use booth_tests::fault_proxy::FaultMix;
-use booth_tests::vm::rig::{self, Rig, at, tap};
+use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
 use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
 /// Where a test's VM files go: kept after a failure for the report, under target/.
@@ -237,13 +237,19 @@ fn packages_upgrade_and_remove_keeping_data(vm: &mut BoothVm) {
 fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
     let dir = workdir("faults");
     let mut rig = Rig::new(BoothImage::from_env(), &dir);
-    let mut vm = rig.power_on(false);
+    let mut vm = rig.power_on(true);
     let mut number = String::new();
     with_report(&mut vm, |vm| {
         vm.wait_for_log("first provisioning", Duration::from_secs(60));
-        rig::technician_names_the_devices(vm, &format!("0403:6001:{}", rig::SCANNER_SERIAL));
+        // This booth's scanner is a keyboard-mode (HID) one: QEMU's USB keyboard, typed on
+        // through QMP, is a real input device in the guest.
+        rig::technician_names_the_devices(vm, HID_SCANNER_ID);
+        let scanner = vm.sh("readlink -f /dev/booth/scanner");
+        assert!(scanner.trim().starts_with("/dev/input/event"), "{scanner}");
         let (_, qr) = rig.enrollment();
-        rig.scanner.scan(&qr).expect("scan the enrollment QR code");
+        vm.qmp
+            .type_line("panel", &qr)
+            .unwrap_or_else(|e| panic!("{e}"));
         vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
         rig::technician_sets_the_pin_and_enrolls(vm);
 
@@ -302,6 +308,26 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
             journal.contains("Watchdog timeout"),
             "systemd's watchdog fired:\n{journal}"
         );
+
+        // A technician checks the keyboard-mode scanner by hand: with the app stopped (it
+        // holds the scanner), `kiosk hw scan` prints what the scanner types.
+        vm.sh("systemctl stop booth-kiosk");
+        vm.sh("(kiosk hw scan --port /dev/booth/scanner --json --timeout 60s > /tmp/scan.json 2> /tmp/scan.err &) ; sleep 3");
+        vm.qmp
+            .type_line("panel", "https://county.example/r?n=A1-2")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let scanned = vm.wait_for_sh(
+            "cat /tmp/scan.json /tmp/scan.err",
+            Duration::from_secs(60),
+            "kiosk hw scan prints the typed code",
+            |out| out.contains("\"text\""),
+        );
+        assert!(
+            scanned.contains(r#""text":"https://county.example/r?n=A1-2""#)
+                && scanned.contains(r#""encoding":"keyboard""#),
+            "{scanned}"
+        );
+        vm.sh("systemctl start booth-kiosk");
     });
     vm.power_off();
 }

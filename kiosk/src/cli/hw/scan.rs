@@ -28,6 +28,15 @@ pub struct Scan {
 impl Scan {
     pub fn run(&self) -> anyhow::Result<()> {
         let path = self.port.port.resolve()?;
+        // A keyboard-mode scanner's port leads to an input event node; a build without
+        // `evdev` says so here instead of opening the node as a serial port.
+        let node = kiosk::app::hid_scanner::scanner_node(&path)?;
+        #[cfg(feature = "evdev")]
+        if node == Some(kiosk::app::hid_scanner::ScannerNode::Keyboard) {
+            return self.run_keyboard(&path);
+        }
+        #[cfg(not(feature = "evdev"))]
+        let _ = node;
         let mut config = ReconnectConfig::new(path, self.port.baud_or(SCANNER_BAUD));
         config.scanner.terminator = self.setup.suffix;
         config.scanner.duplicate_window = self.setup.duplicate_window;
@@ -57,16 +66,8 @@ impl Scan {
                 ScannerEvent::Scan(scan) => {
                     read += 1;
                     last_activity = Instant::now();
-                    if self.json {
-                        let line = serde_json::json!({
-                            "text": scan.text,
-                            "encoding": format!("{:?}", scan.encoding).to_lowercase(),
-                            "bytes": scan.raw.len(),
-                        });
-                        println!("{line}");
-                    } else {
-                        println!("{}", scan.text);
-                    }
+                    let encoding = format!("{:?}", scan.encoding).to_lowercase();
+                    self.print(&scan.text, &encoding, scan.raw.len());
                 }
                 ScannerEvent::Rejected(err) => eprintln!("warning: {err}"),
                 ScannerEvent::Disconnected { cause, .. } => {
@@ -80,5 +81,53 @@ impl Scan {
             }
         }
         Ok(())
+    }
+
+    /// A keyboard-mode (HID) scanner: its key presses, decoded with the US layout, one code
+    /// per Enter. The node is grabbed, so the codes go nowhere else meanwhile.
+    #[cfg(feature = "evdev")]
+    fn run_keyboard(&self, path: &str) -> anyhow::Result<()> {
+        use hardware::scanner::{HidConfig, HidError, HidScanner};
+
+        let config = HidConfig {
+            duplicate_window: self.setup.duplicate_window,
+            ..HidConfig::default()
+        };
+        let mut scanner = HidScanner::open(path, config)?;
+        eprintln!(
+            "waiting for {} code(s) on {path} (keyboard mode; scan now)…",
+            self.count
+        );
+        let mut read = 0;
+        let mut last_activity = Instant::now();
+        while read < self.count {
+            let waited = last_activity.elapsed();
+            if waited >= self.timeout {
+                anyhow::bail!(
+                    "no code from the keyboard-mode scanner on {path} within {:?}: check the scanner beeps when it reads and ends each code with Enter",
+                    self.timeout
+                );
+            }
+            match scanner.next_code(self.timeout - waited) {
+                Ok(Some(code)) => {
+                    read += 1;
+                    last_activity = Instant::now();
+                    self.print(&code, "keyboard", code.len());
+                }
+                Ok(None) => {}
+                Err(err @ HidError::TooLong { .. }) => eprintln!("warning: {err}"),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn print(&self, text: &str, encoding: &str, bytes: usize) {
+        if self.json {
+            let line = serde_json::json!({ "text": text, "encoding": encoding, "bytes": bytes });
+            println!("{line}");
+        } else {
+            println!("{text}");
+        }
     }
 }
