@@ -310,6 +310,7 @@ fn schemas() -> Value {
                 "disk_free_bytes": uint(),
                 "uptime_s": uint(),
                 "clock_offset_ms": merge(int64(), json!({ "description": "Server time minus booth time." })),
+                "update": schema_ref("UpdateReport"),
             }),
         ),
         "Health": object(&["status"], json!({ "status": { "const": "ok" } })),
@@ -318,9 +319,55 @@ fn schemas() -> Value {
     schemas["SealedPersonal"] = sealed_personal();
     schemas["HeartbeatResponse"] = object(
         &["server_time"],
-        json!({ "server_time": date_time(), "county_key": county_key() }),
+        json!({
+            "server_time": date_time(),
+            "county_key": county_key(),
+            "release": merge(schema_ref("ReleaseTarget"), json!({ "description": "The release the county wants this booth to run; absent when no rollout includes it." })),
+        }),
     );
+    release_schemas(&mut schemas);
     schemas
+}
+
+/// A release version, `MAJOR.MINOR.PATCH` without leading zeros (`booth_release::Version`).
+fn version() -> Value {
+    json!({ "type": "string", "pattern": "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$" })
+}
+
+/// The schemas of over-the-air releases (`sync_protocol::release`).
+fn release_schemas(schemas: &mut Value) {
+    use sync_protocol::release::{FailureStage, MAX_FAILURE_REASON, UpdateState};
+    let states: Vec<&str> = UpdateState::ALL.iter().map(|s| s.as_str()).collect();
+    let stages: Vec<&str> = FailureStage::ALL.iter().map(|s| s.as_str()).collect();
+    schemas["ReleaseTarget"] = object(
+        &["version", "bundle", "size"],
+        json!({
+            "version": version(),
+            "bundle": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the whole bundle file, lowercase hex: download it from `/api/v1/releases/{bundle}` and check the bytes against it." },
+            "size": uint(),
+        }),
+    );
+    schemas["UpdateState"] = json!({ "type": "string", "enum": states });
+    schemas["FailureStage"] = json!({ "type": "string", "enum": stages });
+    schemas["UpdateFailure"] = object(
+        &["version", "stage", "reason"],
+        json!({
+            "version": version(),
+            "stage": schema_ref("FailureStage"),
+            "reason": { "type": "string", "maxLength": MAX_FAILURE_REASON, "description": "One line without personal data; the server keeps at most this many characters." },
+        }),
+    );
+    schemas["UpdateReport"] = object(
+        &["running", "highest_installed", "state"],
+        json!({
+            "running": version(),
+            "highest_installed": version(),
+            "target": version(),
+            "state": schema_ref("UpdateState"),
+            "downloaded_bytes": uint(),
+            "last_failure": schema_ref("UpdateFailure"),
+        }),
+    );
 }
 
 fn build() -> Value {

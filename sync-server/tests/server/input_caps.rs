@@ -285,6 +285,7 @@ async fn what_booths_send_is_capped_before_it_is_stored() {
         disk_free_bytes: 1 << 30,
         uptime_s: 60,
         clock_offset_ms: 0,
+        update: None,
     };
     let (status, body) = refusal(kiosk.post_json(paths::HEARTBEAT, &heartbeat).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -32,6 +32,7 @@ pub async fn heartbeat(
     Ok(Json(HeartbeatResponse {
         server_time: now,
         county_key: Some(state.county().public_key().clone()),
+        release: None,
     }))
 }
 
