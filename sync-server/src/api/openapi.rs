@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use sync_protocol::paths;
 
-use crate::api::routes::FEED_PATH;
+use crate::api::routes::{FEED_PATH, RELEASE_PATH};
 
 /// Every error code the server sends (`other` exists only for booths reading a newer server).
 pub const ERROR_CODES: [&str; 17] = [
@@ -439,6 +439,7 @@ fn build() -> Value {
                     "200": ok("Recorded.", schema_ref("HeartbeatResponse")),
                 })),
             }},
+            (RELEASE_PATH): { "get": release_download(signed.clone()) },
             (paths::HEALTH): { "get": {
                 "operationId": "health",
                 "summary": "Liveness: the server answers and its store reads.",
@@ -481,6 +482,28 @@ fn build() -> Value {
             },
             "schemas": schemas(),
         },
+    })
+}
+
+/// `GET /api/v1/releases/{bundle}`.
+fn release_download(security: Value) -> Value {
+    let date = json!({ "Date": { "$ref": "#/components/headers/Date" } });
+    let bytes = json!({ "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } });
+    json!({
+        "operationId": "downloadRelease",
+        "summary": "The bytes of the release bundle this booth's heartbeat names (its target, or one it started in a rollout still running). Streamed at the server's pace; resumable with `Range`.",
+        "security": security,
+        "parameters": [
+            { "name": "bundle", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "description": "The `bundle` of the heartbeat's `release`: the SHA-256 of the whole file." },
+            { "name": "Range", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`bytes=N-` to resume after N bytes (also `bytes=N-M`, `bytes=-K`); one range only." },
+        ],
+        "responses": merge(signed_errors(), json!({
+            "200": { "description": "The whole bundle; `ETag` is its quoted SHA-256.", "headers": date.clone(), "content": bytes.clone() },
+            "206": { "description": "The range asked for, with `Content-Range: bytes N-M/SIZE`.", "headers": date, "content": bytes },
+            "404": error("`not_found`: no such bundle for this booth (the same answer whatever other releases exist)."),
+            "416": error("`invalid_request`: the range is not within the bundle; `Content-Range: bytes */SIZE`."),
+            "503": error("`rate_limited`: the server sends as many bundles as it may at once; ask again after `Retry-After` seconds."),
+        })),
     })
 }
 
