@@ -439,7 +439,7 @@ fn build() -> Value {
                     "200": ok("Recorded.", schema_ref("HeartbeatResponse")),
                 })),
             }},
-            (RELEASE_PATH): { "get": release_download(signed.clone()) },
+            (RELEASE_PATH): { "get": release_download(signed) },
             (paths::HEALTH): { "get": {
                 "operationId": "health",
                 "summary": "Liveness: the server answers and its store reads.",
@@ -498,7 +498,7 @@ fn release_download(security: Value) -> Value {
             { "name": "Range", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`bytes=N-` to resume after N bytes (also `bytes=N-M`, `bytes=-K`); one range only." },
         ],
         "responses": merge(signed_errors(), json!({
-            "200": { "description": "The whole bundle; `ETag` is its quoted SHA-256.", "headers": date.clone(), "content": bytes.clone() },
+            "200": { "description": "The whole bundle; `ETag` is its quoted SHA-256.", "headers": date, "content": bytes },
             "206": { "description": "The range asked for, with `Content-Range: bytes N-M/SIZE`.", "headers": date, "content": bytes },
             "404": error("`not_found`: no such bundle for this booth (the same answer whatever other releases exist)."),
             "416": error("`invalid_request`: the range is not within the bundle; `Content-Range: bytes */SIZE`."),

@@ -695,17 +695,17 @@ mod tests {
         let all = || percent(100);
         let old = rollout(1, "1.1.0", all(), RolloutState::Active);
         let new = rollout(2, "1.2.0", all(), RolloutState::Active);
-        let rollouts = [new.clone(), old.clone()];
+        let rollouts = [new, old.clone()];
         assert_eq!(target_for(&rollouts, &booth).map(|r| r.id), Some(2));
         let stopped = rollout(2, "1.2.0", all(), RolloutState::Stopped);
         assert_eq!(
-            target_for(&[old.clone(), stopped.clone()], &booth).map(|r| r.id),
+            target_for(&[old, stopped.clone()], &booth).map(|r| r.id),
             Some(1)
         );
         assert_eq!(target_for(&[stopped], &booth), None);
         // Paused: a booth that has not started gets nothing new; one that did keeps it.
         let paused = rollout(2, "1.2.0", all(), RolloutState::Paused);
-        assert_eq!(target_for(&[paused.clone()], &booth), None);
+        assert_eq!(target_for(std::slice::from_ref(&paused), &booth), None);
         let started = kiosk(
             5,
             place.clone(),
@@ -809,7 +809,7 @@ mod tests {
         ));
         let paused = Rollout {
             state: RolloutState::Paused,
-            ..active.clone()
+            ..active
         };
         assert_eq!(
             verdict(&paused, &three),

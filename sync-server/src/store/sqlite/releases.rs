@@ -126,9 +126,9 @@ fn add_release(
     )
     .map_err(failed("keep a release"))?;
     append_audit(conn, audit)?;
-    Ok(find_release(conn, release.version)?
+    find_release(conn, release.version)?
         .ok_or_else(|| corrupt("a release just written"))
-        .map(Ok)?)
+        .map(Ok)
 }
 
 const ROLLOUT_COLUMNS: &str =
