@@ -128,9 +128,7 @@ impl Args {
         let _lock = KeyLock::shared(data_dir.path())?;
         let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
         let release_keys = ReleaseKeys::load(&paths.release_keys)?;
-        if release_keys.keys.is_empty() {
-            tracing::warn!(file = %paths.release_keys.display(), "no release public keys: uploads of release bundles are refused");
-        }
+        let no_release_keys = release_keys.keys.is_empty();
         let settings = Settings {
             releases: ReleaseSettings {
                 keys: release_keys,
@@ -149,6 +147,9 @@ impl Args {
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;
         tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        if no_release_keys {
+            tracing::warn!(file = %paths.release_keys.display(), "no release public keys: uploads of release bundles are refused");
+        }
         if let Some(pin) = &tls_pin {
             tracing::info!(%pin, "booths pin this certificate");
         }
