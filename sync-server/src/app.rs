@@ -5,12 +5,19 @@
 //! Middleware, outermost first: `Date` header → request log and metrics → JSON error bodies
 //! for framework errors → timeout → bounded body read; signed routes add the signature check
 //! after those, so an oversized body is refused before the store is read.
+//!
+//! One route is different: the staff page's release upload ([`STREAMED_UPLOAD`]) streams its
+//! body to disk under its own cap and a longer deadline (`ReleaseSettings`), after the staff
+//! guard has checked the session and role: a bundle is up to 256 MiB, far above the body
+//! limit, and takes longer than a request may. The timeout is on producing the response's
+//! head; a download's body streams after it (paced by `api::throttle`).
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse as _, Response};
 use tower::ServiceBuilder;
-use tower_http::timeout::TimeoutLayer;
 
 use crate::api::routes::{self, Access};
 use crate::api::{auth, body, middleware, observe, scraper};
@@ -48,11 +55,36 @@ pub fn app(state: AppState) -> Router {
                 .layer(from_fn(middleware::date_header))
                 .layer(from_fn_with_state(state.clone(), observe::observe))
                 .layer(from_fn(middleware::error_bodies))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    state.settings().request_timeout,
-                ))
-                .layer(from_fn_with_state(state.clone(), body::buffer_body)),
+                .layer(from_fn_with_state(state.clone(), deadline))
+                .layer(from_fn_with_state(state.clone(), buffer_body)),
         )
         .with_state(state)
+}
+
+/// `POST` here streams its body (the staff page's bundle upload).
+pub const STREAMED_UPLOAD: &str = "/staff/releases";
+
+fn streams_its_body(request: &Request) -> bool {
+    request.method() == Method::POST && request.uri().path() == STREAMED_UPLOAD
+}
+
+/// The request timeout (the upload's own for [`STREAMED_UPLOAD`]); past it, 408.
+async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let limit = if streams_its_body(&request) {
+        state.settings().releases.upload_timeout
+    } else {
+        state.settings().request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+/// [`body::buffer_body`], but for [`STREAMED_UPLOAD`].
+async fn buffer_body(state: State<AppState>, request: Request, next: Next) -> Response {
+    if streams_its_body(&request) {
+        return next.run(request).await;
+    }
+    body::buffer_body(state, request, next).await
 }

@@ -17,7 +17,9 @@
 //!   [`connections`]: the connection loop under it (a deadline on request heads, a cap on
 //!   connections, accept failures waited out); [`tls`]: HTTPS for `serve` (rustls);
 //!   [`data_dir`]: where the server keeps its files; [`key_file`]: the keys personal data is
-//!   sealed with, kept apart from them.
+//!   sealed with, kept apart from them; [`release_keys`]: the release public keys uploads are
+//!   checked against; [`release_shelf`]: where verified release bundles are kept;
+//!   [`release_upload`]: taking in an uploaded bundle (verify, keep, record).
 //!
 //! Personal data (names, ID numbers, addresses, phone numbers, free text) is stored because the
 //! county needs it, sealed ([`store::sealing`]), and never logged: log lines carry submission
@@ -29,6 +31,9 @@ pub mod connections;
 pub mod data_dir;
 pub mod domain;
 pub mod key_file;
+pub mod release_keys;
+pub mod release_shelf;
+pub mod release_upload;
 pub mod server;
 pub mod settings;
 pub mod staff;

@@ -50,9 +50,13 @@ pub enum ServerError {
 pub async fn open_state(
     data_dir: &Path,
     keys: ServerKeys,
-    settings: Settings,
+    mut settings: Settings,
 ) -> Result<AppState, ServerError> {
     let dir = DataDir::create(data_dir)?;
+    settings
+        .releases
+        .dir
+        .get_or_insert_with(|| dir.path().join(crate::release_shelf::DIR));
     let code_secret = CodeSecret::new(dir.code_secret()?);
     let store = open_store(&dir, Arc::clone(&keys.ring)).await?;
     Ok(AppState::new(store, keys.county, settings, code_secret).await?)

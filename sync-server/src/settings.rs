@@ -1,11 +1,13 @@
 //! Limits and timeouts of the HTTP API, with the production defaults.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::rate_limit::EnrollLimits;
 use crate::api::scraper::ScraperToken;
 use crate::domain::access::SessionLifetime;
 use crate::domain::review::KindRules;
+use crate::release_keys::ReleaseKeys;
 use crate::staff::login_limit::LoginLimits;
 
 /// The largest request body accepted (a full batch of long submissions is far below it).
@@ -54,6 +56,50 @@ pub struct Settings {
     pub tls_pin: Option<sync_protocol::pin::CertPin>,
     /// The bearer token `/metrics` asks for; `None`: `/metrics` answers nobody.
     pub metrics_token: Option<ScraperToken>,
+    /// Release bundles: the keys uploads are checked against, where they are kept, and how
+    /// booths download them.
+    pub releases: ReleaseSettings,
+}
+
+/// What the server does with release bundles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSettings {
+    /// The release public keys every upload is verified against (never a signing key).
+    pub keys: ReleaseKeys,
+    /// Where bundles are kept; `None`: `releases/` in the data directory (set by
+    /// `server::open_state`).
+    pub dir: Option<PathBuf>,
+    /// The largest bundle accepted.
+    pub max_bundle_bytes: u64,
+    /// Bundle downloads served at once, server-wide; one more is answered 503 with
+    /// `Retry-After`.
+    pub max_downloads: usize,
+    /// Bytes per second each download is sent at; 0 for no limit.
+    pub download_rate: u64,
+    /// How long an upload may take from its first byte (the usual request timeout is for
+    /// small requests).
+    pub upload_timeout: Duration,
+}
+
+/// The largest bundle accepted unless `--max-bundle-mib` says otherwise: what a booth takes
+/// (`booth_release::Limits::default().max_total_bytes`).
+pub const DEFAULT_MAX_BUNDLE_BYTES: u64 = 256 * 1024 * 1024;
+/// Downloads at once unless `--max-downloads` says otherwise.
+pub const DEFAULT_MAX_DOWNLOADS: usize = 4;
+/// Bytes per second per download unless `--download-kib-per-s` says otherwise: 256 KiB/s.
+pub const DEFAULT_DOWNLOAD_RATE: u64 = 256 * 1024;
+
+impl Default for ReleaseSettings {
+    fn default() -> Self {
+        Self {
+            keys: ReleaseKeys::none(std::path::Path::new(crate::release_keys::DEFAULT)),
+            dir: None,
+            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            max_downloads: DEFAULT_MAX_DOWNLOADS,
+            download_rate: DEFAULT_DOWNLOAD_RATE,
+            upload_timeout: Duration::from_secs(600),
+        }
+    }
 }
 
 /// Connections served at once unless `--max-connections` says otherwise: far more than a
@@ -82,6 +128,7 @@ impl Default for Settings {
             public_url: None,
             tls_pin: None,
             metrics_token: None,
+            releases: ReleaseSettings::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! [`AppState`]: what every handler of the kiosk API and the staff pages shares: the store,
-//! the settings, and the in-memory parts (nonces, guessing limits, metrics, last-seen
-//! throttle).
+//! the settings, the release bundles' folder, and the in-memory parts (nonces, guessing
+//! limits, metrics, last-seen throttle, the download cap).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -13,7 +13,9 @@ use crate::api::enroll_codes::CodeSecret;
 use crate::api::metrics::Metrics;
 use crate::api::nonces::NonceCache;
 use crate::api::rate_limit::EnrollLimiter;
+use crate::api::throttle::DownloadGate;
 use crate::connections::{self, ConnectionGauge};
+use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
 use crate::staff::login_limit::LoginLimiter;
 use crate::staff::password::PasswordGate;
@@ -41,6 +43,10 @@ struct Shared {
     /// When `last_seen` was last written per kiosk, to write it at most every
     /// `settings.last_seen_every`.
     last_seen_written: Mutex<HashMap<String, Instant>>,
+    /// Where release bundles are kept.
+    shelf: ReleaseShelf,
+    /// The places of bundle downloads served at once.
+    downloads: DownloadGate,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,8 +68,15 @@ impl AppState {
         code_secret: CodeSecret,
     ) -> Result<Self, StoreError> {
         let server_id = store.server_id().await?;
+        // Tests and benchmarks that build a state by hand keep bundles under the temporary
+        // folder; `server::open_state` always names the data directory's.
+        let shelf = ReleaseShelf::new(settings.releases.dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("sync-server-{server_id}-{}", release_shelf::DIR))
+        }));
         Ok(Self {
             shared: Arc::new(Shared {
+                downloads: DownloadGate::new(settings.releases.max_downloads),
+                shelf,
                 enroll_limiter: EnrollLimiter::new(settings.enroll_limits),
                 login_limiter: LoginLimiter::new(settings.login_limits),
                 password_gate: PasswordGate::new(settings.password_slots, settings.password_queue),
@@ -133,6 +146,16 @@ impl AppState {
 
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Where release bundles are kept.
+    pub fn shelf(&self) -> &ReleaseShelf {
+        &self.shared.shelf
+    }
+
+    /// The cap on bundle downloads served at once.
+    pub fn downloads(&self) -> &DownloadGate {
+        &self.shared.downloads
     }
 
     /// Records a verified request from `kiosk_id` (throttled). A failure is logged, not

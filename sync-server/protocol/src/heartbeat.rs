@@ -19,6 +19,9 @@ pub struct Heartbeat {
     pub uptime_s: u64,
     /// Server time minus booth time, as last learned, in milliseconds.
     pub clock_offset_ms: i64,
+    /// The booth's updater, once the booth has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<crate::release::UpdateReport>,
 }
 
 /// What the booth knows of its devices.
@@ -50,4 +53,9 @@ pub struct HeartbeatResponse {
     /// sealing existed learns it. Absent from servers that predate sealing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub county_key: Option<crate::personal::CountyKey>,
+    /// The release the county wants this booth to run; absent when it wants nothing new (no
+    /// rollout includes the booth). See [`crate::release::ReleaseTarget`] for why it rides
+    /// here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<crate::release::ReleaseTarget>,
 }

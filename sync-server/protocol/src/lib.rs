@@ -9,7 +9,10 @@
 //!   consultations) and the per-item results.
 //! - [`feed`]: what a booth pulls with a cursor: the service catalogue, notices, and status
 //!   changes of its own submissions.
-//! - [`heartbeat`]: the booth's health report.
+//! - [`heartbeat`]: the booth's health report, and the answer that tells it its release
+//!   target.
+//! - [`release`]: over-the-air releases: the target, the bundle download, the updater's
+//!   report.
 //! - [`personal`]: a submission's personal part sealed on the booth to the county's key
 //!   (RFC 9180 HPKE), opened only by the server.
 //! - [`phone`]: the contact phone number rule both sides apply.
@@ -34,6 +37,7 @@ pub mod personal;
 pub mod phone;
 pub mod pin;
 pub mod receipt;
+pub mod release;
 pub mod signing;
 pub mod submission;
 
@@ -50,12 +54,21 @@ pub mod paths {
     pub const FEEDS: &str = "/api/v1/feeds";
     /// `POST`: [`crate::heartbeat::Heartbeat`] → [`crate::heartbeat::HeartbeatResponse`].
     pub const HEARTBEAT: &str = "/api/v1/heartbeat";
+    /// `GET /api/v1/releases/{bundle}`: the bytes of a release bundle targeted at the signing
+    /// kiosk (`Range: bytes=N-` resumes; `ETag` is the bundle's SHA-256).
+    pub const RELEASES: &str = "/api/v1/releases";
     /// `GET`: the OpenAPI document of the kiosk API (unsigned).
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     /// `GET`: liveness, unsigned.
     pub const HEALTH: &str = "/healthz";
     /// `GET`: Prometheus text, for the scraper's bearer token.
     pub const METRICS: &str = "/metrics";
+
+    /// The path of one release bundle, by the hex SHA-256 a
+    /// [`crate::release::ReleaseTarget`] names.
+    pub fn release(bundle: &str) -> String {
+        format!("{RELEASES}/{bundle}")
+    }
 
     /// The path of one feed, e.g. `/api/v1/feeds/catalog`.
     pub fn feed(feed: crate::feed::Feed) -> String {

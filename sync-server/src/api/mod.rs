@@ -2,7 +2,8 @@
 //! scrape. It sits beside the staff pages, over the store and the domain rules.
 //!
 //! - [`routes`]: the route table, one file per endpoint (enroll, submissions, feeds,
-//!   heartbeat, health, metrics, openapi).
+//!   heartbeat, releases, health, metrics, openapi).
+//! - [`throttle`]: the cap on bundle downloads at once and the pace of each.
 //! - [`auth`]: signed-request verification (RFC 9421 style, see `sync_protocol::signing`),
 //!   with [`nonces`] (replay memory) in front of the handlers.
 //! - [`body`]: the bounded body reader (413 `body_too_large`) and the JSON extractor (400
@@ -28,3 +29,4 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod scraper;
+pub mod throttle;

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use sync_protocol::paths;
 
-use crate::api::routes::FEED_PATH;
+use crate::api::routes::{FEED_PATH, RELEASE_PATH};
 
 /// Every error code the server sends (`other` exists only for booths reading a newer server).
 pub const ERROR_CODES: [&str; 17] = [
@@ -310,6 +310,7 @@ fn schemas() -> Value {
                 "disk_free_bytes": uint(),
                 "uptime_s": uint(),
                 "clock_offset_ms": merge(int64(), json!({ "description": "Server time minus booth time." })),
+                "update": schema_ref("UpdateReport"),
             }),
         ),
         "Health": object(&["status"], json!({ "status": { "const": "ok" } })),
@@ -318,9 +319,55 @@ fn schemas() -> Value {
     schemas["SealedPersonal"] = sealed_personal();
     schemas["HeartbeatResponse"] = object(
         &["server_time"],
-        json!({ "server_time": date_time(), "county_key": county_key() }),
+        json!({
+            "server_time": date_time(),
+            "county_key": county_key(),
+            "release": merge(schema_ref("ReleaseTarget"), json!({ "description": "The release the county wants this booth to run; absent when no rollout includes it." })),
+        }),
     );
+    release_schemas(&mut schemas);
     schemas
+}
+
+/// A release version, `MAJOR.MINOR.PATCH` without leading zeros (`booth_release::Version`).
+fn version() -> Value {
+    json!({ "type": "string", "pattern": "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$" })
+}
+
+/// The schemas of over-the-air releases (`sync_protocol::release`).
+fn release_schemas(schemas: &mut Value) {
+    use sync_protocol::release::{FailureStage, MAX_FAILURE_REASON, UpdateState};
+    let states: Vec<&str> = UpdateState::ALL.iter().map(|s| s.as_str()).collect();
+    let stages: Vec<&str> = FailureStage::ALL.iter().map(|s| s.as_str()).collect();
+    schemas["ReleaseTarget"] = object(
+        &["version", "bundle", "size"],
+        json!({
+            "version": version(),
+            "bundle": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the whole bundle file, lowercase hex: download it from `/api/v1/releases/{bundle}` and check the bytes against it." },
+            "size": uint(),
+        }),
+    );
+    schemas["UpdateState"] = json!({ "type": "string", "enum": states });
+    schemas["FailureStage"] = json!({ "type": "string", "enum": stages });
+    schemas["UpdateFailure"] = object(
+        &["version", "stage", "reason"],
+        json!({
+            "version": version(),
+            "stage": schema_ref("FailureStage"),
+            "reason": { "type": "string", "maxLength": MAX_FAILURE_REASON, "description": "One line without personal data; the server keeps at most this many characters." },
+        }),
+    );
+    schemas["UpdateReport"] = object(
+        &["running", "highest_installed", "state"],
+        json!({
+            "running": version(),
+            "highest_installed": version(),
+            "target": version(),
+            "state": schema_ref("UpdateState"),
+            "downloaded_bytes": uint(),
+            "last_failure": schema_ref("UpdateFailure"),
+        }),
+    );
 }
 
 fn build() -> Value {
@@ -392,6 +439,7 @@ fn build() -> Value {
                     "200": ok("Recorded.", schema_ref("HeartbeatResponse")),
                 })),
             }},
+            (RELEASE_PATH): { "get": release_download(signed) },
             (paths::HEALTH): { "get": {
                 "operationId": "health",
                 "summary": "Liveness: the server answers and its store reads.",
@@ -434,6 +482,28 @@ fn build() -> Value {
             },
             "schemas": schemas(),
         },
+    })
+}
+
+/// `GET /api/v1/releases/{bundle}`.
+fn release_download(security: Value) -> Value {
+    let date = json!({ "Date": { "$ref": "#/components/headers/Date" } });
+    let bytes = json!({ "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } });
+    json!({
+        "operationId": "downloadRelease",
+        "summary": "The bytes of the release bundle this booth's heartbeat names (its target, or one it started in a rollout still running). Streamed at the server's pace; resumable with `Range`.",
+        "security": security,
+        "parameters": [
+            { "name": "bundle", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "description": "The `bundle` of the heartbeat's `release`: the SHA-256 of the whole file." },
+            { "name": "Range", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`bytes=N-` to resume after N bytes (also `bytes=N-M`, `bytes=-K`); one range only." },
+        ],
+        "responses": merge(signed_errors(), json!({
+            "200": { "description": "The whole bundle; `ETag` is its quoted SHA-256.", "headers": date, "content": bytes },
+            "206": { "description": "The range asked for, with `Content-Range: bytes N-M/SIZE`.", "headers": date, "content": bytes },
+            "404": error("`not_found`: no such bundle for this booth (the same answer whatever other releases exist)."),
+            "416": error("`invalid_request`: the range is not within the bundle; `Content-Range: bytes */SIZE`."),
+            "503": error("`rate_limited`: the server sends as many bundles as it may at once; ask again after `Retry-After` seconds."),
+        })),
     })
 }
 

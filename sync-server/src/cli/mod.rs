@@ -9,6 +9,8 @@ mod keys;
 mod kiosk;
 mod notice;
 mod output;
+mod release;
+mod rollout;
 mod serve;
 mod staff;
 mod submissions;
@@ -22,13 +24,15 @@ use clap::{Parser, Subcommand};
 use sync_server::api::enroll_codes::CodeSecret;
 use sync_server::data_dir::{self, DataDir};
 use sync_server::key_file::{KeyFile, KeyLock};
+use sync_server::release_keys::ReleaseKeys;
 use sync_server::store::sqlite::SqliteStore;
 
 /// The county sync server for village booths.
 ///
 /// `serve` runs the kiosk API; the other commands are for staff and work while it runs:
 /// issue enrollment codes, list and revoke kiosks, import the catalogue, publish notices,
-/// move submissions along, and check the audit log's chain.
+/// move submissions along, upload releases and roll them out, and check the audit log's
+/// chain.
 #[derive(Debug, Parser)]
 #[command(name = "sync-server", version)]
 pub struct Cli {
@@ -42,6 +46,12 @@ pub struct Cli {
     /// [default: /etc/sync-server/keys.json].
     #[arg(long, global = true, value_name = "PATH")]
     key_file: Option<PathBuf>,
+
+    /// The release public keys uploaded bundles are verified against: `ed25519:…` lines, as
+    /// `booth-release keygen` prints them; no file, no uploads [env: SYNC_SERVER_RELEASE_KEYS]
+    /// [default: /etc/sync-server/release-keys].
+    #[arg(long, global = true, value_name = "PATH")]
+    release_keys: Option<PathBuf>,
 
     #[command(subcommand)]
     command: Command,
@@ -79,6 +89,12 @@ enum Command {
     /// The key file personal data is sealed with: init, list, rotate, drop.
     #[command(subcommand)]
     Keys(keys::Command),
+    /// Booth releases: upload a signed bundle, list them.
+    #[command(subcommand)]
+    Release(release::Command),
+    /// Roll a release out to booths: create, list, pause, resume, widen, stop.
+    #[command(subcommand)]
+    Rollout(rollout::Command),
 }
 
 /// Where a command finds the data directory and the key file.
@@ -86,6 +102,7 @@ enum Command {
 pub struct Paths {
     pub data_dir: PathBuf,
     pub key_file: PathBuf,
+    pub release_keys: PathBuf,
 }
 
 /// An open store and the shared key lock held while it is used.
@@ -105,6 +122,7 @@ impl Cli {
         let paths = Paths {
             data_dir: DataDir::resolve(self.data_dir.as_deref()),
             key_file: KeyFile::resolve(self.key_file.as_deref()),
+            release_keys: ReleaseKeys::resolve(self.release_keys.as_deref()),
         };
         match &self.command {
             Command::Serve(args) => args.run(&paths).await,
@@ -124,6 +142,13 @@ impl Cli {
             }
             Command::Staff(command) => command.run(open_or_create(&paths).await?.store()).await,
             Command::Calendar(command) => command.run(open_or_create(&paths).await?.store()).await,
+            Command::Release(command) => {
+                let opened = open_existing(&paths).await?;
+                command
+                    .run(opened.store(), &paths.data_dir, &paths.release_keys)
+                    .await
+            }
+            Command::Rollout(command) => command.run(open_existing(&paths).await?.store()).await,
             // Read-only, never migrating: it opens the file itself.
             Command::Audit(command) => command.run(&paths.data_dir).await,
         }

@@ -1,6 +1,7 @@
 //! `sync-server serve [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
 //! [--public-url URL] [--follow-up-days N] [--max-connections N] [--metrics-token-file FILE]
-//! [--log-format compact|json]`.
+//! [--max-bundle-mib N] [--max-downloads N] [--download-kib-per-s N] [--log-format compact|json]`.
+//! The release keys come from the global `--release-keys` (see `sync-server --help`).
 //!
 //! Refuses to start without the key file (`--key-file`, see `keys init`), or with one that
 //! lies in the data directory, is open to group or others, or is not this database's.
@@ -23,8 +24,9 @@ use anyhow::{Context as _, bail, ensure};
 use sync_server::api::scraper::ScraperToken;
 use sync_server::data_dir::{self, DataDir};
 use sync_server::key_file::{KeyFile, KeyLock};
+use sync_server::release_keys::ReleaseKeys;
 use sync_server::server;
-use sync_server::settings::Settings;
+use sync_server::settings::{self, ReleaseSettings, Settings};
 use sync_server::tls::{self, TlsListener};
 use systemd_notify::{Notifier, State};
 
@@ -66,6 +68,17 @@ pub struct Args {
     /// Working days staff have to call back and fix a 不满意/非常不满意 rating.
     #[arg(long, value_name = "N", default_value_t = sync_server::domain::ratings::DEFAULT_FOLLOW_UP_DAYS)]
     follow_up_days: u32,
+    /// The largest release bundle staff may upload, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = settings::DEFAULT_MAX_BUNDLE_BYTES / (1024 * 1024))]
+    max_bundle_mib: u64,
+    /// Release bundle downloads served at once; booths beyond get 503 with Retry-After and
+    /// come back (they resume with Range), so downloads never crowd out uploads and
+    /// heartbeats.
+    #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_MAX_DOWNLOADS)]
+    max_downloads: usize,
+    /// The pace of each bundle download, in KiB per second; 0 for no limit.
+    #[arg(long, value_name = "KIB", default_value_t = settings::DEFAULT_DOWNLOAD_RATE / 1024)]
+    download_kib_per_s: u64,
 }
 
 impl Args {
@@ -114,7 +127,16 @@ impl Args {
         // Held until the process ends: no rotation while this server seals with the keys.
         let _lock = KeyLock::shared(data_dir.path())?;
         let keys = KeyFile::load(&paths.key_file, data_dir.path())?.keys()?;
+        let release_keys = ReleaseKeys::load(&paths.release_keys)?;
+        let no_release_keys = release_keys.keys.is_empty();
         let settings = Settings {
+            releases: ReleaseSettings {
+                keys: release_keys,
+                max_bundle_bytes: self.max_bundle_mib.saturating_mul(1024 * 1024),
+                max_downloads: self.max_downloads,
+                download_rate: self.download_kib_per_s.saturating_mul(1024),
+                ..ReleaseSettings::default()
+            },
             secure_cookies: tls.is_some(),
             public_url,
             tls_pin,
@@ -125,6 +147,9 @@ impl Args {
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;
         tracing::info!(data_dir = %data_dir.path().display(), server_id = state.server_id(), tls = tls.is_some(), "store open");
+        if no_release_keys {
+            tracing::warn!(file = %paths.release_keys.display(), "no release public keys: uploads of release bundles are refused");
+        }
         if let Some(pin) = &tls_pin {
             tracing::info!(%pin, "booths pin this certificate");
         }

@@ -240,6 +240,7 @@ mod tests {
             disk_free_bytes: 1 << 30,
             uptime_s: 3600,
             clock_offset_ms: 0,
+            update: None,
         }
     }
 

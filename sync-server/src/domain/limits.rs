@@ -50,6 +50,14 @@ pub const FIELD_NAME: usize = 64;
 /// The kiosk software version a booth reports when it enrolls and in every heartbeat.
 pub const APP_VERSION: usize = 64;
 
+/// A booth's update failure reason, as kept (longer ones are cut, not refused: the booth's
+/// heartbeat must still be recorded).
+pub const UPDATE_FAILURE_REASON: usize = sync_protocol::release::MAX_FAILURE_REASON;
+/// Release notes as kept in a release's summary (the signed manifest allows 4 KiB).
+pub const RELEASE_NOTES: usize = 1000;
+/// Townships, villages or booth numbers one rollout names, each.
+pub const ROLLOUT_TARGETS: usize = 500;
+
 /// The audit log's columns. The actor is a login name, `cli` or `system`; the target an id, a
 /// receipt number, a login name or a date; the detail a line without personal data (a review
 /// comment is not copied into it); the remote an IP address.
@@ -81,6 +89,9 @@ pub fn form_field(name: &str) -> usize {
         "body" => PAGE_CHECK_SLACK * NOTICE_BODY,
         "name" => PAGE_CHECK_SLACK * DAY_NAME,
         "legal_basis" | "conditions" | "materials" | "steps" | "fees" | "form_fields" => GUIDE_TEXT,
+        // A rollout's lists of places and booth numbers (each entry checked again, and their
+        // number capped at ROLLOUT_TARGETS).
+        "townships" | "villages" | "booths" => ROLLOUT_TARGETS * (SCOPE + 1),
         // The return address after login is a path on this site.
         "next" => 2000,
         _ => SHORT_TEXT,

@@ -12,6 +12,8 @@
 //!   every bad rating gets.
 //! - [`limits`]: the longest value kept of anything that comes from outside.
 //! - [`fleet`]: the kiosk record, and whether a booth is online, its paper and its alerts.
+//! - [`releases`]: rollouts of booth releases: which booths each includes, each booth's
+//!   target, progress, the automatic pause.
 //! - [`catalog`]: the catalogue import file, the rule every published item meets, and how an
 //!   import changes item versions.
 
@@ -22,4 +24,5 @@ pub mod county_time;
 pub mod fleet;
 pub mod limits;
 pub mod ratings;
+pub mod releases;
 pub mod review;

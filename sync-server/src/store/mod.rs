@@ -7,6 +7,8 @@
 //!   chain, its encoding and its walk, the same for every backend; [`review`]: review state, actions, the
 //!   inbox and the working-day calendar, another; [`ratings`]: ratings counted for the
 //!   dashboard and the follow-ups of bad ones, a third.
+//! - [`releases`]: booth releases (their verified bundles' names and manifests) and rollouts,
+//!   another supertrait.
 //! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
 //!   another supertrait.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
@@ -36,6 +38,7 @@ pub mod conformance;
 pub mod content;
 pub mod model;
 pub mod ratings;
+pub mod releases;
 pub mod review;
 pub mod sealing;
 pub mod sqlite;
@@ -54,6 +57,7 @@ use crate::domain::fleet::KioskRecord;
 pub use content::ContentStore;
 pub use model::*;
 pub use ratings::RatingsStore;
+pub use releases::ReleaseStore;
 pub use review::ReviewStore;
 pub use staff::StaffStore;
 
@@ -122,7 +126,7 @@ impl StoreError {
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
 pub trait Store:
-    StaffStore + ReviewStore + ContentStore + RatingsStore + Send + Sync + 'static
+    StaffStore + ReviewStore + ContentStore + RatingsStore + ReleaseStore + Send + Sync + 'static
 {
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;

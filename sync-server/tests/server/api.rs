@@ -333,6 +333,7 @@ async fn heartbeats_are_kept_and_answered_with_server_time() {
         disk_free_bytes: 5 << 30,
         uptime_s: 86_400,
         clock_offset_ms: 172_800_000,
+        update: None,
     };
     let response = kiosk.post_json(paths::HEARTBEAT, &heartbeat).await;
     assert_eq!(response.status(), StatusCode::OK);

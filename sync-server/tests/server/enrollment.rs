@@ -39,6 +39,7 @@ fn heartbeat() -> Heartbeat {
         disk_free_bytes: 1,
         uptime_s: 1,
         clock_offset_ms: 0,
+        update: None,
     }
 }
 

@@ -79,6 +79,24 @@ const FORMS: &[(&str, &[&str])] = &[
     ("/inbox/by-id", &["id_number"]),
     ("/submissions/{receipt}", &["action", "comment", "version"]),
     ("/submissions/{receipt}/identity", &[]),
+    (
+        "/rollouts",
+        &[
+            "version",
+            "percent",
+            "townships",
+            "villages",
+            "booths",
+            "threshold",
+        ],
+    ),
+    ("/rollouts/{id}/pause", &[]),
+    ("/rollouts/{id}/resume", &[]),
+    ("/rollouts/{id}/stop", &[]),
+    (
+        "/rollouts/{id}/widen",
+        &["percent", "townships", "villages", "booths"],
+    ),
 ];
 
 /// The POST routes of the staff route table: a new form must join [`FORMS`] or this test fails.
@@ -95,6 +113,9 @@ fn the_walk_below_covers_every_staff_form() {
     let walked: BTreeSet<String> = FORMS.iter().map(|(path, _)| (*path).to_owned()).collect();
     let mut declared = declared_post_routes();
     declared.remove("/login"); // its own test below
+    // Multipart, no text field but the token: the bundle's cap is the upload's own
+    // (`staff_releases`, `releases_api`).
+    declared.remove("/releases");
     assert_eq!(walked, declared);
 }
 
@@ -285,6 +306,7 @@ async fn what_booths_send_is_capped_before_it_is_stored() {
         disk_free_bytes: 1 << 30,
         uptime_s: 60,
         clock_offset_ms: 0,
+        update: None,
     };
     let (status, body) = refusal(kiosk.post_json(paths::HEARTBEAT, &heartbeat).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -34,6 +34,12 @@
 //!   due dates, scope, roles, escaping, CSRF and the audit trail.
 //! - `staff_fleet`: the fleet page: administrators in their scope, alerts, enrollment codes
 //!   with a scannable QR code, revocation, escaping.
+//! - `releases_api`: the release target in the heartbeat's answer, the bundle download (Range,
+//!   ETag, 404 for a booth it is not meant for, the cap), refused uploads leaving nothing, the
+//!   automatic pause (bundles from `release_fixtures`, packed with a test key).
+//! - `staff_releases`: the releases page: upload, rollouts and their actions, refusals on one
+//!   line, CSRF, and every role and narrower scope refused on every action.
+//! - `releases_cli`: `sync-server release` and `rollout` against a data directory.
 //! - `session_lookup`: a session cookie is looked up with reads only; a made-up one never
 //!   queues on the store's single writer.
 //! - `tls`: HTTPS with a self-signed certificate, `Secure` cookies, handshake deadlines, and
@@ -58,6 +64,9 @@ mod login_guessing;
 mod openapi;
 mod personal_data;
 mod re_enrollment;
+mod release_fixtures;
+mod releases_api;
+mod releases_cli;
 mod return_paths;
 mod security;
 mod session_lookup;
@@ -69,8 +78,24 @@ mod staff_client;
 mod staff_content;
 mod staff_fleet;
 mod staff_ratings;
+mod staff_releases;
 mod staff_review;
 mod staff_scope;
 mod store_sqlite;
 mod systemd;
 mod tls;
+
+/// A heartbeat of a booth without an updater, for the release tests.
+fn releases_api_heartbeat() -> sync_protocol::heartbeat::Heartbeat {
+    sync_protocol::heartbeat::Heartbeat {
+        queue_depth: 0,
+        oldest_pending_age_s: None,
+        quarantined: 0,
+        devices: sync_protocol::heartbeat::DeviceHealth::default(),
+        app_version: "2.0.0".into(),
+        disk_free_bytes: 1 << 30,
+        uptime_s: 60,
+        clock_offset_ms: 0,
+        update: None,
+    }
+}

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
 use sync_protocol::feed::{FeedPage, Notice, StatusChange, SubmissionStatus};
 use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, HeartbeatResponse, PrinterHealth};
+use sync_protocol::release::{
+    FailureStage, ReleaseTarget, UpdateFailure, UpdateReport, UpdateState,
+};
 use sync_protocol::submission::{Applicant, BatchRequest, BatchResponse, ItemResult, Outcome};
 use sync_protocol::{ErrorBody, ErrorCode};
 use sync_server::api::openapi::{ERROR_CODES, document};
@@ -396,6 +399,45 @@ fn the_wire_types_fit_their_schemas() {
             disk_free_bytes: 10,
             uptime_s: 10,
             clock_offset_ms: -300,
+            update: None,
+        },
+    );
+    let version = |text: &str| text.parse::<booth_release::Version>().unwrap();
+    fits(
+        "Heartbeat",
+        &Heartbeat {
+            queue_depth: 0,
+            oldest_pending_age_s: None,
+            quarantined: 0,
+            devices: DeviceHealth::default(),
+            app_version: "1.2.0".into(),
+            disk_free_bytes: 10,
+            uptime_s: 10,
+            clock_offset_ms: 0,
+            update: Some(UpdateReport {
+                running: version("1.2.0"),
+                highest_installed: version("1.3.0"),
+                target: Some(version("1.3.0")),
+                state: UpdateState::RolledBack,
+                downloaded_bytes: Some(4096),
+                last_failure: Some(UpdateFailure {
+                    version: version("1.3.0"),
+                    stage: FailureStage::Ready,
+                    reason: "not ready within 120 s".into(),
+                }),
+            }),
+        },
+    );
+    fits(
+        "HeartbeatResponse",
+        &HeartbeatResponse {
+            server_time: Utc::now(),
+            county_key: None,
+            release: Some(ReleaseTarget {
+                version: version("1.3.0"),
+                bundle: "0f".repeat(32),
+                size: 20 << 20,
+            }),
         },
     );
     fits(
@@ -407,6 +449,7 @@ fn the_wire_types_fit_their_schemas() {
                     .public_key()
                     .clone(),
             ),
+            release: None,
         },
     );
     for code in ERROR_CODES {

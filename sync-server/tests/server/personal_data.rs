@@ -620,6 +620,7 @@ async fn a_submission_sealed_on_the_booth_lands_opened_and_a_foreign_seal_is_inv
                 disk_free_bytes: 1,
                 uptime_s: 1,
                 clock_offset_ms: 0,
+                update: None,
             },
         )
         .await

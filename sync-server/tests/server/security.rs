@@ -47,6 +47,7 @@ fn heartbeat() -> Heartbeat {
         disk_free_bytes: 1 << 30,
         uptime_s: 60,
         clock_offset_ms: 0,
+        update: None,
     }
 }
 

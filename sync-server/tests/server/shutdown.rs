@@ -23,6 +23,7 @@ async fn a_stop_waits_for_the_request_in_flight() {
         disk_free_bytes: 1,
         uptime_s: 1,
         clock_offset_ms: 0,
+        update: None,
     })
     .unwrap();
     let (mut stream, second_half) = send_half_a_heartbeat(&kiosk, &server.url, &body).await;

@@ -188,6 +188,32 @@ impl StaffClient {
         self.read(response).await
     }
 
+    /// Posts a bundle as the releases page's upload form does (`multipart/form-data`: the
+    /// form token `csrf`, here as given, then the file `bundle`).
+    pub async fn post_bundle(&mut self, path: &str, csrf: &str, bundle: &[u8]) -> Page {
+        const BOUNDARY: &str = "----booth-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"bundle\"; filename=\"release.bundle\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bundle);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("POST");
+        self.read(response).await
+    }
+
     /// Reads the login page (for its token), then posts the credentials.
     pub async fn login(&mut self, username: &str, password: &str) -> Page {
         let form = self.get("/staff/login").await;

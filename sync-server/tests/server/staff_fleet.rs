@@ -68,6 +68,7 @@ fn heartbeat(printer: Option<PrinterHealth>) -> Heartbeat {
         disk_free_bytes: 1 << 30,
         uptime_s: 60,
         clock_offset_ms: 1200,
+        update: None,
     }
 }
 

@@ -393,6 +393,26 @@ fn probes(world: &World) -> Vec<Probe> {
             format!("/fleet/{kiosk}/revoke"),
             &[("confirm", "yes")],
         ),
+        get("/releases", "/releases".into()),
+        // Multipart on the page; any body is refused before it is read (403 for the role).
+        post(
+            "/releases",
+            "/releases".into(),
+            &[("bundle", "not a bundle")],
+        ),
+        post(
+            "/rollouts",
+            "/rollouts".into(),
+            &[("version", "1.0.0"), ("percent", "100")],
+        ),
+        post("/rollouts/{id}/pause", "/rollouts/1/pause".into(), &[]),
+        post("/rollouts/{id}/resume", "/rollouts/1/resume".into(), &[]),
+        post("/rollouts/{id}/stop", "/rollouts/1/stop".into(), &[]),
+        post(
+            "/rollouts/{id}/widen",
+            "/rollouts/1/widen".into(),
+            &[("percent", "100")],
+        ),
         // Last: it ends the session the walk uses.
         Probe {
             aim: Aim::Own,
@@ -424,7 +444,9 @@ fn expected_needs(method: &str, route: &str) -> Needs {
         (_, route)
             if route.starts_with("/audit")
                 || route.starts_with("/calendar")
-                || route.starts_with("/guides") =>
+                || route.starts_with("/guides")
+                || route.starts_with("/releases")
+                || route.starts_with("/rollouts") =>
         {
             Needs::CountyAdmin
         }

@@ -40,6 +40,12 @@ mod audit_chain {
     sync_server::audit_conformance_tests!(open());
 }
 
+mod releases {
+    use super::open;
+
+    sync_server::release_conformance_tests!(open());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_handle_on_the_file_sees_and_makes_changes_at_once() {
     let (server, dir) = open();

@@ -99,6 +99,7 @@ async fn serve_tells_systemd_it_is_ready_and_stopping_and_finishes_the_request_i
         disk_free_bytes: 1,
         uptime_s: 1,
         clock_offset_ms: 0,
+        update: None,
     })
     .unwrap();
     let (mut stream, second_half) = send_half_a_heartbeat(&kiosk, &url, &body).await;

@@ -657,6 +657,7 @@ mod tests {
             disk_free_bytes: 1,
             uptime_s: 1,
             clock_offset_ms: 0,
+            update: None,
         }
     }
 

@@ -335,6 +335,7 @@ fn answer(
             axum::Json(HeartbeatResponse {
                 server_time: Utc::now(),
                 county_key: state.county.as_ref().map(|c| c.public_key().clone()),
+                release: None,
             })
             .into_response()
         }

@@ -2,8 +2,8 @@
 //! [`crate::app::app`] builds the router from it, and the OpenAPI test holds the document to
 //! it, so neither can gain a route the other lacks.
 //!
-//! One file per endpoint: [`enroll`], [`submissions`], [`feeds`], [`heartbeat`], [`health`],
-//! [`metrics`], [`openapi`].
+//! One file per endpoint: [`enroll`], [`submissions`], [`feeds`], [`heartbeat`],
+//! [`releases`], [`health`], [`metrics`], [`openapi`].
 
 pub mod enroll;
 pub mod feeds;
@@ -11,6 +11,7 @@ pub mod health;
 pub mod heartbeat;
 pub mod metrics;
 pub mod openapi;
+pub mod releases;
 pub mod submissions;
 
 use axum::http::Method;
@@ -41,6 +42,8 @@ pub struct Route {
 
 /// The path of the feeds route.
 pub const FEED_PATH: &str = "/api/v1/feeds/{feed}";
+/// The path of the bundle download route.
+pub const RELEASE_PATH: &str = "/api/v1/releases/{bundle}";
 
 pub fn table() -> Vec<Route> {
     let route = |method, path, access, handler| Route {
@@ -68,6 +71,12 @@ pub fn table() -> Vec<Route> {
             paths::HEARTBEAT,
             Access::Signed,
             post(heartbeat::heartbeat),
+        ),
+        route(
+            Method::GET,
+            RELEASE_PATH,
+            Access::Signed,
+            get(releases::download),
         ),
         route(
             Method::GET,

@@ -17,6 +17,7 @@ pub const KEYS: &[Entry] = &[
     ("nav.guides", "办事指南", "Guides"),
     ("nav.notices", "公告", "Notices"),
     ("nav.fleet", "服务亭", "Booths"),
+    ("nav.releases", "软件发布", "Releases"),
     ("nav.staff", "账号", "Accounts"),
     ("nav.calendar", "节假日", "Holidays"),
     ("nav.audit", "审计日志", "Audit log"),

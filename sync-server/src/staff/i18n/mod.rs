@@ -20,6 +20,7 @@ pub mod frame;
 pub mod guides;
 pub mod notices;
 pub mod ratings;
+pub mod releases;
 pub mod review;
 
 /// The language a page is rendered in.
@@ -138,6 +139,7 @@ pub const SECTIONS: &[&[Entry]] = &[
     ratings::KEYS,
     follow_ups::KEYS,
     fleet::KEYS,
+    releases::KEYS,
 ];
 
 pub fn all_entries() -> impl Iterator<Item = &'static Entry> {
@@ -199,6 +201,8 @@ mod tests {
         "level.",
         "action.",
         "fleet.alert.",
+        "rollout.state.",
+        "update.state.",
     ];
 
     #[test]

@@ -42,7 +42,8 @@ pub enum Needs {
     /// An administrator whose scope spans the county (`*` or a county): the pages whose data
     /// or effect is the whole county's. The holiday calendar moves every deadline; the
     /// service catalogue and its review levels are every booth's; the audit log records every
-    /// account's actions and views, failed logins under any typed name included.
+    /// account's actions and views, failed logins under any typed name included; a release
+    /// and its rollouts reach every township's booths.
     CountyAdmin,
 }
 
@@ -99,6 +100,7 @@ pub fn table() -> Vec<StaffRoute> {
         super::ratings::routes(),
         super::follow_ups::routes(),
         super::fleet::routes(),
+        super::releases::routes(),
         super::health::routes(),
     ]
     .into_iter()

@@ -1,6 +1,8 @@
-//! The fleet page, for administrators: the booths in their scope with their health, the
-//! alerts that need someone to act (the rules are in [`crate::domain::fleet`]), issuing an enrollment
-//! code with the QR code a booth scans, and revoking a booth.
+//! The fleet page, for administrators: the booths in their scope with their health and their
+//! release (running, targeted, the updater's state and last failure), the alerts that need
+//! someone to act (the rules are in [`crate::domain::fleet`]; a rollout that paused itself,
+//! for county-wide administrators), issuing an enrollment code with the QR code a booth
+//! scans, and revoking a booth.
 //!
 //! Other roles get 403. Booths outside the member's scope are never loaded; acting on one
 //! answers 404 like a missing one, and a code for a village outside it is refused (403).
@@ -17,6 +19,7 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::Deserialize;
 use sync_protocol::enroll::{EnrollQr, Village};
+use sync_protocol::release::{UpdateReport, UpdateState};
 
 use super::access::{Needs, StaffRoute, route};
 use super::session::{Staff, StaffForm};
@@ -25,6 +28,7 @@ use crate::api::enroll_codes::{self, IssueError, IssuedCode};
 use crate::domain::access::Scope;
 use crate::domain::fleet::KioskRecord;
 use crate::domain::fleet::{self, Alert, Paper, Presence};
+use crate::domain::releases;
 use crate::staff::i18n::Tr;
 use crate::state::AppState;
 use crate::store::{KioskRef, RevokeOutcome};
@@ -72,6 +76,13 @@ struct KioskView {
     paper_key: &'static str,
     paper_class: &'static str,
     version: String,
+    /// The release the county wants it to run, if any.
+    target: String,
+    /// `update.state.*` of its last update report; empty without one.
+    update_key: String,
+    /// Bytes downloaded and the last failure, as one line.
+    update_detail: String,
+    update_class: &'static str,
     clock: String,
     alerting: bool,
     /// For revoked booths: `fleet.state.revoked` or `fleet.state.replaced`, and when.
@@ -100,6 +111,8 @@ struct Validity {
 struct FleetPage {
     frame: Frame,
     alerts: Vec<AlertView>,
+    /// Rollouts that paused themselves, for county-wide administrators.
+    rollout_alerts: Vec<String>,
     active: Vec<KioskView>,
     retired: Vec<KioskView>,
     form: CodeForm,
@@ -184,10 +197,31 @@ async fn fleet_page(
         .list_kiosks_in(scope)
         .await
         .map_err(|e| staff.fail(e))?;
+    let rollouts = state
+        .store()
+        .list_rollouts()
+        .await
+        .map_err(|e| staff.fail(e))?;
     let tr = Tr::new(staff.lang);
     let now = Utc::now();
     // One county's staff know their county; only a county-wide view needs it spelled out.
     let with_county = *scope == Scope::All;
+    // A rollout's counts are the whole county's: a township's administrator sees their own
+    // booths' update state in the table, not the county's numbers.
+    let rollout_alerts = if scope.is_county_wide() {
+        rollouts
+            .iter()
+            .filter(|rollout| rollout.paused_automatically())
+            .map(|rollout| {
+                tr.t("fleet.alert.rollout_paused")
+                    .replace("{id}", &rollout.id.to_string())
+                    .replace("{version}", &rollout.version.to_string())
+                    .replace("{reason}", rollout.state_reason.as_deref().unwrap_or(""))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let mut alerts = Vec::new();
     let (mut active, mut retired) = (Vec::new(), Vec::new());
     for kiosk in &kiosks {
@@ -199,7 +233,9 @@ async fn fleet_page(
             text: alert_text(alert, now, tr),
             severe: alert.is_severe(),
         }));
-        let view = kiosk_view(kiosk, place, !kiosk_alerts.is_empty(), now, tr);
+        let mut view = kiosk_view(kiosk, place, !kiosk_alerts.is_empty(), now, tr);
+        view.target = releases::target_for(&rollouts, kiosk)
+            .map_or_else(|| "—".to_owned(), |rollout| rollout.version.to_string());
         if kiosk.is_revoked() {
             retired.push(view);
         } else {
@@ -221,6 +257,7 @@ async fn fleet_page(
     Ok(FleetPage {
         frame,
         alerts,
+        rollout_alerts,
         active,
         retired,
         form,
@@ -241,6 +278,7 @@ fn kiosk_view(
         .as_ref()
         .map(|record| &record.heartbeat);
     let dash = || "—".to_owned();
+    let update = heartbeat.and_then(|h| h.update.as_ref());
     let (presence_key, presence_class) = match fleet::presence(kiosk, now) {
         Presence::Online => ("fleet.presence.online", "good"),
         Presence::Offline => ("fleet.presence.offline", "bad"),
@@ -277,7 +315,25 @@ fn kiosk_view(
         quarantined: heartbeat.map_or_else(dash, |h| h.quarantined.to_string()),
         paper_key,
         paper_class,
-        version: heartbeat.map_or_else(|| kiosk.app_version.clone(), |h| h.app_version.clone()),
+        version: heartbeat.map_or_else(
+            || kiosk.app_version.clone(),
+            |h| {
+                h.update
+                    .as_ref()
+                    .map_or_else(|| h.app_version.clone(), |u| u.running.to_string())
+            },
+        ),
+        target: "—".to_owned(),
+        update_key: update.map_or_else(String::new, |u| {
+            format!("update.state.{}", u.state.as_str())
+        }),
+        update_detail: update.map_or_else(String::new, update_detail),
+        update_class: match update.map(|u| u.state) {
+            Some(state) if state.is_failure() => "bad",
+            Some(UpdateState::Installed) => "good",
+            Some(UpdateState::Idle) | None => "",
+            Some(_) => "warn",
+        },
         clock: heartbeat.map_or_else(dash, |h| {
             format!("{:+.1} s", h.clock_offset_ms as f64 / 1000.0)
         }),
@@ -285,6 +341,27 @@ fn kiosk_view(
         retired_key,
         retired_at,
     }
+}
+
+/// What a booth's updater reported besides its state: bytes downloaded towards its target,
+/// and its last failure (version, stage, reason: the reason was cut to its cap on arrival).
+fn update_detail(update: &UpdateReport) -> String {
+    let mut parts = Vec::new();
+    if let (Some(bytes), Some(target)) = (update.downloaded_bytes, update.target) {
+        parts.push(format!(
+            "{target}: {:.1} MiB",
+            bytes as f64 / (1024.0 * 1024.0)
+        ));
+    }
+    if let Some(failure) = &update.last_failure {
+        parts.push(format!(
+            "{} {}: {}",
+            failure.version,
+            failure.stage.as_str(),
+            failure.reason
+        ));
+    }
+    parts.join(" · ")
 }
 
 /// `凤岭乡 / 石门村` (with the county in front when asked), skipping empty parts.

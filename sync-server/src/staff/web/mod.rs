@@ -22,6 +22,7 @@ pub mod guides;
 pub mod health;
 pub mod notices;
 pub mod ratings;
+pub mod releases;
 pub mod return_path;
 pub mod review;
 pub mod session;
@@ -213,6 +214,7 @@ impl Frame {
                 ("guides", "/staff/guides"),
                 ("notices", "/staff/notices"),
                 ("fleet", "/staff/fleet"),
+                ("releases", "/staff/releases"),
                 ("staff", "/staff/accounts"),
                 ("calendar", "/staff/calendar"),
                 ("audit", "/staff/audit"),

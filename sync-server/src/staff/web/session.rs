@@ -213,7 +213,7 @@ pub struct StaffForm<T> {
 
 /// Whether the browser says the request came from another site. Browsers send `Origin` on
 /// every POST; a request without it (a script, an old client) still needs the token.
-fn cross_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn cross_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };

@@ -1,7 +1,8 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation, in four suites: [`store`] (the trait's own methods), [`content`]
+//! violation, in five suites: [`store`] (the trait's own methods), [`content`]
 //! ([`ContentStore`](crate::store::ContentStore)), [`ratings`]
-//! ([`RatingsStore`](crate::store::RatingsStore)) and [`audit`] (the audit log's hash
+//! ([`RatingsStore`](crate::store::RatingsStore)), [`releases`]
+//! ([`ReleaseStore`](crate::store::ReleaseStore)) and [`audit`] (the audit log's hash
 //! chain). A backend's test file runs all of them against fresh stores:
 //!
 //! ```text
@@ -10,6 +11,7 @@
 //! sync_server::content_conformance_tests!(open());
 //! sync_server::ratings_conformance_tests!(open());
 //! sync_server::audit_conformance_tests!(open());
+//! sync_server::release_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -20,6 +22,7 @@
 pub mod audit;
 pub mod content;
 pub mod ratings;
+pub mod releases;
 pub mod store;
 
 use std::collections::BTreeMap;

@@ -772,6 +772,7 @@ pub async fn heartbeats_and_sightings_are_kept(store: Arc<dyn Store>) {
         disk_free_bytes: 1 << 30,
         uptime_s: 3600,
         clock_offset_ms: -1500,
+        update: None,
     };
     let at = t0() + Duration::minutes(5);
     store

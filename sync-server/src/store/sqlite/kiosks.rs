@@ -361,12 +361,17 @@ pub(super) fn touch(conn: &Connection, kiosk_id: &str, now: DateTime<Utc>) -> St
     Ok(())
 }
 
+/// Keeps the heartbeat; when its update report differs from the last one, settles the
+/// rollouts (an automatic pause or completion) in the same transaction.
 pub(super) fn record_heartbeat(
     conn: &Connection,
     kiosk_id: &str,
     heartbeat: &Heartbeat,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let before = find(conn, &KioskRef::Id(kiosk_id.to_owned()))?
+        .and_then(|kiosk| kiosk.last_heartbeat)
+        .and_then(|last| last.heartbeat.update);
     conn.execute(
         "UPDATE kiosks SET heartbeat = ?2, heartbeat_at = ?3,
                 last_seen_at = MAX(COALESCE(last_seen_at, 0), ?3)
@@ -374,5 +379,8 @@ pub(super) fn record_heartbeat(
         params![kiosk_id, to_json(heartbeat)?, millis(now)],
     )
     .map_err(failed("record a heartbeat"))?;
+    if heartbeat.update.is_some() && heartbeat.update != before {
+        super::releases::settle_rollouts(conn, now)?;
+    }
     Ok(())
 }

@@ -10,8 +10,8 @@
 //! - [`kiosks`], [`submissions`], [`feeds`]: the SQL, as plain functions over a connection;
 //!   [`staff`]: accounts, sessions and the audit log ([`audit`]: its hash chain), and
 //!   [`review`]: review state, inbox and calendar; [`content`]: guide drafts and versions, and
-//!   notices as staff edit them; [`ratings`]: rating counts and follow-ups; each with its part
-//!   of the trait.
+//!   notices as staff edit them; [`ratings`]: rating counts and follow-ups; [`releases`]:
+//!   releases, rollouts and their automatic pause; each with its part of the trait.
 //!
 //! Staff commands open the same file from another process while the server runs: WAL lets
 //! their reads run beside the server, the busy timeout queues their writes behind its commits,
@@ -25,6 +25,7 @@ mod feeds;
 mod kiosks;
 mod ratings;
 mod readers;
+mod releases;
 mod review;
 mod schema;
 mod sealed;

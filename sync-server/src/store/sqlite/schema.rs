@@ -323,6 +323,39 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX submissions_by_id_lookup ON submissions (id_lookup) WHERE id_lookup IS NOT NULL;
     "#,
     ),
+    // Booth releases and their rollouts (`store::releases`). A release's bundle is a file in
+    // the data directory named by `bundle` (its SHA-256); the version's numbers are kept apart
+    // to order releases. A rollout's townships, villages and booth numbers are JSON arrays.
+    // Each booth's update state is the `update` of its last heartbeat (kiosks.heartbeat).
+    Migration::Sql(
+        r#"
+    CREATE TABLE releases (
+        version TEXT PRIMARY KEY,
+        major INTEGER NOT NULL,
+        minor INTEGER NOT NULL,
+        patch INTEGER NOT NULL,
+        bundle TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        summary TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE rollouts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        version TEXT NOT NULL REFERENCES releases (version),
+        percent INTEGER NOT NULL CHECK (percent BETWEEN 0 AND 100),
+        townships TEXT NOT NULL,
+        villages TEXT NOT NULL,
+        booths TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('active', 'paused', 'stopped', 'completed')),
+        failure_threshold INTEGER NOT NULL CHECK (failure_threshold BETWEEN 0 AND 100),
+        state_reason TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        changed_at INTEGER NOT NULL
+    ) STRICT;
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

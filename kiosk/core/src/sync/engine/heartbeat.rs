@@ -32,6 +32,8 @@ impl Engine {
             disk_free_bytes,
             uptime_s,
             clock_offset_ms: self.client.clock().get_ms(),
+            // The booth has no updater yet.
+            update: None,
         };
         let answer = self.client.heartbeat(&heartbeat).await;
         self.persist_offset().await?;
