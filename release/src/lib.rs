@@ -32,7 +32,9 @@ mod trust;
 mod ustar;
 mod version;
 
-pub use bundle::{Bundle, BundleError, LimitError, Limits, MANIFEST_ENTRY, SIGNATURES_ENTRY};
+pub use bundle::{
+    Bundle, BundleError, LimitError, Limits, MANIFEST_ENTRY, SIGNATURES_ENTRY, SignedParts,
+};
 pub use ed25519_dalek::SigningKey;
 pub use keys::{
     KeyError, KeyId, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, decode_secret_key,
