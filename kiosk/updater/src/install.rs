@@ -91,6 +91,14 @@ impl Updater {
             .map_err(|err| fail(stage, &version)(UpdateError::Request(err)))?;
         version.clone_from(&request.version);
         if let Some(install) = &state.install {
+            if install.bundle == request.bundle {
+                // This very request, already switched (a stop before the request was
+                // removed): it is on trial, nothing more to do.
+                if let Err(err) = self.consume_request(bytes) {
+                    eprintln!("booth-update: {}", error_line::one_line(&err));
+                }
+                return Ok(install.version);
+            }
             return Err(fail(stage, &version)(UpdateError::Busy(install.version)));
         }
         if let Some(interrupted) = &state.interrupted

@@ -105,12 +105,16 @@ impl Updater {
         let on_trial = state
             .install
             .as_ref()
-            .is_some_and(|i| i.phase == Phase::Trial);
-        if on_trial && self.healthy_marker()?.is_some() {
-            return self.keep(&mut state);
+            .filter(|i| i.phase == Phase::Trial)
+            .map(|i| i.version);
+        match on_trial {
+            Some(_) if self.healthy_marker()?.is_some() => self.keep(&mut state),
+            Some(version) => Ok(Verdict::OnTrial(version)),
+            None => {
+                fsx::remove_file(&self.layout.kiosk.healthy())?;
+                Ok(Verdict::NotOnTrial)
+            }
         }
-        fsx::remove_file(&self.layout.kiosk.healthy())?;
-        Ok(Verdict::NotOnTrial)
     }
 
     /// The marker, if the running release wrote one since the switch (the switch removes it).
