@@ -49,6 +49,20 @@ impl Updater {
         match self.install_request(&mut state, &bytes, &mut stopped) {
             Ok(version) => Ok(version),
             Err(failed) => {
+                let current = fsx::link_target(&self.layout.current())?;
+                if let Some(install) = state.install.as_mut()
+                    && current == Some(install.version.to_string())
+                {
+                    // The switch was done (a later step failed): the release is on trial,
+                    // as `recover` would have it.
+                    install.phase = Phase::Trial;
+                    let version = install.version;
+                    state.save(&self.layout.state())?;
+                    self.consume_request(&bytes)?;
+                    self.systemctl.start_kiosk()?;
+                    eprintln!("booth-update: {}", error_line::one_line(&failed.error));
+                    return Ok(version);
+                }
                 // Nothing was switched: the booth runs what it ran. Undo what was staged and
                 // say why; the request is consumed so its path unit does not fire again.
                 if state.install.is_some() {
