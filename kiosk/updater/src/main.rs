@@ -63,7 +63,7 @@ fn main() -> ExitCode {
     );
     updater.now_unix = cli.now;
     let start_attempt = matches!(cli.command, Command::StartAttempt);
-    match run(&updater, cli.command) {
+    match run(&updater, &cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("booth-update: {}", error_line::one_line(err.as_ref()));
@@ -77,7 +77,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(updater: &Updater, command: Command) -> anyhow::Result<()> {
+fn run(updater: &Updater, command: &Command) -> anyhow::Result<()> {
     match command {
         Command::Install => {
             let version = updater.install().context("install")?;
@@ -86,11 +86,11 @@ fn run(updater: &Updater, command: Command) -> anyhow::Result<()> {
         Command::StartAttempt => say(&updater.start_attempt().context("start-attempt")?),
         Command::Check => say(&updater.check().context("check")?),
         Command::Confirm => say(&updater.confirm().context("confirm")?),
-        Command::Recover { start_kiosk } => {
+        &Command::Recover { start_kiosk } => {
             let recovered = updater.recover(start_kiosk).context("recover")?;
             println!("recover: {recovered:?}");
         }
-        Command::Status { json } => {
+        &Command::Status { json } => {
             let status = updater.status().context("status")?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);

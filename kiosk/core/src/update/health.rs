@@ -9,7 +9,7 @@
 //! rolled back, until the network returns.
 
 use std::io;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -89,7 +89,7 @@ pub struct HealthReporter {
 impl HealthReporter {
     /// The reporter of release `release` for the booth at `data_dir`; `None` when the booth has
     /// no updater (no `DATA/update/health` directory: a developer's machine, the tests).
-    pub fn for_data_dir(data_dir: &std::path::Path, release: &str) -> Option<Self> {
+    pub fn for_data_dir(data_dir: &Path, release: &str) -> Option<Self> {
         let dirs = UpdateDirs::new(data_dir);
         dirs.health.is_dir().then(|| Self {
             dirs,
@@ -153,7 +153,7 @@ impl HealthReporter {
     }
 }
 
-fn write_json<T: Serialize>(path: &PathBuf, value: &T) -> io::Result<()> {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> io::Result<()> {
     let bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
     atomic_file::write(path, &bytes, REPORT_MODE)
 }
