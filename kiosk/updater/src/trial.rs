@@ -70,7 +70,7 @@ impl Updater {
             return Ok(Verdict::NotOnTrial);
         };
         let version = install.version;
-        if self.healthy_marker()?.is_some() {
+        if self.healthy_marker(version)? {
             return self.keep(&mut state);
         }
         let active = self.systemctl.kiosk_active()?;
@@ -78,7 +78,7 @@ impl Updater {
             return self.roll_back(&mut state, FailureStage::Migrate, reason, active);
         }
         let heartbeat = self
-            .heartbeat_record()?
+            .heartbeat_record(version)?
             .map(|record| (record.outcome, record.detail));
         let seen = Observation {
             active,
@@ -108,7 +108,7 @@ impl Updater {
             .filter(|i| i.phase == Phase::Trial)
             .map(|i| i.version);
         match on_trial {
-            Some(_) if self.healthy_marker()?.is_some() => self.keep(&mut state),
+            Some(version) if self.healthy_marker(version)? => self.keep(&mut state),
             Some(version) => Ok(Verdict::OnTrial(version)),
             None => {
                 fsx::remove_file(&self.layout.kiosk.healthy())?;
@@ -117,21 +117,29 @@ impl Updater {
         }
     }
 
-    /// The marker, if the running release wrote one since the switch (the switch removes it).
-    fn healthy_marker(&self) -> Result<Option<HealthyMarker>, UpdateError> {
-        let bytes = fsx::read_small_nofollow(&self.layout.kiosk.healthy(), MAX_REPORT_BYTES)?;
-        Ok(bytes.map(|bytes| {
-            serde_json::from_slice(&bytes).unwrap_or(HealthyMarker {
-                release: "unknown".into(),
-                at_unix: 0,
-            })
-        }))
+    /// Whether release `version` itself wrote the healthy marker (the switch removes an older
+    /// one). A marker by another app (the factory app run because the release's could not be,
+    /// say) is removed, so its path unit does not fire again, and does not count.
+    fn healthy_marker(&self, version: Version) -> Result<bool, UpdateError> {
+        let path = self.layout.kiosk.healthy();
+        let Some(bytes) = fsx::read_small_nofollow(&path, MAX_REPORT_BYTES)? else {
+            return Ok(false);
+        };
+        let marker: Option<HealthyMarker> = serde_json::from_slice(&bytes).ok();
+        if marker.is_some_and(|m| m.release == version.to_string()) {
+            return Ok(true);
+        }
+        fsx::remove_file(&path)?;
+        Ok(false)
     }
 
-    /// The kiosk's last heartbeat outcome since the switch; an unreadable one counts as none.
-    fn heartbeat_record(&self) -> Result<Option<HeartbeatRecord>, UpdateError> {
+    /// Release `version`'s last heartbeat outcome since the switch; another app's, or an
+    /// unreadable one, counts as none.
+    fn heartbeat_record(&self, version: Version) -> Result<Option<HeartbeatRecord>, UpdateError> {
         let bytes = fsx::read_small_nofollow(&self.layout.kiosk.heartbeat(), MAX_REPORT_BYTES)?;
-        Ok(bytes.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+        Ok(bytes
+            .and_then(|bytes| serde_json::from_slice::<HeartbeatRecord>(&bytes).ok())
+            .filter(|record| record.release == version.to_string()))
     }
 
     /// Why the store is now at a schema `previous` cannot read, if it is.

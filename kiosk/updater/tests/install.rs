@@ -234,3 +234,23 @@ fn without_a_request_install_says_so_and_changes_nothing() {
         "{status}"
     );
 }
+
+#[test]
+fn only_the_release_on_trial_can_say_it_is_healthy() {
+    let booth = Booth::new();
+    booth.store_with(1);
+    booth.request(&release("0.2.0"));
+    booth.ok(&["install"]);
+    booth.ok(&["start-attempt"]);
+    // The factory app ran instead (say its release could not be executed): its reports do
+    // not confirm 0.2.0.
+    booth.report_healthy(FACTORY);
+    assert_eq!(booth.ok(&["confirm"]), "release 0.2.0 on trial\n");
+    assert!(
+        !booth.dirs.healthy().exists(),
+        "removed, so its path unit does not fire again"
+    );
+    booth.set_kiosk_active(true);
+    assert_eq!(booth.check_at(100), "release 0.2.0 on trial\n");
+    assert_eq!(booth.state()["install"]["phase"], "trial");
+}
