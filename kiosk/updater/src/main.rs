@@ -25,6 +25,9 @@ struct Cli {
     /// The booth's clock in seconds since 1970 (the tests).
     #[arg(long, value_name = "UNIX", global = true, hide = true)]
     now: Option<u64>,
+    /// The image's app's version instead of this build's (the tests: a newer image).
+    #[arg(long, value_name = "V", global = true, hide = true)]
+    factory_version: Option<booth_release::Version>,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,6 +65,9 @@ fn main() -> ExitCode {
         },
     );
     updater.now_unix = cli.now;
+    if let Some(version) = cli.factory_version {
+        updater.factory_version = version;
+    }
     let start_attempt = matches!(cli.command, Command::StartAttempt);
     match run(&updater, &cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use kiosk_core::update::FailureStage;
 use crate::fsx;
 use crate::machine::{self, RecoverPlan};
 use crate::releases;
-use crate::state::{Ending, Interrupted, Outcome, Phase, State};
+use crate::state::{Ending, Interrupted, Outcome, Phase, ReleaseRef, State};
 use crate::{UpdateError, Updater};
 
 /// What `recover` found.
@@ -22,6 +22,8 @@ pub enum Recovered {
     Undone,
     SwitchFinished,
     RollbackFinished,
+    /// A newer booth image's app runs instead of an older installed release.
+    NewerImage,
 }
 
 impl Updater {
@@ -32,6 +34,7 @@ impl Updater {
         let before = State::load(&self.layout.state())?;
         let after = self.recover_locked(start_kiosk)?;
         Ok(match before.install.as_ref().map(|i| i.phase) {
+            None if before.last != after.last => Recovered::NewerImage,
             _ if before.install == after.install => Recovered::Nothing,
             Some(Phase::RollingBack) => Recovered::RollbackFinished,
             Some(Phase::Switching) if after.install.is_some() => Recovered::SwitchFinished,
@@ -55,6 +58,9 @@ impl Updater {
                 machine::recover_plan(install, current.as_deref())
             });
         match plan {
+            RecoverPlan::Nothing if state.install.is_none() => {
+                self.prefer_newer_factory(&mut state)?;
+            }
             RecoverPlan::Nothing => {}
             RecoverPlan::Undo => {
                 let install = state.install.clone().expect("planned from an install");
@@ -97,6 +103,39 @@ impl Updater {
         Ok(state)
     }
 
+    /// A new booth image brings a new factory app: when it is newer than the installed release
+    /// that runs, the booth runs it (the older release stays as `previous`). An older factory
+    /// app never replaces a newer release (anti-rollback).
+    fn prefer_newer_factory(&self, state: &mut State) -> Result<(), UpdateError> {
+        let layout = &self.layout;
+        let ReleaseRef::Installed(running) = releases::running(layout)? else {
+            return Ok(());
+        };
+        if running >= self.factory_version {
+            return Ok(());
+        }
+        fsx::switch_link(&layout.previous(), &running.to_string())?;
+        fsx::switch_link(&layout.current(), &ReleaseRef::Factory.name())?;
+        state.highest_installed = Some(
+            state
+                .highest_installed
+                .unwrap_or(running)
+                .max(self.factory_version),
+        );
+        state.last = Some(Outcome {
+            version: self.factory_version.to_string(),
+            ending: Ending::Installed,
+            stage: None,
+            reason: Some(format!(
+                "the booth image's app {} is newer than release {running}: it runs instead",
+                self.factory_version
+            )),
+            store_restored: false,
+        });
+        state.save(&layout.state())?;
+        Ok(())
+    }
+
     /// Undoes an install stopped before its switch: removes its staged release (never the
     /// one that runs) and forgets it. The store was never touched.
     pub(crate) fn undo_install(&self, state: &mut State) -> Result<(), UpdateError> {
@@ -107,7 +146,7 @@ impl Updater {
         let name = install.version.to_string();
         fsx::remove_file(&fsx::sibling(&layout.current(), ".new"))?;
         fsx::remove_tree(&layout.partial_dir(&name))?;
-        if releases::running(layout)? != crate::state::ReleaseRef::Installed(install.version) {
+        if releases::running(layout)? != ReleaseRef::Installed(install.version) {
             fsx::remove_tree(&layout.release_dir(&name))?;
         }
         // `previous` may already point at what runs (a stop between the two links): so it

@@ -254,3 +254,32 @@ fn only_the_release_on_trial_can_say_it_is_healthy() {
     assert_eq!(booth.check_at(100), "release 0.2.0 on trial\n");
     assert_eq!(booth.state()["install"]["phase"], "trial");
 }
+
+#[test]
+fn a_newer_booth_image_runs_its_own_app_and_an_older_one_does_not() {
+    let booth = Booth::new();
+    booth.store_with(1);
+    booth.request(&release("0.2.0"));
+    booth.ok(&["install"]);
+    booth.ok(&["start-attempt"]);
+    booth.report_healthy("0.2.0");
+    booth.ok(&["confirm"]);
+    // An image whose app is older than the release: the release keeps running.
+    booth.ok(&["recover", "--factory-version", "0.1.5"]);
+    assert_eq!(booth.link("current").as_deref(), Some("0.2.0"));
+    // A newer image: its app runs, the release is the way back.
+    assert_eq!(
+        booth.ok(&["recover", "--factory-version", "0.3.0"]),
+        "recover: NewerImage\n"
+    );
+    assert_eq!(booth.link("current").as_deref(), Some("factory"));
+    assert_eq!(booth.link("previous").as_deref(), Some("0.2.0"));
+    let state = booth.state();
+    assert_eq!(state["highest_installed"], "0.3.0");
+    assert_eq!(state["last"]["version"], "0.3.0");
+    // And 0.2.0 is now a downgrade.
+    booth.request(&release("0.2.0"));
+    let output = booth.run_at(&["install", "--factory-version", "0.3.0"], None, None);
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("release 0.2.0 is older than 0.3.0"), "{err}");
+}
