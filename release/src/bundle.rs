@@ -175,6 +175,24 @@ pub enum BundleError {
 pub struct Bundle<R> {
     archive: ustar::Reader<R>,
     release: VerifiedManifest,
+    /// The signed bytes as they were verified, kept by an updater beside the staged release so
+    /// the signature can be checked again when the release's key changes are applied.
+    signed: SignedParts,
+}
+
+/// A manifest's exact bytes and its signatures file's bytes, as read from a bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedParts {
+    pub manifest: Vec<u8>,
+    pub signatures: Vec<u8>,
+}
+
+impl SignedParts {
+    /// Verifies the parts again against `trust` (see [`verify_manifest`]).
+    pub fn verify(&self, trust: &TrustStore) -> Result<VerifiedManifest, VerifyError> {
+        let signatures = Signatures::from_json(&self.signatures)?;
+        verify_manifest(&self.manifest, &signatures, trust)
+    }
 }
 
 impl<R> std::fmt::Debug for Bundle<R> {
@@ -197,10 +215,22 @@ impl<R: Read> Bundle<R> {
         let mut archive = ustar::Reader::new(reader);
         let manifest = read_small(&mut archive, MANIFEST_ENTRY, limits.max_manifest_bytes)?;
         let signatures = read_small(&mut archive, SIGNATURES_ENTRY, limits.max_signatures_bytes)?;
-        let signatures = Signatures::from_json(&signatures)?;
-        let release = verify_manifest(&manifest, &signatures, trust)?;
+        let signed = SignedParts {
+            manifest,
+            signatures,
+        };
+        let release = signed.verify(trust)?;
         check_limits(release.manifest(), &limits)?;
-        Ok(Self { archive, release })
+        Ok(Self {
+            archive,
+            release,
+            signed,
+        })
+    }
+
+    /// The manifest's and the signatures' bytes, exactly as verified.
+    pub fn signed_parts(&self) -> &SignedParts {
+        &self.signed
     }
 
     /// The verified manifest, for the install policy and the trust store's dry run before

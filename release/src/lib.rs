@@ -13,7 +13,8 @@
 //! 2. [`InstallPolicy::check`] (versions and store schemas) and [`TrustStore::applied`] (the
 //!    key changes), so a refusal comes before anything is written;
 //! 3. [`Bundle::stage_into`]: the files, each checked against the signed manifest;
-//! 4. the install itself (the caller's: the other root slot, then the switch);
+//! 4. the install itself (the caller's: `booth-update` stages the files beside the running
+//!    release, then switches a link);
 //! 5. only once that succeeded: keep the new trust store ([`TrustStore::apply`]) and the new
 //!    highest installed version ([`InstallPolicy::highest_after`]).
 //!
@@ -32,7 +33,9 @@ mod trust;
 mod ustar;
 mod version;
 
-pub use bundle::{Bundle, BundleError, LimitError, Limits, MANIFEST_ENTRY, SIGNATURES_ENTRY};
+pub use bundle::{
+    Bundle, BundleError, LimitError, Limits, MANIFEST_ENTRY, SIGNATURES_ENTRY, SignedParts,
+};
 pub use ed25519_dalek::SigningKey;
 pub use keys::{
     KeyError, KeyId, PUBLIC_KEY_PREFIX, PublicKey, SECRET_KEY_PREFIX, decode_secret_key,

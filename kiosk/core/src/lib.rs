@@ -15,6 +15,8 @@
 //!   baud rates, waiting for a card, the printer's status in words, port descriptions, and the
 //!   technician's one-shot device tests.
 //! - [`atomic_file`]: replacing a small file whole (key, enrollment journal, config).
+//! - [`update`]: the kiosk's side of over-the-air updates: the install request it hands the
+//!   booth's updater, and the health reports the updater judges a new release by.
 
 pub mod atomic_file;
 pub mod devices;
@@ -24,3 +26,4 @@ pub mod receipt_paper;
 pub mod store;
 pub mod submit;
 pub mod sync;
+pub mod update;

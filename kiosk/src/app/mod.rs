@@ -149,7 +149,11 @@ impl App {
     /// [`run`](Self::run) as a systemd notify service: READY once the window is up and the
     /// devices were asked, the watchdog fed from this thread, STOPPING when the loop ends.
     pub fn run_as_service(&self, service: &ServiceNotify) -> Result<(), AppError> {
-        let running = service.start(&self.ctx.services.config().devices);
+        let services = &self.ctx.services;
+        let running = service.start(
+            &services.config().devices,
+            services.update_health().cloned(),
+        );
         self.window.run()?;
         drop(running);
         service.stopping();

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kiosk_core::devices::self_test::{self, Check, Outcome};
+use kiosk_core::update::HealthReporter;
 use slint::{Timer, TimerMode};
 use systemd_notify::{Notifier, NotifyError, State};
 
@@ -71,8 +72,14 @@ impl ServiceNotify {
     }
 
     /// Sets up, on the UI thread before its event loop runs, the start-up check that ends in
-    /// READY and the watchdog's timer. Keep what it returns while the event loop runs.
-    pub(super) fn start(&self, devices: &DevicesConfig) -> Running {
+    /// READY and the watchdog's timer. Keep what it returns while the event loop runs. READY
+    /// is also told to the booth's updater (`update_health`), which confirms a new release
+    /// once it is READY and a heartbeat went through.
+    pub(super) fn start(
+        &self,
+        devices: &DevicesConfig,
+        update_health: Option<Arc<HealthReporter>>,
+    ) -> Running {
         let watchdog = self.watchdog.map(|every| {
             let timer = Timer::default();
             let notifier = Arc::clone(&self.notifier);
@@ -103,6 +110,11 @@ impl ServiceNotify {
                         tracing::info!(%status, "booth ready");
                         send(&notifier, &[State::Ready, State::Status(&status)]);
                         *phase = Phase::Ready;
+                        if let Some(reporter) = &update_health
+                            && let Err(err) = reporter.ready()
+                        {
+                            tracing::warn!(%err, "cannot tell the updater the booth is ready");
+                        }
                     }
                 });
             if let Err(err) = checked {

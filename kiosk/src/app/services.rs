@@ -12,6 +12,7 @@ use super::context::UiSender;
 use super::devices::Devices;
 use kiosk_core::store::{Store, StoreError};
 use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
+use kiosk_core::update::HealthReporter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServicesError {
@@ -37,6 +38,8 @@ pub struct Services {
     sync: Mutex<Option<EngineHandle>>,
     shutdown: watch::Sender<bool>,
     ui: UiSender,
+    /// The running release's health reports for the booth's updater; `None` without one.
+    update_health: Option<Arc<HealthReporter>>,
 }
 
 impl Services {
@@ -52,6 +55,8 @@ impl Services {
             .map_err(ServicesError::Runtime)?;
         let devices = Devices::start(&config.devices, &ui);
         let (shutdown, _) = watch::channel(false);
+        let update_health =
+            HealthReporter::for_data_dir(&config.data_dir, env!("CARGO_PKG_VERSION")).map(Arc::new);
         let services = Arc::new(Self {
             config,
             store: Arc::new(Mutex::new(store)),
@@ -60,6 +65,7 @@ impl Services {
             sync: Mutex::new(None),
             shutdown,
             ui,
+            update_health,
         });
         services.start_sync()?;
         Ok(services)
@@ -71,6 +77,11 @@ impl Services {
 
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
+    }
+
+    /// Where READY and the heartbeats are reported for the booth's updater, if it has one.
+    pub fn update_health(&self) -> Option<&Arc<HealthReporter>> {
+        self.update_health.as_ref()
     }
 
     /// The store, shared with sync. Lock it only in background work: its writes wait for the disk.
@@ -122,6 +133,7 @@ impl Services {
         let config = EngineConfig {
             feeds_every: Duration::from_secs(every.feeds_every_s.max(1)),
             heartbeat_every: Duration::from_secs(every.heartbeat_every_s.max(1)),
+            update_health: self.update_health.clone(),
             ..EngineConfig::new(self.data_dir())
         };
         let engine = Engine::new(client, Arc::clone(&self.store), config).with_events(events);

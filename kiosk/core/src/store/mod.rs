@@ -15,6 +15,8 @@
 //! - `feeds`: the catalogue and notice caches and the feed cursors.
 //! - `settings`: the booth's identity, clock offset, retention, sequence counter.
 //! - [`model`]: the values going in and out; [`error`]: [`StoreError`].
+//! - [`closed`]: what the booth's updater does to a store no kiosk has open: read its
+//!   schema, snapshot it, merge a failed release's queue back after a restore.
 //!
 //! Using it from async code: `Store` is `Send` (not `Sync`); keep it in an
 //! `Arc<std::sync::Mutex<Store>>` and call it inside `tokio::task::spawn_blocking`, since a
@@ -27,6 +29,7 @@
 //! and, when the villager's card was read, a keyed hash of the ID number (`holder`) so the
 //! same card can list its receipts later; the secret for that hash lives in its own file.
 
+pub mod closed;
 pub mod error;
 mod feeds;
 mod holder;
@@ -59,6 +62,7 @@ pub use model::{
     Receipt, StatusEntry, SubmissionState,
 };
 pub use open::DB_FILE;
+pub use schema::{SCHEMA_READS, SCHEMA_WRITES};
 
 use error::{Fault, SqlKind, classify};
 

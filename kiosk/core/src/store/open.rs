@@ -87,11 +87,11 @@ fn prepare(conn: &mut Connection, path: &Path) -> Result<bool, Fault> {
     conn.pragma_update(None, "secure_delete", "ON")?;
 
     let version = schema::version(conn)?;
-    if version > schema::VERSION {
+    if version > schema::READS_UP_TO {
         return Err(Fault::Store(StoreError::TooNew {
             path: path.to_owned(),
             found: version,
-            known: schema::VERSION,
+            known: schema::READS_UP_TO,
         }));
     }
     let mut checked = false;

@@ -146,6 +146,19 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The newest schema this build still opens, without migrating it. Raise it above
+/// [`VERSION`] in the release *before* the one that migrates ("expand, then contract"): a
+/// booth's updater rolls back to the previous release without restoring the store only when
+/// that release reads the schema the failed one left (see `ARCHITECTURE.md`, "Updates on the
+/// booth"). A schema in `VERSION + 1 ..= READS_UP_TO` must only add to this build's tables.
+pub(crate) const READS_UP_TO: i64 = VERSION;
+
+/// The store schemas this build opens (an older one is migrated first): what its release
+/// manifest's `store.reads` says. The first is 1: schema 0 is a file no kiosk ever wrote to.
+pub const SCHEMA_READS: (u32, u32) = (1, READS_UP_TO as u32);
+/// The store schema this build migrates to: its manifest's `store.writes`.
+pub const SCHEMA_WRITES: u32 = VERSION as u32;
+
 pub(crate) fn version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0))
 }

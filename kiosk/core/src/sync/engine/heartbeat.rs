@@ -36,6 +36,7 @@ impl Engine {
             update: None,
         };
         let answer = self.client.heartbeat(&heartbeat).await;
+        self.report_to_updater(answer.as_ref().map(|_| ()));
         self.persist_offset().await?;
         let answer = answer?;
         if let Some(key) = answer.county_key
@@ -50,6 +51,16 @@ impl Engine {
             queue_depth: heartbeat.queue_depth,
         });
         Ok(())
+    }
+
+    /// Tells the booth's updater how the heartbeat went (see `crate::update::health`). A
+    /// report that cannot be written is logged: the booth's work goes on without it.
+    fn report_to_updater(&self, result: Result<(), &crate::sync::SyncError>) {
+        if let Some(reporter) = &self.config.update_health
+            && let Err(err) = reporter.heartbeat_result(result)
+        {
+            tracing::warn!(%err, "cannot write the heartbeat's outcome for the updater");
+        }
     }
 
     /// Stores the learned offset when it changed, and says so.

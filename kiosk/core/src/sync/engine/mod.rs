@@ -53,6 +53,7 @@ use super::backoff::{Backoff, BackoffPolicy};
 use super::client::Client;
 use super::error::SyncError;
 use crate::store::{Store, StoreError};
+use crate::update::HealthReporter;
 
 pub use events::{OnceSummary, SyncEvent};
 use upload::{Answered, StoreWork};
@@ -78,6 +79,9 @@ pub struct EngineConfig {
     pub devices: DeviceHealth,
     /// Where the data lives, for the heartbeat's disk free.
     pub data_dir: PathBuf,
+    /// Where each heartbeat's outcome goes for the booth's updater (a release on trial is
+    /// judged by it); `None` on a booth without the updater.
+    pub update_health: Option<Arc<HealthReporter>>,
 }
 
 impl EngineConfig {
@@ -93,6 +97,7 @@ impl EngineConfig {
             rng_seed: None,
             devices: DeviceHealth::default(),
             data_dir: data_dir.into(),
+            update_health: None,
         }
     }
 }

@@ -1,0 +1,69 @@
+//! The kiosk's side of over-the-air updates: the files it hands to the booth's updater
+//! (`booth-update`, a root program in the image) and the reports it reads back.
+//!
+//! The kiosk runs as the unprivileged `booth` user and never installs anything. It writes only
+//! into two directories of its own under `DATA/update/` (which is root's):
+//! - `inbox/`: downloaded bundles and [`InstallRequest`] (`install-request.json`), written
+//!   at a quiet moment ([`quiet`]); a systemd path unit starts `booth-update install`.
+//! - `health/`: how the running release is doing: the last heartbeat's outcome
+//!   (`heartbeat.json`, [`health::HeartbeatRecord`]) and, once it reached READY and one
+//!   heartbeat was acknowledged, the `healthy` marker; a path unit starts
+//!   `booth-update confirm`.
+//!
+//! `booth-update` re-verifies everything it reads from here: these files are requests and
+//! observations, never trusted facts. [`report`] holds the update states the booth reports in
+//! its heartbeat.
+
+pub mod health;
+pub mod quiet;
+pub mod report;
+pub mod request;
+
+use std::path::{Path, PathBuf};
+
+pub use health::{HealthReporter, HeartbeatClass, HeartbeatRecord};
+pub use quiet::Activity;
+pub use report::{FailureStage, LastFailure, UpdateReport, UpdateState};
+pub use request::{InstallRequest, RequestError};
+
+/// `DATA/update`: root's; the updater's state, trust store, backup.
+pub const UPDATE_DIR: &str = "update";
+/// `DATA/update/inbox`: the kiosk's downloads and its install request.
+pub const INBOX_DIR: &str = "inbox";
+/// `DATA/update/health`: the kiosk's reports on the running release.
+pub const HEALTH_DIR: &str = "health";
+/// In the inbox.
+pub const INSTALL_REQUEST_FILE: &str = "install-request.json";
+/// In the health directory: written once the release is READY and a heartbeat was acknowledged.
+pub const HEALTHY_FILE: &str = "healthy";
+/// In the health directory: the last heartbeat's outcome.
+pub const HEARTBEAT_FILE: &str = "heartbeat.json";
+
+/// Where the kiosk's update files live, from the booth's data directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateDirs {
+    pub inbox: PathBuf,
+    pub health: PathBuf,
+}
+
+impl UpdateDirs {
+    pub fn new(data_dir: &Path) -> Self {
+        let update = data_dir.join(UPDATE_DIR);
+        Self {
+            inbox: update.join(INBOX_DIR),
+            health: update.join(HEALTH_DIR),
+        }
+    }
+
+    pub fn install_request(&self) -> PathBuf {
+        self.inbox.join(INSTALL_REQUEST_FILE)
+    }
+
+    pub fn healthy(&self) -> PathBuf {
+        self.health.join(HEALTHY_FILE)
+    }
+
+    pub fn heartbeat(&self) -> PathBuf {
+        self.health.join(HEARTBEAT_FILE)
+    }
+}
