@@ -270,7 +270,8 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
     vm.power_cut();
 
     rig.proxy.set_mix(FaultMix::NONE);
-    let mut vm = rig.power_on(false);
+    // The same booth, the same keyboard-mode scanner.
+    let mut vm = rig.power_on(true);
     with_report(&mut vm, |vm| {
         // Nothing lost, nothing doubled: the booth uploads again, the county answers "already
         // there", and the booth's queue empties.
