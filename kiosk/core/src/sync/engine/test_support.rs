@@ -84,6 +84,7 @@ impl Booth {
                 connect_timeout: Duration::from_secs(2),
                 request_timeout: Duration::from_secs(10),
                 probe_timeout: Duration::from_secs(2),
+                download_timeout: Duration::from_secs(30),
             },
         )
         .unwrap();
