@@ -19,6 +19,7 @@ use reqwest::header;
 use sha2::{Digest, Sha256};
 use sync_protocol::paths;
 use sync_protocol::release::ReleaseTarget;
+use tokio::sync::watch;
 
 use super::client::Client;
 use super::error::SyncError;
@@ -26,15 +27,59 @@ use super::error::SyncError;
 /// What a busy server without `Retry-After` costs: its own default.
 const DEFAULT_BUSY_WAIT: Duration = Duration::from_secs(60);
 
+/// Submissions before bundles: the engine holds a [`UploadTurn`] while it uploads, and a
+/// download reads no further chunk until every turn is over (the link's bandwidth goes to the
+/// villagers' submissions; TCP holds the bundle's bytes meanwhile).
+#[derive(Debug, Clone)]
+pub struct UploadsFirst(Arc<watch::Sender<u32>>);
+
+impl Default for UploadsFirst {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+/// An upload in progress; dropping it ends the turn.
+#[derive(Debug)]
+pub struct UploadTurn(Arc<watch::Sender<u32>>);
+
+impl Drop for UploadTurn {
+    fn drop(&mut self) {
+        self.0.send_modify(|uploads| *uploads -= 1);
+    }
+}
+
+impl UploadsFirst {
+    pub fn upload(&self) -> UploadTurn {
+        self.0.send_modify(|uploads| *uploads += 1);
+        UploadTurn(Arc::clone(&self.0))
+    }
+
+    /// Returns once no upload is in progress.
+    pub async fn clear(&self) {
+        let mut seen = self.0.subscribe();
+        let _ = seen.wait_for(|uploads| *uploads == 0).await;
+    }
+}
+
 /// How a download is getting on, shared with whoever reports it (the heartbeat) and kept
 /// across attempts (a cut's bytes count too).
 #[derive(Debug, Clone, Default)]
 pub struct DownloadProgress {
     on_disk: Arc<AtomicU64>,
     received: Arc<AtomicU64>,
+    uploads_first: UploadsFirst,
 }
 
 impl DownloadProgress {
+    /// A download that pauses while `uploads` has an upload in progress.
+    pub fn yielding_to(&self, uploads: &UploadsFirst) -> Self {
+        Self {
+            uploads_first: uploads.clone(),
+            ..self.clone()
+        }
+    }
+
     /// Bytes of the bundle in the partial file now.
     pub fn on_disk(&self) -> u64 {
         self.on_disk.load(Ordering::Relaxed)
@@ -275,11 +320,15 @@ impl Client {
         // blocking pool, which would cost more than the write. The fsync goes there.
         let mut file = file;
         let streamed: Result<(), DownloadError> = async {
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|err| self.network_error(err))?
-            {
+            loop {
+                progress.uploads_first.clear().await;
+                let Some(chunk) = response
+                    .chunk()
+                    .await
+                    .map_err(|err| self.network_error(err))?
+                else {
+                    break;
+                };
                 progress
                     .received
                     .fetch_add(chunk.len() as u64, Ordering::Relaxed);
