@@ -434,6 +434,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_download_waits_while_an_upload_is_in_progress() {
+        let uploads = UploadsFirst::default();
+        uploads.clear().await;
+        let turn = uploads.upload();
+        let second = uploads.upload();
+        let waiting = tokio::time::timeout(Duration::from_millis(50), uploads.clear()).await;
+        assert!(waiting.is_err(), "held back while uploads run");
+        drop(turn);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), uploads.clear())
+                .await
+                .is_err()
+        );
+        drop(second);
+        tokio::time::timeout(Duration::from_secs(5), uploads.clear())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
     async fn a_bundle_is_downloaded_whole_and_checked() {
         let (bytes, target) = bundle();
         let server = serving(&bytes, &target).await;

@@ -6,10 +6,12 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use sync_protocol::release::ReleaseTarget;
 use tokio::sync::watch;
 
+use super::fetcher::RETRY_EVERY;
 use super::quiet::Activity;
 use super::report::{FailureStage, LastFailure, UpdateReport, UpdateState};
 use super::state_file::UpdaterState;
@@ -72,6 +74,7 @@ pub struct UpdateAgent {
     targets: watch::Sender<Option<ReleaseTarget>>,
     fetching: Mutex<Fetching>,
     progress: DownloadProgress,
+    retry_every: Duration,
 }
 
 impl UpdateAgent {
@@ -93,7 +96,20 @@ impl UpdateAgent {
             targets: watch::Sender::new(None),
             fetching: Mutex::new(Fetching::default()),
             progress: DownloadProgress::default(),
+            retry_every: RETRY_EVERY,
         }
+    }
+
+    /// How long after a failed attempt (network, server) a download is tried again when the
+    /// server asked for nothing else; [`RETRY_EVERY`] by default.
+    #[must_use]
+    pub fn with_retry_every(mut self, wait: Duration) -> Self {
+        self.retry_every = wait;
+        self
+    }
+
+    pub fn retry_every(&self) -> Duration {
+        self.retry_every
     }
 
     /// The flag the app sets when nobody is using the booth.
@@ -210,17 +226,8 @@ impl UpdateAgent {
         });
         let pending = self.dirs.install_request().exists();
         let busy = updater.as_ref().is_some_and(UpdaterState::is_busy);
-        let mut report = updater.map_or_else(
-            || UpdateReport {
-                running: self.running.clone(),
-                highest_installed: self.running.clone(),
-                target: None,
-                state: UpdateState::Idle,
-                downloaded_bytes: 0,
-                last_failure: None,
-            },
-            |state| state.report(&self.running, pending),
-        );
+        // No state file: the updater never ran, the app runs as it came with the image.
+        let mut report = updater.unwrap_or_default().report(&self.running, pending);
         let fetching = self.lock();
         if !busy
             && !pending

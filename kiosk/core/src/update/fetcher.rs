@@ -108,7 +108,7 @@ async fn work_towards(
             Ok(()) => break,
             Err(err) => {
                 tracing::warn!(%err, "cannot write the install request; trying again");
-                tokio::time::sleep(RETRY_EVERY).await;
+                tokio::time::sleep(agent.retry_every()).await;
                 agent.quiet().wait().await;
             }
         }
@@ -158,7 +158,7 @@ async fn download(
                 agent.downloaded(done);
                 if let Err(err) = atomic_file::rename_durably(&partial, &bundle) {
                     tracing::warn!(%err, "cannot move the downloaded bundle into place; trying again");
-                    tokio::time::sleep(RETRY_EVERY).await;
+                    tokio::time::sleep(agent.retry_every()).await;
                     continue;
                 }
                 return Some(bundle);
@@ -170,7 +170,7 @@ async fn download(
                 return None;
             }
             Err(err) if err.is_retryable() => {
-                let wait = err.retry_after().unwrap_or(RETRY_EVERY);
+                let wait = err.retry_after().unwrap_or(agent.retry_every());
                 tracing::info!(%err, wait_s = wait.as_secs(), "the release download stopped; it resumes later");
                 tokio::time::sleep(wait).await;
             }

@@ -35,6 +35,8 @@ mod feeds;
 mod heartbeat;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod update_tests;
 mod upload;
 mod wait;
 

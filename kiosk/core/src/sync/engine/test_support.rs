@@ -60,6 +60,11 @@ impl Booth {
         }
     }
 
+    /// The booth's data directory.
+    pub(super) fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Submits `count` complaints; returns their receipt numbers, oldest first.
     pub(super) fn submit(&self, count: usize) -> Vec<String> {
         let mut store = self.store.lock().unwrap();
