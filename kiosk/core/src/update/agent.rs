@@ -194,11 +194,14 @@ impl UpdateAgent {
         }
     }
 
-    /// Nothing to do for the current target after all (no longer targeted).
+    /// Nothing to do for the current target after all (no longer targeted, or another
+    /// target replaced it); a failure stays reported.
     pub(crate) fn clear(&self) {
         let mut fetching = self.lock();
-        fetching.target = None;
-        fetching.state = None;
+        if fetching.state != Some(UpdateState::Failed) {
+            fetching.target = None;
+            fetching.state = None;
+        }
     }
 
     pub(crate) fn downloaded(&self, done: Downloaded) {
@@ -229,9 +232,12 @@ impl UpdateAgent {
         // No state file: the updater never ran, the app runs as it came with the image.
         let mut report = updater.unwrap_or_default().report(&self.running, pending);
         let fetching = self.lock();
+        // `Staged` is the updater's to report from here: its request in the inbox, then its
+        // state file; a stale one of ours would hide what the updater made of it.
         if !busy
             && !pending
             && let (Some(target), Some(state)) = (&fetching.target, fetching.state)
+            && state != UpdateState::Staged
         {
             report.target = Some(target.version.to_string());
             report.state = state;
@@ -241,6 +247,10 @@ impl UpdateAgent {
             if state == UpdateState::Failed {
                 report.last_failure.clone_from(&fetching.failure);
             }
+        }
+        // Kept until a later install succeeds, like the updater's own.
+        if report.last_failure.is_none() && report.state != UpdateState::Installed {
+            report.last_failure.clone_from(&fetching.failure);
         }
         report
     }
@@ -257,5 +267,59 @@ impl UpdateAgent {
         self.fetching
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> ReleaseTarget {
+        ReleaseTarget {
+            version: "99.0.0".parse().unwrap(),
+            bundle: "ab".repeat(32),
+            size: 10,
+        }
+    }
+
+    fn agent() -> (tempfile::TempDir, UpdateAgent) {
+        let data = tempfile::tempdir().unwrap();
+        let dirs = UpdateDirs::new(data.path());
+        std::fs::create_dir_all(&dirs.inbox).unwrap();
+        let agent = UpdateAgent::new(dirs, data.path().join("keys"), "1.0.0");
+        (data, agent)
+    }
+
+    #[test]
+    fn once_the_request_is_taken_the_updaters_state_is_reported() {
+        let (_data, agent) = agent();
+        agent.set_state(&target(), UpdateState::Staged);
+        std::fs::write(agent.dirs().install_request(), b"{}").unwrap();
+        assert_eq!(agent.report().state, UpdateState::Staged);
+        // The updater took the request and refused the bundle.
+        std::fs::remove_file(agent.dirs().install_request()).unwrap();
+        std::fs::write(
+            agent.dirs().state(),
+            r#"{"highest_installed":"1.0.0","install":null,
+               "last":{"version":"99.0.0","ending":"failed","stage":"verify","reason":"policy"}}"#,
+        )
+        .unwrap();
+        let report = agent.report();
+        assert_eq!(report.state, UpdateState::Failed);
+        assert_eq!(report.last_failure.unwrap().reason, "policy");
+        assert!(!agent.wants(&target()), "not fetched again");
+    }
+
+    #[test]
+    fn a_failure_here_stays_reported_when_the_target_goes() {
+        let (_data, agent) = agent();
+        agent.set_state(&target(), UpdateState::Downloading);
+        assert_eq!(agent.report().state, UpdateState::Downloading);
+        agent.fail(&target(), FailureStage::Verify, "unknown key\nmore", true);
+        agent.clear();
+        let report = agent.report();
+        assert_eq!(report.state, UpdateState::Failed);
+        assert_eq!(report.last_failure.unwrap().reason, "unknown key");
+        assert!(!agent.wants(&target()));
     }
 }

@@ -43,7 +43,8 @@ pub async fn run(client: Arc<Client>, agent: Arc<UpdateAgent>, uploads: UploadsF
                     if changed.is_err() {
                         return;
                     }
-                    tracing::info!(version = %target.version, "the release target changed; the download of the previous one stops");
+                    tracing::info!(version = %target.version, "the release target changed; the work on the previous one stops");
+                    agent.clear();
                     continue;
                 }
             }
