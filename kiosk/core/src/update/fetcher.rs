@@ -129,6 +129,9 @@ async fn download(
 ) -> Option<std::path::PathBuf> {
     let bundle = dirs.bundle(&target.bundle);
     let partial = dirs.partial(&target.bundle);
+    let inbox = dirs.clone();
+    let keep = target.bundle.clone();
+    let _ = tokio::task::spawn_blocking(move || tidy_inbox(&inbox, &keep)).await;
     // A bundle completed before a restart is not fetched again.
     let path = bundle.clone();
     if let Ok(Ok((size, digest))) = tokio::task::spawn_blocking(move || hash_file(&path)).await
@@ -180,5 +183,77 @@ async fn download(
                 return None;
             }
         }
+    }
+}
+
+/// Removes the bundles and partial downloads of earlier targets from the inbox (the data
+/// partition is small flash), keeping `keep`'s and the one a pending install request names.
+fn tidy_inbox(dirs: &UpdateDirs, keep: &str) {
+    let requested = std::fs::read(dirs.install_request())
+        .ok()
+        .and_then(|bytes| InstallRequest::from_json(&bytes).ok())
+        .map(|request| request.bundle);
+    let Ok(entries) = std::fs::read_dir(&dirs.inbox) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(digest) = name
+            .strip_suffix(super::PARTIAL_SUFFIX)
+            .unwrap_or(&name)
+            .strip_suffix(super::BUNDLE_SUFFIX)
+        else {
+            continue;
+        };
+        if digest == keep || requested.as_deref() == Some(digest) {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => {
+                tracing::info!(file = %name, "removed an earlier target's download from the inbox")
+            }
+            Err(err) => {
+                tracing::warn!(%err, file = %name, "cannot remove an earlier download from the inbox")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_inbox_keeps_only_the_current_and_the_requested_bundles() {
+        let data = tempfile::tempdir().unwrap();
+        let dirs = UpdateDirs::new(data.path());
+        std::fs::create_dir_all(&dirs.inbox).unwrap();
+        let (old, current, requested) = ("a".repeat(64), "b".repeat(64), "c".repeat(64));
+        for path in [
+            dirs.bundle(&old),
+            dirs.partial(&old),
+            dirs.partial(&current),
+            dirs.bundle(&requested),
+        ] {
+            std::fs::write(path, b"x").unwrap();
+        }
+        InstallRequest::new("2.0.0", &requested, &UpdateDirs::bundle_name(&requested))
+            .unwrap()
+            .write(&dirs)
+            .unwrap();
+        tidy_inbox(&dirs, &current);
+        let mut left: Vec<String> = std::fs::read_dir(&dirs.inbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                format!("{current}.bundle.partial"),
+                format!("{requested}.bundle"),
+                "install-request.json".to_owned()
+            ]
+        );
     }
 }
