@@ -93,6 +93,8 @@ pub struct Ctx {
     /// The page on screen: set only by [`Self::show_page`] and [`Self::end_session`].
     page: Cell<Page>,
     idle_ticks: Cell<u64>,
+    /// Seconds on Home with no session and no touch: the updater's quiet moment.
+    rest_ticks: Cell<u64>,
     next_job: Cell<u64>,
     /// Background jobs still running: the session they started in, and what to do with the result.
     pending_jobs: RefCell<HashMap<u64, (u64, JobDone)>>,
@@ -116,6 +118,7 @@ impl Ctx {
             sync_hooks: RefCell::new(Vec::new()),
             page: Cell::new(Page::Home),
             idle_ticks: Cell::new(0),
+            rest_ticks: Cell::new(0),
             next_job: Cell::new(0),
             pending_jobs: RefCell::new(HashMap::new()),
             pages: RefCell::new(HashMap::new()),
@@ -288,6 +291,7 @@ impl Ctx {
     /// A touch (or scan, or card): the session is alive; the idle prompt goes away.
     pub fn touched(&self) {
         self.idle_ticks.set(0);
+        self.rest_ticks.set(0);
         if let Some(window) = self.window.upgrade() {
             window.global::<Activity>().set_idle_prompt_visible(false);
         }
@@ -353,6 +357,12 @@ impl Ctx {
     pub(super) fn idle_tick(self: &Rc<Self>) {
         let window = self.window();
         let at_rest = self.page.get() == Page::Home && !self.session.borrow().has_data();
+        self.rest_ticks.set(if at_rest {
+            self.rest_ticks.get() + 1
+        } else {
+            0
+        });
+        self.report_quiet(at_rest);
         if at_rest {
             self.idle_ticks.set(0);
             return;
@@ -370,6 +380,22 @@ impl Ctx {
             activity.set_idle_seconds_left(i32::try_from(reset_at - ticks).unwrap_or(i32::MAX));
             activity.set_idle_prompt_visible(true);
         }
+    }
+
+    /// Tells the update agent whether an install may start now (every second, from the idle
+    /// timer): Home with no session, untouched for a while, nothing printing, no card awaited.
+    fn report_quiet(&self, at_rest: bool) {
+        let Some(updates) = self.services.updates() else {
+            return;
+        };
+        let devices = self.services.devices();
+        updates.quiet().set_activity(&kiosk_core::update::Activity {
+            on_home: at_rest,
+            printing: devices.is_printing(),
+            // The reader is armed only while a page waits for a card: someone is there.
+            card_present: devices.reader_armed(),
+            idle_for: std::time::Duration::from_secs(self.rest_ticks.get()),
+        });
     }
 
     /// Marks that the villager typed or chose something worth clearing at the end.

@@ -7,7 +7,7 @@
 //! reader and scanner threads, woken, drop the old port and open the new one (the printer is
 //! opened afresh for every receipt anyway), so a chosen port takes effect at once.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -81,6 +81,8 @@ pub struct Devices {
     scanner: Arc<Swappable<SerialDevice>>,
     printer: Swappable<PrinterDevice>,
     printer_lock: Mutex<()>,
+    /// Prints under way, for the updater's quiet moment.
+    printing: AtomicUsize,
 }
 
 impl Devices {
@@ -120,6 +122,7 @@ impl Devices {
             scanner,
             printer: Swappable::new(config.printer.clone()),
             printer_lock: Mutex::new(()),
+            printing: AtomicUsize::new(0),
         }
     }
 
@@ -190,6 +193,8 @@ impl Devices {
     /// Prints `receipt`, refusing before sending anything if the printer reports a fault.
     /// Blocks for the length of the print: call it from background work.
     pub fn print(&self, receipt: &Receipt) -> Result<PrintReport, PrintFailure> {
+        self.printing.fetch_add(1, Ordering::SeqCst);
+        let _done = Printing(&self.printing);
         let _one_at_a_time = self
             .printer_lock
             .lock()
@@ -197,6 +202,20 @@ impl Devices {
         let printer = self.printer.get().0.ok_or(PrintFailure::NoPrinter)?;
         let mut opened = devices::open_printer(&printer.port, printer.baud, printer.paper)?;
         Ok(opened.print(receipt)?)
+    }
+
+    /// A receipt is being printed (or waits for the printer): no install may start now.
+    pub fn is_printing(&self) -> bool {
+        self.printing.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// Counts a print as over however it ends.
+struct Printing<'a>(&'a AtomicUsize);
+
+impl Drop for Printing<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

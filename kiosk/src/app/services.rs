@@ -12,7 +12,7 @@ use super::context::UiSender;
 use super::devices::Devices;
 use kiosk_core::store::{Store, StoreError};
 use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
-use kiosk_core::update::HealthReporter;
+use kiosk_core::update::{HealthReporter, UpdateAgent};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServicesError {
@@ -40,6 +40,9 @@ pub struct Services {
     ui: UiSender,
     /// The running release's health reports for the booth's updater; `None` without one.
     update_health: Option<Arc<HealthReporter>>,
+    /// The kiosk's side of updates (download, early check, install request at a quiet
+    /// moment); `None` on a booth without the updater.
+    updates: Option<Arc<UpdateAgent>>,
 }
 
 impl Services {
@@ -57,6 +60,8 @@ impl Services {
         let (shutdown, _) = watch::channel(false);
         let update_health =
             HealthReporter::for_data_dir(&config.data_dir, env!("CARGO_PKG_VERSION")).map(Arc::new);
+        let updates =
+            UpdateAgent::for_data_dir(&config.data_dir, env!("CARGO_PKG_VERSION")).map(Arc::new);
         let services = Arc::new(Self {
             config,
             store: Arc::new(Mutex::new(store)),
@@ -66,6 +71,7 @@ impl Services {
             shutdown,
             ui,
             update_health,
+            updates,
         });
         services.start_sync()?;
         Ok(services)
@@ -82,6 +88,11 @@ impl Services {
     /// Where READY and the heartbeats are reported for the booth's updater, if it has one.
     pub fn update_health(&self) -> Option<&Arc<HealthReporter>> {
         self.update_health.as_ref()
+    }
+
+    /// The update agent, whose quiet flag the UI keeps up to date.
+    pub fn updates(&self) -> Option<&Arc<UpdateAgent>> {
+        self.updates.as_ref()
     }
 
     /// The store, shared with sync. Lock it only in background work: its writes wait for the disk.
@@ -134,6 +145,7 @@ impl Services {
             feeds_every: Duration::from_secs(every.feeds_every_s.max(1)),
             heartbeat_every: Duration::from_secs(every.heartbeat_every_s.max(1)),
             update_health: self.update_health.clone(),
+            updates: self.updates.clone(),
             ..EngineConfig::new(self.data_dir())
         };
         let engine = Engine::new(client, Arc::clone(&self.store), config).with_events(events);

@@ -12,3 +12,4 @@ mod kiosk_app;
 mod staff_browser;
 mod sync_faults;
 mod sync_flow;
+mod update_download;

@@ -36,6 +36,8 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// The connectivity probe: it must be quick, or it is no better than the backoff.
     pub probe_timeout: Duration,
+    /// A whole release bundle (tens of MiB over a slow rural link; a cut resumes with `Range`).
+    pub download_timeout: Duration,
 }
 
 impl Default for ClientConfig {
@@ -44,6 +46,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
             probe_timeout: Duration::from_secs(5),
+            download_timeout: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -211,6 +214,116 @@ impl Client {
         query: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Answer, SyncError> {
+        let request = self.signed_request(method, path, query, body);
+        self.server.exchange(request).await
+    }
+
+    /// A signed `GET path` whose answer is streamed by the caller (a release bundle is never
+    /// read into memory). `extra` headers are not signed: only method, path, query and body
+    /// are. A `stale_timestamp` refusal is re-signed once, like every other request.
+    pub(super) async fn signed_stream(
+        &self,
+        path: &str,
+        extra: &[(header::HeaderName, String)],
+        timeout: Duration,
+    ) -> Result<reqwest::Response, SyncError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .signed_request(&Method::GET, path, &[], &[])
+                .timeout(timeout);
+            for (name, value) in extra {
+                request = request.header(name, value);
+            }
+            let sent = Utc::now();
+            let response = request
+                .send()
+                .await
+                .map_err(|err| self.server.network(err))?;
+            let received = Utc::now();
+            if response.status() != StatusCode::UNAUTHORIZED {
+                learn_from_date(&self.clock, response.headers(), sent, received, false);
+                return Ok(response);
+            }
+            // Read the refusal to learn whether it is about the booth's time.
+            let headers = response.headers().clone();
+            let status = response.status();
+            let body = response
+                .bytes()
+                .await
+                .map_err(|err| self.server.network(err))?
+                .to_vec();
+            let answer = Answer {
+                status,
+                headers,
+                body,
+                sent,
+                received,
+            };
+            let err = self
+                .server
+                .decode::<serde_json::Value>(path, &answer)
+                .err()
+                .unwrap_or_else(|| {
+                    self.protocol_error(path, status.as_u16(), "401 without an error")
+                });
+            let stale = err.code() == Some(ErrorCode::StaleTimestamp);
+            learn_from_date(&self.clock, &answer.headers, sent, received, stale);
+            if !(stale && attempt == 1) {
+                return Err(err);
+            }
+        }
+    }
+
+    /// The typed error of a streamed answer that is not the one expected (reads its body).
+    pub(super) async fn error_of(&self, path: &str, response: reqwest::Response) -> SyncError {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let sent = Utc::now();
+        let body = match response.bytes().await {
+            Ok(body) => body.to_vec(),
+            Err(err) => return self.server.network(err),
+        };
+        let answer = Answer {
+            status,
+            headers,
+            body,
+            sent,
+            received: Utc::now(),
+        };
+        match self.server.decode::<serde_json::Value>(path, &answer) {
+            Err(err) => err,
+            Ok(_) => self.protocol_error(path, status.as_u16(), "an unexpected answer"),
+        }
+    }
+
+    pub(super) fn protocol_error(&self, path: &str, status: u16, detail: &str) -> SyncError {
+        SyncError::Protocol {
+            server: self.server.display.clone(),
+            path: path.to_owned(),
+            status,
+            detail: detail.to_owned(),
+        }
+    }
+
+    /// A transfer error in the middle of a streamed body.
+    pub(super) fn network_error(&self, err: reqwest::Error) -> SyncError {
+        self.server.network(err)
+    }
+
+    /// How long a whole bundle download may take.
+    pub(super) fn download_timeout(&self) -> Duration {
+        self.server.config.download_timeout
+    }
+
+    fn signed_request(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: &[u8],
+    ) -> reqwest::RequestBuilder {
         let url = self.server.url(path, query);
         let created = self.clock.server_now().timestamp();
         let parts = RequestParts {
@@ -238,7 +351,7 @@ impl Client {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(body.to_vec());
         }
-        self.server.exchange(request).await
+        request
     }
 }
 

@@ -22,6 +22,7 @@
 pub mod backoff;
 pub mod client;
 pub mod clock;
+pub mod download;
 pub mod engine;
 pub mod enroll;
 pub mod error;
@@ -34,6 +35,7 @@ mod stub_server;
 pub use backoff::{Backoff, BackoffPolicy};
 pub use client::{Client, ClientConfig};
 pub use clock::{ClockOffset, clock_warning};
+pub use download::{DownloadError, DownloadProgress, Downloaded, UploadTurn, UploadsFirst};
 pub use engine::{Engine, EngineConfig, EngineError, EngineHandle, OnceSummary, SyncEvent};
 pub use enroll::{EnrollError, enroll, enroll_pinned, finish_pending};
 pub use error::SyncError;

@@ -15,6 +15,7 @@ use sync_protocol::enroll::{EnrollRequest, EnrollResponse, Village, normalize_co
 use sync_protocol::feed::FeedPage;
 use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
 use sync_protocol::personal::CountySecret;
+use sync_protocol::release::ReleaseTarget;
 use sync_protocol::signing::{self, RequestParts};
 use sync_protocol::submission::{BatchRequest, BatchResponse, ItemResult, Outcome, Submission};
 use sync_protocol::{ErrorBody, ErrorCode, paths};
@@ -79,6 +80,16 @@ pub struct StubState {
     /// Every submission received, opened when it came sealed; with `sealed` saying whether it
     /// did.
     pub opened: Vec<(Submission, bool)>,
+    /// Release bundles by name, served at `paths::release`.
+    pub releases: BTreeMap<String, Vec<u8>>,
+    /// Sent in every heartbeat answer.
+    pub release_target: Option<ReleaseTarget>,
+    /// The next release answers break off after this many body bytes each.
+    pub cut_releases_after: VecDeque<u64>,
+    /// Every release request's `Range` header.
+    pub release_ranges: Vec<Option<String>>,
+    /// Body bytes of release bundles put on the wire.
+    pub release_bytes_sent: u64,
 }
 
 pub type Shared = Arc<Mutex<StubState>>;
@@ -335,7 +346,7 @@ fn answer(
             axum::Json(HeartbeatResponse {
                 server_time: Utc::now(),
                 county_key: state.county.as_ref().map(|c| c.public_key().clone()),
-                release: None,
+                release: state.release_target.clone(),
             })
             .into_response()
         }
@@ -352,6 +363,7 @@ fn answer(
             });
             axum::Json(page).into_response()
         }
+        _ if path.starts_with(paths::RELEASES) => release(state, &path, headers),
         _ if path.starts_with(paths::FEEDS) => axum::Json(FeedPage::<serde_json::Value> {
             items: Vec::new(),
             cursor: uri
@@ -432,4 +444,63 @@ fn verify(
     };
     parsed.verify(&key, &parts).map_err(|err| err.code())?;
     parsed.check_time(server_now).map_err(|err| err.code())
+}
+
+/// A bundle, from the byte a `Range: bytes=N-` asks for, possibly broken off mid-body.
+fn release(state: &mut StubState, path: &str, headers: &HeaderMap) -> Response {
+    let name = path.rsplit('/').next().unwrap_or("");
+    let Some(bytes) = state.releases.get(name).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            axum::Json(ErrorBody::new(ErrorCode::NotFound, "no such release")),
+        )
+            .into_response();
+    };
+    let range = headers
+        .get(header::RANGE)
+        .map(|value| value.to_str().unwrap().to_owned());
+    state.release_ranges.push(range.clone());
+    let size = bytes.len() as u64;
+    let from = range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.strip_suffix('-'))
+        .map(|n| n.parse::<u64>().unwrap());
+    if from.is_some_and(|from| from >= size) {
+        let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+        response.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{size}")).unwrap(),
+        );
+        return response;
+    }
+    let start = from.unwrap_or(0);
+    let body = bytes[start as usize..].to_vec();
+    let cut = state.cut_releases_after.pop_front();
+    let sent = cut.map_or(body.len(), |cut| body.len().min(cut as usize));
+    state.release_bytes_sent += sent as u64;
+    let body = match cut {
+        None => axum::body::Body::from(body),
+        Some(_) => {
+            let half = Bytes::from(body[..sent].to_vec());
+            // An error after the first chunk makes the server drop the connection mid-body;
+            // the pause first lets it flush that chunk (an abort discards unsent output).
+            use futures_util::StreamExt;
+            let first = futures_util::stream::iter([Ok::<_, std::io::Error>(half)]);
+            let cut = futures_util::stream::once(async {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                Err(std::io::Error::other("cut by the test"))
+            });
+            axum::body::Body::from_stream(first.chain(cut))
+        }
+    };
+    let mut response = Response::new(body);
+    if let Some(from) = from {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        response.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {from}-{}/{size}", size - 1)).unwrap(),
+        );
+    }
+    response
 }

@@ -14,13 +14,19 @@
 //! observations, never trusted facts. [`report`] holds the update states the booth reports in
 //! its heartbeat.
 
+pub mod agent;
+pub mod early_verify;
+pub mod fetcher;
 pub mod health;
 pub mod quiet;
 pub mod report;
 pub mod request;
+pub mod state_file;
+pub mod wire;
 
 use std::path::{Path, PathBuf};
 
+pub use agent::{QuietFlag, UpdateAgent};
 pub use health::{HealthReporter, HeartbeatClass, HeartbeatRecord};
 pub use quiet::Activity;
 pub use report::{FailureStage, LastFailure, UpdateReport, UpdateState};
@@ -32,6 +38,16 @@ pub const UPDATE_DIR: &str = "update";
 pub const INBOX_DIR: &str = "inbox";
 /// `DATA/update/health`: the kiosk's reports on the running release.
 pub const HEALTH_DIR: &str = "health";
+/// In `DATA/update`: the updater's state (root's; the kiosk only reads it).
+pub const STATE_FILE: &str = "state.json";
+/// In `DATA/update`: the booth's release trust store (root's; the kiosk only reads it).
+pub const TRUST_FILE: &str = "trust.json";
+/// The image's pinned release keys, which seed the trust store before the updater first ran.
+pub const PINNED_KEYS: &str = "/usr/share/booth/release-keys";
+/// In the inbox: a downloaded bundle is `<sha256>.bundle`, `<sha256>.bundle.partial` until
+/// it is complete and checked.
+pub const BUNDLE_SUFFIX: &str = ".bundle";
+pub const PARTIAL_SUFFIX: &str = ".partial";
 /// In the inbox.
 pub const INSTALL_REQUEST_FILE: &str = "install-request.json";
 /// In the health directory: written once the release is READY and a heartbeat was acknowledged.
@@ -65,5 +81,32 @@ impl UpdateDirs {
 
     pub fn heartbeat(&self) -> PathBuf {
         self.health.join(HEARTBEAT_FILE)
+    }
+
+    /// `DATA/update` itself.
+    pub fn update_dir(&self) -> &Path {
+        self.inbox.parent().unwrap_or(&self.inbox)
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.update_dir().join(STATE_FILE)
+    }
+
+    pub fn trust(&self) -> PathBuf {
+        self.update_dir().join(TRUST_FILE)
+    }
+
+    /// The bundle's file name in the inbox, once complete and checked.
+    pub fn bundle_name(bundle: &str) -> String {
+        format!("{bundle}{BUNDLE_SUFFIX}")
+    }
+
+    pub fn bundle(&self, bundle: &str) -> PathBuf {
+        self.inbox.join(Self::bundle_name(bundle))
+    }
+
+    pub fn partial(&self, bundle: &str) -> PathBuf {
+        self.inbox
+            .join(format!("{bundle}{BUNDLE_SUFFIX}{PARTIAL_SUFFIX}"))
     }
 }

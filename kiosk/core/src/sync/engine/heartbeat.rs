@@ -16,8 +16,14 @@ impl Engine {
             .with_store(move |store| Ok((store.queue_stats(now)?, store.device_health()?)))
             .await?;
         let data_dir = self.config.data_dir.clone();
-        let (disk_free_bytes, uptime_s) = tokio::task::spawn_blocking(move || {
-            (health::disk_free_bytes(&data_dir), health::uptime_secs())
+        let updates = self.config.updates.clone();
+        let (disk_free_bytes, uptime_s, update) = tokio::task::spawn_blocking(move || {
+            (
+                health::disk_free_bytes(&data_dir),
+                health::uptime_secs(),
+                // The updater's state file and the kiosk's own download.
+                updates.and_then(|agent| agent.wire_report()),
+            )
         })
         .await
         .map_err(EngineError::Task)?;
@@ -32,13 +38,15 @@ impl Engine {
             disk_free_bytes,
             uptime_s,
             clock_offset_ms: self.client.clock().get_ms(),
-            // The booth has no updater yet.
-            update: None,
+            update,
         };
         let answer = self.client.heartbeat(&heartbeat).await;
         self.report_to_updater(answer.as_ref().map(|_| ()));
         self.persist_offset().await?;
         let answer = answer?;
+        if let Some(agent) = &self.config.updates {
+            agent.offer(answer.release.clone());
+        }
         if let Some(key) = answer.county_key
             && self.known_county_key.as_ref() != Some(&key)
         {

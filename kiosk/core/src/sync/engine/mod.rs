@@ -35,6 +35,8 @@ mod feeds;
 mod heartbeat;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod update_tests;
 mod upload;
 mod wait;
 
@@ -51,9 +53,10 @@ use tokio::time::Instant;
 
 use super::backoff::{Backoff, BackoffPolicy};
 use super::client::Client;
+use super::download::UploadsFirst;
 use super::error::SyncError;
 use crate::store::{Store, StoreError};
-use crate::update::HealthReporter;
+use crate::update::{HealthReporter, UpdateAgent, fetcher};
 
 pub use events::{OnceSummary, SyncEvent};
 use upload::{Answered, StoreWork};
@@ -82,6 +85,9 @@ pub struct EngineConfig {
     /// Where each heartbeat's outcome goes for the booth's updater (a release on trial is
     /// judged by it); `None` on a booth without the updater.
     pub update_health: Option<Arc<HealthReporter>>,
+    /// The kiosk's side of updates: the heartbeat reports it and offers it the county's
+    /// target, and the engine runs its download task; `None` on a booth without the updater.
+    pub updates: Option<Arc<UpdateAgent>>,
 }
 
 impl EngineConfig {
@@ -98,6 +104,7 @@ impl EngineConfig {
             devices: DeviceHealth::default(),
             data_dir: data_dir.into(),
             update_health: None,
+            updates: None,
         }
     }
 }
@@ -154,7 +161,10 @@ impl EngineHandle {
 /// The sync engine of one booth.
 #[derive(Debug)]
 pub struct Engine {
-    client: Client,
+    /// Shared with the release download task.
+    client: Arc<Client>,
+    /// Uploads go before release downloads.
+    uploads_first: UploadsFirst,
     store: Arc<Mutex<Store>>,
     config: EngineConfig,
     wake: Arc<Notify>,
@@ -182,7 +192,8 @@ impl Engine {
             .map_or_else(fastrand::Rng::new, fastrand::Rng::with_seed);
         let batch_size = config.batch_size.clamp(1, MAX_BATCH);
         Self {
-            client,
+            client: Arc::new(client),
+            uploads_first: UploadsFirst::default(),
             store,
             backoff: Backoff::with_rng(config.backoff, rng),
             config,
@@ -221,6 +232,15 @@ impl Engine {
     /// backoff cap; a store failure that needs a restart ends the run with the error.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), EngineError> {
         tokio::pin!(shutdown);
+        // Its own task, so a bundle never holds up the loop; aborted with the engine (a
+        // partial download resumes at the next start).
+        let _fetcher = self.config.updates.clone().map(|agent| {
+            AbortOnDrop(tokio::spawn(fetcher::run(
+                Arc::clone(&self.client),
+                agent,
+                self.uploads_first.clone(),
+            )))
+        });
         let result = tokio::select! {
             () = &mut shutdown => Ok(()),
             result = self.run_forever() => result,
@@ -333,6 +353,15 @@ impl Engine {
         if let Some(events) = &self.events {
             let _ = events.send(event);
         }
+    }
+}
+
+/// Stops a background task when the engine stops, however it stops.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -60,6 +60,11 @@ impl Booth {
         }
     }
 
+    /// The booth's data directory.
+    pub(super) fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// Submits `count` complaints; returns their receipt numbers, oldest first.
     pub(super) fn submit(&self, count: usize) -> Vec<String> {
         let mut store = self.store.lock().unwrap();
@@ -84,6 +89,7 @@ impl Booth {
                 connect_timeout: Duration::from_secs(2),
                 request_timeout: Duration::from_secs(10),
                 probe_timeout: Duration::from_secs(2),
+                download_timeout: Duration::from_secs(30),
             },
         )
         .unwrap();

@@ -116,10 +116,13 @@ impl Engine {
             .map(|submission| (submission.id, submission.receipt_number.clone()))
             .collect();
 
+        // A release download in the background pauses while the batch goes out.
+        let turn = self.uploads_first.upload();
         let answer = self
             .client
             .upload(&BatchRequest { submissions: batch })
             .await;
+        drop(turn);
         // The previous answers are recorded and this batch marked sent before anything else
         // touches these items.
         self.settle(summary).await?;
