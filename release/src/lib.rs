@@ -53,4 +53,4 @@ pub use signature::{
 };
 pub use trust::{TRUST_FORMAT, TrustError, TrustStore};
 pub use ustar::ArchiveError;
-pub use version::{Version, VersionError};
+pub use version::{MAX_PART, Version, VersionError};

@@ -25,9 +25,14 @@ pub enum VersionError {
     Shape(String),
     #[error("`{text}` has a leading zero in `{part}`: write the version without it, like 1.4.0")]
     LeadingZero { text: String, part: String },
-    #[error("`{text}` has `{part}`, larger than {max}: give a smaller version number", max = u32::MAX)]
+    #[error("`{text}` has `{part}`, larger than {max}: give a smaller version number", max = MAX_PART)]
     TooLarge { text: String, part: String },
 }
+
+/// The largest number in a version part: nine digits, so a version fits u32 and a pattern
+/// (`[1-9][0-9]{0,8}`) describes exactly what is accepted.
+pub const MAX_PART: u32 = 999_999_999;
+const MAX_PART_DIGITS: usize = 9;
 
 impl Version {
     pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
@@ -57,11 +62,16 @@ impl FromStr for Version {
                     part: shown(part),
                 });
             }
-            // Only digits are left, so the one way to fail is a number beyond u32.
-            *number = part.parse().map_err(|_| VersionError::TooLarge {
+            // Nine digits at most: the same rule as the API's documented pattern, and always
+            // within u32.
+            let too_large = || VersionError::TooLarge {
                 text: shown(text),
                 part: shown(part),
-            })?;
+            };
+            if part.len() > MAX_PART_DIGITS {
+                return Err(too_large());
+            }
+            *number = part.parse().map_err(|_| too_large())?;
         }
         if parts.next().is_some() {
             return Err(shape());
@@ -127,7 +137,7 @@ mod tests {
         assert!(v("1.10.0") > v("1.9.0"));
         assert!(v("2.0.0") > v("1.99.99"));
         assert!(v("1.2.10") > v("1.2.9"));
-        assert_eq!(v("4294967295.0.0").major, u32::MAX);
+        assert_eq!(v("999999999.0.0").major, MAX_PART);
     }
 
     #[test]
@@ -161,6 +171,10 @@ mod tests {
             "1.4294967296.0".parse::<Version>(),
             Err(VersionError::TooLarge { .. })
         ));
+        assert!(matches!(
+            "1.0.1000000000".parse::<Version>(),
+            Err(VersionError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -186,8 +200,8 @@ mod tests {
     proptest! {
         #[test]
         fn display_round_trips_and_order_is_numeric(
-            a in any::<(u32, u32, u32)>(),
-            b in any::<(u32, u32, u32)>(),
+            a in (0..=MAX_PART, 0..=MAX_PART, 0..=MAX_PART),
+            b in (0..=MAX_PART, 0..=MAX_PART, 0..=MAX_PART),
         ) {
             let va = Version::new(a.0, a.1, a.2);
             let vb = Version::new(b.0, b.1, b.2);

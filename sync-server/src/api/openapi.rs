@@ -331,7 +331,8 @@ fn schemas() -> Value {
 
 /// A release version, `MAJOR.MINOR.PATCH` without leading zeros (`booth_release::Version`).
 fn version() -> Value {
-    json!({ "type": "string", "pattern": "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$" })
+    // Nine digits a part at most, as `booth_release::Version` accepts (`MAX_PART`).
+    json!({ "type": "string", "pattern": "^(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})\\.(0|[1-9][0-9]{0,8})$" })
 }
 
 /// The schemas of over-the-air releases (`sync_protocol::release`).
@@ -354,7 +355,7 @@ fn release_schemas(schemas: &mut Value) {
         json!({
             "version": version(),
             "stage": schema_ref("FailureStage"),
-            "reason": { "type": "string", "maxLength": MAX_FAILURE_REASON, "description": "One line without personal data; the server keeps at most this many characters." },
+            "reason": { "type": "string", "description": format!("One line without personal data; the server keeps its first {MAX_FAILURE_REASON} characters (a longer one is cut, the heartbeat is not refused for it).") },
         }),
     );
     schemas["UpdateReport"] = object(
