@@ -169,6 +169,12 @@ impl FailureStage {
     }
 }
 
+impl std::fmt::Display for FailureStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for FailureStage {
     type Err = String;
 

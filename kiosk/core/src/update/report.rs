@@ -1,72 +1,12 @@
-//! The update states a booth reports (its heartbeat's `update` part): the booth's own copy of
-//! the wire types, so the updater and the kiosk agree on names while the protocol crate is
-//! changed elsewhere. Field for field what the heartbeat carries: `{running,
-//! highest_installed, target, state, downloaded_bytes, last_failure}`.
+//! The update report a booth keeps (its heartbeat's `update` part): field for field what the
+//! heartbeat carries, `{running, highest_installed, target, state, downloaded_bytes,
+//! last_failure}`, with versions as the updater's state file holds them (text); `wire.rs`
+//! parses them for the heartbeat.
 
 use serde::{Deserialize, Serialize};
 
-/// Where the booth is with an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateState {
-    /// Nothing to do, or nothing known.
-    Idle,
-    /// The kiosk is fetching a bundle into its inbox.
-    Downloading,
-    /// A verified bundle waits in the inbox.
-    Staged,
-    /// The bundle is ready; the kiosk waits for no villager to be using it.
-    WaitingQuiet,
-    /// `booth-update install` is verifying, staging, switching.
-    Installing,
-    /// The new release runs and has not yet proven itself (READY and a heartbeat).
-    Trial,
-    /// The last install was confirmed.
-    Installed,
-    /// The last install failed on the booth and the previous release runs again.
-    RolledBack,
-    /// The last install was refused or failed before anything was switched.
-    Failed,
-}
-
-/// The step an update failed at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FailureStage {
-    Download,
-    /// The bundle's signature, the install policy or the trust change refused it.
-    Verify,
-    /// Writing the release's files, or the switch.
-    Stage,
-    /// The release never reached READY within its starts.
-    Start,
-    /// The release reached READY, then kept failing to start.
-    Ready,
-    /// The release was READY but the county server refused its heartbeats (or it sent none).
-    Heartbeat,
-    /// The release left the store at a schema the previous release cannot read.
-    Migrate,
-}
-
-impl FailureStage {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Download => "download",
-            Self::Verify => "verify",
-            Self::Stage => "stage",
-            Self::Start => "start",
-            Self::Ready => "ready",
-            Self::Heartbeat => "heartbeat",
-            Self::Migrate => "migrate",
-        }
-    }
-}
-
-impl std::fmt::Display for FailureStage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+// The states and stages are the wire's own: one list of names, nothing to map.
+pub use sync_protocol::release::{FailureStage, UpdateState};
 
 /// The last update that did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
