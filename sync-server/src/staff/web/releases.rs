@@ -259,6 +259,9 @@ async fn refuse(
     Ok(response)
 }
 
+/// The longest `csrf` part read from an upload form; a token is far shorter.
+const MAX_TOKEN_PART: usize = 256;
+
 /// `POST /staff/releases`: a multipart form whose first part is `csrf` and whose second is
 /// the bundle file `bundle`.
 pub async fn upload(
@@ -276,9 +279,19 @@ pub async fn upload(
     let bad = |e: axum::extract::multipart::MultipartError| {
         staff.fail(StaffError::BadRequest(e.body_text()))
     };
-    // The token first: nothing of the bundle is read for a forged form.
+    // The token first: nothing of the bundle is read for a forged form. The route has no body
+    // limit (the bundle is streamed under its own cap), so the token part is read with one.
     let token = match multipart.next_field().await.map_err(bad)? {
-        Some(field) if field.name() == Some("csrf") => field.text().await.map_err(bad)?,
+        Some(mut field) if field.name() == Some("csrf") => {
+            let mut token = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                token.extend_from_slice(&chunk);
+                if token.len() > MAX_TOKEN_PART {
+                    return Err(staff.fail(StaffError::Csrf));
+                }
+            }
+            String::from_utf8(token).unwrap_or_default()
+        }
         _ => String::new(),
     };
     if !token::same(token.trim(), &staff.csrf) {
@@ -301,28 +314,20 @@ pub async fn upload(
         )
         .await;
     }
-    let Some(mut field) = multipart.next_field().await.map_err(bad)? else {
-        let problem = tr.t("release.no_file").into_owned();
-        return refuse(
-            &state,
-            &staff,
-            RolloutForm::default(),
-            StatusCode::BAD_REQUEST,
-            problem,
-        )
-        .await;
+    let mut field = match multipart.next_field().await.map_err(bad)? {
+        Some(field) if field.name() == Some("bundle") => field,
+        _ => {
+            let problem = tr.t("release.no_file").into_owned();
+            return refuse(
+                &state,
+                &staff,
+                RolloutForm::default(),
+                StatusCode::BAD_REQUEST,
+                problem,
+            )
+            .await;
+        }
     };
-    if field.name() != Some("bundle") {
-        let problem = tr.t("release.no_file").into_owned();
-        return refuse(
-            &state,
-            &staff,
-            RolloutForm::default(),
-            StatusCode::BAD_REQUEST,
-            problem,
-        )
-        .await;
-    }
     let shelf = state.shelf();
     let mut incoming = shelf.receive(max).map_err(|e| {
         tracing::error!(error = %e, "cannot receive a release upload");
