@@ -12,7 +12,7 @@ use super::context::UiSender;
 use super::devices::Devices;
 use kiosk_core::store::{Store, StoreError};
 use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
-use kiosk_core::update::{HealthReporter, UpdateAgent};
+use kiosk_core::update::{HealthReporter, UpdateAgent, running_release};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServicesError {
@@ -59,9 +59,8 @@ impl Services {
         let devices = Devices::start(&config.devices, &ui);
         let (shutdown, _) = watch::channel(false);
         let update_health =
-            HealthReporter::for_data_dir(&config.data_dir, env!("CARGO_PKG_VERSION")).map(Arc::new);
-        let updates =
-            UpdateAgent::for_data_dir(&config.data_dir, env!("CARGO_PKG_VERSION")).map(Arc::new);
+            HealthReporter::for_data_dir(&config.data_dir, running_release()).map(Arc::new);
+        let updates = UpdateAgent::for_data_dir(&config.data_dir, running_release()).map(Arc::new);
         let services = Arc::new(Self {
             config,
             store: Arc::new(Mutex::new(store)),

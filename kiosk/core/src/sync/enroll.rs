@@ -157,7 +157,7 @@ pub async fn enroll_with(
     };
     let pending = data_dir.join(PENDING_DIR);
     let key = pending_key(&pending, &code)?;
-    let version = env!("CARGO_PKG_VERSION");
+    let version = crate::update::running_release();
     let request = match &previous {
         Some((identity, old_key)) => {
             EnrollRequest::replacing(&code, &key, &identity.kiosk_id, old_key, version)

@@ -21,6 +21,7 @@ pub mod health;
 pub mod quiet;
 pub mod report;
 pub mod request;
+pub mod running;
 pub mod state_file;
 pub mod wire;
 
@@ -31,6 +32,7 @@ pub use health::{HealthReporter, HeartbeatClass, HeartbeatRecord};
 pub use quiet::Activity;
 pub use report::{FailureStage, LastFailure, UpdateReport, UpdateState};
 pub use request::{InstallRequest, RequestError};
+pub use running::running_release;
 
 /// `DATA/update`: root's; the updater's state, trust store, backup.
 pub const UPDATE_DIR: &str = "update";

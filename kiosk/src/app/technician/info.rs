@@ -54,7 +54,7 @@ impl Info {
                 None => i.server_url.clone(),
             })
             .unwrap_or_default();
-        env!("CARGO_PKG_VERSION").clone_into(&mut self.version);
+        kiosk_core::update::running_release().clone_into(&mut self.version);
         self.disk_free = match facts.disk {
             Ok((free, total)) => format!("{} / {}", gigabytes(free), gigabytes(total)),
             Err(err) => err,

@@ -34,7 +34,7 @@ impl Engine {
             // The last recorded check wins over the configured default.
             devices: checked_devices
                 .map_or_else(|| self.config.devices.clone(), |report| report.health),
-            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            app_version: crate::update::running_release().to_owned(),
             disk_free_bytes,
             uptime_s,
             clock_offset_ms: self.client.clock().get_ms(),
