@@ -41,10 +41,41 @@ pub struct AppConfig {
     pub session: SessionConfig,
     #[serde(default)]
     pub sync: SyncConfig,
+    #[serde(default)]
+    pub update: UpdateConfig,
     /// The file this config was loaded from (absolute), where technician mode saves the ports
     /// chosen on its devices page; None for a config built in code.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+/// Over-the-air updates.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConfig {
+    /// Seconds the home page must be untouched (and nothing printing) before a downloaded
+    /// release is installed; at least 10.
+    #[serde(default = "default_quiet_after")]
+    pub quiet_after_s: u64,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        Self {
+            quiet_after_s: default_quiet_after(),
+        }
+    }
+}
+
+impl UpdateConfig {
+    /// Never under 10 s: an install must not cut in between a villager's taps.
+    pub fn quiet_after(&self) -> Duration {
+        Duration::from_secs(self.quiet_after_s.max(10))
+    }
+}
+
+fn default_quiet_after() -> u64 {
+    kiosk_core::update::quiet::QUIET_AFTER.as_secs()
 }
 
 /// How often the booth asks the county server for news. Defaults suit a village line.
@@ -159,6 +190,7 @@ impl AppConfig {
             devices: DevicesConfig::default(),
             session: SessionConfig::default(),
             sync: SyncConfig::default(),
+            update: UpdateConfig::default(),
             source: None,
         }
     }

@@ -395,6 +395,7 @@ impl Ctx {
             // The reader is armed only while a page waits for a card: someone is there.
             card_present: devices.reader_armed(),
             idle_for: std::time::Duration::from_secs(self.rest_ticks.get()),
+            quiet_after: self.services.config().update.quiet_after(),
         });
     }
 

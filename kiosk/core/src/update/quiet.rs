@@ -6,7 +6,8 @@
 
 use std::time::Duration;
 
-/// How long the screen must have been untouched on the home page.
+/// How long the screen must have been untouched on the home page, unless the booth's config
+/// says otherwise (`[update] quiet_after_s`).
 pub const QUIET_AFTER: Duration = Duration::from_secs(120);
 
 /// What the app knows about its use right now.
@@ -21,12 +22,14 @@ pub struct Activity {
     pub card_present: bool,
     /// Since the last touch, key or scan.
     pub idle_for: Duration,
+    /// How long untouched counts as quiet ([`QUIET_AFTER`] by default).
+    pub quiet_after: Duration,
 }
 
 impl Activity {
     /// Whether an install may start now.
     pub fn is_quiet(&self) -> bool {
-        self.on_home && !self.printing && !self.card_present && self.idle_for >= QUIET_AFTER
+        self.on_home && !self.printing && !self.card_present && self.idle_for >= self.quiet_after
     }
 }
 
@@ -41,6 +44,7 @@ mod tests {
             printing: false,
             card_present: false,
             idle_for: QUIET_AFTER,
+            quiet_after: QUIET_AFTER,
         };
         assert!(quiet.is_quiet());
         for busy in [
