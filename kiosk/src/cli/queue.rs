@@ -19,6 +19,9 @@ use super::open_store;
 pub enum QueueCommand {
     /// Counts by state, the oldest waiting submission's age and the next upload attempt.
     Status(Status),
+    /// Every submission the booth holds, oldest first: receipt, state, attempts (no personal
+    /// data), to compare a booth's queue before and after a repair or an update.
+    List(List),
     /// Submissions the server refused for good, with its reason.
     Quarantined(Quarantined),
     /// Put a quarantined submission back in the queue (by id or receipt number).
@@ -31,6 +34,7 @@ impl QueueCommand {
     pub fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
         match self {
             Self::Status(cmd) => cmd.run(data_dir),
+            Self::List(cmd) => cmd.run(data_dir),
             Self::Quarantined(cmd) => cmd.run(data_dir),
             Self::Requeue(cmd) => cmd.run(data_dir),
             Self::Discard(cmd) => cmd.run(data_dir),
@@ -128,6 +132,39 @@ fn human_duration(seconds: u64) -> String {
         format!("{minutes}m {secs:02}s")
     } else {
         format!("{secs}s")
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct List {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl List {
+    fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+        let items = open_store(data_dir)?.queue_items()?;
+        if self.json {
+            println!("{}", serde_json::to_string(&items)?);
+        } else if items.is_empty() {
+            println!("no submissions");
+        } else {
+            for item in &items {
+                println!(
+                    "{}  {}  {}{}  attempts {}  created {}",
+                    item.receipt_number,
+                    item.state.as_str(),
+                    item.kind.as_str(),
+                    item.item_code
+                        .as_deref()
+                        .map_or_else(String::new, |c| format!(" {c}")),
+                    item.attempts,
+                    item.created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                );
+            }
+        }
+        Ok(())
     }
 }
 

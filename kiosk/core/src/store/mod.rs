@@ -285,6 +285,11 @@ impl Store {
 
     // ── technician's quarantine tools ────────────────────────────────────────────────────
 
+    /// Every outbox item, whatever its state, oldest first (no personal data in them).
+    pub fn queue_items(&self) -> Result<Vec<QueueItem>, StoreError> {
+        self.finish(outbox::all_items(&self.conn))
+    }
+
     /// Quarantined items, oldest first.
     pub fn quarantined(&self) -> Result<Vec<QueueItem>, StoreError> {
         self.finish(outbox::items_in_state(

@@ -492,6 +492,19 @@ pub(crate) fn items_in_state(
     Ok(items)
 }
 
+/// Every submission the outbox holds, in the order they were made.
+pub(crate) fn all_items(conn: &Connection) -> Result<Vec<QueueItem>, Fault> {
+    let mut statement = conn.prepare_cached(&format!(
+        "SELECT {QUEUE_COLUMNS} FROM submissions ORDER BY seq"
+    ))?;
+    let rows = statement.query_map([], queue_item_from_row)?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(row??);
+    }
+    Ok(items)
+}
+
 /// Finds a submission by its id or its receipt number (typed by a person: any case, dashes
 /// optional, check symbol verified).
 pub(crate) fn find(conn: &Connection, id_or_receipt: &str) -> Result<QueueItem, Fault> {
