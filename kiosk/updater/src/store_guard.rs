@@ -105,7 +105,7 @@ pub fn restore(layout: &Layout) -> Result<Restored, UpdateError> {
     let temporary = layout.data.join(format!(".{DB_FILE}.restore"));
     fsx::remove_file(&temporary)?;
     fsx::copy_durably(&restored, &temporary)?;
-    give_to_data_owner(&layout.data, &temporary)?;
+    give_to_store_owner(layout, &aside_db, &temporary)?;
     fail::point("restore-before-rename");
     fs::rename(&temporary, live)
         .map_err(fsx::err("cannot put the restored store in place", live))?;
@@ -114,9 +114,17 @@ pub fn restore(layout: &Layout) -> Result<Restored, UpdateError> {
     Ok(outcome)
 }
 
-/// The kiosk runs as the data directory's owner: the restored file must be its.
-fn give_to_data_owner(data: &Path, file: &Path) -> Result<(), UpdateError> {
-    let owner = fs::metadata(data).map_err(fsx::err("cannot look at", data))?;
+/// The kiosk runs as the owner of its store: the restored file must be that user's. The
+/// store it replaces (moved aside) says who that is; the data directory cannot, being root's on
+/// a booth (root:booth, sticky). Without a store to go by (none was there), the data
+/// directory's owner.
+fn give_to_store_owner(layout: &Layout, aside_db: &Path, file: &Path) -> Result<(), UpdateError> {
+    let from = if aside_db.exists() {
+        aside_db
+    } else {
+        &layout.data
+    };
+    let owner = fs::metadata(from).map_err(fsx::err("cannot look at", from))?;
     std::os::unix::fs::chown(file, Some(owner.uid()), Some(owner.gid())).map_err(fsx::err(
         "cannot hand the restored store to the booth user",
         file,

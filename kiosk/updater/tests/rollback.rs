@@ -164,8 +164,21 @@ fn migrated_beyond_its_manifest() -> (Booth, Vec<(String, String)>) {
     booth.ok(&["start-attempt"]);
     expected.extend(booth.queue(3, "during the trial"));
     booth.migrate_store_to(6);
+    if rustix::process::geteuid().is_root() {
+        // As on a booth: the store is the kiosk user's, the data directory root's.
+        std::os::unix::fs::chown(
+            booth.data.join("kiosk.sqlite3"),
+            Some(KIOSK_UID),
+            Some(KIOSK_UID),
+        )
+        .unwrap();
+    }
     (booth, expected)
 }
+
+/// The kiosk user's id when the tests run as root (as CI does): not root's, not the data
+/// directory owner's.
+const KIOSK_UID: u32 = 4242;
 
 fn assert_restored_and_merged(booth: &Booth, expected: &[(String, String)]) {
     assert_eq!(booth.link("current").as_deref(), Some("factory"));
@@ -174,6 +187,12 @@ fn assert_restored_and_merged(booth: &Booth, expected: &[(String, String)]) {
     assert_eq!(state["last"]["ending"], "rolled_back");
     assert_eq!(state["last"]["stage"], "migrate");
     assert_eq!(state["last"]["store_restored"], true);
+    // The restored store is the kiosk's, whoever owns the data directory.
+    if rustix::process::geteuid().is_root() {
+        use std::os::unix::fs::MetadataExt as _;
+        let meta = std::fs::metadata(booth.data.join("kiosk.sqlite3")).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (KIOSK_UID, KIOSK_UID));
+    }
     assert_each_once(booth, expected);
     // The factory release's store opens it, and receipt numbers go on.
     let mut more = expected.to_vec();
