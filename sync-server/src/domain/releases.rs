@@ -23,6 +23,9 @@
 //!   of booths says nothing until a third one fails the same way. And 10 % of the started
 //!   booths, because a threshold set very low (say 2 %) must not pause a large rollout on the
 //!   noise of a few booths: below 10 % the floor is what decides.
+//!   A rollout to fewer booths than that (a pilot on one or two booths) pauses when every
+//!   booth it includes failed: no third failure can come, and its booths are told to retry
+//!   nothing (a rolled-back release is never installed again).
 //! - **Completed**: an active rollout every one of whose booths (at least one) runs its
 //!   version. It keeps giving its target, so a booth enrolled later in a targeted village
 //!   still gets it.
@@ -439,9 +442,12 @@ pub fn progress(rollout: &Rollout, kiosks: &[KioskRecord]) -> Progress {
     counts
 }
 
-/// The fewest failures that may pause a rollout `started` booths began (see the module).
-pub fn min_failed_to_pause(started: u64) -> u64 {
-    MIN_FAILED_TO_PAUSE.max(started.div_ceil(10))
+/// The fewest failures that may pause a rollout of `targeted` booths, `started` of which
+/// began it (see the module).
+pub fn min_failed_to_pause(started: u64, targeted: u64) -> u64 {
+    MIN_FAILED_TO_PAUSE
+        .max(started.div_ceil(10))
+        .min(targeted.max(1))
 }
 
 /// What an active rollout's counts call for.
@@ -459,7 +465,7 @@ pub fn verdict(rollout: &Rollout, progress: &Progress) -> Option<Verdict> {
         return None;
     }
     let threshold = u64::from(rollout.failure_threshold);
-    let floor = min_failed_to_pause(progress.started);
+    let floor = min_failed_to_pause(progress.started, progress.targeted);
     if progress.failed >= floor && progress.failed * 100 > threshold * progress.started {
         return Some(Verdict::Pause(format!(
             "{} of the {} booths that started {} failed, more than the {} % threshold (and at least {floor}): paused automatically",
@@ -801,11 +807,20 @@ mod tests {
             failure_threshold: 2,
             ..active.clone()
         };
-        assert_eq!(min_failed_to_pause(100), 10);
+        assert_eq!(min_failed_to_pause(100, 100), 10);
         assert_eq!(verdict(&touchy, &progress(&touchy, &fleet(9, 91))), None);
         assert!(matches!(
             verdict(&touchy, &progress(&touchy, &fleet(10, 90))),
             Some(Verdict::Pause(_))
+        ));
+        // A pilot on two booths, both failed: no third failure can come.
+        let pilot: Vec<KioskRecord> = (1..=2)
+            .map(|n| kiosk(n, place.clone(), Some(failed("1.1.0", "1.2.0"))))
+            .collect();
+        assert_eq!(min_failed_to_pause(2, 2), 2);
+        assert!(matches!(
+            verdict(&active, &progress(&active, &pilot)),
+            Some(Verdict::Pause(reason)) if reason.contains("2 of the 2 booths")
         ));
         let paused = Rollout {
             state: RolloutState::Paused,
