@@ -283,3 +283,13 @@ fn a_newer_booth_image_runs_its_own_app_and_an_older_one_does_not() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("release 0.2.0 is older than 0.3.0"), "{err}");
 }
+
+/// The booth images the VM tests build pin `TEST-ONLY-release-keys`; the releases they install
+/// are signed with `TEST-ONLY-release-key.secret`. The two must stay one key pair.
+#[test]
+fn the_test_images_pinned_key_is_the_test_signing_keys_public_half() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/TEST-ONLY-release-keys");
+    let pinned = booth_update::trust::pinned_keys(&path).unwrap();
+    assert_eq!(pinned, vec![PublicKey::of(&common::test_key())]);
+}
