@@ -13,6 +13,7 @@
 
 pub mod console;
 pub mod qmp;
+pub mod releases;
 pub mod rig;
 pub mod screen;
 
@@ -117,6 +118,9 @@ pub struct Boot {
     /// A second, read-only disk of test tools ([`tools_disk`]), mounted by
     /// [`BoothVm::attach_tools`].
     pub tools_disk: Option<PathBuf>,
+    /// Return only once the booth app has drawn (`first_frame`); otherwise once the console
+    /// answers (`first_frame` is then zero).
+    pub wait_for_ui: bool,
 }
 
 /// Builds the test tools' disk in `dir`: `freeze-thread` (tests/vm-tools), compiled statically
@@ -260,8 +264,13 @@ impl BoothVm {
             .expect("run qemu-system-x86_64 (Debian package qemu-system-x86)");
         let mut qmp = Qmp::connect(&dir.join("qmp.sock"), Duration::from_secs(30))
             .unwrap_or_else(|e| panic!("{e}\n{}", read(&dir.join("qemu.log"))));
-        let first_frame = wait_for_booth_ui(&mut qmp, dir, started)
-            .unwrap_or_else(|e| panic!("{e}\nboot log:\n{}", tail(&dir.join("console.log"), 80)));
+        let first_frame = if boot.wait_for_ui {
+            wait_for_booth_ui(&mut qmp, dir, started).unwrap_or_else(|e| {
+                panic!("{e}\nboot log:\n{}", tail(&dir.join("console.log"), 80))
+            })
+        } else {
+            Duration::ZERO
+        };
         let console = Console::connect(&dir.join("shell.sock"), Duration::from_secs(300))
             .unwrap_or_else(|e| panic!("{e}\nboot log:\n{}", tail(&dir.join("console.log"), 80)));
         Self {

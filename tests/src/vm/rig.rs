@@ -106,10 +106,20 @@ impl Rig {
     /// A county server with the seed catalogue, the three emulators and a fresh booth disk,
     /// in `dir`.
     pub fn new(image: BoothImage, dir: &Path) -> Self {
+        Self::new_with(image, dir, &[], &[])
+    }
+
+    /// [`Self::new`] with more `sync-server serve` options and more files on the tools disk.
+    pub fn new_with(
+        image: BoothImage,
+        dir: &Path,
+        serve_args: &[&str],
+        tool_files: &[PathBuf],
+    ) -> Self {
         std::fs::create_dir_all(dir).expect("rig directory");
         let county = County::new();
         import_catalog(county.path());
-        let server = Server::start(county.path(), 0);
+        let server = Server::start_with(county.path(), 0, serve_args);
         let upstream: SocketAddr = format!("127.0.0.1:{}", server.port())
             .parse()
             .expect("address");
@@ -125,7 +135,9 @@ impl Rig {
         let scanner = scanner_emulator::spawn(scanner_emulator::EmulatorConfig::default())
             .expect("scanner emulator");
         let disk = Disk::fresh(&image, dir);
-        let tools = tools_disk(dir, &packages(dir));
+        let mut files = packages(dir);
+        files.extend_from_slice(tool_files);
+        let tools = tools_disk(dir, &files);
         Self {
             dir: dir.to_owned(),
             county,
@@ -163,8 +175,18 @@ impl Rig {
         ]
     }
 
-    /// Powers the booth on (again), its logs in `boot-N/`.
+    /// Powers the booth on (again), its logs in `boot-N/`; returns once the app has drawn.
     pub fn power_on(&mut self, hid_keyboard: bool) -> BoothVm {
+        self.boot(hid_keyboard, true)
+    }
+
+    /// Powers the booth on (again) and returns once its console answers, whether or not the
+    /// app draws: an install that started at boot may hold the app stopped.
+    pub fn power_on_to_console(&mut self) -> BoothVm {
+        self.boot(false, false)
+    }
+
+    fn boot(&mut self, hid_keyboard: bool, wait_for_ui: bool) -> BoothVm {
         self.boots += 1;
         let port = self
             .proxy
@@ -183,6 +205,7 @@ impl Rig {
                 hid_keyboard,
                 window: self.window,
                 tools_disk: Some(self.tools.clone()),
+                wait_for_ui,
             },
         )
     }
@@ -365,4 +388,23 @@ pub fn receipt_number(lines: &[String]) -> String {
                 .map(|(_, n)| n.trim().to_owned())
         })
         .unwrap_or_else(|| panic!("no receipt number on the receipt:\n{}", lines.join("\n")))
+}
+
+/// A technician's settings for a booth where updates are shown: heartbeats and feeds every
+/// 10 s, a release installed once the home page was untouched for 30 s, a session cleared
+/// after 50 s without a touch. Restarts the app to read them and waits until it is back.
+pub fn technician_quickens_updates(vm: &mut BoothVm) {
+    vm.sh(r#"sed -i 's/^feeds_every_s = .*/feeds_every_s = 10/; s/^heartbeat_every_s = .*/heartbeat_every_s = 10/; s/^idle_prompt_after_s = .*/idle_prompt_after_s = 40/; s/^reset_after_s = .*/reset_after_s = 50/' /etc/booth/booth.toml && printf '\n[update]\nquiet_after_s = 30\n' >> /etc/booth/booth.toml"#);
+    let pid = vm.sh("systemctl show -p MainPID --value booth-kiosk");
+    vm.sh("systemctl restart booth-kiosk");
+    vm.wait_for_sh(
+        "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
+        Duration::from_secs(180),
+        "the booth app back with the new settings",
+        |out| {
+            let mut words = out.split_whitespace();
+            words.next().is_some_and(|p| p != "0" && p != pid.trim())
+                && words.next() == Some("active")
+        },
+    );
 }

@@ -15,6 +15,8 @@ use booth_tests::fault_proxy::FaultMix;
 use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
 use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
+mod updates;
+
 /// Where a test's VM files go: kept after a failure for the report, under target/.
 fn workdir(test: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
