@@ -2,7 +2,9 @@
 //! server, and the walk-through a technician and a villager do on its touch screen, narrated:
 //! first boot on the enrollment page, the devices named, the enrollment QR code scanned, the
 //! PIN typed, a villager's application with the emulated ID card, the printed receipt, the
-//! submission on the county server. Then the booth keeps running until Enter (or end of input).
+//! submission on the county server. Then the booth keeps running, set up for releases to be
+//! shipped to it by hand (README: "Ship a release to the demo booth"), and its updater's
+//! status is printed as it changes, until Enter (or end of input).
 //!
 //! Usage: booth-vm-demo IMAGE_DIR OUT_DIR [--window]
 //! `--window` shows the booth's display in a QEMU window (needs a desktop and Debian's
@@ -31,7 +33,8 @@ fn main() {
     let step = |text: &str| println!("\n== {text}");
 
     step("county server, emulated ID card reader, printer and scanner on the host");
-    let mut rig = Rig::new(image, &out);
+    // Bundles come down at 2 MiB/s here (a county server's default is 256 KiB/s per booth).
+    let mut rig = Rig::new_with(image, &out, &["--download-kib-per-s", "2048"], &[]);
     rig.window = window;
     println!(
         "county server: {} (the guest reaches it as http://{})",
@@ -85,8 +88,43 @@ fn main() {
         server_cli(rig.county.path(), &["submissions", "list"]).stdout
     );
 
-    step("the booth keeps running: press Enter to power it off");
-    let mut line = String::new();
-    let _ = std::io::stdin().lock().read_line(&mut line);
+    step("ship a release to this booth (README: \"Ship a release to the demo booth\")");
+    rig::technician_quickens_updates(&mut vm);
+    let county = rig.county.path();
+    let (reads, writes) = (
+        kiosk_core::store::SCHEMA_READS,
+        kiosk_core::store::SCHEMA_WRITES,
+    );
+    println!(
+        "the booth now sends a heartbeat every 10 s and installs a release after 30 s untouched.\n\
+         In a second terminal, in the repository:\n  \
+         export SYNC_SERVER_DATA_DIR={} SYNC_SERVER_KEY_FILE={} SYNC_SERVER_RELEASE_KEYS=$PWD/kiosk/updater/tests/fixtures/TEST-ONLY-release-keys\n\
+         This booth is kiosk number 1; its app reads store schemas {}..{} and writes {}; its image\n\
+         trusts the repository's TEST-ONLY release key.",
+        county.display(),
+        booth_tests::booth::key_file(county).display(),
+        reads.0,
+        reads.1,
+        writes
+    );
+
+    step("the booth's updater (booth-update status), as it changes; Enter powers the booth off");
+    let (enter, pressed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+        let _ = enter.send(());
+    });
+    let mut last = String::new();
+    loop {
+        let now = vm.sh("/usr/lib/booth/booth-update status 2>&1 | grep -v '^trusted key' ; echo \"releases: $(ls /var/lib/booth/releases | tr '\\n' ' ')\" ; echo \"queue: $(runuser -u booth -- /usr/bin/kiosk --data-dir /var/lib/booth queue list 2>&1 | tr '\\n' ' ')\"");
+        if now != last {
+            println!("\n{}", now.trim_end());
+            last = now;
+        }
+        if pressed.recv_timeout(Duration::from_secs(5)).is_ok() {
+            break;
+        }
+    }
     vm.power_off();
 }
