@@ -99,6 +99,7 @@ impl Stats {
 
 #[path = "../../../bench-support/table.rs"]
 mod table;
+#[allow(unused_imports)] // each bench uses part of the harness
 pub use table::Table;
 
 /// CPU time (user + system) this process has used so far, from `/proc/self/stat` (Linux
