@@ -70,14 +70,18 @@ fn workspace_root() -> PathBuf {
         .to_owned()
 }
 
-/// `target/debug` (or the profile this test was built with), found from the test executable.
+/// `target/debug` (or the profile this was built with), found from the running executable: a
+/// test binary in `target/<profile>/deps/`, or one of this crate's binaries (`booth-vm-demo`,
+/// which `./demo vm` runs) in `target/<profile>/`.
 fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test-binary>
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("test binary lives in target/<profile>/deps")
-        .to_owned()
+    let exe = std::env::current_exe().expect("executable path");
+    let dir = exe.parent().expect("the executable lives in a directory");
+    let profile_dir = if dir.file_name().is_some_and(|name| name == "deps") {
+        dir.parent().expect("target/<profile>/deps")
+    } else {
+        dir
+    };
+    profile_dir.to_owned()
 }
 
 /// A `kiosk` command run to completion, with everything it printed.
