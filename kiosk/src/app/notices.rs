@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use super::bind::{Asserted, Bound, Changes, Flow, model};
 use super::context::Ctx;
-use kiosk_core::receipt_paper::beijing;
 use kiosk_core::store::StoreError;
 use kiosk_core::sync::SyncEvent;
 
@@ -175,10 +174,7 @@ fn in_force(store: &kiosk_core::store::Store) -> Result<(Vec<Notice>, NaiveDate)
         .identity()?
         .map(|identity| identity.village.village)
         .unwrap_or_default();
-    let today = store
-        .corrected_now()?
-        .with_timezone(&beijing())
-        .date_naive();
+    let today = store.beijing_today()?;
     let notices = store
         .notices(&village, today)?
         .into_iter()

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use chrono::Local;
 
 use super::open_store;
 
@@ -21,7 +20,7 @@ impl Notices {
         let identity = store
             .identity()?
             .context("this booth is not enrolled: kiosk enroll --server URL --code CODE")?;
-        let notices = store.notices(&identity.village.village, Local::now().date_naive())?;
+        let notices = store.notices(&identity.village.village, store.beijing_today()?)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&notices)?);
             return Ok(());

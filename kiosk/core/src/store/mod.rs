@@ -395,6 +395,16 @@ impl Store {
     }
 
     /// Notices in force on `today` for `village` or for every village, newest first.
+    /// Today in Beijing on the server-corrected clock: the day notices are in force on, whatever
+    /// time zone the booth's system is set to (a booth set to UTC hid the day's notices from
+    /// 16:00 to midnight UTC).
+    pub fn beijing_today(&self) -> Result<NaiveDate, StoreError> {
+        Ok(self
+            .corrected_now()?
+            .with_timezone(&crate::receipt_paper::beijing())
+            .date_naive())
+    }
+
     pub fn notices(&self, village: &str, today: NaiveDate) -> Result<Vec<Notice>, StoreError> {
         self.finish(feeds::notices(&self.conn, village, today))
     }
