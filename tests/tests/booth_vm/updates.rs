@@ -342,9 +342,17 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
     });
     vm.power_cut();
 
-    // It resumes; the power goes while the updater stages the release.
+    // The booth comes back on 0.2.0 and the download resumes; the power goes while the
+    // updater stages the release.
     let mut vm = rig.power_on(false);
     with_report(&mut vm, |vm| {
+        // The confirmed release survives the power cut.
+        let after_cut = status(vm);
+        assert_eq!(running(&after_cut), "0.2.0", "{after_cut:#}");
+        assert_eq!(
+            vm.sh("readlink /var/lib/booth/releases/current").trim(),
+            "0.2.0"
+        );
         hang_now_at(vm, "after-stage");
         wait_hanging_at(vm, "after-stage");
         assert!(releases_dir(vm).contains("0.2.1.partial"));
