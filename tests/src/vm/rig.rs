@@ -323,6 +323,17 @@ udevadm control --reload && udevadm trigger --action=change --subsystem-match=tt
     vm.wait_for_log("scanner ready", Duration::from_secs(60));
 }
 
+/// Waits until the booth has pulled the county's catalogue (its log says `catalog +N`): a booth
+/// without it offers nothing to apply for.
+pub fn wait_for_catalogue(vm: &mut BoothVm) {
+    vm.wait_for_sh(
+        "journalctl -b -u booth-kiosk -o cat --no-pager | grep -cE 'catalog \\+[1-9]' || true",
+        Duration::from_secs(180),
+        "the county's catalogue reaches the booth",
+        |out| out.trim().parse::<u32>().unwrap_or(0) > 0,
+    );
+}
+
 /// Types `digits` on the on-screen digits keyboard.
 pub fn type_digits(vm: &mut BoothVm, digits: &str) {
     for d in digits.chars() {

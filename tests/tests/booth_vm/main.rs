@@ -254,6 +254,9 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
             .unwrap_or_else(|e| panic!("{e}"));
         vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
         rig::technician_sets_the_pin_and_enrolls(vm);
+        // The catalogue comes down before the link goes bad (on a loaded machine the first
+        // pull after enrollment can still be under way here).
+        rig::wait_for_catalogue(vm);
 
         // The link swallows the county's answers: the upload reaches the county, the booth
         // never hears back. The power goes while it waits.
