@@ -57,21 +57,10 @@ fn main() {
             let status = vm.sh("grep -E 'VmRSS|RssAnon|RssFile|RssShmem' /proc/$(systemctl show -p MainPID --value booth-kiosk)/status");
             println!("run 1: the app's memory after enrollment and one application:\n{status}");
         }
-        let pid = vm
-            .sh("systemctl show -p MainPID --value booth-kiosk")
-            .trim()
-            .to_owned();
+        let pid = vm.kiosk_pid();
         let killed = Instant::now();
         vm.sh(&format!("kill -9 {pid}"));
-        vm.wait_for_sh(
-            "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
-            Duration::from_secs(180),
-            "the app back",
-            |line| {
-                let mut words = line.split_whitespace();
-                words.next().is_some_and(|p| p != pid && p != "0") && words.next() == Some("active")
-            },
-        );
+        vm.wait_until_kiosk_back(pid, Duration::from_secs(180));
         let back = killed.elapsed().as_secs_f64();
         println!(
             "run {run}: first frame {first_frame:.1} s after power-on; kill -9 to ready again {back:.1} s"

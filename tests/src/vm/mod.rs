@@ -326,6 +326,31 @@ impl BoothVm {
         self.console.ok(command)
     }
 
+    /// The booth app's process id (0 while it does not run).
+    pub fn kiosk_pid(&mut self) -> u32 {
+        self.sh("systemctl show -p MainPID --value booth-kiosk")
+            .trim()
+            .parse()
+            .expect("MainPID")
+    }
+
+    /// Waits until the booth app is up again under a process other than `old` (READY=1 sent:
+    /// systemd says active), and returns how long that took.
+    pub fn wait_until_kiosk_back(&mut self, old: u32, limit: Duration) -> Duration {
+        let since = Instant::now();
+        self.wait_for_sh(
+            "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
+            limit,
+            "systemd brings the booth app back",
+            |out| {
+                let mut words = out.split_whitespace();
+                let pid: u32 = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                pid != 0 && pid != old && words.next() == Some("active")
+            },
+        );
+        since.elapsed()
+    }
+
     /// The booth app's log since boot.
     pub fn kiosk_log(&mut self) -> String {
         self.sh("journalctl -b -u booth-kiosk --no-pager -o cat | tail -n 400")

@@ -406,16 +406,7 @@ pub fn receipt_number(lines: &[String]) -> String {
 /// after 50 s without a touch. Restarts the app to read them and waits until it is back.
 pub fn technician_quickens_updates(vm: &mut BoothVm) {
     vm.sh(r#"sed -i 's/^feeds_every_s = .*/feeds_every_s = 10/; s/^heartbeat_every_s = .*/heartbeat_every_s = 10/; s/^idle_prompt_after_s = .*/idle_prompt_after_s = 40/; s/^reset_after_s = .*/reset_after_s = 50/' /etc/booth/booth.toml && printf '\n[update]\nquiet_after_s = 30\n' >> /etc/booth/booth.toml"#);
-    let pid = vm.sh("systemctl show -p MainPID --value booth-kiosk");
+    let pid = vm.kiosk_pid();
     vm.sh("systemctl restart booth-kiosk");
-    vm.wait_for_sh(
-        "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
-        Duration::from_secs(180),
-        "the booth app back with the new settings",
-        |out| {
-            let mut words = out.split_whitespace();
-            words.next().is_some_and(|p| p != "0" && p != pid.trim())
-                && words.next() == Some("active")
-        },
-    );
+    vm.wait_until_kiosk_back(pid, Duration::from_secs(180));
 }

@@ -8,7 +8,7 @@
 //! showed are kept in the directory the message names.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use booth_tests::booth::server_receipts;
 use booth_tests::fault_proxy::FaultMix;
@@ -34,30 +34,6 @@ fn with_report(vm: &mut BoothVm, body: impl FnOnce(&mut BoothVm)) {
         eprintln!("{}", vm.report());
         std::panic::resume_unwind(panic);
     }
-}
-
-fn main_pid(vm: &mut BoothVm) -> u32 {
-    vm.sh("systemctl show -p MainPID --value booth-kiosk")
-        .trim()
-        .parse()
-        .expect("MainPID")
-}
-
-/// Waits until the booth app is up again under a process other than `old` (READY=1 sent:
-/// systemd says active), and returns how long that took.
-fn wait_until_back(vm: &mut BoothVm, old: u32, limit: Duration) -> Duration {
-    let since = Instant::now();
-    vm.wait_for_sh(
-        "echo $(systemctl show -p MainPID --value booth-kiosk) $(systemctl is-active booth-kiosk)",
-        limit,
-        "systemd brings the booth app back",
-        |out| {
-            let mut words = out.split_whitespace();
-            let pid: u32 = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-            pid != 0 && pid != old && words.next() == Some("active")
-        },
-    );
-    since.elapsed()
 }
 
 #[test]
@@ -111,7 +87,7 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
         );
 
         // The reader's cable pulled and put back: the booth finds it again, no restart.
-        let pid = main_pid(vm);
+        let pid = vm.kiosk_pid();
         vm.unplug("reader");
         vm.wait_for_sh(
             "test -e /dev/booth/id-reader && echo present || echo gone",
@@ -137,7 +113,7 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
         let second_number = rig::receipt_number(&second);
         assert_ne!(second_number, number);
         assert_eq!(
-            main_pid(vm),
+            vm.kiosk_pid(),
             pid,
             "the booth app was restarted for a replugged reader"
         );
@@ -171,11 +147,11 @@ fn packages_upgrade_and_remove_keeping_data(vm: &mut BoothVm) {
         "{config_before}"
     );
 
-    let pid = main_pid(vm);
+    let pid = vm.kiosk_pid();
     vm.sh("dpkg -i /mnt/tools/booth-kiosk-upgrade.deb </dev/null");
     let version = vm.sh("dpkg-query -W -f '${Version}' booth-kiosk");
     assert!(version.contains("+upgrade1"), "{version}");
-    wait_until_back(vm, pid, Duration::from_secs(180));
+    vm.wait_until_kiosk_back(pid, Duration::from_secs(180));
     assert_eq!(
         vm.sh("cat /etc/booth/booth.toml"),
         config_before,
@@ -290,9 +266,9 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
         );
 
         // The app killed outright: systemd brings it back.
-        let pid = main_pid(vm);
+        let pid = vm.kiosk_pid();
         vm.sh(&format!("kill -9 {pid}"));
-        let back = wait_until_back(vm, pid, Duration::from_secs(120));
+        let back = vm.wait_until_kiosk_back(pid, Duration::from_secs(120));
         eprintln!(
             "kill -9 to the booth app ready again: {:.1} s",
             back.as_secs_f64()
@@ -300,10 +276,10 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
 
         // The UI thread hung (stopped by ptrace while the app's other threads run): the
         // watchdog it feeds goes hungry and systemd restarts the app.
-        let pid = main_pid(vm);
+        let pid = vm.kiosk_pid();
         vm.attach_tools();
         vm.sh(&format!("(/mnt/tools/freeze-thread {pid} > /tmp/freeze.log 2>&1 &) ; sleep 2; cat /tmp/freeze.log"));
-        let back = wait_until_back(vm, pid, Duration::from_secs(180));
+        let back = vm.wait_until_kiosk_back(pid, Duration::from_secs(180));
         eprintln!(
             "hung UI thread to the booth app ready again: {:.1} s",
             back.as_secs_f64()

@@ -159,6 +159,16 @@ fn wait_hanging_at(vm: &mut BoothVm, point: &str) {
     );
 }
 
+/// Waits until the release rolled back to is up again (READY: systemd says active).
+fn previous_release_runs_again(vm: &mut BoothVm) {
+    vm.wait_for_sh(
+        "systemctl is-active booth-kiosk || true",
+        Duration::from_secs(180),
+        "the previous release runs again",
+        |out| out.trim() == "active",
+    );
+}
+
 /// The releases directory, sorted, one line.
 fn releases_dir(vm: &mut BoothVm) -> String {
     vm.sh("ls -1 /var/lib/booth/releases | sort | tr '\\n' ' '")
@@ -439,12 +449,7 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
             back["report"]["last_failure"]
         );
         assert_eq!(back["report"]["last_failure"]["version"], "0.3.0");
-        vm.wait_for_sh(
-            "systemctl is-active booth-kiosk || true",
-            Duration::from_secs(180),
-            "the previous release runs again",
-            |out| out.trim() == "active",
-        );
+        previous_release_runs_again(vm);
         county_shows(
             Duration::from_secs(120),
             "the rollout of 0.3.0 pauses itself",
@@ -485,12 +490,7 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
         });
         eprintln!("after the migrating release: {:#}", back["state"]["last"]);
         assert_eq!(back["state"]["last"]["store_restored"], true, "{back:#}");
-        vm.wait_for_sh(
-            "systemctl is-active booth-kiosk || true",
-            Duration::from_secs(180),
-            "the previous release runs again",
-            |out| out.trim() == "active",
-        );
+        previous_release_runs_again(vm);
         assert_eq!(
             queue(vm),
             waiting,
@@ -529,12 +529,7 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
             back["report"]["last_failure"]
         );
         assert_eq!(back["state"]["last"]["ending"], "rolled_back", "{back:#}");
-        vm.wait_for_sh(
-            "systemctl is-active booth-kiosk || true",
-            Duration::from_secs(180),
-            "the previous release runs again",
-            |out| out.trim() == "active",
-        );
+        previous_release_runs_again(vm);
         assert_eq!(queue(vm), settled, "the queue after a release that hung");
     });
     vm.power_off();
