@@ -37,12 +37,15 @@ pub mod audit_chain;
 pub mod conformance;
 pub mod content;
 pub mod model;
+pub mod postgres;
 pub mod ratings;
 pub mod releases;
 pub mod review;
+pub mod sealed_columns;
 pub mod sealing;
 pub mod sqlite;
 pub mod staff;
+pub mod values;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,6 +2,7 @@
 //! SQLite files in temporary directories.
 //!
 //! - `store_sqlite`: the store conformance suite on the SQLite backend.
+//! - `store_postgres`: the same suites on PostgreSQL (a schema per test in the local server).
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
 //! - `data_dir`: the data directory and its files are private; codes need the secret.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
@@ -81,6 +82,7 @@ mod staff_ratings;
 mod staff_releases;
 mod staff_review;
 mod staff_scope;
+mod store_postgres;
 mod store_sqlite;
 mod systemd;
 mod tls;

@@ -95,24 +95,4 @@ pub(super) fn time(millis: i64) -> StoreResult<DateTime<Utc>> {
     })
 }
 
-/// `now` as the store keeps it (millisecond precision), so what a call returns equals what a
-/// later read returns.
-pub(super) fn stored_now(now: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
-}
-
-pub(super) fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
-    // Only the error's position: serde's message may quote the stored (personal) value.
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt {
-        what: format!(
-            "{what}: {:?} error at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ),
-    })
-}
-
-pub(super) fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::backend("encode JSON", e))
-}
+pub(super) use crate::store::values::{from_json, stored_now, to_json};

@@ -12,123 +12,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sync_protocol::submission::Submission;
 
 use super::connection::{failed, from_json};
-use crate::store::sealing::{KeyRing, Place, SealError, Stored};
+use crate::store::sealing::{KeyRing, SealError, Stored};
 use crate::store::{StoreError, StoreResult};
-
-/// A column whose values are sealed, with the column that keys its rows.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct SealedColumn {
-    pub table: &'static str,
-    pub key: &'static str,
-    pub column: &'static str,
-}
-
-/// The whole submission as the booth sent it (name, ID number, address, phone, form fields,
-/// free text). The columns queries need (kind, item, rating, times, status) are kept beside
-/// it in the clear; none of them is personal.
-pub(super) const SUBMISSION_BODY: SealedColumn = SealedColumn {
-    table: "submissions",
-    key: "id",
-    column: "body",
-};
-/// What staff tell the villager with a status change (may name them or their documents).
-pub(super) const STATUS_NOTE: SealedColumn = SealedColumn {
-    table: "status_changes",
-    key: "seq",
-    column: "note",
-};
-/// A reviewer's comment on an action.
-pub(super) const REVIEW_COMMENT: SealedColumn = SealedColumn {
-    table: "review_actions",
-    key: "seq",
-    column: "comment",
-};
-/// What a villager said when called back about a bad rating, and what was fixed.
-pub(super) const CALL_NOTE: SealedColumn = SealedColumn {
-    table: "follow_ups",
-    key: "submission_id",
-    column: "call_note",
-};
-pub(super) const FIX_NOTE: SealedColumn = SealedColumn {
-    table: "follow_ups",
-    key: "submission_id",
-    column: "fix_note",
-};
-
-/// Every sealed column; the pass walks these.
-pub(super) const SEALED: [SealedColumn; 5] = [
-    SUBMISSION_BODY,
-    STATUS_NOTE,
-    REVIEW_COMMENT,
-    CALL_NOTE,
-    FIX_NOTE,
-];
-
-/// A sealed value the key file can open, kept in `meta`: a wrong key file is refused at open,
-/// before anything is read or written with it.
-const SEAL_CHECK: SealedColumn = SealedColumn {
-    table: "meta",
-    key: "key",
-    column: "value",
-};
-const SEAL_CHECK_ROW: &str = "seal_check";
-const SEAL_CHECK_TEXT: &str = "sync-server at-rest key check";
 
 /// Rows per transaction in the pass: short enough that the server's writes interleave.
 const CHUNK: i64 = 256;
 
-impl SealedColumn {
-    fn place<'a>(&self, row: &'a str) -> Place<'a> {
-        Place {
-            table: self.table,
-            column: self.column,
-            row,
-        }
-    }
-
-    pub(super) fn seal(&self, keys: &KeyRing, row: &str, plaintext: &str) -> String {
-        keys.seal(self.place(row), plaintext)
-    }
-
-    pub(super) fn seal_opt(
-        &self,
-        keys: &KeyRing,
-        row: &str,
-        plaintext: Option<&str>,
-    ) -> Option<String> {
-        plaintext.map(|text| self.seal(keys, row, text))
-    }
-
-    pub(super) fn open(&self, keys: &KeyRing, row: &str, stored: &str) -> StoreResult<String> {
-        keys.open(self.place(row), stored)
-            .map_err(|source| self.unsealable(row, source))
-    }
-
-    pub(super) fn open_opt(
-        &self,
-        keys: &KeyRing,
-        row: &str,
-        stored: Option<String>,
-    ) -> StoreResult<Option<String>> {
-        stored.map(|text| self.open(keys, row, &text)).transpose()
-    }
-
-    fn unsealable(&self, row: &str, source: SealError) -> StoreError {
-        StoreError::Unsealable {
-            place: self.place(row).to_string(),
-            source,
-        }
-    }
-}
-
-/// The lookup of a submission's ID number, if it has one.
-pub(super) fn id_lookup(keys: &KeyRing, submission: &Submission) -> Option<String> {
-    submission
-        .applicant
-        .as_ref()
-        .and_then(|a| a.id_number.as_deref())
-        .map(|number| keys.id_lookup(number))
-}
+pub(super) use crate::store::sealed_columns::*;
 
 /// What [`bring_under_newest_key`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
