@@ -26,7 +26,11 @@ need_packages() {
 # - chromium, chromium-driver: the staff pages' browser tests (WebDriver);
 # - fonts-wqy-microhei: the booth's CJK font (the UI screenshot tests compare every screen);
 # - faketime: the booth clock-skew test; gdb: stacks of a hung process in a failing test.
-TEST_PACKAGES=(pkg-config libssl-dev libfontconfig1-dev chromium chromium-driver fonts-wqy-microhei faketime gdb)
+TEST_PACKAGES=(pkg-config libssl-dev libfontconfig1-dev chromium chromium-driver fonts-wqy-microhei faketime gdb postgresql-client)
+
+# The PostgreSQL store's tests need a server; `scripts/test-postgres` installs and starts
+# Debian's when none is reachable on 127.0.0.1:5432.
+POSTGRES_PACKAGES=(postgresql postgresql-client)
 
 # What the demo's window needs beyond the tests: a virtual display when there is none (xvfb),
 # and the libraries Slint's winit backend builds against and opens at run time.

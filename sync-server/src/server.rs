@@ -28,11 +28,12 @@ use crate::app::app;
 use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::key_file::ServerKeys;
-use crate::settings::Settings;
+use crate::settings::{Settings, StoreChoice};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::postgres::PostgresStore;
 use crate::store::sealing::KeyRing;
 use crate::store::sqlite::SqliteStore;
+use crate::store::{Store, StoreError};
 use crate::tls::TlsListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,8 +46,8 @@ pub enum ServerError {
     Serve(#[source] std::io::Error),
 }
 
-/// Opens (creating if needed) the SQLite store in `data_dir`, sealed with `keys`, and builds
-/// the state to serve.
+/// Opens (creating if needed) the store `settings.store` names (the SQLite file in `data_dir`
+/// by default), sealed with `keys`, and builds the state to serve.
 pub async fn open_state(
     data_dir: &Path,
     keys: ServerKeys,
@@ -58,18 +59,29 @@ pub async fn open_state(
         .dir
         .get_or_insert_with(|| dir.path().join(crate::release_shelf::DIR));
     let code_secret = CodeSecret::new(dir.code_secret()?);
-    let store = open_store(&dir, Arc::clone(&keys.ring)).await?;
+    let store = open_store(&dir, Arc::clone(&keys.ring), &settings.store).await?;
     Ok(AppState::new(store, keys.county, settings, code_secret).await?)
 }
 
-/// Opens the SQLite store of a data directory (off the async workers: it may migrate, and
-/// seal what an older version left in the clear).
-pub async fn open_store(dir: &DataDir, keys: Arc<KeyRing>) -> Result<Arc<SqliteStore>, StoreError> {
-    let path = dir.database();
+/// Opens the store `choice` names: the SQLite file of a data directory (off the async workers:
+/// it may migrate, and seal what an older version left in the clear), or PostgreSQL.
+pub async fn open_store(
+    dir: &DataDir,
+    keys: Arc<KeyRing>,
+    choice: &StoreChoice,
+) -> Result<Arc<dyn Store>, StoreError> {
     let newest = keys.newest();
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))
-        .await
-        .map_err(|e| StoreError::backend("open the store", e))??;
+    let store: Arc<dyn Store> = match choice {
+        StoreChoice::Sqlite => {
+            let path = dir.database();
+            Arc::new(
+                tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))
+                    .await
+                    .map_err(|e| StoreError::backend("open the store", e))??,
+            )
+        }
+        StoreChoice::Postgres(url) => Arc::new(PostgresStore::open(url, keys).await?),
+    };
     let report = store.sealed_at_open();
     if report.sealed + report.resealed > 0 {
         tracing::info!(
@@ -79,7 +91,7 @@ pub async fn open_store(dir: &DataDir, keys: Arc<KeyRing>) -> Result<Arc<SqliteS
             "personal data brought under the newest at-rest key"
         );
     }
-    Ok(Arc::new(store))
+    Ok(store)
 }
 
 /// [`open_state`] then [`serve`].

@@ -59,6 +59,58 @@ pub struct Settings {
     /// Release bundles: the keys uploads are checked against, where they are kept, and how
     /// booths download them.
     pub releases: ReleaseSettings,
+    /// Which database holds the store: the data directory's SQLite file, or PostgreSQL.
+    pub store: StoreChoice,
+}
+
+/// Where the server's store lives.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum StoreChoice {
+    /// `server.sqlite3` in the data directory: one instance, nothing to install.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database (`postgres://user@host:port/db`), which several instances share.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite => f.write_str("Sqlite"),
+            // The URL may carry a password.
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+/// A `--store` value that is neither `sqlite` nor a PostgreSQL URL.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "store `{0}` is not one this server knows: give `sqlite` (the data directory's file, the default) or a PostgreSQL URL such as postgres://sync@db.example.cn/sync"
+)]
+pub struct UnknownStore(String);
+
+impl std::str::FromStr for StoreChoice {
+    type Err = UnknownStore;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("sqlite") {
+            Ok(Self::Sqlite)
+        } else if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Self::Postgres(text.to_owned()))
+        } else {
+            // Never echo a value that might hold a password.
+            let shown: String = text
+                .split(['@', '?'])
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(40)
+                .collect();
+            Err(UnknownStore(shown))
+        }
+    }
 }
 
 /// What the server does with release bundles.
@@ -129,6 +181,7 @@ impl Default for Settings {
             tls_pin: None,
             metrics_token: None,
             releases: ReleaseSettings::default(),
+            store: StoreChoice::Sqlite,
         }
     }
 }

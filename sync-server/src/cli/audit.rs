@@ -1,7 +1,8 @@
 //! `sync-server audit verify|export`: the audit log's hash chain (数据信息溯源).
 //!
-//! Both open the database read-only and never migrate it, so they run on a copy (`--db FILE`)
-//! as well as beside the running server, and change nothing. Both walk the chain a page at a
+//! On SQLite both open the database read-only and never migrate it, so they run on a copy
+//! (`--db FILE`) as well as beside the running server, and change nothing. On PostgreSQL
+//! (`--store postgres://…`) they open the store as every staff command does and only read. Both walk the chain a page at a
 //! time: memory does not grow with the log.
 //!
 //! A chain shows a changed, removed or inserted line, but not a cut tail: the lines left are
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use sync_server::data_dir;
+use sync_server::settings::StoreChoice;
 use sync_server::store::Store;
 use sync_server::store::audit_chain::{self, ChainVerdict, ChainedAudit, KeptHead};
 use sync_server::store::sqlite::SqliteStore;
@@ -73,18 +75,24 @@ impl DbArg {
 }
 
 impl Command {
-    pub async fn run(&self, data_dir: &Path) -> anyhow::Result<()> {
+    pub async fn run(&self, paths: &super::Paths) -> anyhow::Result<()> {
+        let (Self::Verify { db, .. } | Self::Export { db, .. }) = self;
+        if let (StoreChoice::Postgres(_), None) = (&paths.store, &db.db) {
+            let opened = super::open_existing(paths).await?;
+            return self.run_on(opened.store()).await;
+        }
+        let store = db.open(&paths.data_dir)?;
+        self.run_on(&store).await
+    }
+
+    async fn run_on(&self, store: &dyn Store) -> anyhow::Result<()> {
         match self {
-            Self::Verify { expect_head, db } => {
-                let store = db.open(data_dir)?;
-                let verdict = audit_chain::verify(&store, *expect_head).await?;
+            Self::Verify { expect_head, .. } => {
+                let verdict = audit_chain::verify(store, *expect_head).await?;
                 println!("{}", intact(verdict, expect_head.as_ref())?);
                 Ok(())
             }
-            Self::Export { rows, json, db } => {
-                let store = db.open(data_dir)?;
-                export(&store, rows.as_deref(), *json).await
-            }
+            Self::Export { rows, json, .. } => export(store, rows.as_deref(), *json).await,
         }
     }
 }
@@ -108,7 +116,7 @@ fn intact(verdict: ChainVerdict, kept: Option<&KeptHead>) -> anyhow::Result<Stri
     Ok(line)
 }
 
-async fn export(store: &SqliteStore, rows: Option<&Path>, json: bool) -> anyhow::Result<()> {
+async fn export(store: &dyn Store, rows: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let mut file = rows.map(RowsFile::create).transpose()?;
     let verdict = audit_chain::verify_each(store, None, |line| {
         if let Some(file) = &mut file {

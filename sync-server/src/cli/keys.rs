@@ -12,9 +12,9 @@ use chrono::Utc;
 use serde_json::json;
 use sync_server::key_file::{KeyFile, KeyLock, ServerKeys};
 use sync_server::server;
-use sync_server::store::sqlite::SqliteStore;
+use sync_server::store::Store;
 
-use super::{Paths, existing_data_dir, output};
+use super::{Paths, output, store_data_dir};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -97,24 +97,25 @@ fn list(paths: &Paths, json: bool) -> anyhow::Result<()> {
 async fn open(
     dir: &sync_server::data_dir::DataDir,
     keys: &ServerKeys,
-) -> anyhow::Result<Arc<SqliteStore>> {
-    Ok(server::open_store(dir, Arc::clone(&keys.ring)).await?)
+    paths: &Paths,
+) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(server::open_store(dir, Arc::clone(&keys.ring), &paths.store).await?)
 }
 
 async fn rotate(paths: &Paths) -> anyhow::Result<()> {
-    let dir = existing_data_dir(&paths.data_dir)?;
+    let dir = store_data_dir(paths)?;
     let _lock = KeyLock::exclusive(dir.path())?;
     let mut file = KeyFile::load(&paths.key_file, dir.path())?;
     // The old keys must open the database before anything changes: a wrong key file is
     // refused here, untouched.
-    drop(open(&dir, &file.keys()?).await?);
+    drop(open(&dir, &file.keys()?, paths).await?);
     let old: Vec<u32> = file.at_rest().iter().map(|k| k.id).collect();
     let id = file.add_at_rest_key(Utc::now());
     // Written before anything is sealed with the new key, so no crash can leave a value
     // sealed with a key the file lacks; an interrupted re-sealing is finished by the next
     // start.
     file.save()?;
-    let store = open(&dir, &file.keys()?).await.with_context(|| {
+    let store = open(&dir, &file.keys()?, paths).await.with_context(|| {
         format!(
             "at-rest key {id} was added to {} but re-sealing stopped: run `sync-server keys rotate` again or start the server, either finishes it",
             paths.key_file.display()
@@ -135,13 +136,13 @@ async fn rotate(paths: &Paths) -> anyhow::Result<()> {
 }
 
 async fn drop_key(paths: &Paths, id: u32) -> anyhow::Result<()> {
-    let dir = existing_data_dir(&paths.data_dir)?;
+    let dir = store_data_dir(paths)?;
     let _lock = KeyLock::exclusive(dir.path())?;
     let mut file = KeyFile::load(&paths.key_file, dir.path())?;
     let keys = file.keys()?;
     // In memory first: the newest key, or one the file lacks, is refused before anything else.
     file.drop_at_rest_key(id)?;
-    let store = open(&dir, &keys).await?;
+    let store = open(&dir, &keys, paths).await?;
     let still = store.count_sealed_with(id).await?;
     if still > 0 {
         bail!(

@@ -25,7 +25,8 @@ use sync_server::api::enroll_codes::CodeSecret;
 use sync_server::data_dir::{self, DataDir};
 use sync_server::key_file::{KeyFile, KeyLock};
 use sync_server::release_keys::ReleaseKeys;
-use sync_server::store::sqlite::SqliteStore;
+use sync_server::settings::StoreChoice;
+use sync_server::store::Store;
 
 /// The county sync server for village booths.
 ///
@@ -52,6 +53,13 @@ pub struct Cli {
     /// [default: /etc/sync-server/release-keys].
     #[arg(long, global = true, value_name = "PATH")]
     release_keys: Option<PathBuf>,
+
+    /// Where the store is: `sqlite` (the data directory's file) or a PostgreSQL URL
+    /// (`postgres://user@host:port/db`) that several `serve` instances share; the data
+    /// directory still holds the enrollment-code secret and release bundles [env:
+    /// SYNC_SERVER_STORE] [default: sqlite].
+    #[arg(long, global = true, value_name = "URL")]
+    store: Option<String>,
 
     #[command(subcommand)]
     command: Command,
@@ -97,23 +105,27 @@ enum Command {
     Rollout(rollout::Command),
 }
 
+/// Where the store is when `--store` is not given.
+const STORE_ENV: &str = "SYNC_SERVER_STORE";
+
 /// Where a command finds the data directory and the key file.
 #[derive(Debug, Clone)]
 pub struct Paths {
     pub data_dir: PathBuf,
     pub key_file: PathBuf,
     pub release_keys: PathBuf,
+    pub store: StoreChoice,
 }
 
 /// An open store and the shared key lock held while it is used.
 pub struct Opened {
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     _lock: KeyLock,
 }
 
 impl Opened {
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 }
 
@@ -123,6 +135,7 @@ impl Cli {
             data_dir: DataDir::resolve(self.data_dir.as_deref()),
             key_file: KeyFile::resolve(self.key_file.as_deref()),
             release_keys: ReleaseKeys::resolve(self.release_keys.as_deref()),
+            store: self.store_choice()?,
         };
         match &self.command {
             Command::Serve(args) => args.run(&paths).await,
@@ -150,8 +163,16 @@ impl Cli {
             }
             Command::Rollout(command) => command.run(open_existing(&paths).await?.store()).await,
             // Read-only, never migrating: it opens the file itself.
-            Command::Audit(command) => command.run(&paths.data_dir).await,
+            Command::Audit(command) => command.run(&paths).await,
         }
+    }
+
+    fn store_choice(&self) -> anyhow::Result<StoreChoice> {
+        let text = match &self.store {
+            Some(text) => text.clone(),
+            None => std::env::var(STORE_ENV).unwrap_or_default(),
+        };
+        Ok(text.parse()?)
     }
 
     fn is_serve(&self) -> Option<&serve::Args> {
@@ -192,20 +213,32 @@ async fn open_or_create(paths: &Paths) -> anyhow::Result<Opened> {
 async fn open_in(dir: &DataDir, paths: &Paths) -> anyhow::Result<Opened> {
     let lock = KeyLock::shared(dir.path())?;
     let keys = KeyFile::load(&paths.key_file, dir.path())?.keys()?;
-    let store = sync_server::server::open_store(dir, keys.ring).await?;
+    let store = sync_server::server::open_store(dir, keys.ring, &paths.store).await?;
     Ok(Opened { store, _lock: lock })
 }
 
 /// For commands that only make sense on a server that has run: a mistyped `--data-dir`
 /// should not quietly create an empty database.
 async fn open_existing(paths: &Paths) -> anyhow::Result<Opened> {
-    let dir = existing_data_dir(&paths.data_dir)?;
-    open_in(&dir, paths).await.with_context(|| {
-        format!(
-            "cannot open the server database in {}",
-            dir.path().display()
-        )
-    })
+    let dir = store_data_dir(paths)?;
+    open_in(&dir, paths)
+        .await
+        .with_context(|| match paths.store {
+            StoreChoice::Sqlite => format!(
+                "cannot open the server database in {}",
+                dir.path().display()
+            ),
+            StoreChoice::Postgres(_) => "cannot open the server's PostgreSQL store".into(),
+        })
+}
+
+/// The data directory of a store that must exist already: for SQLite, one holding the database.
+fn store_data_dir(paths: &Paths) -> anyhow::Result<DataDir> {
+    match paths.store {
+        StoreChoice::Sqlite => existing_data_dir(&paths.data_dir),
+        // The database is elsewhere; the directory holds the code secret and bundles.
+        StoreChoice::Postgres(_) => Ok(DataDir::create(&paths.data_dir)?),
+    }
 }
 
 fn existing_data_dir(dir: &Path) -> anyhow::Result<DataDir> {

@@ -143,6 +143,7 @@ impl Args {
             follow_up_days: self.follow_up_days,
             max_connections: self.max_connections,
             metrics_token,
+            store: paths.store.clone(),
             ..Settings::default()
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;

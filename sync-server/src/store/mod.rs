@@ -230,4 +230,12 @@ pub trait Store:
 
     /// Counts for `/metrics`.
     fn stats(&self) -> StoreFuture<'_, StoreStats>;
+
+    // ── sealing ──
+
+    /// What opening sealed or re-sealed.
+    fn sealed_at_open(&self) -> sealed_columns::SealReport;
+    /// How many stored values at-rest key `key_id` still opens: a key can leave the key file
+    /// once this is zero.
+    fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64>;
 }

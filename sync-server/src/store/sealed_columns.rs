@@ -114,3 +114,12 @@ pub fn id_lookup(keys: &KeyRing, submission: &Submission) -> Option<String> {
         .and_then(|a| a.id_number.as_deref())
         .map(|number| keys.id_lookup(number))
 }
+
+/// What opening a store sealed or re-sealed (bringing every value under the newest key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SealReport {
+    /// Values that were plain text (a database from before sealing).
+    pub sealed: u64,
+    /// Values re-sealed from an older at-rest key.
+    pub resealed: u64,
+}

@@ -97,9 +97,9 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = DataDir::create(dir.path()).expect("data dir");
         let keys = ServerKeys::generate();
-        let store = server::open_store(&data, Arc::clone(&keys.ring))
-            .await
-            .expect("open store");
+        let store = Arc::new(
+            SqliteStore::open(&data.database(), Arc::clone(&keys.ring)).expect("open store"),
+        );
         let code_secret = CodeSecret::new(data.code_secret().expect("enrollment code secret"));
         let state = AppState::new(
             Arc::clone(&store) as Arc<dyn Store>,

@@ -44,8 +44,8 @@ use sync_protocol::heartbeat::Heartbeat;
 use tokio_postgres::NoTls;
 
 pub use self::connection::Client;
+pub use super::sealed_columns::SealReport;
 use super::sealing::KeyRing;
-pub use super::sqlite::SealReport;
 use super::{
     EnrollClaim, EnrollRefusal, Enrollment, ImportReport, IngestItem, IngestOutcome, KioskRef,
     NewEnrollCode, NewNotice, RevokeOutcome, Store, StoreError, StoreFuture, StoreStats,
@@ -266,6 +266,14 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> StoreFuture<'a, FeedPage<StatusChange>> {
         Box::pin(feeds::statuses_page(self, kiosk_id, after, limit))
+    }
+
+    fn sealed_at_open(&self) -> SealReport {
+        self.sealed_at_open
+    }
+
+    fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64> {
+        Box::pin(PostgresStore::count_sealed_with(self, key_id))
     }
 
     fn stats(&self) -> StoreFuture<'_, StoreStats> {

@@ -42,7 +42,6 @@ use sync_protocol::feed::{CatalogItem, FeedPage, Notice, StatusChange, Submissio
 use sync_protocol::heartbeat::Heartbeat;
 
 use self::readers::Readers;
-pub use self::sealed::SealReport;
 use self::writer::Writer;
 use super::sealing::KeyRing;
 use super::{
@@ -51,6 +50,7 @@ use super::{
     SubmissionFilter, SubmissionRecord, SubmissionRef,
 };
 use crate::domain::fleet::KioskRecord;
+pub use crate::store::sealed_columns::SealReport;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = schema::VERSION;
@@ -339,6 +339,14 @@ impl Store for SqliteStore {
         Box::pin(self.readers.read(move |conn| {
             feeds::statuses_page(conn, &keys, &kiosk_id, after.as_deref(), limit)
         }))
+    }
+
+    fn sealed_at_open(&self) -> SealReport {
+        self.sealed_at_open
+    }
+
+    fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64> {
+        Box::pin(SqliteStore::count_sealed_with(self, key_id))
     }
 
     fn stats(&self) -> StoreFuture<'_, StoreStats> {

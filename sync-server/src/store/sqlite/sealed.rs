@@ -20,15 +20,6 @@ const CHUNK: i64 = 256;
 
 pub(super) use crate::store::sealed_columns::*;
 
-/// What [`bring_under_newest_key`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SealReport {
-    /// Values that were plain text (a database from before sealing).
-    pub sealed: u64,
-    /// Values re-sealed from an older at-rest key.
-    pub resealed: u64,
-}
-
 /// Refuses a key file that is not this database's, then seals or re-seals every value not yet
 /// under the newest key. Safe to run from several processes at once.
 pub(super) fn bring_under_newest_key(
