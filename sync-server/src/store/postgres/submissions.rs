@@ -360,11 +360,7 @@ pub(super) const CHANGE_COLUMNS: &str =
 
 /// The change number and the change in a row whose columns from `first` on are
 /// [`CHANGE_COLUMNS`], its note opened.
-pub(super) fn change(
-    row: &Row,
-    first: usize,
-    keys: &KeyRing,
-) -> StoreResult<(i64, StatusChange)> {
+pub(super) fn change(row: &Row, first: usize, keys: &KeyRing) -> StoreResult<(i64, StatusChange)> {
     let what = "a status change";
     let seq: i64 = column(row, first, what)?;
     let change = StatusChange {
