@@ -225,9 +225,16 @@ async fn open_session(
         )
         .await
         .map_err(failed("open a session"))?;
-    // Logging in is when stale sessions are cleared away: no timer needed.
+    // Logging in is when stale sessions are cleared away: no timer needed. SKIP LOCKED: two
+    // logins at once would otherwise wait on (or deadlock over) the same stale rows; one a
+    // concurrent request holds is cleared by the next login.
     client
-        .execute("DELETE FROM staff_sessions WHERE expires_at <= $1", &[&now])
+        .execute(
+            "DELETE FROM staff_sessions WHERE token_hash IN (
+                 SELECT token_hash FROM staff_sessions WHERE expires_at <= $1
+                 FOR UPDATE SKIP LOCKED)",
+            &[&now],
+        )
         .await
         .map_err(failed("open a session"))?;
     client
