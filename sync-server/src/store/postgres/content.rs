@@ -363,7 +363,7 @@ async fn create_notice(
     notice: NewNotice,
     audit: AuditEntry,
 ) -> StoreResult<Notice> {
-    lock_feed(client, Feed::Notices).await?;
+    // insert_notice takes the notices' lock itself.
     let notice = insert_notice(client, notice, audit.at).await?;
     let audit = AuditEntry {
         target: Some(notice.id.to_string()),
