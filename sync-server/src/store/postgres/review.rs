@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::audit::append_audit;
-use super::connection::failed;
+use super::connection::{Feed, failed, lock_feed};
 use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, append_status_change, record};
 use crate::domain::access::{Role, Scope};
 use crate::domain::calendar::CalendarDay;
@@ -101,17 +101,22 @@ async fn find_item(
         .transpose()
 }
 
-/// SQLite's single writer made the check of the expected state and the write one step; here
-/// the submission's row is locked first, so of two reviewers acting at once the second sees
-/// the first one's state (READ COMMITTED re-reads a locked row) and is told it changed.
+/// SQLite's single writer made the check of the expected state and the write one step. Here
+/// the kiosk number's statuses feed is locked first (the order a replacement, which moves
+/// submissions, and a status change take), then the submission's row is read again and
+/// locked: of two reviewers acting at once the second waits, reads the first one's state and
+/// is told it changed.
 async fn apply(
     client: &impl GenericClient,
     keys: &KeyRing,
     update: &ReviewUpdate,
 ) -> StoreResult<Result<StatusChange, ReviewConflict>> {
-    let Some(current) =
-        find_item(client, keys, &SubmissionRef::Id(update.submission_id), true).await?
-    else {
+    let submission = SubmissionRef::Id(update.submission_id);
+    let Some(found) = find_item(client, keys, &submission, false).await? else {
+        return Ok(Err(ReviewConflict::Missing));
+    };
+    lock_feed(client, Feed::Statuses(i64::from(found.record.kiosk_number))).await?;
+    let Some(current) = find_item(client, keys, &submission, true).await? else {
         return Ok(Err(ReviewConflict::Missing));
     };
     if current.state != update.expected {
