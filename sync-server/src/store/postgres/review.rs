@@ -360,7 +360,10 @@ async fn inbox(
 
 async fn calendar_days(client: &impl GenericClient) -> StoreResult<Vec<CalendarDay>> {
     let rows = client
-        .query("SELECT day, kind, name FROM calendar_days ORDER BY day", &[])
+        .query(
+            "SELECT day, kind, name FROM calendar_days ORDER BY day",
+            &[],
+        )
         .await
         .map_err(failed("read the calendar"))?;
     rows.iter()
@@ -389,9 +392,7 @@ impl PostgresStore {
             .map_err(failed("apply a review action"))?;
         let applied = apply(&tx, &self.keys(), update).await?;
         if applied.is_ok() {
-            tx.commit()
-                .await
-                .map_err(failed("apply a review action"))?;
+            tx.commit().await.map_err(failed("apply a review action"))?;
         }
         Ok(applied)
     }
