@@ -29,6 +29,7 @@ use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::key_file::ServerKeys;
 use crate::settings::Settings;
+use crate::shared::SharedState;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::sealing::KeyRing;
@@ -59,7 +60,9 @@ pub async fn open_state(
         .get_or_insert_with(|| dir.path().join(crate::release_shelf::DIR));
     let code_secret = CodeSecret::new(dir.code_secret()?);
     let store = open_store(&dir, Arc::clone(&keys.ring)).await?;
-    Ok(AppState::new(store, keys.county, settings, code_secret).await?)
+    // One server per SQLite file: nothing to share with another instance.
+    let guards = SharedState::memory(&settings);
+    Ok(AppState::new(store, keys.county, settings, code_secret, guards).await?)
 }
 
 /// Opens the SQLite store of a data directory (off the async workers: it may migrate, and
