@@ -135,6 +135,12 @@ impl PostgresStore {
         sealed::count_sealed_with(&client, key_id).await
     }
 
+    /// The store's pool, for what the server instances share beside the store
+    /// (`crate::shared::SharedState::postgres`): its tables come with the store's migrations.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
     /// A connection from the pool.
     async fn client(&self) -> Result<Client, StoreError> {
         self.pool
