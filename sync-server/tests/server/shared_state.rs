@@ -5,6 +5,8 @@
 //!   with its own pool, over one throwaway schema: two instances of the server). The rules are
 //!   those of the in-memory modules' unit tests; what is checked across instances is what two
 //!   in-memory instances would get wrong.
+//! - `postgres_only::…`: the guards on the store's own pool, sweeps a batch at a time, and a
+//!   database that does not answer admitting nothing.
 //! - `two_servers::…`: two HTTP servers on one store and one PostgreSQL schema, a booth or a
 //!   browser going back and forth between them as behind a load balancer; and what the pages
 //!   answer when the limits' database does not.
@@ -562,9 +564,9 @@ async fn login_failures_leave_the_window(backend: Backend) {
     i.b.login.admit("li", at(1), None).await.unwrap().unwrap();
 }
 
-// ── PostgreSQL only: sweeping, and a database that does not answer ──
+// ── PostgreSQL only: the store's pool, sweeping, a database that does not answer ──
 
-mod sweeping {
+mod postgres_only {
     use sync_server::shared::postgres::{PgEnrollLimiter, PgLoginLimiter, PgNonces};
     use sync_server::store::postgres::testing::TestSchema;
 
@@ -577,6 +579,38 @@ mod sweeping {
             .await
             .unwrap()
             .get(0)
+    }
+
+    /// What `serve` does with a PostgreSQL store: the guards ride on the store's own pool,
+    /// whose opening migrated their tables.
+    #[tokio::test]
+    async fn the_store_s_pool_serves_the_guards() {
+        let schema = TestSchema::create().await;
+        let keys = Arc::new(sync_server::store::sealing::KeyRing::generate());
+        let store = schema.open(keys).await;
+        let guards = SharedState::postgres(store.pool(), &Settings::default());
+        let other = SharedState::postgres(schema.pool(2).await, &Settings::default());
+        assert!(
+            guards
+                .nonces
+                .first_use("k1", "n1", 2000, 1000)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !other
+                .nonces
+                .first_use("k1", "n1", 2000, 1000)
+                .await
+                .unwrap()
+        );
+        guards.enroll.admit(at(1)).await.unwrap().unwrap();
+        guards
+            .login
+            .admit("li", at(1), None)
+            .await
+            .unwrap()
+            .unwrap();
     }
 
     #[tokio::test]
@@ -874,7 +908,7 @@ mod two_servers {
     #[tokio::test]
     async fn when_the_limits_database_is_down_no_password_is_checked() {
         let down = |settings: &Settings| {
-            SharedState::postgres(super::sweeping::unreachable_pool(), settings)
+            SharedState::postgres(super::postgres_only::unreachable_pool(), settings)
         };
         let (a, _b) = pair(test_settings(), down).await;
         add_account(a.store(), "li", Role::Handler, "示范县").await;
