@@ -240,6 +240,57 @@ const MIGRATIONS: &[&str] = &[
         changed_at TIMESTAMPTZ NOT NULL
     );
     "#,
+    // 2: what the server instances share besides the store (crate::shared::postgres): the
+    // replay memory and the guessing limits. UNLOGGED: written on every request, and a crash
+    // that empties them forgets no more than a restart forgot when they lived in memory.
+    r#"
+    -- remember_until: the last Unix second the nonce's signature is accepted (inclusive).
+    CREATE UNLOGGED TABLE replay_nonces (
+        kiosk_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        remember_until BIGINT NOT NULL,
+        PRIMARY KEY (kiosk_id, nonce)
+    );
+    CREATE INDEX replay_nonces_by_expiry ON replay_nonces (remember_until);
+
+    -- address: the client's, '' when unknown.
+    CREATE UNLOGGED TABLE enroll_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        address TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX enroll_attempts_by_address ON enroll_attempts (address, at);
+    CREATE INDEX enroll_attempts_by_at ON enroll_attempts (at);
+
+    -- counts_for_pair: still counted for (username, address); a right password clears it.
+    CREATE UNLOGGED TABLE login_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username TEXT NOT NULL,
+        address TEXT NOT NULL,
+        counts_for_pair BOOLEAN NOT NULL DEFAULT TRUE,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX login_attempts_by_address ON login_attempts (address, at);
+    CREATE INDEX login_attempts_by_name ON login_attempts (username, at);
+    CREATE INDEX login_attempts_by_at ON login_attempts (at);
+
+    CREATE UNLOGGED TABLE device_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_key TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX device_attempts_by_device ON device_attempts (device_key, at);
+    CREATE INDEX device_attempts_by_at ON device_attempts (at);
+
+    -- Browsers that logged in (by the SHA-256 of their cookie's secret, as sessions). Logged:
+    -- written once per login, and a handler's browser should stay known through a crash.
+    CREATE TABLE login_devices (
+        device_key TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        valid_until TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX login_devices_by_expiry ON login_devices (valid_until);
+    "#,
 ];
 
 /// The schema version this program writes.
