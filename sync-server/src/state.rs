@@ -19,6 +19,7 @@ use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
 use crate::staff::login_limit::LoginLimiter;
 use crate::staff::password::PasswordGate;
+use crate::store::catalog_cache::CatalogCache;
 use crate::store::{Store, StoreError};
 
 /// What every handler shares; cheap to clone.
@@ -47,6 +48,8 @@ struct Shared {
     shelf: ReleaseShelf,
     /// The places of bundle downloads served at once.
     downloads: DownloadGate,
+    /// Catalogue feed pages, kept while the catalogue's version holds.
+    catalog: CatalogCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -92,6 +95,7 @@ impl AppState {
                 nonces: NonceCache::default(),
                 metrics: Metrics::default(),
                 last_seen_written: Mutex::default(),
+                catalog: CatalogCache::default(),
             }),
         })
     }
@@ -142,6 +146,11 @@ impl AppState {
     /// The cap on open connections, and how many there are.
     pub fn connections(&self) -> &ConnectionGauge {
         &self.shared.connections
+    }
+
+    /// The catalogue feed as every booth and the review pages read it.
+    pub fn catalog(&self) -> &CatalogCache {
+        &self.shared.catalog
     }
 
     pub fn metrics(&self) -> &Metrics {
