@@ -21,6 +21,7 @@ use crate::settings::Settings;
 use crate::shared::SharedState;
 use crate::staff::login_limit::LoginLimit;
 use crate::staff::password::PasswordGate;
+use crate::store::catalog_cache::CatalogCache;
 use crate::store::{Store, StoreError};
 
 /// What every handler shares; cheap to clone.
@@ -48,6 +49,8 @@ struct Shared {
     shelf: ReleaseShelf,
     /// The places of bundle downloads served at once.
     downloads: DownloadGate,
+    /// Catalogue feed pages, kept while the catalogue's version holds.
+    catalog: CatalogCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,6 +97,7 @@ impl AppState {
                 code_secret,
                 metrics: Metrics::default(),
                 last_seen_written: Mutex::default(),
+                catalog: CatalogCache::default(),
             }),
         })
     }
@@ -144,6 +148,11 @@ impl AppState {
     /// The cap on open connections, and how many there are.
     pub fn connections(&self) -> &ConnectionGauge {
         &self.shared.connections
+    }
+
+    /// The catalogue feed as every booth and the review pages read it.
+    pub fn catalog(&self) -> &CatalogCache {
+        &self.shared.catalog
     }
 
     pub fn metrics(&self) -> &Metrics {

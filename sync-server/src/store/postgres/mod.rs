@@ -26,6 +26,7 @@ mod audit;
 mod connection;
 mod content;
 mod feeds;
+mod filter;
 mod kiosks;
 mod ratings;
 mod releases;
@@ -254,6 +255,10 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> StoreFuture<'a, FeedPage<CatalogItem>> {
         Box::pin(feeds::catalog_page(self, after, limit))
+    }
+
+    fn catalog_version(&self) -> StoreFuture<'_, i64> {
+        Box::pin(feeds::catalog_version(self))
     }
 
     fn notices_page<'a>(

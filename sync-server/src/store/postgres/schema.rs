@@ -291,6 +291,51 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX login_devices_by_expiry ON login_devices (valid_until);
     "#,
+    // 3: the staff lists at a province's size (`store::paging`; SQLite's version 9): pages
+    // are found by key, so each order the inbox and the fleet page read has an index that
+    // serves it, for every scope (the whole store, a county, a village; a township reads its
+    // county's index, a tenth of it or so), ending with `row_seq` as the keys do. The
+    // inbox's are partial: evaluations are never in it. The most-urgent order's keys are
+    // expressions (finished or not, the promised date with none as 9999-12-31 so the key has
+    // no NULL); PostgreSQL seeks a row comparison on them as on columns.
+    // A kiosk's heartbeat is kept as JSON; what the fleet's alert counts need of it is kept
+    // beside it (`domain::fleet::HeartbeatAlerts`, written with each heartbeat), so counting
+    // a county's booths reads no JSON. Rows already stored get them from their JSON here.
+    r#"
+    CREATE INDEX submissions_inbox_newest ON submissions (received_at, row_seq)
+        WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_newest_county ON submissions (county, received_at, row_seq)
+        WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_newest_village
+        ON submissions (county, village, received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent ON submissions (
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_county ON submissions (county,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_village ON submissions (county, village,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+
+    CREATE INDEX kiosks_by_county ON kiosks (county, kiosk_number);
+    ALTER TABLE kiosks ADD COLUMN paper_alert TEXT;
+    ALTER TABLE kiosks ADD COLUMN queue_stuck BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE kiosks ADD COLUMN quarantined BIGINT NOT NULL DEFAULT 0;
+    UPDATE kiosks SET
+        paper_alert = CASE
+            WHEN (heartbeat::jsonb #>> '{devices,printer,paper_end}')::boolean
+                THEN 'paper_out'
+            WHEN (heartbeat::jsonb #>> '{devices,printer,paper_near_end}')::boolean
+                THEN 'paper_near_end'
+        END,
+        queue_stuck = COALESCE((heartbeat::jsonb ->> 'queue_depth')::numeric > 0
+                               AND (heartbeat::jsonb ->> 'oldest_pending_age_s')::numeric > 3600,
+                               FALSE),
+        quarantined = LEAST(COALESCE((heartbeat::jsonb ->> 'quarantined')::numeric, 0),
+                            9223372036854775807)
+    WHERE heartbeat IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this program writes.
