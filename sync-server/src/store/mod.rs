@@ -13,6 +13,8 @@
 //!   another supertrait.
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
+//! - [`transfer`]: whole stores moved: SQLite into PostgreSQL (`migrate-store`), backups and
+//!   restores, and the per-table digests that compare two stores.
 //! - `conformance`: the behaviour every backend must show, run as tests against each (only
 //!   in tests and behind the `conformance` feature).
 //!
@@ -45,6 +47,7 @@ pub mod sealed_columns;
 pub mod sealing;
 pub mod sqlite;
 pub mod staff;
+pub mod transfer;
 pub mod values;
 
 use std::future::Future;
