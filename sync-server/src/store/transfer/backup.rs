@@ -27,7 +27,7 @@ use std::sync::Arc;
 use tokio_postgres::config::{Host, SslMode};
 
 use super::digest::TableDigest;
-use super::postgres_target::{PostgresTarget, digest_postgres};
+use super::postgres_target::{PostgresTarget, digest_postgres, digest_tables, snapshot};
 use super::sqlite_source::SqliteSource;
 use super::tables::TABLES;
 use super::{TransferError, check_keys};
@@ -45,7 +45,7 @@ const PG_DUMP_MAGIC: &[u8] = b"PGDMP";
 pub struct BackupReport {
     pub path: PathBuf,
     pub bytes: u64,
-    /// Per-table digests of the backup itself (SQLite), to compare with a restore's.
+    /// Per-table digests of what the backup holds, to compare with a restore's.
     pub tables: Vec<TableDigest>,
     /// The PostgreSQL schema dumped, and the pg_dump that dumped it.
     pub schema: Option<String>,
@@ -364,7 +364,7 @@ pub async fn backup_postgres(
     tools: &PgTools,
 ) -> Result<BackupReport, TransferError> {
     refuse_existing(to)?;
-    let target = PostgresTarget::connect(url).await?;
+    let mut target = PostgresTarget::connect(url).await?;
     let schema = target.current_schema().await?.ok_or_else(|| {
         TransferError::NoSchema("the URL's search_path names no schema that exists".into())
     })?;
@@ -373,6 +373,14 @@ pub async fn backup_postgres(
     let tool = tools.check("pg_dump", server_major).await?;
     let connection = Connection::of(url)?;
     let partial = partial_path(to);
+    // pg_dump reads the snapshot this transaction exports, so the digests taken in it are of
+    // exactly what was dumped, while the server goes on writing.
+    let tx = snapshot(target.client()).await?;
+    let exported: String = tx
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await
+        .map_err(TransferError::postgres("export a snapshot"))?
+        .get(0);
     let dumped = async {
         tools
             .run(
@@ -381,6 +389,7 @@ pub async fn backup_postgres(
                     "--format=custom".into(),
                     "--no-password".into(),
                     format!("--schema={}", quoted_pattern(&schema)).into(),
+                    format!("--snapshot={exported}").into(),
                     {
                         let mut arg = OsString::from("--file=");
                         arg.push(&partial);
@@ -397,18 +406,25 @@ pub async fn backup_postgres(
             .and_then(|file| file.sync_all())
             .map_err(TransferError::io("flush", &partial))?;
         let listed = list_archive(tools, &partial).await?;
-        check_archive_tables(&listed, &schema, &partial)
+        check_archive_tables(&listed, &schema, &partial)?;
+        digest_tables(&tx).await
     }
     .await;
-    if let Err(error) = dumped {
-        let _ = std::fs::remove_file(&partial);
-        return Err(error);
-    }
+    let tables = match dumped {
+        Ok(tables) => tables,
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+    };
+    tx.commit()
+        .await
+        .map_err(TransferError::postgres("finish reading"))?;
     link_into_place(&partial, to)?;
     Ok(BackupReport {
         path: to.to_owned(),
         bytes: file_size(to)?,
-        tables: Vec::new(),
+        tables,
         schema: Some(schema),
         tool: Some(tool),
     })

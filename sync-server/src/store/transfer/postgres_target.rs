@@ -273,7 +273,7 @@ pub async fn digest_postgres(url: &str) -> Result<Vec<TableDigest>, TransferErro
 }
 
 /// A read-only transaction that sees one instant throughout.
-async fn snapshot(client: &mut Client) -> Result<Transaction<'_>, TransferError> {
+pub(super) async fn snapshot(client: &mut Client) -> Result<Transaction<'_>, TransferError> {
     client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
