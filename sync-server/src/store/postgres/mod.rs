@@ -297,14 +297,6 @@ impl Store for PostgresStore {
     }
 }
 
-// SCAFFOLD: goes once every stub is replaced.
-fn not_yet(operation: &'static str) -> StoreError {
-    StoreError::Backend {
-        operation,
-        source: Arc::new(std::io::Error::other("not yet on PostgreSQL")),
-    }
-}
-
 /// Throwaway schemas for tests: each test's store lives in its own schema of one database
 /// (`SYNC_SERVER_TEST_POSTGRES`, default the local server's `sync_server_tests`, created when
 /// missing), dropped when the guard goes. A test that cannot reach PostgreSQL fails: CI

@@ -31,11 +31,8 @@ pub(super) async fn bring_under_newest_key(
     let mut report = SealReport::default();
     for column in SEALED {
         let mut after = String::new();
-        loop {
-            match reseal_chunk(client, keys, column, &after, &mut report).await? {
-                Some(last) => after = last,
-                None => break,
-            }
+        while let Some(last) = reseal_chunk(client, keys, column, &after, &mut report).await? {
+            after = last;
         }
     }
     let tx = client
