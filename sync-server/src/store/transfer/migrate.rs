@@ -188,9 +188,12 @@ async fn prepare_empty(tx: &Transaction<'_>) -> Result<(), TransferError> {
     .map_err(TransferError::postgres("lock the tables"))?;
     let held = postgres_target::tables_with_rows(tx).await?;
     if !held.is_empty() {
-        return Err(TransferError::NotEmpty {
-            tables: held.join(", "),
-        });
+        // A few names say enough, and keep the error on one readable line.
+        let mut tables = held[..held.len().min(3)].join(", ");
+        if held.len() > 3 {
+            tables.push_str(&format!(" and {} more tables", held.len() - 3));
+        }
+        return Err(TransferError::NotEmpty { tables });
     }
     tx.execute("DELETE FROM meta", &[])
         .await
