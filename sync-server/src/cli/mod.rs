@@ -2,14 +2,17 @@
 //! the data directory itself, so staff commands work while `serve` runs in another process.
 
 mod audit;
+mod backup;
 mod calendar;
 mod catalog;
 mod enroll_code;
 mod keys;
 mod kiosk;
+mod migrate_store;
 mod notice;
 mod output;
 mod release;
+mod restore;
 mod rollout;
 mod serve;
 mod staff;
@@ -32,8 +35,9 @@ use sync_server::store::Store;
 ///
 /// `serve` runs the kiosk API; the other commands are for staff and work while it runs:
 /// issue enrollment codes, list and revoke kiosks, import the catalogue, publish notices,
-/// move submissions along, upload releases and roll them out, and check the audit log's
-/// chain.
+/// move submissions along, upload releases and roll them out, check the audit log's chain,
+/// and back the store up. `migrate-store` (to PostgreSQL) and `restore` run with the server
+/// stopped.
 #[derive(Debug, Parser)]
 #[command(name = "sync-server", version)]
 pub struct Cli {
@@ -103,6 +107,14 @@ enum Command {
     /// Roll a release out to booths: create, list, pause, resume, widen, stop.
     #[command(subcommand)]
     Rollout(rollout::Command),
+    /// Copy the SQLite store into an empty PostgreSQL store (--to URL) and verify the copy.
+    MigrateStore(migrate_store::Args),
+    /// Back the store up to a new file while the server runs (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump).
+    Backup(backup::Args),
+    /// Restore a backup into an empty store (SQLite: a data directory without a database;
+    /// PostgreSQL: an empty schema, with pg_restore).
+    Restore(restore::Args),
 }
 
 /// Where the store is when `--store` is not given.
@@ -164,6 +176,10 @@ impl Cli {
             Command::Rollout(command) => command.run(open_existing(&paths).await?.store()).await,
             // Read-only, never migrating: it opens the file itself.
             Command::Audit(command) => command.run(&paths).await,
+            // Each opens what it copies itself: a file read-only, a store that must be empty.
+            Command::MigrateStore(args) => args.run(&paths).await,
+            Command::Backup(args) => args.run(&paths).await,
+            Command::Restore(args) => args.run(&paths).await,
         }
     }
 

@@ -16,6 +16,8 @@
 //! - [`paging`]: the keys the staff lists page by (never an offset).
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
+//! - [`transfer`]: whole stores moved: SQLite into PostgreSQL (`migrate-store`), backups and
+//!   restores, and the per-table digests that compare two stores.
 //! - `conformance`: the behaviour every backend must show, run as tests against each (only
 //!   in tests and behind the `conformance` feature).
 //!
@@ -50,6 +52,7 @@ pub mod sealed_columns;
 pub mod sealing;
 pub mod sqlite;
 pub mod staff;
+pub mod transfer;
 pub mod values;
 
 use std::future::Future;

@@ -3,6 +3,8 @@
 //!
 //! - `store_sqlite`: the store conformance suite on the SQLite backend.
 //! - `store_postgres`: the same suites on PostgreSQL (a schema per test in the local server).
+//! - `store_transfer`: `migrate-store` from SQLite into PostgreSQL, backups and restores of
+//!   both, compared with per-table digests; the copy's table list against both schemas.
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
 //! - `data_dir`: the data directory and its files are private; codes need the secret.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
@@ -88,6 +90,7 @@ mod staff_review;
 mod staff_scope;
 mod store_postgres;
 mod store_sqlite;
+mod store_transfer;
 mod systemd;
 mod tls;
 

@@ -14,7 +14,7 @@ pub(super) fn failed(operation: &'static str) -> impl FnOnce(tokio_postgres::Err
 }
 
 /// `url` without its password, for messages.
-pub(super) fn redacted(url: &str) -> String {
+pub(crate) fn redacted(url: &str) -> String {
     match url.parse::<tokio_postgres::Config>() {
         Ok(config) => {
             let hosts: Vec<String> = config

@@ -45,6 +45,7 @@ use sync_protocol::heartbeat::Heartbeat;
 use tokio_postgres::NoTls;
 
 pub use self::connection::Client;
+pub(crate) use self::connection::redacted;
 pub use super::sealed_columns::SealReport;
 use super::sealing::KeyRing;
 use super::{
@@ -89,26 +90,8 @@ impl PostgresStore {
         keys: Arc<KeyRing>,
         pool_size: usize,
     ) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url.parse().map_err(|source| StoreError::Open {
-            path: connection::redacted(url),
-            source: Arc::new(source),
-        })?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .build()
-            .map_err(|source| StoreError::Open {
-                path: connection::redacted(url),
-                source: Arc::new(source),
-            })?;
         let store = Self {
-            pool,
+            pool: pool(url, pool_size)?,
             keys,
             sealed_at_open: SealReport::default(),
         };
@@ -123,6 +106,17 @@ impl PostgresStore {
             sealed_at_open,
             ..store
         })
+    }
+
+    /// Creates or migrates the schema at `url` and writes nothing else (no key check):
+    /// `migrate-store` then fills it with a county's rows, `meta` and its key checks included.
+    pub async fn migrate_schema(url: &str) -> Result<(), StoreError> {
+        let pool = pool(url, 1)?;
+        let mut client = pool.get().await.map_err(|source| StoreError::Open {
+            path: connection::redacted(url),
+            source: Arc::new(source),
+        })?;
+        schema::migrate(&mut client).await
     }
 
     /// What opening sealed or re-sealed.
@@ -153,6 +147,28 @@ impl PostgresStore {
     fn keys(&self) -> Arc<KeyRing> {
         Arc::clone(&self.keys)
     }
+}
+
+/// A pool of at most `size` connections to `url`.
+fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
+    let config: tokio_postgres::Config = url.parse().map_err(|source| StoreError::Open {
+        path: connection::redacted(url),
+        source: Arc::new(source),
+    })?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(size.max(1))
+        .build()
+        .map_err(|source| StoreError::Open {
+            path: connection::redacted(url),
+            source: Arc::new(source),
+        })
 }
 
 impl Store for PostgresStore {
