@@ -57,8 +57,8 @@ mod instances {
     use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
     use sync_protocol::release::{UpdateReport, UpdateState};
     use sync_server::domain::releases::{RolloutState, RolloutTargets};
-    use sync_server::store::conformance::releases::new_release;
     use sync_server::store::catalog_cache::CatalogCache;
+    use sync_server::store::conformance::releases::new_release;
     use sync_server::store::conformance::{audit_lines, catalog_item, enroll, t0};
     use sync_server::store::postgres::testing::TestSchema;
     use sync_server::store::postgres::{PostgresStore, SCHEMA_VERSION};
@@ -249,7 +249,11 @@ mod instances {
         };
         assert_eq!(codes().await, [("A".to_owned(), false)]);
         assert_eq!(codes().await, [("A".to_owned(), false)]);
-        assert_eq!(cache.counts().hits, 1, "the unchanged page came from memory");
+        assert_eq!(
+            cache.counts().hits,
+            1,
+            "the unchanged page came from memory"
+        );
 
         b.import_catalog(vec![catalog_item("B", "临时救助")], t0())
             .await
