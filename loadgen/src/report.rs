@@ -214,30 +214,35 @@ impl Report {
             }
         }
         if let Some(storm) = &self.storm {
+            if storm.drained {
+                let _ = writeln!(
+                    out,
+                    "storm: everything drained in {:.2} s (the last queue acknowledged), every pass \
+                     (feeds, heartbeat) done in {:.2} s; {} retries",
+                    storm.drain_s, storm.complete_s, storm.retries
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "storm: NOT drained when it stopped after {:.2} s: {} submissions left, {} of {} \
+                     booths done; {} retries",
+                    storm.elapsed_s,
+                    storm.left_queued,
+                    storm.booths_done,
+                    self.booths,
+                    storm.retries
+                );
+            }
+        }
+        if self.mode == Mode::Steady {
             let _ = writeln!(
                 out,
-                "storm: {} drained in {:.2} s (last queue acknowledged), every pass done in {:.2} s; \
-                 {} of {} booths done, {} submissions left, {} retries",
-                if storm.drained {
-                    "everything"
-                } else {
-                    "NOT everything"
-                },
-                storm.drain_s,
-                storm.complete_s,
-                storm.booths_done,
-                self.booths,
-                storm.left_queued,
-                storm.retries
+                "schedule lag (booths starting what was due late): p50 {} ms, p99 {} ms, max {} ms",
+                ms(self.lag.p50_ms),
+                ms(self.lag.p99_ms),
+                ms(self.lag.max_ms)
             );
         }
-        let _ = writeln!(
-            out,
-            "schedule lag (booths starting what was due late): p50 {} ms, p99 {} ms, max {} ms",
-            ms(self.lag.p50_ms),
-            ms(self.lag.p99_ms),
-            ms(self.lag.max_ms)
-        );
         let s = &self.submissions;
         let _ = writeln!(
             out,

@@ -40,6 +40,8 @@ pub struct StormConfig {
 /// How the storm went.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StormOutcome {
+    /// From the network's return until every booth finished or stopped at the limit.
+    pub elapsed_s: f64,
     /// From the network's return to the last queue acknowledged.
     pub drain_s: f64,
     /// From the network's return to the last booth's pass finished (feeds, heartbeat).
@@ -148,6 +150,7 @@ pub async fn run(
         })
         .collect();
     let mut outcome = StormOutcome {
+        elapsed_s: 0.0,
         drain_s: 0.0,
         complete_s: 0.0,
         drained: true,
@@ -173,6 +176,7 @@ pub async fn run(
         outcome.capped |= booth.capped;
     }
     outcome.drained &= outcome.left_queued == 0;
+    outcome.elapsed_s = returned.elapsed().as_secs_f64();
     outcome
 }
 

@@ -267,7 +267,7 @@ async fn load(
                 Arc::clone(&load),
             )
             .await;
-            (None, Some(outcome), outcome.complete_s.max(outcome.drain_s))
+            (None, Some(outcome), outcome.elapsed_s)
         }
     };
     progress.abort();
