@@ -283,10 +283,12 @@ fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
 }
 
 fn transport(error: &reqwest::Error) -> Failure {
-    Failure::Transport(if error.is_timeout() {
-        TransportKind::Timeout
-    } else if error.is_connect() {
+    // A connect that timed out is a connect failure: the server never took the connection
+    // (its cap was full and the kernel's backlog too), which is not a slow answer.
+    Failure::Transport(if error.is_connect() {
         TransportKind::Connect
+    } else if error.is_timeout() {
+        TransportKind::Timeout
     } else {
         TransportKind::Broken
     })

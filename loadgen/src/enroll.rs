@@ -16,11 +16,8 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use sync_protocol::enroll::Village;
-use sync_protocol::receipt::MAX_SEQ;
 use sync_server::domain::fleet::KioskRecord;
-use sync_server::store::{
-    EnrollClaim, EnrollRefusal, KioskRef, NewEnrollCode, Store, StoreError, SubmissionFilter,
-};
+use sync_server::store::{EnrollClaim, EnrollRefusal, NewEnrollCode, Store, StoreError};
 
 use crate::keys::booth_key;
 
@@ -29,9 +26,6 @@ pub const APP_VERSION: &str = "loadgen";
 
 /// Villages per township in the hierarchy simulated booths are enrolled under.
 const VILLAGES_PER_TOWNSHIP: u32 = 20;
-
-/// How far back the next receipt sequence is looked for (newest stored first).
-const SEQ_LOOKBACK: u32 = 5;
 
 /// One simulated booth as the server knows it.
 #[derive(Clone)]
@@ -71,8 +65,6 @@ pub enum EnrollError {
     Revoked { index: u32, kiosk_id: String },
     #[error("the system's random number generator failed")]
     Random(#[source] getrandom::Error),
-    #[error("booth {index} (kiosk {kiosk_id}) has used up its receipt sequence numbers")]
-    SequenceExhausted { index: u32, kiosk_id: String },
 }
 
 /// What enrollment did.
@@ -84,7 +76,7 @@ pub struct EnrollFigures {
     /// The enrollment itself (codes and claims), not the lookups around it.
     pub seconds: f64,
     pub booths_per_second: f64,
-    /// Listing the fleet and finding each booth's next receipt sequence.
+    /// Listing the fleet to find the booths already enrolled.
     pub lookup_seconds: f64,
 }
 
@@ -127,7 +119,7 @@ pub async fn enroll_fleet(
             None => missing.push((index, key)),
         }
     }
-    let mut lookup = looking.elapsed();
+    let lookup = looking.elapsed();
 
     let enrolling = Instant::now();
     let already_enrolled = found.len() as u32;
@@ -142,19 +134,13 @@ pub async fn enroll_fleet(
         .await?;
     let took = enrolling.elapsed();
 
-    let sequencing = Instant::now();
-    let mut booths: Vec<BoothIdentity> = stream::iter(found)
-        .map(|(index, key, kiosk)| async move {
-            let next_seq = next_seq(store, index, &kiosk.kiosk_id).await?;
-            Ok::<_, EnrollError>(identity(index, key, kiosk, next_seq))
-        })
-        .buffer_unordered(concurrency.max(1))
-        .try_collect()
-        .await?;
-    lookup += sequencing.elapsed();
+    let mut booths: Vec<BoothIdentity> = found
+        .into_iter()
+        .map(|(index, key, kiosk)| identity(index, key, kiosk))
+        .collect();
     booths.extend(
         new.into_iter()
-            .map(|(index, key, kiosk)| identity(index, key, kiosk, 1)),
+            .map(|(index, key, kiosk)| identity(index, key, kiosk)),
     );
     booths.sort_by_key(|booth| booth.index);
     let figures = EnrollFigures {
@@ -171,14 +157,16 @@ pub async fn enroll_fleet(
     Ok((booths, figures))
 }
 
-fn identity(index: u32, key: SigningKey, kiosk: KioskRecord, next_seq: u64) -> BoothIdentity {
+/// A booth as enrolled; its next sequence number is found with its statuses
+/// ([`crate::cursors::resume`]).
+fn identity(index: u32, key: SigningKey, kiosk: KioskRecord) -> BoothIdentity {
     BoothIdentity {
         index,
         key,
         kiosk_id: kiosk.kiosk_id,
         kiosk_number: kiosk.kiosk_number,
         village: kiosk.village.village,
-        next_seq,
+        next_seq: 1,
     }
 }
 
@@ -220,29 +208,4 @@ fn random_code_key() -> Result<String, EnrollError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(EnrollError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// One past the highest `kiosk_seq` among the kiosk's newest stored submissions: a booth's
-/// submissions reach the server in sequence order, so the newest carry the highest numbers.
-async fn next_seq(store: &dyn Store, index: u32, kiosk_id: &str) -> Result<u64, EnrollError> {
-    let newest = store
-        .list_submissions(&SubmissionFilter {
-            kiosk: Some(KioskRef::Id(kiosk_id.to_owned())),
-            status: None,
-            limit: Some(SEQ_LOOKBACK),
-        })
-        .await?;
-    let next = newest
-        .iter()
-        .map(|record| record.submission.kiosk_seq)
-        .max()
-        .unwrap_or(0)
-        + 1;
-    if next > MAX_SEQ {
-        return Err(EnrollError::SequenceExhausted {
-            index,
-            kiosk_id: kiosk_id.to_owned(),
-        });
-    }
-    Ok(next)
 }

@@ -68,7 +68,9 @@ pub enum Failure {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransportKind {
+    /// Not connected within the booth's connect timeout (10 s), or refused.
     Connect,
+    /// Connected, but no whole answer within the booth's request timeout (60 s).
     Timeout,
     /// The connection broke while the request or the answer was under way.
     Broken,

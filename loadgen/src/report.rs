@@ -86,6 +86,8 @@ pub struct Report {
     /// Booths × compression: the real-time fleet whose requests per second these booths send.
     pub booth_equivalents: f64,
     pub enrollment: EnrollFigures,
+    /// Reading where every booth stands (feed cursors, receipt sequence) before the run.
+    pub resume_s: f64,
     /// The seconds rates are taken over.
     pub window_s: f64,
     pub endpoints: Vec<EndpointFigures>,
@@ -178,13 +180,15 @@ impl Report {
         let e = &self.enrollment;
         let _ = writeln!(
             out,
-            "enrollment (seed `{}`): {} already enrolled, {} enrolled now in {:.2} s ({:.0} booths/s through the store); lookups {:.2} s",
+            "enrollment (seed `{}`): {} already enrolled, {} enrolled now in {:.2} s ({:.0} booths/s through the store); \
+             listing the fleet {:.2} s, reading where each booth stands {:.2} s",
             self.seed,
             e.already_enrolled,
             e.enrolled_now,
             e.seconds,
             e.booths_per_second,
-            e.lookup_seconds
+            e.lookup_seconds,
+            self.resume_s
         );
         let _ = writeln!(out, "\nover {:.1} s:", self.window_s);
         out.push_str(&endpoint_table(&self.endpoints));

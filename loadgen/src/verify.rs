@@ -1,17 +1,19 @@
 //! Exactly-once as the store has it, checked after the run through the `Store` trait: every
-//! submission the server acknowledged is stored (found by id among its kiosk's), and the
+//! submission the server acknowledged is stored (found by its id, under its kiosk), and the
 //! store grew by exactly as many submissions as were acknowledged, so nothing was stored
 //! twice or came from nowhere.
 //!
 //! The growth is counted over the whole store: run loadgen against a server nobody else is
 //! using.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde::Serialize;
-use sync_server::store::{KioskRef, Store, StoreResult, SubmissionFilter};
+use sync_server::store::{Store, StoreError, StoreResult, SubmissionRef};
 use uuid::Uuid;
+
+use crate::cursors::READS_AT_ONCE;
 
 /// Every stored submission, whatever its status.
 pub async fn stored(store: &dyn Store) -> StoreResult<u64> {
@@ -52,31 +54,24 @@ impl StoreCheck {
 }
 
 /// Looks up every acknowledged id (`by_kiosk`, as [`crate::ledger::Ledger::delivered_by_kiosk`]
-/// gives them), `concurrency` kiosks at a time.
+/// gives them) by its key, and counts those stored under the kiosk that sent them.
 pub async fn check(
     store: &dyn Store,
     by_kiosk: HashMap<String, Vec<Uuid>>,
     stored_before: u64,
-    concurrency: usize,
 ) -> StoreResult<StoreCheck> {
     let acknowledged: u64 = by_kiosk.values().map(|ids| ids.len() as u64).sum();
-    let found: u64 = stream::iter(by_kiosk)
-        .map(|(kiosk_id, ids)| async move {
-            let held: HashSet<Uuid> = store
-                .list_submissions(&SubmissionFilter {
-                    kiosk: Some(KioskRef::Id(kiosk_id)),
-                    status: None,
-                    limit: None,
-                })
-                .await?
-                .into_iter()
-                .map(|record| record.submission.id)
-                .collect();
-            Ok::<u64, sync_server::store::StoreError>(
-                ids.iter().filter(|id| held.contains(id)).count() as u64,
-            )
+    let expected = by_kiosk
+        .into_iter()
+        .flat_map(|(kiosk, ids)| ids.into_iter().map(move |id| (kiosk.clone(), id)));
+    let found: u64 = stream::iter(expected)
+        .map(|(kiosk_id, id)| async move {
+            let record = store.find_submission(&SubmissionRef::Id(id)).await?;
+            Ok::<u64, StoreError>(u64::from(
+                record.is_some_and(|record| record.kiosk_id == kiosk_id),
+            ))
         })
-        .buffer_unordered(concurrency.max(1))
+        .buffer_unordered(READS_AT_ONCE)
         .try_fold(0, |sum, found| async move { Ok(sum + found) })
         .await?;
     let stored_after = stored(store).await?;

@@ -77,8 +77,8 @@ pub struct Args {
     /// Booth keys are derived from it: the same seed finds the same booths again.
     #[arg(long, value_name = "TEXT", default_value = "loadgen")]
     pub seed: String,
-    /// Store calls at once while enrolling, warming up and checking.
-    #[arg(long, value_name = "N", default_value_t = 64)]
+    /// Enrollments at once (the SQLite writer commits up to 256 waiting jobs together).
+    #[arg(long, value_name = "N", default_value_t = 256)]
     pub concurrency: usize,
 
     /// Booth time runs this many times faster than real time: 60 makes a booth-minute one

@@ -55,7 +55,7 @@ pub async fn run(args: &Args) -> anyhow::Result<Option<Report>> {
         "loadgen: enrolling {} booths (seed `{}`) …",
         args.booths, args.seed
     );
-    let (identities, enrollment) =
+    let (mut identities, enrollment) =
         enroll::enroll_fleet(&*store, &args.seed, args.booths, args.concurrency).await?;
     eprintln!(
         "loadgen: {} already enrolled, {} enrolled now in {:.2} s ({:.0} booths/s)",
@@ -69,30 +69,35 @@ pub async fn run(args: &Args) -> anyhow::Result<Option<Report>> {
     }
 
     let catalogue = Arc::new(Catalogue::load(&*store).await?);
-    let cursors = if args.cold_cursors {
-        vec![Cursors::default(); identities.len()]
-    } else {
-        eprintln!("loadgen: reading where each booth stands in its feeds …");
-        cursors::caught_up(&*store, &identities, args.concurrency).await?
-    };
+    eprintln!("loadgen: reading where each booth stands (feeds, receipt sequence) …");
+    let resuming = std::time::Instant::now();
+    let mut cursors = cursors::resume(&*store, &mut identities).await?;
+    let resume_s = resuming.elapsed().as_secs_f64();
+    if args.cold_cursors {
+        cursors.fill(Cursors::default());
+    }
     let stored_before = verify::stored(&*store).await?;
 
     let spawned = match args.spawn_server {
         true => Some(spawn(args, &spec).await?),
         false => None,
     };
-    let outcome = load(
+    let run = load(
         args,
         &opened,
         identities,
         cursors,
         catalogue,
-        enrollment,
+        (enrollment, resume_s),
         stored_before,
         given,
         spawned.as_ref(),
-    )
-    .await;
+    );
+    // Ctrl-C or SIGTERM ends the run early, but the server loadgen started still stops.
+    let outcome = tokio::select! {
+        outcome = run => outcome,
+        () = interrupted() => Err(anyhow::anyhow!("interrupted: the run was stopped before its end")),
+    };
     if let Some(server) = spawned {
         server
             .stop()
@@ -154,7 +159,7 @@ async fn load(
     identities: Vec<BoothIdentity>,
     cursors: Vec<Cursors>,
     catalogue: Arc<Catalogue>,
-    enrollment: enroll::EnrollFigures,
+    (enrollment, resume_s): (enroll::EnrollFigures, f64),
     stored_before: u64,
     given: Option<Target>,
     spawned: Option<&SpawnedServer>,
@@ -284,13 +289,14 @@ async fn load(
         &*opened.store,
         fleet.ledger.delivered_by_kiosk(),
         stored_before,
-        args.concurrency,
     )
     .await?;
 
     let window = Duration::from_secs_f64(window.max(f64::MIN_POSITIVE));
     let endpoints = load.figures(window);
-    let drain_endpoints = drain.figures(window);
+    // The drain's rates over the drain's own time.
+    let drain_window = steady.map_or(window, |s| Duration::from_secs_f64(s.drain_s.max(1e-3)));
+    let drain_endpoints = drain.figures(drain_window);
     let lag = Lag {
         p50_ms: millis(load.lag().quantile(0.5)),
         p99_ms: millis(load.lag().quantile(0.99)),
@@ -334,6 +340,7 @@ async fn load(
         compress: args.compress,
         booth_equivalents: f64::from(args.booths) * args.compress,
         enrollment,
+        resume_s,
         window_s: window.as_secs_f64(),
         totals: Totals::of(&endpoints),
         endpoints,
@@ -376,5 +383,21 @@ async fn report_progress(load: Arc<Recorder>) {
             (ok - last_ok) as f64 / PROGRESS_EVERY.as_secs_f64()
         );
         last_ok = ok;
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn interrupted() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
