@@ -134,6 +134,8 @@ struct PerEndpoint {
 #[derive(Debug)]
 pub struct Recorder {
     endpoints: Vec<PerEndpoint>,
+    /// Every answered request, whatever its endpoint: the run's p99 is this one's.
+    overall: Histogram,
     /// How late booths started what was due (a loadgen that cannot keep up sends less than
     /// the nominal load, and this shows it).
     lag: Histogram,
@@ -178,6 +180,7 @@ impl Recorder {
                 .iter()
                 .map(|_| PerEndpoint::default())
                 .collect(),
+            overall: Histogram::default(),
             lag: Histogram::default(),
             limit,
             total: AtomicU64::new(0),
@@ -198,6 +201,11 @@ impl Recorder {
 
     pub fn succeeded(&self, endpoint: Endpoint, took: Duration) {
         self.endpoints[endpoint.index()].latency.record(took);
+        self.overall.record(took);
+    }
+
+    pub fn overall(&self) -> &Histogram {
+        &self.overall
     }
 
     pub fn failed(&self, endpoint: Endpoint, failure: &Failure) {

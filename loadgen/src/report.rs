@@ -7,9 +7,10 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::enroll::EnrollFigures;
+use crate::histogram::Histogram;
 use crate::ledger::LedgerFigures;
 use crate::procstat::Usage;
-use crate::recorder::EndpointFigures;
+use crate::recorder::{EndpointFigures, millis};
 use crate::scrape::RouteFigures;
 use crate::steady::SteadyOutcome;
 use crate::storm::StormOutcome;
@@ -34,19 +35,30 @@ pub struct Totals {
     pub ok: u64,
     pub failed: u64,
     pub per_second: f64,
-    /// The slowest endpoint's p99.
+    /// Latency of every answered request together.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    /// The slowest endpoint's p99 (an endpoint with few requests makes this its maximum).
     pub worst_p99_ms: f64,
 }
 
 impl Totals {
-    pub fn of(endpoints: &[EndpointFigures]) -> Self {
-        endpoints.iter().fold(Self::default(), |sum, e| Self {
+    pub fn of(endpoints: &[EndpointFigures], overall: &Histogram) -> Self {
+        let summed = endpoints.iter().fold(Self::default(), |sum, e| Self {
             requests: sum.requests + e.requests,
             ok: sum.ok + e.ok,
             failed: sum.failed + e.failed,
             per_second: sum.per_second + e.per_second,
             worst_p99_ms: sum.worst_p99_ms.max(e.p99_ms),
-        })
+            ..sum
+        });
+        Self {
+            p50_ms: millis(overall.quantile(0.5)),
+            p99_ms: millis(overall.quantile(0.99)),
+            p999_ms: millis(overall.quantile(0.999)),
+            ..summed
+        }
     }
 }
 
@@ -195,11 +207,15 @@ impl Report {
         let t = &self.totals;
         let _ = writeln!(
             out,
-            "total: {} requests, {} ok, {} failed, {:.1} ok/s; worst p99 {} ms",
+            "total: {} requests, {} ok, {} failed, {:.1} ok/s; every answered request: p50 {} ms, \
+             p99 {} ms, p99.9 {} ms (worst endpoint's p99 {} ms)",
             t.requests,
             t.ok,
             t.failed,
             t.per_second,
+            ms(t.p50_ms),
+            ms(t.p99_ms),
+            ms(t.p999_ms),
             ms(t.worst_p99_ms)
         );
         let failures = failures_text(&self.endpoints);

@@ -342,7 +342,7 @@ async fn load(
         enrollment,
         resume_s,
         window_s: window.as_secs_f64(),
-        totals: Totals::of(&endpoints),
+        totals: Totals::of(&endpoints, load.overall()),
         endpoints,
         drain_endpoints,
         lag,
