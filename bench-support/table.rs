@@ -21,6 +21,11 @@ impl Table {
     }
 
     pub fn print(&self) {
+        print!("{}", self.render());
+    }
+
+    /// The table as text, one line per row, each ending in a newline.
+    pub fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|i| {
                 self.rows
@@ -44,13 +49,14 @@ impl Table {
                     }
                 })
                 .collect();
-            println!("{}", text.join("  ").trim_end());
+            format!("{}\n", text.join("  ").trim_end())
         };
-        line(&self.header);
+        let mut out = line(&self.header);
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-        line(&rule);
+        out.push_str(&line(&rule));
         for row in &self.rows {
-            line(row);
+            out.push_str(&line(row));
         }
+        out
     }
 }

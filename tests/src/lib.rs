@@ -30,6 +30,26 @@ pub fn demo_bin() -> PathBuf {
     workspace_bin("kiosk-demo")
 }
 
+/// The `loadgen` binary of this workspace, built on first use (apart from the others: only
+/// the fleet test needs it).
+pub fn loadgen_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "loadgen", "--bin", "loadgen"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("run cargo to build loadgen");
+        assert!(status.success(), "building the loadgen binary failed");
+    });
+    target_dir().join(format!("loadgen{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// Runs `loadgen ARGS…` and waits for it, killing it after `limit`.
+pub fn run_loadgen(args: &[&str], limit: Duration) -> Finished {
+    run_bin(&loadgen_bin(), args, limit)
+}
+
 fn workspace_bin(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {

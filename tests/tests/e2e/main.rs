@@ -4,6 +4,7 @@
 //! One test binary; each area has a module.
 
 mod architecture;
+mod fleet_load;
 mod hw_errors;
 mod hw_id_card;
 mod hw_printer;
