@@ -12,6 +12,7 @@ use std::sync::Arc;
 use sync_protocol::personal::CountyKey;
 use sync_server::data_dir::{self, DataDir, DataDirError};
 use sync_server::key_file::{KeyFile, KeyFileError, KeyLock};
+use sync_server::settings::StoreChoice;
 use sync_server::store::{Store, StoreError};
 
 /// Where the store is.
@@ -80,7 +81,8 @@ async fn open_sqlite(data_dir: &Path, key_file: &Path) -> Result<OpenedStore, Op
     let dir = DataDir::create(data_dir)?;
     let lock = KeyLock::shared(dir.path())?;
     let keys = KeyFile::load(key_file, dir.path())?.keys()?;
-    let store = sync_server::server::open_store(&dir, Arc::clone(&keys.ring)).await?;
+    let store =
+        sync_server::server::open_store(&dir, Arc::clone(&keys.ring), &StoreChoice::Sqlite).await?;
     Ok(OpenedStore {
         store,
         county_key: keys.county.public_key().clone(),
