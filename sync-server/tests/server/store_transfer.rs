@@ -879,4 +879,12 @@ async fn migrate_store_backup_and_restore_run_as_commands() {
         rows(&backed_up),
         "one store, two backends, same digests"
     );
+
+    // A backup made before a key rotation restores with the rotated key file (which keeps
+    // the old key), and is brought under the new key as it opens.
+    stdout_of(&run(dir, &["keys", "rotate"]));
+    let later = Install::new();
+    std::fs::copy(key_file(dir), key_file(later.path())).unwrap();
+    let resealed = stdout_of(&run(later.path(), &["restore", "--from", backup_text]));
+    assert!(resealed.contains("re-sealed "), "{resealed}");
 }
