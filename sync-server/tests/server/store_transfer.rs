@@ -679,9 +679,10 @@ async fn a_migrated_store_verifies_and_serves_the_same_answers() {
         digest_postgres(&schema.url()).await.unwrap(),
         digest_sqlite(&database).unwrap()
     );
-    assert!(
-        report.sealed_opened >= 5 + 4 + 2 + 1,
-        "bodies, notes, comment, call note"
+    assert_eq!(
+        report.sealed_opened,
+        6 + 5 + 1 + 1,
+        "six bodies, five status notes, a review comment, a call note"
     );
     let status_changes = report
         .identities
