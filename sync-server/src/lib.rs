@@ -9,6 +9,8 @@
 //! - [`api`]: the kiosk API (route table, signatures, nonces, body limits, error bodies,
 //!   enrollment codes, rate limits, metrics, OpenAPI) and [`staff`]: the county staff's web app
 //!   under `/staff` (accounts, review, content, fleet, audit), server-rendered HTML.
+//! - [`shared`]: the replay memory and guessing limits, in memory for one process or in
+//!   PostgreSQL for several instances on one database.
 //! - [`state`]: [`state::AppState`], what every handler shares; [`settings`]: limits and
 //!   timeouts; [`app`]: [`app::app`] joins both route sets into the axum `Router` (for
 //!   `oneshot` tests) and layers the cross-cutting middleware.
@@ -36,6 +38,7 @@ pub mod release_shelf;
 pub mod release_upload;
 pub mod server;
 pub mod settings;
+pub mod shared;
 pub mod staff;
 pub mod state;
 pub mod store;

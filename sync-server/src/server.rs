@@ -29,8 +29,10 @@ use crate::connections::{self, Accept, PlainIncoming};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::key_file::ServerKeys;
 use crate::settings::{Settings, StoreChoice};
+use crate::shared::SharedState;
 use crate::state::AppState;
 use crate::store::postgres::PostgresStore;
+use crate::store::sealed_columns::SealReport;
 use crate::store::sealing::KeyRing;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Store, StoreError};
@@ -59,8 +61,20 @@ pub async fn open_state(
         .dir
         .get_or_insert_with(|| dir.path().join(crate::release_shelf::DIR));
     let code_secret = CodeSecret::new(dir.code_secret()?);
-    let store = open_store(&dir, Arc::clone(&keys.ring), &settings.store).await?;
-    Ok(AppState::new(store, keys.county, settings, code_secret).await?)
+    let (store, guards): (Arc<dyn Store>, SharedState) = match &settings.store {
+        // One server per SQLite file: nothing to share with another instance.
+        StoreChoice::Sqlite => (
+            open_store(&dir, Arc::clone(&keys.ring), &settings.store).await?,
+            SharedState::memory(&settings),
+        ),
+        // Replay memory and guessing limits in the database every instance shares.
+        StoreChoice::Postgres(url) => {
+            let store = Arc::new(open_postgres(url, Arc::clone(&keys.ring)).await?);
+            let guards = SharedState::postgres(store.pool(), &settings);
+            (store, guards)
+        }
+    };
+    Ok(AppState::new(store, keys.county, settings, code_secret, guards).await?)
 }
 
 /// Opens the store `choice` names: the SQLite file of a data directory (off the async workers:
@@ -70,19 +84,28 @@ pub async fn open_store(
     keys: Arc<KeyRing>,
     choice: &StoreChoice,
 ) -> Result<Arc<dyn Store>, StoreError> {
-    let newest = keys.newest();
-    let store: Arc<dyn Store> = match choice {
+    Ok(match choice {
         StoreChoice::Sqlite => {
+            let newest = keys.newest();
             let path = dir.database();
-            Arc::new(
-                tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))
-                    .await
-                    .map_err(|e| StoreError::backend("open the store", e))??,
-            )
+            let store = tokio::task::spawn_blocking(move || SqliteStore::open(&path, keys))
+                .await
+                .map_err(|e| StoreError::backend("open the store", e))??;
+            log_sealed(store.sealed_at_open(), newest);
+            Arc::new(store)
         }
-        StoreChoice::Postgres(url) => Arc::new(PostgresStore::open(url, keys).await?),
-    };
-    let report = store.sealed_at_open();
+        StoreChoice::Postgres(url) => Arc::new(open_postgres(url, keys).await?),
+    })
+}
+
+async fn open_postgres(url: &str, keys: Arc<KeyRing>) -> Result<PostgresStore, StoreError> {
+    let newest = keys.newest();
+    let store = PostgresStore::open(url, keys).await?;
+    log_sealed(store.sealed_at_open(), newest);
+    Ok(store)
+}
+
+fn log_sealed(report: SealReport, newest: u32) {
     if report.sealed + report.resealed > 0 {
         tracing::info!(
             sealed = report.sealed,
@@ -91,7 +114,6 @@ pub async fn open_store(
             "personal data brought under the newest at-rest key"
         );
     }
-    Ok(store)
 }
 
 /// [`open_state`] then [`serve`].

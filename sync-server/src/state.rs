@@ -1,6 +1,7 @@
 //! [`AppState`]: what every handler of the kiosk API and the staff pages shares: the store,
-//! the settings, the release bundles' folder, and the in-memory parts (nonces, guessing
-//! limits, metrics, last-seen throttle, the download cap).
+//! the settings, the release bundles' folder, the replay memory and guessing limits (in memory
+//! or shared with other instances: [`SharedState`]), and the in-memory parts (metrics,
+//! last-seen throttle, the download cap).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,14 +12,16 @@ use sync_protocol::personal::CountySecret;
 
 use crate::api::enroll_codes::CodeSecret;
 use crate::api::metrics::Metrics;
-use crate::api::nonces::NonceCache;
-use crate::api::rate_limit::EnrollLimiter;
+use crate::api::nonces::Nonces;
+use crate::api::rate_limit::EnrollLimit;
 use crate::api::throttle::DownloadGate;
 use crate::connections::{self, ConnectionGauge};
 use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
-use crate::staff::login_limit::LoginLimiter;
+use crate::shared::SharedState;
+use crate::staff::login_limit::LoginLimit;
 use crate::staff::password::PasswordGate;
+use crate::store::catalog_cache::CatalogCache;
 use crate::store::{Store, StoreError};
 
 /// What every handler shares; cheap to clone.
@@ -34,9 +37,8 @@ struct Shared {
     county: Arc<CountySecret>,
     settings: Settings,
     code_secret: CodeSecret,
-    nonces: NonceCache,
-    enroll_limiter: EnrollLimiter,
-    login_limiter: LoginLimiter,
+    /// Nonces and guessing limits: what several instances on one database must share.
+    guards: SharedState,
     password_gate: PasswordGate,
     connections: ConnectionGauge,
     metrics: Metrics,
@@ -47,6 +49,8 @@ struct Shared {
     shelf: ReleaseShelf,
     /// The places of bundle downloads served at once.
     downloads: DownloadGate,
+    /// Catalogue feed pages, kept while the catalogue's version holds.
+    catalog: CatalogCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -60,12 +64,15 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Reads the server id from the store. `code_secret` keys the enrollment codes (kept
-    /// outside the store: `data_dir::CODE_SECRET_FILE`).
+    /// outside the store: `data_dir::CODE_SECRET_FILE`). `guards`: the replay memory and
+    /// guessing limits, [`SharedState::memory`] for a server alone on its store,
+    /// [`SharedState::postgres`] for one of several instances on a PostgreSQL store.
     pub async fn new(
         store: Arc<dyn Store>,
         county: Arc<CountySecret>,
         settings: Settings,
         code_secret: CodeSecret,
+        guards: SharedState,
     ) -> Result<Self, StoreError> {
         let server_id = store.server_id().await?;
         // Tests and benchmarks that build a state by hand keep bundles under the temporary
@@ -77,8 +84,7 @@ impl AppState {
             shared: Arc::new(Shared {
                 downloads: DownloadGate::new(settings.releases.max_downloads),
                 shelf,
-                enroll_limiter: EnrollLimiter::new(settings.enroll_limits),
-                login_limiter: LoginLimiter::new(settings.login_limits),
+                guards,
                 password_gate: PasswordGate::new(settings.password_slots, settings.password_queue),
                 connections: ConnectionGauge::new(connections::fitting_cap(
                     settings.max_connections,
@@ -89,9 +95,9 @@ impl AppState {
                 county,
                 settings,
                 code_secret,
-                nonces: NonceCache::default(),
                 metrics: Metrics::default(),
                 last_seen_written: Mutex::default(),
+                catalog: CatalogCache::default(),
             }),
         })
     }
@@ -121,17 +127,17 @@ impl AppState {
         &self.shared.code_secret
     }
 
-    pub fn nonces(&self) -> &NonceCache {
-        &self.shared.nonces
+    pub fn nonces(&self) -> &dyn Nonces {
+        self.shared.guards.nonces.as_ref()
     }
 
-    pub fn enroll_limiter(&self) -> &EnrollLimiter {
-        &self.shared.enroll_limiter
+    pub fn enroll_limiter(&self) -> &dyn EnrollLimit {
+        self.shared.guards.enroll.as_ref()
     }
 
     /// Guesses of staff passwords, at login and on the own-password page.
-    pub fn login_limiter(&self) -> &LoginLimiter {
-        &self.shared.login_limiter
+    pub fn login_limiter(&self) -> &dyn LoginLimit {
+        self.shared.guards.login.as_ref()
     }
 
     /// The one way this server runs argon2.
@@ -142,6 +148,11 @@ impl AppState {
     /// The cap on open connections, and how many there are.
     pub fn connections(&self) -> &ConnectionGauge {
         &self.shared.connections
+    }
+
+    /// The catalogue feed as every booth and the review pages read it.
+    pub fn catalog(&self) -> &CatalogCache {
+        &self.shared.catalog
     }
 
     pub fn metrics(&self) -> &Metrics {

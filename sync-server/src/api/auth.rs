@@ -124,12 +124,17 @@ async fn verify(state: &AppState, request: Request) -> Result<Request, ApiError>
     tracing::Span::current().record("kiosk", kiosk.kiosk_id.as_str());
     // Only now, to the holder of the kiosk's key: that it was revoked or replaced, and by whom.
     refuse_revoked(&kiosk)?;
-    if !state.nonces().first_use(
-        &kiosk.kiosk_id,
-        &signed.nonce,
-        signed.accepted_until(),
-        now.timestamp(),
-    ) {
+    // A nonce that cannot be checked is refused (by the `?`): it could be a replay.
+    let first_use = state
+        .nonces()
+        .first_use(
+            &kiosk.kiosk_id,
+            &signed.nonce,
+            signed.accepted_until(),
+            now.timestamp(),
+        )
+        .await?;
+    if !first_use {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
             ErrorCode::ReplayedNonce,

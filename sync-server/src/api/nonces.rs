@@ -6,18 +6,38 @@
 //! 300 s ahead of the server's clock is accepted for 600 s, and remembering it for 600 s from
 //! its first use would forget it in the very second its `created` is still accepted.
 //!
-//! Kept in memory, not in the store: remembering a nonce on disk would turn every feed read
-//! into a write. What a restart forgets: a request captured in the last ten minutes could be
-//! replayed once right after a restart, while its timestamp is still within the ±300 s
-//! window. That buys an attacker nothing: submissions are idempotent by id (a replay is a
-//! `duplicate`), a heartbeat replay rewrites the same report, and feeds are reads. A
-//! deployment with several server processes would move this behind the store trait.
+//! Behind [`Nonces`], in two forms:
+//! - [`NonceCache`], in memory, for one server process (the SQLite store): remembering a nonce
+//!   on disk would turn every feed read into a write. What a restart forgets: a request
+//!   captured in the last ten minutes could be replayed once right after a restart, while its
+//!   timestamp is still within the ±300 s window. That buys an attacker nothing: submissions
+//!   are idempotent by id (a replay is a `duplicate`), a heartbeat replay rewrites the same
+//!   report, and feeds are reads.
+//! - `crate::shared::postgres::PgNonces`, for several processes on one PostgreSQL database: a
+//!   nonce remembered by one instance only would be accepted once more by every other.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use crate::store::StoreFuture;
+
 /// Forget expired nonces after this many insertions, so the sweep costs O(1) amortised.
 const SWEEP_EVERY: usize = 4096;
+
+/// The replay memory every instance of the server consults. An error means the nonce could
+/// not be checked: the request must be refused (accepting it could accept a replay).
+pub trait Nonces: Send + Sync + std::fmt::Debug {
+    /// Records the nonce, to be remembered through `remember_until` (inclusive: the last
+    /// second its signature is accepted, `ParsedSignature::accepted_until`); `false` when it
+    /// was already used and is still remembered at `now_secs`.
+    fn first_use<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        nonce: &'a str,
+        remember_until: i64,
+        now_secs: i64,
+    ) -> StoreFuture<'a, bool>;
+}
 
 #[derive(Debug, Default)]
 pub struct NonceCache {
@@ -69,6 +89,19 @@ impl NonceCache {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl Nonces for NonceCache {
+    fn first_use<'a>(
+        &'a self,
+        kiosk_id: &'a str,
+        nonce: &'a str,
+        remember_until: i64,
+        now_secs: i64,
+    ) -> StoreFuture<'a, bool> {
+        let first = Self::first_use(self, kiosk_id, nonce, remember_until, now_secs);
+        Box::pin(std::future::ready(Ok(first)))
     }
 }
 

@@ -7,11 +7,19 @@
 //! side (enrollment is rare), and it never trusts client-supplied forwarding headers.
 //! The global limit means an attacker can hold up enrollment for everyone while attacking;
 //! it cannot make a guess succeed.
+//!
+//! Behind [`EnrollLimit`]: [`EnrollLimiter`] counts in memory, for one server process;
+//! `crate::shared::postgres::PgEnrollLimiter` counts in the PostgreSQL database, so several
+//! instances share one budget (with two, alternating between them would double it).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::store::StoreFuture;
 
 /// Limits for [`EnrollLimiter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +39,51 @@ impl Default for EnrollLimits {
     }
 }
 
-/// An admitted attempt; call [`EnrollLimiter::succeeded`] with it when the code worked.
+/// The future of a refund. It cannot fail: an implementation that could not give an attempt
+/// back logs why and leaves it counted, which only errs on the safe side (the window ends it).
+pub type Refund<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// The guessing limit on enrollment codes, shared by whatever serves `POST /api/v1/enroll`.
+/// An error from [`EnrollLimit::admit`] means the attempts could not be counted: the attempt
+/// must be refused.
+pub trait EnrollLimit: Send + Sync + std::fmt::Debug {
+    /// Admits an attempt, or says how many seconds to wait.
+    fn admit(&self, address: Option<IpAddr>) -> StoreFuture<'_, Result<Attempt, u64>>;
+
+    /// Gives a successful attempt back.
+    fn succeeded(&self, attempt: Attempt) -> Refund<'_>;
+}
+
+/// An admitted attempt; call [`EnrollLimit::succeeded`] with it when the code worked.
 #[derive(Debug)]
 pub struct Attempt {
     address: Option<IpAddr>,
-    at: Instant,
+    mark: Mark,
+}
+
+/// Which counted attempt to give back: each implementation knows its own kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mark {
+    /// [`EnrollLimiter`]'s: when it was counted.
+    At(Instant),
+    /// A database row's id.
+    Row(i64),
+}
+
+impl Attempt {
+    pub(crate) fn new(address: Option<IpAddr>, mark: Mark) -> Self {
+        Self { address, mark }
+    }
+
+    pub(crate) fn mark(&self) -> Mark {
+        self.mark
+    }
+}
+
+/// Seconds to wait when the oldest attempt counted in a full window was `elapsed` ago: until
+/// it leaves the window, rounded up, at least 1.
+pub(crate) fn wait_s(window: Duration, elapsed: Duration) -> u64 {
+    (window.saturating_sub(elapsed).as_secs() + 1).max(1)
 }
 
 #[derive(Debug)]
@@ -82,7 +130,7 @@ impl EnrollLimiter {
         });
         let wait_for = |times: &VecDeque<Instant>| {
             let oldest = times.front().copied().unwrap_or(now);
-            (window.saturating_sub(now.duration_since(oldest)).as_secs() + 1).max(1)
+            wait_s(window, now.duration_since(oldest))
         };
         let mine = state.by_address.entry(address).or_default();
         if mine.len() >= self.limits.per_address {
@@ -97,7 +145,7 @@ impl EnrollLimiter {
             return Err(wait);
         }
         state.global.push_back(now);
-        Ok(Attempt { address, at: now })
+        Ok(Attempt::new(address, Mark::At(now)))
     }
 
     /// Gives a successful attempt back.
@@ -106,13 +154,15 @@ impl EnrollLimiter {
         reason = "taking the attempt makes a second refund impossible"
     )]
     pub fn succeeded(&self, attempt: Attempt) {
+        // Only this limiter's own attempts carry an instant; there is nothing else to give back.
+        let Mark::At(at) = attempt.mark else { return };
         let mut guard = self
             .state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let state = &mut *guard;
         let remove = |times: &mut VecDeque<Instant>| {
-            if let Some(index) = times.iter().position(|t| *t == attempt.at) {
+            if let Some(index) = times.iter().position(|t| *t == at) {
                 times.remove(index);
             }
         };
@@ -120,6 +170,17 @@ impl EnrollLimiter {
         if let Some(times) = state.by_address.get_mut(&attempt.address) {
             remove(times);
         }
+    }
+}
+
+impl EnrollLimit for EnrollLimiter {
+    fn admit(&self, address: Option<IpAddr>) -> StoreFuture<'_, Result<Attempt, u64>> {
+        Box::pin(std::future::ready(Ok(Self::admit(self, address))))
+    }
+
+    fn succeeded(&self, attempt: Attempt) -> Refund<'_> {
+        Self::succeeded(self, attempt);
+        Box::pin(std::future::ready(()))
     }
 }
 

@@ -163,6 +163,42 @@ impl Alert {
     }
 }
 
+/// What the alerts need of a kiosk's last heartbeat, apart from the time: the store keeps
+/// it beside the heartbeat when one arrives, so the fleet page counts a county's alerts in
+/// SQL (`revoked_at`, `last_seen_at` and these) instead of reading every booth's JSON.
+/// [`alerts`] reads the same, so the counts and the list cannot disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeartbeatAlerts {
+    /// [`Alert::PaperOut`] or [`Alert::PaperNearEnd`].
+    pub paper: Option<Alert>,
+    /// Items wait, the oldest for over [`QUEUE_STUCK_AFTER`]: an alert while the booth is
+    /// online.
+    pub queue_stuck: bool,
+    /// Items the server refused for good: an alert when above zero.
+    pub quarantined: u64,
+}
+
+pub fn heartbeat_alerts(heartbeat: &Heartbeat) -> HeartbeatAlerts {
+    let paper = match paper(Some(heartbeat)) {
+        Paper::Out => Some(Alert::PaperOut),
+        Paper::NearEnd => Some(Alert::PaperNearEnd),
+        // Near end behind an open cover still needs paper brought.
+        Paper::CoverOpen if heartbeat.devices.printer.is_some_and(|p| p.paper_near_end) => {
+            Some(Alert::PaperNearEnd)
+        }
+        _ => None,
+    };
+    let stuck_after = u64::try_from(QUEUE_STUCK_AFTER.num_seconds()).unwrap_or(u64::MAX);
+    HeartbeatAlerts {
+        paper,
+        queue_stuck: heartbeat.queue_depth > 0
+            && heartbeat
+                .oldest_pending_age_s
+                .is_some_and(|oldest| oldest > stuck_after),
+        quarantined: heartbeat.quarantined,
+    }
+}
+
 /// The alerts of one kiosk now, in a fixed order (offline, paper, queue, quarantine).
 pub fn alerts(kiosk: &KioskRecord, now: DateTime<Utc>) -> Vec<Alert> {
     if kiosk.is_revoked() {
@@ -173,41 +209,28 @@ pub fn alerts(kiosk: &KioskRecord, now: DateTime<Utc>) -> Vec<Alert> {
     if now - since > OFFLINE_ALERT_AFTER {
         alerts.push(Alert::Offline { since });
     }
-    let heartbeat = kiosk
+    let Some(heartbeat) = kiosk
         .last_heartbeat
         .as_ref()
-        .map(|record| &record.heartbeat);
-    match paper(heartbeat) {
-        Paper::Out => alerts.push(Alert::PaperOut),
-        Paper::NearEnd => alerts.push(Alert::PaperNearEnd),
-        // Near end behind an open cover still needs paper brought.
-        Paper::CoverOpen
-            if heartbeat
-                .and_then(|h| h.devices.printer)
-                .is_some_and(|p| p.paper_near_end) =>
-        {
-            alerts.push(Alert::PaperNearEnd);
-        }
-        _ => {}
+        .map(|record| &record.heartbeat)
+    else {
+        return alerts;
+    };
+    let found = heartbeat_alerts(heartbeat);
+    alerts.extend(found.paper);
+    if found.queue_stuck
+        && presence(kiosk, now) == Presence::Online
+        && let Some(oldest_pending_s) = heartbeat.oldest_pending_age_s
+    {
+        alerts.push(Alert::QueueNotDraining {
+            oldest_pending_s,
+            queue_depth: heartbeat.queue_depth,
+        });
     }
-    if let Some(heartbeat) = heartbeat {
-        let online = presence(kiosk, now) == Presence::Online;
-        let stuck_after = u64::try_from(QUEUE_STUCK_AFTER.num_seconds()).unwrap_or(u64::MAX);
-        if let Some(oldest) = heartbeat.oldest_pending_age_s
-            && online
-            && heartbeat.queue_depth > 0
-            && oldest > stuck_after
-        {
-            alerts.push(Alert::QueueNotDraining {
-                oldest_pending_s: oldest,
-                queue_depth: heartbeat.queue_depth,
-            });
-        }
-        if heartbeat.quarantined > 0 {
-            alerts.push(Alert::Quarantined {
-                count: heartbeat.quarantined,
-            });
-        }
+    if found.quarantined > 0 {
+        alerts.push(Alert::Quarantined {
+            count: found.quarantined,
+        });
     }
     alerts
 }

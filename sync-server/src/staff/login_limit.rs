@@ -1,6 +1,6 @@
-//! Limits on guessing staff passwords, at login and on the own-password page, in memory over
-//! a sliding window. They key on the name as typed, never on whether an account has it, so a
-//! name that exists and one that does not answer alike (the same statuses in the same order).
+//! Limits on guessing staff passwords, at login and on the own-password page, over a sliding
+//! window. They key on the name as typed, never on whether an account has it, so a name that
+//! exists and one that does not answer alike (the same statuses in the same order).
 //!
 //! There is no global limit: one that everybody shares is one an attacker can use up for
 //! everybody (190 failures from 10 addresses once locked every handler out). Instead:
@@ -17,8 +17,13 @@
 //!   address. A new browser waits out the window.
 //!
 //! An attempt counts when it starts (so a burst of concurrent guesses cannot slip past the
-//! check) and is refunded when the password was right. Devices are forgotten on restart; the
-//! browsers then count as new ones until their next login.
+//! check) and is refunded when the password was right.
+//!
+//! Behind [`LoginLimit`], in two forms: [`LoginLimiter`] keeps the counts in memory, for one
+//! server process (devices are forgotten on restart; the browsers then count as new ones until
+//! their next login); `crate::shared::postgres::PgLoginLimiter` keeps them in the PostgreSQL
+//! database, so several instances share every budget (with two, a guesser alternating
+//! between them would get twice the guesses) and honour each other's devices.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -26,7 +31,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub use crate::api::rate_limit::Refund;
 use crate::staff::token;
+use crate::store::StoreFuture;
 
 /// The limits of [`LoginLimiter`]; failures within `window` count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,21 +76,61 @@ impl Refused {
     }
 }
 
-/// An admitted attempt; hand it to [`LoginLimiter::succeeded`] when the password was right.
-#[derive(Debug)]
-pub struct Attempt {
-    counted: Counted,
-    at: Instant,
+/// Seconds to wait when the oldest failure counted in a full window was `elapsed` ago: until it
+/// leaves the window, at least 1.
+pub(crate) fn wait_s(window: Duration, elapsed: Duration) -> u64 {
+    window.saturating_sub(elapsed).as_secs().max(1)
 }
 
+/// The limits on guessing staff passwords, shared by the login and own-password pages.
+///
+/// An error from [`LoginLimit::admit`] means the failures could not be counted; the caller
+/// must then refuse to check the password (fail closed), or every instance whose database
+/// connection fails would become a place to guess without limit.
+pub trait LoginLimit: Send + Sync + std::fmt::Debug {
+    /// Admits a password check for `name` from `address`, by a browser that sent `device`
+    /// (the device cookie, if any), or says why not.
+    fn admit<'a>(
+        &'a self,
+        name: &'a str,
+        address: Option<IpAddr>,
+        device: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<Attempt, Refused>>;
+
+    /// The password was right: the attempt is given back, and this machine's failures for this
+    /// name are forgotten (not its failures for other names, nor other machines' for this one).
+    fn succeeded(&self, attempt: Attempt) -> Refund<'_>;
+
+    /// The password could not be checked (the server was busy): the attempt counts for nothing.
+    fn not_checked(&self, attempt: Attempt) -> Refund<'_>;
+
+    /// Remembers the browser that just logged in as `name`; returns the cookie's secret.
+    fn remember_device<'a>(&'a self, name: &'a str) -> StoreFuture<'a, String>;
+
+    /// How long a device cookie is good for.
+    fn device_lifetime(&self) -> Duration;
+}
+
+/// An admitted attempt; hand it to [`LoginLimit::succeeded`] when the password was right.
 #[derive(Debug)]
-enum Counted {
+pub struct Attempt {
+    pub(crate) counted: Counted,
+    pub(crate) mark: Mark,
+}
+
+/// Which budget an attempt was counted in.
+#[derive(Debug)]
+pub(crate) enum Counted {
+    /// A known device's (its key: the digest of its cookie).
     Device(String),
+    /// The address's, the name's and the pair's.
     Open {
         name: String,
         address: Option<IpAddr>,
     },
 }
+
+pub(crate) use crate::api::rate_limit::Mark;
 
 /// Failure times per key, oldest first.
 #[derive(Debug)]
@@ -105,10 +152,7 @@ impl<K: Hash + Eq + Clone> Buckets<K> {
         let times = self.0.get(key)?;
         (times.len() >= limit).then(|| {
             let oldest = times.front().copied().unwrap_or(now);
-            window
-                .saturating_sub(now.duration_since(oldest))
-                .as_secs()
-                .max(1)
+            wait_s(window, now.duration_since(oldest))
         })
     }
 
@@ -196,7 +240,7 @@ impl LoginLimiter {
             state.by_device.push(key.clone(), now);
             return Ok(Attempt {
                 counted: Counted::Device(key),
-                at: now,
+                mark: Mark::At(now),
             });
         }
         let pair = (name.to_owned(), address);
@@ -221,7 +265,7 @@ impl LoginLimiter {
                 name: name.to_owned(),
                 address,
             },
-            at: now,
+            mark: Mark::At(now),
         })
     }
 
@@ -241,18 +285,20 @@ impl LoginLimiter {
         reason = "taking the attempt makes a second refund impossible"
     )]
     fn give_back(&self, attempt: Attempt, forget_failures: bool) {
+        // Only this limiter's own attempts carry an instant; there is nothing else to give back.
+        let Mark::At(at) = attempt.mark else { return };
         let mut state = self.lock();
         match &attempt.counted {
             Counted::Device(key) if forget_failures => state.by_device.clear(key),
-            Counted::Device(key) => state.by_device.remove(key, attempt.at),
+            Counted::Device(key) => state.by_device.remove(key, at),
             Counted::Open { name, address } => {
                 let pair = (name.clone(), *address);
-                state.by_address.remove(address, attempt.at);
-                state.by_name.remove(name, attempt.at);
+                state.by_address.remove(address, at);
+                state.by_name.remove(name, at);
                 if forget_failures {
                     state.by_pair.clear(&pair);
                 } else {
-                    state.by_pair.remove(&pair, attempt.at);
+                    state.by_pair.remove(&pair, at);
                 }
             }
         }
@@ -271,6 +317,39 @@ impl LoginLimiter {
     /// How long a device cookie is good for.
     pub fn device_lifetime(&self) -> Duration {
         self.limits.device_lifetime
+    }
+}
+
+impl LoginLimit for LoginLimiter {
+    fn admit<'a>(
+        &'a self,
+        name: &'a str,
+        address: Option<IpAddr>,
+        device: Option<&'a str>,
+    ) -> StoreFuture<'a, Result<Attempt, Refused>> {
+        Box::pin(std::future::ready(Ok(Self::admit(
+            self, name, address, device,
+        ))))
+    }
+
+    fn succeeded(&self, attempt: Attempt) -> Refund<'_> {
+        Self::succeeded(self, attempt);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn not_checked(&self, attempt: Attempt) -> Refund<'_> {
+        Self::not_checked(self, attempt);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn remember_device<'a>(&'a self, name: &'a str) -> StoreFuture<'a, String> {
+        let remembered = Self::remember_device(self, name)
+            .map_err(|e| crate::store::StoreError::backend("draw a device cookie", e));
+        Box::pin(std::future::ready(remembered))
+    }
+
+    fn device_lifetime(&self) -> Duration {
+        Self::device_lifetime(self)
     }
 }
 

@@ -11,6 +11,9 @@
 //!   another supertrait.
 //! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
 //!   another supertrait.
+//! - [`catalog_cache`]: catalogue feed pages kept in the process while the catalogue's
+//!   version holds, for the booths that all read it.
+//! - [`paging`]: the keys the staff lists page by (never an offset).
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
 //! - [`transfer`]: whole stores moved: SQLite into PostgreSQL (`migrate-store`), backups and
@@ -35,10 +38,12 @@
 //!   one transaction too: the kiosk number has one active holder at any instant.
 
 pub mod audit_chain;
+pub mod catalog_cache;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod content;
 pub mod model;
+pub mod paging;
 pub mod postgres;
 pub mod ratings;
 pub mod releases;
@@ -216,6 +221,10 @@ pub trait Store:
         after: Option<&'a str>,
         limit: u32,
     ) -> StoreFuture<'a, FeedPage<CatalogItem>>;
+    /// The catalogue feed's newest change number, 0 while it is empty: every change the feed
+    /// shows raises it, so a page read at one version is still the page while the version
+    /// holds. One index lookup ([`catalog_cache`] asks it instead of reading pages).
+    fn catalog_version(&self) -> StoreFuture<'_, i64>;
     /// Notices for every village and those naming `village`.
     fn notices_page<'a>(
         &'a self,

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
 
+use super::paging::{PageAt, TaskKey};
 use super::staff::AuditEntry;
 use super::{StoreFuture, SubmissionRecord};
 use crate::domain::access::Scope;
@@ -54,15 +55,22 @@ pub enum TaskFilter {
 pub struct TaskQuery {
     pub scope: Scope,
     pub filter: TaskFilter,
-    pub offset: u32,
+    /// Where the page starts: a key of the filter's order (received time for the open lists,
+    /// closing time for the closed one).
+    pub page: PageAt<TaskKey>,
+    /// Tasks on the page; 0 counts only.
     pub limit: u32,
 }
 
 /// One page of tasks, and how many match in all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TaskPage {
     pub tasks: Vec<FollowUpTask>,
     pub total: u64,
+    /// [`PageAt::Before`] this for the page before; `None` on the first.
+    pub previous: Option<TaskKey>,
+    /// [`PageAt::After`] this for the page after; `None` on the last.
+    pub next: Option<TaskKey>,
 }
 
 /// A step staff take on the task of the bad rating with `receipt_number`, if it is in `scope`.

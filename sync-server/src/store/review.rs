@@ -7,6 +7,7 @@ use sync_protocol::feed::{StatusChange, SubmissionStatus};
 use sync_protocol::submission::SubmissionKind;
 use uuid::Uuid;
 
+use super::paging::{InboxKey, PageAt};
 use super::staff::AuditEntry;
 use super::{StoreFuture, SubmissionRecord};
 use crate::domain::access::{Role, Scope};
@@ -78,7 +79,10 @@ pub struct InboxQuery {
     pub today: NaiveDate,
     pub due_soon_days: u32,
     pub order: InboxOrder,
-    pub offset: u32,
+    /// Where the page starts: a key of `order`'s kind (another kind is
+    /// [`StoreError::InvalidCursor`](super::StoreError::InvalidCursor)).
+    pub page: PageAt<InboxKey>,
+    /// Rows on the page; 0 counts only.
     pub limit: u32,
 }
 
@@ -90,11 +94,26 @@ pub enum InboxOrder {
     MostUrgent,
 }
 
+impl InboxOrder {
+    /// Whether `key` is a place in this order.
+    pub fn fits(self, key: &InboxKey) -> bool {
+        matches!(
+            (self, key),
+            (Self::Newest, InboxKey::Newest { .. })
+                | (Self::MostUrgent, InboxKey::MostUrgent { .. })
+        )
+    }
+}
+
 /// One page of an inbox, and how many match in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxPage {
     pub items: Vec<ReviewItem>,
     pub total: u64,
+    /// [`PageAt::Before`] this for the page before; `None` on the first.
+    pub previous: Option<InboxKey>,
+    /// [`PageAt::After`] this for the page after; `None` on the last.
+    pub next: Option<InboxKey>,
 }
 
 /// Review state, actions, inbox and calendar.

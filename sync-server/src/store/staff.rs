@@ -14,6 +14,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 
 use super::audit_chain::{AuditHead, ChainedAudit};
+use super::paging::PageAt;
 use super::{NewEnrollCode, RevokeOutcome, StoreFuture};
 use crate::domain::access::{LockPolicy, Role, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
@@ -182,6 +183,69 @@ pub enum AccountRefusal {
     Unknown(String),
 }
 
+/// Which booths a fleet page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetQuery {
+    pub scope: Scope,
+    /// Where the page starts, by kiosk number.
+    pub page: PageAt<u32>,
+    /// Kiosk numbers on the page, at most (each with every kiosk that held it).
+    pub limit: u32,
+    /// Alerting kiosks listed, at most (the counts are of all of them).
+    pub alert_limit: u32,
+    /// The time alerts are judged at ([`crate::domain::fleet::alerts`]).
+    pub now: DateTime<Utc>,
+}
+
+/// The scope's kiosks counted by the store, whatever page is shown. Each alert count is the
+/// number of kiosks with that alert now, by the rules of [`crate::domain::fleet::alerts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FleetCounts {
+    pub active: u64,
+    /// Revoked, or replaced when their booth re-enrolled.
+    pub retired: u64,
+    pub offline: u64,
+    pub paper_out: u64,
+    pub paper_near_end: u64,
+    pub queue_not_draining: u64,
+    pub quarantined: u64,
+}
+
+impl FleetCounts {
+    /// Every alert, as many as the alert list would have unabridged.
+    pub fn alerts(&self) -> u64 {
+        self.offline
+            + self.paper_out
+            + self.paper_near_end
+            + self.queue_not_draining
+            + self.quarantined
+    }
+}
+
+/// A page of the fleet.
+///
+/// Why alerts are counted for the whole scope but listed only for some kiosks: an alert is a
+/// booth someone must go to, so it must not hide on page 37 of a county's booths; but at
+/// night, or in a power cut, thousands are offline at once, and a list of thousands helps
+/// nobody and costs every page view. So the store counts each kind of alert over the whole
+/// scope in SQL (the rules' inputs are columns: see
+/// [`HeartbeatAlerts`](crate::domain::fleet::HeartbeatAlerts)) and hands over the first
+/// alerting kiosks, severe ones first, whose alerts the page lists by the same rules.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FleetPage {
+    /// The page's kiosks in the order of [`super::Store::list_kiosks`]: `limit` kiosk numbers
+    /// at most, each with every kiosk that held it.
+    pub kiosks: Vec<KioskRecord>,
+    /// [`PageAt::Before`] this number for the page before; `None` on the first.
+    pub previous: Option<u32>,
+    /// [`PageAt::After`] this number for the page after; `None` on the last.
+    pub next: Option<u32>,
+    pub counts: FleetCounts,
+    /// Active kiosks in the whole scope with an alert now: those with a severe one (offline,
+    /// paper out, queue not draining) first, then by number; `alert_limit` at most.
+    pub alerting: Vec<KioskRecord>,
+}
+
 /// Accounts, sessions and the audit log.
 pub trait StaffStore: Send + Sync {
     fn create_user(
@@ -233,8 +297,9 @@ pub trait StaffStore: Send + Sync {
 
     // ── fleet: the kiosks as the staff web app sees and changes them ──
 
-    /// The kiosks in `scope`, every state, in the order of [`super::Store::list_kiosks`].
-    fn list_kiosks_in<'a>(&'a self, scope: &'a Scope) -> StoreFuture<'a, Vec<KioskRecord>>;
+    /// One page of the kiosks in `query.scope` with the scope's counts and the kiosks whose
+    /// alerts lead the page (see [`FleetPage`]).
+    fn fleet_page<'a>(&'a self, query: &'a FleetQuery) -> StoreFuture<'a, FleetPage>;
     /// Revokes kiosk `kiosk_id` and writes `audit`, both at once, if the kiosk is in `scope`
     /// and active. Outside the scope it is [`RevokeOutcome::NotFound`]; when nothing changes
     /// (not found, already revoked) no audit line is written.

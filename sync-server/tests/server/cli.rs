@@ -508,3 +508,83 @@ async fn staff_accounts_and_the_calendar_are_managed_from_the_command_line() {
     );
     assert!(!unknown.status.success());
 }
+
+/// Two `serve` processes on one PostgreSQL database, as two hosts behind a load balancer: a
+/// code issued by a staff command enrolls a booth at one, a request it signed for one is
+/// refused as a replay at the other, and a status set by a staff command reaches it through
+/// either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_serve_processes_share_one_postgres_store() {
+    let dir = Install::new();
+    let schema = sync_server::store::postgres::testing::TestSchema::create().await;
+    let url = schema.url();
+    let on_postgres = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--store", url.as_str()]);
+        run(dir.path(), &all)
+    };
+    let a = Serving::start_with(dir.path(), &["--listen", "127.0.0.1:0", "--store", &url]);
+    let b = Serving::start_with(dir.path(), &["--listen", "127.0.0.1:0", "--store", &url]);
+
+    let issued = json_of(&on_postgres(&[
+        "enroll-code",
+        "--village",
+        "石门村",
+        "--township",
+        "凤岭乡",
+        "--json",
+    ]));
+    let kiosk = enroll_with_code(&a.url, issued["code"].as_str().expect("code")).await;
+    let at_b = crate::common::TestKiosk {
+        key: kiosk.key.clone(),
+        enrolled: kiosk.enrolled.clone(),
+        base: b.url.clone(),
+        client: reqwest::Client::new(),
+    };
+
+    let path = paths::feed(Feed::Catalog);
+    let headers = kiosk.sign("GET", &path, "", b"");
+    let first = kiosk
+        .send_signed(reqwest::Method::GET, &path, "", Vec::new(), &headers)
+        .await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let (status, body) = refusal(
+        at_b.send_signed(reqwest::Method::GET, &path, "", Vec::new(), &headers)
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body.code),
+        (StatusCode::UNAUTHORIZED, ErrorCode::ReplayedNonce)
+    );
+
+    let sent = submission(kiosk.number(), 1);
+    let answer: BatchResponse = at_b
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![sent.clone()],
+            },
+        )
+        .await
+        .json()
+        .await
+        .expect("batch answer");
+    assert_eq!(answer.results[0].outcome, Outcome::Accepted);
+    stdout_of(&on_postgres(&[
+        "submissions",
+        "set-status",
+        &sent.receipt_number,
+        "accepted",
+    ]));
+    for booth in [&kiosk, &at_b] {
+        let page: FeedPage<StatusChange> = booth.feed(Feed::Statuses, None, 100).await;
+        let statuses: Vec<_> = page.items.iter().map(|change| change.status).collect();
+        assert_eq!(
+            statuses,
+            [SubmissionStatus::Received, SubmissionStatus::Accepted]
+        );
+    }
+    a.stop();
+    b.stop();
+}

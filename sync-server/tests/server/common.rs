@@ -18,6 +18,7 @@ use sync_server::domain::fleet::KioskRecord;
 use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
 use sync_server::settings::Settings;
+use sync_server::shared::SharedState;
 use sync_server::state::AppState;
 use sync_server::store::sqlite::SqliteStore;
 use sync_server::store::{Store, SubmissionFilter, SubmissionRecord};
@@ -101,11 +102,13 @@ impl TestServer {
             SqliteStore::open(&data.database(), Arc::clone(&keys.ring)).expect("open store"),
         );
         let code_secret = CodeSecret::new(data.code_secret().expect("enrollment code secret"));
+        let guards = SharedState::memory(&settings);
         let state = AppState::new(
             Arc::clone(&store) as Arc<dyn Store>,
             keys.county,
             settings,
             code_secret,
+            guards,
         )
         .await
         .expect("state");

@@ -20,6 +20,9 @@
 //! - `openapi`: the document matches the route table and the wire types.
 //! - `personal_data`: personal values never readable in the database file or its WAL, staff
 //!   still reading them; tampering refused; search by ID number; old databases sealed.
+//! - `shared_state`: the replay memory and guessing limits, in memory and in PostgreSQL: two
+//!   instances on one schema share every nonce, budget and remembered browser, races
+//!   included; a limits database that does not answer admits nothing.
 //! - `shutdown`: a graceful stop finishes the request in flight.
 //! - `slow_clients`: half-sent request heads are cut off, connections are capped, and the
 //!   server still answers while slow clients hold the cap.
@@ -73,6 +76,7 @@ mod releases_cli;
 mod return_paths;
 mod security;
 mod session_lookup;
+mod shared_state;
 mod shutdown;
 mod slow_clients;
 mod staff_admin;

@@ -35,6 +35,12 @@ mod audit_chain {
     sync_server::audit_conformance_tests!(open().await);
 }
 
+mod paging {
+    use super::open;
+
+    sync_server::paging_conformance_tests!(open().await);
+}
+
 mod releases {
     use super::open;
 
@@ -51,8 +57,9 @@ mod instances {
     use sync_protocol::heartbeat::{DeviceHealth, Heartbeat};
     use sync_protocol::release::{UpdateReport, UpdateState};
     use sync_server::domain::releases::{RolloutState, RolloutTargets};
+    use sync_server::store::catalog_cache::CatalogCache;
     use sync_server::store::conformance::releases::new_release;
-    use sync_server::store::conformance::{audit_lines, enroll, t0};
+    use sync_server::store::conformance::{audit_lines, catalog_item, enroll, t0};
     use sync_server::store::postgres::testing::TestSchema;
     use sync_server::store::postgres::{PostgresStore, SCHEMA_VERSION};
     use sync_server::store::releases::NewRollout;
@@ -216,6 +223,46 @@ mod instances {
         };
         assert_eq!(state, expected);
         assert_eq!(audit_lines(a.as_ref(), action).await.len(), 1);
+    }
+
+    /// Each instance keeps its own catalogue pages; a change made through another instance
+    /// shows on the next read all the same, because every read asks the database's version.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_catalogue_change_through_one_instance_shows_in_anothers_cache_at_once() {
+        let schema = TestSchema::create().await;
+        let a: Arc<dyn Store> = Arc::new(schema.open(super::keys()).await);
+        let b: Arc<dyn Store> = Arc::new(schema.open(super::keys()).await);
+        let cache = CatalogCache::default();
+        a.import_catalog(vec![catalog_item("A", "低保")], t0())
+            .await
+            .expect("import");
+        let codes = async || {
+            let cached = cache.page(a.as_ref(), None, 10).await.expect("page");
+            let mut codes: Vec<(String, bool)> = cached
+                .page
+                .items
+                .iter()
+                .map(|item| (item.code.clone(), item.withdrawn))
+                .collect();
+            codes.sort();
+            codes
+        };
+        assert_eq!(codes().await, [("A".to_owned(), false)]);
+        assert_eq!(codes().await, [("A".to_owned(), false)]);
+        assert_eq!(
+            cache.counts().hits,
+            1,
+            "the unchanged page came from memory"
+        );
+
+        b.import_catalog(vec![catalog_item("B", "临时救助")], t0())
+            .await
+            .expect("import through the other instance");
+        assert_eq!(
+            codes().await,
+            [("A".to_owned(), true), ("B".to_owned(), false)],
+            "the withdrawal and the new item, on the first read after"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -45,14 +45,20 @@ pub async fn enroll(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
-    let attempt = state.enroll_limiter().admit(address).map_err(|wait| {
-        ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::RateLimited,
-            format!("too many enrollment attempts: wait {wait} s and check the code"),
-        )
-        .retry_after(wait)
-    })?;
+    // Attempts that cannot be counted are refused (by the first `?`): a guesser must not
+    // gain from the limiter's database failing.
+    let attempt = state
+        .enroll_limiter()
+        .admit(address)
+        .await?
+        .map_err(|wait| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                format!("too many enrollment attempts: wait {wait} s and check the code"),
+            )
+            .retry_after(wait)
+        })?;
     let body = axum::body::to_bytes(request.into_body(), usize::MAX)
         .await
         .map_err(|_| ApiError::invalid_request("the request body could not be read"))?;
@@ -104,7 +110,7 @@ pub async fn enroll(
                     format!("the `replaces` proof does not verify with kiosk {kiosk_id}'s key: the booth's key file is not that kiosk's (or it re-enrolled since); sync the queue if it can, then move DATA/identity.key aside and enroll again as a new kiosk number"),
                 ),
                 EnrollRefusal::KeyAlreadyEnrolled(kiosk_id) => {
-                    state.enroll_limiter().succeeded(attempt);
+                    state.enroll_limiter().succeeded(attempt).await;
                     ApiError::new(
                         StatusCode::CONFLICT,
                         ErrorCode::InvalidRequest,
@@ -112,7 +118,7 @@ pub async fn enroll(
                     )
                 }
                 EnrollRefusal::FleetFull => {
-                    state.enroll_limiter().succeeded(attempt);
+                    state.enroll_limiter().succeeded(attempt).await;
                     ApiError::new(
                         StatusCode::SERVICE_UNAVAILABLE,
                         ErrorCode::Internal,
@@ -122,7 +128,7 @@ pub async fn enroll(
             });
         }
     };
-    state.enroll_limiter().succeeded(attempt);
+    state.enroll_limiter().succeeded(attempt).await;
     let server_time = match &enrollment {
         Enrollment::Repeated(kiosk) => {
             if let Some(at) = kiosk.revoked_at {

@@ -1,10 +1,11 @@
 //! `GET /api/v1/feeds/{feed}?after=CURSOR&limit=N`: one page of the catalogue, of the notices
-//! for the signing kiosk's village, or of status changes of its own submissions.
+//! for the signing kiosk's village, or of status changes of its own submissions. Catalogue
+//! pages come from [`crate::store::catalog_cache`].
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::Uri;
+use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use sync_protocol::feed::{Feed, FeedQuery, MAX_PAGE};
 
@@ -35,7 +36,16 @@ pub async fn feed(
     let after = query.after.as_deref();
     let store = state.store();
     Ok(match feed {
-        Feed::Catalog => Json(store.catalog_page(after, limit).await?).into_response(),
+        // Every booth asks this, nearly always of an unchanged catalogue: the page and its
+        // JSON come from the cache while the store's version holds.
+        Feed::Catalog => {
+            let cached = state.catalog().page(store, after, limit).await?;
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                cached.json.clone(),
+            )
+                .into_response()
+        }
         Feed::Notices => Json(
             store
                 .notices_page(&kiosk.village.village, after, limit)

@@ -79,6 +79,31 @@ pub const KEYS: &[Entry] = &[
         "{n} quarantined: a technician must look at them",
     ),
     ("fleet.retired", "已停用的服务亭", "Retired booths"),
+    (
+        "fleet.retired_elsewhere",
+        "本页的编号中没有已停用的服务亭。",
+        "No retired booths among this page's numbers.",
+    ),
+    (
+        "fleet.alerts_more",
+        "只列出前{n}个有提醒的服务亭（先列离线、缺纸、上传受阻的）；上面的数字是全部的。",
+        "Only the alerts of the first {n} booths with alerts are listed (offline, out of paper or stuck first); the numbers above count them all.",
+    ),
+    ("fleet.count.offline", "离线", "Offline"),
+    ("fleet.count.paper_out", "纸已用完", "Paper out"),
+    (
+        "fleet.count.paper_near_end",
+        "纸将用完",
+        "Paper near its end",
+    ),
+    (
+        "fleet.count.queue_not_draining",
+        "上传受阻",
+        "Uploads not draining",
+    ),
+    ("fleet.count.quarantined", "有隔离件", "Quarantined items"),
+    ("fleet.prev", "上一页", "Previous"),
+    ("fleet.next", "下一页", "Next"),
     ("fleet.revoke", "停用", "Revoke"),
     ("fleet.revoke.confirm", "确认停用", "Yes, revoke"),
     (

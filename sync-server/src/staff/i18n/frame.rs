@@ -66,6 +66,11 @@ pub const KEYS: &[Entry] = &[
         "The user name or password is too long: check what was typed.",
     ),
     (
+        "login.unavailable",
+        "服务器暂时无法统计密码尝试次数（数据库未响应），为安全起见暂不核对密码，请稍后再试。",
+        "The server cannot count password tries right now (its database did not answer), so it checks no password: try again in a minute.",
+    ),
+    (
         "login.busy",
         "服务器正忙于核对其他密码，请几秒后再试。",
         "The server is busy checking other passwords: try again in a few seconds.",

@@ -69,24 +69,37 @@ pub async fn act(
     let limiter = state.login_limiter();
     let address = staff.remote.as_deref().and_then(|r| r.parse().ok());
     let device = cookie(&headers, DEVICE_COOKIE);
-    let Ok(attempt) = limiter.admit(&staff.user.username, address, device.as_deref()) else {
-        let mut response = refuse("password.throttled");
-        *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-        return response;
+    let attempt = match limiter
+        .admit(&staff.user.username, address, device.as_deref())
+        .await
+    {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(_)) => {
+            let mut response = refuse("password.throttled");
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            return response;
+        }
+        // Fail closed, as the login does.
+        Err(error) => {
+            tracing::error!(error = %error, "password check refused: the guessing limits cannot be counted");
+            let mut response = refuse("login.unavailable");
+            *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            return super::session::busy(response);
+        }
     };
     let gate = state.password_gate();
     let stored = staff.user.password_hash.clone();
     let current_ok = match gate.verify(form.current.clone(), Some(stored)).await {
         Ok(ok) => ok,
         Err(busy) => {
-            limiter.not_checked(attempt);
+            limiter.not_checked(attempt).await;
             return staff.fail(busy).into_response();
         }
     };
     if !current_ok {
         return refuse("password.wrong_current");
     }
-    limiter.succeeded(attempt);
+    limiter.succeeded(attempt).await;
     if form.new != form.repeat {
         return refuse("password.mismatch");
     }

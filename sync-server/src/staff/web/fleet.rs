@@ -31,6 +31,8 @@ use crate::domain::fleet::{self, Alert, Paper, Presence};
 use crate::domain::releases;
 use crate::staff::i18n::Tr;
 use crate::state::AppState;
+use crate::store::paging::PageAt;
+use crate::store::staff::FleetQuery;
 use crate::store::{KioskRef, RevokeOutcome};
 
 pub fn routes() -> Vec<StaffRoute> {
@@ -96,7 +98,14 @@ struct AlertView {
     place: String,
     text: String,
     severe: bool,
+    /// The booth's row: on this page, or the page that starts with it.
+    href: String,
 }
+
+/// Booth numbers per page of the table.
+const PAGE_SIZE: u32 = 100;
+/// Alerting booths whose alerts are listed (every alert is counted).
+const ALERT_LIMIT: u32 = 100;
 
 /// A validity choice of the code form.
 #[derive(Debug)]
@@ -111,10 +120,22 @@ struct Validity {
 struct FleetPage {
     frame: Frame,
     alerts: Vec<AlertView>,
+    /// Every alert in the scope, listed or not.
+    alert_total: u64,
+    /// Each kind of alert with how many booths have it, those with any.
+    alert_counts: Vec<(String, u64)>,
+    /// The list holds the alerts of only the first [`ALERT_LIMIT`] booths, in words.
+    alerts_cut: Option<String>,
     /// Rollouts that paused themselves, for county-wide administrators.
     rollout_alerts: Vec<String>,
     active: Vec<KioskView>,
     retired: Vec<KioskView>,
+    /// Active and retired booths in the whole scope (the tables show one page).
+    active_total: u64,
+    retired_total: u64,
+    /// The query strings of the neighbouring pages, for the pager.
+    previous: Option<String>,
+    next: Option<String>,
     form: CodeForm,
     validities: Vec<Validity>,
     /// A one-line refusal of the last form, translated.
@@ -166,6 +187,10 @@ impl CodeForm {
 #[derive(Debug, Deserialize)]
 pub struct ShowQuery {
     done: Option<String>,
+    /// The page of booths numbered after this one; absent for the first.
+    after: Option<u32>,
+    /// The page of booths numbered before this one.
+    before: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,7 +203,18 @@ pub async fn show(
     State(state): State<AppState>,
     Query(query): Query<ShowQuery>,
 ) -> PageResult {
-    let mut page = fleet_page(&state, &staff, CodeForm::prefilled(&staff.user.scope), None).await?;
+    let at = match (query.after, query.before) {
+        (None, None) => PageAt::First,
+        (Some(after), None) => PageAt::After(after),
+        (None, Some(before)) => PageAt::Before(before),
+        (Some(_), Some(_)) => {
+            return Err(staff.fail(StaffError::BadRequest(
+                "a page starts after a booth or before one, not both".into(),
+            )));
+        }
+    };
+    let form = CodeForm::prefilled(&staff.user.scope);
+    let mut page = fleet_page(&state, &staff, form, None, at).await?;
     if query.done.as_deref() == Some("revoked") {
         page.frame.flash = Some("fleet.revoked");
     }
@@ -190,11 +226,19 @@ async fn fleet_page(
     staff: &Staff,
     form: CodeForm,
     problem: Option<String>,
+    at: PageAt<u32>,
 ) -> Result<FleetPage, PageError> {
     let scope = &staff.user.scope;
-    let kiosks = state
+    let now = Utc::now();
+    let fleet = state
         .store()
-        .list_kiosks_in(scope)
+        .fleet_page(&FleetQuery {
+            scope: scope.clone(),
+            page: at,
+            limit: PAGE_SIZE,
+            alert_limit: ALERT_LIMIT,
+            now,
+        })
         .await
         .map_err(|e| staff.fail(e))?;
     let rollouts = state
@@ -203,7 +247,6 @@ async fn fleet_page(
         .await
         .map_err(|e| staff.fail(e))?;
     let tr = Tr::new(staff.lang);
-    let now = Utc::now();
     // One county's staff know their county; only a county-wide view needs it spelled out.
     let with_county = *scope == Scope::All;
     // A rollout's counts are the whole county's: a township's administrator sees their own
@@ -222,18 +265,35 @@ async fn fleet_page(
     } else {
         Vec::new()
     };
+    let on_page = |number: u32| fleet.kiosks.iter().any(|k| k.kiosk_number == number);
     let mut alerts = Vec::new();
-    let (mut active, mut retired) = (Vec::new(), Vec::new());
-    for kiosk in &kiosks {
+    for kiosk in &fleet.alerting {
+        let number = kiosk.kiosk_number;
+        // The page that starts with the booth (numbers after the one before it).
+        let href = if on_page(number) {
+            format!("#kiosk-{number}")
+        } else {
+            format!(
+                "/staff/fleet?after={}#kiosk-{number}",
+                number.saturating_sub(1)
+            )
+        };
         let place = place(&kiosk.village, with_county);
-        let kiosk_alerts = fleet::alerts(kiosk, now);
-        alerts.extend(kiosk_alerts.iter().map(|alert| AlertView {
-            number: kiosk.kiosk_number,
+        alerts.extend(fleet::alerts(kiosk, now).iter().map(|alert| AlertView {
+            number,
             place: place.clone(),
             text: alert_text(alert, now, tr),
             severe: alert.is_severe(),
+            href: href.clone(),
         }));
-        let mut view = kiosk_view(kiosk, place, !kiosk_alerts.is_empty(), now, tr);
+    }
+    let counts = fleet.counts;
+    let alerts_cut = (alerts.len() as u64) < counts.alerts();
+    let (mut active, mut retired) = (Vec::new(), Vec::new());
+    for kiosk in &fleet.kiosks {
+        let place = place(&kiosk.village, with_county);
+        let alerting = !fleet::alerts(kiosk, now).is_empty();
+        let mut view = kiosk_view(kiosk, place, alerting, now, tr);
         view.target = releases::target_for(&rollouts, kiosk)
             .map_or_else(|| "—".to_owned(), |rollout| rollout.version.to_string());
         if kiosk.is_revoked() {
@@ -254,12 +314,33 @@ async fn fleet_page(
             selected: form.ttl == *value,
         })
         .collect();
+    let alert_counts = [
+        ("fleet.count.offline", counts.offline),
+        ("fleet.count.paper_out", counts.paper_out),
+        ("fleet.count.paper_near_end", counts.paper_near_end),
+        ("fleet.count.queue_not_draining", counts.queue_not_draining),
+        ("fleet.count.quarantined", counts.quarantined),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(key, n)| (tr.t(key).into_owned(), n))
+    .collect();
     Ok(FleetPage {
         frame,
         alerts,
+        alert_total: counts.alerts(),
+        alert_counts,
+        alerts_cut: alerts_cut.then(|| {
+            tr.t("fleet.alerts_more")
+                .replace("{n}", &fleet.alerting.len().to_string())
+        }),
         rollout_alerts,
         active,
         retired,
+        active_total: counts.active,
+        retired_total: counts.retired,
+        previous: fleet.previous.map(|number| format!("before={number}")),
+        next: fleet.next.map(|number| format!("after={number}")),
         form,
         validities,
         problem,
@@ -424,7 +505,7 @@ async fn refuse(
     status: StatusCode,
     problem: String,
 ) -> PageResult {
-    let page = fleet_page(state, staff, form, Some(problem)).await?;
+    let page = fleet_page(state, staff, form, Some(problem), PageAt::First).await?;
     let mut response = render(&page, staff.lang);
     *response.status_mut() = status;
     Ok(response)

@@ -23,6 +23,7 @@ use crate::domain::county_time;
 use crate::domain::ratings::{self, FollowUpStep, MAX_NOTE_CHARS, Stage, StepRefused};
 use crate::staff::i18n::Lang;
 use crate::state::AppState;
+use crate::store::paging::{PageAt, TaskKey};
 use crate::store::ratings::{FollowUpRefusal, FollowUpTask, FollowUpWrite, TaskFilter, TaskQuery};
 
 pub fn routes() -> Vec<StaffRoute> {
@@ -191,7 +192,28 @@ fn task_view(task: &FollowUpTask, clock: &Clock, frame: &Frame, lang: Lang) -> T
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     show: Option<String>,
-    page: Option<u32>,
+    /// The page after this key (a link's [`TaskKey`]); absent for the first page.
+    after: Option<String>,
+    /// The page before this key.
+    before: Option<String>,
+}
+
+impl ListQuery {
+    /// Where the shown list's page starts.
+    fn page_at(&self) -> Result<PageAt<TaskKey>, StaffError> {
+        let key = |text: &str| {
+            text.parse::<TaskKey>()
+                .map_err(|e| StaffError::BadRequest(e.to_string()))
+        };
+        match (self.after.as_deref(), self.before.as_deref()) {
+            (None | Some(""), None | Some("")) => Ok(PageAt::First),
+            (Some(after), None | Some("")) => Ok(PageAt::After(key(after)?)),
+            (None | Some(""), Some(before)) => Ok(PageAt::Before(key(before)?)),
+            _ => Err(StaffError::BadRequest(
+                "a page starts after a task or before one, not both".into(),
+            )),
+        }
+    }
 }
 
 /// One tab of the list.
@@ -237,7 +259,7 @@ pub async fn list(
         .find(|(value, _, _)| *value == shown)
         .copied()
         .unwrap_or(filters[0]);
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page_at().map_err(|e| staff.fail(e))?;
     let scope = &staff.user.scope;
     let mut tabs = Vec::new();
     let mut shown_page = None;
@@ -248,7 +270,7 @@ pub async fn list(
             .follow_up_tasks(&TaskQuery {
                 scope: scope.clone(),
                 filter: tab_filter,
-                offset: if current { (page - 1) * PAGE_SIZE } else { 0 },
+                page: if current { page.clone() } else { PageAt::First },
                 limit: if current { PAGE_SIZE } else { 0 },
             })
             .await
@@ -263,10 +285,7 @@ pub async fn list(
             shown_page = Some(found);
         }
     }
-    let shown_page = shown_page.unwrap_or(crate::store::ratings::TaskPage {
-        tasks: Vec::new(),
-        total: 0,
-    });
+    let shown_page = shown_page.unwrap_or_default();
     let frame = staff.frame("followups");
     // Oldest received first is earliest due first (the due date never goes back as the
     // received date goes forward), so overdue tasks lead the open list.
@@ -275,14 +294,14 @@ pub async fn list(
         .iter()
         .map(|task| task_view(task, &clock, &frame, staff.lang))
         .collect();
-    let seen = u64::from(page) * u64::from(PAGE_SIZE);
-    let page_query = |page: u32| format!("show={show}&page={page}");
+    // Keys are digits and dots: nothing to escape.
+    let page_query = |at: &str, key: TaskKey| format!("show={show}&{at}={key}");
     let page_view = ListPage {
         tabs,
         tasks,
         closed_list: filter == TaskFilter::Closed,
-        previous: (page > 1).then(|| page_query(page - 1)),
-        next: (shown_page.total > seen).then(|| page_query(page + 1)),
+        previous: shown_page.previous.map(|key| page_query("before", key)),
+        next: shown_page.next.map(|key| page_query("after", key)),
         frame,
     };
     Ok(render(&page_view, staff.lang))

@@ -24,8 +24,9 @@ use crate::domain::calendar::{WorkingCalendar, china_date};
 use crate::domain::county_time;
 use crate::domain::review::{self, Action, ReviewState, Rules};
 use crate::state::AppState;
+use crate::store::paging::{InboxKey, PageAt};
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
-use crate::store::{Store, StoreError, SubmissionRef};
+use crate::store::{StoreError, SubmissionRef};
 
 pub fn routes() -> Vec<StaffRoute> {
     use axum::routing::{get, post};
@@ -65,23 +66,27 @@ const PAGE_SIZE: u32 = 25;
 /// The most rows one export holds.
 const EXPORT_LIMIT: u32 = 50_000;
 
-/// The catalogue by code (a few hundred items at most: read whole).
-pub async fn catalog_by_code(
-    store: &dyn Store,
-) -> Result<HashMap<String, CatalogItem>, StoreError> {
+/// The catalogue by code (a few hundred items at most: read whole, through the cache the
+/// booths' feed uses, so an unchanged catalogue costs a version lookup).
+pub async fn catalog_by_code(state: &AppState) -> Result<HashMap<String, CatalogItem>, StoreError> {
     let mut items = HashMap::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store
-            .catalog_page(after.as_deref(), sync_protocol::feed::MAX_PAGE)
+        let cached = state
+            .catalog()
+            .page(
+                state.store(),
+                after.as_deref(),
+                sync_protocol::feed::MAX_PAGE,
+            )
             .await?;
-        for item in page.items {
-            items.insert(item.code.clone(), item);
+        for item in &cached.page.items {
+            items.insert(item.code.clone(), item.clone());
         }
-        if !page.more {
+        if !cached.page.more {
             return Ok(items);
         }
-        after = Some(page.cursor);
+        after = Some(cached.page.cursor.clone());
     }
 }
 
@@ -195,8 +200,12 @@ pub struct InboxParams {
     mine: Option<String>,
     #[serde(default)]
     sort: String,
+    /// The page after this key (a link's [`InboxKey`]); empty for the first page.
     #[serde(default)]
-    page: Option<u32>,
+    after: String,
+    /// The page before this key.
+    #[serde(default)]
+    before: String,
 }
 
 impl InboxParams {
@@ -232,7 +241,11 @@ impl InboxParams {
                     .map_err(|_| bad(&format!("{what} `{text}` is not a date: use YYYY-MM-DD")))
             }
         };
-        let page = self.page.unwrap_or(1).max(1);
+        let order = if self.sort == "urgent" {
+            InboxOrder::MostUrgent
+        } else {
+            InboxOrder::Newest
+        };
         Ok(InboxQuery {
             scope: staff.user.scope.clone(),
             waiting_for: self.mine(staff.user.role).then_some(staff.user.role),
@@ -251,18 +264,35 @@ impl InboxParams {
             due_soon_only: self.due_soon == "1",
             today,
             due_soon_days: soon,
-            order: if self.sort == "urgent" {
-                InboxOrder::MostUrgent
-            } else {
-                InboxOrder::Newest
-            },
-            offset: (page - 1) * PAGE_SIZE,
+            order,
+            page: self.page_at(order)?,
             limit: PAGE_SIZE,
         })
     }
 
-    /// The query string of these filters on another page.
-    fn with_page(&self, page: u32) -> String {
+    /// Where the page starts, from `after` or `before`; a key that is not one of `order`'s
+    /// (a link edited by hand) is refused rather than read as another order's.
+    fn page_at(&self, order: InboxOrder) -> Result<PageAt<InboxKey>, StaffError> {
+        let key = |text: &str| {
+            text.parse::<InboxKey>()
+                .ok()
+                .filter(|key| order.fits(key))
+                .ok_or_else(|| {
+                    StaffError::BadRequest(format!("`{text}` is not a page of this list"))
+                })
+        };
+        match (self.after.trim(), self.before.trim()) {
+            ("", "") => Ok(PageAt::First),
+            (after, "") => Ok(PageAt::After(key(after)?)),
+            ("", before) => Ok(PageAt::Before(key(before)?)),
+            _ => Err(StaffError::BadRequest(
+                "a page starts after a row or before one, not both".into(),
+            )),
+        }
+    }
+
+    /// The query string of these filters on the page at `at`.
+    fn at(&self, at: &PageAt<InboxKey>) -> String {
         let mut pairs: Vec<(&str, String)> = vec![
             ("status", self.status.clone()),
             ("kind", self.kind.clone()),
@@ -278,7 +308,11 @@ impl InboxParams {
             pairs.push(("mine", mine.clone()));
         }
         pairs.retain(|(_, v)| !v.is_empty());
-        pairs.push(("page", page.to_string()));
+        match at {
+            PageAt::First => {}
+            PageAt::After(key) => pairs.push(("after", key.to_string())),
+            PageAt::Before(key) => pairs.push(("before", key.to_string())),
+        }
         serde_urlencoded::to_string(&pairs).unwrap_or_default()
     }
 }
@@ -381,8 +415,9 @@ async fn inbox_page(
         q.due_soon_only = due_soon;
         q.statuses.clear();
         q.include_final = false;
-        q.limit = 1;
-        q.offset = 0;
+        // Counted only: no rows read.
+        q.limit = 0;
+        q.page = PageAt::First;
         q
     };
     let overdue = store
@@ -395,7 +430,7 @@ async fn inbox_page(
         .await
         .map_err(|e| staff.fail(e))?
         .total;
-    let catalog = catalog_by_code(store).await.map_err(|e| staff.fail(e))?;
+    let catalog = catalog_by_code(state).await.map_err(|e| staff.fail(e))?;
     let frame = staff.frame("inbox");
     let mut items: Vec<(String, String)> = catalog
         .values()
@@ -403,8 +438,6 @@ async fn inbox_page(
         .map(|c| (c.code.clone(), c.name_zh.clone()))
         .collect();
     items.sort();
-    let current = params.page.unwrap_or(1).max(1);
-    let shown_until = u64::from(current * PAGE_SIZE);
     let rows = page
         .items
         .iter()
@@ -441,9 +474,15 @@ async fn inbox_page(
         .collect(),
         mine: params.mine(staff.user.role),
         show_mine: staff.user.role.reviews(),
-        prev: (current > 1 && !by_id).then(|| params.with_page(current - 1)),
-        next: (page.total > shown_until && !by_id).then(|| params.with_page(current + 1)),
-        export: params.with_page(1),
+        prev: page
+            .previous
+            .filter(|_| !by_id)
+            .map(|key| params.at(&PageAt::Before(key))),
+        next: page
+            .next
+            .filter(|_| !by_id)
+            .map(|key| params.at(&PageAt::After(key))),
+        export: params.at(&PageAt::First),
         frame,
         rows,
         overdue,
@@ -534,7 +573,7 @@ async fn load(state: &AppState, staff: &Staff, receipt: &str) -> Result<Loaded, 
         )
         .await?
         .ok_or(StaffError::NotFound)?;
-    let catalog = catalog_by_code(store).await?;
+    let catalog = catalog_by_code(state).await?;
     let calendar = WorkingCalendar::new(&store.calendar_days().await?);
     let history = store.submission_history(item.record.submission.id).await?;
     let actions = store.review_actions(item.record.submission.id).await?;
@@ -838,11 +877,11 @@ async fn export(
     let mut query = params
         .query(&staff, today, state.settings().due_soon_days)
         .map_err(|e| staff.fail(e))?;
-    query.offset = 0;
+    query.page = PageAt::First;
     query.limit = EXPORT_LIMIT;
     let store = state.store();
     let page = store.inbox(&query).await.map_err(|e| staff.fail(e))?;
-    let catalog = catalog_by_code(store).await.map_err(|e| staff.fail(e))?;
+    let catalog = catalog_by_code(&state).await.map_err(|e| staff.fail(e))?;
     let tr = staff.frame("").tr;
     let mut csv = String::from("\u{feff}");
     let header = [
@@ -909,7 +948,7 @@ async fn export(
         .append_audit(staff.audit("export.csv").detail(format!(
             "{} rows; {}",
             page.items.len(),
-            params.with_page(1)
+            params.at(&PageAt::First)
         )))
         .await
         .map_err(|e| staff.fail(e))?;

@@ -400,12 +400,19 @@ pub async fn login(
     let address = remote.as_deref().and_then(|r| r.parse().ok());
     let device = cookie(headers, DEVICE_COOKIE);
     let limiter = state.login_limiter();
-    let attempt = match limiter.admit(&username, address, device.as_deref()) {
-        Ok(attempt) => attempt,
-        Err(Refused::Address { .. }) => {
+    let attempt = match limiter.admit(&username, address, device.as_deref()).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(Refused::Address { .. })) => {
             return refuse("login.throttled", StatusCode::TOO_MANY_REQUESTS);
         }
-        Err(Refused::Name { .. }) => return refuse("login.locked", StatusCode::TOO_MANY_REQUESTS),
+        Ok(Err(Refused::Name { .. })) => {
+            return refuse("login.locked", StatusCode::TOO_MANY_REQUESTS);
+        }
+        // Fail closed: a password checked without counting is a guess without a limit.
+        Err(error) => {
+            tracing::error!(error = %error, "login refused: the guessing limits cannot be counted");
+            return busy(refuse("login.unavailable", StatusCode::SERVICE_UNAVAILABLE));
+        }
     };
     let now = Utc::now();
     let audit = |action: &str| AuditEntry::new(now, &username, action).remote(remote.clone());
@@ -436,7 +443,7 @@ pub async fn login(
     let matches = match state.password_gate().verify(form.password, stored).await {
         Ok(matches) => matches,
         Err(Busy) => {
-            limiter.not_checked(attempt);
+            limiter.not_checked(attempt).await;
             return busy(refuse("login.busy", StatusCode::SERVICE_UNAVAILABLE));
         }
     };
@@ -451,11 +458,11 @@ pub async fn login(
             Err(error) => StaffError::Store(error).render(lang),
         };
     };
-    limiter.succeeded(attempt);
+    limiter.succeeded(attempt).await;
     let (Ok(secret), Ok(csrf), Ok(device)) = (
         token::random(),
         token::random(),
-        limiter.remember_device(&user.username),
+        limiter.remember_device(&user.username).await,
     ) else {
         return StaffError::Internal.render(lang);
     };

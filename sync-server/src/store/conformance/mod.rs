@@ -1,9 +1,9 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation, in five suites: [`store`] (the trait's own methods), [`content`]
+//! violation, in six suites: [`store`] (the trait's own methods), [`content`]
 //! ([`ContentStore`](crate::store::ContentStore)), [`ratings`]
 //! ([`RatingsStore`](crate::store::RatingsStore)), [`releases`]
-//! ([`ReleaseStore`](crate::store::ReleaseStore)) and [`audit`] (the audit log's hash
-//! chain). A backend's test file runs all of them against fresh stores:
+//! ([`ReleaseStore`](crate::store::ReleaseStore)), [`audit`] (the audit log's hash
+//! chain) and [`paging`] (the staff lists by key, the catalogue's version). A backend's test file runs all of them against fresh stores:
 //!
 //! ```text
 //! fn open() -> (Arc<dyn Store>, TempDir) { … }
@@ -12,6 +12,7 @@
 //! sync_server::ratings_conformance_tests!(open());
 //! sync_server::audit_conformance_tests!(open());
 //! sync_server::release_conformance_tests!(open());
+//! sync_server::paging_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -21,6 +22,7 @@
 
 pub mod audit;
 pub mod content;
+pub mod paging;
 pub mod ratings;
 pub mod releases;
 pub mod store;

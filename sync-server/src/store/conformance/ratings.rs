@@ -13,6 +13,7 @@ use super::{enroll_in, submission, t0};
 use crate::domain::access::Scope;
 use crate::domain::fleet::KioskRecord;
 use crate::domain::ratings::{FollowUpStep, RatingCount, StepRefused, china_day_start};
+use crate::store::paging::PageAt;
 use crate::store::ratings::{FollowUpRefusal, FollowUpWrite, RatingsQuery, TaskFilter, TaskQuery};
 use crate::store::staff::{AuditEntry, AuditFilter};
 use crate::store::{IngestItem, IngestOutcome, Store};
@@ -225,7 +226,7 @@ pub async fn bad_ratings_are_tasks_in_scope_oldest_first(store: Arc<dyn Store>) 
     let list = |filter, limit| TaskQuery {
         scope: township("凤岭乡"),
         filter,
-        offset: 0,
+        page: PageAt::First,
         limit,
     };
     let open = store
@@ -411,7 +412,7 @@ pub async fn follow_ups_are_recorded_with_their_audit_lines_and_refusals_write_n
     let lists = |filter| TaskQuery {
         scope: scope.clone(),
         filter,
-        offset: 0,
+        page: PageAt::First,
         limit: 10,
     };
     assert_eq!(

@@ -19,7 +19,8 @@ use super::{
 };
 use crate::domain::access::{Role, Scope, SessionLifetime};
 use crate::domain::fleet::KioskRecord;
-use crate::store::staff::{AuditEntry, NewSession, NewStaffUser};
+use crate::store::paging::PageAt;
+use crate::store::staff::{AuditEntry, FleetQuery, NewSession, NewStaffUser};
 use crate::store::{
     ConflictReason, EnrollClaim, EnrollRefusal, Enrollment, IngestItem, IngestOutcome, KioskRef,
     NewEnrollCode, NewNotice, Replacement, RevokeOutcome, Store, StoreError, SubmissionFilter,
@@ -72,7 +73,7 @@ macro_rules! store_conformance_tests {
 }
 
 /// A claim by a booth that proves it was `previous` (whose key is `[previous_key_byte; 32]`).
-fn replacing_claim(
+pub(super) fn replacing_claim(
     code_key: &str,
     key_byte: u8,
     previous: &KioskRecord,
@@ -670,7 +671,19 @@ pub async fn fleet_lists_and_revokes_only_in_scope_with_an_audit_line(store: Arc
     let list = |text: &str| {
         let store = Arc::clone(&store);
         let scope = scope(text);
-        async move { store.list_kiosks_in(&scope).await.expect("list") }
+        async move {
+            store
+                .fleet_page(&FleetQuery {
+                    scope,
+                    page: PageAt::First,
+                    limit: 100,
+                    alert_limit: 0,
+                    now: t0(),
+                })
+                .await
+                .expect("list")
+                .kiosks
+        }
     };
     assert_eq!(
         numbers(list("示范县/凤岭乡").await),

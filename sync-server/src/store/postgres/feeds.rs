@@ -86,6 +86,21 @@ pub(super) async fn catalog_page(
     Ok(page(rows, after, limit))
 }
 
+/// The catalogue feed's newest change number (0 while empty), from the unique index. Change
+/// numbers commit in order (the catalogue's feed lock), so this never names a change a
+/// reader cannot see yet.
+pub(super) async fn catalog_version(store: &PostgresStore) -> StoreResult<i64> {
+    let client = store.client().await?;
+    let row = client
+        .query_one(
+            "SELECT COALESCE(MAX(change_seq), 0) FROM catalog_items",
+            &[],
+        )
+        .await
+        .map_err(failed("read the catalogue's version"))?;
+    Ok(row.get(0))
+}
+
 pub(super) async fn notices_page(
     store: &PostgresStore,
     village: &str,

@@ -16,8 +16,11 @@ use tokio_postgres::Row;
 
 use super::PostgresStore;
 use super::connection::{Feed, failed, lock_feed};
+use super::filter::Filter;
 use crate::domain::access::Scope;
-use crate::domain::fleet::{HeartbeatRecord, KioskRecord};
+use crate::domain::fleet::{self, HeartbeatRecord, KioskRecord};
+use crate::store::paging::{self, Paged};
+use crate::store::staff::{FleetCounts, FleetPage, FleetQuery};
 use crate::store::values::{from_json, stored_now, to_json};
 use crate::store::{
     EnrollClaim, EnrollRefusal, Enrollment, KioskRef, NewEnrollCode, Replacement, RevokeOutcome,
@@ -375,11 +378,20 @@ pub(super) async fn record_heartbeat(
         .transpose()?
         .and_then(|last| last.update);
     let now = stored_now(now);
+    let alerts = fleet::heartbeat_alerts(heartbeat);
     tx.execute(
         "UPDATE kiosks SET heartbeat = $2, heartbeat_at = $3,
-                last_seen_at = GREATEST(last_seen_at, $3)
+                last_seen_at = GREATEST(last_seen_at, $3),
+                paper_alert = $4, queue_stuck = $5, quarantined = $6
          WHERE kiosk_id = $1",
-        &[&kiosk_id, &to_json(heartbeat)?, &now],
+        &[
+            &kiosk_id,
+            &to_json(heartbeat)?,
+            &now,
+            &alerts.paper.map(|alert| alert.kind()),
+            &alerts.queue_stuck,
+            &i64::try_from(alerts.quarantined).unwrap_or(i64::MAX),
+        ],
     )
     .await
     .map_err(failed("record a heartbeat"))?;
@@ -458,28 +470,191 @@ pub(super) async fn find(
 
 /// All kiosks, by number (a replaced kiosk before the one that took its number).
 pub(super) async fn list(client: &impl GenericClient) -> StoreResult<Vec<KioskRecord>> {
-    list_in(client, &Scope::All).await
+    kiosks_where(
+        client,
+        &Filter::default(),
+        "ORDER BY kiosk_number, enrolled_at, row_seq",
+        "list kiosks",
+    )
+    .await
 }
 
-/// The kiosks in `scope`, in [`list`]'s order.
-pub(super) async fn list_in(
+/// The kiosks in `query.scope`: one page by kiosk number, the scope's counts, and the
+/// kiosks whose alerts lead the page (see [`FleetPage`]); SQLite's in PostgreSQL's SQL.
+pub(super) async fn fleet_page(
     client: &impl GenericClient,
-    scope: &Scope,
-) -> StoreResult<Vec<KioskRecord>> {
+    query: &FleetQuery,
+) -> StoreResult<FleetPage> {
+    let numbers = page_numbers(client, query).await?;
+    let kiosks = match (numbers.items.first(), numbers.items.last()) {
+        (Some(first), Some(last)) => {
+            let mut filter = scope_filter(&query.scope);
+            let (first, last) = (
+                filter.bind(i64::from(*first)),
+                filter.bind(i64::from(*last)),
+            );
+            filter.add(format!("kiosk_number BETWEEN {first} AND {last}"));
+            kiosks_where(
+                client,
+                &filter,
+                "ORDER BY kiosk_number, enrolled_at, row_seq",
+                "list kiosks",
+            )
+            .await?
+        }
+        _ => Vec::new(),
+    };
+    Ok(FleetPage {
+        kiosks,
+        previous: numbers.previous,
+        next: numbers.next,
+        counts: fleet_counts(client, query).await?,
+        alerting: alerting(client, query).await?,
+    })
+}
+
+fn scope_filter(scope: &Scope) -> Filter {
     let (county, township, village) = scope.parts();
+    let mut filter = Filter::default();
+    filter.equal("county", county.map(str::to_owned));
+    filter.equal("township", township.map(str::to_owned));
+    filter.equal("village", village.map(str::to_owned));
+    filter
+}
+
+/// The kiosk numbers of the page (a replaced kiosk shares its successor's: a page holds
+/// whole numbers, so the key is the number alone).
+async fn page_numbers(
+    client: &impl GenericClient,
+    query: &FleetQuery,
+) -> StoreResult<Paged<u32, u32>> {
+    let mut filter = scope_filter(&query.scope);
+    let order = filter.seek(&["kiosk_number"], false, &query.page, |number| {
+        vec![Box::new(i64::from(*number))]
+    });
     let rows = client
         .query(
             &format!(
-                "SELECT {KIOSK_COLUMNS} FROM kiosks
-                 WHERE ($1::TEXT IS NULL OR county = $1) AND ($2::TEXT IS NULL OR township = $2)
-                   AND ($3::TEXT IS NULL OR village = $3)
-                 ORDER BY kiosk_number, enrolled_at, row_seq"
+                "SELECT DISTINCT kiosk_number FROM kiosks {} ORDER BY {order} LIMIT {}",
+                filter.clause(),
+                u64::from(query.limit.max(1)) + 1
             ),
-            &[&county, &township, &village],
+            &filter.params(),
         )
         .await
         .map_err(failed("list kiosks"))?;
-    rows.iter().map(kiosk_record).collect()
+    let keyed = rows
+        .iter()
+        .map(|row| {
+            let number: i64 = row.get(0);
+            let number = u32::try_from(number).map_err(|_| StoreError::Corrupt {
+                what: format!("kiosk number {number}"),
+            })?;
+            Ok((number, number))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(paging::assemble(
+        keyed,
+        &query.page,
+        query.limit.max(1) as usize,
+    ))
+}
+
+async fn kiosks_where(
+    client: &impl GenericClient,
+    filter: &Filter,
+    tail: &str,
+    operation: &'static str,
+) -> StoreResult<Vec<KioskRecord>> {
+    client
+        .query(
+            &format!(
+                "SELECT {KIOSK_COLUMNS} FROM kiosks {} {tail}",
+                filter.clause()
+            ),
+            &filter.params(),
+        )
+        .await
+        .map_err(failed(operation))?
+        .iter()
+        .map(kiosk_record)
+        .collect()
+}
+
+/// The alert rules of [`fleet::alerts`] over the columns, as SQL conditions on an active
+/// kiosk, with their parameters bound in `filter`: offline, paper out, paper near its end,
+/// queue not draining, quarantined.
+fn alert_conditions(filter: &mut Filter, now: DateTime<Utc>) -> [String; 5] {
+    let offline_before = filter.bind(now - fleet::OFFLINE_ALERT_AFTER);
+    let online_since = filter.bind(now - fleet::ONLINE_WITHIN);
+    [
+        format!("COALESCE(last_seen_at, enrolled_at) < {offline_before}"),
+        "paper_alert = 'paper_out'".to_owned(),
+        "paper_alert = 'paper_near_end'".to_owned(),
+        format!("queue_stuck AND last_seen_at >= {online_since}"),
+        "quarantined > 0".to_owned(),
+    ]
+}
+
+async fn fleet_counts(client: &impl GenericClient, query: &FleetQuery) -> StoreResult<FleetCounts> {
+    let mut filter = scope_filter(&query.scope);
+    let [offline, paper_out, near_end, stuck, quarantined] =
+        alert_conditions(&mut filter, query.now);
+    let active =
+        |condition: &str| format!("COUNT(*) FILTER (WHERE revoked_at IS NULL AND {condition})");
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) FILTER (WHERE revoked_at IS NULL),
+                        COUNT(*) FILTER (WHERE revoked_at IS NOT NULL), {}, {}, {}, {}, {}
+                 FROM kiosks {}",
+                active(&offline),
+                active(&paper_out),
+                active(&near_end),
+                active(&stuck),
+                active(&quarantined),
+                filter.clause()
+            ),
+            &filter.params(),
+        )
+        .await
+        .map_err(failed("count kiosks"))?;
+    let count = |index: usize| row.get::<_, i64>(index).unsigned_abs();
+    Ok(FleetCounts {
+        active: count(0),
+        retired: count(1),
+        offline: count(2),
+        paper_out: count(3),
+        paper_near_end: count(4),
+        queue_not_draining: count(5),
+        quarantined: count(6),
+    })
+}
+
+async fn alerting(
+    client: &impl GenericClient,
+    query: &FleetQuery,
+) -> StoreResult<Vec<KioskRecord>> {
+    if query.alert_limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut filter = scope_filter(&query.scope);
+    let [offline, paper_out, near_end, stuck, quarantined] =
+        alert_conditions(&mut filter, query.now);
+    filter.add("revoked_at IS NULL");
+    filter.add(format!(
+        "({offline} OR {paper_out} OR {near_end} OR {stuck} OR {quarantined})"
+    ));
+    kiosks_where(
+        client,
+        &filter,
+        &format!(
+            "ORDER BY ({offline} OR {paper_out} OR {stuck}) DESC, kiosk_number LIMIT {}",
+            query.alert_limit
+        ),
+        "list alerting kiosks",
+    )
+    .await
 }
 
 /// Revokes the number's active kiosk (inside the caller's transaction).

@@ -26,6 +26,7 @@ mod audit;
 mod connection;
 mod content;
 mod feeds;
+mod filter;
 mod kiosks;
 mod ratings;
 mod releases;
@@ -127,6 +128,12 @@ impl PostgresStore {
     pub async fn count_sealed_with(&self, key_id: u32) -> Result<u64, StoreError> {
         let client = self.client().await?;
         sealed::count_sealed_with(&client, key_id).await
+    }
+
+    /// The store's pool, for what the server instances share beside the store
+    /// (`crate::shared::SharedState::postgres`): its tables come with the store's migrations.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
     }
 
     /// A connection from the pool.
@@ -266,6 +273,10 @@ impl Store for PostgresStore {
         Box::pin(feeds::catalog_page(self, after, limit))
     }
 
+    fn catalog_version(&self) -> StoreFuture<'_, i64> {
+        Box::pin(feeds::catalog_version(self))
+    }
+
     fn notices_page<'a>(
         &'a self,
         village: &'a str,
@@ -340,6 +351,31 @@ pub mod testing {
                 .await
                 .unwrap_or_else(|e| panic!("create test schema {name} in {base}: {e}"));
             Self { base, name }
+        }
+
+        /// A pool of `size` connections to this schema, migrated: what one more server
+        /// instance would use (without opening the store, which would need its keys).
+        pub async fn pool(&self, size: usize) -> deadpool_postgres::Pool {
+            let config: tokio_postgres::Config = self.url().parse().expect("the test URL parses");
+            let manager = deadpool_postgres::Manager::from_config(
+                config,
+                tokio_postgres::NoTls,
+                deadpool_postgres::ManagerConfig {
+                    recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+                },
+            );
+            let pool = deadpool_postgres::Pool::builder(manager)
+                .max_size(size.max(1))
+                .build()
+                .expect("build a test pool");
+            let mut client = pool.get().await.unwrap_or_else(|e| {
+                panic!("cannot reach the tests' PostgreSQL for {}: {e}", self.name)
+            });
+            super::schema::migrate(&mut client)
+                .await
+                .unwrap_or_else(|e| panic!("migrate test schema {}: {e}", self.name));
+            drop(client);
+            pool
         }
 
         /// A store in this schema with `keys`.

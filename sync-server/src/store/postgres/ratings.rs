@@ -5,14 +5,15 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use sync_protocol::enroll::Village;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 
 use super::PostgresStore;
 use super::audit::append_audit;
 use super::connection::failed;
+use super::filter::Filter;
 use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, record};
 use crate::domain::access::Scope;
 use crate::domain::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
+use crate::store::paging::{self, TaskKey};
 use crate::store::ratings::{
     FollowUpRefusal, FollowUpTask, FollowUpWrite, ItemName, RatingsQuery, RatingsStore, TaskFilter,
     TaskPage, TaskQuery,
@@ -168,57 +169,89 @@ fn task_row(row: &Row, keys: &KeyRing) -> StoreResult<FollowUpTask> {
     })
 }
 
+/// Bad evaluations in scope for `query`'s list, and the key's time column and direction.
+fn task_filter(query: &TaskQuery) -> (Filter, &'static str, bool) {
+    let mut filter = Filter::default();
+    filter.add("s.kind = 'evaluation'");
+    let (county, township, village) = query.scope.parts();
+    filter.equal("s.county", county.map(str::to_owned));
+    filter.equal("s.township", township.map(str::to_owned));
+    filter.equal("s.village", village.map(str::to_owned));
+    let bad = filter.bind(i64::from(BAD_AT_MOST));
+    filter.add(format!("s.rating BETWEEN 1 AND {bad}"));
+    match query.filter {
+        TaskFilter::Open => {
+            filter.add("f.closed_at IS NULL");
+            (filter, "s.received_at", false)
+        }
+        TaskFilter::ReceivedBefore(day) => {
+            let before = filter.bind(ratings::china_day_start(day));
+            filter.add(format!("f.closed_at IS NULL AND s.received_at < {before}"));
+            (filter, "s.received_at", false)
+        }
+        TaskFilter::Closed => {
+            filter.add("f.closed_at IS NOT NULL");
+            (filter, "f.closed_at", true)
+        }
+    }
+}
+
 async fn tasks(
     client: &impl GenericClient,
     keys: &KeyRing,
     query: &TaskQuery,
 ) -> StoreResult<TaskPage> {
-    let (county, township, village) = query.scope.parts();
-    let (filter, before, order) = match query.filter {
-        TaskFilter::Open => ("f.closed_at IS NULL", None, "s.received_at, s.row_seq"),
-        TaskFilter::ReceivedBefore(day) => (
-            "f.closed_at IS NULL",
-            Some(ratings::china_day_start(day)),
-            "s.received_at, s.row_seq",
-        ),
-        TaskFilter::Closed => (
-            "f.closed_at IS NOT NULL",
-            None,
-            "f.closed_at DESC, s.row_seq DESC",
-        ),
-    };
-    let condition = format!(
-        "{TASKS_FROM} WHERE {IN_SCOPE} AND s.rating BETWEEN 1 AND $4
-           AND ($5::timestamptz IS NULL OR s.received_at < $5) AND {filter}"
-    );
-    let bad = i64::from(BAD_AT_MOST);
-    let params: [&(dyn ToSql + Sync); 5] = [&county, &township, &village, &bad, &before];
+    let (mut filter, at, descending) = task_filter(query);
     let total: i64 = client
-        .query_one(&format!("SELECT COUNT(*) {condition}"), &params)
+        .query_one(
+            &format!(
+                "SELECT COUNT(*) FROM submissions s
+                 LEFT JOIN follow_ups f ON f.submission_id = s.id {}",
+                filter.clause()
+            ),
+            &filter.params(),
+        )
         .await
         .map_err(failed("count follow-ups"))?
         .get(0);
-    let tasks = if query.limit == 0 {
-        Vec::new()
-    } else {
-        client
-            .query(
-                &format!(
-                    "SELECT {RECORD_COLUMNS}, {TASK_COLUMNS} {condition} ORDER BY {order}
-                     LIMIT {} OFFSET {}",
-                    query.limit, query.offset
-                ),
-                &params,
-            )
-            .await
-            .map_err(failed("list follow-ups"))?
-            .iter()
-            .map(|row| task_row(row, keys))
-            .collect::<StoreResult<_>>()?
-    };
+    if query.limit == 0 {
+        return Ok(TaskPage {
+            total: total.unsigned_abs(),
+            ..TaskPage::default()
+        });
+    }
+    let order = filter.seek(&[at, "s.row_seq"], descending, &query.page, |key| {
+        vec![Box::new(key.at), Box::new(key.row)]
+    });
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {RECORD_COLUMNS}, {TASK_COLUMNS}, {at}, s.row_seq {TASKS_FROM} {}
+                 ORDER BY {order} LIMIT {}",
+                filter.clause(),
+                u64::from(query.limit) + 1
+            ),
+            &filter.params(),
+        )
+        .await
+        .map_err(failed("list follow-ups"))?;
+    let key_at = RECORD_WIDTH + 13;
+    let keyed = rows
+        .iter()
+        .map(|row| {
+            let key = TaskKey {
+                at: column(row, key_at, "task's time")?,
+                row: column(row, key_at + 1, "task's row number")?,
+            };
+            Ok((task_row(row, keys)?, key))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let page = paging::assemble(keyed, &query.page, query.limit as usize);
     Ok(TaskPage {
-        tasks,
+        tasks: page.items,
         total: total.unsigned_abs(),
+        previous: page.previous,
+        next: page.next,
     })
 }
 

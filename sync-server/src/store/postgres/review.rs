@@ -5,17 +5,18 @@ use deadpool_postgres::GenericClient;
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::StatusChange;
 use tokio_postgres::Row;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::PostgresStore;
 use super::audit::append_audit;
 use super::connection::{Feed, failed, lock_feed};
+use super::filter::Filter;
 use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, append_status_change, record};
 use crate::domain::access::{Role, Scope};
 use crate::domain::calendar::CalendarDay;
 use crate::domain::county_time;
 use crate::domain::review::ReviewState;
+use crate::store::paging::{self, InboxKey, Paged};
 use crate::store::review::{
     InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
     ReviewUpdate, parse_day_kind,
@@ -221,100 +222,85 @@ async fn actions(
         .collect()
 }
 
-const FINAL: &str = "('approved', 'rejected')";
+/// Finished or not, as the inbox indexes of schema version 2 hold it. Written `… IS FALSE`
+/// for "open": PostgreSQL turns `NOT (… IN …)` into `<> ALL`, which no index matches.
+const IS_FINAL: &str = "(s.status IN ('approved', 'rejected'))";
+/// The promised date, none as a date after every real one (the index's second key).
+const DUE_KEY: &str = "COALESCE(s.due_on, DATE '9999-12-31')";
 
-/// The inbox's parameters, numbered as [`inbox_filter`] uses them.
-struct InboxParams<'a> {
-    county: Option<&'a str>,
-    township: Option<&'a str>,
-    village_scope: Option<&'a str>,
-    village: Option<&'a str>,
-    kind: Option<&'static str>,
-    item: Option<&'a str>,
-    id_lookup: Option<String>,
-    from: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    overdue: bool,
-    due_soon: bool,
-    today: NaiveDate,
-    soon: NaiveDate,
-    statuses: Vec<&'static str>,
-    include_final: bool,
+/// The inbox's conditions, only those the query uses (see [`Filter`]), each written so one of
+/// the inbox indexes can serve it.
+fn inbox_filter(keys: &KeyRing, query: &InboxQuery) -> Filter {
+    let mut filter = Filter::default();
+    // The inbox indexes are partial on exactly this term.
+    filter.add("s.kind <> 'evaluation'");
+    let (county, township, village_scope) = query.scope.parts();
+    filter.equal("s.county", county.map(str::to_owned));
+    filter.equal("s.township", township.map(str::to_owned));
+    filter.equal("s.village", village_scope.map(str::to_owned));
+    filter.equal("s.village", query.village.clone());
+    filter.equal("s.kind", query.kind.map(|k| k.as_str()));
+    filter.equal("s.item_code", query.item_code.clone());
+    filter.equal(
+        "s.id_lookup",
+        query.id_number.as_deref().map(|n| keys.id_lookup(n)),
+    );
+    if let Some(from) = query.received_from {
+        let from = filter.bind(county_time::day_start(from));
+        filter.add(format!("s.received_at >= {from}"));
+    }
+    if let Some(until) = query.received_until {
+        let until = filter.bind(county_time::day_start(until + chrono::Duration::days(1)));
+        filter.add(format!("s.received_at < {until}"));
+    }
+    if query.overdue_only {
+        let today = filter.bind(query.today);
+        filter.add(format!("{IS_FINAL} IS FALSE AND {DUE_KEY} < {today}"));
+    }
+    if query.due_soon_only {
+        let soon = query.today + chrono::Duration::days(i64::from(query.due_soon_days));
+        let (today, soon) = (filter.bind(query.today), filter.bind(soon));
+        filter.add(format!(
+            "{IS_FINAL} IS FALSE AND {DUE_KEY} >= {today} AND {DUE_KEY} <= {soon}"
+        ));
+    }
+    if !query.statuses.is_empty() {
+        let statuses: Vec<&'static str> = query.statuses.iter().map(|s| s.as_str()).collect();
+        let statuses = filter.bind(statuses);
+        filter.add(format!("s.status = ANY({statuses})"));
+    } else if !query.include_final {
+        filter.add(format!("{IS_FINAL} IS FALSE"));
+    }
+    match query.waiting_for {
+        Some(Role::Handler) => filter.add("s.stage = 1"),
+        Some(Role::Reviewer) => filter.add("s.stage = 2 AND s.levels = 3"),
+        Some(Role::Approver) => filter.add("s.stage >= 2 AND s.stage = s.levels"),
+        Some(Role::Admin | Role::Viewer) | None => {}
+    }
+    filter
 }
 
-impl<'a> InboxParams<'a> {
-    fn new(keys: &KeyRing, query: &'a InboxQuery) -> Self {
-        let (county, township, village_scope) = query.scope.parts();
-        Self {
-            county,
-            township,
-            village_scope,
-            village: query.village.as_deref(),
-            kind: query.kind.map(|k| k.as_str()),
-            item: query.item_code.as_deref(),
-            id_lookup: query.id_number.as_deref().map(|n| keys.id_lookup(n)),
-            from: query.received_from.map(county_time::day_start),
-            until: query
-                .received_until
-                .map(|d| county_time::day_start(d + chrono::Duration::days(1))),
-            overdue: query.overdue_only,
-            due_soon: query.due_soon_only,
-            today: query.today,
-            soon: query.today + chrono::Duration::days(i64::from(query.due_soon_days)),
-            statuses: query.statuses.iter().map(|s| s.as_str()).collect(),
-            include_final: query.include_final,
-        }
-    }
-
-    fn values(&self) -> [&(dyn ToSql + Sync); 15] {
-        [
-            &self.county,
-            &self.township,
-            &self.village_scope,
-            &self.village,
-            &self.kind,
-            &self.item,
-            &self.id_lookup,
-            &self.from,
-            &self.until,
-            &self.overdue,
-            &self.due_soon,
-            &self.today,
-            &self.soon,
-            &self.statuses,
-            &self.include_final,
-        ]
-    }
+/// The columns after `RECORD_COLUMNS, ITEM_COLUMNS` that make a row's [`InboxKey`].
+fn key_columns() -> String {
+    format!("s.received_at, s.row_seq, {IS_FINAL}, {DUE_KEY}")
 }
 
-/// The inbox's `FROM … WHERE …`, over [`InboxParams::values`].
-fn inbox_filter(waiting_for: Option<Role>) -> String {
-    let waiting = match waiting_for {
-        Some(Role::Handler) => "AND s.stage = 1",
-        Some(Role::Reviewer) => "AND s.stage = 2 AND s.levels = 3",
-        Some(Role::Approver) => "AND s.stage >= 2 AND s.stage = s.levels",
-        Some(Role::Admin | Role::Viewer) | None => "",
-    };
-    format!(
-        "FROM submissions s JOIN kiosks k USING (kiosk_id)
-         WHERE s.kind != 'evaluation'
-           AND ($1::text IS NULL OR s.county = $1)
-           AND ($2::text IS NULL OR s.township = $2)
-           AND ($3::text IS NULL OR s.village = $3)
-           AND ($4::text IS NULL OR s.village = $4)
-           AND ($5::text IS NULL OR s.kind = $5)
-           AND ($6::text IS NULL OR s.item_code = $6)
-           AND ($7::text IS NULL OR s.id_lookup = $7)
-           AND ($8::timestamptz IS NULL OR s.received_at >= $8)
-           AND ($9::timestamptz IS NULL OR s.received_at < $9)
-           AND (NOT $10::boolean OR (s.due_on < $12::date AND s.status NOT IN {FINAL}))
-           AND (NOT $11::boolean OR (s.due_on >= $12::date AND s.due_on <= $13::date
-                                     AND s.status NOT IN {FINAL}))
-           AND CASE WHEN cardinality($14::text[]) > 0 THEN s.status = ANY($14)
-                    WHEN $15::boolean THEN TRUE
-                    ELSE s.status NOT IN {FINAL} END
-           {waiting}"
-    )
+fn inbox_key(row: &Row, order: InboxOrder) -> StoreResult<InboxKey> {
+    let base = RECORD_WIDTH + 9;
+    let received_at: DateTime<Utc> = column(row, base, "received time")?;
+    let seq: i64 = column(row, base + 1, "row number")?;
+    Ok(match order {
+        InboxOrder::Newest => InboxKey::Newest {
+            received_at,
+            row: seq,
+        },
+        InboxOrder::MostUrgent => InboxKey::MostUrgent {
+            is_final: column(row, base + 2, "status")?,
+            due: column(row, base + 3, "promised date")?,
+            received_at,
+            row: seq,
+        },
+    })
 }
 
 async fn inbox(
@@ -322,39 +308,79 @@ async fn inbox(
     keys: &KeyRing,
     query: &InboxQuery,
 ) -> StoreResult<InboxPage> {
-    let params = InboxParams::new(keys, query);
-    let values = params.values();
-    let filter = inbox_filter(query.waiting_for);
-    let order = match query.order {
-        InboxOrder::Newest => "s.received_at DESC, s.row_seq DESC",
-        InboxOrder::MostUrgent => {
-            "CASE WHEN s.status IN ('approved', 'rejected') THEN 1 ELSE 0 END,
-             s.due_on IS NULL, s.due_on, s.received_at, s.row_seq"
-        }
-    };
+    if let Some(key) = query.page.key()
+        && !query.order.fits(key)
+    {
+        return Err(StoreError::InvalidCursor(key.to_string()));
+    }
+    let mut filter = inbox_filter(keys, query);
     let total: i64 = client
-        .query_one(&format!("SELECT COUNT(*) {filter}"), &values)
+        .query_one(
+            &format!("SELECT COUNT(*) FROM submissions s {}", filter.clause()),
+            &filter.params(),
+        )
         .await
         .map_err(failed("count submissions"))?
         .get(0);
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS} {filter} ORDER BY {order}
-                 LIMIT {} OFFSET {}",
-                query.limit.max(1),
-                query.offset
+    let mut page = Paged::default();
+    if query.limit > 0 {
+        let order = match query.order {
+            InboxOrder::Newest => filter.seek(
+                &["s.received_at", "s.row_seq"],
+                true,
+                &query.page,
+                |key| match *key {
+                    InboxKey::Newest { received_at, row } => {
+                        vec![Box::new(received_at), Box::new(row)]
+                    }
+                    InboxKey::MostUrgent { .. } => Vec::new(),
+                },
             ),
-            &values,
-        )
-        .await
-        .map_err(failed("list submissions"))?;
-    Ok(InboxPage {
-        items: rows
+            InboxOrder::MostUrgent => filter.seek(
+                &[IS_FINAL, DUE_KEY, "s.received_at", "s.row_seq"],
+                false,
+                &query.page,
+                |key| match *key {
+                    InboxKey::MostUrgent {
+                        is_final,
+                        due,
+                        received_at,
+                        row,
+                    } => vec![
+                        Box::new(is_final),
+                        Box::new(due),
+                        Box::new(received_at),
+                        Box::new(row),
+                    ],
+                    InboxKey::Newest { .. } => Vec::new(),
+                },
+            ),
+        };
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS}, {}
+                     FROM submissions s JOIN kiosks k USING (kiosk_id) {} ORDER BY {order}
+                     LIMIT {}",
+                    key_columns(),
+                    filter.clause(),
+                    u64::from(query.limit) + 1
+                ),
+                &filter.params(),
+            )
+            .await
+            .map_err(failed("list submissions"))?;
+        let keyed = rows
             .iter()
-            .map(|row| item(row, keys))
-            .collect::<StoreResult<_>>()?,
+            .map(|row| Ok((item(row, keys)?, inbox_key(row, query.order)?)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        page = paging::assemble(keyed, &query.page, query.limit as usize);
+    }
+    Ok(InboxPage {
+        items: page.items,
         total: total.unsigned_abs(),
+        previous: page.previous,
+        next: page.next,
     })
 }
 

@@ -240,6 +240,102 @@ const MIGRATIONS: &[&str] = &[
         changed_at TIMESTAMPTZ NOT NULL
     );
     "#,
+    // 2: what the server instances share besides the store (crate::shared::postgres): the
+    // replay memory and the guessing limits. UNLOGGED: written on every request, and a crash
+    // that empties them forgets no more than a restart forgot when they lived in memory.
+    r#"
+    -- remember_until: the last Unix second the nonce's signature is accepted (inclusive).
+    CREATE UNLOGGED TABLE replay_nonces (
+        kiosk_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        remember_until BIGINT NOT NULL,
+        PRIMARY KEY (kiosk_id, nonce)
+    );
+    CREATE INDEX replay_nonces_by_expiry ON replay_nonces (remember_until);
+
+    -- address: the client's, '' when unknown.
+    CREATE UNLOGGED TABLE enroll_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        address TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX enroll_attempts_by_address ON enroll_attempts (address, at);
+    CREATE INDEX enroll_attempts_by_at ON enroll_attempts (at);
+
+    -- counts_for_pair: still counted for (username, address); a right password clears it.
+    CREATE UNLOGGED TABLE login_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        username TEXT NOT NULL,
+        address TEXT NOT NULL,
+        counts_for_pair BOOLEAN NOT NULL DEFAULT TRUE,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX login_attempts_by_address ON login_attempts (address, at);
+    CREATE INDEX login_attempts_by_name ON login_attempts (username, at);
+    CREATE INDEX login_attempts_by_at ON login_attempts (at);
+
+    CREATE UNLOGGED TABLE device_attempts (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        device_key TEXT NOT NULL,
+        at TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX device_attempts_by_device ON device_attempts (device_key, at);
+    CREATE INDEX device_attempts_by_at ON device_attempts (at);
+
+    -- Browsers that logged in (by the SHA-256 of their cookie's secret, as sessions). Logged:
+    -- written once per login, and a handler's browser should stay known through a crash.
+    CREATE TABLE login_devices (
+        device_key TEXT PRIMARY KEY,
+        username TEXT NOT NULL,
+        valid_until TIMESTAMPTZ NOT NULL
+    );
+    CREATE INDEX login_devices_by_expiry ON login_devices (valid_until);
+    "#,
+    // 3: the staff lists at a province's size (`store::paging`; SQLite's version 9): pages
+    // are found by key, so each order the inbox and the fleet page read has an index that
+    // serves it, for every scope (the whole store, a county, a village; a township reads its
+    // county's index, a tenth of it or so), ending with `row_seq` as the keys do. The
+    // inbox's are partial: evaluations are never in it. The most-urgent order's keys are
+    // expressions (finished or not, the promised date with none as 9999-12-31 so the key has
+    // no NULL); PostgreSQL seeks a row comparison on them as on columns.
+    // A kiosk's heartbeat is kept as JSON; what the fleet's alert counts need of it is kept
+    // beside it (`domain::fleet::HeartbeatAlerts`, written with each heartbeat), so counting
+    // a county's booths reads no JSON. Rows already stored get them from their JSON here.
+    r#"
+    CREATE INDEX submissions_inbox_newest ON submissions (received_at, row_seq)
+        WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_newest_county ON submissions (county, received_at, row_seq)
+        WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_newest_village
+        ON submissions (county, village, received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent ON submissions (
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_county ON submissions (county,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_village ON submissions (county, village,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation';
+
+    CREATE INDEX kiosks_by_county ON kiosks (county, kiosk_number);
+    ALTER TABLE kiosks ADD COLUMN paper_alert TEXT;
+    ALTER TABLE kiosks ADD COLUMN queue_stuck BOOLEAN NOT NULL DEFAULT FALSE;
+    ALTER TABLE kiosks ADD COLUMN quarantined BIGINT NOT NULL DEFAULT 0;
+    UPDATE kiosks SET
+        paper_alert = CASE
+            WHEN (heartbeat::jsonb #>> '{devices,printer,paper_end}')::boolean
+                THEN 'paper_out'
+            WHEN (heartbeat::jsonb #>> '{devices,printer,paper_near_end}')::boolean
+                THEN 'paper_near_end'
+        END,
+        queue_stuck = COALESCE((heartbeat::jsonb ->> 'queue_depth')::numeric > 0
+                               AND (heartbeat::jsonb ->> 'oldest_pending_age_s')::numeric > 3600,
+                               FALSE),
+        quarantined = LEAST(COALESCE((heartbeat::jsonb ->> 'quarantined')::numeric, 0),
+                            9223372036854775807)
+    WHERE heartbeat IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -10,11 +10,10 @@ use tokio_postgres::Row;
 use super::connection::failed;
 use super::{PostgresStore, audit, kiosks};
 use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
-use crate::domain::fleet::KioskRecord;
 use crate::store::audit_chain::{AuditHead, ChainedAudit};
 use crate::store::staff::{
-    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, NewSession, NewStaffUser, StaffSession,
-    StaffStore, StaffUser,
+    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, NewSession,
+    NewStaffUser, StaffSession, StaffStore, StaffUser,
 };
 use crate::store::values::stored_now;
 use crate::store::{KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult};
@@ -572,8 +571,8 @@ impl StaffStore for PostgresStore {
         })
     }
 
-    fn list_kiosks_in<'a>(&'a self, scope: &'a Scope) -> StoreFuture<'a, Vec<KioskRecord>> {
-        Box::pin(async move { kiosks::list_in(&self.client().await?, scope).await })
+    fn fleet_page<'a>(&'a self, query: &'a FleetQuery) -> StoreFuture<'a, FleetPage> {
+        Box::pin(async move { kiosks::fleet_page(&self.client().await?, query).await })
     }
 
     fn revoke_kiosk_in<'a>(

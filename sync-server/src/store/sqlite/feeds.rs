@@ -75,6 +75,16 @@ pub(super) fn catalog_page(
     Ok(page(rows, after, limit))
 }
 
+/// The catalogue feed's newest change number (0 while empty), from the unique index.
+pub(super) fn catalog_version(conn: &Connection) -> StoreResult<i64> {
+    conn.query_row(
+        "SELECT COALESCE(MAX(change_seq), 0) FROM catalog_items",
+        [],
+        |row| row.get(0),
+    )
+    .map_err(failed("read the catalogue's version"))
+}
+
 pub(super) fn notices_page(
     conn: &Connection,
     village: &str,

@@ -7,8 +7,11 @@ use sync_protocol::heartbeat::Heartbeat;
 use sync_protocol::receipt::MAX_KIOSK_NUMBER;
 
 use super::connection::{failed, from_json, millis, time, to_json};
+use super::filter::Filter;
 use crate::domain::access::Scope;
-use crate::domain::fleet::{HeartbeatRecord, KioskRecord};
+use crate::domain::fleet::{self, HeartbeatRecord, KioskRecord};
+use crate::store::paging::{self, Paged};
+use crate::store::staff::{FleetCounts, FleetPage, FleetQuery};
 use crate::store::{
     EnrollClaim, EnrollRefusal, Enrollment, KioskRef, NewEnrollCode, Replacement, RevokeOutcome,
     StoreError, StoreResult,
@@ -310,23 +313,185 @@ pub(super) fn list(conn: &Connection) -> StoreResult<Vec<KioskRecord>> {
     rows.into_iter().map(KioskRow::into_record).collect()
 }
 
-/// The kiosks in `scope`, in the order of [`list`].
-pub(super) fn list_in(conn: &Connection, scope: &Scope) -> StoreResult<Vec<KioskRecord>> {
+/// The kiosks in `query.scope`: one page by kiosk number, the scope's counts, and the
+/// kiosks whose alerts lead the page (see [`FleetPage`]).
+pub(super) fn fleet_page(conn: &Connection, query: &FleetQuery) -> StoreResult<FleetPage> {
+    let numbers = page_numbers(conn, query)?;
+    let kiosks = match (numbers.items.first(), numbers.items.last()) {
+        (Some(first), Some(last)) => {
+            let mut filter = scope_filter(&query.scope);
+            let (first, last) = (
+                filter.bind(i64::from(*first)),
+                filter.bind(i64::from(*last)),
+            );
+            filter.add(format!("kiosk_number BETWEEN {first} AND {last}"));
+            kiosks_where(
+                conn,
+                &filter,
+                "ORDER BY kiosk_number, enrolled_at, rowid",
+                "list kiosks",
+            )?
+        }
+        _ => Vec::new(),
+    };
+    Ok(FleetPage {
+        kiosks,
+        previous: numbers.previous,
+        next: numbers.next,
+        counts: fleet_counts(conn, query)?,
+        alerting: alerting(conn, query)?,
+    })
+}
+
+fn scope_filter(scope: &Scope) -> Filter {
     let (county, township, village) = scope.parts();
+    let mut filter = Filter::default();
+    filter.equal("county", county.map(str::to_owned));
+    filter.equal("township", township.map(str::to_owned));
+    filter.equal("village", village.map(str::to_owned));
+    filter
+}
+
+/// The kiosk numbers of the page (a replaced kiosk shares its successor's: a page holds
+/// whole numbers, so the key is the number alone).
+fn page_numbers(conn: &Connection, query: &FleetQuery) -> StoreResult<Paged<u32, u32>> {
+    let mut filter = scope_filter(&query.scope);
+    let order = filter.seek(&["kiosk_number"], false, &query.page, |number| {
+        vec![Box::new(i64::from(*number))]
+    });
     let mut statement = conn
         .prepare(&format!(
-            "SELECT {KIOSK_COLUMNS} FROM kiosks
-             WHERE (?1 IS NULL OR county = ?1) AND (?2 IS NULL OR township = ?2)
-               AND (?3 IS NULL OR village = ?3)
-             ORDER BY kiosk_number, enrolled_at, rowid"
+            "SELECT DISTINCT kiosk_number FROM kiosks {} ORDER BY {order} LIMIT {}",
+            filter.clause(),
+            u64::from(query.limit.max(1)) + 1
         ))
         .map_err(failed("list kiosks"))?;
-    let rows = statement
-        .query_map(params![county, township, village], kiosk_row)
+    let numbers = statement
+        .query_map(filter.params(), |row| row.get::<_, i64>(0))
         .map_err(failed("list kiosks"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("list kiosks"))?;
+    let keyed = numbers
+        .into_iter()
+        .map(|number| {
+            let number = u32::try_from(number).map_err(|_| StoreError::Corrupt {
+                what: format!("kiosk number {number}"),
+            })?;
+            Ok((number, number))
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(paging::assemble(
+        keyed,
+        &query.page,
+        query.limit.max(1) as usize,
+    ))
+}
+
+fn kiosks_where(
+    conn: &Connection,
+    filter: &Filter,
+    tail: &str,
+    operation: &'static str,
+) -> StoreResult<Vec<KioskRecord>> {
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {KIOSK_COLUMNS} FROM kiosks {} {tail}",
+            filter.clause()
+        ))
+        .map_err(failed(operation))?;
+    let rows = statement
+        .query_map(filter.params(), kiosk_row)
+        .map_err(failed(operation))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(failed(operation))?;
     rows.into_iter().map(KioskRow::into_record).collect()
+}
+
+/// The alert rules of [`fleet::alerts`] over the columns, as SQL conditions on an active
+/// kiosk, with their parameters bound in `filter`: offline, paper out, paper near its end,
+/// queue not draining, quarantined.
+fn alert_conditions(filter: &mut Filter, now: DateTime<Utc>) -> [String; 5] {
+    let offline_before = filter.bind(millis(now - fleet::OFFLINE_ALERT_AFTER));
+    let online_since = filter.bind(millis(now - fleet::ONLINE_WITHIN));
+    [
+        format!("COALESCE(last_seen_at, enrolled_at) < {offline_before}"),
+        "paper_alert = 'paper_out'".to_owned(),
+        "paper_alert = 'paper_near_end'".to_owned(),
+        format!("queue_stuck AND last_seen_at >= {online_since}"),
+        "quarantined > 0".to_owned(),
+    ]
+}
+
+fn fleet_counts(conn: &Connection, query: &FleetQuery) -> StoreResult<FleetCounts> {
+    let mut filter = scope_filter(&query.scope);
+    let [offline, paper_out, near_end, stuck, quarantined] =
+        alert_conditions(&mut filter, query.now);
+    let active =
+        |condition: &str| format!("COUNT(*) FILTER (WHERE revoked_at IS NULL AND {condition})");
+    let sql = format!(
+        "SELECT COUNT(*) FILTER (WHERE revoked_at IS NULL),
+                COUNT(*) FILTER (WHERE revoked_at IS NOT NULL), {}, {}, {}, {}, {}
+         FROM kiosks {}",
+        active(&offline),
+        active(&paper_out),
+        active(&near_end),
+        active(&stuck),
+        active(&quarantined),
+        filter.clause()
+    );
+    let counts: [i64; 7] = conn
+        .query_row(&sql, filter.params(), |row| {
+            Ok([
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ])
+        })
+        .map_err(failed("count kiosks"))?;
+    let [
+        active,
+        retired,
+        offline,
+        paper_out,
+        paper_near_end,
+        queue_not_draining,
+        quarantined,
+    ] = counts.map(i64::unsigned_abs);
+    Ok(FleetCounts {
+        active,
+        retired,
+        offline,
+        paper_out,
+        paper_near_end,
+        queue_not_draining,
+        quarantined,
+    })
+}
+
+fn alerting(conn: &Connection, query: &FleetQuery) -> StoreResult<Vec<KioskRecord>> {
+    if query.alert_limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut filter = scope_filter(&query.scope);
+    let [offline, paper_out, near_end, stuck, quarantined] =
+        alert_conditions(&mut filter, query.now);
+    filter.add("revoked_at IS NULL");
+    filter.add(format!(
+        "({offline} OR {paper_out} OR {near_end} OR {stuck} OR {quarantined})"
+    ));
+    kiosks_where(
+        conn,
+        &filter,
+        &format!(
+            "ORDER BY ({offline} OR {paper_out} OR {stuck}) DESC, kiosk_number LIMIT {}",
+            query.alert_limit
+        ),
+        "list alerting kiosks",
+    )
 }
 
 pub(super) fn revoke(
@@ -372,11 +537,20 @@ pub(super) fn record_heartbeat(
     let before = find(conn, &KioskRef::Id(kiosk_id.to_owned()))?
         .and_then(|kiosk| kiosk.last_heartbeat)
         .and_then(|last| last.heartbeat.update);
+    let alerts = fleet::heartbeat_alerts(heartbeat);
     conn.execute(
         "UPDATE kiosks SET heartbeat = ?2, heartbeat_at = ?3,
-                last_seen_at = MAX(COALESCE(last_seen_at, 0), ?3)
+                last_seen_at = MAX(COALESCE(last_seen_at, 0), ?3),
+                paper_alert = ?4, queue_stuck = ?5, quarantined = ?6
          WHERE kiosk_id = ?1",
-        params![kiosk_id, to_json(heartbeat)?, millis(now)],
+        params![
+            kiosk_id,
+            to_json(heartbeat)?,
+            millis(now),
+            alerts.paper.map(|alert| alert.kind()),
+            alerts.queue_stuck,
+            i64::try_from(alerts.quarantined).unwrap_or(i64::MAX),
+        ],
     )
     .map_err(failed("record a heartbeat"))?;
     if heartbeat.update.is_some() && heartbeat.update != before {

@@ -22,6 +22,7 @@ mod audit;
 mod connection;
 mod content;
 mod feeds;
+mod filter;
 mod kiosks;
 mod ratings;
 mod readers;
@@ -311,6 +312,10 @@ impl Store for SqliteStore {
             self.readers
                 .read(move |conn| feeds::catalog_page(conn, after.as_deref(), limit)),
         )
+    }
+
+    fn catalog_version(&self) -> StoreFuture<'_, i64> {
+        Box::pin(self.readers.read(feeds::catalog_version))
     }
 
     fn notices_page<'a>(

@@ -6,11 +6,13 @@ use sync_protocol::enroll::Village;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
+use super::filter::Filter;
 use super::sealed::{CALL_NOTE, FIX_NOTE};
 use super::staff::append_audit;
 use super::submissions::{RECORD_COLUMNS, RECORD_WIDTH, RecordRow, record_row};
 use crate::domain::access::Scope;
 use crate::domain::ratings::{self, BAD_AT_MOST, FollowUp, RatingCount};
+use crate::store::paging::{self, TaskKey};
 use crate::store::ratings::{
     FollowUpRefusal, FollowUpTask, FollowUpWrite, ItemName, RatingsQuery, RatingsStore, TaskFilter,
     TaskPage, TaskQuery,
@@ -181,59 +183,89 @@ impl TaskRow {
     }
 }
 
-fn tasks(conn: &Connection, keys: &KeyRing, query: &TaskQuery) -> StoreResult<TaskPage> {
+/// Bad evaluations in scope for `query`'s list, and the key's time column and direction.
+fn task_filter(query: &TaskQuery) -> (Filter, &'static str, bool) {
+    let mut filter = Filter::default();
+    filter.add("s.kind = 'evaluation'");
     let (county, township, village) = query.scope.parts();
-    let (filter, before, order) = match query.filter {
-        TaskFilter::Open => ("f.closed_at IS NULL", None, "s.received_at, s.rowid"),
-        TaskFilter::ReceivedBefore(day) => (
-            "f.closed_at IS NULL",
-            Some(millis(ratings::china_day_start(day))),
-            "s.received_at, s.rowid",
-        ),
-        TaskFilter::Closed => (
-            "f.closed_at IS NOT NULL",
-            None,
-            "f.closed_at DESC, s.rowid DESC",
-        ),
-    };
-    let condition = format!(
-        "{TASKS_FROM} WHERE {IN_SCOPE} AND s.rating BETWEEN 1 AND :bad
-           AND (:before IS NULL OR s.received_at < :before) AND {filter}"
-    );
-    let params = named_params! {
-        ":county": county,
-        ":township": township,
-        ":village": village,
-        ":bad": BAD_AT_MOST,
-        ":before": before,
-    };
+    filter.equal("s.county", county.map(str::to_owned));
+    filter.equal("s.township", township.map(str::to_owned));
+    filter.equal("s.village", village.map(str::to_owned));
+    let bad = filter.bind(BAD_AT_MOST);
+    filter.add(format!("s.rating BETWEEN 1 AND {bad}"));
+    match query.filter {
+        TaskFilter::Open => {
+            filter.add("f.closed_at IS NULL");
+            (filter, "s.received_at", false)
+        }
+        TaskFilter::ReceivedBefore(day) => {
+            let before = filter.bind(millis(ratings::china_day_start(day)));
+            filter.add(format!("f.closed_at IS NULL AND s.received_at < {before}"));
+            (filter, "s.received_at", false)
+        }
+        TaskFilter::Closed => {
+            filter.add("f.closed_at IS NOT NULL");
+            (filter, "f.closed_at", true)
+        }
+    }
+}
+
+fn tasks(conn: &Connection, keys: &KeyRing, query: &TaskQuery) -> StoreResult<TaskPage> {
+    let (mut filter, at, descending) = task_filter(query);
     let total: i64 = conn
-        .query_row(&format!("SELECT COUNT(*) {condition}"), params, |row| {
-            row.get(0)
-        })
+        .query_row(
+            &format!(
+                "SELECT COUNT(*) FROM submissions s
+                 LEFT JOIN follow_ups f ON f.submission_id = s.id {}",
+                filter.clause()
+            ),
+            filter.params(),
+            |row| row.get(0),
+        )
         .map_err(failed("count follow-ups"))?;
-    let tasks = if query.limit == 0 {
-        Vec::new()
-    } else {
-        let mut statement = conn
-            .prepare(&format!(
-                "SELECT {RECORD_COLUMNS}, {TASK_COLUMNS} {condition} ORDER BY {order}
-                 LIMIT {} OFFSET {}",
-                query.limit, query.offset
+    if query.limit == 0 {
+        return Ok(TaskPage {
+            total: total.unsigned_abs(),
+            ..TaskPage::default()
+        });
+    }
+    let order = filter.seek(&[at, "s.rowid"], descending, &query.page, |key| {
+        vec![Box::new(millis(key.at)), Box::new(key.row)]
+    });
+    let mut statement = conn
+        .prepare(&format!(
+            "SELECT {RECORD_COLUMNS}, {TASK_COLUMNS}, {at}, s.rowid {TASKS_FROM} {}
+             ORDER BY {order} LIMIT {}",
+            filter.clause(),
+            u64::from(query.limit) + 1
+        ))
+        .map_err(failed("list follow-ups"))?;
+    let key_at = RECORD_WIDTH + 13;
+    let rows = statement
+        .query_map(filter.params(), |row| {
+            Ok((
+                task_row(row)?,
+                row.get::<_, i64>(key_at)?,
+                row.get::<_, i64>(key_at + 1)?,
             ))
-            .map_err(failed("list follow-ups"))?;
-        let rows = statement
-            .query_map(params, task_row)
-            .map_err(failed("list follow-ups"))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(failed("list follow-ups"))?;
-        rows.into_iter()
-            .map(|row| row.into_task(keys))
-            .collect::<StoreResult<_>>()?
-    };
+        })
+        .map_err(failed("list follow-ups"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(failed("list follow-ups"))?;
+    let keyed = rows
+        .into_iter()
+        .map(|(task, at, row)| Ok((task, TaskKey { at: time(at)?, row })))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let page = paging::assemble(keyed, &query.page, query.limit as usize);
     Ok(TaskPage {
-        tasks,
+        tasks: page
+            .items
+            .into_iter()
+            .map(|row| row.into_task(keys))
+            .collect::<StoreResult<_>>()?,
         total: total.unsigned_abs(),
+        previous: page.previous,
+        next: page.next,
     })
 }
 

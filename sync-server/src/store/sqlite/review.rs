@@ -1,13 +1,14 @@
 //! Review state, actions, the inbox query and the calendar (see [`crate::store::review`]).
 
 use chrono::NaiveDate;
-use rusqlite::{Connection, OptionalExtension, Row, named_params, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use sync_protocol::enroll::Village;
 use sync_protocol::feed::StatusChange;
 use uuid::Uuid;
 
 use super::SqliteStore;
 use super::connection::{failed, millis, stored_now, time};
+use super::filter::Filter;
 use super::sealed::REVIEW_COMMENT;
 use super::staff::append_audit;
 use super::submissions::{
@@ -17,6 +18,7 @@ use crate::domain::access::{Role, Scope};
 use crate::domain::calendar::CalendarDay;
 use crate::domain::county_time;
 use crate::domain::review::ReviewState;
+use crate::store::paging::{self, InboxKey, Paged};
 use crate::store::review::{
     InboxOrder, InboxPage, InboxQuery, ReviewActionRecord, ReviewConflict, ReviewItem, ReviewStore,
     ReviewUpdate, parse_day_kind,
@@ -214,103 +216,166 @@ fn actions(conn: &Connection, keys: &KeyRing, id: Uuid) -> StoreResult<Vec<Revie
         .collect()
 }
 
-const FINAL: &str = "('approved', 'rejected')";
-
-fn inbox(conn: &Connection, keys: &KeyRing, query: &InboxQuery) -> StoreResult<InboxPage> {
+/// The inbox's conditions, only those the query uses (see [`Filter`]). Every one is written so
+/// an index of schema version 9 can serve it: `is_final` and `due_key` are that version's
+/// generated columns, which the inbox's keys order by.
+fn inbox_filter(keys: &KeyRing, query: &InboxQuery) -> Filter {
+    let mut filter = Filter::default();
+    // The inbox indexes are partial on exactly this term.
+    filter.add("s.kind != 'evaluation'");
     let (county, township, village_scope) = query.scope.parts();
-    let statuses = serde_json::to_string(
-        &query
+    filter.equal("s.county", county.map(str::to_owned));
+    filter.equal("s.township", township.map(str::to_owned));
+    filter.equal("s.village", village_scope.map(str::to_owned));
+    filter.equal("s.village", query.village.clone());
+    filter.equal("s.kind", query.kind.map(|k| k.as_str()));
+    filter.equal("s.item_code", query.item_code.clone());
+    filter.equal(
+        "s.id_lookup",
+        query.id_number.as_deref().map(|n| keys.id_lookup(n)),
+    );
+    if let Some(from) = query.received_from {
+        let from = filter.bind(millis(county_time::day_start(from)));
+        filter.add(format!("s.received_at >= {from}"));
+    }
+    if let Some(until) = query.received_until {
+        let until = filter.bind(millis(county_time::day_start(
+            until + chrono::Duration::days(1),
+        )));
+        filter.add(format!("s.received_at < {until}"));
+    }
+    let today = query.today.to_string();
+    if query.overdue_only {
+        // `due_key` is the promised date, or a date after every real one.
+        let today = filter.bind(today.clone());
+        filter.add(format!("s.is_final = 0 AND s.due_key < {today}"));
+    }
+    if query.due_soon_only {
+        let soon = query.today + chrono::Duration::days(i64::from(query.due_soon_days));
+        let (today, soon) = (filter.bind(today), filter.bind(soon.to_string()));
+        filter.add(format!(
+            "s.is_final = 0 AND s.due_key >= {today} AND s.due_key <= {soon}"
+        ));
+    }
+    if !query.statuses.is_empty() {
+        let holders: Vec<String> = query
             .statuses
             .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .map_err(|e| StoreError::backend("list submissions", e))?;
-    let waiting = match query.waiting_for {
-        Some(Role::Handler) => "AND s.stage = 1",
-        Some(Role::Reviewer) => "AND s.stage = 2 AND s.levels = 3",
-        Some(Role::Approver) => "AND s.stage >= 2 AND s.stage = s.levels",
-        Some(Role::Admin | Role::Viewer) | None => "",
+            .map(|status| filter.bind(status.as_str()))
+            .collect();
+        filter.add(format!("s.status IN ({})", holders.join(", ")));
+    } else if !query.include_final {
+        filter.add("s.is_final = 0");
+    }
+    match query.waiting_for {
+        Some(Role::Handler) => filter.add("s.stage = 1"),
+        Some(Role::Reviewer) => filter.add("s.stage = 2 AND s.levels = 3"),
+        Some(Role::Approver) => filter.add("s.stage >= 2 AND s.stage = s.levels"),
+        Some(Role::Admin | Role::Viewer) | None => {}
+    }
+    filter
+}
+
+/// The columns after `RECORD_COLUMNS, ITEM_COLUMNS` that make a row's [`InboxKey`].
+const KEY_COLUMNS: &str = "s.rowid, s.is_final, s.due_key";
+
+fn inbox_key(row: &Row<'_>, order: InboxOrder) -> StoreResult<InboxKey> {
+    let base = RECORD_WIDTH + 9;
+    let read = |row: &Row<'_>| -> rusqlite::Result<(i64, i64, i64, String)> {
+        Ok((
+            row.get(5)?,
+            row.get(base)?,
+            row.get(base + 1)?,
+            row.get(base + 2)?,
+        ))
     };
-    let soon = query.today + chrono::Duration::days(i64::from(query.due_soon_days));
-    let filter = format!(
-        "FROM submissions s JOIN kiosks k USING (kiosk_id)
-         WHERE s.kind != 'evaluation'
-           AND (:county IS NULL OR s.county = :county)
-           AND (:township IS NULL OR s.township = :township)
-           AND (:village_scope IS NULL OR s.village = :village_scope)
-           AND (:village IS NULL OR s.village = :village)
-           AND (:kind IS NULL OR s.kind = :kind)
-           AND (:item IS NULL OR s.item_code = :item)
-           AND (:id_lookup IS NULL OR s.id_lookup = :id_lookup)
-           AND (:from IS NULL OR s.received_at >= :from)
-           AND (:until IS NULL OR s.received_at < :until)
-           AND (:overdue = 0 OR (s.due_on < :today AND s.status NOT IN {FINAL}))
-           AND (:due_soon = 0 OR (s.due_on >= :today AND s.due_on <= :soon
-                                  AND s.status NOT IN {FINAL}))
-           AND CASE WHEN :statuses != '[]'
-                    THEN s.status IN (SELECT value FROM json_each(:statuses))
-                    WHEN :include_final THEN 1
-                    ELSE s.status NOT IN {FINAL} END
-           {waiting}"
-    );
-    let order = match query.order {
-        InboxOrder::Newest => "s.received_at DESC, s.rowid DESC",
-        InboxOrder::MostUrgent => {
-            "CASE WHEN s.status IN ('approved', 'rejected') THEN 1 ELSE 0 END,
-             s.due_on IS NULL, s.due_on, s.received_at, s.rowid"
-        }
-    };
-    let today = query.today.to_string();
-    let soon = soon.to_string();
-    let from = query
-        .received_from
-        .map(|d| millis(county_time::day_start(d)));
-    let until = query
-        .received_until
-        .map(|d| millis(county_time::day_start(d + chrono::Duration::days(1))));
-    let kind = query.kind.map(|k| k.as_str());
-    let id_lookup = query.id_number.as_deref().map(|n| keys.id_lookup(n));
-    let params = named_params! {
-        ":county": county,
-        ":township": township,
-        ":village_scope": village_scope,
-        ":village": query.village,
-        ":kind": kind,
-        ":item": query.item_code,
-        ":id_lookup": id_lookup,
-        ":from": from,
-        ":until": until,
-        ":overdue": query.overdue_only,
-        ":due_soon": query.due_soon_only,
-        ":today": today,
-        ":soon": soon,
-        ":statuses": statuses,
-        ":include_final": query.include_final,
-    };
+    let (received_at, row, is_final, due) = read(row).map_err(failed("list submissions"))?;
+    let received_at = time(received_at)?;
+    Ok(match order {
+        InboxOrder::Newest => InboxKey::Newest { received_at, row },
+        InboxOrder::MostUrgent => InboxKey::MostUrgent {
+            is_final: is_final != 0,
+            due: date(&due)?,
+            received_at,
+            row,
+        },
+    })
+}
+
+fn inbox(conn: &Connection, keys: &KeyRing, query: &InboxQuery) -> StoreResult<InboxPage> {
+    if let Some(key) = query.page.key()
+        && !query.order.fits(key)
+    {
+        return Err(StoreError::InvalidCursor(key.to_string()));
+    }
+    let mut filter = inbox_filter(keys, query);
     let total: i64 = conn
-        .query_row(&format!("SELECT COUNT(*) {filter}"), params, |row| {
-            row.get(0)
-        })
+        .query_row(
+            &format!("SELECT COUNT(*) FROM submissions s {}", filter.clause()),
+            filter.params(),
+            |row| row.get(0),
+        )
         .map_err(failed("count submissions"))?;
-    let sql = format!(
-        "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS} {filter} ORDER BY {order}
-         LIMIT {} OFFSET {}",
-        query.limit.max(1),
-        query.offset
-    );
-    let mut statement = conn.prepare(&sql).map_err(failed("list submissions"))?;
-    let rows = statement
-        .query_map(params, item_row)
-        .map_err(failed("list submissions"))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(failed("list submissions"))?;
+    let mut page = Paged::default();
+    if query.limit > 0 {
+        let order = match query.order {
+            InboxOrder::Newest => filter.seek(
+                &["s.received_at", "s.rowid"],
+                true,
+                &query.page,
+                |key| match *key {
+                    InboxKey::Newest { received_at, row } => {
+                        vec![Box::new(millis(received_at)), Box::new(row)]
+                    }
+                    InboxKey::MostUrgent { .. } => Vec::new(),
+                },
+            ),
+            InboxOrder::MostUrgent => filter.seek(
+                &["s.is_final", "s.due_key", "s.received_at", "s.rowid"],
+                false,
+                &query.page,
+                |key| match *key {
+                    InboxKey::MostUrgent {
+                        is_final,
+                        due,
+                        received_at,
+                        row,
+                    } => vec![
+                        Box::new(i64::from(is_final)),
+                        Box::new(due.to_string()),
+                        Box::new(millis(received_at)),
+                        Box::new(row),
+                    ],
+                    InboxKey::Newest { .. } => Vec::new(),
+                },
+            ),
+        };
+        let sql = format!(
+            "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS}, {KEY_COLUMNS}
+             FROM submissions s JOIN kiosks k USING (kiosk_id) {} ORDER BY {order} LIMIT {}",
+            filter.clause(),
+            u64::from(query.limit) + 1
+        );
+        let mut statement = conn.prepare(&sql).map_err(failed("list submissions"))?;
+        let mut rows = statement
+            .query(filter.params())
+            .map_err(failed("list submissions"))?;
+        let mut keyed = Vec::new();
+        while let Some(row) = rows.next().map_err(failed("list submissions"))? {
+            let item = item_row(row).map_err(failed("list submissions"))?;
+            keyed.push((item, inbox_key(row, query.order)?));
+        }
+        page = paging::assemble(keyed, &query.page, query.limit as usize);
+    }
     Ok(InboxPage {
-        items: rows
+        items: page
+            .items
             .into_iter()
             .map(|row| row.into_item(keys))
             .collect::<StoreResult<_>>()?,
         total: total.unsigned_abs(),
+        previous: page.previous,
+        next: page.next,
     })
 }
 

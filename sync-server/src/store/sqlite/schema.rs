@@ -356,6 +356,54 @@ const MIGRATIONS: &[Migration] = &[
     ) STRICT;
     "#,
     ),
+    // The staff lists at a province's size (`store::paging`): pages are found by key, so each
+    // order the inbox and the fleet page read has an index that serves it, for every scope
+    // (the whole store, a county, a village; a township reads its county's index, a tenth
+    // of it or so). The inbox's are partial: evaluations are never in it.
+    // - `is_final` and `due_key` are the most-urgent order's leading keys as columns
+    //   (virtual: computed, not stored): SQLite seeks an index by a row value of columns, not
+    //   of expressions. `due_key` puts rows without a promised date last without a NULL.
+    // - A kiosk's heartbeat is kept as JSON; what the fleet's alert counts need of it is
+    //   kept beside it as columns (`domain::fleet::HeartbeatAlerts`, written with each
+    //   heartbeat), so counting a county's booths reads no JSON. Rows already stored get
+    //   them from their JSON here.
+    Migration::Sql(
+        r#"
+    ALTER TABLE submissions ADD COLUMN is_final INTEGER
+        GENERATED ALWAYS AS (status IN ('approved', 'rejected')) VIRTUAL;
+    ALTER TABLE submissions ADD COLUMN due_key TEXT
+        GENERATED ALWAYS AS (COALESCE(due_on, '9999-12-31')) VIRTUAL;
+    CREATE INDEX submissions_inbox_newest ON submissions (received_at)
+        WHERE kind != 'evaluation';
+    CREATE INDEX submissions_inbox_newest_county ON submissions (county, received_at)
+        WHERE kind != 'evaluation';
+    CREATE INDEX submissions_inbox_newest_village ON submissions (county, village, received_at)
+        WHERE kind != 'evaluation';
+    CREATE INDEX submissions_inbox_urgent ON submissions (is_final, due_key, received_at)
+        WHERE kind != 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_county
+        ON submissions (county, is_final, due_key, received_at) WHERE kind != 'evaluation';
+    CREATE INDEX submissions_inbox_urgent_village
+        ON submissions (county, village, is_final, due_key, received_at)
+        WHERE kind != 'evaluation';
+
+    CREATE INDEX kiosks_by_county ON kiosks (county, kiosk_number);
+    CREATE INDEX kiosks_by_place ON kiosks (county, township, village, kiosk_number);
+    ALTER TABLE kiosks ADD COLUMN paper_alert TEXT;
+    ALTER TABLE kiosks ADD COLUMN queue_stuck INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE kiosks ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0;
+    UPDATE kiosks SET
+        paper_alert = CASE
+            WHEN json_extract(heartbeat, '$.devices.printer.paper_end') THEN 'paper_out'
+            WHEN json_extract(heartbeat, '$.devices.printer.paper_near_end')
+                THEN 'paper_near_end'
+        END,
+        queue_stuck = COALESCE(json_extract(heartbeat, '$.queue_depth') > 0
+                               AND json_extract(heartbeat, '$.oldest_pending_age_s') > 3600, 0),
+        quarantined = COALESCE(json_extract(heartbeat, '$.quarantined'), 0)
+    WHERE heartbeat IS NOT NULL;
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

@@ -8,11 +8,10 @@ use super::audit;
 use super::connection::{failed, millis, stored_now, time};
 use super::kiosks;
 use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
-use crate::domain::fleet::KioskRecord;
 use crate::store::audit_chain::{AuditHead, ChainedAudit};
 use crate::store::staff::{
-    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, NewSession, NewStaffUser, StaffSession,
-    StaffStore, StaffUser,
+    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, NewSession,
+    NewStaffUser, StaffSession, StaffStore, StaffUser,
 };
 use crate::store::{KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult};
 
@@ -569,9 +568,12 @@ impl StaffStore for SqliteStore {
         }))
     }
 
-    fn list_kiosks_in<'a>(&'a self, scope: &'a Scope) -> StoreFuture<'a, Vec<KioskRecord>> {
-        let scope = scope.clone();
-        Box::pin(self.readers.read(move |conn| kiosks::list_in(conn, &scope)))
+    fn fleet_page<'a>(&'a self, query: &'a FleetQuery) -> StoreFuture<'a, FleetPage> {
+        let query = query.clone();
+        Box::pin(
+            self.readers
+                .read(move |conn| kiosks::fleet_page(conn, &query)),
+        )
     }
 
     fn revoke_kiosk_in<'a>(

@@ -117,9 +117,19 @@ const ROW_SEQ: Column = Column {
 
 use Kind::{Blob, Bool, Date, Int, Text, Time};
 
-/// Tables PostgreSQL has and SQLite does not: the migrations' own bookkeeping, written when
-/// the schema is made, never copied.
-pub const POSTGRES_ONLY: &[&str] = &["schema_migrations"];
+/// Tables PostgreSQL has and SQLite does not, never copied: the migrations' own bookkeeping,
+/// written when the schema is made, and the instances' shared guards.
+pub const POSTGRES_ONLY: &[&str] = &[
+    "schema_migrations",
+    // What the server instances share besides the store (`crate::shared::postgres`): replay
+    // memory and guessing limits, minutes long; a SQLite server kept them in memory, so a new
+    // PostgreSQL store starts them empty as a restart would.
+    "replay_nonces",
+    "enroll_attempts",
+    "login_attempts",
+    "device_attempts",
+    "login_devices",
+];
 
 /// Every table, parents before children.
 pub const TABLES: &[Table] = &[
@@ -162,6 +172,10 @@ pub const TABLES: &[Table] = &[
             col("heartbeat", Text),
             col("heartbeat_at", Time),
             col("replaced_by", Text),
+            // What the fleet's alert counts need of the heartbeat, kept beside it.
+            col("paper_alert", Text),
+            col("queue_stuck", Bool),
+            col("quarantined", Int),
         ],
         identity: Some(Identity {
             column: "row_seq",
