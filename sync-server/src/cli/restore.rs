@@ -8,7 +8,8 @@
 //! empty schema of the dumped schema's name (or one that does not exist yet), in one
 //! transaction.
 //!
-//! Output: each table's rows and digest as restored (a SQLite backup printed the same).
+//! Output: each table's rows and digest as restored (what `backup` printed, unless opening
+//! re-sealed a backup made before a key rotation, which it then says).
 
 use std::path::PathBuf;
 
@@ -64,6 +65,13 @@ impl Args {
             ),
         }
         print_tables(&report.tables);
+        if report.resealed > 0 {
+            println!(
+                "re-sealed {} values under the key file's newest at-rest key (the backup was \
+                 made before a rotation; those tables' digests differ from the backup's)",
+                report.resealed
+            );
+        }
         println!("the key file opens it: start the server");
         Ok(())
     }

@@ -28,7 +28,7 @@ use tokio_postgres::config::{Host, SslMode};
 
 use super::digest::TableDigest;
 use super::postgres_target::{PostgresTarget, digest_postgres, digest_tables, snapshot};
-use super::sqlite_source::SqliteSource;
+use super::sqlite_source::{SqliteSource, digest_sqlite};
 use super::tables::TABLES;
 use super::{TransferError, check_keys};
 use crate::store::postgres::PostgresStore;
@@ -55,9 +55,12 @@ pub struct BackupReport {
 /// What a restore put in place.
 #[derive(Debug, Clone)]
 pub struct RestoreReport {
-    /// Per-table digests of the restored store.
+    /// Per-table digests of the restored store, as opened.
     pub tables: Vec<TableDigest>,
     pub schema: Option<String>,
+    /// Values opening re-sealed: a backup made before a key rotation is brought under the
+    /// key file's newest key (its digests then differ from the backup's where it did).
+    pub resealed: u64,
 }
 
 // ── SQLite ──
@@ -131,7 +134,6 @@ pub fn restore_sqlite(
         });
     }
     check_keys(&backup.meta()?, &keys)?;
-    let tables = backup.digests()?;
     drop(backup);
     let partial = partial_path(database);
     create_private(&partial)?;
@@ -149,11 +151,14 @@ pub fn restore_sqlite(
     // Over the empty file a new data directory has, if any: refused above if it held data.
     std::fs::rename(&partial, database).map_err(TransferError::io("put in place", database))?;
     sync_parent(database)?;
-    // As the server will open it: migrations, key check, the writer.
-    drop(SqliteStore::open(database, keys)?);
+    // As the server will open it: migrations, key check, the re-seal pass, the writer.
+    let store = SqliteStore::open(database, keys)?;
+    let resealed = store.sealed_at_open().resealed;
+    drop(store);
     Ok(RestoreReport {
-        tables,
+        tables: digest_sqlite(database)?,
         schema: None,
+        resealed,
     })
 }
 
@@ -604,11 +609,14 @@ pub async fn restore_postgres(
         let _ = std::fs::remove_file(path);
     }
     restored?;
-    // As the server will open it: migrations, key check.
-    drop(PostgresStore::open_with(url, keys, 1).await?);
+    // As the server will open it: migrations, key check, the re-seal pass.
+    let store = PostgresStore::open_with(url, keys, 1).await?;
+    let resealed = store.sealed_at_open().resealed;
+    drop(store);
     Ok(RestoreReport {
         tables: digest_postgres(url).await?,
         schema: Some(schema),
+        resealed,
     })
 }
 

@@ -34,7 +34,7 @@ use super::postgres_target::{self, PostgresTarget};
 use super::sqlite_source::SqliteSource;
 use super::tables::{Floor, TABLES};
 use super::value::{Value, postgres_type};
-use super::{TransferError, check_keys};
+use super::{TransferError, check_keys, check_sealed_under_newest};
 use crate::store::audit_chain::{self, ChainVerdict};
 use crate::store::postgres::PostgresStore;
 use crate::store::sealing::KeyRing;
@@ -103,7 +103,9 @@ pub async fn migrate_store(
         let source = SqliteSource::open(&path)?;
         // Before anything is written: a store these keys cannot open is refused here, and
         // one not yet fully re-sealed would be re-sealed by the first open after the check.
-        check_keys(&source.meta()?, &checked_keys)?;
+        let meta = source.meta()?;
+        check_keys(&meta, &checked_keys)?;
+        check_sealed_under_newest(&meta, &checked_keys)?;
         Ok(source)
     })
     .await?;

@@ -158,9 +158,9 @@ impl TransferError {
     }
 }
 
-/// Checks, from a store's `meta` rows alone, that `keys` open it and that everything in it is
-/// sealed under their newest key (so opening it later re-seals nothing): what the store's
-/// own open checks, without writing.
+/// Checks, from a store's `meta` rows alone, that `keys` open the store: what the store's own
+/// open checks, without writing. A store sealed under an older key of the file passes (opening
+/// it re-seals); see [`check_sealed_under_newest`].
 pub fn check_keys(meta: &BTreeMap<String, String>, keys: &KeyRing) -> Result<(), TransferError> {
     let mismatch = |detail: &str| {
         TransferError::Store(StoreError::KeysDoNotMatch {
@@ -176,19 +176,26 @@ pub fn check_keys(meta: &BTreeMap<String, String>, keys: &KeyRing) -> Result<(),
         .get(SEAL_CHECK_ROW)
         .ok_or_else(|| mismatch("the database has no key check"))?;
     match keys.open(SEAL_CHECK.place(SEAL_CHECK_ROW), check) {
-        Ok(text) if text == SEAL_CHECK_TEXT => {}
-        _ => {
-            return Err(mismatch(
-                "its at-rest keys do not open the database's key check",
-            ));
-        }
+        Ok(text) if text == SEAL_CHECK_TEXT => Ok(()),
+        _ => Err(mismatch(
+            "its at-rest keys do not open the database's key check",
+        )),
     }
+}
+
+/// Checks that everything in the store is sealed under the newest key of `keys`, so opening it
+/// re-seals nothing (a copy verified before it is opened stays as verified).
+pub fn check_sealed_under_newest(
+    meta: &BTreeMap<String, String>,
+    keys: &KeyRing,
+) -> Result<(), TransferError> {
     let under = meta.get("sealed_under").cloned().unwrap_or_default();
-    if under != keys.newest().to_string() {
-        return Err(TransferError::NotUnderNewestKey {
+    if under == keys.newest().to_string() {
+        Ok(())
+    } else {
+        Err(TransferError::NotUnderNewestKey {
             under,
             newest: keys.newest(),
-        });
+        })
     }
-    Ok(())
 }

@@ -50,21 +50,6 @@ impl Value {
             }
         }
     }
-
-    /// Whether the value fits a column of `kind` (NULL fits any; NOT NULL is the
-    /// database's to check).
-    pub fn fits(&self, kind: Kind) -> bool {
-        matches!(
-            (self, kind),
-            (Self::Null, _)
-                | (Self::Int(_), Kind::Int)
-                | (Self::Text(_), Kind::Text)
-                | (Self::Blob(_), Kind::Blob)
-                | (Self::Time(_), Kind::Time)
-                | (Self::Bool(_), Kind::Bool)
-                | (Self::Date(_), Kind::Date)
-        )
-    }
 }
 
 /// The PostgreSQL type of a column of `kind`, for binary COPY.
