@@ -5,9 +5,16 @@
 //! `axum::serve` has none of the first two: 50 sockets that sent half a request head stayed
 //! open for good, and 220 of them under a limit of 200 open files stopped the server from
 //! answering anything. Now such a socket is closed when its deadline passes (also between
-//! requests: an idle keep-alive connection has the same deadline for its next head), and
-//! connections past the cap wait in the kernel's backlog until one closes, so the server
-//! keeps descriptors for its store and its logs.
+//! requests: an idle keep-alive connection has the same deadline for its next head).
+//!
+//! Past the cap, a plain connection is still accepted and answered at once with `503
+//! rate_limited` and `Retry-After`, then closed ([`turn_away`]), while fewer than
+//! [`shed_room`] such answers are in flight; past that it waits in the kernel's backlog until
+//! a place frees. A fleet back from an outage all at once then hears "come back in a few
+//! seconds" and spreads itself out, instead of timing out on connect with no hint how long to
+//! wait (measured: docs/benchmarks.md, "Fleet capacity"). A turned-away connection costs one
+//! descriptor for at most [`TURN_AWAY_LIMIT`]; the descriptors for the store and the logs are
+//! kept back as before ([`RESERVED_FILES`]).
 //!
 //! [`Settings::header_timeout`]: crate::settings::Settings::header_timeout
 //! [`Settings::max_connections`]: crate::settings::Settings::max_connections
@@ -60,6 +67,8 @@ impl Drop for Place {
 #[derive(Debug, Clone)]
 pub struct ConnectionGauge {
     slots: Arc<Semaphore>,
+    /// Connections past the cap being told to come back later.
+    shed: Arc<Semaphore>,
     inner: Arc<GaugeInner>,
 }
 
@@ -67,12 +76,27 @@ pub struct ConnectionGauge {
 struct GaugeInner {
     open: AtomicUsize,
     peak: AtomicUsize,
+    turned_away: AtomicUsize,
 }
+
+/// How many connections past a cap of `max_connections` may be answered `503` at once: a
+/// quarter of the cap, at least 16 and at most 256 (each holds a descriptor for a moment).
+pub(crate) fn shed_room(max_connections: usize) -> usize {
+    (max_connections / 4).clamp(16, 256)
+}
+
+/// The longest a turned-away connection is given to take its answer.
+pub(crate) const TURN_AWAY_LIMIT: Duration = Duration::from_secs(2);
+
+/// What a booth turned away at the cap is told to wait, in seconds: a booth's full-jitter
+/// backoff is floored by it, so a returning fleet spreads over several such windows.
+pub(crate) const TURN_AWAY_RETRY_AFTER_S: u64 = 5;
 
 impl ConnectionGauge {
     pub fn new(max_connections: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(max_connections.max(1))),
+            shed: Arc::new(Semaphore::new(shed_room(max_connections))),
             inner: Arc::default(),
         }
     }
@@ -83,6 +107,16 @@ impl ConnectionGauge {
             .acquire_owned()
             .await
             .unwrap_or_else(|_| unreachable!("the semaphore is never closed"));
+        self.held(permit)
+    }
+
+    /// A free place now, if there is one.
+    fn try_place(&self) -> Option<Place> {
+        let permit = Arc::clone(&self.slots).try_acquire_owned().ok()?;
+        Some(self.held(permit))
+    }
+
+    fn held(&self, permit: OwnedSemaphorePermit) -> Place {
         let open = self.inner.open.fetch_add(1, Ordering::AcqRel) + 1;
         self.inner.peak.fetch_max(open, Ordering::AcqRel);
         Place {
@@ -99,6 +133,11 @@ impl ConnectionGauge {
     /// The most connections that were ever open at once.
     pub fn peak(&self) -> usize {
         self.inner.peak.load(Ordering::Acquire)
+    }
+
+    /// Connections answered `503` at the cap since the start.
+    pub fn turned_away(&self) -> usize {
+        self.inner.turned_away.load(Ordering::Acquire)
     }
 }
 
@@ -123,11 +162,73 @@ impl Accept for PlainIncoming {
     type Io = TcpStream;
 
     async fn next(&mut self) -> Accepted<TcpStream> {
-        let place = self.gauge.place().await;
-        let (io, remote) = accept(&self.tcp, &mut self.pause).await;
-        Accepted { io, remote, place }
+        let Self { tcp, gauge, pause } = self;
+        loop {
+            if gauge.slots.available_permits() > 0 || gauge.shed.available_permits() == 0 {
+                let place = gauge.place().await;
+                let (io, remote) = accept(tcp, pause).await;
+                return Accepted { io, remote, place };
+            }
+            // Every place is taken: whoever connects now is answered and let go.
+            let (io, remote) = tokio::select! {
+                biased;
+                place = gauge.place() => {
+                    let (io, remote) = accept(tcp, pause).await;
+                    return Accepted { io, remote, place };
+                }
+                accepted = accept(tcp, pause) => accepted,
+            };
+            if let Some(place) = gauge.try_place() {
+                return Accepted { io, remote, place };
+            }
+            match Arc::clone(&gauge.shed).try_acquire_owned() {
+                Ok(shed) => {
+                    gauge.inner.turned_away.fetch_add(1, Ordering::AcqRel);
+                    tokio::spawn(turn_away(io, shed));
+                }
+                Err(_) => {
+                    let place = gauge.place().await;
+                    return Accepted { io, remote, place };
+                }
+            }
+        }
     }
 }
+
+/// Answers a connection the server has no place for: `503 rate_limited` with `Retry-After`,
+/// whatever it asked (without reading it), then closes it.
+async fn turn_away(mut io: TcpStream, _shed: OwnedSemaphorePermit) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let body = format!(
+        r#"{{"code":"rate_limited","message":"the server is serving as many connections as it may: try again after {TURN_AWAY_RETRY_AFTER_S} seconds"}}"#
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         retry-after: {TURN_AWAY_RETRY_AFTER_S}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    // A client that does not take the answer in time, or has gone, is simply closed on.
+    let _ = tokio::time::timeout(TURN_AWAY_LIMIT, async {
+        io.write_all(answer.as_bytes()).await?;
+        io.shutdown().await?;
+        // Closing with the request still unread would reset the connection, and a reset can
+        // destroy the answer before the client reads it: read (and drop) what it sent until
+        // it closes its side, up to a bound.
+        let mut sink = [0u8; 4096];
+        let mut left = TURN_AWAY_READ_LIMIT;
+        while left > 0 {
+            match io.read(&mut sink).await? {
+                0 => break,
+                n => left = left.saturating_sub(n),
+            }
+        }
+        Ok::<_, io::Error>(())
+    })
+    .await;
+}
+
+/// The most of a turned-away request read before closing on it.
+const TURN_AWAY_READ_LIMIT: usize = 256 * 1024;
 
 /// The next connection on `tcp`, waiting out failures.
 pub(crate) async fn accept(tcp: &TcpListener, pause: &mut Backoff) -> (TcpStream, SocketAddr) {

@@ -1,7 +1,7 @@
 //! Slow clients (slowloris): a connection that sends half a request head and then nothing is
 //! closed once the head deadline passes, connections are capped, and the server answers a
 //! real request while the cap is taken by such clients. Plain HTTP here; the same over TLS in
-//! `tls`.
+//! `tls`. Past the cap a plain connection is answered `503` with `Retry-After` at once.
 
 use std::time::Duration;
 
@@ -52,13 +52,24 @@ async fn half_sent_heads_are_cut_off_and_health_answers_while_the_cap_is_taken()
         let stream = TcpStream::connect(&address).await.expect("connect");
         slow.push(tokio::spawn(stalls_until_closed(stream)));
     }
-    let health = reqwest::Client::new()
-        .get(format!("{}{}", server.url, paths::HEALTH))
-        .timeout(Duration::from_secs(60))
-        .send()
-        .await
-        .expect("/healthz answers");
-    assert_eq!(health.status(), StatusCode::OK);
+    // Past the cap the server says "later" (503) at once; once the head deadline has cut the
+    // slow ones off, it answers.
+    let client = reqwest::Client::new();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = client
+            .get(format!("{}{}", server.url, paths::HEALTH))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .expect("/healthz answers")
+            .status();
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
     for client in slow {
         client.await.expect("task").expect("closed by the server");
     }
@@ -81,4 +92,72 @@ async fn an_idle_keep_alive_connection_is_closed_too() {
         tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
     assert!(closed.is_ok(), "the idle connection stayed open");
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
+}
+
+#[tokio::test]
+async fn past_the_cap_a_connection_is_told_at_once_to_come_back_later() {
+    // A head deadline far beyond the test: the held places stay held.
+    let cap = 2;
+    let server = TestServer::start_with(Settings {
+        header_timeout: Duration::from_secs(120),
+        max_connections: cap,
+        ..test_settings()
+    })
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let connections = server.state.connections().clone();
+    let mut held = Vec::new();
+    for _ in 0..cap {
+        let mut stream = TcpStream::connect(&address).await.expect("connect");
+        stream.write_all(HALF_A_HEAD).await.expect("half a head");
+        held.push(stream);
+    }
+    for _ in 0..600 {
+        if connections.open() == cap {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(connections.open(), cap, "the cap is taken");
+
+    // Without the answer at the cap this waits in the backlog for two minutes.
+    let refused = reqwest::Client::new()
+        .post(format!("{}{}", server.url, paths::SUBMISSIONS))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 100_000])
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("answered at once, not left waiting for a place");
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    let body: serde_json::Value = refused.json().await.expect("an error body");
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    assert_eq!(connections.turned_away(), 1);
+    assert!(connections.peak() <= cap, "peak {}", connections.peak());
+
+    // A place freed is a place served.
+    drop(held);
+    let client = reqwest::Client::new();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = client
+            .get(format!("{}{}", server.url, paths::HEALTH))
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .expect("/healthz answers")
+            .status();
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
 }
