@@ -184,7 +184,7 @@ fn schemas() -> Value {
         })),
         "EnrollResponse": object(&["kiosk_id", "kiosk_number", "village", "server_id", "server_time"], json!({
             "kiosk_id": { "type": "string", "description": "The `keyid` of every later request." },
-            "kiosk_number": { "type": "integer", "minimum": 1, "maximum": 32767, "description": "Prefix of this booth's receipt numbers; never reused." },
+            "kiosk_number": { "type": "integer", "minimum": 1, "maximum": 1048575, "description": "Prefix of this booth's receipt numbers; never reused." },
             "village": schema_ref("Village"),
             "server_id": { "type": "string", "description": "Identifies this server install." },
             "server_time": date_time(),
