@@ -77,12 +77,10 @@ pub(super) fn catalog_page(
 
 /// The catalogue feed's newest change number (0 while empty), from the unique index.
 pub(super) fn catalog_version(conn: &Connection) -> StoreResult<i64> {
-    conn.query_row(
-        "SELECT COALESCE(MAX(change_seq), 0) FROM catalog_items",
-        [],
-        |row| row.get(0),
-    )
-    .map_err(failed("read the catalogue's version"))
+    // Read on every catalogue pull (the cache's freshness check): kept prepared.
+    conn.prepare_cached("SELECT COALESCE(MAX(change_seq), 0) FROM catalog_items")
+        .and_then(|mut statement| statement.query_row([], |row| row.get(0)))
+        .map_err(failed("read the catalogue's version"))
 }
 
 pub(super) fn notices_page(

@@ -277,21 +277,20 @@ fn predecessor(
 }
 
 pub(super) fn find(conn: &Connection, kiosk: &KioskRef) -> StoreResult<Option<KioskRecord>> {
+    // Every signed request runs one of these: kept prepared on the connection.
     let row = match kiosk {
-        KioskRef::Id(id) => conn.query_row(
-            &format!("SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"),
-            [id],
-            kiosk_row,
-        ),
+        KioskRef::Id(id) => conn
+            .prepare_cached(&format!(
+                "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"
+            ))
+            .and_then(|mut statement| statement.query_row([id], kiosk_row)),
         // The number's active holder, else its latest.
-        KioskRef::Number(number) => conn.query_row(
-            &format!(
+        KioskRef::Number(number) => conn
+            .prepare_cached(&format!(
                 "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_number = ?1
                  ORDER BY revoked_at IS NULL DESC, enrolled_at DESC, rowid DESC LIMIT 1"
-            ),
-            [number],
-            kiosk_row,
-        ),
+            ))
+            .and_then(|mut statement| statement.query_row([number], kiosk_row)),
     };
     row.optional()
         .map_err(failed("look up a kiosk"))?
