@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Fleet capacity of one SQLite `sync-server`: loadgen's simulated booths against the release
-# server on loopback, both on this machine's cores (docs/benchmarks.md, "Fleet capacity
-# (loadgen)"). Every run's JSON report is kept in OUT; the medians of RUNS runs are printed as
-# a Markdown table.
+# Fleet capacity of `sync-server`: loadgen's simulated booths against the release server on
+# loopback, both on this machine's cores (docs/benchmarks.md, "Fleet capacity (loadgen)"). One
+# instance on its SQLite store by default; with STORE=postgres://…, INSTANCES servers (2) over
+# one PostgreSQL database, each booth always at the same instance. Every run's JSON report is
+# kept in OUT; the medians of RUNS runs are printed as a Markdown table.
 #
 #   scripts/bench-fleet.sh steady    # the full mix at increasing fleet sizes (LADDER)
 #   scripts/bench-fleet.sh storm     # BOOTHS booths back at once with QUEUED submissions each
 #   RUNS=1 DURATION=20 LADDER="2000 8000" scripts/bench-fleet.sh steady     # quick
+#   STORE=$(scripts/test-postgres) scripts/bench-fleet.sh steady             # 2 instances on PG
 #
 # steady: LADDER lists fleet sizes in booths; a size above MAX_BOOTHS (20000) runs MAX_BOOTHS
-# simulated booths with time compressed by size/MAX_BOOTHS (the same requests per second: one
-# install holds at most 32,767 kiosk numbers). One store for the whole ladder, enrolled once.
+# simulated booths with time compressed by size/MAX_BOOTHS: the same requests per second, and
+# the store's fleet and loadgen's memory stay those of 20,000 booths. One store for the whole
+# ladder, enrolled once.
 # storm: a fresh store each run (each run enrolls BOOTHS booths and stores BOOTHS × QUEUED).
 #
 # Other settings: RUNS (3), DURATION (steady window, 60 s; storm limit, 900 s), BOOTHS (14000),
-# QUEUED (20), OUT (out/bench-fleet/<mode>-<time>), SERVER_ARGS (more `serve` options).
-# Needs: python3.
+# QUEUED (20), OUT (out/bench-fleet/<mode>-<time>), SERVER_ARGS (more `serve` options),
+# STORE (a PostgreSQL URL whose role may create databases: each county gets a fresh database
+# beside the URL's, dropped at the end), INSTANCES (servers over a PostgreSQL store, 2).
+# Needs: python3; psql for STORE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: scripts/bench-fleet.sh steady|storm}
@@ -31,8 +36,29 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 server_args=()
 for arg in ${SERVER_ARGS:-}; do server_args+=(--server-arg "$arg"); done
+store=${STORE:-}
+instances=1
+databases=()
+if [ -n "$store" ]; then
+  command -v psql >/dev/null || { echo "STORE needs psql (Debian: postgresql-client)" >&2; exit 1; }
+  instances=${INSTANCES:-2}
+  trap 'for db in "${databases[@]}"; do psql "${store%/*}/postgres" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; done; rm -rf "$work"' EXIT
+fi
 
-# A county store with the seed catalogue and one notice for every village.
+# The store of the county in DIR, as SYNC_SERVER_STORE: unset for SQLite (the file in its
+# data directory), a fresh database for PostgreSQL.
+use_store_for() {
+  unset SYNC_SERVER_STORE
+  [ -n "$store" ] || return 0
+  local db
+  db=fleet_bench_$$_$(basename "$1" | tr -c 'a-z0-9\n' _)
+  psql "${store%/*}/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  databases+=("$db")
+  export SYNC_SERVER_STORE="${store%/*}/$db"
+}
+
+# A county store with the seed catalogue and one notice for every village. SYNC_SERVER_STORE
+# (set by the caller for PostgreSQL) reaches every command below, loadgen and its servers.
 county() {
   local dir=$1
   mkdir -m 700 -p "$dir"
@@ -43,21 +69,60 @@ county() {
     notice add --title 秋季征兵 --body 适龄青年请到乡武装部报名 >/dev/null
 }
 
+# CPU seconds all PostgreSQL processes have used (0 without STORE): the database's share of
+# the work, which loadgen's own figures (the server processes) leave out.
+# Backends end with their connections, so this counts the postmaster's reaped children too.
+postgres_cpu() {
+  [ -n "$store" ] || { echo 0; return; }
+  python3 - <<'PY'
+import os
+tick = os.sysconf("SC_CLK_TCK")
+procs = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        continue
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()
+    procs[int(pid)] = (name, int(fields[1]), [int(x) for x in fields[11:15]])
+masters = [p for p, (n, ppid, _) in procs.items() if n == "postgres" and procs.get(ppid, ("",))[0] != "postgres"]
+total = 0
+for master in masters:
+    total += sum(procs[master][2])  # its own and its reaped children's user and system time
+    total += sum(sum(t[:2]) for p, (n, ppid, t) in procs.items() if ppid == master)
+print(total / tick)
+PY
+}
+
 loadgen() {
-  local dir=$1 report=$2
+  local dir=$1 report=$2 cpu_before
   shift 2
   echo "+ loadgen $*" >&2
+  cpu_before=$(postgres_cpu)
   # Exit status 2 (something not stored once, or not drained) is a result to report, not a
   # reason to stop the ladder.
   "$bin/loadgen" "$@" --data-dir "$dir/data" --key-file "$dir/keys.json" --spawn-server \
-    --server-log "$dir/server-$(basename "$report" .json).log" "${server_args[@]}" --json \
+    --server-log "$dir/server-$(basename "$report" .json).log" --instances "$instances" \
+    "${server_args[@]}" --json \
     >"$report" || [ $? -eq 2 ]
+  python3 - "$report" "$cpu_before" "$(postgres_cpu)" <<'PY'
+import json, sys
+path, before, after = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+with open(path) as f:
+    r = json.load(f)
+r["postgres_cpu_seconds"] = after - before
+with open(path, "w") as f:
+    json.dump(r, f, indent=1)
+PY
   echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 }
 
 case $mode in
 steady)
   duration=${DURATION:-60}
+  use_store_for "$work/county"
   county "$work/county"
   # Enroll the largest fleet once, so every step finds its booths already there.
   "$bin/loadgen" enroll --booths "$max_booths" --data-dir "$work/county/data" \
@@ -74,6 +139,7 @@ steady)
 storm)
   duration=${DURATION:-900}
   for run in $(seq 1 "$runs"); do
+    use_store_for "$work/storm-$run"
     county "$work/storm-$run"
     loadgen "$work/storm-$run" "$out/storm-$run.json" storm --booths "${BOOTHS:-14000}" \
       --queued "${QUEUED:-20}" --duration "$duration"
@@ -106,8 +172,8 @@ def failures(r):
             total[k] = total.get(k, 0) + v
     return total
 if mode == "steady":
-    print("| booths (simulated × compression) | runs | answered/s | all requests p50 / p99 / p99.9 ms | p99 ms heartbeat | p99 ms feeds (slowest) | p99 ms submissions | failed | lag p99 ms | server cores | server CPU µs per request | server peak MiB | loadgen cores | exactly once |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| booths (simulated × compression) | runs | answered/s | all requests p50 / p99 / p99.9 ms | p99 ms heartbeat | p99 ms feeds (slowest) | p99 ms submissions | failed | lag p99 ms | server cores | server CPU µs per request | PostgreSQL cores | server peak MiB | loadgen cores | exactly once |")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for size in sorted(reports):
         rs = reports[size]
         hb = [endpoint(r, "heartbeat")["p99_ms"] for r in rs]
@@ -122,6 +188,7 @@ if mode == "steady":
               f"| {med([r['lag']['p99_ms'] for r in rs]):.0f} "
               f"| {med([r['server']['cores'] for r in rs]):.2f} "
               f"| {med([r['server']['cpu_seconds'] * 1e6 / max(r['totals']['ok'], 1) for r in rs]):.0f} "
+              f"| {med([r.get('postgres_cpu_seconds', 0) / max(r['window_s'], 1e-3) for r in rs]):.2f} "
               f"| {med([r['server']['peak_rss_mib'] for r in rs]):.0f} "
               f"| {med([r['loadgen']['cores'] for r in rs]):.2f} "
               f"| {sum(r['verdict']['exactly_once'] for r in rs)}/{len(rs)} |")

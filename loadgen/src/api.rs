@@ -76,16 +76,30 @@ pub struct PageHead {
     pub more: bool,
 }
 
-/// The server, as every simulated booth reaches it.
+/// The server, as every simulated booth reaches it: one instance, or several over one store,
+/// each booth always at the same one (`index mod instances`), as a load balancer with
+/// sticky connections would place it.
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
-    target: Target,
+    targets: Vec<Target>,
     probe_timeout: Duration,
 }
 
+/// [`Api::new`] was given no server.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("no server address")]
+    NoTarget,
+    #[error(transparent)]
+    Client(#[from] ClientError),
+}
+
 impl Api {
-    pub fn new(target: Target, config: HttpConfig) -> Result<Self, ClientError> {
+    pub fn new(targets: Vec<Target>, config: HttpConfig) -> Result<Self, ApiError> {
+        if targets.is_empty() {
+            return Err(ApiError::NoTarget);
+        }
         let mut builder = reqwest::Client::builder()
             .no_proxy()
             .http1_only()
@@ -96,18 +110,28 @@ impl Api {
             // Below the server's 10 s idle deadline: a request is never sent down a
             // connection the server is closing.
             .pool_idle_timeout(Duration::from_secs(5));
-        if let Some(host) = target.base.host_str() {
-            builder = builder.resolve_to_addrs(host, &target.addresses);
+        // The URL's port wins over the pinned address's, so one pin per host name serves
+        // every instance on it.
+        for target in &targets {
+            if let Some(host) = target.base.host_str() {
+                builder = builder.resolve_to_addrs(host, &target.addresses);
+            }
         }
         Ok(Self {
             http: builder.build().map_err(ClientError)?,
-            target,
+            targets,
             probe_timeout: config.probe_timeout,
         })
     }
 
-    pub fn target(&self) -> &Target {
-        &self.target
+    /// Every instance, in the order booths are spread over them.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// The instance `booth` talks to.
+    pub fn target_for(&self, booth: &BoothIdentity) -> &Target {
+        &self.targets[booth.index as usize % self.targets.len()]
     }
 
     /// The shared client, for requests that are not a booth's (`/metrics`).
@@ -115,12 +139,12 @@ impl Api {
         &self.http
     }
 
-    /// `GET /healthz`, unsigned: is the server back?
-    pub async fn probe(&self, recorder: &Recorder) -> Result<(), CallError> {
+    /// `GET /healthz`, unsigned: is the server at `target` back?
+    pub async fn probe(&self, recorder: &Recorder, target: &Target) -> Result<(), CallError> {
         recorder.start(Endpoint::Healthz)?;
         let request = self
             .http
-            .get(self.target.url(paths::HEALTH, &[]))
+            .get(target.url(paths::HEALTH, &[]))
             .timeout(self.probe_timeout);
         self.exchange(recorder, Endpoint::Healthz, request, |_| Some(()))
             .await
@@ -213,7 +237,7 @@ impl Api {
         body: Vec<u8>,
     ) -> Result<T, CallError> {
         recorder.start(endpoint)?;
-        let url = self.target.url(path, query);
+        let url = self.target_for(booth).url(path, query);
         let signature = signing::sign(
             &booth.key,
             &booth.kiosk_id,

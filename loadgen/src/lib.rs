@@ -48,7 +48,7 @@ pub mod target;
 pub mod verify;
 
 /// The most booths one run simulates: the kiosk numbers one server install has (receipt
-/// numbers carry three base-32 symbols of it), so no store can hold more.
+/// numbers carry up to four base-32 symbols of it), so no store can hold more.
 pub const MAX_BOOTHS: u32 = sync_protocol::receipt::MAX_KIOSK_NUMBER;
 
 /// The most requests one run sends, whatever its duration: a mistyped rate cannot run away.

@@ -89,6 +89,20 @@ pub struct Usage {
     pub lifetime_peak_rss_mib: f64,
 }
 
+impl Usage {
+    /// Several processes as one (the instances of one server): CPU and memory added up; the
+    /// first one's pid.
+    pub fn sum(usages: impl IntoIterator<Item = Usage>) -> Option<Usage> {
+        usages.into_iter().reduce(|total, one| Usage {
+            pid: total.pid,
+            cpu_seconds: total.cpu_seconds + one.cpu_seconds,
+            cores: total.cores + one.cores,
+            peak_rss_mib: total.peak_rss_mib + one.peak_rss_mib,
+            lifetime_peak_rss_mib: total.lifetime_peak_rss_mib + one.lifetime_peak_rss_mib,
+        })
+    }
+}
+
 /// Samples a process every `every` until [`Watch::finish`].
 #[derive(Debug)]
 pub struct Watch {

@@ -90,7 +90,10 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
     pub mode: Mode,
+    /// Every instance's address, space-separated.
     pub url: String,
+    /// Server instances over the one store.
+    pub instances: usize,
     pub booths: u32,
     pub seed: String,
     /// Booth time per real time (`--compress`).

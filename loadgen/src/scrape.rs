@@ -11,6 +11,7 @@ use serde::Serialize;
 use sync_protocol::paths;
 
 use crate::api::Api;
+use crate::target::Target;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScrapeError {
@@ -33,11 +34,20 @@ pub struct RouteFigures {
     pub mean_ms: f64,
 }
 
-/// Reads the counters now.
-pub async fn read(api: &Api, token: &str) -> Result<Counters, ScrapeError> {
+/// Reads the counters of every instance now, summed: the fleet's server as a whole.
+pub async fn read_all(api: &Api, token: &str) -> Result<Counters, ScrapeError> {
+    let mut total = Counters::default();
+    for target in api.targets() {
+        total.add(&read(api, target, token).await?);
+    }
+    Ok(total)
+}
+
+/// Reads one instance's counters now.
+pub async fn read(api: &Api, target: &Target, token: &str) -> Result<Counters, ScrapeError> {
     let response = api
         .http()
-        .get(api.target().url(paths::METRICS, &[]))
+        .get(target.url(paths::METRICS, &[]))
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .timeout(Duration::from_secs(60))
         .send()
@@ -91,6 +101,15 @@ fn label(labels: &str, name: &str) -> Option<String> {
 }
 
 impl Counters {
+    /// Adds another instance's counters to these.
+    pub fn add(&mut self, other: &Counters) {
+        for (key, (count, sum)) in &other.0 {
+            let entry = self.0.entry(key.clone()).or_default();
+            entry.0 += count;
+            entry.1 += sum;
+        }
+    }
+
     /// What happened between `self` (before) and `after`, busiest route first.
     pub fn since(&self, after: &Counters) -> Vec<RouteFigures> {
         let mut figures: Vec<RouteFigures> = after

@@ -8,6 +8,7 @@ use std::io::Write as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt as _, BufReader};
@@ -23,9 +24,13 @@ pub struct SpawnConfig {
     pub program: PathBuf,
     pub data_dir: PathBuf,
     pub key_file: PathBuf,
+    /// The store's URL when it is not the SQLite file in the data directory.
+    pub store: Option<String>,
     pub log: PathBuf,
     /// More arguments for `serve` (`--max-connections 2048`).
     pub serve_args: Vec<String>,
+    /// The bearer token for its `/metrics` ([`new_token`]); several instances may share one.
+    pub metrics_token: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,22 +69,30 @@ pub struct SpawnedServer {
 
 impl SpawnedServer {
     pub async fn start(config: &SpawnConfig) -> Result<Self, SpawnError> {
-        let metrics_token = new_token()?;
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let metrics_token = config.metrics_token.clone();
         let token_file = std::env::temp_dir().join(format!(
             "loadgen-{}-{}.metrics-token",
             std::process::id(),
-            &metrics_token[..8]
+            STARTED.fetch_add(1, Ordering::Relaxed)
         ));
         write_private(&token_file, &metrics_token)?;
         let log = std::fs::File::create(&config.log).map_err(|source| SpawnError::File {
             path: config.log.display().to_string(),
             source,
         })?;
-        let mut child = Command::new(&config.program)
+        let mut command = Command::new(&config.program);
+        command
             .arg("--data-dir")
             .arg(&config.data_dir)
             .arg("--key-file")
-            .arg(&config.key_file)
+            .arg(&config.key_file);
+        if let Some(url) = &config.store {
+            // Through the environment, not the command line: the URL may carry a password,
+            // and a command line is readable by every user of the machine.
+            command.env("SYNC_SERVER_STORE", url);
+        }
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--metrics-token-file"])
             .arg(&token_file)
             .args(&config.serve_args)
@@ -141,7 +154,7 @@ impl SpawnedServer {
 }
 
 /// 256 random bits in hex: above the server's 22-character minimum.
-fn new_token() -> Result<String, SpawnError> {
+pub fn new_token() -> Result<String, SpawnError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(SpawnError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())

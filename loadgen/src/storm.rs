@@ -20,6 +20,7 @@ use crate::backoff::{self, Backoff, Policy};
 use crate::booth::{Booth, Fleet};
 use crate::recorder::{Failure, Recorder};
 use crate::submissions::OutOfReceipts;
+use crate::target::Target;
 
 /// The engine's probe period while the server is away.
 const PROBE_EVERY: Duration = Duration::from_secs(5);
@@ -203,14 +204,15 @@ impl Storming<'_> {
 
     async fn one(&mut self, booth: &mut Booth, returned: Instant) -> BoothStorm {
         let mut outcome = BoothStorm::default();
+        let target = self.fleet.api.target_for(&booth.identity).clone();
         let result = async {
-            self.until_answered().await?;
+            self.until_answered(&target).await?;
             let spread = backoff::up_to(self.rng, self.booth_time(RESUME_SPREAD));
             self.sleep(spread).await?;
             loop {
                 match booth.upload(self.fleet, self.recorder).await {
                     Ok(()) => break,
-                    Err(error) => self.wait_out(&error).await?,
+                    Err(error) => self.wait_out(&error, &target).await?,
                 }
             }
             outcome.drained_at = Some(returned.elapsed());
@@ -222,7 +224,7 @@ impl Storming<'_> {
                 };
                 match pass.await {
                     Ok(()) => break,
-                    Err(error) => self.wait_out(&error).await?,
+                    Err(error) => self.wait_out(&error, &target).await?,
                 }
             }
             outcome.done_at = Some(returned.elapsed());
@@ -247,9 +249,9 @@ impl Storming<'_> {
     }
 
     /// Probes `/healthz` until it answers.
-    async fn until_answered(&mut self) -> Result<(), Stopped> {
+    async fn until_answered(&mut self, target: &Target) -> Result<(), Stopped> {
         loop {
-            match self.fleet.api.probe(self.recorder).await {
+            match self.fleet.api.probe(self.recorder, target).await {
                 Ok(()) => return Ok(()),
                 Err(CallError::Capped(_)) => return Err(Stopped { capped: true }),
                 Err(CallError::Failed(_)) => self.sleep(self.booth_time(PROBE_EVERY)).await?,
@@ -259,7 +261,7 @@ impl Storming<'_> {
 
     /// The wait after a failed step: backoff floored by `Retry-After`; after a failure to
     /// reach the server, cut short by the first probe that answers (then the spread).
-    async fn wait_out(&mut self, error: &CallError) -> Result<(), Stopped> {
+    async fn wait_out(&mut self, error: &CallError, target: &Target) -> Result<(), Stopped> {
         let failure = match error {
             CallError::Capped(_) => return Err(Stopped { capped: true }),
             CallError::Failed(failure) => failure,
@@ -279,7 +281,7 @@ impl Storming<'_> {
             if Instant::now() >= until {
                 return Ok(());
             }
-            match self.fleet.api.probe(self.recorder).await {
+            match self.fleet.api.probe(self.recorder, target).await {
                 Ok(()) => {
                     let spread = backoff::up_to(self.rng, self.booth_time(RESUME_SPREAD));
                     return self.sleep(spread).await;

@@ -10,6 +10,13 @@ use anyhow::{bail, ensure};
 use clap::{Parser, ValueEnum};
 use loadgen::{MAX_BOOTHS, MAX_DURATION, MAX_REQUESTS};
 
+/// The most server instances one run loads: enough to show sharing a store, few enough for
+/// one machine.
+const MAX_INSTANCES: usize = 8;
+
+/// Where `sync-server` reads its store URL when `--store` is not given.
+const STORE_ENV: &str = "SYNC_SERVER_STORE";
+
 /// Fleet load generator for the county sync server: simulated booths, enrolled straight into
 /// the server's store, sync against it on loopback.
 ///
@@ -29,14 +36,19 @@ pub struct Args {
     pub mode: ModeArg,
 
     /// The server's address: http on a loopback address only (steady and storm need it or
-    /// --spawn-server).
+    /// --spawn-server). Repeat it for several instances over one store: booth i talks to
+    /// instance i mod n.
     #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
+    pub url: Vec<String>,
 
     /// Start `sync-server serve` on 127.0.0.1 over --data-dir and --key-file, measure it, and
     /// stop it at the end.
-    #[arg(long, conflicts_with_all = ["url", "server_pid", "store"])]
+    #[arg(long, conflicts_with_all = ["url", "server_pid"])]
     pub spawn_server: bool,
+    /// How many `serve` processes --spawn-server starts over the one store (more than one
+    /// needs --store: SQLite has one writer).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "spawn_server")]
+    pub instances: usize,
     /// The sync-server binary for --spawn-server [default: `sync-server` beside loadgen].
     #[arg(long, value_name = "PATH", requires = "spawn_server")]
     pub server_bin: Option<PathBuf>,
@@ -53,19 +65,21 @@ pub struct Args {
         requires = "spawn_server"
     )]
     pub server_arg: Vec<String>,
-    /// The running server's process id: its CPU time and resident memory are measured.
+    /// The running server's process id: its CPU time and resident memory are measured
+    /// (repeat it for several instances: their sum is reported).
     #[arg(long, value_name = "PID")]
-    pub server_pid: Option<u32>,
+    pub server_pid: Vec<u32>,
     /// The server's metrics token file (`serve --metrics-token-file`): its own per-route
     /// figures are read from /metrics before and after the run.
     #[arg(long, value_name = "FILE")]
     pub metrics_token_file: Option<PathBuf>,
 
-    /// The server's data directory (its SQLite store).
-    #[arg(long, value_name = "DIR", required_unless_present = "store")]
-    pub data_dir: Option<PathBuf>,
-    /// A store by URL instead (postgres://…; not in this build yet).
-    #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+    /// The server's data directory: its SQLite store, and the key file's lock.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// The server's store by URL (postgres://…) instead of the SQLite file in --data-dir, as
+    /// `sync-server --store` [env: SYNC_SERVER_STORE].
+    #[arg(long, value_name = "URL")]
     pub store: Option<String>,
     /// The server's key file (`sync-server keys init`).
     #[arg(long, value_name = "PATH")]
@@ -132,6 +146,13 @@ pub enum ModeArg {
 }
 
 impl Args {
+    /// --store, else `SYNC_SERVER_STORE` as the server reads it.
+    pub fn store_url(&self) -> Option<String> {
+        self.store
+            .clone()
+            .or_else(|| std::env::var(STORE_ENV).ok().filter(|url| !url.is_empty()))
+    }
+
     /// The run's length: the steady window or the storm's limit.
     pub fn duration(&self) -> Duration {
         let default = match self.mode {
@@ -188,6 +209,22 @@ impl Args {
             self.queued <= 10_000,
             "--queued {} is out of bounds: at most 10000 a booth",
             self.queued
+        );
+        ensure!(
+            (1..=MAX_INSTANCES).contains(&self.instances),
+            "--instances {} is out of bounds: 1 to {MAX_INSTANCES}",
+            self.instances
+        );
+        ensure!(
+            self.instances == 1 || self.store_url().is_some(),
+            "--instances {}: several servers need a shared store (--store postgres://…); the \
+             SQLite store has one writer",
+            self.instances
+        );
+        ensure!(
+            self.url.len() <= MAX_INSTANCES,
+            "--url given {} times: at most {MAX_INSTANCES} instances",
+            self.url.len()
         );
         if self.seed.is_empty() {
             bail!("--seed must not be empty");

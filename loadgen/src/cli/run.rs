@@ -12,7 +12,7 @@ use loadgen::booth::{Booth, Fleet};
 use loadgen::cursors::{self, Cursors};
 use loadgen::enroll::{self, BoothIdentity};
 use loadgen::ledger::Ledger;
-use loadgen::procstat::Watch;
+use loadgen::procstat::{Usage, Watch};
 use loadgen::recorder::{Recorder, millis};
 use loadgen::report::{Lag, Mode, Report, Totals, Verdict};
 use loadgen::scrape;
@@ -35,16 +35,17 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 pub async fn run(args: &Args) -> anyhow::Result<Option<Report>> {
     args.check()?;
     // First, so a URL that is not loopback is refused before anything is opened.
-    let given = args.url.as_deref().map(Target::loopback).transpose()?;
-    if args.mode != ModeArg::Enroll && given.is_none() && !args.spawn_server {
+    let given = args
+        .url
+        .iter()
+        .map(|url| Target::loopback(url))
+        .collect::<Result<Vec<_>, _>>()?;
+    if args.mode != ModeArg::Enroll && given.is_empty() && !args.spawn_server {
         bail!("say where the server is: --url http://127.0.0.1:PORT, or --spawn-server");
     }
-    let spec = match (&args.store, &args.data_dir) {
-        (Some(url), _) => StoreSpec::Url(url.clone()),
-        (None, Some(dir)) => StoreSpec::Sqlite {
-            data_dir: dir.clone(),
-        },
-        (None, None) => bail!("say where the store is: --data-dir DIR"),
+    let spec = StoreSpec {
+        data_dir: args.data_dir.clone(),
+        url: args.store_url(),
     };
     let opened = store::open(&spec, &args.key_file)
         .await
@@ -78,10 +79,19 @@ pub async fn run(args: &Args) -> anyhow::Result<Option<Report>> {
     }
     let stored_before = verify::stored(&*store).await?;
 
-    let spawned = match args.spawn_server {
-        true => Some(spawn(args, &spec).await?),
-        false => None,
-    };
+    let mut spawned = Vec::new();
+    if args.spawn_server {
+        let token = loadgen::spawn::new_token()?;
+        for instance in 1..=args.instances {
+            match spawn(args, &spec, instance, &token).await {
+                Ok(server) => spawned.push(server),
+                Err(err) => {
+                    stop_all(spawned).await?;
+                    return Err(err);
+                }
+            }
+        }
+    }
     let run = load(
         args,
         &opened,
@@ -91,26 +101,34 @@ pub async fn run(args: &Args) -> anyhow::Result<Option<Report>> {
         (enrollment, resume_s),
         stored_before,
         given,
-        spawned.as_ref(),
+        &spawned,
     );
     // Ctrl-C or SIGTERM ends the run early, but the server loadgen started still stops.
     let outcome = tokio::select! {
         outcome = run => outcome,
         () = interrupted() => Err(anyhow::anyhow!("interrupted: the run was stopped before its end")),
     };
-    if let Some(server) = spawned {
+    stop_all(spawned).await?;
+    outcome.map(Some)
+}
+
+async fn stop_all(servers: Vec<SpawnedServer>) -> anyhow::Result<()> {
+    for server in servers {
         server
             .stop()
             .await
             .context("stopping the server loadgen started")?;
     }
-    outcome.map(Some)
+    Ok(())
 }
 
-async fn spawn(args: &Args, spec: &StoreSpec) -> anyhow::Result<SpawnedServer> {
-    let StoreSpec::Sqlite { data_dir } = spec else {
-        bail!("--spawn-server needs --data-dir");
-    };
+/// Starts instance `instance` (from 1) of the servers over `spec`'s store.
+async fn spawn(
+    args: &Args,
+    spec: &StoreSpec,
+    instance: usize,
+    metrics_token: &str,
+) -> anyhow::Result<SpawnedServer> {
     let program = match &args.server_bin {
         Some(path) => path.clone(),
         None => beside_me("sync-server")?,
@@ -118,7 +136,12 @@ async fn spawn(args: &Args, spec: &StoreSpec) -> anyhow::Result<SpawnedServer> {
     let log = args
         .server_log
         .clone()
-        .unwrap_or_else(|| sibling(data_dir, "loadgen-server.log"));
+        .unwrap_or_else(|| sibling(&spec.data_dir, "loadgen-server.log"));
+    let log = if args.instances > 1 {
+        numbered(&log, instance)
+    } else {
+        log
+    };
     eprintln!(
         "loadgen: starting {} (log: {}) …",
         program.display(),
@@ -126,10 +149,12 @@ async fn spawn(args: &Args, spec: &StoreSpec) -> anyhow::Result<SpawnedServer> {
     );
     let server = SpawnedServer::start(&SpawnConfig {
         program,
-        data_dir: data_dir.clone(),
+        data_dir: spec.data_dir.clone(),
         key_file: args.key_file.clone(),
+        store: spec.url.clone(),
         log,
         serve_args: args.server_arg.clone(),
+        metrics_token: metrics_token.to_owned(),
     })
     .await?;
     eprintln!(
@@ -137,6 +162,18 @@ async fn spawn(args: &Args, spec: &StoreSpec) -> anyhow::Result<SpawnedServer> {
         server.pid, server.url
     );
     Ok(server)
+}
+
+/// `server.log` → `server-2.log`: one log per instance.
+fn numbered(log: &Path, instance: usize) -> PathBuf {
+    let stem = log
+        .file_stem()
+        .map_or_else(|| "server".into(), |s| s.to_string_lossy().into_owned());
+    let name = match log.extension() {
+        Some(ext) => format!("{stem}-{instance}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{instance}"),
+    };
+    log.with_file_name(name)
 }
 
 /// `name` in the directory of the running executable (`target/release/`).
@@ -161,23 +198,36 @@ async fn load(
     catalogue: Arc<Catalogue>,
     (enrollment, resume_s): (enroll::EnrollFigures, f64),
     stored_before: u64,
-    given: Option<Target>,
-    spawned: Option<&SpawnedServer>,
+    given: Vec<Target>,
+    spawned: &[SpawnedServer],
 ) -> anyhow::Result<Report> {
-    let target = match spawned {
-        Some(server) => Target::loopback(&server.url)?,
-        None => given.context("no server address")?,
+    let targets = if spawned.is_empty() {
+        given
+    } else {
+        spawned
+            .iter()
+            .map(|server| Target::loopback(&server.url))
+            .collect::<Result<Vec<_>, _>>()?
     };
-    let url = target.base.to_string();
+    let url = targets
+        .iter()
+        .map(|target| target.base.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let instances = targets.len();
     let api = Api::new(
-        target,
+        targets,
         HttpConfig {
             pool: args.pool,
             ..HttpConfig::default()
         },
     )?;
-    let server_pid = spawned.map(|s| s.pid).or(args.server_pid);
-    let token = match (spawned, &args.metrics_token_file) {
+    let server_pids: Vec<u32> = if spawned.is_empty() {
+        args.server_pid.clone()
+    } else {
+        spawned.iter().map(|s| s.pid).collect()
+    };
+    let token = match (spawned.first(), &args.metrics_token_file) {
         (Some(server), _) => Some(server.metrics_token.clone()),
         (None, Some(file)) => Some(
             std::fs::read_to_string(file)
@@ -188,7 +238,7 @@ async fn load(
         (None, None) => None,
     };
     let metrics_before = match &token {
-        Some(token) => Some(scrape::read(&api, token).await?),
+        Some(token) => Some(scrape::read_all(&api, token).await?),
         None => None,
     };
 
@@ -223,9 +273,10 @@ async fn load(
         booths
     };
 
-    let server_watch = server_pid
-        .map(|pid| Watch::start(pid, SAMPLE_EVERY))
-        .transpose()
+    let server_watches = server_pids
+        .iter()
+        .map(|&pid| Watch::start(pid, SAMPLE_EVERY))
+        .collect::<Result<Vec<_>, _>>()
         .context("cannot watch the server process (--server-pid)")?;
     let own_watch = Watch::start(std::process::id(), SAMPLE_EVERY).ok();
     let progress = tokio::spawn(report_progress(Arc::clone(&load)));
@@ -276,10 +327,10 @@ async fn load(
         }
     };
     progress.abort();
-    let server = server_watch.and_then(Watch::finish);
+    let server = Usage::sum(server_watches.into_iter().filter_map(Watch::finish));
     let loadgen = own_watch.and_then(Watch::finish);
     let server_routes = match (&token, metrics_before) {
-        (Some(token), Some(before)) => before.since(&scrape::read(&fleet.api, token).await?),
+        (Some(token), Some(before)) => before.since(&scrape::read_all(&fleet.api, token).await?),
         _ => Vec::new(),
     };
 
@@ -323,7 +374,7 @@ async fn load(
             args.max_requests
         ));
     }
-    if server_pid.is_none() {
+    if server_pids.is_empty() {
         notes.push(
             "no --server-pid or --spawn-server: the server's CPU and memory were not measured"
                 .into(),
@@ -335,6 +386,7 @@ async fn load(
     Ok(Report {
         mode,
         url,
+        instances,
         booths: args.booths,
         seed: args.seed.clone(),
         compress: args.compress,

@@ -256,3 +256,133 @@ fn a_run_whose_submissions_are_not_stored_fails() {
         "{refused}"
     );
 }
+
+/// A throwaway schema in the tests' PostgreSQL (`SYNC_SERVER_TEST_POSTGRES`, as `./test` sets
+/// it; else the local server's `sync_server_tests`), made and dropped with `psql`.
+struct PostgresSchema {
+    base: String,
+    name: String,
+}
+
+impl PostgresSchema {
+    fn create() -> Self {
+        let base = std::env::var("SYNC_SERVER_TEST_POSTGRES")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/sync_server_tests".into());
+        let (server, database) = base.rsplit_once('/').expect("a database in the URL");
+        let database = database.split('?').next().unwrap_or(database);
+        // The database exists once any PostgreSQL test has run; this one may be first.
+        let _ = psql(
+            &format!("{server}/postgres"),
+            &format!("CREATE DATABASE {database}"),
+        );
+        let name = format!("e2e_fleet_{}", std::process::id());
+        let made = psql(&base, &format!("CREATE SCHEMA {name}"));
+        assert!(
+            made.status.success(),
+            "cannot make a schema in the tests' PostgreSQL at {base} (start PostgreSQL or set \
+             SYNC_SERVER_TEST_POSTGRES): {}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        Self { base, name }
+    }
+
+    /// What `--store` takes: the database with `search_path` set to this schema.
+    fn url(&self) -> String {
+        let separator = if self.base.contains('?') { '&' } else { '?' };
+        format!(
+            "{}{separator}options=-csearch_path%3D{}",
+            self.base, self.name
+        )
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        let _ = psql(
+            &self.base,
+            &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        );
+    }
+}
+
+fn psql(url: &str, sql: &str) -> std::process::Output {
+    std::process::Command::new("psql")
+        .args([url, "-qAtc", sql])
+        .output()
+        .expect("run psql (Debian: postgresql-client)")
+}
+
+#[test]
+fn two_instances_on_one_postgres_store_carry_the_fleet_exactly_once() {
+    let county = County::new();
+    let schema = PostgresSchema::create();
+    let url = schema.url();
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sync-server/seed/catalog.json"
+    );
+    server_cli(county.path(), &["--store", &url, "catalog", "import", seed]);
+    let logs = tempfile::tempdir().expect("temp dir");
+    let log = logs.path().join("server.log");
+    let server_bin = booth_tests::server_bin();
+    let spawned = |mode: &[&str]| {
+        let mut args = vec![
+            "--store",
+            &url,
+            "--spawn-server",
+            "--instances",
+            "2",
+            "--server-bin",
+            server_bin.to_str().expect("utf-8 path"),
+            "--server-log",
+            log.to_str().expect("utf-8 path"),
+        ];
+        args.extend_from_slice(mode);
+        loadgen(county.path(), &args)
+    };
+
+    let out = spawned(&[
+        "steady",
+        "--booths",
+        "12",
+        "--compress",
+        "600",
+        "--duration",
+        "4",
+        "--submissions-per-day",
+        "300",
+    ]);
+    assert!(out.success, "{out}");
+    let steady = report(&out);
+    assert_eq!(number(&steady, "/instances"), 2);
+    counts_add_up(&steady);
+    let steady_made = stored_once(&steady);
+    // Booth i talks to instance i mod 2: both served booths.
+    for instance in 1..=2 {
+        let path = logs.path().join(format!("server-{instance}.log"));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            text.contains("/api/v1/heartbeat"),
+            "instance {instance} answered heartbeats:\n{text}"
+        );
+    }
+
+    // A storm through both: the same booths again, each back with 5 queued.
+    let out = spawned(&[
+        "storm",
+        "--booths",
+        "12",
+        "--queued",
+        "5",
+        "--duration",
+        "120",
+    ]);
+    assert!(out.success, "{out}");
+    let storm = report(&out);
+    assert_eq!(number(&storm, "/enrollment/already_enrolled"), 12);
+    counts_add_up(&storm);
+    assert_eq!(stored_once(&storm), 12 * 5);
+    let stored = number(&storm, "/store_check/stored_after");
+    assert_eq!(stored, steady_made + 12 * 5, "the store holds each once");
+}
