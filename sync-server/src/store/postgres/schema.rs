@@ -336,6 +336,13 @@ const MIGRATIONS: &[&str] = &[
                             9223372036854775807)
     WHERE heartbeat IS NOT NULL;
     "#,
+    // 4: the inbox filtered by status (SQLite's version 10; `benches/staff_scale`): a
+    // county's submissions of one status, in the newest-first order's keys, so the page
+    // seeks it and the count reads only that range instead of every row of the county.
+    r#"
+    CREATE INDEX submissions_inbox_status_county
+        ON submissions (county, status, received_at, row_seq) WHERE kind <> 'evaluation';
+    "#,
 ];
 
 /// The schema version this program writes.
