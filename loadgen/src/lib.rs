@@ -10,12 +10,13 @@
 //!
 //! Map of the crate, one job per module:
 //! - [`target`]: the server's address, refused unless it is loopback;
-//! - [`store`]: opening the store behind `Arc<dyn Store>` (SQLite now, a URL later);
+//! - [`store`]: opening the store behind `Arc<dyn Store>` (SQLite, or PostgreSQL by URL);
 //! - [`keys`]: booth keys from the seed and the index;
 //! - [`enroll`]: bulk enrollment and finding the fleet again (kiosk ids, numbers, sequences);
 //! - [`cursors`]: where a booth that kept syncing stands in each feed;
 //! - [`submissions`]: submissions the server accepts (receipt numbers, sealed personal part);
-//! - [`api`]: signed requests over one shared HTTP client, each answer recorded;
+//! - [`api`]: signed requests over one shared HTTP client, each answer recorded; several
+//!   server instances over one store, each booth always at the same one;
 //! - [`booth`]: one simulated booth's sync pass (upload, feeds, heartbeat), as the engine does it;
 //! - [`backoff`]: full-jitter exponential backoff floored by `Retry-After`;
 //! - [`clock`]: simulated time (the compression factor) and the day's submission profile;
