@@ -22,6 +22,8 @@
 //! 3. Raw: one rusqlite connection, the same INSERTs the store runs, 100 rows per commit.
 //!
 //! Everything shares the machine's cores: server, booths and the store's writer thread.
+//!
+//! The same on PostgreSQL, against raw tokio-postgres inserts: `benches/ingest_postgres.rs`.
 
 mod common;
 

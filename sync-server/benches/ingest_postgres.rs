@@ -444,7 +444,7 @@ impl RawConnection {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await?;
         tokio::spawn(connection);
         let mut sizes = vec![MAX_BATCH.min(rows)];
-        if rows % MAX_BATCH != 0 && rows > MAX_BATCH {
+        if !rows.is_multiple_of(MAX_BATCH) && rows > MAX_BATCH {
             sizes.push(rows % MAX_BATCH);
         }
         let mut statements = Vec::new();
