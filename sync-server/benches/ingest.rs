@@ -22,19 +22,17 @@
 //! 3. Raw: one rusqlite connection, the same INSERTs the store runs, 100 rows per commit.
 //!
 //! Everything shares the machine's cores: server, booths and the store's writer thread.
+//!
+//! The same on PostgreSQL, against raw tokio-postgres inserts: `benches/ingest_postgres.rs`.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use ed25519_dalek::SigningKey;
-use sync_protocol::paths;
-use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
-use sync_protocol::submission::{BatchRequest, BatchResponse, MAX_BATCH, Submission};
+use sync_protocol::submission::MAX_BATCH;
 
-use common::harness::{self, BenchResult, Stats, Table, env_number, per_second, process_cpu_time};
-use common::server::{self, RunningServer};
+use common::harness::{self, BenchResult, Stats, Table, env_number, per_second};
+use common::server;
 
 /// The goal: HTTP ingest reaches at least this share of the raw insert rate.
 const GOAL_SHARE: f64 = 0.5;
@@ -173,13 +171,6 @@ struct OneRun {
     raw: Duration,
 }
 
-/// A booth as the bench drives it.
-struct Booth {
-    kiosk_id: String,
-    key: SigningKey,
-    submissions: Vec<Submission>,
-}
-
 async fn one_run(dir: &std::path::Path, clients: usize, per_client: usize) -> BenchResult<OneRun> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
@@ -187,20 +178,9 @@ async fn one_run(dir: &std::path::Path, clients: usize, per_client: usize) -> Be
 
     // 1. Over HTTP.
     let running = server::start(&dir.join("http")).await?;
-    let mut booths = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let code = running.issue_code().await?;
-        let (key, enrolled) = server::enroll_over_http(&http, &running.url, &code).await?;
-        let submissions = (1..=per_client as u64)
-            .map(|seq| server::sample_submission(enrolled.kiosk_number, seq))
-            .collect();
-        booths.push(Booth {
-            kiosk_id: enrolled.kiosk_id,
-            key,
-            submissions,
-        });
-    }
-    let (http_time, http_cpu, request_latency) = over_http(&http, &running, &booths).await?;
+    let booths = server::enroll_booths(&http, &running, clients, per_client).await?;
+    let (http_time, http_cpu, request_latency) =
+        server::over_http(&http, &running, &booths).await?;
     let stored = running.submissions_stored().await?;
     let expected = (clients * per_client) as u64;
     if stored != expected {
@@ -210,7 +190,7 @@ async fn one_run(dir: &std::path::Path, clients: usize, per_client: usize) -> Be
 
     // 2. The store alone, fresh: the same submissions under newly enrolled kiosk ids.
     let running = server::start(&dir.join("store")).await?;
-    let kiosk_ids = enroll_all(&http, &running, clients).await?;
+    let kiosk_ids = server::enroll_all(&http, &running, clients).await?;
     let started = Instant::now();
     let callers: Vec<_> = booths
         .iter()
@@ -232,7 +212,7 @@ async fn one_run(dir: &std::path::Path, clients: usize, per_client: usize) -> Be
 
     // 3. Raw rusqlite into the server's schema, no server running.
     let running = server::start(&dir.join("raw")).await?;
-    let kiosk_ids = enroll_all(&http, &running, clients).await?;
+    let kiosk_ids = server::enroll_all(&http, &running, clients).await?;
     let database = running.database().to_owned();
     running.stop().await?;
     let mut rows = Vec::with_capacity(clients * per_client);
@@ -250,129 +230,4 @@ async fn one_run(dir: &std::path::Path, clients: usize, per_client: usize) -> Be
         store: store_time,
         raw: raw_time,
     })
-}
-
-async fn enroll_all(
-    http: &reqwest::Client,
-    running: &RunningServer,
-    clients: usize,
-) -> BenchResult<Vec<String>> {
-    let mut ids = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let code = running.issue_code().await?;
-        ids.push(
-            server::enroll_over_http(http, &running.url, &code)
-                .await?
-                .1
-                .kiosk_id,
-        );
-    }
-    Ok(ids)
-}
-
-/// A batch request ready to send.
-struct SignedBatch {
-    body: Vec<u8>,
-    headers: SignatureHeaders,
-    items: usize,
-}
-
-/// Sends every booth's batches, the booths concurrently; returns the wall time, the process's
-/// CPU time over it, and the request latencies.
-async fn over_http(
-    http: &reqwest::Client,
-    running: &RunningServer,
-    booths: &[Booth],
-) -> BenchResult<(Duration, Duration, Stats)> {
-    let url = format!("{}{}", running.url, paths::SUBMISSIONS);
-    let mut prepared = Vec::with_capacity(booths.len());
-    for booth in booths {
-        let mut batches = Vec::new();
-        for chunk in booth.submissions.chunks(MAX_BATCH) {
-            let body = serde_json::to_vec(&BatchRequest {
-                submissions: chunk.to_vec(),
-            })?;
-            let headers = signing::sign(
-                &booth.key,
-                &booth.kiosk_id,
-                &RequestParts {
-                    method: "POST",
-                    path: paths::SUBMISSIONS,
-                    query: "",
-                    body: &body,
-                },
-                Utc::now().timestamp(),
-                &signing::new_nonce(),
-            );
-            batches.push(SignedBatch {
-                body,
-                headers,
-                items: chunk.len(),
-            });
-        }
-        prepared.push(batches);
-    }
-
-    let cpu_before = process_cpu_time();
-    let started = Instant::now();
-    let tasks: Vec<_> = prepared
-        .into_iter()
-        .map(|batches| tokio::spawn(send_all(http.clone(), url.clone(), batches)))
-        .collect();
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    let took = started.elapsed();
-    let cpu = process_cpu_time()
-        .zip(cpu_before)
-        .map_or(Duration::ZERO, |(after, before)| {
-            after.saturating_sub(before)
-        });
-    Ok((took, cpu, Stats::of(latencies)))
-}
-
-/// One booth: its batches one after the other, each answered before the next is sent.
-async fn send_all(
-    http: reqwest::Client,
-    url: String,
-    batches: Vec<SignedBatch>,
-) -> Result<Vec<Duration>, String> {
-    let mut latencies = Vec::with_capacity(batches.len());
-    for batch in batches {
-        let sent = Instant::now();
-        let response = http
-            .post(&url)
-            .header(signing::CONTENT_DIGEST, batch.headers.content_digest)
-            .header(signing::SIGNATURE_INPUT, batch.headers.signature_input)
-            .header(signing::SIGNATURE, batch.headers.signature)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(batch.body)
-            .send()
-            .await
-            .map_err(|e| format!("sending a batch failed: {e}"))?;
-        let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| format!("reading an answer failed: {e}"))?;
-        latencies.push(sent.elapsed());
-        if !status.is_success() {
-            return Err(format!(
-                "the server answered {status}: {}",
-                String::from_utf8_lossy(&bytes)
-            ));
-        }
-        let answer: BatchResponse =
-            serde_json::from_slice(&bytes).map_err(|e| format!("unreadable answer: {e}"))?;
-        let accepted = answer
-            .results
-            .iter()
-            .filter(|r| r.outcome == sync_protocol::submission::Outcome::Accepted)
-            .count();
-        if accepted != batch.items {
-            return Err(format!("{accepted} of {} accepted", batch.items));
-        }
-    }
-    Ok(latencies)
 }

@@ -15,7 +15,10 @@ use sync_protocol::enroll::{EnrollRequest, EnrollResponse, Village};
 use sync_protocol::feed::SubmissionStatus;
 use sync_protocol::paths;
 use sync_protocol::receipt::ReceiptNumber;
-use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
+use sync_protocol::signing::{self, RequestParts, SignatureHeaders};
+use sync_protocol::submission::{
+    Applicant, BatchRequest, BatchResponse, MAX_BATCH, Submission, SubmissionKind,
+};
 use sync_server::data_dir::DataDir;
 use sync_server::key_file::ServerKeys;
 use sync_server::server::{self, ServerError};
@@ -26,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::harness::BenchResult;
+use super::harness::{BenchResult, Stats, process_cpu_time};
 
 /// Logs as `sync-server serve` does by default (info, one line per request and per
 /// submission), formatted but written to a sink: formatting is part of the server's cost.
@@ -53,15 +56,21 @@ pub struct RunningServer {
 
 /// One set of keys for every server of the process: a server restarted on a data directory
 /// must open what it sealed before.
-fn bench_keys() -> ServerKeys {
+pub fn bench_keys() -> ServerKeys {
     static KEYS: std::sync::LazyLock<ServerKeys> = std::sync::LazyLock::new(ServerKeys::generate);
     KEYS.clone()
 }
 
 /// Starts the server on a fresh port over `dir` (created and migrated if new).
 pub async fn start(dir: &Path) -> BenchResult<RunningServer> {
+    start_with(dir, Settings::default()).await
+}
+
+/// [`start`] with `settings`: `settings.store` picks the store as `serve --store` does (the
+/// data directory then still holds the code secret and the release shelf).
+pub async fn start_with(dir: &Path, settings: Settings) -> BenchResult<RunningServer> {
     let database = DataDir::create(dir)?.database();
-    let state = server::open_state(dir, bench_keys(), Settings::default()).await?;
+    let state = server::open_state(dir, bench_keys(), settings).await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -86,7 +95,7 @@ impl RunningServer {
         self.state.store_handle()
     }
 
-    /// The server's SQLite file.
+    /// The server's SQLite file (unused on PostgreSQL).
     pub fn database(&self) -> &Path {
         &self.database
     }
@@ -231,11 +240,25 @@ pub async fn store_ingest(
     batch: usize,
 ) -> BenchResult<Duration> {
     let started = Instant::now();
+    store_ingest_each(store, kiosk_id, items, batch).await?;
+    Ok(started.elapsed())
+}
+
+/// [`store_ingest`], returning how long each call took.
+pub async fn store_ingest_each(
+    store: Arc<dyn Store>,
+    kiosk_id: String,
+    items: Vec<IngestItem>,
+    batch: usize,
+) -> BenchResult<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(items.len().div_ceil(batch));
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
         let chunk: Vec<IngestItem> = items.by_ref().take(batch).collect();
         let count = chunk.len();
+        let called = Instant::now();
         let outcomes = store.ingest(&kiosk_id, chunk, Utc::now()).await?;
+        latencies.push(called.elapsed());
         let accepted = outcomes
             .iter()
             .filter(|o| matches!(o, IngestOutcome::Accepted { .. }))
@@ -244,7 +267,7 @@ pub async fn store_ingest(
             return Err(format!("the store accepted {accepted} of {count}").into());
         }
     }
-    Ok(started.elapsed())
+    Ok(latencies)
 }
 
 // ── the baseline: raw batched inserts into the server's schema ───────────────────────────
@@ -330,4 +353,179 @@ pub fn raw_insert(database: &Path, rows: &[RawRow], batch: usize) -> BenchResult
         tx.commit()?;
     }
     Ok(started.elapsed())
+}
+
+// ── booths sending their batches over HTTP ───────────────────────────────────────────────
+
+/// A booth as the bench drives it.
+pub struct Booth {
+    pub kiosk_id: String,
+    pub key: SigningKey,
+    pub submissions: Vec<Submission>,
+}
+
+/// Enrolls `clients` booths over HTTP, each with `per_client` submissions numbered from 1.
+pub async fn enroll_booths(
+    http: &reqwest::Client,
+    running: &RunningServer,
+    clients: usize,
+    per_client: usize,
+) -> BenchResult<Vec<Booth>> {
+    let mut booths = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let code = running.issue_code().await?;
+        let (key, enrolled) = enroll_over_http(http, &running.url, &code).await?;
+        let submissions = (1..=per_client as u64)
+            .map(|seq| sample_submission(enrolled.kiosk_number, seq))
+            .collect();
+        booths.push(Booth {
+            kiosk_id: enrolled.kiosk_id,
+            key,
+            submissions,
+        });
+    }
+    Ok(booths)
+}
+
+/// Enrolls `clients` new booths; their kiosk ids.
+pub async fn enroll_all(
+    http: &reqwest::Client,
+    running: &RunningServer,
+    clients: usize,
+) -> BenchResult<Vec<String>> {
+    let mut ids = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        let code = running.issue_code().await?;
+        ids.push(
+            enroll_over_http(http, &running.url, &code)
+                .await?
+                .1
+                .kiosk_id,
+        );
+    }
+    Ok(ids)
+}
+
+/// A batch request ready to send.
+pub struct SignedBatch {
+    body: Vec<u8>,
+    headers: SignatureHeaders,
+    items: usize,
+}
+
+/// Sends every booth's batches, the booths concurrently; returns the wall time, the process's
+/// CPU time over it, and the request latencies.
+pub async fn over_http(
+    http: &reqwest::Client,
+    running: &RunningServer,
+    booths: &[Booth],
+) -> BenchResult<(Duration, Duration, Stats)> {
+    let prepared = sign_batches(booths)?;
+    let (took, cpu, latencies) = send_batches(http, running, prepared).await?;
+    Ok((took, cpu, Stats::of(latencies)))
+}
+
+/// Every booth's batches of [`MAX_BATCH`], serialised and signed (each with its own nonce and
+/// the current time).
+pub fn sign_batches(booths: &[Booth]) -> BenchResult<Vec<Vec<SignedBatch>>> {
+    let mut prepared = Vec::with_capacity(booths.len());
+    for booth in booths {
+        let mut batches = Vec::new();
+        for chunk in booth.submissions.chunks(MAX_BATCH) {
+            let body = serde_json::to_vec(&BatchRequest {
+                submissions: chunk.to_vec(),
+            })?;
+            let headers = signing::sign(
+                &booth.key,
+                &booth.kiosk_id,
+                &RequestParts {
+                    method: "POST",
+                    path: paths::SUBMISSIONS,
+                    query: "",
+                    body: &body,
+                },
+                Utc::now().timestamp(),
+                &signing::new_nonce(),
+            );
+            batches.push(SignedBatch {
+                body,
+                headers,
+                items: chunk.len(),
+            });
+        }
+        prepared.push(batches);
+    }
+    Ok(prepared)
+}
+
+/// Sends each booth's `prepared` batches, the booths concurrently; returns the wall time, the
+/// process's CPU time over it, and every request's latency.
+pub async fn send_batches(
+    http: &reqwest::Client,
+    running: &RunningServer,
+    prepared: Vec<Vec<SignedBatch>>,
+) -> BenchResult<(Duration, Duration, Vec<Duration>)> {
+    let url = format!("{}{}", running.url, paths::SUBMISSIONS);
+    let cpu_before = process_cpu_time();
+    let started = Instant::now();
+    let tasks: Vec<_> = prepared
+        .into_iter()
+        .map(|batches| tokio::spawn(send_all(http.clone(), url.clone(), batches)))
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let took = started.elapsed();
+    let cpu = process_cpu_time()
+        .zip(cpu_before)
+        .map_or(Duration::ZERO, |(after, before)| {
+            after.saturating_sub(before)
+        });
+    Ok((took, cpu, latencies))
+}
+
+/// One booth: its batches one after the other, each answered before the next is sent.
+async fn send_all(
+    http: reqwest::Client,
+    url: String,
+    batches: Vec<SignedBatch>,
+) -> Result<Vec<Duration>, String> {
+    let mut latencies = Vec::with_capacity(batches.len());
+    for batch in batches {
+        let sent = Instant::now();
+        let response = http
+            .post(&url)
+            .header(signing::CONTENT_DIGEST, batch.headers.content_digest)
+            .header(signing::SIGNATURE_INPUT, batch.headers.signature_input)
+            .header(signing::SIGNATURE, batch.headers.signature)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(batch.body)
+            .send()
+            .await
+            .map_err(|e| format!("sending a batch failed: {e}"))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading an answer failed: {e}"))?;
+        latencies.push(sent.elapsed());
+        if !status.is_success() {
+            return Err(format!(
+                "the server answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            ));
+        }
+        let answer: BatchResponse =
+            serde_json::from_slice(&bytes).map_err(|e| format!("unreadable answer: {e}"))?;
+        let accepted = answer
+            .results
+            .iter()
+            .filter(|r| r.outcome == sync_protocol::submission::Outcome::Accepted)
+            .count();
+        if accepted != batch.items {
+            return Err(format!("{accepted} of {} accepted", batch.items));
+        }
+    }
+    Ok(latencies)
 }

@@ -61,8 +61,13 @@ pub(super) async fn lock_feed(client: &impl GenericClient, feed: Feed) -> StoreR
         Feed::KioskNumbers => (4, 0),
         Feed::AuditChain => (5, 0),
     };
+    // Prepared once per connection: a feed lock is taken on every write to a feed.
+    let statement = client
+        .prepare_cached("SELECT pg_advisory_xact_lock($1, $2)")
+        .await
+        .map_err(failed("lock a feed"))?;
     client
-        .execute("SELECT pg_advisory_xact_lock($1, $2)", &[&class, &id])
+        .execute(&statement, &[&class, &id])
         .await
         .map_err(failed("lock a feed"))?;
     Ok(())

@@ -1,13 +1,17 @@
 //! Idempotent ingest, staff queries and status changes.
 //!
-//! Unlike SQLite's single writer, PostgreSQL runs ingests side by side: an item is claimed by
-//! its `INSERT … ON CONFLICT DO NOTHING` (a copy in flight elsewhere makes the insert wait for
-//! that transaction's end), and a change of a kiosk's statuses feed is numbered under the
-//! kiosk number's feed lock.
+//! Unlike SQLite's single writer, PostgreSQL runs ingests side by side: a batch's items are
+//! claimed by one `INSERT … SELECT FROM UNNEST … ON CONFLICT DO NOTHING` (a copy in flight
+//! elsewhere makes the insert wait for that transaction's end), and a change of a kiosk's
+//! statuses feed is numbered under the kiosk number's feed lock. A batch is a fixed handful of
+//! statements whatever its size: each statement is a round trip to the database, and per-item
+//! statements made ingest an order of magnitude slower than the same rows inserted raw
+//! (docs/benchmarks.md, "Ingest on PostgreSQL").
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use sync_protocol::enroll::Village;
 use sync_protocol::feed::{StatusChange, SubmissionStatus};
 use sync_protocol::submission::Submission;
 use tokio_postgres::Row;
@@ -31,7 +35,8 @@ pub(super) async fn ingest(
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<IngestOutcome>> {
     let now = stored_now(now);
-    let keys = store.keys();
+    // Sealing is CPU work: done before a connection is taken and the feed lock held.
+    let batch = Batch::encode(&store.keys(), &items)?;
     let mut client = store.client().await?;
     let tx = client
         .transaction()
@@ -43,151 +48,271 @@ pub(super) async fn ingest(
     if let Some(number) = kiosk_number(&tx, kiosk_id).await? {
         lock_feed(&tx, Feed::Statuses(number)).await?;
     }
-    let mut outcomes = Vec::with_capacity(items.len());
-    for item in &items {
-        outcomes.push(ingest_one(&tx, &keys, kiosk_id, item, now).await?);
+    let claimed = claim(&tx, kiosk_id, &batch, now).await?;
+    let mut accepted = vec![false; items.len()];
+    for row in &claimed {
+        let (id, receipt, digest): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
+        // A batch may hold the same item twice: the first copy not yet matched is the one the
+        // insert stored (rows go in in the batch's order, and a later copy of a refused item
+        // is refused too).
+        let index = (0..items.len())
+            .find(|&i| {
+                !accepted[i]
+                    && batch.ids[i] == id
+                    && items[i].submission.receipt_number == receipt
+                    && items[i].content_digest == digest
+            })
+            .ok_or_else(|| StoreError::Corrupt {
+                what: format!("submission {id}, stored by an ingest that did not hand it in"),
+            })?;
+        accepted[index] = true;
     }
+    record_received(&tx, kiosk_id, &items, &batch, &accepted, now).await?;
+    let outcomes = if accepted.iter().all(|&a| a) {
+        vec![IngestOutcome::Accepted { received_at: now }; items.len()]
+    } else {
+        existing_outcomes(&tx, &items, &batch, &accepted, now).await?
+    };
     tx.commit()
         .await
         .map_err(failed("commit stored submissions"))?;
     Ok(outcomes)
 }
 
-async fn ingest_one(
+/// A batch's values column by column, ready to be unnested in one statement each.
+struct Batch {
+    ids: Vec<String>,
+    receipt_numbers: Vec<String>,
+    kinds: Vec<&'static str>,
+    item_codes: Vec<Option<String>>,
+    content_digests: Vec<String>,
+    bodies: Vec<String>,
+    ratings: Vec<Option<i64>>,
+    id_lookups: Vec<Option<String>>,
+    created_at: Vec<DateTime<Utc>>,
+}
+
+impl Batch {
+    fn encode(keys: &KeyRing, items: &[IngestItem]) -> StoreResult<Self> {
+        let mut batch = Self {
+            ids: Vec::with_capacity(items.len()),
+            receipt_numbers: Vec::with_capacity(items.len()),
+            kinds: Vec::with_capacity(items.len()),
+            item_codes: Vec::with_capacity(items.len()),
+            content_digests: Vec::with_capacity(items.len()),
+            bodies: Vec::with_capacity(items.len()),
+            ratings: Vec::with_capacity(items.len()),
+            id_lookups: Vec::with_capacity(items.len()),
+            created_at: Vec::with_capacity(items.len()),
+        };
+        for item in items {
+            let submission = &item.submission;
+            let id = submission.id.to_string();
+            batch
+                .bodies
+                .push(SUBMISSION_BODY.seal(keys, &id, &to_json(submission)?));
+            batch.ids.push(id);
+            batch
+                .receipt_numbers
+                .push(submission.receipt_number.clone());
+            batch.kinds.push(submission.kind.as_str());
+            batch.item_codes.push(submission.item_code.clone());
+            batch.content_digests.push(item.content_digest.clone());
+            batch.ratings.push(submission.rating.map(i64::from));
+            batch.id_lookups.push(id_lookup(keys, submission));
+            batch.created_at.push(stored_now(submission.created_at));
+        }
+        Ok(batch)
+    }
+}
+
+/// The claim: one insert of the whole batch, each row placed where its submission was handed
+/// in. Both the id and the receipt number are unique, so a second copy inserts nothing (after
+/// waiting for a copy still in flight to commit or roll back); the rows stored come back.
+///
+/// The place is that of the identity of the uploading booth (its kiosk number's chain of
+/// re-enrollments) that was enrolled last before the submission was made (the first, for one
+/// made before any by the booth's clock). A submission made in one village and uploaded after
+/// the booth was re-enrolled into another still belongs to the first; so does everything the
+/// booth uploaded before. DESC puts NULLs first in PostgreSQL: the later enrollments' NULLs go
+/// last explicitly. An unknown kiosk gets no place, and its rows fail the kiosk's foreign key.
+async fn claim(
     client: &impl GenericClient,
-    keys: &KeyRing,
     kiosk_id: &str,
-    item: &IngestItem,
+    batch: &Batch,
     now: DateTime<Utc>,
-) -> StoreResult<IngestOutcome> {
-    let submission = &item.submission;
-    let place = handed_in_at(client, kiosk_id, submission.created_at).await?;
-    // The claim: the insert itself. Both the id and the receipt number are unique, so a second
-    // copy inserts nothing (after waiting for a copy still in flight to commit or roll back)
-    // and is told apart below, inside the same transaction, from what is now committed.
-    let id = submission.id.to_string();
-    let body = SUBMISSION_BODY.seal(keys, &id, &to_json(submission)?);
-    let inserted = client
-        .execute(
+) -> StoreResult<Vec<Row>> {
+    let statement = client
+        .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
                                       rating, county, township, village, id_lookup)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14)
-             ON CONFLICT DO NOTHING",
+             SELECT i.id, $1, i.receipt_number, i.kind, i.item_code, $2, i.content_digest,
+                    i.body, $3, $3, i.rating, p.county, p.township, p.village, i.id_lookup
+             FROM UNNEST($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
+                         $10::BIGINT[], $11::TEXT[], $12::TIMESTAMPTZ[])
+                  WITH ORDINALITY AS i (id, receipt_number, kind, item_code, content_digest,
+                                        body, rating, id_lookup, created_at, ord)
+             LEFT JOIN LATERAL (
+                 SELECT p.county, p.township, p.village
+                 FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
+                 WHERE k.kiosk_id = $1
+                 ORDER BY p.enrolled_at <= i.created_at DESC,
+                          CASE WHEN p.enrolled_at <= i.created_at THEN p.enrolled_at END
+                              DESC NULLS LAST,
+                          p.enrolled_at,
+                          p.row_seq DESC
+                 LIMIT 1
+             ) p ON TRUE
+             ORDER BY i.ord
+             ON CONFLICT DO NOTHING
+             RETURNING id, receipt_number, content_digest",
+        )
+        .await
+        .map_err(failed("store submissions"))?;
+    client
+        .query(
+            &statement,
             &[
-                &id,
                 &kiosk_id,
-                &submission.receipt_number,
-                &submission.kind.as_str(),
-                &submission.item_code,
                 &SubmissionStatus::Received.as_str(),
-                &item.content_digest,
-                &body,
                 &now,
-                &submission.rating.map(i64::from),
-                &place.county,
-                &place.township,
-                &place.village,
-                &id_lookup(keys, submission),
+                &batch.ids,
+                &batch.receipt_numbers,
+                &batch.kinds,
+                &batch.item_codes,
+                &batch.content_digests,
+                &batch.bodies,
+                &batch.ratings,
+                &batch.id_lookups,
+                &batch.created_at,
             ],
         )
         .await
-        .map_err(failed("store a submission"))?;
-    if inserted == 0 {
-        return existing_outcome(client, item).await;
+        .map_err(failed("store submissions"))
+}
+
+/// The `received` change of every accepted item, in the batch's order, numbered under the
+/// feed lock the batch holds.
+async fn record_received(
+    client: &impl GenericClient,
+    kiosk_id: &str,
+    items: &[IngestItem],
+    batch: &Batch,
+    accepted: &[bool],
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let (ids, receipts): (Vec<&str>, Vec<&str>) = (0..items.len())
+        .filter(|&i| accepted[i])
+        .map(|i| (batch.ids[i].as_str(), batch.receipt_numbers[i].as_str()))
+        .unzip();
+    if ids.is_empty() {
+        return Ok(());
     }
-    append_status_change(
-        client,
-        keys,
-        &StatusChange {
-            submission_id: submission.id,
-            receipt_number: submission.receipt_number.clone(),
-            status: SubmissionStatus::Received,
-            note: None,
-            changed_at: now,
-        },
-        kiosk_id,
-    )
-    .await?;
-    Ok(IngestOutcome::Accepted { received_at: now })
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO status_changes (submission_id, kiosk_id, receipt_number, status,
+                                         changed_at)
+             SELECT c.id, $1, c.receipt_number, $2, $3
+             FROM UNNEST($4::TEXT[], $5::TEXT[]) WITH ORDINALITY AS c (id, receipt_number, ord)
+             ORDER BY c.ord",
+        )
+        .await
+        .map_err(failed("record status changes"))?;
+    client
+        .execute(
+            &statement,
+            &[
+                &kiosk_id,
+                &SubmissionStatus::Received.as_str(),
+                &now,
+                &ids,
+                &receipts,
+            ],
+        )
+        .await
+        .map_err(failed("record status changes"))?;
+    Ok(())
+}
+
+/// What each item the claim did not store meets: a copy already stored (by its id), or
+/// another submission holding its receipt number. Read inside the batch's transaction, so a
+/// copy earlier in the same batch counts.
+async fn existing_outcomes(
+    client: &impl GenericClient,
+    items: &[IngestItem],
+    batch: &Batch,
+    accepted: &[bool],
+    now: DateTime<Utc>,
+) -> StoreResult<Vec<IngestOutcome>> {
+    let refused: Vec<usize> = (0..items.len()).filter(|&i| !accepted[i]).collect();
+    let ids: Vec<&str> = refused.iter().map(|&i| batch.ids[i].as_str()).collect();
+    let receipts: Vec<&str> = refused
+        .iter()
+        .map(|&i| batch.receipt_numbers[i].as_str())
+        .collect();
+    let by_id: HashMap<String, (String, DateTime<Utc>)> = client
+        .query(
+            "SELECT id, content_digest, received_at FROM submissions WHERE id = ANY($1)",
+            &[&ids],
+        )
+        .await
+        .map_err(failed("look up submissions"))?
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .collect();
+    let by_receipt: HashMap<String, String> = client
+        .query(
+            "SELECT receipt_number, id FROM submissions WHERE receipt_number = ANY($1)",
+            &[&receipts],
+        )
+        .await
+        .map_err(failed("look up receipt numbers"))?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        if accepted[index] {
+            outcomes.push(IngestOutcome::Accepted { received_at: now });
+        } else if let Some((digest, received_at)) = by_id.get(&batch.ids[index]) {
+            outcomes.push(if *digest == item.content_digest {
+                IngestOutcome::Duplicate {
+                    received_at: *received_at,
+                }
+            } else {
+                IngestOutcome::Conflict(ConflictReason::DifferentContent)
+            });
+        } else {
+            let holder = by_receipt
+                .get(&item.submission.receipt_number)
+                .ok_or_else(|| StoreError::Corrupt {
+                    what: format!(
+                        "submission {}, refused by the store though neither its id nor its \
+                         receipt number is held",
+                        item.submission.id
+                    ),
+                })?;
+            outcomes.push(IngestOutcome::Conflict(
+                ConflictReason::ReceiptNumberTaken {
+                    by: parse_uuid(holder)?,
+                },
+            ));
+        }
+    }
+    Ok(outcomes)
 }
 
 async fn kiosk_number(client: &impl GenericClient, kiosk_id: &str) -> StoreResult<Option<i64>> {
+    let statement = client
+        .prepare_cached("SELECT kiosk_number FROM kiosks WHERE kiosk_id = $1")
+        .await
+        .map_err(failed("look up a kiosk's number"))?;
     let row = client
-        .query_opt(
-            "SELECT kiosk_number FROM kiosks WHERE kiosk_id = $1",
-            &[&kiosk_id],
-        )
+        .query_opt(&statement, &[&kiosk_id])
         .await
         .map_err(failed("look up a kiosk's number"))?;
     Ok(row.map(|row| row.get(0)))
-}
-
-/// The village a submission was handed in at: that of the identity of the uploading booth
-/// (its kiosk number's chain of re-enrollments) that was enrolled last before the submission
-/// was made (the first, for one made before any by the booth's clock). A submission made in
-/// one village and uploaded after the booth was re-enrolled into another still belongs to the
-/// first; so does everything the booth uploaded before.
-async fn handed_in_at(
-    client: &impl GenericClient,
-    kiosk_id: &str,
-    created_at: DateTime<Utc>,
-) -> StoreResult<Village> {
-    // DESC puts NULLs first in PostgreSQL: the later enrollments' NULLs go last explicitly.
-    let row = client
-        .query_one(
-            "SELECT p.county, p.township, p.village
-             FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
-             WHERE k.kiosk_id = $1
-             ORDER BY p.enrolled_at <= $2 DESC,
-                      CASE WHEN p.enrolled_at <= $2 THEN p.enrolled_at END DESC NULLS LAST,
-                      p.enrolled_at,
-                      p.row_seq DESC
-             LIMIT 1",
-            &[&kiosk_id, &stored_now(created_at)],
-        )
-        .await
-        .map_err(failed("find where a submission was made"))?;
-    Ok(Village {
-        county: row.get(0),
-        township: row.get(1),
-        village: row.get(2),
-    })
-}
-
-async fn existing_outcome(
-    client: &impl GenericClient,
-    item: &IngestItem,
-) -> StoreResult<IngestOutcome> {
-    let stored = client
-        .query_opt(
-            "SELECT content_digest, received_at FROM submissions WHERE id = $1",
-            &[&item.submission.id.to_string()],
-        )
-        .await
-        .map_err(failed("look up a submission"))?;
-    if let Some(row) = stored {
-        let digest: String = row.get(0);
-        return Ok(if digest == item.content_digest {
-            IngestOutcome::Duplicate {
-                received_at: row.get(1),
-            }
-        } else {
-            IngestOutcome::Conflict(ConflictReason::DifferentContent)
-        });
-    }
-    let holder = client
-        .query_one(
-            "SELECT id FROM submissions WHERE receipt_number = $1",
-            &[&item.submission.receipt_number],
-        )
-        .await
-        .map_err(failed("look up a receipt number"))?;
-    Ok(IngestOutcome::Conflict(
-        ConflictReason::ReceiptNumberTaken {
-            by: parse_uuid(&holder.get::<_, String>(0))?,
-        },
-    ))
 }
 
 pub(super) async fn list_submissions(
