@@ -9,13 +9,12 @@
 //!
 //! Past the cap, a plain connection is still accepted and answered at once with `503
 //! rate_limited` and `Retry-After`, then closed ([`turn_away`]), while fewer than
-//! [`shed_room`] such answers are in flight (as many as the cap, if the open-file limit leaves
-//! room); past that it waits in the kernel's backlog until a place frees. A fleet back from an
-//! outage all at once then hears "come back in a few seconds" and spreads itself out, instead
-//! of timing out in a full backlog with no hint how long to wait (measured: docs/benchmarks.md,
-//! "Fleet capacity"). A turned-away connection costs one descriptor for at most
-//! [`TURN_AWAY_LIMIT`]; the descriptors for the store and the logs are kept back as before
-//! ([`RESERVED_FILES`]).
+//! [`shed_room`] such answers are in flight; past that it waits in the kernel's backlog until
+//! a place frees. A fleet back from an outage all at once then hears "come back in a few
+//! seconds" and spreads itself out, instead of timing out on connect with no hint how long to
+//! wait (measured: docs/benchmarks.md, "Fleet capacity"). A turned-away connection costs one
+//! descriptor for at most [`TURN_AWAY_LIMIT`]; the descriptors for the store and the logs are
+//! kept back as before ([`RESERVED_FILES`]).
 //!
 //! [`Settings::header_timeout`]: crate::settings::Settings::header_timeout
 //! [`Settings::max_connections`]: crate::settings::Settings::max_connections
@@ -80,15 +79,10 @@ struct GaugeInner {
     turned_away: AtomicUsize,
 }
 
-/// How many connections past a cap of `cap` may be answered `503` at once: as many as the cap
-/// (a storm's connections arrive faster than a place frees, and every one left in the backlog
-/// times out instead of hearing when to come back), as far as the open-file limit leaves room
-/// beside the cap and the reserve (each holds a descriptor for a moment).
-pub(crate) fn shed_room(cap: usize, open_file_limit: Option<usize>) -> usize {
-    match open_file_limit {
-        Some(limit) => cap.min(limit.saturating_sub(RESERVED_FILES + cap)),
-        None => cap,
-    }
+/// How many connections past a cap of `max_connections` may be answered `503` at once: a
+/// quarter of the cap, at least 16 and at most 256 (each holds a descriptor for a moment).
+pub(crate) fn shed_room(max_connections: usize) -> usize {
+    (max_connections / 4).clamp(16, 256)
 }
 
 /// The longest a turned-away connection is given to take its answer.
@@ -99,11 +93,10 @@ pub(crate) const TURN_AWAY_LIMIT: Duration = Duration::from_secs(2);
 pub(crate) const TURN_AWAY_RETRY_AFTER_S: u64 = 5;
 
 impl ConnectionGauge {
-    /// At most `max_connections` served at once, and `turn_away` more answered `503` at once.
-    pub fn new(max_connections: usize, turn_away: usize) -> Self {
+    pub fn new(max_connections: usize) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(max_connections.max(1))),
-            shed: Arc::new(Semaphore::new(turn_away)),
+            shed: Arc::new(Semaphore::new(shed_room(max_connections))),
             inner: Arc::default(),
         }
     }
@@ -392,14 +385,6 @@ mod tests {
         assert_eq!(fitting_cap(512, Some(1024)), 512);
         assert_eq!(fitting_cap(512, Some(200)), 200 - RESERVED_FILES);
         assert_eq!(fitting_cap(512, Some(10)), 1);
-    }
-
-    #[test]
-    fn turning_away_takes_only_the_descriptors_the_cap_leaves() {
-        assert_eq!(shed_room(512, None), 512);
-        assert_eq!(shed_room(512, Some(20_000)), 512);
-        assert_eq!(shed_room(512, Some(1024)), 1024 - RESERVED_FILES - 512);
-        assert_eq!(shed_room(200 - RESERVED_FILES, Some(200)), 0);
     }
 
     #[test]

@@ -86,7 +86,10 @@ impl AppState {
                 shelf,
                 guards,
                 password_gate: PasswordGate::new(settings.password_slots, settings.password_queue),
-                connections: connection_gauge(settings.max_connections),
+                connections: ConnectionGauge::new(connections::fitting_cap(
+                    settings.max_connections,
+                    connections::open_file_limit(),
+                )),
                 store,
                 server_id,
                 county,
@@ -186,11 +189,4 @@ impl AppState {
             tracing::warn!(error = %error, kiosk = kiosk_id, "could not record last seen");
         }
     }
-}
-
-/// The connection cap, fitted to the open-file limit, and the room to turn more away.
-fn connection_gauge(wanted: usize) -> ConnectionGauge {
-    let limit = connections::open_file_limit();
-    let cap = connections::fitting_cap(wanted, limit);
-    ConnectionGauge::new(cap, connections::shed_room(cap, limit))
 }

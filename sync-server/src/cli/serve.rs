@@ -104,12 +104,14 @@ impl Args {
             .as_deref()
             .map(metrics_token)
             .transpose()?;
-        let listener = listen(&self.listen).await.with_context(|| {
-            format!(
-                "cannot listen on {}: pick a free address with --listen",
-                self.listen
-            )
-        })?;
+        let listener = tokio::net::TcpListener::bind(&self.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}: pick a free address with --listen",
+                    self.listen
+                )
+            })?;
         let address = listener.local_addr()?;
         if tls.is_none() && !self.allow_plain_http && !address.ip().is_loopback() {
             bail!(
@@ -219,32 +221,4 @@ fn public_url(text: &str) -> anyhow::Result<String> {
         "--public-url `{text}` is not an address booths can use: write it like https://county.example.cn:8443"
     );
     Ok(url.to_owned())
-}
-
-/// Connections the kernel may hold for us before we accept them. tokio's `bind` asks for
-/// 1,024; a fleet reconnecting at once after an outage overflows that, and a connection the
-/// kernel drops waits out TCP's retransmission (seconds) with nothing said. Linux caps it at
-/// `net.core.somaxconn` (4,096 on current kernels).
-const LISTEN_BACKLOG: u32 = 8192;
-
-/// The first address `listen` resolves to, bound with [`LISTEN_BACKLOG`].
-async fn listen(listen: &str) -> std::io::Result<tokio::net::TcpListener> {
-    let mut last = std::io::Error::new(
-        std::io::ErrorKind::AddrNotAvailable,
-        "the address resolves to nothing",
-    );
-    for address in tokio::net::lookup_host(listen).await? {
-        let socket = if address.is_ipv4() {
-            tokio::net::TcpSocket::new_v4()?
-        } else {
-            tokio::net::TcpSocket::new_v6()?
-        };
-        // As std and tokio's own bind do: a restart may reuse a port in TIME_WAIT.
-        socket.set_reuseaddr(true)?;
-        match socket.bind(address) {
-            Ok(()) => return socket.listen(LISTEN_BACKLOG),
-            Err(error) => last = error,
-        }
-    }
-    Err(last)
 }
