@@ -196,7 +196,8 @@ impl Accept for PlainIncoming {
 }
 
 /// Answers a connection the server has no place for: `503 rate_limited` with `Retry-After`,
-/// whatever it asked (without reading it), then closes it.
+/// whatever it asked, then closes it. The answer waits for the request head: an HTTP client
+/// (hyper's) drops an answer that comes before it has sent its request.
 async fn turn_away(mut io: TcpStream, _shed: OwnedSemaphorePermit) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let body = format!(
@@ -209,6 +210,14 @@ async fn turn_away(mut io: TcpStream, _shed: OwnedSemaphorePermit) {
     );
     // A client that does not take the answer in time, or has gone, is simply closed on.
     let _ = tokio::time::timeout(TURN_AWAY_LIMIT, async {
+        let mut head = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < TURN_AWAY_HEAD_LIMIT {
+            match io.read(&mut chunk).await? {
+                0 => return Ok(()),
+                n => head.extend_from_slice(&chunk[..n]),
+            }
+        }
         io.write_all(answer.as_bytes()).await?;
         io.shutdown().await?;
         // Closing with the request still unread would reset the connection, and a reset can
@@ -226,6 +235,9 @@ async fn turn_away(mut io: TcpStream, _shed: OwnedSemaphorePermit) {
     })
     .await;
 }
+
+/// The most of a turned-away request's head read before answering it.
+const TURN_AWAY_HEAD_LIMIT: usize = 16 * 1024;
 
 /// The most of a turned-away request read before closing on it.
 const TURN_AWAY_READ_LIMIT: usize = 256 * 1024;
