@@ -40,6 +40,26 @@ pub async fn stalls_until_closed<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// `/healthz`, asked again while the server answers "later" (503), up to a hundred times.
+async fn health_once_served(base: &str) -> StatusCode {
+    let client = reqwest::Client::new();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..100 {
+        status = client
+            .get(format!("{base}{}", paths::HEALTH))
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .expect("/healthz answers")
+            .status();
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
 #[tokio::test]
 async fn half_sent_heads_are_cut_off_and_health_answers_while_the_cap_is_taken() {
     let cap = 4;
@@ -54,22 +74,7 @@ async fn half_sent_heads_are_cut_off_and_health_answers_while_the_cap_is_taken()
     }
     // Past the cap the server says "later" (503) at once; once the head deadline has cut the
     // slow ones off, it answers.
-    let client = reqwest::Client::new();
-    let mut status = StatusCode::SERVICE_UNAVAILABLE;
-    for _ in 0..100 {
-        status = client
-            .get(format!("{}{}", server.url, paths::HEALTH))
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .expect("/healthz answers")
-            .status();
-        if status != StatusCode::SERVICE_UNAVAILABLE {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health_once_served(&server.url).await, StatusCode::OK);
     for client in slow {
         client.await.expect("task").expect("closed by the server");
     }
@@ -144,20 +149,5 @@ async fn past_the_cap_a_connection_is_told_at_once_to_come_back_later() {
 
     // A place freed is a place served.
     drop(held);
-    let client = reqwest::Client::new();
-    let mut status = StatusCode::SERVICE_UNAVAILABLE;
-    for _ in 0..100 {
-        status = client
-            .get(format!("{}{}", server.url, paths::HEALTH))
-            .timeout(Duration::from_secs(20))
-            .send()
-            .await
-            .expect("/healthz answers")
-            .status();
-        if status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health_once_served(&server.url).await, StatusCode::OK);
 }

@@ -1,5 +1,7 @@
 //! Enrollment codes, kiosks, revocation, last seen and heartbeats.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sync_protocol::enroll::Village;
@@ -277,19 +279,23 @@ fn predecessor(
 }
 
 pub(super) fn find(conn: &Connection, kiosk: &KioskRef) -> StoreResult<Option<KioskRecord>> {
-    // Every signed request runs one of these: kept prepared on the connection.
+    // Every signed request runs one of these: the SQL is built once and the statement kept
+    // prepared on the connection.
+    static BY_ID: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"));
+    // The number's active holder, else its latest.
+    static BY_NUMBER: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_number = ?1
+             ORDER BY revoked_at IS NULL DESC, enrolled_at DESC, rowid DESC LIMIT 1"
+        )
+    });
     let row = match kiosk {
         KioskRef::Id(id) => conn
-            .prepare_cached(&format!(
-                "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_id = ?1"
-            ))
+            .prepare_cached(&BY_ID)
             .and_then(|mut statement| statement.query_row([id], kiosk_row)),
-        // The number's active holder, else its latest.
         KioskRef::Number(number) => conn
-            .prepare_cached(&format!(
-                "SELECT {KIOSK_COLUMNS} FROM kiosks WHERE kiosk_number = ?1
-                 ORDER BY revoked_at IS NULL DESC, enrolled_at DESC, rowid DESC LIMIT 1"
-            ))
+            .prepare_cached(&BY_NUMBER)
             .and_then(|mut statement| statement.query_row([number], kiosk_row)),
     };
     row.optional()
