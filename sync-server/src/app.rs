@@ -3,8 +3,9 @@
 //! the staff pages under `/staff`.
 //!
 //! Middleware, outermost first: `Date` header → request log and metrics → JSON error bodies
-//! for framework errors → timeout → bounded body read; signed routes add the signature check
-//! after those, so an oversized body is refused before the store is read.
+//! for framework errors → timeout → bounded body read; signed routes add a turn under the
+//! admission gate and then the signature check after those, so an oversized body is refused
+//! before the store is read, and a request turned away costs no signature check.
 //!
 //! One route is different: the staff page's release upload ([`STREAMED_UPLOAD`]) streams its
 //! body to disk under its own cap and a longer deadline (`ReleaseSettings`), after the staff
@@ -20,7 +21,7 @@ use axum::response::{IntoResponse as _, Response};
 use tower::ServiceBuilder;
 
 use crate::api::routes::{self, Access};
-use crate::api::{auth, body, middleware, observe, scraper};
+use crate::api::{admission, auth, body, middleware, observe, scraper};
 use crate::state::AppState;
 
 /// The router over `state`.
@@ -30,9 +31,11 @@ pub fn app(state: AppState) -> Router {
         let handler = match route.access {
             Access::Public => route.handler,
             // route_layer: a wrong method still gets 405, not a signature refusal.
+            // The turn first: a request turned away costs no signature check.
             Access::Signed => route
                 .handler
-                .route_layer(from_fn_with_state(state.clone(), auth::require_signature)),
+                .route_layer(from_fn_with_state(state.clone(), auth::require_signature))
+                .route_layer(from_fn_with_state(state.clone(), admission::admit)),
             Access::Scraper => route
                 .handler
                 .route_layer(from_fn_with_state(state.clone(), scraper::require_token)),

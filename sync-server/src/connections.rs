@@ -69,6 +69,8 @@ pub struct ConnectionGauge {
     slots: Arc<Semaphore>,
     /// Connections past the cap being told to come back later.
     shed: Arc<Semaphore>,
+    /// Fewer free places than this is [`ConnectionGauge::crowded`].
+    crowded_below: usize,
     inner: Arc<GaugeInner>,
 }
 
@@ -97,6 +99,7 @@ impl ConnectionGauge {
         Self {
             slots: Arc::new(Semaphore::new(max_connections.max(1))),
             shed: Arc::new(Semaphore::new(shed_room(max_connections))),
+            crowded_below: shed_room(max_connections).min(max_connections / 4),
             inner: Arc::default(),
         }
     }
@@ -123,6 +126,12 @@ impl ConnectionGauge {
             _permit: permit,
             gauge: Arc::clone(&self.inner),
         }
+    }
+
+    /// Fewer than a quarter of the places are free (at most [`shed_room`]): connections are
+    /// closed after their response rather than kept alive, so places turn over.
+    pub fn crowded(&self) -> bool {
+        self.slots.available_permits() < self.crowded_below
     }
 
     /// Connections open now (TLS handshakes included).
@@ -305,10 +314,15 @@ impl Default for Backoff {
 
 /// Serves every connection `incoming` yields until `shutdown` resolves, then stops accepting
 /// (dropping `incoming` closes the socket) and returns once the open connections are done:
-/// idle ones close at once, those in a request after it.
+/// idle ones close at once, those in a request after it. While `gauge` is [crowded], each
+/// response closes its connection: a booth's kept-alive connection would otherwise sit idle
+/// on a place for the head deadline after its last request.
+///
+/// [crowded]: ConnectionGauge::crowded
 pub(crate) async fn serve<I: Accept>(
     mut incoming: I,
     router: Router,
+    gauge: ConnectionGauge,
     header_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send,
 ) {
@@ -324,9 +338,22 @@ pub(crate) async fn serve<I: Accept>(
         };
         let Accepted { io, remote, place } = accepted;
         let router = router.clone();
+        let gauge = gauge.clone();
         let service = tower::service_fn(move |mut request: hyper::Request<Incoming>| {
             request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request.map(axum::body::Body::new))
+            let answer = router.clone().oneshot(request.map(axum::body::Body::new));
+            let gauge = gauge.clone();
+            async move {
+                let mut response = answer.await?;
+                if gauge.crowded() {
+                    // hyper closes the connection after a response that says so.
+                    response.headers_mut().insert(
+                        axum::http::header::CONNECTION,
+                        axum::http::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
         });
         let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

@@ -9,6 +9,8 @@
 //! - [`api`]: the kiosk API (route table, signatures, nonces, body limits, error bodies,
 //!   enrollment codes, rate limits, metrics, OpenAPI) and [`staff`]: the county staff's web app
 //!   under `/staff` (accounts, review, content, fleet, audit), server-rendered HTML.
+//! - [`gate`]: a bounded place to work (places, a bounded queue, a wait limit), under staff
+//!   password checks and the booth API's admission ([`api::admission`]).
 //! - [`shared`]: the replay memory and guessing limits, in memory for one process or in
 //!   PostgreSQL for several instances on one database.
 //! - [`state`]: [`state::AppState`], what every handler shares; [`settings`]: limits and
@@ -32,6 +34,7 @@ pub mod app;
 pub mod connections;
 pub mod data_dir;
 pub mod domain;
+pub mod gate;
 pub mod key_file;
 pub mod release_keys;
 pub mod release_shelf;

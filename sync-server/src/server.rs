@@ -116,6 +116,37 @@ fn log_sealed(report: SealReport, newest: u32) {
     }
 }
 
+/// How many connections the kernel may hold for the server before it accepts them (Linux caps
+/// it at `net.core.somaxconn`, 4096 by default). tokio's own `bind` asks for 1,024: a fleet
+/// returning at once overflowed it, and a booth whose connection attempts the kernel dropped
+/// timed out without an answer; waiting here, it is accepted and answered once a place frees.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// Listens on `address` (`host:port`, the first address it resolves to) with
+/// [`LISTEN_BACKLOG`].
+pub async fn bind(address: &str) -> std::io::Result<TcpListener> {
+    let mut last_error = None;
+    for resolved in tokio::net::lookup_host(address).await? {
+        let socket = if resolved.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std's and tokio's own bind do: a restarted server need not wait out TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(resolved) {
+            Ok(()) => return socket.listen(LISTEN_BACKLOG),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
+}
+
 /// [`open_state`] then [`serve`].
 pub async fn run(
     listener: TcpListener,
@@ -163,7 +194,8 @@ async fn serve_on(
         tracing::info!("shutting down: finishing requests in flight");
         let _ = stopping.send(());
     };
-    let serving = connections::serve(incoming, app(state), header_timeout, graceful);
+    let gauge = state.connections().clone();
+    let serving = connections::serve(incoming, app(state), gauge, header_timeout, graceful);
     let deadline = async move {
         if stop_requested.await.is_ok() {
             tokio::time::sleep(grace).await;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::api::admission::AdmissionSettings;
 use crate::api::rate_limit::EnrollLimits;
 use crate::api::scraper::ScraperToken;
 use crate::domain::access::SessionLifetime;
@@ -38,6 +39,8 @@ pub struct Settings {
     /// backlog. Keep it well below the process's open-file limit (`ulimit -n`): the store and
     /// the logs need descriptors too.
     pub max_connections: usize,
+    /// Signed booth requests worked on at once, and those waiting for a turn (then 503).
+    pub admission: AdmissionSettings,
     pub session_lifetime: SessionLifetime,
     /// Cookies get `Secure`: set when the server speaks TLS.
     pub secure_cookies: bool,
@@ -172,6 +175,7 @@ impl Default for Settings {
             password_queue: 4 * cores,
             header_timeout: Duration::from_secs(10),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            admission: AdmissionSettings::for_cores(cores),
             session_lifetime: SessionLifetime::default(),
             secure_cookies: false,
             review_rules: KindRules::default(),

@@ -16,6 +16,7 @@ use crate::api::nonces::Nonces;
 use crate::api::rate_limit::EnrollLimit;
 use crate::api::throttle::DownloadGate;
 use crate::connections::{self, ConnectionGauge};
+use crate::gate::Gate;
 use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
 use crate::shared::SharedState;
@@ -41,6 +42,8 @@ struct Shared {
     guards: SharedState,
     password_gate: PasswordGate,
     connections: ConnectionGauge,
+    /// The turns of signed booth requests ([`crate::api::admission`]).
+    admission: Gate,
     metrics: Metrics,
     /// When `last_seen` was last written per kiosk, to write it at most every
     /// `settings.last_seen_every`.
@@ -90,6 +93,7 @@ impl AppState {
                     settings.max_connections,
                     connections::open_file_limit(),
                 )),
+                admission: settings.admission.gate(),
                 store,
                 server_id,
                 county,
@@ -100,6 +104,11 @@ impl AppState {
                 catalog: CatalogCache::default(),
             }),
         })
+    }
+
+    /// The turns of signed booth requests.
+    pub fn admission(&self) -> &Gate {
+        &self.shared.admission
     }
 
     pub fn store(&self) -> &dyn Store {

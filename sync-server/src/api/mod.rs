@@ -3,6 +3,8 @@
 //!
 //! - [`routes`]: the route table, one file per endpoint (enroll, submissions, feeds,
 //!   heartbeat, releases, health, metrics, openapi).
+//! - [`admission`]: how many signed requests are worked on at once and how many wait, each
+//!   for a bounded time (beyond: 503 with `Retry-After`).
 //! - [`throttle`]: the cap on bundle downloads at once and the pace of each.
 //! - [`auth`]: signed-request verification (RFC 9421 style, see `sync_protocol::signing`),
 //!   with [`nonces`] (replay memory) in front of the handlers.
@@ -17,6 +19,7 @@
 //!   checks; [`openapi`]: the hand-written OpenAPI
 //!   document at `/api/v1/openapi.json`.
 
+pub mod admission;
 pub mod auth;
 pub mod body;
 pub mod enroll_codes;

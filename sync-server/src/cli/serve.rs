@@ -21,6 +21,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail, ensure};
+use sync_server::api::admission::AdmissionSettings;
 use sync_server::api::scraper::ScraperToken;
 use sync_server::data_dir::{self, DataDir};
 use sync_server::key_file::{KeyFile, KeyLock};
@@ -65,6 +66,17 @@ pub struct Args {
     /// open-file limit (`ulimit -n`) if that leaves no room for them.
     #[arg(long, value_name = "N", default_value_t = sync_server::settings::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Signed booth requests worked on at once [default: 32 per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    max_in_flight: Option<u32>,
+    /// Signed booth requests that may wait for a turn; more are answered 503 with
+    /// Retry-After at once [default: 4 times --max-in-flight].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_048_576))]
+    admission_queue: Option<u32>,
+    /// The longest a signed booth request waits for a turn before it is answered 503 with
+    /// Retry-After, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    admission_wait_ms: u64,
     /// Working days staff have to call back and fix a 不满意/非常不满意 rating.
     #[arg(long, value_name = "N", default_value_t = sync_server::domain::ratings::DEFAULT_FOLLOW_UP_DAYS)]
     follow_up_days: u32,
@@ -82,6 +94,21 @@ pub struct Args {
 }
 
 impl Args {
+    /// The admission bounds the options give, the defaults for this machine where they say
+    /// nothing.
+    fn admission(&self) -> AdmissionSettings {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let defaults = AdmissionSettings::for_cores(cores);
+        let in_flight = self
+            .max_in_flight
+            .map_or(defaults.in_flight, |n| n as usize);
+        AdmissionSettings {
+            in_flight,
+            queue: self.admission_queue.map_or(4 * in_flight, |n| n as usize),
+            wait: std::time::Duration::from_millis(self.admission_wait_ms),
+        }
+    }
+
     pub fn json_logs(&self) -> bool {
         self.log_format == LogFormat::Json
     }
@@ -104,14 +131,12 @@ impl Args {
             .as_deref()
             .map(metrics_token)
             .transpose()?;
-        let listener = tokio::net::TcpListener::bind(&self.listen)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}: pick a free address with --listen",
-                    self.listen
-                )
-            })?;
+        let listener = server::bind(&self.listen).await.with_context(|| {
+            format!(
+                "cannot listen on {}: pick a free address with --listen",
+                self.listen
+            )
+        })?;
         let address = listener.local_addr()?;
         if tls.is_none() && !self.allow_plain_http && !address.ip().is_loopback() {
             bail!(
@@ -142,6 +167,7 @@ impl Args {
             tls_pin,
             follow_up_days: self.follow_up_days,
             max_connections: self.max_connections,
+            admission: self.admission(),
             metrics_token,
             store: paths.store.clone(),
             ..Settings::default()

@@ -7,12 +7,14 @@
 //! 19 MiB and a thread of its own: 256 wrong guesses in 15 s grew the server from 433 MiB to
 //! 4.8 GiB. The hashing functions themselves are private, so no caller can go around it.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::oneshot;
+
+use crate::gate::{Gate, HeldAll};
 
 /// The shortest password accepted; long passphrases are the better habit than symbols.
 pub const MIN_LENGTH: usize = 10;
@@ -73,9 +75,7 @@ fn decoy_hash() -> &'static str {
 }
 
 /// Too many password checks are running or waiting: the caller says so and asks to retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the server is busy checking other passwords: try again in a few seconds")]
-pub struct Busy;
+pub use crate::gate::Busy;
 
 /// The one way to run argon2 in a process: `slots` runs at once, each on one of `slots`
 /// threads of the gate's own, `queue` more waiting, [`Busy`] for any beyond.
@@ -85,10 +85,7 @@ pub struct Busy;
 /// it grew the server by hundreds of MiB that it never gave back.
 #[derive(Debug)]
 pub struct PasswordGate {
-    slots: Arc<Semaphore>,
-    size: usize,
-    queue: usize,
-    waiting: AtomicUsize,
+    gate: Gate,
     runs: AtomicU64,
     workers: mpsc::Sender<Job>,
 }
@@ -107,19 +104,6 @@ fn work_on(jobs: &Mutex<mpsc::Receiver<Job>>) {
     }
 }
 
-/// A place in the queue; leaving it (served, or the request dropped) frees it.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Every slot of a gate, taken by [`PasswordGate::hold_all`]; dropping it gives them back.
-#[derive(Debug)]
-pub struct Held(#[allow(dead_code, reason = "held for its drop")] OwnedSemaphorePermit);
-
 impl PasswordGate {
     /// `slots` runs at once (at least one) and `queue` waiting.
     pub fn new(slots: usize, queue: usize) -> Self {
@@ -136,16 +120,9 @@ impl PasswordGate {
                 Err(error) => tracing::error!(error = %error, "cannot start an argon2 thread"),
             }
         }
-        let slots = Arc::new(Semaphore::new(size));
-        if size == 0 {
-            // No thread, no slot: every check is refused as busy, never left hanging.
-            slots.close();
-        }
         Self {
-            slots,
-            size: size.max(1),
-            queue,
-            waiting: AtomicUsize::new(0),
+            // No thread, no place: every check is refused as busy, never left hanging.
+            gate: Gate::new(size, queue, None),
             runs: AtomicU64::new(0),
             workers: jobs,
         }
@@ -157,26 +134,13 @@ impl PasswordGate {
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
     {
-        let permit = match Arc::clone(&self.slots).try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.queue {
-                    self.waiting.fetch_sub(1, Ordering::AcqRel);
-                    return Err(Busy);
-                }
-                let _place = Waiting(&self.waiting);
-                Arc::clone(&self.slots)
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Busy)?
-            }
-        };
+        let place = self.gate.enter().await?;
         self.runs.fetch_add(1, Ordering::Relaxed);
         let (reply, answer) = oneshot::channel();
-        // The permit goes with the work: a request dropped meanwhile does not free the slot
+        // The place goes with the work: a request dropped meanwhile does not free the slot
         // while argon2 still runs.
         let job: Job = Box::new(move || {
-            let _permit = permit;
+            let _place = place;
             let _ = reply.send(work());
         });
         self.workers.send(job).map_err(|_| Busy)?;
@@ -217,7 +181,7 @@ impl PasswordGate {
 
     /// Requests waiting for a slot now.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Acquire)
+        self.gate.waiting()
     }
 
     /// argon2 runs started so far.
@@ -227,13 +191,8 @@ impl PasswordGate {
 
     /// Takes every slot until the result is dropped (waiting for runs in progress): what a
     /// flood of checks does, on purpose, for tests.
-    pub async fn hold_all(&self) -> Result<Held, Busy> {
-        let size = u32::try_from(self.size).unwrap_or(u32::MAX);
-        Arc::clone(&self.slots)
-            .acquire_many_owned(size)
-            .await
-            .map(Held)
-            .map_err(|_| Busy)
+    pub async fn hold_all(&self) -> Result<HeldAll, Busy> {
+        self.gate.hold_all().await
     }
 }
 

@@ -1,17 +1,22 @@
 //! Slow clients (slowloris): a connection that sends half a request head and then nothing is
 //! closed once the head deadline passes, connections are capped, and the server answers a
 //! real request while the cap is taken by such clients. Plain HTTP here; the same over TLS in
-//! `tls`. Past the cap a plain connection is answered `503` with `Retry-After` at once.
+//! `tls`. Past the cap a plain connection is answered `503` with `Retry-After` at once, and so
+//! is a booth's request past the admission gate's queue, or after its longest wait for a turn.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use std::sync::Arc;
+
+use sync_protocol::feed::Feed;
 use sync_protocol::paths;
+use sync_server::api::admission::AdmissionSettings;
 use sync_server::settings::Settings;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use crate::common::{TestServer, test_settings};
+use crate::common::{TestServer, refusal, test_settings};
 
 /// The start of a request head, never finished.
 pub const HALF_A_HEAD: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
@@ -150,4 +155,124 @@ async fn past_the_cap_a_connection_is_told_at_once_to_come_back_later() {
     // A place freed is a place served.
     drop(held);
     assert_eq!(health_once_served(&server.url).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn past_the_admission_queue_a_booth_request_is_told_at_once_to_come_back_later() {
+    let server = TestServer::start_with(Settings {
+        admission: AdmissionSettings {
+            in_flight: 1,
+            queue: 1,
+            wait: Duration::from_millis(500),
+        },
+        ..test_settings()
+    })
+    .await;
+    let kiosk = Arc::new(server.enroll("石门村").await);
+    let gate = server.state.admission();
+    // Every turn taken, as a storm of uploads would.
+    let held = gate.hold_all().await.expect("the gate");
+
+    // One request waits its turn in the queue...
+    let queued = {
+        let kiosk = Arc::clone(&kiosk);
+        tokio::spawn(async move { kiosk.get(&paths::feed(Feed::Notices), "").await })
+    };
+    for _ in 0..600 {
+        if gate.waiting() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(gate.waiting(), 1, "one request waits for a turn");
+
+    // ...the next finds the queue full and is answered at once, before its signature is
+    // looked at (this one has none, and gets no 401).
+    let refused = reqwest::Client::new()
+        .get(format!("{}{}", server.url, paths::feed(Feed::Notices)))
+        .timeout(Duration::from_secs(20))
+        .send()
+        .await
+        .expect("answered at once");
+    let retry_after = refused.headers().get("retry-after").cloned();
+    let (status, body) = refusal(refused).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body.code.as_str(), "rate_limited", "{}", body.message);
+    assert_eq!(
+        retry_after.as_ref().and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    // A booth's probe is not a booth request: it still tells "up".
+    assert_eq!(health_once_served(&server.url).await, StatusCode::OK);
+
+    // The queued one waits no longer than the limit, then hears the same.
+    let (status, body) = refusal(queued.await.expect("the queued request")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body.code.as_str(), "rate_limited", "{}", body.message);
+    assert_eq!(gate.refused(), 2);
+
+    // A turn freed is a turn served.
+    drop(held);
+    let served = kiosk.get(&paths::feed(Feed::Notices), "").await;
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(gate.busy(), 0);
+}
+
+/// Sends a keep-alive `GET /healthz` on a new connection and reads until the server closes
+/// it or 2 s pass: the answer, and whether it was closed.
+async fn health_on_a_kept_alive_connection(address: &str) -> (String, bool) {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("request");
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer))
+        .await
+        .is_ok();
+    (String::from_utf8_lossy(&answer).to_lowercase(), closed)
+}
+
+#[tokio::test]
+async fn near_the_cap_a_connection_is_closed_after_its_answer_instead_of_kept_idle() {
+    let cap = 8;
+    let server = TestServer::start_with(Settings {
+        header_timeout: Duration::from_secs(120),
+        max_connections: cap,
+        ..test_settings()
+    })
+    .await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let connections = server.state.connections().clone();
+
+    // Room to spare: the connection is kept alive for the booth's next request.
+    let (answer, closed) = health_on_a_kept_alive_connection(&address).await;
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(!answer.contains("connection: close"), "{answer}");
+    assert!(!closed, "kept alive while there is room");
+
+    // All but one place held by clients that are slow to send.
+    let mut held = Vec::new();
+    for _ in 0..cap - 1 {
+        let mut stream = TcpStream::connect(&address).await.expect("connect");
+        stream.write_all(HALF_A_HEAD).await.expect("half a head");
+        held.push(stream);
+    }
+    for _ in 0..600 {
+        if connections.open() >= cap - 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        connections.crowded(),
+        "{} of {cap} open",
+        connections.open()
+    );
+
+    // Crowded: answered, then let go, so the place is free for the next booth at once.
+    let (answer, closed) = health_on_a_kept_alive_connection(&address).await;
+    assert!(answer.starts_with("http/1.1 200"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(closed, "closed after its answer");
 }

@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use crate::api::error::ApiError;
 use crate::connections::ConnectionGauge;
+use crate::gate::Gate;
 use crate::state::AppState;
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
@@ -14,6 +15,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     let kiosks = state.store().list_kiosks().await?;
     let mut text = state.metrics().render(&stats, &kiosks, Utc::now());
     connections(&mut text, state.connections());
+    admission(&mut text, state.admission());
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -41,5 +43,26 @@ fn connections(out: &mut String, gauge: &ConnectionGauge) {
         gauge.open(),
         gauge.peak(),
         gauge.turned_away()
+    );
+}
+
+/// The admission gate's figures: signed requests being worked on, waiting for a turn, and
+/// told to come back later.
+fn admission(out: &mut String, gate: &Gate) {
+    use std::fmt::Write as _;
+    let _ = write!(
+        out,
+        "# HELP sync_admission_in_flight Signed booth requests being worked on now.\n\
+         # TYPE sync_admission_in_flight gauge\n\
+         sync_admission_in_flight {}\n\
+         # HELP sync_admission_waiting Signed booth requests waiting for a turn now.\n\
+         # TYPE sync_admission_waiting gauge\n\
+         sync_admission_waiting {}\n\
+         # HELP sync_admission_refused_total Signed booth requests answered 503 at admission.\n\
+         # TYPE sync_admission_refused_total counter\n\
+         sync_admission_refused_total {}\n",
+        gate.busy(),
+        gate.waiting(),
+        gate.refused()
     );
 }
