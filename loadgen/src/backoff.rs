@@ -1,6 +1,6 @@
 //! When a simulated booth tries again: `kiosk-core`'s rule (exponential with full jitter,
-//! `rand(0, min(cap, base·2^n))`, never earlier than the server's `Retry-After`), with the
-//! curve shortened by the compression factor. `Retry-After` is not shortened: it is the real
+//! `rand(0, min(cap, base·2^n))`, when nothing says how long; after `Retry-After: s`, a random
+//! wait in `[s, s + min(s, cap)]`), with the curve shortened by the compression factor. `Retry-After` is not shortened: it is the real
 //! server's real time.
 
 use std::time::Duration;
@@ -65,11 +65,14 @@ impl Backoff {
             .unwrap_or(self.policy.cap)
             .min(self.policy.cap);
         self.failures = self.failures.saturating_add(1);
-        let jittered = up_to(rng, ceiling);
-        let floor = retry_after
-            .unwrap_or_default()
-            .min(self.policy.max_retry_after);
-        jittered.max(floor)
+        match retry_after {
+            // The server's word, spread over one more such window; never doubled.
+            Some(asked) => {
+                let floor = asked.min(self.policy.max_retry_after);
+                floor + up_to(rng, floor.min(self.policy.cap))
+            }
+            None => up_to(rng, ceiling),
+        }
     }
 
     pub fn reset(&mut self) {
@@ -104,8 +107,12 @@ mod tests {
         assert!(backoff.next_delay(&mut rng, None) <= Duration::from_secs(1));
         let floored = backoff.next_delay(&mut rng, Some(Duration::from_secs(30)));
         assert!(floored >= Duration::from_secs(30));
+        for _ in 0..20 {
+            let told = backoff.next_delay(&mut rng, Some(Duration::from_secs(5)));
+            assert!(told >= Duration::from_secs(5) && told <= Duration::from_secs(10));
+        }
         let bounded = backoff.next_delay(&mut rng, Some(Duration::from_secs(86_400)));
-        assert!(bounded >= Duration::from_secs(3600) && bounded < Duration::from_secs(3601));
+        assert!(bounded >= Duration::from_secs(3600) && bounded <= Duration::from_secs(3900));
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! When to try again after a failure: exponential backoff with full jitter
-//! (`rand(0, min(cap, base·2^n))`), never earlier than the server's `Retry-After`.
+//! (`rand(0, min(cap, base·2^n))`) when nothing says how long to wait; when the server said
+//! `Retry-After: s`, a random wait in `[s, 2s]` (the spread at most the cap), however many
+//! times it said so.
+//!
+//! The server's answer wins over the curve: a server that answers is up and knows its load,
+//! and a booth that kept doubling past what it was told stayed away long after the server had
+//! room. In a storm of 14,000 booths told "5 s" again and again, the doubling left the server
+//! nearly idle for minutes while the last booths waited out 5-minute backoffs
+//! (docs/benchmarks.md, "A reconnect storm").
 //!
 //! Full jitter applies to the very first retry too: when a village's power comes back, every
 //! booth in the county reconnects in the same second unless each one waits its own random time.
@@ -62,13 +70,19 @@ impl Backoff {
     pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Delay {
         let ceiling = ceiling(self.policy, self.failures);
         self.failures = self.failures.saturating_add(1);
-        let jittered = random_up_to(&mut self.rng, ceiling);
-        let floor = retry_after
-            .unwrap_or_default()
-            .min(self.policy.max_retry_after);
-        Delay {
-            total: jittered.max(floor),
-            floor,
+        match retry_after {
+            Some(asked) => {
+                let floor = asked.min(self.policy.max_retry_after);
+                let spread = random_up_to(&mut self.rng, floor.min(self.policy.cap));
+                Delay {
+                    total: floor + spread,
+                    floor,
+                }
+            }
+            None => Delay {
+                total: random_up_to(&mut self.rng, ceiling),
+                floor: Duration::ZERO,
+            },
         }
     }
 
@@ -163,18 +177,35 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_is_a_floor_and_is_bounded() {
+    fn retry_after_is_honoured_spread_over_one_more_window_and_bounded() {
         let mut backoff = Backoff::with_rng(policy(), fastrand::Rng::with_seed(3));
-        let delay = backoff.next_delay(Some(Duration::from_secs(30)));
-        assert_eq!(delay.total, Duration::from_secs(30));
-        assert_eq!(delay.floor, Duration::from_secs(30));
-        for _ in 0..20 {
-            let delay = backoff.next_delay(Some(Duration::from_secs(30)));
-            assert!(delay.total >= Duration::from_secs(30));
+        let asked = Duration::from_secs(30);
+        let mut waits = Vec::new();
+        // However often the server says it, the booth comes back in [30 s, 60 s]: it does not
+        // double past what it was told.
+        for _ in 0..40 {
+            let delay = backoff.next_delay(Some(asked));
+            assert_eq!(delay.floor, asked);
+            assert!(
+                delay.total >= asked && delay.total <= 2 * asked,
+                "{delay:?}"
+            );
+            waits.push(delay.total);
         }
+        assert!(
+            waits.iter().any(|w| *w < Duration::from_secs(40)),
+            "spread low"
+        );
+        assert!(
+            waits.iter().any(|w| *w > Duration::from_secs(50)),
+            "spread high"
+        );
         let absurd = backoff.next_delay(Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(absurd.floor, Duration::from_secs(3_600));
         assert!(absurd.total >= absurd.floor);
+        assert!(absurd.total <= absurd.floor + policy().cap);
+        // Without a Retry-After the curve goes on from the failures counted.
+        assert!(backoff.next_delay(None).total <= policy().cap);
     }
 
     #[test]

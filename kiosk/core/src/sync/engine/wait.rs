@@ -1,4 +1,5 @@
-//! Waiting after a failure: backoff with jitter, floored by `Retry-After`, ended early by a
+//! Waiting after a failure: backoff with jitter, or the server's `Retry-After` (spread over up to
+//! one more such window, never doubled: `sync::backoff`), ended early by a
 //! wake-up or, after a network failure, by the first answer to a `GET /healthz` probe.
 
 use tokio::time::Instant;
