@@ -162,7 +162,10 @@ mod tests {
         let held = gate.hold_all().await.unwrap();
         let started = std::time::Instant::now();
         assert_eq!(gate.enter().await.unwrap_err(), Busy);
-        assert!(started.elapsed() >= limit, "refused only once the limit passed");
+        assert!(
+            started.elapsed() >= limit,
+            "refused only once the limit passed"
+        );
         assert_eq!(gate.waiting(), 0, "a refused waiter leaves the queue");
         assert_eq!(gate.refused(), 1);
         drop(held);
