@@ -12,6 +12,7 @@ use std::sync::Arc;
 use sync_protocol::feed::Feed;
 use sync_protocol::paths;
 use sync_server::api::admission::AdmissionSettings;
+use sync_server::connections::ConnectionGauge;
 use sync_server::settings::Settings;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
@@ -104,6 +105,24 @@ async fn an_idle_keep_alive_connection_is_closed_too() {
     assert!(answer.starts_with(b"HTTP/1.1 200"), "{answer:?}");
 }
 
+/// Opens `n` connections that send half a request head and nothing more, and waits (up to
+/// 30 s) until the server holds a place for each of them.
+async fn hold_places(address: &str, n: usize, connections: &ConnectionGauge) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let mut stream = TcpStream::connect(address).await.expect("connect");
+        stream.write_all(HALF_A_HEAD).await.expect("half a head");
+        held.push(stream);
+    }
+    for _ in 0..600 {
+        if connections.open() >= n {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    held
+}
+
 #[tokio::test]
 async fn past_the_cap_a_connection_is_told_at_once_to_come_back_later() {
     // A head deadline far beyond the test: the held places stay held.
@@ -116,18 +135,7 @@ async fn past_the_cap_a_connection_is_told_at_once_to_come_back_later() {
     .await;
     let address = server.url.trim_start_matches("http://").to_owned();
     let connections = server.state.connections().clone();
-    let mut held = Vec::new();
-    for _ in 0..cap {
-        let mut stream = TcpStream::connect(&address).await.expect("connect");
-        stream.write_all(HALF_A_HEAD).await.expect("half a head");
-        held.push(stream);
-    }
-    for _ in 0..600 {
-        if connections.open() == cap {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let held = hold_places(&address, cap, &connections).await;
     assert_eq!(connections.open(), cap, "the cap is taken");
 
     // Without the answer at the cap this waits in the backlog for two minutes.
@@ -252,18 +260,7 @@ async fn near_the_cap_a_connection_is_closed_after_its_answer_instead_of_kept_id
     assert!(!closed, "kept alive while there is room");
 
     // All but one place held by clients that are slow to send.
-    let mut held = Vec::new();
-    for _ in 0..cap - 1 {
-        let mut stream = TcpStream::connect(&address).await.expect("connect");
-        stream.write_all(HALF_A_HEAD).await.expect("half a head");
-        held.push(stream);
-    }
-    for _ in 0..600 {
-        if connections.open() >= cap - 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let _held = hold_places(&address, cap - 1, &connections).await;
     assert!(
         connections.crowded(),
         "{} of {cap} open",
