@@ -1,6 +1,7 @@
 //! The staff pages' store calls at a province's size: the inbox (a county's first page, a
 //! page deep into it by key, a county's submissions of one status, the most urgent first)
-//! and the fleet page, timed on a SQLite store and on a PostgreSQL one holding the same rows.
+//! and the fleet page (its table, and its summary of the whole scope), timed on a SQLite store
+//! and on a PostgreSQL one holding the same rows.
 //!
 //! ```text
 //! cargo bench -p sync-server --bench staff_scale                  # 1,000,000 submissions
@@ -49,7 +50,7 @@ use sync_server::store::review::{InboxOrder, InboxQuery};
 use sync_server::store::sealed_columns::SUBMISSION_BODY;
 use sync_server::store::sealing::KeyRing;
 use sync_server::store::sqlite::SqliteStore;
-use sync_server::store::staff::FleetQuery;
+use sync_server::store::staff::{FleetQuery, FleetSummaryQuery};
 use sync_server::store::transfer::migrate_store;
 use sync_server::store::values::to_json;
 
@@ -58,7 +59,7 @@ use common::harness::{self, BenchResult, Stats, Table, env_number};
 /// The staff pages' page sizes (`staff::web::review`, `staff::web::fleet`).
 const INBOX_PAGE: u32 = 25;
 const FLEET_PAGE: u32 = 100;
-const ALERT_LIMIT: u32 = 50;
+const ALERT_LIMIT: u32 = 100;
 /// Townships per county; each booth is its own village, as in the countryside.
 const TOWNSHIPS: usize = 12;
 /// The submissions span two years, the newest a day before the fill.
@@ -431,6 +432,7 @@ fn inbox_query(county_name: &str, today: NaiveDate) -> InboxQuery {
 enum Query {
     Inbox(InboxQuery),
     Fleet(FleetQuery),
+    FleetSummary(FleetSummaryQuery),
     Offset { county: String, offset: usize },
 }
 
@@ -478,6 +480,9 @@ async fn measure(
         scope: Scope::County(county0.clone()),
         page: PageAt::First,
         limit: FLEET_PAGE,
+    };
+    let summary = FleetSummaryQuery {
+        scope: Scope::County(county0.clone()),
         alert_limit: ALERT_LIMIT,
         now,
     };
@@ -550,6 +555,17 @@ async fn measure(
                 ..fleet.clone()
             }),
         ),
+        (
+            "fleet summary: a county's counts and first alerts".to_owned(),
+            Query::FleetSummary(summary.clone()),
+        ),
+        (
+            "fleet summary: every booth of the store".to_owned(),
+            Query::FleetSummary(FleetSummaryQuery {
+                scope: Scope::All,
+                ..summary.clone()
+            }),
+        ),
     ];
     for (name, query) in &queries {
         let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
@@ -606,6 +622,7 @@ async fn call(store: &dyn Store, offset: &impl OffsetPage, query: &Query) -> Ben
             }
         }
         Query::Fleet(query) => store.fleet_page(query).await?.kiosks.len(),
+        Query::FleetSummary(query) => store.fleet_summary(query).await?.alerting.len(),
         Query::Offset { county, offset: n } => offset.rows(county, *n).await?,
     })
 }

@@ -26,6 +26,9 @@ pub struct Settings {
     /// `last_seen` is written at most this often per kiosk; every signed request counts as a
     /// sighting, and writing each one would add a commit to every feed read.
     pub last_seen_every: Duration,
+    /// A scope's fleet summary (counts and alerting booths) is counted at most this often
+    /// per instance ([`crate::staff::fleet_summaries`]); zero counts it on every view.
+    pub fleet_summary_keep: Duration,
     /// Guessing staff passwords (login and the own-password page): per address, per name and
     /// address, per name, per remembered browser.
     pub login_limits: LoginLimits,
@@ -170,6 +173,7 @@ impl Default for Settings {
             enroll_limits: EnrollLimits::default(),
             default_page: 100,
             last_seen_every: Duration::from_secs(15),
+            fleet_summary_keep: Duration::from_secs(15),
             login_limits: LoginLimits::default(),
             password_slots: cores,
             password_queue: 4 * cores,

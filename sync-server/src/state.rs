@@ -20,6 +20,7 @@ use crate::gate::Gate;
 use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
 use crate::shared::SharedState;
+use crate::staff::fleet_summaries::FleetSummaries;
 use crate::staff::login_limit::LoginLimit;
 use crate::staff::password::PasswordGate;
 use crate::store::catalog_cache::CatalogCache;
@@ -54,6 +55,8 @@ struct Shared {
     downloads: DownloadGate,
     /// Catalogue feed pages, kept while the catalogue's version holds.
     catalog: CatalogCache,
+    /// Fleet summaries, kept a short while per scope.
+    fleet_summaries: FleetSummaries,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,6 +97,7 @@ impl AppState {
                     connections::open_file_limit(),
                 )),
                 admission: settings.admission.gate(),
+                fleet_summaries: FleetSummaries::new(settings.fleet_summary_keep),
                 store,
                 server_id,
                 county,
@@ -162,6 +166,11 @@ impl AppState {
     /// The catalogue feed as every booth and the review pages read it.
     pub fn catalog(&self) -> &CatalogCache {
         &self.shared.catalog
+    }
+
+    /// The fleet page's counts and alerting booths per scope.
+    pub fn fleet_summaries(&self) -> &FleetSummaries {
+        &self.shared.fleet_summaries
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -191,6 +191,12 @@ pub struct FleetQuery {
     pub page: PageAt<u32>,
     /// Kiosk numbers on the page, at most (each with every kiosk that held it).
     pub limit: u32,
+}
+
+/// What a fleet summary counts and lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetSummaryQuery {
+    pub scope: Scope,
     /// Alerting kiosks listed, at most (the counts are of all of them).
     pub alert_limit: u32,
     /// The time alerts are judged at ([`crate::domain::fleet::alerts`]).
@@ -222,15 +228,7 @@ impl FleetCounts {
     }
 }
 
-/// A page of the fleet.
-///
-/// Why alerts are counted for the whole scope but listed only for some kiosks: an alert is a
-/// booth someone must go to, so it must not hide on page 37 of a county's booths; but at
-/// night, or in a power cut, thousands are offline at once, and a list of thousands helps
-/// nobody and costs every page view. So the store counts each kind of alert over the whole
-/// scope in SQL (the rules' inputs are columns: see
-/// [`HeartbeatAlerts`](crate::domain::fleet::HeartbeatAlerts)) and hands over the first
-/// alerting kiosks, severe ones first, whose alerts the page lists by the same rules.
+/// A page of the fleet: the kiosks in one stretch of kiosk numbers.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FleetPage {
     /// The page's kiosks in the order of [`super::Store::list_kiosks`]: `limit` kiosk numbers
@@ -240,6 +238,23 @@ pub struct FleetPage {
     pub previous: Option<u32>,
     /// [`PageAt::After`] this number for the page after; `None` on the last.
     pub next: Option<u32>,
+}
+
+/// What a fleet page heads with: the scope's counts and its first alerting kiosks.
+///
+/// Why alerts are counted for the whole scope but listed only for some kiosks: an alert is a
+/// booth someone must go to, so it must not hide on page 37 of a county's booths; but at
+/// night, or in a power cut, thousands are offline at once, and a list of thousands helps
+/// nobody and costs every page view. So the store counts each kind of alert over the whole
+/// scope in SQL (the rules' inputs are columns: see
+/// [`HeartbeatAlerts`](crate::domain::fleet::HeartbeatAlerts)) and hands over the first
+/// alerting kiosks, severe ones first, whose alerts the page lists by the same rules.
+///
+/// Apart from [`FleetPage`] because it reads every kiosk of the scope (a province's 500,000
+/// take about 200 ms, docs/benchmarks.md) while a page seeks: the staff pages keep a summary
+/// for a short while (`staff::fleet_summaries`) and the page itself stays live.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FleetSummary {
     pub counts: FleetCounts,
     /// Active kiosks in the whole scope with an alert now: those with a severe one (offline,
     /// paper out, queue not draining) first, then by number; `alert_limit` at most.
@@ -297,9 +312,11 @@ pub trait StaffStore: Send + Sync {
 
     // ── fleet: the kiosks as the staff web app sees and changes them ──
 
-    /// One page of the kiosks in `query.scope` with the scope's counts and the kiosks whose
-    /// alerts lead the page (see [`FleetPage`]).
+    /// One page of the kiosks in `query.scope`, by kiosk number.
     fn fleet_page<'a>(&'a self, query: &'a FleetQuery) -> StoreFuture<'a, FleetPage>;
+    /// The counts of `query.scope`'s kiosks and its first alerting ones (see
+    /// [`FleetSummary`]).
+    fn fleet_summary<'a>(&'a self, query: &'a FleetSummaryQuery) -> StoreFuture<'a, FleetSummary>;
     /// Revokes kiosk `kiosk_id` and writes `audit`, both at once, if the kiosk is in `scope`
     /// and active. Outside the scope it is [`RevokeOutcome::NotFound`]; when nothing changes
     /// (not found, already revoked) no audit line is written.

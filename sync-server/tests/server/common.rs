@@ -36,6 +36,7 @@ pub fn test_settings() -> Settings {
             window: Duration::from_secs(3600),
         },
         last_seen_every: Duration::ZERO,
+        fleet_summary_keep: Duration::ZERO,
         ..Settings::default()
     }
 }

@@ -1,5 +1,6 @@
 //! The fleet page over HTTP: administrators only, their scope only, alerts from real
-//! heartbeats, an enrollment code whose QR code a booth can scan, revocation, escaping.
+//! heartbeats, an enrollment code whose QR code a booth can scan, revocation, escaping, and
+//! the counts kept a short while per scope.
 
 use std::time::Duration;
 
@@ -11,10 +12,11 @@ use sync_protocol::heartbeat::{DeviceHealth, Heartbeat, PrinterHealth};
 use sync_protocol::paths;
 use sync_server::api::enroll_codes;
 use sync_server::domain::access::Role;
+use sync_server::settings::Settings;
 use sync_server::store::KioskRef;
 use sync_server::store::staff::AuditEntry;
 
-use crate::common::{TestKiosk, TestServer, enroll_with_code, refusal};
+use crate::common::{TestKiosk, TestServer, enroll_with_code, refusal, test_settings};
 use crate::staff_client::{Page, StaffClient, add_account};
 
 /// Enrolls a booth in `county/township/village` over HTTP.
@@ -455,6 +457,101 @@ async fn a_heartbeat_with_the_paper_out_shows_an_alert_and_the_booths_health() {
     let page = fleet(&mut english).await;
     page.assert_contains("Paper is out")
         .assert_contains("2 quarantined");
+}
+
+#[tokio::test]
+async fn kept_counts_say_their_age_the_table_stays_live_and_own_changes_count_at_once() {
+    let server = TestServer::start_with(Settings {
+        fleet_summary_keep: Duration::from_secs(3600),
+        ..test_settings()
+    })
+    .await;
+    let kiosk = enroll_at(&server, "示范县/凤岭乡/石门村").await;
+    add_account(server.store(), "admin", Role::Admin, "示范县").await;
+    let mut client = StaffClient::logged_in(&server.url, "admin").await;
+    let alerts = |page: &Page| {
+        between(&page.body, "id=\"alerts-title\"", "</section>")
+            .expect("alerts")
+            .to_owned()
+    };
+    let first = fleet(&mut client).await;
+    first
+        .assert_contains("在用的服务亭 (1)")
+        .assert_lacks("以上数字和提醒统计于");
+    assert!(
+        alerts(&first).contains("需要处理 (0)"),
+        "{}",
+        alerts(&first)
+    );
+    let counted_once = server.state.fleet_summaries().store_counts();
+
+    let out = PrinterHealth {
+        online: false,
+        paper_end: true,
+        paper_near_end: true,
+        cover_open: false,
+    };
+    let response = kiosk
+        .post_json(paths::HEARTBEAT, &heartbeat(Some(out)))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let kept = fleet(&mut client).await;
+    let kept_alerts = alerts(&kept);
+    assert!(
+        kept_alerts.contains("需要处理 (0)") && !kept_alerts.contains("打印纸已用完"),
+        "the counts are the first view's: {kept_alerts}"
+    );
+    assert!(
+        kept_alerts.contains("以上数字和提醒统计于") && kept_alerts.contains("秒前"),
+        "and say how old they are: {kept_alerts}"
+    );
+    assert_eq!(
+        server.state.fleet_summaries().store_counts(),
+        counted_once,
+        "not counted again"
+    );
+    let row = between(
+        &kept.body,
+        &format!("id=\"kiosk-{}\"", kiosk.number()),
+        "</tr>",
+    )
+    .expect("the booth's row");
+    assert!(row.contains("纸已用完"), "the table is read afresh: {row}");
+
+    // A booth enrolled through this instance: counted again, with the paper alert.
+    let second = enroll_at(&server, "示范县/凤岭乡/义江村").await;
+    let counted = fleet(&mut client).await;
+    counted
+        .assert_contains("在用的服务亭 (2)")
+        .assert_lacks("以上数字和提醒统计于");
+    assert!(
+        alerts(&counted).contains(&format!(
+            "#{} 凤岭乡 / 石门村</a> · 打印纸已用完",
+            kiosk.number()
+        )),
+        "{}",
+        alerts(&counted)
+    );
+
+    // A revocation through this instance: counted again at once.
+    let done = client
+        .post(
+            &format!("/staff/fleet/{}/revoke", second.id()),
+            &[("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    client
+        .get("/staff/fleet?done=revoked")
+        .await
+        .assert_ok()
+        .assert_contains("在用的服务亭 (1)")
+        .assert_contains("已停用的服务亭 (1)");
+    assert_eq!(
+        server.state.fleet_summaries().store_counts(),
+        counted_once + 2
+    );
 }
 
 #[tokio::test]

@@ -128,6 +128,8 @@ pub async fn enroll(
             });
         }
     };
+    // The fleet page's counts include the new booth from its next view on this instance.
+    state.fleet_summaries().forget();
     state.enroll_limiter().succeeded(attempt).await;
     let server_time = match &enrollment {
         Enrollment::Repeated(kiosk) => {

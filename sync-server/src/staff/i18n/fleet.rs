@@ -89,6 +89,11 @@ pub const KEYS: &[Entry] = &[
         "只列出前{n}个有提醒的服务亭（先列离线、缺纸、上传受阻的）；上面的数字是全部的。",
         "Only the alerts of the first {n} booths with alerts are listed (offline, out of paper or stuck first); the numbers above count them all.",
     ),
+    (
+        "fleet.counted",
+        "以上数字和提醒统计于{ago}（每{keep}秒至多统计一次）；下面的服务亭列表是现在的。",
+        "The numbers and alerts above were counted {ago} (at most once every {keep} s); the booths below are as of now.",
+    ),
     ("fleet.count.offline", "离线", "Offline"),
     ("fleet.count.paper_out", "纸已用完", "Paper out"),
     (

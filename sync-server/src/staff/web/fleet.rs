@@ -126,6 +126,9 @@ struct FleetPage {
     alert_counts: Vec<(String, u64)>,
     /// The list holds the alerts of only the first [`ALERT_LIMIT`] booths, in words.
     alerts_cut: Option<String>,
+    /// How old the counts and the alert list are, in words, when kept from an earlier view
+    /// ([`crate::staff::fleet_summaries`]).
+    counted: Option<String>,
     /// Rollouts that paused themselves, for county-wide administrators.
     rollout_alerts: Vec<String>,
     active: Vec<KioskView>,
@@ -236,9 +239,12 @@ async fn fleet_page(
             scope: scope.clone(),
             page: at,
             limit: PAGE_SIZE,
-            alert_limit: ALERT_LIMIT,
-            now,
         })
+        .await
+        .map_err(|e| staff.fail(e))?;
+    let summary = state
+        .fleet_summaries()
+        .summary(state.store(), scope, ALERT_LIMIT)
         .await
         .map_err(|e| staff.fail(e))?;
     let rollouts = state
@@ -267,7 +273,7 @@ async fn fleet_page(
     };
     let on_page = |number: u32| fleet.kiosks.iter().any(|k| k.kiosk_number == number);
     let mut alerts = Vec::new();
-    for kiosk in &fleet.alerting {
+    for kiosk in &summary.summary.alerting {
         let number = kiosk.kiosk_number;
         // The page that starts with the booth (numbers after the one before it).
         let href = if on_page(number) {
@@ -279,15 +285,20 @@ async fn fleet_page(
             )
         };
         let place = place(&kiosk.village, with_county);
-        alerts.extend(fleet::alerts(kiosk, now).iter().map(|alert| AlertView {
-            number,
-            place: place.clone(),
-            text: alert_text(alert, now, tr),
-            severe: alert.is_severe(),
-            href: href.clone(),
-        }));
+        // Worded as they were counted, so the list agrees with the numbers above it.
+        alerts.extend(
+            fleet::alerts(kiosk, summary.at)
+                .iter()
+                .map(|alert| AlertView {
+                    number,
+                    place: place.clone(),
+                    text: alert_text(alert, summary.at, tr),
+                    severe: alert.is_severe(),
+                    href: href.clone(),
+                }),
+        );
     }
-    let counts = fleet.counts;
+    let counts = summary.summary.counts;
     let alerts_cut = (alerts.len() as u64) < counts.alerts();
     let (mut active, mut retired) = (Vec::new(), Vec::new());
     for kiosk in &fleet.kiosks {
@@ -332,7 +343,16 @@ async fn fleet_page(
         alert_counts,
         alerts_cut: alerts_cut.then(|| {
             tr.t("fleet.alerts_more")
-                .replace("{n}", &fleet.alerting.len().to_string())
+                .replace("{n}", &summary.summary.alerting.len().to_string())
+        }),
+        // Said once the counts are a second old, as they are when kept from an earlier view.
+        counted: ((now - summary.at).num_seconds() >= 1).then(|| {
+            tr.t("fleet.counted")
+                .replace("{ago}", &ago(summary.at, now, tr))
+                .replace(
+                    "{keep}",
+                    &state.fleet_summaries().keep().as_secs().to_string(),
+                )
         }),
         rollout_alerts,
         active,
@@ -690,6 +710,7 @@ pub async fn revoke(
     {
         // Already revoked (someone was quicker): what was asked for holds either way.
         Ok(RevokeOutcome::Revoked(_) | RevokeOutcome::AlreadyRevoked(_)) => {
+            state.fleet_summaries().forget();
             Ok(Redirect::to("/staff/fleet?done=revoked").into_response())
         }
         Ok(RevokeOutcome::NotFound) => Err(staff.fail(StaffError::NotFound)),

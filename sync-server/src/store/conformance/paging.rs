@@ -22,11 +22,12 @@ use crate::domain::access::Scope;
 use crate::domain::fleet::{self, Alert, KioskRecord};
 use crate::domain::ratings::FollowUpStep;
 use crate::domain::review::ReviewState;
+use crate::staff::fleet_summaries::FleetSummaries;
 use crate::store::catalog_cache::CatalogCache;
 use crate::store::paging::{InboxKey, PageAt, TaskKey};
 use crate::store::ratings::{FollowUpWrite, TaskFilter, TaskQuery};
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewUpdate};
-use crate::store::staff::{AuditEntry, FleetCounts, FleetQuery};
+use crate::store::staff::{AuditEntry, FleetCounts, FleetQuery, FleetSummary, FleetSummaryQuery};
 use crate::store::{IngestItem, IngestOutcome, Store, StoreError};
 
 /// Generates one `#[tokio::test]` per check; `$open` evaluates to `(Arc<dyn Store>, guard)`.
@@ -39,6 +40,7 @@ macro_rules! paging_conformance_tests {
             inbox_pages_keep_the_scope_and_every_filter,
             follow_up_tasks_page_by_key_through_ties_and_arrivals,
             the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_scope,
+            a_fleet_summary_is_kept_for_its_time_counted_once_at_a_time_and_forgotten_after_a_change,
             the_catalogue_version_moves_with_the_feed_and_the_cache_follows_it
         );
     };
@@ -760,10 +762,13 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
         .expect("revoke");
 
     let county = scope("示范县");
-    let query = |page, limit, alert_limit| FleetQuery {
+    let query = |page, limit| FleetQuery {
         scope: county.clone(),
         page,
         limit,
+    };
+    let summary = |alert_limit| FleetSummaryQuery {
+        scope: county.clone(),
         alert_limit,
         now,
     };
@@ -788,10 +793,7 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
         },
         "the rules, as this check expects them"
     );
-    let first = store
-        .fleet_page(&query(PageAt::First, 2, 3))
-        .await
-        .expect("fleet");
+    let first = store.fleet_summary(&summary(3)).await.expect("fleet");
     assert_eq!(first.counts, counts, "counted by the store as by the rules");
     assert_eq!(
         first
@@ -802,18 +804,28 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
         alerting[..3],
         "severe first, then by number, at most the limit"
     );
-    let everything = store
-        .fleet_page(&query(PageAt::First, 100, 100))
-        .await
-        .expect("fleet");
+    let every_alert = store.fleet_summary(&summary(100)).await.expect("fleet");
     assert_eq!(
-        everything
+        every_alert
             .alerting
             .iter()
             .map(|k| k.kiosk_number)
             .collect::<Vec<_>>(),
         alerting
     );
+    assert_eq!(every_alert.counts, counts);
+    assert_eq!(
+        store.fleet_summary(&summary(0)).await.expect("fleet"),
+        FleetSummary {
+            counts,
+            alerting: Vec::new()
+        },
+        "counted, none listed"
+    );
+    let everything = store
+        .fleet_page(&query(PageAt::First, 100))
+        .await
+        .expect("fleet");
     assert_eq!(everything.kiosks, in_scope, "list_kiosks' order");
     assert_eq!((everything.previous, everything.next), (None, None));
 
@@ -821,8 +833,7 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
     let mut pages: Vec<Vec<KioskRecord>> = Vec::new();
     let mut at = PageAt::First;
     loop {
-        let page = store.fleet_page(&query(at, 2, 0)).await.expect("fleet");
-        assert!(page.alerting.is_empty());
+        let page = store.fleet_page(&query(at, 2)).await.expect("fleet");
         assert_eq!(page.previous.is_some(), !pages.is_empty());
         pages.push(page.kiosks);
         match page.next {
@@ -847,7 +858,7 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
     assert!(replaced.iter().any(|k| k.kiosk_id == kiosks[5].kiosk_id));
     let last_number = pages[3][0].kiosk_number;
     let back = store
-        .fleet_page(&query(PageAt::Before(last_number), 2, 0))
+        .fleet_page(&query(PageAt::Before(last_number), 2))
         .await
         .expect("fleet");
     assert_eq!(back.kiosks, pages[2]);
@@ -856,10 +867,18 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
         Some(pages[2].last().expect("kiosk").kiosk_number)
     );
 
+    let village_scope = scope("示范县/白圩镇/那坡村");
     let village = store
         .fleet_page(&FleetQuery {
-            scope: scope("示范县/白圩镇/那坡村"),
-            ..query(PageAt::First, 100, 100)
+            scope: village_scope.clone(),
+            ..query(PageAt::First, 100)
+        })
+        .await
+        .expect("fleet");
+    let village_summary = store
+        .fleet_summary(&FleetSummaryQuery {
+            scope: village_scope,
+            ..summary(100)
         })
         .await
         .expect("fleet");
@@ -874,12 +893,105 @@ pub async fn the_fleet_pages_by_kiosk_number_and_counts_alerts_for_the_whole_sco
     assert_eq!(village.kiosks.len(), 2);
     assert_eq!(
         (
-            village.counts.active,
-            village.counts.offline,
-            village.counts.queue_not_draining
+            village_summary.counts.active,
+            village_summary.counts.offline,
+            village_summary.counts.queue_not_draining
         ),
         (2, 1, 1)
     );
+}
+
+/// [`FleetSummaries`] over this store: what the fleet page shows of a scope's counts.
+pub async fn a_fleet_summary_is_kept_for_its_time_counted_once_at_a_time_and_forgotten_after_a_change(
+    store: Arc<dyn Store>,
+) {
+    let county = scope("示范县");
+    let kiosk = enroll_in(store.as_ref(), place("示范县/凤岭乡/石门村"), 10).await;
+    let neighbour = enroll_in(store.as_ref(), place("邻县/凤岭乡/石门村"), 11).await;
+    let paper_out = async |kiosk: &KioskRecord| {
+        store
+            .record_heartbeat(
+                &kiosk.kiosk_id,
+                &heartbeat(printer(true, true, false)),
+                Utc::now(),
+            )
+            .await
+            .expect("heartbeat");
+    };
+    let kept = Arc::new(FleetSummaries::new(std::time::Duration::from_secs(3600)));
+    let first = kept
+        .summary(store.as_ref(), &county, 10)
+        .await
+        .expect("summary");
+    assert_eq!(
+        (first.summary.counts.active, first.summary.counts.paper_out),
+        (1, 0)
+    );
+    assert_eq!(kept.store_counts(), 1);
+
+    paper_out(&kiosk).await;
+    let again = kept
+        .summary(store.as_ref(), &county, 10)
+        .await
+        .expect("summary");
+    assert_eq!(again.summary, first.summary, "kept: not counted again");
+    assert_eq!(again.at, first.at);
+    assert_eq!(kept.store_counts(), 1);
+
+    // Another scope, or another length of the alert list, is counted for itself.
+    paper_out(&neighbour).await;
+    let everywhere = kept
+        .summary(store.as_ref(), &scope("*"), 10)
+        .await
+        .expect("summary");
+    assert_eq!(
+        (
+            everywhere.summary.counts.active,
+            everywhere.summary.counts.paper_out
+        ),
+        (2, 2)
+    );
+    let shorter = kept
+        .summary(store.as_ref(), &county, 0)
+        .await
+        .expect("summary");
+    assert_eq!(shorter.summary.counts.paper_out, 1);
+    assert!(shorter.summary.alerting.is_empty());
+    assert_eq!(kept.store_counts(), 3);
+
+    // After a change through this instance: counted again, once for ten views at once.
+    kept.forget();
+    let mut views = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (kept, store, county) = (Arc::clone(&kept), Arc::clone(&store), county.clone());
+        views.spawn(async move {
+            kept.summary(store.as_ref(), &county, 10)
+                .await
+                .expect("summary")
+        });
+    }
+    let views = views.join_all().await;
+    assert_eq!(kept.store_counts(), 4, "one count for the ten views");
+    for view in &views {
+        assert_eq!(view.summary.counts.paper_out, 1);
+        assert_eq!(
+            view.summary
+                .alerting
+                .iter()
+                .map(|k| &k.kiosk_id)
+                .collect::<Vec<_>>(),
+            [&kiosk.kiosk_id]
+        );
+    }
+
+    // Kept for no time: counted on every view.
+    let live = FleetSummaries::new(std::time::Duration::ZERO);
+    for _ in 0..3 {
+        live.summary(store.as_ref(), &county, 10)
+            .await
+            .expect("summary");
+    }
+    assert_eq!(live.store_counts(), 3);
 }
 
 pub async fn the_catalogue_version_moves_with_the_feed_and_the_cache_follows_it(

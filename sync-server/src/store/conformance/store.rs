@@ -677,8 +677,6 @@ pub async fn fleet_lists_and_revokes_only_in_scope_with_an_audit_line(store: Arc
                     scope,
                     page: PageAt::First,
                     limit: 100,
-                    alert_limit: 0,
-                    now: t0(),
                 })
                 .await
                 .expect("list")

@@ -20,7 +20,7 @@ use super::filter::Filter;
 use crate::domain::access::Scope;
 use crate::domain::fleet::{self, HeartbeatRecord, KioskRecord};
 use crate::store::paging::{self, Paged};
-use crate::store::staff::{FleetCounts, FleetPage, FleetQuery};
+use crate::store::staff::{FleetCounts, FleetPage, FleetQuery, FleetSummary, FleetSummaryQuery};
 use crate::store::values::{from_json, stored_now, to_json};
 use crate::store::{
     EnrollClaim, EnrollRefusal, Enrollment, KioskRef, NewEnrollCode, Replacement, RevokeOutcome,
@@ -479,8 +479,7 @@ pub(super) async fn list(client: &impl GenericClient) -> StoreResult<Vec<KioskRe
     .await
 }
 
-/// The kiosks in `query.scope`: one page by kiosk number, the scope's counts, and the
-/// kiosks whose alerts lead the page (see [`FleetPage`]); SQLite's in PostgreSQL's SQL.
+/// The kiosks in `query.scope`: one page by kiosk number; SQLite's in PostgreSQL's SQL.
 pub(super) async fn fleet_page(
     client: &impl GenericClient,
     query: &FleetQuery,
@@ -508,6 +507,15 @@ pub(super) async fn fleet_page(
         kiosks,
         previous: numbers.previous,
         next: numbers.next,
+    })
+}
+
+/// The counts of `query.scope`'s kiosks and its first alerting ones (see [`FleetSummary`]).
+pub(super) async fn fleet_summary(
+    client: &impl GenericClient,
+    query: &FleetSummaryQuery,
+) -> StoreResult<FleetSummary> {
+    Ok(FleetSummary {
         counts: fleet_counts(client, query).await?,
         alerting: alerting(client, query).await?,
     })
@@ -596,7 +604,10 @@ fn alert_conditions(filter: &mut Filter, now: DateTime<Utc>) -> [String; 5] {
     ]
 }
 
-async fn fleet_counts(client: &impl GenericClient, query: &FleetQuery) -> StoreResult<FleetCounts> {
+async fn fleet_counts(
+    client: &impl GenericClient,
+    query: &FleetSummaryQuery,
+) -> StoreResult<FleetCounts> {
     let mut filter = scope_filter(&query.scope);
     let [offline, paper_out, near_end, stuck, quarantined] =
         alert_conditions(&mut filter, query.now);
@@ -633,7 +644,7 @@ async fn fleet_counts(client: &impl GenericClient, query: &FleetQuery) -> StoreR
 
 async fn alerting(
     client: &impl GenericClient,
-    query: &FleetQuery,
+    query: &FleetSummaryQuery,
 ) -> StoreResult<Vec<KioskRecord>> {
     if query.alert_limit == 0 {
         return Ok(Vec::new());

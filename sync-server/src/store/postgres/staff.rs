@@ -12,8 +12,8 @@ use super::{PostgresStore, audit, kiosks};
 use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
 use crate::store::audit_chain::{AuditHead, ChainedAudit};
 use crate::store::staff::{
-    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, NewSession,
-    NewStaffUser, StaffSession, StaffStore, StaffUser,
+    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, FleetSummary,
+    FleetSummaryQuery, NewSession, NewStaffUser, StaffSession, StaffStore, StaffUser,
 };
 use crate::store::values::stored_now;
 use crate::store::{KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult};
@@ -573,6 +573,10 @@ impl StaffStore for PostgresStore {
 
     fn fleet_page<'a>(&'a self, query: &'a FleetQuery) -> StoreFuture<'a, FleetPage> {
         Box::pin(async move { kiosks::fleet_page(&self.client().await?, query).await })
+    }
+
+    fn fleet_summary<'a>(&'a self, query: &'a FleetSummaryQuery) -> StoreFuture<'a, FleetSummary> {
+        Box::pin(async move { kiosks::fleet_summary(&self.client().await?, query).await })
     }
 
     fn revoke_kiosk_in<'a>(

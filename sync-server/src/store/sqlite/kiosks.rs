@@ -13,7 +13,7 @@ use super::filter::Filter;
 use crate::domain::access::Scope;
 use crate::domain::fleet::{self, HeartbeatRecord, KioskRecord};
 use crate::store::paging::{self, Paged};
-use crate::store::staff::{FleetCounts, FleetPage, FleetQuery};
+use crate::store::staff::{FleetCounts, FleetPage, FleetQuery, FleetSummary, FleetSummaryQuery};
 use crate::store::{
     EnrollClaim, EnrollRefusal, Enrollment, KioskRef, NewEnrollCode, Replacement, RevokeOutcome,
     StoreError, StoreResult,
@@ -318,8 +318,7 @@ pub(super) fn list(conn: &Connection) -> StoreResult<Vec<KioskRecord>> {
     rows.into_iter().map(KioskRow::into_record).collect()
 }
 
-/// The kiosks in `query.scope`: one page by kiosk number, the scope's counts, and the
-/// kiosks whose alerts lead the page (see [`FleetPage`]).
+/// The kiosks in `query.scope`: one page by kiosk number.
 pub(super) fn fleet_page(conn: &Connection, query: &FleetQuery) -> StoreResult<FleetPage> {
     let numbers = page_numbers(conn, query)?;
     let kiosks = match (numbers.items.first(), numbers.items.last()) {
@@ -343,6 +342,15 @@ pub(super) fn fleet_page(conn: &Connection, query: &FleetQuery) -> StoreResult<F
         kiosks,
         previous: numbers.previous,
         next: numbers.next,
+    })
+}
+
+/// The counts of `query.scope`'s kiosks and its first alerting ones (see [`FleetSummary`]).
+pub(super) fn fleet_summary(
+    conn: &Connection,
+    query: &FleetSummaryQuery,
+) -> StoreResult<FleetSummary> {
+    Ok(FleetSummary {
         counts: fleet_counts(conn, query)?,
         alerting: alerting(conn, query)?,
     })
@@ -427,7 +435,7 @@ fn alert_conditions(filter: &mut Filter, now: DateTime<Utc>) -> [String; 5] {
     ]
 }
 
-fn fleet_counts(conn: &Connection, query: &FleetQuery) -> StoreResult<FleetCounts> {
+fn fleet_counts(conn: &Connection, query: &FleetSummaryQuery) -> StoreResult<FleetCounts> {
     let mut filter = scope_filter(&query.scope);
     let [offline, paper_out, near_end, stuck, quarantined] =
         alert_conditions(&mut filter, query.now);
@@ -477,7 +485,7 @@ fn fleet_counts(conn: &Connection, query: &FleetQuery) -> StoreResult<FleetCount
     })
 }
 
-fn alerting(conn: &Connection, query: &FleetQuery) -> StoreResult<Vec<KioskRecord>> {
+fn alerting(conn: &Connection, query: &FleetSummaryQuery) -> StoreResult<Vec<KioskRecord>> {
     if query.alert_limit == 0 {
         return Ok(Vec::new());
     }

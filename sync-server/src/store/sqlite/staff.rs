@@ -10,8 +10,8 @@ use super::kiosks;
 use crate::domain::access::{LockPolicy, Scope, SessionLifetime};
 use crate::store::audit_chain::{AuditHead, ChainedAudit};
 use crate::store::staff::{
-    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, NewSession,
-    NewStaffUser, StaffSession, StaffStore, StaffUser,
+    AccountRefusal, AuditEntry, AuditFilter, AuditRecord, FleetPage, FleetQuery, FleetSummary,
+    FleetSummaryQuery, NewSession, NewStaffUser, StaffSession, StaffStore, StaffUser,
 };
 use crate::store::{KioskRef, NewEnrollCode, RevokeOutcome, StoreError, StoreFuture, StoreResult};
 
@@ -573,6 +573,14 @@ impl StaffStore for SqliteStore {
         Box::pin(
             self.readers
                 .read(move |conn| kiosks::fleet_page(conn, &query)),
+        )
+    }
+
+    fn fleet_summary<'a>(&'a self, query: &'a FleetSummaryQuery) -> StoreFuture<'a, FleetSummary> {
+        let query = query.clone();
+        Box::pin(
+            self.readers
+                .read(move |conn| kiosks::fleet_summary(conn, &query)),
         )
     }
 
