@@ -27,7 +27,7 @@ pub struct Settings {
     /// sighting, and writing each one would add a commit to every feed read.
     pub last_seen_every: Duration,
     /// A scope's fleet summary (counts and alerting booths) is counted at most this often
-    /// per instance ([`crate::staff::fleet_summaries`]); zero counts it on every view.
+    /// per instance ([`crate::store::fleet_summaries`]); zero counts it on every view.
     pub fleet_summary_keep: Duration,
     /// Guessing staff passwords (login and the own-password page): per address, per name and
     /// address, per name, per remembered browser.

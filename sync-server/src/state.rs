@@ -20,10 +20,10 @@ use crate::gate::Gate;
 use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
 use crate::shared::SharedState;
-use crate::staff::fleet_summaries::FleetSummaries;
 use crate::staff::login_limit::LoginLimit;
 use crate::staff::password::PasswordGate;
 use crate::store::catalog_cache::CatalogCache;
+use crate::store::fleet_summaries::FleetSummaries;
 use crate::store::{Store, StoreError};
 
 /// What every handler shares; cheap to clone.

@@ -4,11 +4,9 @@
 //! - [`password`]: argon2id hashing behind one bounded gate, and the strength rule;
 //!   [`token`]: session and form secrets; [`login_limit`]: the limits on guessing passwords.
 //! - [`i18n`]: the pages' Chinese and English, one table per page group.
-//! - [`fleet_summaries`]: the fleet page's counts, kept a short while per scope.
 //! - [`guide_form`]: the guide editor's form ⇄ catalogue item, pure and unit-tested.
 //! - [`web`]: the `/staff` router and one module per page group.
 
-pub mod fleet_summaries;
 pub mod guide_form;
 pub mod i18n;
 pub mod login_limit;

@@ -13,6 +13,8 @@
 //!   another supertrait.
 //! - [`catalog_cache`]: catalogue feed pages kept in the process while the catalogue's
 //!   version holds, for the booths that all read it.
+//! - [`fleet_summaries`]: the fleet page's counts and alert list, kept a short while per
+//!   scope (they read every booth of the scope).
 //! - [`paging`]: the keys the staff lists page by (never an offset).
 //! - [`sqlite`]: the default backend (one writer thread that batches commits, WAL, read
 //!   connections).
@@ -42,6 +44,7 @@ pub mod catalog_cache;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod content;
+pub mod fleet_summaries;
 pub mod model;
 pub mod paging;
 pub mod postgres;

@@ -252,7 +252,7 @@ pub struct FleetPage {
 ///
 /// Apart from [`FleetPage`] because it reads every kiosk of the scope (a province's 500,000
 /// take about 200 ms, docs/benchmarks.md) while a page seeks: the staff pages keep a summary
-/// for a short while (`staff::fleet_summaries`) and the page itself stays live.
+/// for a short while ([`super::fleet_summaries`]) and the page itself stays live.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FleetSummary {
     pub counts: FleetCounts,

@@ -127,7 +127,7 @@ struct FleetPage {
     /// The list holds the alerts of only the first [`ALERT_LIMIT`] booths, in words.
     alerts_cut: Option<String>,
     /// How old the counts and the alert list are, in words, when kept from an earlier view
-    /// ([`crate::staff::fleet_summaries`]).
+    /// ([`crate::store::fleet_summaries`]).
     counted: Option<String>,
     /// Rollouts that paused themselves, for county-wide administrators.
     rollout_alerts: Vec<String>,

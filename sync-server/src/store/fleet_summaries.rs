@@ -4,8 +4,8 @@
 //! of the database (docs/benchmarks.md, "Staff pages at province scale") — while the page's
 //! own table seeks one stretch of booth numbers by key and costs a few milliseconds. Counted
 //! on every view, each administrator who reloads the page, and every desk of a province
-//! looking at once, would cost that again. Kept for [`Settings::fleet_summary_keep`]
-//! (15 s by default), a scope is counted at most four times a minute per instance however
+//! looking at once, would cost that again. Kept for the server's `fleet_summary_keep`
+//! setting (15 s by default), a scope is counted at most four times a minute per instance however
 //! many look, and the page says how old its counts are.
 //!
 //! Why that staleness is harmless: booths send a heartbeat a minute and the alert rules
@@ -17,7 +17,8 @@
 //! One count per scope at a time: views that arrive while their scope is being counted wait
 //! for that count instead of starting their own.
 //!
-//! [`Settings::fleet_summary_keep`]: crate::settings::Settings::fleet_summary_keep
+//! Beside [`super::catalog_cache`], the other thing the server keeps of the store in memory,
+//! and like it checked on both stores by the paging conformance suite.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,9 +27,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
+use super::staff::{FleetSummary, FleetSummaryQuery};
+use super::{Store, StoreResult};
 use crate::domain::access::Scope;
-use crate::store::staff::{FleetSummary, FleetSummaryQuery};
-use crate::store::{Store, StoreResult};
 
 /// Scopes kept at most. Staff scopes are few (a province has a few thousand townships), but
 /// a bound keeps the map from growing without one.
