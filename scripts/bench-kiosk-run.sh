@@ -122,7 +122,7 @@ breakdown=$(awk '
   /^[0-9a-f]+-[0-9a-f]+ / { name = (NF >= 6) ? $6 : "[anonymous]"; next }
   /^Rss:/ { rss[name] += $2 }
   END { for (n in rss) printf "%8.1f  %s\n", rss[n] / 1024, n }
-' "/proc/$booth_pid/smaps" | sort -rn | head -12)
+' "/proc/$booth_pid/smaps" | sort -rn | awk 'NR <= 12')   # not head: SIGPIPE under pipefail
 stop_booth
 
 echo "kiosk run ($profile build, $(du -m "$kiosk" | cut -f1) MB file), winit + software renderer, Xvfb 1080×1920; $runs starts, $cycles navigation cycles"
