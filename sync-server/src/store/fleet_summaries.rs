@@ -10,9 +10,9 @@
 //!
 //! Why that staleness is harmless: booths send a heartbeat a minute and the alert rules
 //! speak of an hour offline or an hour-old queue, so the counts are a minute old by nature.
-//! The page's table is read afresh on every view. A revocation through this instance drops
-//! its summaries at once ([`FleetSummaries::forget`]), so an administrator sees their own
-//! change; another instance's summaries catch up within the keep time.
+//! The page's table is read afresh on every view. A revocation or an enrollment through this
+//! instance drops its summaries at once ([`FleetSummaries::forget`]), so an administrator sees
+//! their own change; another instance's summaries catch up within the keep time.
 //!
 //! One count per scope at a time: views that arrive while their scope is being counted wait
 //! for that count instead of starting their own.

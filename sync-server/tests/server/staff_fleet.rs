@@ -81,6 +81,31 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     Some(&html[from..to])
 }
 
+/// The fleet page's "needs attention" section.
+fn alerts_section(page: &Page) -> &str {
+    between(&page.body, "id=\"alerts-title\"", "</section>").expect("alerts")
+}
+
+/// The booth's row in the fleet page's table.
+fn booth_row<'a>(page: &'a Page, kiosk: &TestKiosk) -> &'a str {
+    between(
+        &page.body,
+        &format!("id=\"kiosk-{}\"", kiosk.number()),
+        "</tr>",
+    )
+    .expect("the booth's row")
+}
+
+/// A printer whose paper has run out.
+fn paper_out() -> PrinterHealth {
+    PrinterHealth {
+        online: false,
+        paper_end: true,
+        paper_near_end: true,
+        cover_open: false,
+    }
+}
+
 /// What a scanner reads from the page's inline SVG QR code: its dark rectangles
 /// (`M{x} {y}h{w}v{h}H{x}V{y}`) drawn on a white image and decoded.
 fn scan_svg_qr(html: &str) -> String {
@@ -266,7 +291,7 @@ async fn a_revocation_needs_the_box_ticked_is_audited_and_refuses_the_booth() {
         .assert_contains("在用的服务亭 (0)")
         .assert_lacks(&path);
     // Revoked booths raise no alerts, however long unseen.
-    let alerts = between(&page.body, "id=\"alerts-title\"", "</section>").expect("alerts");
+    let alerts = alerts_section(&page);
     assert!(alerts.contains("(0)"), "{alerts}");
 }
 
@@ -403,12 +428,7 @@ async fn a_heartbeat_with_the_paper_out_shows_an_alert_and_the_booths_health() {
     let before = fleet(&mut client).await;
     before.assert_lacks("打印纸已用完");
 
-    let out = PrinterHealth {
-        online: false,
-        paper_end: true,
-        paper_near_end: true,
-        cover_open: false,
-    };
+    let out = paper_out();
     let sent = Heartbeat {
         queue_depth: 4,
         oldest_pending_age_s: Some(90),
@@ -429,7 +449,7 @@ async fn a_heartbeat_with_the_paper_out_shows_an_alert_and_the_booths_health() {
     assert_eq!(ok.status(), StatusCode::OK);
 
     let page = fleet(&mut client).await;
-    let alerts = between(&page.body, "id=\"alerts-title\"", "</section>").expect("alerts");
+    let alerts = alerts_section(&page);
     assert!(
         alerts.contains(&format!(
             "#{} 凤岭乡 / 石门村</a> · 打印纸已用完",
@@ -442,12 +462,7 @@ async fn a_heartbeat_with_the_paper_out_shows_an_alert_and_the_booths_health() {
         !alerts.contains(&format!("#{} ", quiet.number())),
         "a healthy booth raises nothing: {alerts}"
     );
-    let row = between(
-        &page.body,
-        &format!("id=\"kiosk-{}\"", kiosk.number()),
-        "</tr>",
-    )
-    .expect("the booth's row");
+    let row = booth_row(&page, &kiosk);
     for cell in ["在线", "纸已用完", ">4<", "1分钟", ">2<", "0.3.0", "+1.2 s"] {
         assert!(row.contains(cell), "{cell} in {row}");
     }
@@ -469,35 +484,24 @@ async fn kept_counts_say_their_age_the_table_stays_live_and_own_changes_count_at
     let kiosk = enroll_at(&server, "示范县/凤岭乡/石门村").await;
     add_account(server.store(), "admin", Role::Admin, "示范县").await;
     let mut client = StaffClient::logged_in(&server.url, "admin").await;
-    let alerts = |page: &Page| {
-        between(&page.body, "id=\"alerts-title\"", "</section>")
-            .expect("alerts")
-            .to_owned()
-    };
     let first = fleet(&mut client).await;
     first
         .assert_contains("在用的服务亭 (1)")
         .assert_lacks("以上数字和提醒统计于");
     assert!(
-        alerts(&first).contains("需要处理 (0)"),
+        alerts_section(&first).contains("需要处理 (0)"),
         "{}",
-        alerts(&first)
+        alerts_section(&first)
     );
     let counted_once = server.state.fleet_summaries().store_counts();
 
-    let out = PrinterHealth {
-        online: false,
-        paper_end: true,
-        paper_near_end: true,
-        cover_open: false,
-    };
     let response = kiosk
-        .post_json(paths::HEARTBEAT, &heartbeat(Some(out)))
+        .post_json(paths::HEARTBEAT, &heartbeat(Some(paper_out())))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let kept = fleet(&mut client).await;
-    let kept_alerts = alerts(&kept);
+    let kept_alerts = alerts_section(&kept);
     assert!(
         kept_alerts.contains("需要处理 (0)") && !kept_alerts.contains("打印纸已用完"),
         "the counts are the first view's: {kept_alerts}"
@@ -511,12 +515,7 @@ async fn kept_counts_say_their_age_the_table_stays_live_and_own_changes_count_at
         counted_once,
         "not counted again"
     );
-    let row = between(
-        &kept.body,
-        &format!("id=\"kiosk-{}\"", kiosk.number()),
-        "</tr>",
-    )
-    .expect("the booth's row");
+    let row = booth_row(&kept, &kiosk);
     assert!(row.contains("纸已用完"), "the table is read afresh: {row}");
 
     // A booth enrolled through this instance: counted again, with the paper alert.
@@ -526,12 +525,12 @@ async fn kept_counts_say_their_age_the_table_stays_live_and_own_changes_count_at
         .assert_contains("在用的服务亭 (2)")
         .assert_lacks("以上数字和提醒统计于");
     assert!(
-        alerts(&counted).contains(&format!(
+        alerts_section(&counted).contains(&format!(
             "#{} 凤岭乡 / 石门村</a> · 打印纸已用完",
             kiosk.number()
         )),
         "{}",
-        alerts(&counted)
+        alerts_section(&counted)
     );
 
     // A revocation through this instance: counted again at once.
