@@ -9,6 +9,8 @@
 //!   validation and masking, the reader driver, and the reader emulator.
 //! - [`printer`]: the receipt document model, its ESC/POS encoder, real-time status, the
 //!   printer driver, and the printer emulator (ESC/POS decoder, text and PNG output).
+//! - [`camera`]: the document camera (V4L2/UVC): frame codec, V4L2 source, driver, page
+//!   processing (edges, perspective, 200 dpi JPEG) and the emulated camera's frames.
 //! - [`scanner`]: serial scanner framing and driver, the keyboard-mode key decoder, and the
 //!   scanner emulator.
 //!
@@ -16,8 +18,12 @@
 //! I/O, a driver generic over [`transport::Transport`], and an `emulator` that speaks the
 //! device's side of the same bytes on a pseudo-terminal.
 //!
+//! The camera differs in its link: V4L2 delivers whole frames, not bytes, so its driver is
+//! generic over [`camera::FrameSource`] and its emulator makes frames, not a pseudo-terminal.
+//!
 //! This crate knows nothing of SQLite, Slint or HTTP.
 
+pub mod camera;
 pub mod id_card;
 pub mod ports;
 pub mod printer;

@@ -2,6 +2,7 @@
 //! their default baud rates, of opening a reader, printer or scanner from a port spec, of waiting
 //! for a card, of the printer's status in words and of a port's description.
 //!
+//! - [`camera`]: the document camera, a V4L2 device or a folder of recorded frames.
 //! - [`port`]: a port named by path or `usb:VID:PID`, and how a listed port is described.
 //! - [`probe`]: the technician's one-shot tests on a port (read a card, print, scan).
 //! - [`self_test`]: the booth's start-up check of each configured device, for `STATUS=`.
@@ -10,6 +11,7 @@
 //!
 //! Everything here blocks on the device: callers with a UI run it on a worker thread.
 
+pub mod camera;
 pub mod port;
 pub mod probe;
 pub mod self_test;

@@ -1,5 +1,6 @@
-//! `kiosk hw emulate {id-card|printer|scanner}`: a device on a fresh pseudo-terminal, so every
-//! other `kiosk hw` command (and the booth itself) can be tried with no hardware.
+//! `kiosk hw emulate {id-card|printer|scanner|camera}`: a device on a fresh pseudo-terminal
+//! (the camera: a folder of frames), so every other `kiosk hw` command (and the booth itself) can
+//! be tried with no hardware.
 //!
 //! The first line printed is `port: /dev/pts/N`. Lines typed on standard input control the
 //! device while it runs (`help` lists them); it runs until Ctrl-C, `quit`, or SIGTERM, even when
@@ -29,6 +30,9 @@ pub enum Emulate {
     Printer(PrinterArgs),
     /// A serial QR scanner: every line typed on standard input is scanned.
     Scanner(ScannerArgs),
+    /// A document camera over an A4 page with a red seal: its frames in a folder that
+    /// `kiosk hw camera capture --device FOLDER` (and the booth) read (type `help`).
+    Camera(CameraArgs),
 }
 
 /// Where the emulator is published.
@@ -125,6 +129,7 @@ impl Emulate {
             Self::IdCard(args) => args.run(&lines),
             Self::Printer(args) => args.run(&lines),
             Self::Scanner(args) => args.run(&lines),
+            Self::Camera(args) => args.run(&lines),
         }
     }
 }
@@ -175,6 +180,75 @@ fn control_loop(
             }
         }
         tick();
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CameraArgs {
+    /// The folder its frames are published in (created; the camera's "device").
+    #[arg(long)]
+    folder: PathBuf,
+    /// The frame size, e.g. 2592x1944 (5 MP, a common document camera).
+    #[arg(long, default_value = "2592x1944", value_parser = parse_size)]
+    size: (u32, u32),
+    /// Send YUYV frames instead of MJPEG (what `vivid` and small webcams send).
+    #[arg(long)]
+    yuyv: bool,
+    /// The page under the camera at start; 0 is the empty mat.
+    #[arg(long, default_value_t = 1)]
+    page: u32,
+}
+
+fn parse_size(text: &str) -> Result<(u32, u32), String> {
+    let (w, h) = text
+        .split_once(['x', '×'])
+        .ok_or_else(|| format!("`{text}` is not a size: write WIDTHxHEIGHT, e.g. 2592x1944"))?;
+    let parse = |s: &str| {
+        s.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| (160..=8192).contains(&n))
+    };
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) => Ok((w, h)),
+        _ => Err(format!("`{text}`: each side must be 160 to 8192 pixels")),
+    }
+}
+
+impl CameraArgs {
+    fn publish(&self, page: u32) -> anyhow::Result<()> {
+        use hardware::camera::emulator::{DocumentScene, publish};
+        let (w, h) = self.size;
+        let mut scene = DocumentScene::a4_on_desk(w, h, page.max(1));
+        scene.page = (page > 0).then_some(page);
+        let frame = if self.yuyv {
+            scene.yuyv_frame()
+        } else {
+            scene.mjpeg_frame(85)
+        };
+        publish(&self.folder, &frame)?;
+        Ok(())
+    }
+
+    fn run(&self, lines: &mpsc::Receiver<Control>) -> anyhow::Result<()> {
+        self.publish(self.page)?;
+        println!("camera: {}", self.folder.display());
+        println!(
+            "document camera emulator running; type `page N` to place page N, `remove` to take it away; Ctrl-C stops it"
+        );
+        control_loop(
+            lines,
+            |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["page", n] => self.publish(
+                    n.parse()
+                        .map_err(|_| anyhow::anyhow!("`{n}` is not a page number"))?,
+                ),
+                ["remove"] => self.publish(0),
+                _ => anyhow::bail!("unknown command `{line}`: page N, remove, quit"),
+            },
+            || {},
+        );
+        Ok(())
     }
 }
 

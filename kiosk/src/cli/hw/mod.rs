@@ -3,6 +3,7 @@
 //!
 //! One file per command, each with the same two verbs: a clap `Args` struct and `run`.
 
+mod camera;
 mod demo;
 mod emulate;
 mod list;
@@ -30,6 +31,9 @@ pub enum HwCommand {
     PrinterStatus(printer_status::PrinterStatusCmd),
     /// Print the codes the QR/barcode scanner reads.
     Scan(scan::Scan),
+    /// The document camera: list cameras, capture a page to a file.
+    #[command(subcommand)]
+    Camera(camera::CameraCmd),
     /// Start an emulated device on a new pseudo-terminal and print its path.
     #[command(subcommand)]
     Emulate(emulate::Emulate),
@@ -45,6 +49,7 @@ impl HwCommand {
             Self::PrintTest(cmd) => cmd.run(),
             Self::PrinterStatus(cmd) => cmd.run(),
             Self::Scan(cmd) => cmd.run(),
+            Self::Camera(cmd) => cmd.run(),
             Self::Emulate(cmd) => cmd.run(),
             Self::Demo(cmd) => cmd.run(),
         }
