@@ -326,6 +326,16 @@ impl BoothVm {
         self.console.ok(command)
     }
 
+    /// Runs a shell command in the guest and returns its status and output; `limit` bounds a
+    /// command slower than `sh` allows (emulated CPUs are slow).
+    pub fn sh_status(&mut self, command: &str, limit: Duration) -> (i32, String) {
+        let out = self
+            .console
+            .run(command, limit)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (out.status, out.text)
+    }
+
     /// The booth app's process id (0 while it does not run).
     pub fn kiosk_pid(&mut self) -> u32 {
         self.sh("systemctl show -p MainPID --value booth-kiosk")

@@ -15,6 +15,7 @@ use booth_tests::fault_proxy::FaultMix;
 use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
 use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
+mod camera;
 mod updates;
 
 /// Where a test's VM files go: kept after a failure for the report, under target/.
@@ -58,6 +59,7 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             "booth 660",
             "/dev/booth/id-reader's group and mode"
         );
+        camera::a_technician_lists_the_camera_and_captures_a_page(vm);
 
         // The technician holds the county's enrollment QR code under the scanner.
         let (_, qr) = rig.enrollment();
