@@ -112,6 +112,7 @@ impl Factory {
             seq,
         })?;
         let mut submission = Submission {
+            attachments: Vec::new(),
             id: Uuid::now_v7(),
             kiosk_seq: seq,
             receipt_number: receipt.to_string(),

@@ -23,7 +23,8 @@
 //!   [`data_dir`]: where the server keeps its files; [`key_file`]: the keys personal data is
 //!   sealed with, kept apart from them; [`release_keys`]: the release public keys uploads are
 //!   checked against; [`release_shelf`]: where verified release bundles are kept;
-//!   [`release_upload`]: taking in an uploaded bundle (verify, keep, record).
+//!   [`release_upload`]: taking in an uploaded bundle (verify, keep, record); [`files`]: where
+//!   submissions' files (photographed pages) are kept, an object store.
 //!
 //! Personal data (names, ID numbers, addresses, phone numbers, free text) is stored because the
 //! county needs it, sealed ([`store::sealing`]), and never logged: log lines carry submission
@@ -34,6 +35,7 @@ pub mod app;
 pub mod connections;
 pub mod data_dir;
 pub mod domain;
+pub mod files;
 pub mod gate;
 pub mod key_file;
 pub mod release_keys;

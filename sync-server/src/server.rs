@@ -60,6 +60,9 @@ pub async fn open_state(
         .releases
         .dir
         .get_or_insert_with(|| dir.path().join(crate::release_shelf::DIR));
+    settings
+        .files
+        .get_or_insert_with(|| dir.path().join(crate::files::DIR).display().to_string());
     let code_secret = CodeSecret::new(dir.code_secret()?);
     let (store, guards): (Arc<dyn Store>, SharedState) = match &settings.store {
         // One server per SQLite file: nothing to share with another instance.

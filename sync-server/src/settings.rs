@@ -67,6 +67,10 @@ pub struct Settings {
     pub releases: ReleaseSettings,
     /// Which database holds the store: the data directory's SQLite file, or PostgreSQL.
     pub store: StoreChoice,
+    /// The folder submissions' files are kept in (`crate::files`);
+    /// `None`: `files/` in the data directory (set by `server::open_state`; states built by
+    /// hand in tests use the temporary folder).
+    pub files: Option<String>,
 }
 
 /// Where the server's store lives.
@@ -189,6 +193,7 @@ impl Default for Settings {
             tls_pin: None,
             metrics_token: None,
             releases: ReleaseSettings::default(),
+            files: None,
             store: StoreChoice::Sqlite,
         }
     }

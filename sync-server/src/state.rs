@@ -16,6 +16,7 @@ use crate::api::nonces::Nonces;
 use crate::api::rate_limit::EnrollLimit;
 use crate::api::throttle::DownloadGate;
 use crate::connections::{self, ConnectionGauge};
+use crate::files::{self, FileShelf};
 use crate::gate::Gate;
 use crate::release_shelf::{self, ReleaseShelf};
 use crate::settings::Settings;
@@ -57,6 +58,8 @@ struct Shared {
     catalog: CatalogCache,
     /// Fleet summaries, kept a short while per scope.
     fleet_summaries: FleetSummaries,
+    /// Where submissions' files are kept.
+    files: FileShelf,
 }
 
 impl std::fmt::Debug for AppState {
@@ -86,8 +89,20 @@ impl AppState {
         let shelf = ReleaseShelf::new(settings.releases.dir.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("sync-server-{server_id}-{}", release_shelf::DIR))
         }));
+        let files = match &settings.files {
+            Some(location) => location.clone(),
+            None => std::env::temp_dir()
+                .join(format!("sync-server-{server_id}-{}", files::DIR))
+                .display()
+                .to_string(),
+        };
+        let files = FileShelf::open(&files).map_err(|e| StoreError::Open {
+            path: files.clone(),
+            source: Arc::new(e),
+        })?;
         Ok(Self {
             shared: Arc::new(Shared {
+                files,
                 downloads: DownloadGate::new(settings.releases.max_downloads),
                 shelf,
                 guards,
@@ -169,6 +184,10 @@ impl AppState {
     }
 
     /// The fleet page's counts and alerting booths per scope.
+    pub fn files(&self) -> &FileShelf {
+        &self.shared.files
+    }
+
     pub fn fleet_summaries(&self) -> &FleetSummaries {
         &self.shared.fleet_summaries
     }

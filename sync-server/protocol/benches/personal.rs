@@ -17,6 +17,7 @@ use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 
 fn sample(seq: u64) -> Submission {
     Submission {
+        attachments: Vec::new(),
         id: uuid::Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(7, seq).to_string(),

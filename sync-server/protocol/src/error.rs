@@ -54,6 +54,16 @@ pub enum ErrorCode {
     /// Too many attempts; wait `Retry-After` seconds.
     RateLimited,
     NotFound,
+    /// The file is not listed by any submission of this kiosk: send the submission first.
+    AttachmentNotListed,
+    /// The chunk does not start where the server's copy ends (the body says where it does),
+    /// or would run past the listed size.
+    AttachmentOffset,
+    /// The file's bytes do not hash to its name (or a sealed file does not open): the server
+    /// dropped its copy; send it again from the start.
+    AttachmentHashMismatch,
+    /// The file is larger than listed or than the server takes.
+    AttachmentTooLarge,
     /// The server failed; retry later.
     Internal,
     #[serde(other)]
@@ -80,6 +90,10 @@ impl ErrorCode {
             Self::EnrollCodeUsed => "enroll_code_used",
             Self::RateLimited => "rate_limited",
             Self::NotFound => "not_found",
+            Self::AttachmentNotListed => "attachment_not_listed",
+            Self::AttachmentOffset => "attachment_offset",
+            Self::AttachmentHashMismatch => "attachment_hash_mismatch",
+            Self::AttachmentTooLarge => "attachment_too_large",
             Self::Internal => "internal",
             Self::Other => "other",
         }

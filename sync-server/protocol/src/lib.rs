@@ -4,6 +4,8 @@
 //! Map of the crate:
 //! - [`paths`]: the versioned URL paths of the kiosk API.
 //! - [`error`]: the error body `{"code": "...", "message": "..."}` and its codes.
+//! - [`attachment`]: the files a submission lists (photographed pages), their chunked,
+//!   resumable upload, and their seal to the county's key.
 //! - [`enroll`]: one-time-code enrollment of a booth's ed25519 key.
 //! - [`submission`]: what a booth uploads (applications, complaints, evaluations,
 //!   consultations) and the per-item results.
@@ -29,6 +31,7 @@
 //! request field reaches the servers before any booth sends it. What the server sends is read
 //! leniently by booths, so a server may add a response field first.
 
+pub mod attachment;
 pub mod enroll;
 pub mod error;
 pub mod feed;
@@ -57,6 +60,11 @@ pub mod paths {
     /// `GET /api/v1/releases/{bundle}`: the bytes of a release bundle targeted at the signing
     /// kiosk (`Range: bytes=N-` resumes; `ETag` is the bundle's SHA-256).
     pub const RELEASES: &str = "/api/v1/releases";
+    /// `GET /api/v1/attachments/{sha256}` → [`crate::attachment::AttachmentStatus`];
+    /// `PUT /api/v1/attachments/{sha256}?offset=N` with up to
+    /// [`crate::attachment::MAX_CHUNK_BYTES`] of the file as `application/octet-stream` → the
+    /// status after it. Only files a submission of the signing kiosk lists.
+    pub const ATTACHMENTS: &str = "/api/v1/attachments";
     /// `GET`: the OpenAPI document of the kiosk API (unsigned).
     pub const OPENAPI: &str = "/api/v1/openapi.json";
     /// `GET`: liveness, unsigned.
@@ -68,6 +76,11 @@ pub mod paths {
     /// [`crate::release::ReleaseTarget`] names.
     pub fn release(bundle: &str) -> String {
         format!("{RELEASES}/{bundle}")
+    }
+
+    /// The path of one listed file, by its hex SHA-256.
+    pub fn attachment(sha256: &str) -> String {
+        format!("{ATTACHMENTS}/{sha256}")
     }
 
     /// The path of one feed, e.g. `/api/v1/feeds/catalog`.

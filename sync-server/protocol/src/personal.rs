@@ -91,6 +91,8 @@ pub enum OpenError {
     DoesNotOpen,
     #[error("the submission carries personal data both sealed and in the clear")]
     BothForms,
+    #[error("the sealed file is cut short or not a sealed file at all")]
+    Malformed,
 }
 
 /// The county's public key booths seal to: X25519, standard base64 of 32 bytes on the wire.
@@ -243,6 +245,51 @@ pub fn seal(key: &CountyKey, id: Uuid, personal: &Personal) -> SealedPersonal {
         enc: BASE64.encode(enc.to_bytes()),
         ciphertext: BASE64.encode(ciphertext),
     }
+}
+
+/// The length of an encapsulated X25519 key.
+pub const ENCAPSULATED_KEY_BYTES: usize = 32;
+
+/// HPKE single-shot seal of raw bytes under another `info` (files, [`crate::attachment`]):
+/// the encapsulated key and the ciphertext.
+pub(crate) fn seal_bytes(
+    key: &CountyKey,
+    info: &[u8],
+    aad: &[u8],
+    plain: &[u8],
+) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = rand_core::OsRng.unwrap_err();
+    let (enc, ciphertext) = hpke::single_shot_seal::<Aead, Kdf, Kem, _>(
+        &OpModeS::Base,
+        &key.0,
+        info,
+        plain,
+        aad,
+        &mut rng,
+    )
+    .unwrap_or_else(|e| unreachable!("HPKE base-mode sealing to a valid key cannot fail: {e}"));
+    (enc.to_bytes().to_vec(), ciphertext)
+}
+
+/// Opens what [`seal_bytes`] made.
+pub(crate) fn open_bytes(
+    secret: &CountySecret,
+    info: &[u8],
+    aad: &[u8],
+    encapsulated: &[u8],
+    ciphertext: &[u8],
+) -> Result<Vec<u8>, OpenError> {
+    let enc = <Kem as hpke::Kem>::EncappedKey::from_bytes(encapsulated)
+        .map_err(|_| OpenError::DoesNotOpen)?;
+    hpke::single_shot_open::<Aead, Kdf, Kem>(
+        &OpModeR::Base,
+        &secret.secret,
+        &enc,
+        info,
+        ciphertext,
+        aad,
+    )
+    .map_err(|_| OpenError::DoesNotOpen)
 }
 
 /// Opens what [`seal`] made for submission `id`.

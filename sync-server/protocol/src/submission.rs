@@ -153,6 +153,10 @@ pub struct Submission {
     /// this first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sealed: Option<crate::personal::SealedPersonal>,
+    /// The files (photographed pages) it carries, uploaded after it
+    /// ([`crate::attachment`]); part of its content digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<crate::attachment::AttachmentRef>,
 }
 
 impl fmt::Debug for Submission {
@@ -187,6 +191,10 @@ pub enum Invalid {
     TooLong { what: &'static str },
     #[error("an ID number must be 18 characters (digits, last may be X)")]
     IdNumber,
+    #[error("the files listed: {0}")]
+    Attachments(crate::attachment::ListProblem),
+    #[error("only an application carries files")]
+    AttachmentsOnlyForApplications,
     #[error(
         "the contact phone is neither a mobile number nor a landline with its area code (like {})",
         crate::phone::EXAMPLES
@@ -224,6 +232,10 @@ impl Submission {
             }
             _ => {}
         }
+        if !self.attachments.is_empty() && self.kind != SubmissionKind::Application {
+            return Err(Invalid::AttachmentsOnlyForApplications);
+        }
+        crate::attachment::check_list(&self.attachments).map_err(Invalid::Attachments)?;
         if self.rating.is_some_and(|r| !(1..=5).contains(&r)) {
             return Err(Invalid::Rating);
         }
@@ -350,6 +362,7 @@ pub(crate) mod tests {
 
     pub(crate) fn sample() -> Submission {
         Submission {
+            attachments: Vec::new(),
             id: Uuid::now_v7(),
             kiosk_seq: 42,
             receipt_number: ReceiptNumber::new(7, 42).to_string(),

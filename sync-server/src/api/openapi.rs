@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use serde_json::{Value, json};
 use sync_protocol::paths;
 
+use crate::api::routes::attachments::PATH as ATTACHMENT_PATH;
 use crate::api::routes::{FEED_PATH, RELEASE_PATH};
 
 /// Every error code the server sends (`other` exists only for booths reading a newer server).
@@ -210,6 +211,7 @@ fn schemas() -> Value {
             "contact_phone": string(),
             "created_at": date_time(),
             "sealed": schema_ref("SealedPersonal"),
+            "attachments": merge(array(schema_ref("AttachmentRef")), json!({ "maxItems": 40, "description": "The files (photographed pages) it carries, uploaded after it with `PUT /api/v1/attachments/{sha256}`; applications only." })),
         })),
         "BatchRequest": object(&["submissions"], json!({
             "submissions": merge(array(schema_ref("Submission")), json!({ "maxItems": 100 })),
@@ -317,6 +319,26 @@ fn schemas() -> Value {
     });
     // Outside the one `json!` above, which is at the macro's recursion limit.
     schemas["SealedPersonal"] = sealed_personal();
+    schemas["AttachmentRef"] = object(
+        &["sha256", "bytes", "material", "material_name", "page"],
+        json!({
+            "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the bytes uploaded (the sealed envelope when `sealed`)." },
+            "bytes": { "type": "integer", "minimum": 1, "maximum": sync_protocol::attachment::MAX_ATTACHMENT_BYTES },
+            "material": { "type": "integer", "minimum": 0, "maximum": 65535, "description": "The material's index in the catalogue item at the submission's `catalog_version`." },
+            "material_name": { "type": "string", "minLength": 1, "maxLength": 100 },
+            "page": { "type": "integer", "minimum": 1, "maximum": 65535 },
+            "sealed": merge(boolean(), json!({ "description": "`CBF1`, the 32-byte HPKE encapsulated key, the ciphertext: the page sealed to `county_key` with the submission id as associated data." })),
+        }),
+    );
+    schemas["AttachmentStatus"] = object(
+        &["sha256", "bytes", "received", "complete"],
+        json!({
+            "sha256": string(),
+            "bytes": uint(),
+            "received": merge(uint(), json!({ "description": "Bytes held: the offset of the next chunk." })),
+            "complete": merge(boolean(), json!({ "description": "Held whole, its hash checked: never send it again." })),
+        }),
+    );
     schemas["HeartbeatResponse"] = object(
         &["server_time"],
         json!({
@@ -440,7 +462,8 @@ fn build() -> Value {
                     "200": ok("Recorded.", schema_ref("HeartbeatResponse")),
                 })),
             }},
-            (RELEASE_PATH): { "get": release_download(signed) },
+            (RELEASE_PATH): { "get": release_download(signed.clone()) },
+            (ATTACHMENT_PATH): attachment_operations(signed),
             (paths::HEALTH): { "get": {
                 "operationId": "health",
                 "summary": "Liveness: the server answers and its store reads.",
@@ -482,6 +505,38 @@ fn build() -> Value {
                 "Date": { "description": "Server time (HTTP date); booths derive their clock offset from it.", "schema": { "type": "string" } },
             },
             "schemas": schemas(),
+        },
+    })
+}
+
+/// `GET` and `PUT /api/v1/attachments/{sha256}`.
+fn attachment_operations(security: Value) -> Value {
+    let name = json!({ "name": "sha256", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The file's name as a submission of this booth lists it." });
+    json!({
+        "get": {
+            "operationId": "attachmentStatus",
+            "summary": "How much of a listed file the server holds.",
+            "security": security,
+            "parameters": [name],
+            "responses": merge(signed_errors(), json!({
+                "200": ok("The upload's state.", schema_ref("AttachmentStatus")),
+                "404": error("`attachment_not_listed`: no submission of this booth lists the file (the same for any other name)."),
+            })),
+        },
+        "put": {
+            "operationId": "uploadAttachmentChunk",
+            "summary": "The file's bytes from `offset` on (at most 65536). A complete file answers its status whatever is sent.",
+            "security": security,
+            "parameters": [name, { "name": "offset", "in": "query", "required": true, "schema": { "type": "integer", "minimum": 0 }, "description": "Where the chunk starts: the `received` of the last status." }],
+            "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } } },
+            "responses": merge(signed_errors(), json!({
+                "200": ok("Taken; with the last byte, the file was checked and kept (`complete`).", schema_ref("AttachmentStatus")),
+                "400": error("`invalid_request`: an empty chunk, or a whole file that is not a JPEG page (dropped; the upload starts over)."),
+                "404": error("`attachment_not_listed`."),
+                "409": error("`attachment_offset`: the chunk does not start where the server's copy ends; ask for the status and continue from `received`."),
+                "413": error("`attachment_too_large`: the chunk is over 65536 bytes, or would run past the listed size."),
+                "422": error("`attachment_hash_mismatch`: the whole file does not hash to its name, or a sealed file does not open with the county's key; dropped, the upload starts over."),
+            })),
         },
     })
 }

@@ -88,6 +88,11 @@ pub struct Args {
     /// heartbeats.
     #[arg(long, value_name = "N", default_value_t = settings::DEFAULT_MAX_DOWNLOADS)]
     max_downloads: usize,
+    /// The folder submissions' files (photographed pages) are kept in. Default: files/ in
+    /// the data directory. Every instance on one PostgreSQL store must name the same folder
+    /// (a network mount).
+    #[arg(long, value_name = "FOLDER|S3-URL")]
+    files: Option<String>,
     /// The pace of each bundle download, in KiB per second; 0 for no limit.
     #[arg(long, value_name = "KIB", default_value_t = settings::DEFAULT_DOWNLOAD_RATE / 1024)]
     download_kib_per_s: u64,
@@ -170,6 +175,7 @@ impl Args {
             admission: self.admission(),
             metrics_token,
             store: paths.store.clone(),
+            files: self.files.clone(),
             ..Settings::default()
         };
         let state = server::open_state(data_dir.path(), keys, settings).await?;

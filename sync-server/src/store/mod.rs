@@ -9,6 +9,8 @@
 //!   dashboard and the follow-ups of bad ones, a third.
 //! - [`releases`]: booth releases (their verified bundles' names and manifests) and rollouts,
 //!   another supertrait.
+//! - [`attachments`]: the files submissions list and the state of their uploads, another
+//!   supertrait.
 //! - [`content`]: guide drafts, published guide versions and notices as staff edit them,
 //!   another supertrait.
 //! - [`catalog_cache`]: catalogue feed pages kept in the process while the catalogue's
@@ -39,6 +41,7 @@
 //!   A replacement (claim, new kiosk, old kiosk revoked, submissions and statuses moved) is
 //!   one transaction too: the kiosk number has one active holder at any instant.
 
+pub mod attachments;
 pub mod audit_chain;
 pub mod catalog_cache;
 #[cfg(any(test, feature = "conformance"))]
@@ -68,6 +71,7 @@ use sync_protocol::heartbeat::Heartbeat;
 
 use crate::domain::fleet::KioskRecord;
 
+pub use attachments::AttachmentStore;
 pub use content::ContentStore;
 pub use model::*;
 pub use ratings::RatingsStore;
@@ -140,7 +144,15 @@ impl StoreError {
 /// Everything the server keeps. Methods take `now` where time matters, so tests and every
 /// backend agree on it.
 pub trait Store:
-    StaffStore + ReviewStore + ContentStore + RatingsStore + ReleaseStore + Send + Sync + 'static
+    StaffStore
+    + ReviewStore
+    + ContentStore
+    + RatingsStore
+    + ReleaseStore
+    + AttachmentStore
+    + Send
+    + Sync
+    + 'static
 {
     /// The install's identity, generated once when the store is created.
     fn server_id(&self) -> StoreFuture<'_, String>;
@@ -250,6 +262,9 @@ pub trait Store:
 
     /// What opening sealed or re-sealed.
     fn sealed_at_open(&self) -> sealed_columns::SealReport;
+    /// The at-rest keys this store seals with, for what it keeps outside its tables (the file
+    /// shelf's files).
+    fn at_rest_keys(&self) -> Arc<sealing::KeyRing>;
     /// How many stored values at-rest key `key_id` still opens: a key can leave the key file
     /// once this is zero.
     fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64>;

@@ -6,6 +6,8 @@
 //! - `store_transfer`: `migrate-store` from SQLite into PostgreSQL, backups and restores of
 //!   both, compared with per-table digests; the copy's table list against both schemas.
 //! - `api`: enrollment, submissions, feeds, heartbeat, health, metrics, the `Date` header.
+//! - `attachments_api`: files uploaded in chunks after the submission listing them, resumed,
+//!   kept once and sealed at rest; every refusal keeps nothing.
 //! - `data_dir`: the data directory and its files are private; codes need the secret.
 //! - `enrollment`: code use, expiry, proofs, concurrency, the guessing limit.
 //! - `re_enrollment`: a booth re-enrolling with its old key keeps its number and submissions;
@@ -59,6 +61,7 @@
 //! `tests/logs.rs` (no personal data in logs) is its own binary: see why there.
 
 mod api;
+mod attachments_api;
 mod audit_chain;
 mod cli;
 mod common;

@@ -310,6 +310,23 @@ fn the_wire_types_fit_their_schemas() {
     bare.item_code = None;
     bare.catalog_version = None;
     bare.contact_phone = None;
+    full.attachments = vec![sync_protocol::attachment::AttachmentRef {
+        sha256: sync_protocol::attachment::sha256_hex(b"page"),
+        bytes: 412_000,
+        material: 1,
+        material_name: "居民户口簿".into(),
+        page: 2,
+        sealed: true,
+    }];
+    fits(
+        "AttachmentStatus",
+        &sync_protocol::attachment::AttachmentStatus {
+            sha256: sync_protocol::attachment::sha256_hex(b"page"),
+            bytes: 412_000,
+            received: 65_536,
+            complete: false,
+        },
+    );
     let mut sealed = full.clone();
     sealed.id = uuid::Uuid::now_v7();
     sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());

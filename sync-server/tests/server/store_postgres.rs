@@ -35,6 +35,12 @@ mod audit_chain {
     sync_server::audit_conformance_tests!(open().await);
 }
 
+mod attachments {
+    use super::open;
+
+    sync_server::attachment_conformance_tests!(open().await);
+}
+
 mod paging {
     use super::open;
 

@@ -40,6 +40,12 @@ mod audit_chain {
     sync_server::audit_conformance_tests!(open());
 }
 
+mod attachments {
+    use super::open;
+
+    sync_server::attachment_conformance_tests!(open());
+}
+
 mod paging {
     use super::open;
 

@@ -100,8 +100,22 @@ async fn fill(store: &dyn Store) -> Filled {
 
     let mut sent = Vec::new();
     for seq in 1..=5 {
-        let one = submission(kiosk.kiosk_number, seq);
+        let mut one = submission(kiosk.kiosk_number, seq);
+        // Two pages listed, one of them uploaded whole: every column of the file list.
+        one.attachments = vec![
+            sync_server::store::conformance::attachments::page(&[seq as u8, 1], 0, 1),
+            sync_server::store::conformance::attachments::page(&[seq as u8, 2], 0, 2),
+        ];
         ingest(store, &kiosk, &one, seq as i64).await;
+        let uploaded = &one.attachments[0].sha256;
+        store
+            .advance_upload(&kiosk.kiosk_id, uploaded, 0, 1000)
+            .await
+            .unwrap();
+        store
+            .finish_upload(&kiosk.kiosk_id, uploaded, 1, t0())
+            .await
+            .unwrap();
         sent.push(one);
     }
     for (n, one) in sent.iter().take(4).enumerate() {
@@ -781,7 +795,7 @@ async fn a_store_with_rows_or_the_wrong_key_file_is_refused_and_left_as_it_was()
     let target = PostgresTarget::connect(&schema.url()).await.unwrap();
     assert_eq!(
         target.schema_differences().await.unwrap().len(),
-        19,
+        20,
         "nothing was made: every table is missing"
     );
 
@@ -829,7 +843,7 @@ async fn migrate_store_backup_and_restore_run_as_commands() {
         .lines()
         .filter(|line| line.ends_with(" same"))
         .count();
-    assert_eq!(table_lines, 19, "{migrated}");
+    assert_eq!(table_lines, 20, "{migrated}");
     assert!(
         migrated.contains("audit chain on PostgreSQL: intact"),
         "{migrated}"
@@ -842,7 +856,7 @@ async fn migrate_store_backup_and_restore_run_as_commands() {
     assert!(
         last.starts_with("sync-server: ")
             && last.contains(
-                "is not empty (enroll_codes, kiosks, submissions and 15 more tables hold rows)"
+                "is not empty (enroll_codes, kiosks, submissions and 16 more tables hold rows)"
             ),
         "the error is its last line, whole: {error}"
     );
@@ -866,7 +880,7 @@ async fn migrate_store_backup_and_restore_run_as_commands() {
             .collect()
     };
     assert_eq!(rows(&restored), rows(&backed_up), "{restored}");
-    assert_eq!(rows(&restored).len(), 19);
+    assert_eq!(rows(&restored).len(), 20);
 
     // The PostgreSQL store it was migrated to backs up with pg_dump.
     let dump = dir.with_file_name("county.pgdump");

@@ -57,6 +57,7 @@ pub(crate) fn submit(
     let created_at = truncate_to_millis(clock_now + offset);
     let county_key = settings::county_key(&tx)?;
     let mut submission = Submission {
+        attachments: Vec::new(),
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: number.to_string(),
@@ -229,6 +230,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
     let sealed_json: Option<String> = row.get(12)?;
     Ok((|| {
         Ok(Submission {
+            attachments: Vec::new(),
             id: sql::parse_uuid(&id)?,
             kiosk_seq: seq,
             receipt_number,

@@ -2,9 +2,10 @@
 //! [`crate::app::app`] builds the router from it, and the OpenAPI test holds the document to
 //! it, so neither can gain a route the other lacks.
 //!
-//! One file per endpoint: [`enroll`], [`submissions`], [`feeds`], [`heartbeat`],
+//! One file per endpoint: [`enroll`], [`submissions`], [`attachments`], [`feeds`], [`heartbeat`],
 //! [`releases`], [`health`], [`metrics`], [`openapi`].
 
+pub mod attachments;
 pub mod enroll;
 pub mod feeds;
 pub mod health;
@@ -15,7 +16,7 @@ pub mod releases;
 pub mod submissions;
 
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use sync_protocol::paths;
 
 use crate::api::error::ApiError;
@@ -64,6 +65,18 @@ pub fn table() -> Vec<Route> {
             paths::SUBMISSIONS,
             Access::Signed,
             post(submissions::submit),
+        ),
+        route(
+            Method::GET,
+            attachments::PATH,
+            Access::Signed,
+            get(attachments::status_of),
+        ),
+        route(
+            Method::PUT,
+            attachments::PATH,
+            Access::Signed,
+            put(attachments::upload),
         ),
         route(Method::GET, FEED_PATH, Access::Signed, get(feeds::feed)),
         route(

@@ -13,6 +13,7 @@
 //! sync_server::audit_conformance_tests!(open());
 //! sync_server::release_conformance_tests!(open());
 //! sync_server::paging_conformance_tests!(open());
+//! sync_server::attachment_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -20,6 +21,7 @@
 //! The helpers here are shared by the suites and by the HTTP tests that set up a store the
 //! same way. Times are fixed, not the clock's, so every backend is held to the same instants.
 
+pub mod attachments;
 pub mod audit;
 pub mod content;
 pub mod paging;
@@ -92,6 +94,7 @@ pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> Kios
 /// A valid application from kiosk `kiosk_number`, sequence `seq`.
 pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
     Submission {
+        attachments: Vec::new(),
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),

@@ -22,6 +22,7 @@
 //!   transaction holds that feed's advisory lock ([`connection::lock_feed`]), so the feed's
 //!   changes commit in number order and no reader's cursor passes one still in flight.
 
+mod attachments;
 mod audit;
 mod connection;
 mod content;
@@ -297,6 +298,10 @@ impl Store for PostgresStore {
 
     fn sealed_at_open(&self) -> SealReport {
         self.sealed_at_open
+    }
+
+    fn at_rest_keys(&self) -> Arc<KeyRing> {
+        self.keys()
     }
 
     fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64> {

@@ -343,6 +343,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX submissions_inbox_status_county
         ON submissions (county, status, received_at, row_seq) WHERE kind <> 'evaluation';
     "#,
+    // 5: the files submissions list and their uploads (SQLite's version 11).
+    r#"
+    CREATE TABLE attachments (
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        sha256 TEXT NOT NULL,
+        bytes BIGINT NOT NULL,
+        sealed BOOLEAN NOT NULL,
+        material BIGINT NOT NULL,
+        page BIGINT NOT NULL,
+        received BIGINT NOT NULL DEFAULT 0,
+        complete_at TIMESTAMPTZ,
+        sealed_with BIGINT,
+        PRIMARY KEY (submission_id, sha256)
+    );
+    CREATE INDEX attachments_by_name ON attachments (sha256);
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -213,5 +213,14 @@ pub(super) async fn count_sealed_with(client: &Client, key_id: u32) -> StoreResu
             .map_err(failed("count sealed values"))?;
         total += row.get::<_, i64>(0).unsigned_abs();
     }
+    // Files kept in the file shelf, sealed with the key (`crate::files`).
+    let files = client
+        .query_one(
+            "SELECT COUNT(*) FROM attachments WHERE sealed_with = $1",
+            &[&i64::from(key_id)],
+        )
+        .await
+        .map_err(failed("count sealed files"))?;
+    total += files.get::<_, i64>(0).unsigned_abs();
     Ok(total)
 }

@@ -68,6 +68,11 @@ pub(super) async fn ingest(
         accepted[index] = true;
     }
     record_received(&tx, kiosk_id, &items, &batch, &accepted, now).await?;
+    let stored: Vec<&Submission> = (0..items.len())
+        .filter(|&i| accepted[i])
+        .map(|i| &items[i].submission)
+        .collect();
+    super::attachments::list_files(&tx, &stored).await?;
     let outcomes = if accepted.iter().all(|&a| a) {
         vec![IngestOutcome::Accepted { received_at: now }; items.len()]
     } else {

@@ -18,6 +18,7 @@
 //! and the server reads revocations and everything else from the file on every request, so it
 //! sees their changes at once.
 
+mod attachments;
 mod audit;
 mod connection;
 mod content;
@@ -348,6 +349,10 @@ impl Store for SqliteStore {
 
     fn sealed_at_open(&self) -> SealReport {
         self.sealed_at_open
+    }
+
+    fn at_rest_keys(&self) -> Arc<KeyRing> {
+        self.keys()
     }
 
     fn count_sealed_with(&self, key_id: u32) -> StoreFuture<'_, u64> {

@@ -417,6 +417,26 @@ const MIGRATIONS: &[Migration] = &[
         WHERE kind != 'evaluation';
     "#,
     ),
+    // 11: the files submissions list (photographed pages) and their uploads
+    // (`store::attachments`); the bytes live in the file shelf, by name.
+    Migration::Sql(
+        r#"
+    CREATE TABLE attachments (
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        sha256 TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sealed INTEGER NOT NULL,
+        material INTEGER NOT NULL,
+        page INTEGER NOT NULL,
+        received INTEGER NOT NULL DEFAULT 0,
+        complete_at INTEGER,
+        -- The at-rest key the kept file is sealed with (key rotation counts it).
+        sealed_with INTEGER,
+        PRIMARY KEY (submission_id, sha256)
+    ) STRICT;
+    CREATE INDEX attachments_by_name ON attachments (sha256);
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

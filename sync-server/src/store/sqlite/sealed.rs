@@ -207,5 +207,14 @@ pub(super) fn count_sealed_with(conn: &Connection, key_id: u32) -> StoreResult<u
             .map_err(failed("count sealed values"))?;
         total += count.unsigned_abs();
     }
+    // Files kept in the file shelf, sealed with the key (`crate::files`).
+    let files: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM attachments WHERE sealed_with = ?1",
+            [key_id],
+            |row| row.get(0),
+        )
+        .map_err(failed("count sealed files"))?;
+    total += files.unsigned_abs();
     Ok(total)
 }

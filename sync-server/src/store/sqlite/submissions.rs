@@ -59,6 +59,7 @@ pub(super) fn ingest(
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {
+            super::attachments::list_files(conn, submission)?;
             append_status_change(
                 conn,
                 keys,

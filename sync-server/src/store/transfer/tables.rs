@@ -215,6 +215,22 @@ pub const TABLES: &[Table] = &[
         }),
     },
     Table {
+        name: "attachments",
+        key: &["submission_id", "sha256"],
+        columns: &[
+            col("submission_id", Text),
+            col("sha256", Text),
+            col("bytes", Int),
+            col("sealed", Bool),
+            col("material", Int),
+            col("page", Int),
+            col("received", Int),
+            col("complete_at", Time),
+            col("sealed_with", Int),
+        ],
+        identity: None,
+    },
+    Table {
         name: "status_changes",
         key: &["seq"],
         columns: &[

@@ -1,0 +1,263 @@
+//! Where the server keeps the files submissions list (photographed pages): an object store
+//! (`object_store`), today a folder (`<data dir>/files`, or `serve --files FOLDER`; several
+//! instances on one PostgreSQL store share one network-mounted folder). Its S3 client is not
+//! built yet (see the workspace's Cargo.toml): everything here goes through the
+//! `ObjectStore` trait, so adding it touches [`FileShelf::open`] alone.
+//!
+//! Two kinds of object:
+//! - `parts/<kiosk>/<sha256>/<offset>`: the chunks of an upload in progress, as they came;
+//!   the store holds how far the upload is, so any instance takes the next chunk.
+//! - `files/<sha256>`: a whole file, its hash checked, sealed at rest under the store's
+//!   at-rest key ([`crate::store::sealing`], place `attachments/file/<sha256>`).
+//!
+//! Nothing here decides what a kiosk may upload: that is the store's list
+//! ([`crate::store::AttachmentStore`]) and the route's checks.
+
+use std::os::unix::fs::DirBuilderExt as _;
+use std::sync::Arc;
+
+use futures_util::TryStreamExt as _;
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, PutPayload};
+
+/// The folder in the data directory.
+pub const DIR: &str = "files";
+
+/// Why the file shelf failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("the file store {location} cannot {doing}")]
+    Store {
+        location: String,
+        doing: &'static str,
+        #[source]
+        source: object_store::Error,
+    },
+    #[error(
+        "`{0}` is not a folder: give a folder for the files (object storage by URL is not built into this server)"
+    )]
+    BadLocation(String),
+    #[error("the parts of {sha256} do not join up at byte {at}: the upload starts over")]
+    Gap { sha256: String, at: u64 },
+}
+
+/// The file shelf.
+#[derive(Clone)]
+pub struct FileShelf {
+    store: Arc<dyn ObjectStore>,
+    location: String,
+}
+
+impl std::fmt::Debug for FileShelf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileShelf")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileShelf {
+    /// Opens the shelf at `location`, a folder (created, 0700).
+    pub fn open(location: &str) -> Result<FileShelf, FilesError> {
+        if location.contains("://") {
+            return Err(FilesError::BadLocation(location.to_owned()));
+        }
+        let store_error = |source| FilesError::Store {
+            location: location.to_owned(),
+            doing: "be opened",
+            source,
+        };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(location)
+            .map_err(|e| {
+                store_error(object_store::Error::Generic {
+                    store: "folder",
+                    source: Box::new(e),
+                })
+            })?;
+        let folder =
+            object_store::local::LocalFileSystem::new_with_prefix(location).map_err(store_error)?;
+        Ok(FileShelf {
+            store: Arc::new(folder),
+            location: location.to_owned(),
+        })
+    }
+
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    fn error(&self, doing: &'static str) -> impl FnOnce(object_store::Error) -> FilesError + '_ {
+        move |source| FilesError::Store {
+            location: self.location.clone(),
+            doing,
+            source,
+        }
+    }
+
+    fn parts_of(kiosk_id: &str, sha256: &str) -> ObjectPath {
+        ObjectPath::from(format!("parts/{kiosk_id}/{sha256}"))
+    }
+
+    /// Keeps the chunk that starts at `offset`.
+    pub async fn put_part(
+        &self,
+        kiosk_id: &str,
+        sha256: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<(), FilesError> {
+        let path = ObjectPath::from(format!("parts/{kiosk_id}/{sha256}/{offset:012}"));
+        self.store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .map_err(self.error("keep a chunk"))?;
+        Ok(())
+    }
+
+    /// The first `total` bytes of an upload, joined from its parts in order.
+    pub async fn join_parts(
+        &self,
+        kiosk_id: &str,
+        sha256: &str,
+        total: u64,
+    ) -> Result<Vec<u8>, FilesError> {
+        let mut parts: Vec<(u64, ObjectPath)> = self
+            .store
+            .list(Some(&Self::parts_of(kiosk_id, sha256)))
+            .map_ok(|meta| {
+                let offset = meta.location.filename().and_then(|n| n.parse().ok());
+                (offset, meta.location)
+            })
+            .try_filter_map(|(offset, path)| async move { Ok(offset.map(|o| (o, path))) })
+            .try_collect()
+            .await
+            .map_err(self.error("list an upload's chunks"))?;
+        parts.sort_by_key(|(offset, _)| *offset);
+        let mut joined = Vec::with_capacity(total as usize);
+        for (offset, path) in parts {
+            // A part from an abandoned attempt that does not start where the file has got to
+            // is skipped; the hash check settles whether what was joined is the file.
+            if offset != joined.len() as u64 {
+                continue;
+            }
+            let bytes = self
+                .store
+                .get(&path)
+                .await
+                .map_err(self.error("read a chunk"))?
+                .bytes()
+                .await
+                .map_err(self.error("read a chunk"))?;
+            joined.extend_from_slice(&bytes);
+            if joined.len() as u64 >= total {
+                break;
+            }
+        }
+        if (joined.len() as u64) < total {
+            return Err(FilesError::Gap {
+                sha256: sha256.to_owned(),
+                at: joined.len() as u64,
+            });
+        }
+        joined.truncate(total as usize);
+        Ok(joined)
+    }
+
+    /// Drops every chunk of an upload.
+    pub async fn drop_parts(&self, kiosk_id: &str, sha256: &str) -> Result<(), FilesError> {
+        let paths: Vec<ObjectPath> = self
+            .store
+            .list(Some(&Self::parts_of(kiosk_id, sha256)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await
+            .map_err(self.error("list an upload's chunks"))?;
+        for path in paths {
+            match self.store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(source) => return Err(self.error("drop a chunk")(source)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps a whole file (already sealed at rest) under its name.
+    pub async fn keep(&self, sha256: &str, sealed: Vec<u8>) -> Result<(), FilesError> {
+        self.store
+            .put(
+                &ObjectPath::from(format!("files/{sha256}")),
+                PutPayload::from(sealed),
+            )
+            .await
+            .map_err(self.error("keep a file"))?;
+        Ok(())
+    }
+
+    /// A whole file as kept (sealed at rest); `None` if it is not held.
+    pub async fn read(&self, sha256: &str) -> Result<Option<Vec<u8>>, FilesError> {
+        match self
+            .store
+            .get(&ObjectPath::from(format!("files/{sha256}")))
+            .await
+        {
+            Ok(found) => Ok(Some(
+                found
+                    .bytes()
+                    .await
+                    .map_err(self.error("read a file"))?
+                    .to_vec(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(self.error("read a file")(source)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn parts_join_in_order_skip_strays_and_say_where_a_gap_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let shelf = FileShelf::open(dir.path().to_str().unwrap()).unwrap();
+        shelf
+            .put_part("k1", "abc", 4, b"5678".to_vec())
+            .await
+            .unwrap();
+        shelf
+            .put_part("k1", "abc", 0, b"1234".to_vec())
+            .await
+            .unwrap();
+        // A stray part of an abandoned attempt with another chunk size.
+        shelf
+            .put_part("k1", "abc", 2, b"xx".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(shelf.join_parts("k1", "abc", 8).await.unwrap(), b"12345678");
+        assert!(matches!(
+            shelf.join_parts("k1", "abc", 12).await,
+            Err(FilesError::Gap { at: 8, .. })
+        ));
+        shelf.drop_parts("k1", "abc").await.unwrap();
+        assert!(matches!(
+            shelf.join_parts("k1", "abc", 1).await,
+            Err(FilesError::Gap { at: 0, .. })
+        ));
+        assert_eq!(shelf.read("abc").await.unwrap(), None);
+        shelf.keep("abc", b"sealed".to_vec()).await.unwrap();
+        assert_eq!(
+            shelf.read("abc").await.unwrap().as_deref(),
+            Some(&b"sealed"[..])
+        );
+    }
+
+    #[test]
+    fn a_location_of_an_unknown_kind_is_named() {
+        let error = FileShelf::open("ftp://county/files").unwrap_err();
+        assert!(error.to_string().contains("ftp://county/files"), "{error}");
+    }
+}
