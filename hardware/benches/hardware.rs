@@ -8,7 +8,9 @@
 //!
 //! Sections: `id_card` (read cycle through a real pseudo-terminal against the emulator, and the
 //! codec alone), `printer` (receipt bytes native vs raster QR, wire time, encode time,
-//! ESC/POS decoder throughput) and `scanner` (framer throughput).
+//! ESC/POS decoder throughput), `scanner` (framer throughput) and `camera` (a 5 MP still to a
+//! 200 dpi page, stage by stage; the page's bytes against its seal's and text's fidelity at each
+//! JPEG quality and chroma setting).
 //!
 //! A pseudo-terminal does not pace bytes at the baud rate, so the measured read cycle is the
 //! driver + emulator overhead only; line times are computed from the bytes exchanged at
@@ -51,10 +53,11 @@ fn main() -> BenchResult {
         "hardware benchmarks: {} runs per measurement after {} warm-up runs (BENCH_RUNS, BENCH_WARMUP)",
         settings.runs, settings.warmup
     );
-    let sections: [Section; 3] = [
+    let sections: [Section; 4] = [
         ("id_card", id_card),
         ("printer", printer),
         ("scanner", scanner),
+        ("camera", camera),
     ];
     for (name, run) in sections {
         if settings.selects(name) {
@@ -484,4 +487,137 @@ fn scanner(settings: &Settings) -> BenchResult {
     }
     table.print();
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Document camera
+
+/// Goal for one page, from the camera's still to the encoded page and thumbnail.
+const PAGE_GOAL: Duration = Duration::from_millis(1500);
+
+fn camera(settings: &Settings) -> BenchResult {
+    use hardware::camera::DocumentScene;
+    use hardware::camera::page::{self, Chroma, PageSettings, edges, encode, flatten};
+
+    // Each run takes a good part of a second: at most 10 runs, whatever BENCH_RUNS says.
+    let settings = &Settings {
+        runs: settings.runs.min(10),
+        warmup: 1,
+        filters: Vec::new(),
+    };
+    let scene = DocumentScene::a4_on_desk(2592, 1944, 1);
+    let frame = scene.mjpeg_frame(85);
+    let page_settings = PageSettings::default();
+    let still = frame.to_rgb()?;
+    let quad = edges::find_page(&still).ok_or("no page found in the emulated still")?;
+    let size = flatten::output_size(&quad, &page_settings);
+    let flat = flatten::flatten(&still, &quad, size);
+
+    let mut table = Table::new(&[
+        "camera: one page, 2592×1944 MJPEG still → 1654×2339",
+        "median",
+        "p10",
+        "p90",
+    ]);
+    let mut row = |name: &str, stats: Stats| {
+        table.row(vec![
+            name.to_owned(),
+            ms(stats.median),
+            ms(stats.p10),
+            ms(stats.p90),
+        ]);
+    };
+    row(
+        "decode the MJPEG still",
+        measure(settings, 1, || frame.to_rgb().map(drop))?,
+    );
+    row(
+        "find the page's edges",
+        measure(settings, 1, || {
+            edges::find_page(&still).map(drop).ok_or("no page")
+        })?,
+    );
+    row(
+        "flatten (perspective, bilinear)",
+        measure(settings, 1, || -> Result<(), &str> {
+            black_box(flatten::flatten(&still, &quad, size));
+            Ok(())
+        })?,
+    );
+    row(
+        "encode within 500 KB",
+        measure(settings, 1, || {
+            encode::within_budget(&flat, &page_settings).map(drop)
+        })?,
+    );
+    row(
+        "thumbnail",
+        measure(settings, 1, || encode::thumbnail(&flat, 240).map(drop))?,
+    );
+    let total = measure(settings, 1, || -> BenchResult {
+        page::process(&frame.to_rgb()?, &page_settings)?;
+        Ok(())
+    })?;
+    row("the whole page (decode + process)", total);
+    table.print();
+    println!(
+        "goal: a page in ≤ {} ms on this machine: {}",
+        PAGE_GOAL.as_millis(),
+        verdict(total.median <= PAGE_GOAL)
+    );
+
+    // What each setting keeps: bytes, the seal's red pixels still red, and the page's luma
+    // PSNR against the flattened page before encoding (JPEG's loss alone).
+    let mut table = Table::new(&[
+        "chroma",
+        "quality",
+        "page bytes",
+        "seal pixels still red",
+        "luma PSNR",
+    ]);
+    let seal_red = |p: &image::Rgb<u8>| {
+        let [r, g, b] = p.0;
+        i32::from(r) - i32::from(g.max(b)) > 90
+    };
+    let seal_pixels: Vec<(u32, u32)> = flat
+        .enumerate_pixels()
+        .filter(|(_, _, p)| seal_red(p))
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    for chroma in [Chroma::Full, Chroma::Quarter] {
+        for quality in [95u8, 85, 75, 65, 50] {
+            let bytes = encode::encode(&flat, quality, chroma, 200)?;
+            let decoded = image::load_from_memory(&bytes)?.into_rgb8();
+            let kept = seal_pixels
+                .iter()
+                .filter(|&&(x, y)| seal_red(decoded.get_pixel(x, y)))
+                .count();
+            table.row(vec![
+                format!("{chroma:?}"),
+                quality.to_string(),
+                format!("{} KB", bytes.len() / 1024),
+                format!(
+                    "{:.1} %",
+                    100.0 * kept as f64 / seal_pixels.len().max(1) as f64
+                ),
+                format!("{:.1} dB", luma_psnr(&flat, &decoded)),
+            ]);
+        }
+    }
+    table.print();
+    println!("({} seal pixels in the flattened page)", seal_pixels.len());
+    Ok(())
+}
+
+fn luma_psnr(a: &image::RgbImage, b: &image::RgbImage) -> f64 {
+    let luma = |p: &image::Rgb<u8>| {
+        0.299 * f64::from(p.0[0]) + 0.587 * f64::from(p.0[1]) + 0.114 * f64::from(p.0[2])
+    };
+    let mse = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(p, q)| (luma(p) - luma(q)).powi(2))
+        .sum::<f64>()
+        / (a.width() as f64 * a.height() as f64);
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-9)).log10()
 }
