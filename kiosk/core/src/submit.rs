@@ -136,6 +136,7 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
     let has_identity =
         applicant.name.is_some() || applicant.id_number.is_some() || applicant.address.is_some();
     Ok(NewSubmission {
+        pages: Vec::new(),
         kind,
         item_code: item_code
             .map(|c| c.trim().to_owned())

@@ -290,13 +290,16 @@ pub struct Merged {
     pub submissions: usize,
     pub receipts: usize,
     pub status_changes: usize,
+    pub files: usize,
 }
 
 /// The outbox's tables, parents first, each with the columns that identify a row.
-const MERGED_TABLES: [(&str, &[&str]); 3] = [
+const MERGED_TABLES: [(&str, &[&str]); 4] = [
     ("submissions", &["id"]),
     ("receipts", &["number"]),
     ("status_history", &["submission_id", "changed_at", "status"]),
+    // The pages' bytes stay in DATA/files, which a restore does not touch.
+    ("files", &["submission_id", "sha256"]),
 ];
 
 /// Copies into the database `into` every submission (with its receipt and status history)
@@ -317,7 +320,7 @@ pub fn merge_unsent(into: &Path, from: &Path) -> Result<Merged, ClosedError> {
     conn.execute("ATTACH DATABASE ?1 AS failed", [from.to_string_lossy()])
         .map_err(sql_error(into))?;
     let tx = conn.transaction().map_err(sql_error(into))?;
-    let mut counts = [0usize; 3];
+    let mut counts = [0usize; 4];
     for (count, (table, key)) in counts.iter_mut().zip(MERGED_TABLES) {
         *count = merge_table(&tx, table, key).map_err(|err| match err {
             MergeFault::Sql(source) => sql_error(into)(source),
@@ -340,11 +343,12 @@ pub fn merge_unsent(into: &Path, from: &Path) -> Result<Merged, ClosedError> {
     conn.execute("DETACH DATABASE failed", []).map_err(fail)?;
     close_settled(conn, into)?;
     sync_file_and_dir(into)?;
-    let [submissions, receipts, status_changes] = counts;
+    let [submissions, receipts, status_changes, files] = counts;
     Ok(Merged {
         submissions,
         receipts,
         status_changes,
+        files,
     })
 }
 
@@ -381,6 +385,11 @@ fn merge_table(conn: &Connection, table: &str, key: &[&str]) -> Result<usize, Me
         .collect();
     if from.is_empty() {
         // The failed release dropped the table: nothing of it to bring back.
+        return Ok(0);
+    }
+    if into.is_empty() {
+        // The restored store predates the table (an older release that never listed files):
+        // nothing can hold its rows there.
         return Ok(0);
     }
     if let Some((missing, _)) = into

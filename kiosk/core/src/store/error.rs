@@ -38,6 +38,17 @@ pub enum StoreError {
     },
     #[error("enroll this booth first: kiosk enroll --server URL --code CODE")]
     NotEnrolled,
+    /// Pages waiting to be uploaded already take the booth's budget for them.
+    #[error(
+        "the booth's space for photographed pages is full ({pending_bytes} of {budget} bytes wait to be uploaded): nothing was saved; bring the materials to the township office, or let the booth upload first"
+    )]
+    FilesFull { pending_bytes: u64, budget: u64 },
+    #[error("the booth's disk is full at {path}: free space; nothing was saved")]
+    PagesDiskFull {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the submission was refused: {0}")]
     Invalid(#[source] Invalid),
     /// A typed receipt number that is malformed or fails its check symbol.

@@ -13,6 +13,8 @@
 //! - `outbox`: submitting, the sync client's queue operations, quarantine tools.
 //! - `receipts`: the local receipts and the status changes applied to them.
 //! - `feeds`: the catalogue and notice caches and the feed cursors.
+//! - [`files`]: the pages a submission carries, on disk beside the database, their upload
+//!   state and the disk budget for them.
 //! - `settings`: the booth's identity, clock offset, retention, sequence counter.
 //! - [`model`]: the values going in and out; [`error`]: [`StoreError`].
 //! - [`closed`]: what the booth's updater does to a store no kiosk has open: read its
@@ -32,6 +34,9 @@
 pub mod closed;
 pub mod error;
 mod feeds;
+pub mod files;
+#[cfg(test)]
+mod files_tests;
 mod holder;
 pub mod model;
 mod open;
@@ -56,6 +61,7 @@ use sync_protocol::submission::{ItemResult, Submission};
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use files::{NewPage, PendingFile};
 pub use holder::SECRET_FILE as HOLDER_SECRET_FILE;
 pub use model::{
     DeviceReport, DiscardRecord, Identity, LocalReceipt, NewSubmission, QueueItem, QueueStats,
@@ -87,6 +93,8 @@ impl Store {
     /// the next `open` starts an empty database.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let opened = open::open(data_dir)?;
+        // Pages of a submission that never committed, copies the server already holds.
+        let _ = files::remove_orphans(&opened.conn, &files::dir_of(&opened.path));
         Ok(Self {
             conn: opened.conn,
             path: opened.path,
@@ -211,7 +219,14 @@ impl Store {
             Some(number) => Some(holder::holder_key(&self.created_holder_secret()?, &number)),
             None => None,
         };
-        let result = outbox::submit(&mut self.conn, new, holder_key.as_deref(), Utc::now());
+        let files_dir = files::dir_of(&self.path);
+        let result = outbox::submit(
+            &mut self.conn,
+            &files_dir,
+            new,
+            holder_key.as_deref(),
+            Utc::now(),
+        );
         self.finish(result)
     }
 
@@ -281,6 +296,56 @@ impl Store {
     /// not zero.
     pub fn minimise_due(&mut self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         self.finish(outbox::minimise_due(&self.conn, now))
+    }
+
+    // ── the pages submissions carry ──────────────────────────────────────────────────────
+
+    /// Pages of acknowledged submissions waiting to be uploaded and due (`now` in the
+    /// corrected clock), oldest submission first, at most `limit`.
+    pub fn due_files(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingFile>, StoreError> {
+        let dir = files::dir_of(&self.path);
+        self.finish(files::due(&self.conn, &dir, now, limit))
+    }
+
+    /// The server holds the file whole: it is settled and its local copy deleted.
+    pub fn record_file_held(&mut self, sha256: &str) -> Result<(), StoreError> {
+        let dir = files::dir_of(&self.path);
+        self.finish(files::record_held(&self.conn, &dir, sha256))
+    }
+
+    /// An upload attempt failed; `refused` when the server refused the file for good.
+    pub fn record_file_failure(
+        &mut self,
+        sha256: &str,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        refused: bool,
+    ) -> Result<(), StoreError> {
+        self.finish(files::record_failure(
+            &self.conn,
+            sha256,
+            error,
+            next_attempt_at,
+            refused,
+        ))
+    }
+
+    /// Listed files by state: (pending, held by the server, refused).
+    pub fn file_counts(&self) -> Result<(u64, u64, u64), StoreError> {
+        self.finish(files::counts(&self.conn))
+    }
+
+    /// The disk budget for pages waiting to be uploaded, and the bytes they take now.
+    pub fn files_budget(&self) -> Result<(u64, u64), StoreError> {
+        self.finish(files::budget(&self.conn))
+    }
+
+    pub fn set_files_budget(&mut self, bytes: u64) -> Result<(), StoreError> {
+        self.finish(files::set_budget(&self.conn, bytes))
     }
 
     // ── technician's quarantine tools ────────────────────────────────────────────────────

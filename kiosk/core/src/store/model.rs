@@ -51,6 +51,9 @@ pub struct NewSubmission {
     /// booth: the store keeps a keyed hash of it with the receipt (see `Store::submit`), never
     /// the number. Independent of `applicant`, which goes to the server.
     pub holder_id_number: Option<String>,
+    /// Photographed pages of the item's materials (applications only); written beside the
+    /// database and listed in the submission (see `store::files`).
+    pub pages: Vec<super::files::NewPage>,
 }
 
 impl NewSubmission {
@@ -66,6 +69,7 @@ impl NewSubmission {
             applicant: None,
             contact_phone: None,
             holder_id_number: None,
+            pages: Vec::new(),
         }
     }
 }

@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use super::error::{Fault, StoreError};
 use super::model::{DiscardRecord, NewSubmission, QueueItem, QueueStats, Receipt, SubmissionState};
-use super::{receipts, settings, sql};
+use super::{files, receipts, settings, sql};
 
 /// The columns [`submission_from_row`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, catalog_version,
@@ -39,10 +39,12 @@ const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, at
 /// holds the secret); the number itself is not stored.
 pub(crate) fn submit(
     conn: &mut Connection,
-    new: NewSubmission,
+    files_dir: &std::path::Path,
+    mut new: NewSubmission,
     holder_key: Option<&str>,
     clock_now: DateTime<Utc>,
 ) -> Result<Receipt, Fault> {
+    let pages = std::mem::take(&mut new.pages);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let identity = settings::identity(&tx)?.ok_or(StoreError::NotEnrolled)?;
     let offset = TimeDelta::milliseconds(settings::clock_offset_ms(&tx)?);
@@ -73,6 +75,23 @@ pub(crate) fn submit(
         sealed: None,
     };
     submission.validate().map_err(StoreError::Invalid)?;
+    if !pages.is_empty() {
+        let (budget, pending_bytes) = files::budget(&tx)?;
+        let adding: u64 = pages.iter().map(|p| p.jpeg.len() as u64).sum();
+        if pending_bytes + adding > budget {
+            return Err(StoreError::FilesFull {
+                pending_bytes,
+                budget,
+            }
+            .into());
+        }
+        // Written (and fsynced) before the row that lists them commits: a listed file is
+        // always on disk. A crash in between leaves files no row lists, removed at the next
+        // open.
+        submission.attachments =
+            files::write_pages(files_dir, submission.id, county_key.as_ref(), &pages)?;
+        submission.validate().map_err(StoreError::Invalid)?;
+    }
     let masked_id = submission
         .applicant
         .as_ref()
@@ -130,6 +149,7 @@ pub(crate) fn submit(
         created,
         holder_key,
     ])?;
+    files::list(&tx, submission.id, &submission.attachments)?;
     settings::set_last_seq(&tx, seq)?;
     tx.commit()?;
     Ok(Receipt {
@@ -162,7 +182,9 @@ pub(crate) fn seal_backlog(conn: &Connection, key: &CountyKey) -> Result<usize, 
         let rows = statement.query_map([], submission_from_row)?;
         let mut backlog = Vec::new();
         for row in rows {
-            backlog.push(row??);
+            let mut submission = row??;
+            submission.attachments = files::listed(conn, submission.id)?;
+            backlog.push(submission);
         }
         backlog
     };
@@ -209,7 +231,9 @@ pub(crate) fn due_submissions(
     let rows = statement.query_map(params![sql::time_text(now), limit], submission_from_row)?;
     let mut due = Vec::new();
     for row in rows {
-        due.push(row??);
+        let mut submission = row??;
+        submission.attachments = files::listed(conn, submission.id)?;
+        due.push(submission);
     }
     Ok(due)
 }

@@ -141,6 +141,27 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE identity ADD COLUMN server_pin TEXT;
     "#,
+    // 6: the pages a submission carries (`files`): listed here in the submission's
+    // transaction, their bytes in DATA/files/<sha256>; uploaded after the submission is
+    // acknowledged.
+    r#"
+    CREATE TABLE files (
+        submission_id   TEXT NOT NULL REFERENCES submissions (id),
+        sha256          TEXT NOT NULL,
+        bytes           INTEGER NOT NULL,
+        material        INTEGER NOT NULL,
+        material_name   TEXT NOT NULL,
+        page            INTEGER NOT NULL,
+        sealed          INTEGER NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        next_attempt_at TEXT NOT NULL,
+        PRIMARY KEY (submission_id, sha256)
+    ) STRICT;
+    CREATE INDEX files_pending ON files (state, next_attempt_at) WHERE state = 'pending';
+    CREATE INDEX files_by_name ON files (sha256);
+    "#,
 ];
 
 /// The schema version this build writes.

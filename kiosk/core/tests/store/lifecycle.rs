@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 5);
+    assert_eq!(version, 6);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -52,6 +52,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
         "discard_audit",
         "open_sessions",
         "status_history",
+        "files",
     ] {
         assert!(tables.contains(table), "missing table {table}: {tables:?}");
     }
@@ -78,7 +79,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 5,
+                known: 6,
                 ..
             }
         ),
@@ -100,7 +101,8 @@ fn migrating_from_schema_4_keeps_the_identity_without_a_pin() {
     let before = enrolled(dir.path()).identity().unwrap().unwrap();
     raw(dir.path())
         .execute_batch(
-            "ALTER TABLE identity DROP COLUMN server_pin;
+            "DROP TABLE files;
+             ALTER TABLE identity DROP COLUMN server_pin;
              PRAGMA user_version = 4;",
         )
         .unwrap();
@@ -145,7 +147,8 @@ fn migrating_from_schema_2_seeds_the_status_history() {
     // Back to what schema 2 had: no history table, no holder column, no sealed column.
     raw(dir.path())
         .execute_batch(
-            "ALTER TABLE identity DROP COLUMN server_pin;
+            "DROP TABLE files;
+             ALTER TABLE identity DROP COLUMN server_pin;
              ALTER TABLE submissions DROP COLUMN sealed_json;
              DROP TABLE status_history;
              DROP INDEX receipts_by_holder;
