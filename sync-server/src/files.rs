@@ -196,6 +196,19 @@ impl FileShelf {
         Ok(())
     }
 
+    /// Whether a whole file is kept under the name.
+    pub async fn holds(&self, sha256: &str) -> Result<bool, FilesError> {
+        match self
+            .store
+            .head(&ObjectPath::from(format!("files/{sha256}")))
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(source) => Err(self.error("look for a file")(source)),
+        }
+    }
+
     /// A whole file as kept (sealed at rest); `None` if it is not held.
     pub async fn read(&self, sha256: &str) -> Result<Option<Vec<u8>>, FilesError> {
         match self

@@ -53,8 +53,12 @@ impl Header {
             SyncEvent::Reachable
             | SyncEvent::Uploaded { .. }
             | SyncEvent::FeedPulled { .. }
-            | SyncEvent::HeartbeatSent { .. } => self.online = true,
-            SyncEvent::Quarantined { .. } | SyncEvent::ClockOffset { .. } | SyncEvent::Stopped => {}
+            | SyncEvent::HeartbeatSent { .. }
+            | SyncEvent::PageSent { .. } => self.online = true,
+            SyncEvent::Quarantined { .. }
+            | SyncEvent::PageRefused { .. }
+            | SyncEvent::ClockOffset { .. }
+            | SyncEvent::Stopped => {}
         }
     }
 }

@@ -41,6 +41,12 @@ impl Sync {
                     summary.pending
                 );
             }
+            if summary.pages_pending > 0 {
+                anyhow::bail!(
+                    "{} photographed page(s) still to upload: run `kiosk sync --once` again, or see `kiosk queue status`",
+                    summary.pages_pending
+                );
+            }
             return Ok(());
         }
         eprintln!(
@@ -103,15 +109,17 @@ fn booth_engine(data_dir: &Path) -> anyhow::Result<(Engine, Identity)> {
     Ok((engine, identity))
 }
 
-/// `uploaded 3, duplicates 0, quarantined 1, pending 0; catalog +12, notices +2, statuses +1;
-/// clock offset +2 days 0 h`.
+/// `uploaded 3, duplicates 0, quarantined 1, pending 0; pages sent 2, waiting 0; catalog +12,
+/// notices +2, statuses +1; clock offset +2 days 0 h`.
 fn describe(summary: &OnceSummary) -> String {
     format!(
-        "uploaded {}, duplicates {}, quarantined {}, pending {}; catalog +{}, notices +{}, statuses +{}; clock offset {}",
+        "uploaded {}, duplicates {}, quarantined {}, pending {}; pages sent {}, waiting {}; catalog +{}, notices +{}, statuses +{}; clock offset {}",
         summary.uploaded,
         summary.duplicates,
         summary.quarantined,
         summary.pending,
+        summary.pages_sent,
+        summary.pages_pending,
         summary.catalog,
         summary.notices,
         summary.statuses,
@@ -159,10 +167,12 @@ mod tests {
             statuses: 1,
             clock_offset_ms: 2 * 86_400_000,
             heartbeat_sent: true,
+            pages_sent: 2,
+            pages_pending: 0,
         };
         assert_eq!(
             describe(&summary),
-            "uploaded 3, duplicates 1, quarantined 1, pending 0; catalog +12, notices +2, statuses +1; clock offset +2 days 0 h"
+            "uploaded 3, duplicates 1, quarantined 1, pending 0; pages sent 2, waiting 0; catalog +12, notices +2, statuses +1; clock offset +2 days 0 h"
         );
     }
 }

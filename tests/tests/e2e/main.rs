@@ -10,6 +10,7 @@ mod hw_id_card;
 mod hw_printer;
 mod hw_scanner;
 mod kiosk_app;
+mod pages;
 mod staff_browser;
 mod sync_faults;
 mod sync_flow;

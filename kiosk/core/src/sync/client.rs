@@ -15,6 +15,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use sync_protocol::attachment::AttachmentStatus;
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
 use sync_protocol::feed::{Feed, FeedPage, FeedQuery};
 use sync_protocol::heartbeat::{Heartbeat, HeartbeatResponse};
@@ -27,6 +28,10 @@ use super::clock::{ClockOffset, parse_http_date};
 use super::error::{SyncError, one_line};
 use super::pinned::{self, PinnedVerifier};
 use super::retry_after::parse_retry_after;
+
+/// The content types of request bodies.
+const JSON: &str = "application/json";
+const OCTET_STREAM: &str = "application/octet-stream";
 
 /// Time limits for one exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +146,30 @@ impl Client {
             .await
     }
 
+    /// `GET /api/v1/attachments/{sha256}`: how much of a listed file the server holds.
+    pub async fn attachment_status(&self, sha256: &str) -> Result<AttachmentStatus, SyncError> {
+        self.signed_json::<(), _>(Method::GET, &paths::attachment(sha256), &[], None)
+            .await
+    }
+
+    /// `PUT /api/v1/attachments/{sha256}?offset=N`: the file's bytes from `offset` on.
+    pub async fn upload_chunk(
+        &self,
+        sha256: &str,
+        offset: u64,
+        chunk: &[u8],
+    ) -> Result<AttachmentStatus, SyncError> {
+        let offset = offset.to_string();
+        self.signed_bytes(
+            Method::PUT,
+            &paths::attachment(sha256),
+            &[("offset", &offset)],
+            chunk.to_vec(),
+            OCTET_STREAM,
+        )
+        .await
+    }
+
     /// `GET /healthz`, unsigned and quick: is the server reachable at all?
     pub async fn probe(&self) -> bool {
         let url = self.server.url(paths::HEALTH, &[]);
@@ -177,10 +206,24 @@ impl Client {
             })?,
             None => Vec::new(),
         };
+        self.signed_bytes(method, path, query, body, JSON).await
+    }
+
+    /// [`Self::signed_json`] with a body already in bytes, of `content_type`.
+    async fn signed_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> Result<T, SyncError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let answer = self.signed_once(&method, path, query, &body).await?;
+            let answer = self
+                .signed_once(&method, path, query, &body, content_type)
+                .await?;
             let result = self.server.decode(path, &answer);
             let stale = matches!(
                 &result,
@@ -213,8 +256,9 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
         body: &[u8],
+        content_type: &'static str,
     ) -> Result<Answer, SyncError> {
-        let request = self.signed_request(method, path, query, body);
+        let request = self.signed_request(method, path, query, body, content_type);
         self.server.exchange(request).await
     }
 
@@ -231,7 +275,7 @@ impl Client {
         loop {
             attempt += 1;
             let mut request = self
-                .signed_request(&Method::GET, path, &[], &[])
+                .signed_request(&Method::GET, path, &[], &[], JSON)
                 .timeout(timeout);
             for (name, value) in extra {
                 request = request.header(name, value);
@@ -323,6 +367,7 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
         body: &[u8],
+        content_type: &'static str,
     ) -> reqwest::RequestBuilder {
         let url = self.server.url(path, query);
         let created = self.clock.server_now().timestamp();
@@ -348,7 +393,7 @@ impl Client {
             .header(signing::SIGNATURE, signature.signature);
         if !body.is_empty() {
             request = request
-                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::CONTENT_TYPE, content_type)
                 .body(body.to_vec());
         }
         request

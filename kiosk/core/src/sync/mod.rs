@@ -36,6 +36,9 @@ pub use backoff::{Backoff, BackoffPolicy};
 pub use client::{Client, ClientConfig};
 pub use clock::{ClockOffset, clock_warning};
 pub use download::{DownloadError, DownloadProgress, Downloaded, UploadTurn, UploadsFirst};
-pub use engine::{Engine, EngineConfig, EngineError, EngineHandle, OnceSummary, SyncEvent};
+pub use engine::{
+    Engine, EngineConfig, EngineError, EngineHandle, FilesConfig, FilesProgress, OnceSummary,
+    SyncEvent,
+};
 pub use enroll::{EnrollError, enroll, enroll_pinned, finish_pending};
 pub use error::SyncError;

@@ -81,7 +81,12 @@ pub async fn status_of(
     Extension(kiosk): Extension<AuthenticatedKiosk>,
     Path(sha256): Path<String>,
 ) -> Result<Json<AttachmentStatus>, ApiError> {
-    let file = listed(&state, &kiosk.kiosk_id, &sha256).await?;
+    let mut file = listed(&state, &kiosk.kiosk_id, &sha256).await?;
+    if file.received == file.bytes && file.complete_at.is_none() {
+        // Every byte came but the check was cut short (the server stopped): finish it now.
+        finish(&state, &kiosk, &file).await?;
+        file = listed(&state, &kiosk.kiosk_id, &sha256).await?;
+    }
     Ok(Json(status(&file)))
 }
 
@@ -154,9 +159,23 @@ pub async fn upload(
             ..status(&file)
         }));
     }
-    complete(&state, &kiosk, &file).await?;
+    finish(&state, &kiosk, &file).await?;
     let file = listed(&state, &kiosk.kiosk_id, &sha256).await?;
     Ok(Json(status(&file)))
+}
+
+/// [`complete`] in a task of its own: a booth that hangs up while its last chunk is checked
+/// (hyper then drops the request's future) must not leave a file kept but not recorded, or
+/// recorded without its chunks dropped.
+async fn finish(
+    state: &AppState,
+    kiosk: &AuthenticatedKiosk,
+    file: &ListedFile,
+) -> Result<(), ApiError> {
+    let (state, kiosk, file) = (state.clone(), kiosk.clone(), file.clone());
+    tokio::spawn(async move { complete(&state, &kiosk, &file).await })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
 }
 
 fn offset_elsewhere(received: u64) -> ApiError {
@@ -176,6 +195,21 @@ async fn complete(
     let shelf = state.files();
     let kiosk_id = &kiosk.kiosk_id;
     let sha256 = &file.sha256;
+    if shelf
+        .holds(sha256)
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+    {
+        // Kept by an earlier completion that was cut short before it was recorded (or by
+        // another submission listing the same bytes): only the record is missing.
+        let _ = shelf.drop_parts(kiosk_id, sha256).await;
+        let keys = state.store().at_rest_keys();
+        state
+            .store()
+            .finish_upload(kiosk_id, sha256, keys.newest(), Utc::now())
+            .await?;
+        return Ok(());
+    }
     let joined = match shelf.join_parts(kiosk_id, sha256, file.bytes).await {
         Ok(joined) => joined,
         Err(FilesError::Gap { .. }) => {

@@ -34,6 +34,14 @@ pub enum SyncEvent {
         retry_in: Duration,
         probing: bool,
     },
+    /// The server holds a page whole (its local copy is gone).
+    PageSent {
+        bytes: u64,
+    },
+    /// The server refused a page for good (kept on the booth for the technician).
+    PageRefused {
+        reason: String,
+    },
     /// The server answered a probe: the wait is over.
     Reachable,
     Stopped,
@@ -79,6 +87,8 @@ impl std::fmt::Display for SyncEvent {
                 }
                 Ok(())
             }
+            Self::PageSent { bytes } => write!(f, "page uploaded ({} KB)", bytes / 1024),
+            Self::PageRefused { reason } => write!(f, "page held back: {reason}"),
             Self::Reachable => f.write_str("the county server answers again: resuming"),
             Self::Stopped => f.write_str("sync stopped"),
         }
@@ -98,6 +108,10 @@ pub struct OnceSummary {
     pub statuses: usize,
     pub clock_offset_ms: i64,
     pub heartbeat_sent: bool,
+    /// Pages the server now holds whole.
+    pub pages_sent: u64,
+    /// Pages still to send afterwards.
+    pub pages_pending: u64,
 }
 
 #[cfg(test)]

@@ -26,12 +26,15 @@
 //! - `upload`: draining the outbox in batches, the per-item outcomes, splitting a batch the
 //!   server cannot take, and the store work overlapped with the next upload;
 //! - `feeds`: pulling every feed page by page;
+//! - `files`: the pages submissions carry, uploaded by their own task in chunks that resume
+//!   where the server's copy ends, each waiting for the engine's own requests;
 //! - `heartbeat`: the heartbeat, and persisting the learned clock offset;
 //! - `wait`: the wait after a failure (backoff, `Retry-After`), cut short by a wake-up or by the
 //!   first answer to a `/healthz` probe.
 
 mod events;
 mod feeds;
+mod files;
 mod heartbeat;
 #[cfg(test)]
 mod test_support;
@@ -59,6 +62,7 @@ use crate::store::{Store, StoreError};
 use crate::update::{HealthReporter, UpdateAgent, fetcher};
 
 pub use events::{OnceSummary, SyncEvent};
+pub use files::{FilesConfig, FilesProgress};
 use upload::{Answered, StoreWork};
 use wait::{PlannedWait, Wait};
 
@@ -88,6 +92,8 @@ pub struct EngineConfig {
     /// The kiosk's side of updates: the heartbeat reports it and offers it the county's
     /// target, and the engine runs its download task; `None` on a booth without the updater.
     pub updates: Option<Arc<UpdateAgent>>,
+    /// The pages' uploader.
+    pub files: FilesConfig,
 }
 
 impl EngineConfig {
@@ -105,6 +111,7 @@ impl EngineConfig {
             data_dir: data_dir.into(),
             update_health: None,
             updates: None,
+            files: FilesConfig::default(),
         }
     }
 }
@@ -183,6 +190,9 @@ pub struct Engine {
     /// The store's share of the current step, running on the blocking pool. Kept here, not
     /// in the pass's future, so a shutdown that drops the pass can still await it.
     in_store: Option<StoreWork>,
+    /// Wakes the pages' uploader after submissions were acknowledged.
+    files_wake: Arc<Notify>,
+    files_progress: Arc<FilesProgress>,
 }
 
 impl Engine {
@@ -206,6 +216,25 @@ impl Engine {
             planned_wait: None,
             answered: None,
             in_store: None,
+            files_wake: Arc::new(Notify::new()),
+            files_progress: Arc::new(FilesProgress::default()),
+        }
+    }
+
+    /// What the pages' uploader has sent so far.
+    pub fn files_progress(&self) -> Arc<FilesProgress> {
+        Arc::clone(&self.files_progress)
+    }
+
+    fn file_uploader(&self) -> files::FileUploader {
+        files::FileUploader {
+            client: Arc::clone(&self.client),
+            store: Arc::clone(&self.store),
+            uploads_first: self.uploads_first.clone(),
+            wake: Arc::clone(&self.files_wake),
+            events: self.events.clone(),
+            config: self.config.files.clone(),
+            progress: Arc::clone(&self.files_progress),
         }
     }
 
@@ -241,6 +270,8 @@ impl Engine {
                 self.uploads_first.clone(),
             )))
         });
+        // The pages' own task: a page on a slow link never holds up the loop.
+        let _files = AbortOnDrop(tokio::spawn(self.file_uploader().run()));
         let result = tokio::select! {
             () = &mut shutdown => Ok(()),
             result = self.run_forever() => result,
@@ -303,15 +334,20 @@ impl Engine {
         let mut summary = OnceSummary::default();
         let everything = self.everything_now.swap(false, Ordering::AcqRel);
         self.upload_due(ignore_schedule, &mut summary).await?;
+        // Newly acknowledged submissions may have pages to send.
+        self.files_wake.notify_one();
         if everything {
             *next_feeds = Instant::now();
             *next_heartbeat = Instant::now();
         }
         if Instant::now() >= *next_feeds {
+            // Pages and release downloads wait while the feeds come in.
+            let _turn = self.uploads_first.upload();
             self.pull_feeds(&mut summary).await?;
             *next_feeds = Instant::now() + self.config.feeds_every;
         }
         if Instant::now() >= *next_heartbeat {
+            let _turn = self.uploads_first.upload();
             self.send_heartbeat().await?;
             *next_heartbeat = Instant::now() + self.config.heartbeat_every;
         }
@@ -323,12 +359,24 @@ impl Engine {
     pub async fn run_once(&mut self) -> Result<OnceSummary, EngineError> {
         let mut summary = OnceSummary::default();
         self.upload_due(true, &mut summary).await?;
+        let uploader = self.file_uploader();
+        let held_before = self
+            .files_progress
+            .files_held
+            .load(std::sync::atomic::Ordering::Relaxed);
+        while uploader.send_due().await? {}
+        summary.pages_sent = self
+            .files_progress
+            .files_held
+            .load(std::sync::atomic::Ordering::Relaxed)
+            - held_before;
         self.pull_feeds(&mut summary).await?;
         self.send_heartbeat().await?;
         summary.heartbeat_sent = true;
         let now = self.client.clock().server_now();
         let stats = self.with_store(move |store| store.queue_stats(now)).await?;
         summary.pending = stats.depth();
+        summary.pages_pending = self.with_store(|store| store.file_counts()).await?.0;
         summary.clock_offset_ms = self.client.clock().get_ms();
         Ok(summary)
     }
