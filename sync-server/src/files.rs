@@ -20,6 +20,8 @@ use futures_util::TryStreamExt as _;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, PutPayload};
 
+use crate::store::sealing::Place;
+
 /// The folder in the data directory.
 pub const DIR: &str = "files";
 
@@ -184,8 +186,21 @@ impl FileShelf {
         Ok(())
     }
 
-    /// Keeps a whole file (already sealed at rest) under its name.
-    pub async fn keep(&self, sha256: &str, sealed: Vec<u8>) -> Result<(), FilesError> {
+    /// Keeps a whole file (already sealed at rest) under its name, its thumbnail first (a
+    /// kept file always has one).
+    pub async fn keep(
+        &self,
+        sha256: &str,
+        sealed: Vec<u8>,
+        sealed_thumbnail: Vec<u8>,
+    ) -> Result<(), FilesError> {
+        self.store
+            .put(
+                &ObjectPath::from(format!("thumbs/{sha256}")),
+                PutPayload::from(sealed_thumbnail),
+            )
+            .await
+            .map_err(self.error("keep a thumbnail"))?;
         self.store
             .put(
                 &ObjectPath::from(format!("files/{sha256}")),
@@ -194,6 +209,11 @@ impl FileShelf {
             .await
             .map_err(self.error("keep a file"))?;
         Ok(())
+    }
+
+    /// A file's thumbnail as kept (sealed at rest); `None` if it is not held.
+    pub async fn read_thumbnail(&self, sha256: &str) -> Result<Option<Vec<u8>>, FilesError> {
+        self.read_object(format!("thumbs/{sha256}")).await
     }
 
     /// Whether a whole file is kept under the name.
@@ -211,11 +231,11 @@ impl FileShelf {
 
     /// A whole file as kept (sealed at rest); `None` if it is not held.
     pub async fn read(&self, sha256: &str) -> Result<Option<Vec<u8>>, FilesError> {
-        match self
-            .store
-            .get(&ObjectPath::from(format!("files/{sha256}")))
-            .await
-        {
+        self.read_object(format!("files/{sha256}")).await
+    }
+
+    async fn read_object(&self, path: String) -> Result<Option<Vec<u8>>, FilesError> {
+        match self.store.get(&ObjectPath::from(path)).await {
             Ok(found) => Ok(Some(
                 found
                     .bytes()
@@ -227,6 +247,60 @@ impl FileShelf {
             Err(source) => Err(self.error("read a file")(source)),
         }
     }
+}
+
+/// Where the kept file's thumbnail is sealed at rest.
+pub fn thumbnail_place(sha256: &str) -> Place<'_> {
+    Place {
+        table: "attachments",
+        column: "thumbnail",
+        row: sha256,
+    }
+}
+
+/// Where the kept file is sealed at rest: bound to its name.
+pub fn page_place(sha256: &str) -> Place<'_> {
+    Place {
+        table: "attachments",
+        column: "file",
+        row: sha256,
+    }
+}
+
+/// The longest side of a page the server decodes: beyond any document camera's, and a bound
+/// on the memory a forged header could ask for.
+pub const MAX_PAGE_SIDE: u32 = 8192;
+/// The thumbnail's longer side on the staff page.
+pub const THUMBNAIL_SIDE: u32 = 240;
+
+/// Why a file is not a page.
+#[derive(Debug, thiserror::Error)]
+#[error("the file is not a JPEG picture of at most {MAX_PAGE_SIDE} pixels a side")]
+pub struct NotAPage(#[source] Option<image::ImageError>);
+
+/// Decodes a page (a JPEG within [`MAX_PAGE_SIDE`]) and makes its thumbnail, a small JPEG.
+/// CPU work of tens of milliseconds: callers run it off the async workers, under a bound.
+pub fn thumbnail_of(page: &[u8]) -> Result<Vec<u8>, NotAPage> {
+    use image::ImageDecoder as _;
+    let mut decoder = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(page))
+        .map_err(|e| NotAPage(Some(e)))?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 || width > MAX_PAGE_SIDE || height > MAX_PAGE_SIDE {
+        return Err(NotAPage(None));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PAGE_SIDE);
+    limits.max_image_height = Some(MAX_PAGE_SIDE);
+    decoder.set_limits(limits).map_err(|e| NotAPage(Some(e)))?;
+    let picture = image::DynamicImage::from_decoder(decoder).map_err(|e| NotAPage(Some(e)))?;
+    let small = picture
+        .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+        .into_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75)
+        .encode_image(&small)
+        .map_err(|e| NotAPage(Some(e)))?;
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -261,7 +335,14 @@ mod tests {
             Err(FilesError::Gap { at: 0, .. })
         ));
         assert_eq!(shelf.read("abc").await.unwrap(), None);
-        shelf.keep("abc", b"sealed".to_vec()).await.unwrap();
+        shelf
+            .keep("abc", b"sealed".to_vec(), b"thumb".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(
+            shelf.read_thumbnail("abc").await.unwrap().as_deref(),
+            Some(&b"thumb"[..])
+        );
         assert_eq!(
             shelf.read("abc").await.unwrap().as_deref(),
             Some(&b"sealed"[..])

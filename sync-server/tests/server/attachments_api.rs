@@ -12,23 +12,37 @@ use sync_protocol::attachment::{
 use sync_protocol::paths;
 use sync_protocol::personal::CountySecret;
 use sync_protocol::submission::{BatchRequest, BatchResponse, Outcome, Submission};
-use sync_server::api::routes::attachments::file_place;
+use sync_server::files::page_place as file_place;
 
 use crate::common::{TestKiosk, TestServer, refusal};
 
-/// A page's JPEG: the markers a page has, and enough bytes for several chunks.
-fn page(size: usize, seed: u8) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8];
+/// A real JPEG (a small picture) grown to `size` bytes with comment segments of noise, so it
+/// decodes like a page and does not compress.
+pub fn page(size: usize, seed: u8) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(32, 24, |x, y| {
+        image::Rgb([(x * 8) as u8 ^ seed, (y * 10) as u8, seed.wrapping_mul(3)])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&picture)
+        .expect("encode");
     let mut x = u32::from(seed) + 1;
-    while bytes.len() < size - 2 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        bytes.push((x >> 16) as u8);
+    let mut out = jpeg[..2].to_vec();
+    while out.len() + jpeg.len() - 2 < size {
+        let room = size - (out.len() + jpeg.len() - 2);
+        let payload = room.saturating_sub(4).clamp(1, 65_000);
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&((payload + 2) as u16).to_be_bytes());
+        for _ in 0..payload {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            out.push((x >> 16) as u8);
+        }
     }
-    bytes.extend_from_slice(&[0xFF, 0xD9]);
-    bytes
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
-fn listing(bytes: &[u8], material: u16, page: u16, sealed: bool) -> AttachmentRef {
+pub fn listing(bytes: &[u8], material: u16, page: u16, sealed: bool) -> AttachmentRef {
     AttachmentRef {
         sha256: sha256_hex(bytes),
         bytes: bytes.len() as u64,
@@ -69,7 +83,7 @@ async fn status(kiosk: &TestKiosk, sha256: &str) -> AttachmentStatus {
 }
 
 /// Uploads `bytes` chunk by chunk from where the server's copy ends; the last status.
-async fn upload_all(kiosk: &TestKiosk, bytes: &[u8]) -> AttachmentStatus {
+pub async fn upload_all(kiosk: &TestKiosk, bytes: &[u8]) -> AttachmentStatus {
     let sha256 = sha256_hex(bytes);
     let mut at = status(kiosk, &sha256).await;
     while !at.complete {
@@ -303,4 +317,96 @@ async fn files_not_listed_too_large_tampered_or_foreign_are_refused_and_nothing_
 
     // The real bytes still go in afterwards.
     assert!(upload_all(&kiosk, &listed).await.complete);
+}
+
+/// The county's side: the submission page lists each material of the item with its pages,
+/// marks the one with none, serves thumbnails and pictures only in scope, and logs each view.
+#[tokio::test]
+async fn staff_see_each_material_with_its_pages_in_scope_and_every_view_is_logged() {
+    use sync_server::domain::access::Role;
+    use sync_server::store::staff::AuditFilter;
+
+    use crate::staff_client::{StaffClient, add_account, audit_actions};
+
+    let server = TestServer::with_seed_catalog().await;
+    let kiosk = server.enroll("石门村").await;
+    add_account(server.store(), "handler", Role::Handler, "示范县/凤岭乡").await;
+    add_account(server.store(), "elsewhere", Role::Handler, "示范县/白圩镇").await;
+    let mut application = submission(kiosk.number(), 1);
+    // 城乡居民基本养老保险参保登记: 居民身份证 and 居民户口簿.
+    application.item_code = Some("GX-SB-001".into());
+    let id_card = page(60_000, 5);
+    let sealed = seal_file(&county_of(&kiosk), application.id, &id_card);
+    let arriving = page(30_000, 6);
+    application.attachments = vec![
+        listing(&sealed, 0, 1, true),
+        listing(&arriving, 0, 2, false),
+    ];
+    submit(&kiosk, &application).await;
+    assert!(upload_all(&kiosk, &sealed).await.complete);
+    let receipt = &application.receipt_number;
+    let name = sha256_hex(&sealed);
+    let base = format!("/staff/submissions/{receipt}/pages/{name}");
+
+    let mut staff = StaffClient::logged_in(&server.url, "handler").await;
+    staff
+        .get(&format!("/staff/submissions/{receipt}"))
+        .await
+        .assert_ok()
+        .assert_contains("申请材料")
+        .assert_contains("居民身份证")
+        .assert_contains(&format!("{base}/thumbnail"))
+        .assert_contains("2 · 上传中")
+        .assert_contains("居民户口簿")
+        .assert_contains("未提交");
+    for (path, action) in [
+        (format!("{base}/thumbnail"), "page.thumbnail"),
+        (base.clone(), "page.view"),
+    ] {
+        let served = staff.get(&path).await;
+        assert_eq!(served.status, StatusCode::OK, "{path}");
+        assert_eq!(served.headers["content-type"], "image/jpeg");
+        let actions = audit_actions(server.store(), AuditFilter::default()).await;
+        assert_eq!(
+            actions.last().map(String::as_str),
+            Some(action),
+            "{actions:?}"
+        );
+    }
+    staff
+        .get(&format!("{base}/view"))
+        .await
+        .assert_ok()
+        .assert_contains(&format!("src=\"{base}\""))
+        .assert_contains("turn-90");
+
+    // Another township's handler, a page still arriving, a name that is not a page of this
+    // submission: not found, and nothing logged.
+    let logged = audit_actions(server.store(), AuditFilter::default())
+        .await
+        .len();
+    let mut elsewhere = StaffClient::logged_in(&server.url, "elsewhere").await;
+    for path in [
+        format!("{base}/thumbnail"),
+        base.clone(),
+        format!("{base}/view"),
+    ] {
+        assert_eq!(
+            elsewhere.get(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let still_arriving = format!(
+        "/staff/submissions/{receipt}/pages/{}",
+        sha256_hex(&arriving)
+    );
+    assert_eq!(
+        staff.get(&still_arriving).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let not_ours = format!("/staff/submissions/{receipt}/pages/{}", sha256_hex(b"x"));
+    assert_eq!(staff.get(&not_ours).await.status, StatusCode::NOT_FOUND);
+    let after = audit_actions(server.store(), AuditFilter::default()).await;
+    assert_eq!(after.len(), logged + 1, "only the second login: {after:?}");
 }

@@ -69,6 +69,8 @@ struct World {
     /// Texts only 白圩镇's data holds: none may reach an account outside it.
     markers: Vec<String>,
     application: String,
+    /// A page photographed for `application`, held by the server.
+    page: String,
     rating: String,
     notice: String,
     kiosk: String,
@@ -80,6 +82,7 @@ async fn world() -> World {
     let inside = server.enroll("石门村").await;
     upload(&inside, vec![submission(inside.number(), 1)]).await;
     let outside = booth_in(&server, outside_village()).await;
+    let outside_page = crate::attachments_api::page(20_000, 9);
     let application = Submission {
         applicant: Some(Applicant {
             name: Some("白圩外乡人".into()),
@@ -87,6 +90,7 @@ async fn world() -> World {
             address: Some("白圩街9号".into()),
         }),
         contact_phone: Some("13911112222".into()),
+        attachments: vec![crate::attachments_api::listing(&outside_page, 0, 1, false)],
         ..submission(outside.number(), 1)
     };
     let rating = Submission {
@@ -99,6 +103,11 @@ async fn world() -> World {
         ..submission(outside.number(), 2)
     };
     upload(&outside, vec![application.clone(), rating.clone()]).await;
+    assert!(
+        crate::attachments_api::upload_all(&outside, &outside_page)
+            .await
+            .complete
+    );
 
     add_account(server.store(), "baixu.admin", Role::Admin, "示范县/白圩镇").await;
     add_account(
@@ -173,6 +182,7 @@ async fn world() -> World {
     World {
         markers,
         application: application.receipt_number,
+        page: sync_protocol::attachment::sha256_hex(&outside_page),
         rating: rating.receipt_number,
         notice: notice.id.to_string(),
         kiosk: outside.id().to_owned(),
@@ -260,6 +270,18 @@ fn probes(world: &World) -> Vec<Probe> {
             "/submissions/{receipt}/identity",
             format!("/submissions/{app}/identity"),
             &[],
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}",
+            format!("/submissions/{app}/pages/{}", world.page),
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}/thumbnail",
+            format!("/submissions/{app}/pages/{}/thumbnail", world.page),
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}/view",
+            format!("/submissions/{app}/pages/{}/view", world.page),
         ),
         get("/audit", "/audit".into()),
         get("/calendar", "/calendar".into()),
@@ -432,6 +454,7 @@ fn expected_needs(method: &str, route: &str) -> Needs {
         ("GET", "/submissions/{receipt}" | "/follow-ups" | "/follow-ups/{receipt}") => {
             Needs::Session
         }
+        ("GET", route) if route.starts_with("/submissions/{receipt}/pages/") => Needs::Session,
         ("POST", "/submissions/{receipt}" | "/submissions/{receipt}/identity") => Needs::Reviewer,
         ("POST", route) if route.starts_with("/follow-ups/") => Needs::Recorder,
         (_, route)

@@ -19,18 +19,34 @@ use kiosk_core::sync::{ClockOffset, Engine, EngineConfig};
 use sync_protocol::attachment::MAX_CHUNK_BYTES;
 use sync_protocol::submission::SubmissionKind;
 
-/// A page-sized JPEG stand-in: the markers a page has, bytes that do not compress.
+/// A real JPEG (a small picture) grown to `size` bytes with comment segments of noise, so it
+/// decodes like a page and does not compress.
 fn page_bytes(size: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut bytes = vec![0xFF, 0xD8];
-    while bytes.len() < size - 2 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        bytes.push(x as u8);
+    let picture = image::RgbImage::from_fn(32, 24, |x, y| {
+        image::Rgb([
+            (x * 8) as u8 ^ seed as u8,
+            (y * 10) as u8,
+            (seed as u8).wrapping_mul(3),
+        ])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+        .encode_image(&picture)
+        .expect("encode");
+    let mut x = seed as u32 + 1;
+    let mut out = jpeg[..2].to_vec();
+    while out.len() + jpeg.len() - 2 < size {
+        let room = size - (out.len() + jpeg.len() - 2);
+        let payload = room.saturating_sub(4).clamp(1, 65_000);
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&((payload + 2) as u16).to_be_bytes());
+        for _ in 0..payload {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            out.push((x >> 16) as u8);
+        }
     }
-    bytes.extend_from_slice(&[0xFF, 0xD9]);
-    bytes
+    out.extend_from_slice(&jpeg[2..]);
+    out
 }
 
 /// `count` applications of two materials, a page each (and a second page of the first),

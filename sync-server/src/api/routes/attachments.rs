@@ -13,9 +13,10 @@
 //! 4. the chunk is kept, then the store moves the upload on (atomically, from its offset);
 //! 5. with the last chunk the parts are joined and hashed: a mismatch, or a sealed file that
 //!    does not open with the county's key, drops them and restarts the upload (422
-//!    `attachment_hash_mismatch`); a file that is not a JPEG is refused the same way (400
-//!    `invalid_request`). Otherwise it is sealed at rest and kept under its name, its parts
-//!    dropped, and the store records it complete.
+//!    `attachment_hash_mismatch`); a file that does not decode as a JPEG within 8192 pixels a
+//!    side (two decodes at once across the server) is refused the same way (400
+//!    `invalid_request`). Otherwise it and its thumbnail are sealed at rest and kept under its
+//!    name, its parts dropped, and the store records it complete.
 
 use axum::Extension;
 use axum::Json;
@@ -34,7 +35,6 @@ use crate::api::error::ApiError;
 use crate::files::FilesError;
 use crate::state::AppState;
 use crate::store::attachments::{Advance, ListedFile};
-use crate::store::sealing::Place;
 
 /// The route's path, in axum's syntax.
 pub const PATH: &str = "/api/v1/attachments/{sha256}";
@@ -56,14 +56,8 @@ fn status(file: &ListedFile) -> AttachmentStatus {
     }
 }
 
-/// Where the kept file is sealed at rest: bound to its name.
-pub fn file_place(sha256: &str) -> Place<'_> {
-    Place {
-        table: "attachments",
-        column: "file",
-        row: sha256,
-    }
-}
+/// Pages decoded at once across the server (each takes tens of milliseconds of a core).
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 async fn listed(state: &AppState, kiosk_id: &str, sha256: &str) -> Result<ListedFile, ApiError> {
     if !is_sha256_hex(sha256) {
@@ -236,17 +230,30 @@ async fn complete(
     } else {
         joined
     };
-    if !(page.starts_with(&[0xFF, 0xD8]) && page.ends_with(&[0xFF, 0xD9])) {
+    // Decoding a picture from outside is the expensive, risky part: within size limits, at
+    // most two at once, off the async workers.
+    let thumbnail = {
+        let _turn = DECODES
+            .acquire()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let page = page.clone();
+        tokio::task::spawn_blocking(move || crate::files::thumbnail_of(&page))
+            .await
+            .map_err(|e| ApiError::internal(&e))?
+    };
+    let Ok(thumbnail) = thumbnail else {
         let _ = shelf.drop_parts(kiosk_id, sha256).await;
         state.store().restart_upload(kiosk_id, sha256).await?;
         return Err(ApiError::invalid_request(
             "the file is not a JPEG page: photograph the page again",
         ));
-    }
+    };
     let keys = state.store().at_rest_keys();
-    let sealed = keys.seal_bytes(file_place(sha256), &page);
+    let sealed = keys.seal_bytes(crate::files::page_place(sha256), &page);
+    let sealed_thumbnail = keys.seal_bytes(crate::files::thumbnail_place(sha256), &thumbnail);
     shelf
-        .keep(sha256, sealed)
+        .keep(sha256, sealed, sealed_thumbnail)
         .await
         .map_err(|e| ApiError::internal(&e))?;
     if let Err(error) = shelf.drop_parts(kiosk_id, sha256).await {

@@ -21,6 +21,7 @@ pub mod follow_ups;
 pub mod guides;
 pub mod health;
 pub mod notices;
+pub mod pages;
 pub mod ratings;
 pub mod releases;
 pub mod return_path;

@@ -58,6 +58,26 @@ pub fn routes() -> Vec<StaffRoute> {
             Needs::Reviewer,
             post(show_identity),
         ),
+        // A photographed page: the picture, its thumbnail, and a page to turn and enlarge it.
+        // Every fetch is audit-logged.
+        route(
+            Method::GET,
+            "/submissions/{receipt}/pages/{sha256}",
+            Needs::Session,
+            get(super::pages::picture),
+        ),
+        route(
+            Method::GET,
+            "/submissions/{receipt}/pages/{sha256}/thumbnail",
+            Needs::Session,
+            get(super::pages::thumbnail),
+        ),
+        route(
+            Method::GET,
+            "/submissions/{receipt}/pages/{sha256}/view",
+            Needs::Session,
+            get(super::pages::view),
+        ),
     ]
 }
 
@@ -549,6 +569,8 @@ struct SubmissionPage {
     address: Option<String>,
     history: Vec<HistoryLine>,
     told: Vec<ToldLine>,
+    /// The item's materials with the pages photographed for each (applications only).
+    materials: Vec<super::pages::MaterialRow>,
     actions: Vec<ActionForm>,
     is_final: bool,
     reviewed: bool,
@@ -556,15 +578,20 @@ struct SubmissionPage {
     problem: Option<String>,
 }
 
-struct Loaded {
+pub(super) struct Loaded {
     item: ReviewItem,
     catalog: HashMap<String, CatalogItem>,
     calendar: WorkingCalendar,
     history: Vec<StatusChange>,
     actions: Vec<ReviewActionRecord>,
+    files: Vec<crate::store::attachments::ListedFile>,
 }
 
-async fn load(state: &AppState, staff: &Staff, receipt: &str) -> Result<Loaded, StaffError> {
+pub(super) async fn load(
+    state: &AppState,
+    staff: &Staff,
+    receipt: &str,
+) -> Result<Loaded, StaffError> {
     let store = state.store();
     let item = store
         .review_item(
@@ -577,12 +604,14 @@ async fn load(state: &AppState, staff: &Staff, receipt: &str) -> Result<Loaded, 
     let calendar = WorkingCalendar::new(&store.calendar_days().await?);
     let history = store.submission_history(item.record.submission.id).await?;
     let actions = store.review_actions(item.record.submission.id).await?;
+    let files = store.submission_files(item.record.submission.id).await?;
     Ok(Loaded {
         item,
         catalog,
         calendar,
         history,
         actions,
+        files,
     })
 }
 
@@ -697,6 +726,12 @@ fn submission_page(
                 note: c.note.clone().unwrap_or_default(),
             })
             .collect(),
+        materials: super::pages::materials(
+            &submission.receipt_number,
+            catalog_item,
+            submission,
+            &loaded.files,
+        ),
         actions,
         is_final: item.state.is_final(),
         reviewed: rules.is_some(),
