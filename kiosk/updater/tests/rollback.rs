@@ -119,23 +119,24 @@ fn assert_each_once(booth: &Booth, expected: &[(String, String)]) {
 fn a_migration_the_previous_release_reads_is_kept_as_it_is_on_rollback() {
     let booth = Booth::new();
     let mut expected = booth.store_with(2);
-    // 0.2.0 already reads schema 6 ("expand"); 0.3.0 then migrates to it.
+    // 0.2.0 already reads the next schema ("expand"); 0.3.0 then migrates to it.
+    let next = kiosk_core::store::SCHEMA_WRITES + 1;
     let mut expand = release("0.2.0");
-    expand.reads = (1, 6);
+    expand.reads = (1, next);
     booth.request(&expand);
     booth.ok(&["install"]);
     booth.ok(&["start-attempt"]);
     booth.report_healthy("0.2.0");
     booth.ok(&["confirm"]);
     let mut migrate = release("0.3.0");
-    migrate.reads = (5, 6);
-    migrate.writes = 6;
+    migrate.reads = (next - 1, next);
+    migrate.writes = next;
     booth.request(&migrate);
     booth.ok(&["install"]);
     booth.ok(&["start-attempt"]);
     // 0.3.0 runs: takes submissions, migrates, then fails at every start.
     expected.extend(booth.queue(3, "during the trial"));
-    booth.migrate_store_to(6);
+    booth.migrate_store_to(next);
     for _ in 0..2 {
         booth.ok(&["start-attempt"]);
     }
@@ -148,14 +149,14 @@ fn a_migration_the_previous_release_reads_is_kept_as_it_is_on_rollback() {
     assert_eq!(
         fs::read(booth.store_file()).unwrap(),
         store,
-        "0.2.0 reads schema 6: no restore"
+        "0.2.0 reads the schema 0.3.0 left: no restore"
     );
     assert_eq!(booth.state()["last"]["store_restored"], false);
     assert_each_once(&booth, &expected);
 }
 
-/// A booth where 0.2.0 (signed as writing schema 5) took submissions on trial, then left the
-/// store at schema 6, which the factory release cannot read.
+/// A booth where 0.2.0 (signed as writing this build's schema) took submissions on trial,
+/// then left the store at the next schema, which the factory release cannot read.
 fn migrated_beyond_its_manifest() -> (Booth, Vec<(String, String)>) {
     let booth = Booth::new();
     let mut expected = booth.store_with(4);
@@ -163,7 +164,7 @@ fn migrated_beyond_its_manifest() -> (Booth, Vec<(String, String)>) {
     booth.ok(&["install"]);
     booth.ok(&["start-attempt"]);
     expected.extend(booth.queue(3, "during the trial"));
-    booth.migrate_store_to(6);
+    booth.migrate_store_to(kiosk_core::store::SCHEMA_WRITES + 1);
     if rustix::process::geteuid().is_root() {
         // As on a booth: the store is the kiosk user's, the data directory root's.
         std::os::unix::fs::chown(

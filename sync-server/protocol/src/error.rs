@@ -71,6 +71,32 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code a server sends (`Other` exists only for booths reading a newer server):
+    /// the one list the OpenAPI document's enum is made from.
+    pub const SENT: [Self; 21] = [
+        Self::Unsigned,
+        Self::MalformedSignature,
+        Self::UnknownKiosk,
+        Self::KioskRevoked,
+        Self::BadSignature,
+        Self::BadDigest,
+        Self::StaleTimestamp,
+        Self::ReplayedNonce,
+        Self::BodyTooLarge,
+        Self::MalformedJson,
+        Self::InvalidRequest,
+        Self::EnrollCodeInvalid,
+        Self::EnrollCodeExpired,
+        Self::EnrollCodeUsed,
+        Self::RateLimited,
+        Self::NotFound,
+        Self::AttachmentNotListed,
+        Self::AttachmentOffset,
+        Self::AttachmentHashMismatch,
+        Self::AttachmentTooLarge,
+        Self::Internal,
+    ];
+
     /// The snake_case name used on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -109,6 +135,42 @@ impl std::fmt::Display for ErrorCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_but_other_is_in_the_list_servers_send() {
+        // A new variant fails to compile here until it is placed: in SENT, or not sent.
+        let sent = |code: ErrorCode| match code {
+            ErrorCode::Other => false,
+            ErrorCode::Unsigned
+            | ErrorCode::MalformedSignature
+            | ErrorCode::UnknownKiosk
+            | ErrorCode::KioskRevoked
+            | ErrorCode::BadSignature
+            | ErrorCode::BadDigest
+            | ErrorCode::StaleTimestamp
+            | ErrorCode::ReplayedNonce
+            | ErrorCode::BodyTooLarge
+            | ErrorCode::MalformedJson
+            | ErrorCode::InvalidRequest
+            | ErrorCode::EnrollCodeInvalid
+            | ErrorCode::EnrollCodeExpired
+            | ErrorCode::EnrollCodeUsed
+            | ErrorCode::RateLimited
+            | ErrorCode::NotFound
+            | ErrorCode::AttachmentNotListed
+            | ErrorCode::AttachmentOffset
+            | ErrorCode::AttachmentHashMismatch
+            | ErrorCode::AttachmentTooLarge
+            | ErrorCode::Internal => true,
+        };
+        for code in ErrorCode::SENT {
+            assert!(sent(code), "{code}");
+        }
+        let listed: std::collections::BTreeSet<&str> =
+            ErrorCode::SENT.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed.len(), ErrorCode::SENT.len(), "no code twice");
+        assert_eq!(listed.len(), 21, "every sent variant listed");
+    }
 
     #[test]
     fn codes_round_trip_and_unknown_codes_survive() {

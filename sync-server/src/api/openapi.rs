@@ -14,26 +14,13 @@ use sync_protocol::paths;
 use crate::api::routes::attachments::PATH as ATTACHMENT_PATH;
 use crate::api::routes::{FEED_PATH, RELEASE_PATH};
 
-/// Every error code the server sends (`other` exists only for booths reading a newer server).
-pub const ERROR_CODES: [&str; 17] = [
-    "unsigned",
-    "malformed_signature",
-    "unknown_kiosk",
-    "kiosk_revoked",
-    "bad_signature",
-    "bad_digest",
-    "stale_timestamp",
-    "replayed_nonce",
-    "body_too_large",
-    "malformed_json",
-    "invalid_request",
-    "enroll_code_invalid",
-    "enroll_code_expired",
-    "enroll_code_used",
-    "rate_limited",
-    "not_found",
-    "internal",
-];
+/// Every error code the server sends, from the protocol's one list.
+pub fn error_codes() -> Vec<&'static str> {
+    sync_protocol::ErrorCode::SENT
+        .iter()
+        .map(|code| code.as_str())
+        .collect()
+}
 
 /// The county's X25519 public key booths seal personal data to.
 fn county_key() -> Value {
@@ -149,7 +136,13 @@ fn object(required: &[&str], mut properties: Value) -> Value {
 }
 
 /// Optional properties that are not an `Option` (a serde default instead): `null` is refused.
-const NOT_NULLABLE: &[&str] = &["fields", "choices", "review_levels", "withdrawn"];
+const NOT_NULLABLE: &[&str] = &[
+    "fields",
+    "choices",
+    "review_levels",
+    "withdrawn",
+    "attachments",
+];
 
 fn page(item: &str) -> Value {
     object(
@@ -168,7 +161,7 @@ fn schemas() -> Value {
             "code": schema_ref("ErrorCode"),
             "message": { "type": "string", "description": "One line for people: what went wrong and what to do." },
         })),
-        "ErrorCode": { "type": "string", "enum": ERROR_CODES },
+        "ErrorCode": { "type": "string", "enum": error_codes() },
         "Village": object(&["county", "township", "village"], json!({
             "county": string(), "township": string(), "village": string(),
         })),

@@ -51,7 +51,13 @@ fn status(vm: &mut BoothVm) -> Value {
         .find('{')
         .map(|at| &out[at..])
         .unwrap_or_else(|| panic!("booth-update status --json printed nothing:\n{out}"));
-    serde_json::from_str(json.trim()).unwrap_or_else(|e| panic!("{e}\n{out}"))
+    // The first value only: on a console just connected, the shell's next prompt and the echo
+    // of the harness's end mark can follow it.
+    serde_json::Deserializer::from_str(json)
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_else(|| panic!("booth-update status --json printed no JSON:\n{out}"))
 }
 
 /// Waits until the updater's status satisfies `done`; returns it.
