@@ -119,10 +119,21 @@ fn array(items: Value) -> Value {
 /// which serde also reads from an explicit `null`, so the schema says so; the exceptions are
 /// [`NOT_NULLABLE`]. No other properties: the server refuses them in what booths send
 /// (`deny_unknown_fields`), and sends none it does not document.
-fn object(required: &[&str], mut properties: Value) -> Value {
+fn object(required: &[&str], properties: Value) -> Value {
+    object_with_defaults(required, &[], properties)
+}
+
+/// [`object`] whose optional `defaults` (serde defaults, not `Option`s) refuse `null` too, for
+/// a name another schema uses as an `Option` (`AttachmentRef.sealed` beside
+/// `Submission.sealed`).
+fn object_with_defaults(required: &[&str], defaults: &[&str], mut properties: Value) -> Value {
     if let Some(map) = properties.as_object_mut() {
         for (name, schema) in map.iter_mut() {
-            if !required.contains(&name.as_str()) && !NOT_NULLABLE.contains(&name.as_str()) {
+            let name = name.as_str();
+            if !required.contains(&name)
+                && !NOT_NULLABLE.contains(&name)
+                && !defaults.contains(&name)
+            {
                 *schema = json!({ "anyOf": [schema.take(), { "type": "null" }] });
             }
         }
@@ -312,8 +323,9 @@ fn schemas() -> Value {
     });
     // Outside the one `json!` above, which is at the macro's recursion limit.
     schemas["SealedPersonal"] = sealed_personal();
-    schemas["AttachmentRef"] = object(
+    schemas["AttachmentRef"] = object_with_defaults(
         &["sha256", "bytes", "material", "material_name", "page"],
+        &["sealed"],
         json!({
             "sha256": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256 of the bytes uploaded (the sealed envelope when `sealed`)." },
             "bytes": { "type": "integer", "minimum": 1, "maximum": sync_protocol::attachment::MAX_ATTACHMENT_BYTES },
@@ -520,7 +532,7 @@ fn attachment_operations(security: Value) -> Value {
             "operationId": "uploadAttachmentChunk",
             "summary": "The file's bytes from `offset` on (at most 65536). A complete file answers its status whatever is sent.",
             "security": security,
-            "parameters": [name, { "name": "offset", "in": "query", "required": true, "schema": { "type": "integer", "minimum": 0 }, "description": "Where the chunk starts: the `received` of the last status." }],
+            "parameters": [name, { "name": "offset", "in": "query", "required": true, "schema": { "type": "integer", "minimum": 0, "maximum": sync_protocol::attachment::MAX_ATTACHMENT_BYTES }, "description": "Where the chunk starts: the `received` of the last status." }],
             "requestBody": { "required": true, "content": { "application/octet-stream": { "schema": { "type": "string", "contentEncoding": "binary" } } } },
             "responses": merge(signed_errors(), json!({
                 "200": ok("Taken; with the last byte, the file was checked and kept (`complete`).", schema_ref("AttachmentStatus")),
