@@ -238,13 +238,7 @@ impl FileUploader {
         R: Send + 'static,
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().map_err(|_| EngineError::StorePoisoned)?;
-            operation(&mut store).map_err(EngineError::Store)
-        })
-        .await
-        .map_err(EngineError::Task)?
+        super::on_store(&self.store, operation).await
     }
 
     /// A store failure stops this round like an outage would; the store is the engine's to
@@ -259,10 +253,7 @@ impl FileUploader {
     }
 
     fn emit(&self, event: SyncEvent) {
-        tracing::info!(event = %event, "sync");
-        if let Some(events) = &self.events {
-            let _ = events.send(event);
-        }
+        super::emit_to(self.events.as_ref(), event);
     }
 }
 

@@ -387,20 +387,35 @@ impl Engine {
         R: Send + 'static,
         F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().map_err(|_| EngineError::StorePoisoned)?;
-            operation(&mut store).map_err(EngineError::Store)
-        })
-        .await
-        .map_err(EngineError::Task)?
+        on_store(&self.store, operation).await
     }
 
     fn emit(&self, event: SyncEvent) {
-        tracing::info!(event = %event, "sync");
-        if let Some(events) = &self.events {
-            let _ = events.send(event);
-        }
+        emit_to(self.events.as_ref(), event);
+    }
+}
+
+/// Runs `operation` on the store on the blocking pool; the lock is held only inside. Shared
+/// by the engine's loop and the pages' uploader.
+async fn on_store<R, F>(store: &Arc<Mutex<Store>>, operation: F) -> Result<R, EngineError>
+where
+    R: Send + 'static,
+    F: FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+{
+    let store = Arc::clone(store);
+    tokio::task::spawn_blocking(move || {
+        let mut store = store.lock().map_err(|_| EngineError::StorePoisoned)?;
+        operation(&mut store).map_err(EngineError::Store)
+    })
+    .await
+    .map_err(EngineError::Task)?
+}
+
+/// One event to the log and, when someone listens, to them.
+fn emit_to(events: Option<&mpsc::UnboundedSender<SyncEvent>>, event: SyncEvent) {
+    tracing::info!(event = %event, "sync");
+    if let Some(events) = events {
+        let _ = events.send(event);
     }
 }
 
