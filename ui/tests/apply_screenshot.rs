@@ -12,18 +12,91 @@ use slint::platform::PointerEventButton;
 use slint::{ComponentHandle, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
 use ui::{
     AppState, ApplyAdapter, ApplyCatalogueState, ApplyField, ApplyFieldKind, ApplyFieldProblem,
-    ApplyItem, ApplyReviewRow, ApplyStep, MainWindow, Page, PrintState,
+    ApplyItem, ApplyMaterial, ApplyPhotoState, ApplyReviewRow, ApplyStep, MainWindow, Page,
+    PrintState,
 };
 
-const STEPS: [(ApplyStep, &str); 7] = [
+const STEPS: [(ApplyStep, &str); 9] = [
     (ApplyStep::ChooseItem, "choose-item"),
     (ApplyStep::ReadCard, "card"),
     (ApplyStep::TypeId, "type-id"),
     (ApplyStep::Confirm, "confirm"),
     (ApplyStep::Form, "form"),
+    (ApplyStep::Materials, "materials"),
+    (ApplyStep::Photo, "photo"),
     (ApplyStep::Review, "review"),
     (ApplyStep::Receipt, "receipt"),
 ];
+
+/// A printed page with a red seal, lying on a grey desk (`on_desk`) or flattened: stands in
+/// for the camera's picture, which the booth hands the screen as pixels.
+fn page_picture(width: u32, height: u32, on_desk: bool) -> slint::Image {
+    let mut buffer = SharedPixelBuffer::<Rgb8Pixel>::new(width, height);
+    let (w, h) = (width as f32, height as f32);
+    let margin = if on_desk { 0.15 } else { 0.0 };
+    for (index, pixel) in buffer.make_mut_slice().iter_mut().enumerate() {
+        let (x, y) = (
+            (index as u32 % width) as f32 / w,
+            (index as u32 / width) as f32 / h,
+        );
+        let on_page =
+            (margin..1.0 - margin).contains(&x) && (margin / 2.0..1.0 - margin / 2.0).contains(&y);
+        let (u, v) = (
+            (x - margin) / (1.0 - 2.0 * margin),
+            (y - margin / 2.0) / (1.0 - margin),
+        );
+        let seal = ((u - 0.7).powi(2) + (v - 0.8).powi(2)).sqrt() < 0.1;
+        let line = (0.1..0.9).contains(&u) && ((v * 20.0).fract() < 0.15) && v < 0.65;
+        *pixel = match (on_page, seal, line) {
+            (false, _, _) => Rgb8Pixel {
+                r: 90,
+                g: 90,
+                b: 96,
+            },
+            (true, true, _) => Rgb8Pixel {
+                r: 205,
+                g: 32,
+                b: 40,
+            },
+            (true, false, true) => Rgb8Pixel {
+                r: 30,
+                g: 30,
+                b: 30,
+            },
+            _ => Rgb8Pixel {
+                r: 250,
+                g: 250,
+                b: 245,
+            },
+        };
+    }
+    slint::Image::from_rgb8(buffer)
+}
+
+fn fill_materials(apply: &ApplyAdapter<'_>) {
+    let page = page_picture(170, 240, false);
+    let material = |name: &str, original, count, note: &str, pages: usize, later| ApplyMaterial {
+        name: name.into(),
+        original,
+        count,
+        note: note.into(),
+        pages: ModelRc::new(VecModel::from(vec![page.clone(); pages])),
+        later,
+    };
+    apply.set_with_materials(true);
+    apply.set_materials(ModelRc::new(VecModel::from(vec![
+        material("老年人居民身份证", true, 1, "正反面都要拍", 2, false),
+        material("居民户口簿", false, 1, "户主页和本人页", 1, false),
+        material("惠农补贴“一卡通”存折或银行卡", false, 1, "", 0, true),
+        material("代办人居民身份证", false, 1, "本人申请的不需要", 0, false),
+    ])));
+    apply.set_photo_material("居民户口簿".into());
+    apply.set_photo_page(2);
+    apply.set_photo_state(ApplyPhotoState::Preview);
+    apply.set_photo_page_found(true);
+    apply.set_photo_preview(page_picture(640, 480, true));
+    apply.set_photo_taken(page_picture(707, 1000, false));
+}
 
 /// A QR-like checkerboard: the screen only shows the picture the booth draws.
 fn qr_like() -> slint::Image {
@@ -134,6 +207,7 @@ fn fill(app: &MainWindow) {
     apply.set_office_phone("0775-5550101".into());
     apply.set_receipt_qr(qr_like());
     apply.set_print_state(PrintState::Printed);
+    fill_materials(&apply);
 }
 
 fn render_steps(app: &MainWindow, suffix: &str) {
@@ -149,6 +223,32 @@ fn render_steps(app: &MainWindow, suffix: &str) {
         &format!("apply-receipt-paper-out-{suffix}.png"),
     );
     apply.set_print_state(PrintState::Printed);
+    apply.set_step(ApplyStep::Photo);
+    for (state, name) in [
+        (ApplyPhotoState::Check, "check"),
+        (ApplyPhotoState::Unavailable, "unavailable"),
+    ] {
+        apply.set_photo_state(state);
+        save_png(&snapshot(app), &format!("apply-photo-{name}-{suffix}.png"));
+    }
+    apply.set_photo_state(ApplyPhotoState::Preview);
+}
+
+/// The buttons labelled `labels` each show once, wholly inside the window.
+fn buttons_on_screen(app: &MainWindow, labels: &[&str], (width, height): (u32, u32), what: &str) {
+    for label in labels {
+        let found: Vec<_> = ElementHandle::find_by_accessible_label(app, label)
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .collect();
+        assert_eq!(found.len(), 1, "{what} at {width}×{height}: one {label}");
+        let (pos, size) = (found[0].absolute_position(), found[0].size());
+        assert!(
+            pos.y >= 0.0
+                && pos.y + size.height <= height as f32 + 0.5
+                && pos.x + size.width <= width as f32 + 0.5,
+            "{what} at {width}×{height}: {label} is off-screen at {pos:?} {size:?}"
+        );
+    }
 }
 
 /// The on-screen QR box's side, and the share of its pixels that are dark (the code drawn).
@@ -264,19 +364,34 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
             apply.set_step(step);
             let snap = render(&app);
             save_png(&snap, &format!("apply-{name}-{width}x{height}.png"));
-            for label in ["返回", "首页"] {
-                let found: Vec<_> = ElementHandle::find_by_accessible_label(&app, label)
-                    .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                    .collect();
-                assert_eq!(found.len(), 1, "{name} at {width}×{height}: one {label}");
-                let (pos, size) = (found[0].absolute_position(), found[0].size());
-                assert!(
-                    pos.y + size.height <= height as f32 + 0.5
-                        && pos.x + size.width <= width as f32 + 0.5,
-                    "{name} at {width}×{height}: {label} is off-screen at {pos:?} {size:?}"
-                );
-            }
+            buttons_on_screen(&app, &["返回", "首页"], (width, height), name);
         }
+        // The camera's buttons, under a picture that takes what room is left.
+        apply.set_step(ApplyStep::Photo);
+        apply.set_photo_state(ApplyPhotoState::Preview);
+        let snap = render(&app);
+        save_png(&snap, &format!("apply-photo-{width}x{height}.png"));
+        buttons_on_screen(&app, &["拍照", "返回"], (width, height), "photo");
+        let preview: Vec<_> =
+            ElementHandle::find_by_accessible_label(&app, "拍照台上的实时画面").collect();
+        assert_eq!(preview.len(), 1);
+        assert!(
+            preview[0].size().height >= 300.0,
+            "photo at {width}×{height}: the live picture is {:?}",
+            preview[0].size()
+        );
+        apply.set_photo_state(ApplyPhotoState::Check);
+        save_png(
+            &render(&app),
+            &format!("apply-photo-check-{width}x{height}.png"),
+        );
+        buttons_on_screen(
+            &app,
+            &["这页可以，拍下一页", "这页可以，这份拍完了", "重拍", "返回"],
+            (width, height),
+            "photo check",
+        );
+        apply.set_photo_state(ApplyPhotoState::Preview);
     }
     app.window().set_size(slint::PhysicalSize::new(1920, 1080));
     for (step, name, label, area) in [

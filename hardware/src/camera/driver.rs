@@ -29,7 +29,9 @@ impl Default for CameraConfig {
 pub struct Camera<S> {
     source: S,
     config: CameraConfig,
-    settled: bool,
+    /// Frames seen since opening, up to `settle_frames`: a preview shown first settles the
+    /// camera, so the still after it is not delayed.
+    frames_seen: u32,
 }
 
 impl<S: FrameSource> Camera<S> {
@@ -37,23 +39,22 @@ impl<S: FrameSource> Camera<S> {
         Camera {
             source,
             config,
-            settled: false,
+            frames_seen: 0,
         }
     }
 
     /// The next frame, for the live preview.
     pub fn preview(&mut self) -> Result<Frame, SourceError> {
         let frame = self.source.next_frame(self.config.frame_timeout)?;
+        self.frames_seen = self.frames_seen.saturating_add(1);
         Ok(frame)
     }
 
     /// A still of the page: a frame taken after the camera has settled.
     pub fn capture(&mut self) -> Result<Frame, SourceError> {
-        if !self.settled {
-            for _ in 0..self.config.settle_frames {
-                self.source.next_frame(self.config.frame_timeout)?;
-            }
-            self.settled = true;
+        while self.frames_seen < self.config.settle_frames {
+            self.source.next_frame(self.config.frame_timeout)?;
+            self.frames_seen += 1;
         }
         self.source.next_frame(self.config.frame_timeout)
     }
@@ -97,6 +98,22 @@ mod tests {
         assert_eq!(camera.capture().expect("still").width, numbered(3).width);
         assert_eq!(camera.capture().expect("still").width, numbered(4).width);
         assert_eq!(camera.preview().expect("frame").width, numbered(5).width);
+    }
+
+    #[test]
+    fn previews_shown_first_settle_the_camera() {
+        let frames = (0..10).map(numbered).collect();
+        let mut camera = Camera::new(
+            ReplaySource::new(frames),
+            CameraConfig {
+                frame_timeout: Duration::from_millis(10),
+                settle_frames: 3,
+            },
+        );
+        for n in 0..3 {
+            assert_eq!(camera.preview().expect("frame").width, numbered(n).width);
+        }
+        assert_eq!(camera.capture().expect("still").width, numbered(3).width);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The demo's terminal: one command per line places a card, scans a code, runs the printer
-//! out of paper, changes a status at the county, or saves a screenshot of the window.
+//! out of paper, lays a page under the camera, changes a status at the county, or saves a
+//! screenshot of the window.
 
 use std::path::PathBuf;
 
@@ -13,6 +14,8 @@ pub enum Control {
     Scan(Option<String>),
     /// `true`: paper out; `false`: a new roll.
     PaperOut(bool),
+    /// Lay page N of the sample document under the document camera.
+    Page(u32),
     Status {
         receipt: String,
         status: String,
@@ -28,6 +31,7 @@ pub const HELP: &str = concat!(
     "  remove                                         take the card off the reader\n",
     "  scan CODE                                      the scanner reads CODE; `scan` alone reads the last receipt printed\n",
     "  paper out | paper in                           the printer runs out of paper / gets a new roll\n",
+    "  page N                                         lay page N (1-99) of a sample document under the document camera\n",
     "  status RECEIPT STATUS [NOTE]                   set a status directly, bypassing the review chain (audited as `cli`):\n",
     "                                                 received, accepted, in_review, needs_correction, approved, rejected;\n",
     "                                                 county staff do it properly in the staff pages (URL above)\n",
@@ -49,6 +53,10 @@ pub fn parse(line: &str) -> Result<Option<Control>, String> {
             "out" => Control::PaperOut(true),
             "in" => Control::PaperOut(false),
             _ => return Err("say `paper out` or `paper in`".to_owned()),
+        },
+        "page" => match rest.parse::<u32>() {
+            Ok(number @ 1..=99) => Control::Page(number),
+            _ => return Err("say `page N` with N from 1 to 99, e.g. `page 2`".to_owned()),
         },
         "status" => {
             let mut words = rest.splitn(3, char::is_whitespace);
@@ -95,6 +103,7 @@ mod tests {
         );
         assert_eq!(parse("paper out"), Ok(Some(Control::PaperOut(true))));
         assert_eq!(parse("paper in"), Ok(Some(Control::PaperOut(false))));
+        assert_eq!(parse("page 2"), Ok(Some(Control::Page(2))));
         assert_eq!(
             parse("status 0001-000001-7 needs_correction 请带 户口簿"),
             Ok(Some(Control::Status {
@@ -121,6 +130,8 @@ mod tests {
     #[test]
     fn mistakes_say_what_to_type() {
         assert!(parse("paper").unwrap_err().contains("paper out"));
+        assert!(parse("page 0").unwrap_err().contains("page N"));
+        assert!(parse("page two").unwrap_err().contains("page N"));
         assert!(parse("status R").unwrap_err().contains("STATUS"));
         assert!(parse("dance").unwrap_err().contains("help"));
     }

@@ -1,12 +1,13 @@
 //! `kiosk-demo`: the whole booth on one machine, in one command. It starts the county server
 //! (the `sync-server` binary, with its SQLite store and the seed catalogue, on loopback),
-//! emulated ID card reader, printer and scanner on pseudo-terminals, enrolls the booth with a
+//! emulated ID card reader, printer and scanner on pseudo-terminals and a document camera (a
+//! folder holding the frame it sees: a printed page on a desk), enrolls the booth with a
 //! technician PIN, and opens the booth window. Printed receipts are saved as PNG and text in
-//! the folder named at start; the terminal takes commands to place a card, scan a code, and
-//! more (`help`, see [`controls`]).
+//! the folder named at start; the terminal takes commands to place a card, scan a code, lay
+//! another page under the camera, and more (`help`, see [`controls`]).
 //!
 //! `--check` does everything but the window: it waits for the catalogue to reach the booth,
-//! prints a sample receipt, and exits (for CI and machines without a display). `--no-window`
+//! prints a sample receipt, makes a page of the camera's still, and exits (for CI and machines without a display). `--no-window`
 //! keeps everything but the window running, driven from the terminal, until Ctrl-C or `quit`.
 //!
 //! A crate of its own so that the booth's firmware binary (`kiosk`) carries neither the demo
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use hardware::camera::DocumentScene;
+use hardware::camera::emulator as camera_emulator;
 use hardware::id_card::emulator::{self as reader_emulator, EmulatedCard, EmulatorControl};
 use hardware::id_card::samples;
 use hardware::printer::decode::PrintedLine;
@@ -69,11 +72,24 @@ pub struct Demo {
     language: String,
 }
 
-/// The three emulated devices; the terminal's commands drive them.
+/// The emulated devices; the terminal's commands drive them.
 struct Emulators {
     reader: reader_emulator::Emulator,
     printer: EmulatorHandle,
     scanner: ScannerEmulator,
+    /// The document camera: a folder holding the frame it sees (`page N` lays another page).
+    camera: PathBuf,
+}
+
+/// What the emulated document camera sends: 3 megapixels, as a small 高拍仪 does.
+const CAMERA_SIZE: (u32, u32) = (2048, 1536);
+
+/// Lays page `number` of the sample document under the emulated camera.
+fn lay_page(camera: &Path, number: u32) -> anyhow::Result<()> {
+    let scene = DocumentScene::a4_on_desk(CAMERA_SIZE.0, CAMERA_SIZE.1, number);
+    camera_emulator::publish(camera, &scene.mjpeg_frame(90))
+        .with_context(|| format!("cannot write the camera's frame in {}", camera.display()))?;
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -129,13 +145,13 @@ impl Demo {
         );
 
         let receipts = dir.join("receipts");
-        let devices = Arc::new(spawn_emulators(&receipts)?);
+        let devices = Arc::new(spawn_emulators(&receipts, &dir.join("camera"))?);
         let config_path = dir.join("booth.toml");
         std::fs::write(&config_path, self.config_text(&booth_dir, &devices)?)
             .with_context(|| format!("cannot write {}", config_path.display()))?;
         let config = AppConfig::load(&config_path)?;
         println!(
-            "  devices        ID card reader {}, printer {}, scanner {} (config: {})",
+            "  devices        ID card reader {}, printer {}, scanner {}, document camera {} (config: {})",
             devices
                 .reader
                 .path()
@@ -143,6 +159,7 @@ impl Demo {
                 .unwrap_or_default(),
             devices.printer.path().display(),
             devices.scanner.path().display(),
+            devices.camera.display(),
             config_path.display()
         );
         println!("  receipts       {} (PNG and text)", receipts.display());
@@ -243,6 +260,7 @@ impl Demo {
              [devices.id_card]\nport = {}\n\n\
              [devices.printer]\nport = {}\npaper = 58\n\n\
              [devices.scanner]\nport = {}\n\n\
+             [devices.camera]\ndevice = {}\n\n\
              # Staff act in the web pages while you watch: pull their news every 5 s.\n\
              [sync]\nfeeds_every_s = 5\n",
             text(booth_dir)?,
@@ -250,6 +268,7 @@ impl Demo {
             text(reader)?,
             text(devices.printer.path())?,
             text(devices.scanner.path())?,
+            text(&devices.camera)?,
         ))
     }
 
@@ -330,7 +349,7 @@ fn pin_text(text: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-fn spawn_emulators(receipts: &Path) -> anyhow::Result<Emulators> {
+fn spawn_emulators(receipts: &Path, camera: &Path) -> anyhow::Result<Emulators> {
     std::fs::create_dir_all(receipts)
         .with_context(|| format!("cannot create {}", receipts.display()))?;
     let reader = reader_emulator::spawn(reader_emulator::EmulatorConfig::default())
@@ -343,10 +362,12 @@ fn spawn_emulators(receipts: &Path) -> anyhow::Result<Emulators> {
     .context("cannot start the printer emulator")?;
     let scanner = scanner_emulator::spawn(scanner_emulator::EmulatorConfig::default())
         .context("cannot start the scanner emulator")?;
+    lay_page(camera, 1)?;
     Ok(Emulators {
         reader,
         printer,
         scanner,
+        camera: camera.to_owned(),
     })
 }
 
@@ -384,8 +405,28 @@ fn check(config: AppConfig, devices: &Emulators) -> anyhow::Result<()> {
     for file in devices.printer.written_files() {
         println!("  printed        {}", file.display());
     }
+    let page = camera_page(&devices.camera).context("the document camera gave no page")?;
+    println!("  camera         {page}");
     println!("kiosk-demo --check: the server, enrollment, sync and the devices work");
     Ok(())
+}
+
+/// One still from the camera, made into a page as the booth does: what came out.
+fn camera_page(camera: &Path) -> anyhow::Result<String> {
+    let mut camera = kiosk_core::devices::camera::open_camera(camera)?;
+    let still = camera.capture()?.to_rgb()?;
+    let page = hardware::camera::page::process(&still, &Default::default())?;
+    Ok(format!(
+        "a page of {}×{} px in {} KB (page edges {})",
+        page.jpeg.width,
+        page.jpeg.height,
+        page.jpeg.bytes.len() / 1000,
+        if page.outline.is_some() {
+            "found"
+        } else {
+            "not found"
+        }
+    ))
 }
 
 /// Carries out the terminal's commands. It holds the devices only to drive them: their
@@ -461,6 +502,10 @@ impl Controller {
                     "the printer has paper"
                 }
                 .to_owned())
+            }
+            Control::Page(number) => {
+                lay_page(&self.devices.camera, number)?;
+                Ok(format!("page {number} lies under the document camera"))
             }
             Control::Status {
                 receipt,

@@ -109,6 +109,19 @@ pub struct DevicesConfig {
     pub id_card: Option<SerialDevice>,
     pub printer: Option<PrinterDevice>,
     pub scanner: Option<SerialDevice>,
+    pub camera: Option<CameraDevice>,
+}
+
+/// The document camera (高拍仪) that photographs application materials.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraDevice {
+    /// A V4L2 capture node (`/dev/booth/camera`, `/dev/video0`) or a folder of recorded
+    /// frames (the demo's emulated camera).
+    pub device: PathBuf,
+    /// The USB ids this camera may have; none: any USB camera is the booth's camera.
+    #[serde(default, deserialize_with = "usb_ids")]
+    pub usb_ids: Vec<UsbIdPattern>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -144,6 +157,7 @@ impl DevicesConfig {
             (Role::IdReader, self.id_card.as_ref().map(|d| &d.usb_ids)),
             (Role::Printer, self.printer.as_ref().map(|d| &d.usb_ids)),
             (Role::Scanner, self.scanner.as_ref().map(|d| &d.usb_ids)),
+            (Role::Camera, self.camera.as_ref().map(|d| &d.usb_ids)),
         ]
         .into_iter()
         .filter_map(|(role, ids)| Some((role, ids?.as_slice())))
@@ -299,7 +313,12 @@ mod tests {
         let listed = config.devices.usb_ids();
         let roles: Vec<Role> = listed.iter().map(|(role, _)| *role).collect();
         assert_eq!(roles, Role::ALL);
-        assert!(listed.iter().all(|(_, ids)| !ids.is_empty()));
+        assert!(
+            listed
+                .iter()
+                .all(|(role, ids)| !ids.is_empty() || *role == Role::Camera),
+            "only the camera may take any USB device of its kind"
+        );
         let config = AppConfig::parse(
             "[devices.printer]\nport = \"/dev/booth/printer\"\nusb_ids = [\"0416:5011\", \"1A86:7523:PRN01\"]\n",
         )

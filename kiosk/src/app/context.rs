@@ -18,12 +18,14 @@ use ui::{Activity, AppState, MainWindow, Page};
 use super::devices::CardEvent;
 use super::services::Services;
 use super::session::Session;
+use kiosk_core::devices::camera::CameraEvent;
 use kiosk_core::sync::SyncEvent;
 
 /// Work for the UI thread, posted from anywhere.
 pub type UiTask = Box<dyn FnOnce(&Rc<Ctx>) + Send>;
 
 type CardHandler = Box<dyn Fn(&Rc<Ctx>, CardEvent)>;
+type CameraHandler = Box<dyn Fn(&Rc<Ctx>, CameraEvent)>;
 type ScanHandler = Box<dyn Fn(&Rc<Ctx>, String)>;
 type SessionHook = Box<dyn Fn(&Rc<Ctx>)>;
 type PageHook = (Page, Box<dyn Fn(&Rc<Ctx>)>);
@@ -82,6 +84,10 @@ pub struct Ctx {
     session: RefCell<Session>,
     ui: UiSender,
     card_handler: RefCell<Option<CardHandler>>,
+    camera_handler: RefCell<Option<CameraHandler>>,
+    /// Bumped by every watch and stop, so a handler that stopped the camera while running is
+    /// not put back afterwards.
+    camera_watches: Cell<u64>,
     scan_handler: RefCell<Option<ScanHandler>>,
     /// Bumped by every capture and release, so a handler that released the scanner (or
     /// handed it to another) while running is not put back afterwards.
@@ -110,6 +116,8 @@ impl Ctx {
             session: RefCell::new(Session::default()),
             ui,
             card_handler: RefCell::new(None),
+            camera_handler: RefCell::new(None),
+            camera_watches: Cell::new(0),
             scan_handler: RefCell::new(None),
             scan_captures: Cell::new(0),
             default_scan_handler: RefCell::new(None),
@@ -214,6 +222,25 @@ impl Ctx {
         self.card_handler.borrow_mut().take();
     }
 
+    /// The camera's live picture and stills go to `handler` until [`Self::stop_camera`] or the
+    /// session's end.
+    pub fn watch_camera(&self, handler: impl Fn(&Rc<Ctx>, CameraEvent) + 'static) {
+        self.camera_watches.set(self.camera_watches.get() + 1);
+        *self.camera_handler.borrow_mut() = Some(Box::new(handler));
+        self.services.devices().start_camera();
+    }
+
+    /// A still of what the camera sees, to the watching handler.
+    pub fn take_photo(&self) {
+        self.services.devices().take_photo();
+    }
+
+    pub fn stop_camera(&self) {
+        self.services.devices().stop_camera();
+        self.camera_watches.set(self.camera_watches.get() + 1);
+        self.camera_handler.borrow_mut().take();
+    }
+
     /// Scanned codes go to `handler` until [`Self::release_scanner`] or the session's end;
     /// otherwise to the default handler (the progress query).
     pub fn capture_scans(&self, handler: impl Fn(&Rc<Ctx>, String) + 'static) {
@@ -266,6 +293,18 @@ impl Ctx {
             let mut slot = self.card_handler.borrow_mut();
             if slot.is_none() && self.services.devices().reader_armed() {
                 *slot = Some(handler);
+            }
+        }
+    }
+
+    pub(super) fn camera_event(self: &Rc<Self>, event: CameraEvent) {
+        // Taken out while it runs, so the handler may stop or replace the camera's watcher.
+        let handler = self.camera_handler.borrow_mut().take();
+        if let Some(handler) = handler {
+            let watch = self.camera_watches.get();
+            handler(self, event);
+            if self.camera_watches.get() == watch {
+                *self.camera_handler.borrow_mut() = Some(handler);
             }
         }
     }
@@ -327,6 +366,7 @@ impl Ctx {
     /// the booth's language at standard text size.
     pub fn end_session(self: &Rc<Self>) {
         self.stop_reading_cards();
+        self.stop_camera();
         self.release_scanner();
         self.session.borrow_mut().end();
         self.idle_ticks.set(0);

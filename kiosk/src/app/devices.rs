@@ -21,6 +21,7 @@ use super::config::{DevicesConfig, PrinterDevice, SerialDevice};
 use super::context::UiSender;
 use super::hid_scanner;
 use super::swappable::Swappable;
+use kiosk_core::devices::camera::{CameraEvent, CameraWorker};
 use kiosk_core::devices::{self, CARD_POLL_INTERVAL, PortError, PortSpec, SCANNER_BAUD};
 const REOPEN_INTERVAL: Duration = Duration::from_secs(2);
 /// How long the scanner thread listens before it looks whether its port was changed.
@@ -83,6 +84,8 @@ pub struct Devices {
     printer_lock: Mutex<()>,
     /// Prints under way, for the updater's quiet moment.
     printing: AtomicUsize,
+    /// The document camera's thread, on a booth that has one.
+    camera: Option<CameraWorker>,
 }
 
 impl Devices {
@@ -115,6 +118,13 @@ impl Devices {
                 .spawn(move || scanner_loop(&scanner, &ui))
                 .expect("start the scanner thread");
         }
+        let camera = config.camera.as_ref().and_then(|camera| {
+            let ui = ui.clone();
+            let report = move |event: CameraEvent| ui.post(move |ctx| ctx.camera_event(event));
+            CameraWorker::start(camera.device.clone(), report)
+                .inspect_err(|err| tracing::error!(%err, "cannot start the camera thread"))
+                .ok()
+        });
         Self {
             reader_armed,
             reader_arming,
@@ -123,6 +133,30 @@ impl Devices {
             printer: Swappable::new(config.printer.clone()),
             printer_lock: Mutex::new(()),
             printing: AtomicUsize::new(0),
+            camera,
+        }
+    }
+
+    pub fn has_camera(&self) -> bool {
+        self.camera.is_some()
+    }
+
+    /// The camera's live picture, until a still is taken or it is stopped.
+    pub fn start_camera(&self) {
+        if let Some(camera) = &self.camera {
+            camera.preview();
+        }
+    }
+
+    pub fn take_photo(&self) {
+        if let Some(camera) = &self.camera {
+            camera.take();
+        }
+    }
+
+    pub fn stop_camera(&self) {
+        if let Some(camera) = &self.camera {
+            camera.stop();
         }
     }
 

@@ -162,6 +162,8 @@ pub struct BoothOptions {
     pub reader: bool,
     pub printer: bool,
     pub scanner: bool,
+    /// A document camera: a folder of recorded frames of a page on a desk.
+    pub camera: bool,
     /// Started with a config file (`--config`), so the technician can save ports into it.
     pub config_file: bool,
 }
@@ -173,6 +175,7 @@ impl Default for BoothOptions {
             reader: true,
             printer: true,
             scanner: true,
+            camera: false,
             config_file: false,
         }
     }
@@ -234,6 +237,17 @@ impl TestBooth {
             baud: None,
             usb_ids: Vec::new(),
         });
+        if options.camera {
+            let folder = dir.path().join("camera");
+            std::fs::create_dir_all(&folder).expect("the camera's folder");
+            let scene = hardware::camera::DocumentScene::a4_on_desk(1600, 1200, 1);
+            hardware::camera::emulator::publish(&folder, &scene.mjpeg_frame(90))
+                .expect("record the camera's frame");
+            config.devices.camera = Some(kiosk::app::config::CameraDevice {
+                device: folder,
+                usb_ids: Vec::new(),
+            });
+        }
         if options.config_file {
             let path = dir.path().join("booth.toml");
             std::fs::write(&path, "# The test booth's config: ports are saved here.\n")

@@ -68,10 +68,11 @@ pub enum Role {
     IdReader,
     Printer,
     Scanner,
+    Camera,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::IdReader, Role::Printer, Role::Scanner];
+    pub const ALL: [Role; 4] = [Role::IdReader, Role::Printer, Role::Scanner, Role::Camera];
 
     /// The name under `/dev/booth/`.
     pub fn name(self) -> &'static str {
@@ -79,6 +80,7 @@ impl Role {
             Self::IdReader => "id-reader",
             Self::Printer => "printer",
             Self::Scanner => "scanner",
+            Self::Camera => "camera",
         }
     }
 
@@ -88,17 +90,22 @@ impl Role {
             Self::IdReader => "[devices.id_card]",
             Self::Printer => "[devices.printer]",
             Self::Scanner => "[devices.scanner]",
+            Self::Camera => "[devices.camera]",
         }
     }
 
     /// Whether the booth opens this device through a node of `kind`: the reader is serial
-    /// only; a printer may be serial or `usblp`; a scanner serial or a keyboard (HID).
+    /// only; a printer may be serial or `usblp`; a scanner serial or a keyboard (HID); the
+    /// camera a V4L2 capture node only.
     pub fn uses(self, kind: NodeKind) -> bool {
         matches!(
             (self, kind),
-            (_, NodeKind::Tty)
-                | (Self::Printer, NodeKind::UsbLp)
+            (
+                Self::IdReader | Self::Printer | Self::Scanner,
+                NodeKind::Tty
+            ) | (Self::Printer, NodeKind::UsbLp)
                 | (Self::Scanner, NodeKind::InputEvent)
+                | (Self::Camera, NodeKind::Video)
         )
     }
 }
@@ -112,6 +119,9 @@ pub enum NodeKind {
     InputEvent,
     /// A USB printer class node (`/dev/usb/lp*`).
     UsbLp,
+    /// A V4L2 node (`/dev/video*`); the udev rule passes only a camera's first, the capture
+    /// node (a UVC camera's second node carries metadata).
+    Video,
 }
 
 impl NodeKind {
@@ -123,6 +133,7 @@ impl NodeKind {
             "tty" if !devname.is_empty() => Some(Self::Tty),
             "input" if file.starts_with("event") => Some(Self::InputEvent),
             "usbmisc" if file.starts_with("lp") => Some(Self::UsbLp),
+            "video4linux" if file.starts_with("video") => Some(Self::Video),
             _ => None,
         }
     }
@@ -181,6 +192,11 @@ pub fn name_for(
         .iter()
         .filter(|(role, _)| role.uses(kind))
         .filter_map(|(role, patterns)| {
+            // A booth has one document camera, and only it opens video nodes: a camera
+            // section without ids takes whichever USB camera is plugged in.
+            if patterns.is_empty() && *role == Role::Camera {
+                return Some((0, *role));
+            }
             let score = patterns
                 .iter()
                 .filter_map(|p| specificity(p, device))
@@ -257,6 +273,11 @@ mod tests {
         );
         assert_eq!(NodeKind::of("usbmisc", "/dev/usb/hiddev0"), None);
         assert_eq!(NodeKind::of("usb", "/dev/bus/usb/001/004"), None);
+        assert_eq!(
+            NodeKind::of("video4linux", "/dev/video0"),
+            Some(NodeKind::Video)
+        );
+        assert_eq!(NodeKind::of("video4linux", "/dev/v4l-subdev0"), None);
     }
 
     #[test]
@@ -264,10 +285,12 @@ mod tests {
         let reader = ids(&["0400:c35a"]);
         let printer = ids(&["0416:5011"]);
         let scanner = ids(&["0c2e:0b61"]);
-        let table: [(Role, &[UsbIdPattern]); 3] = [
+        let camera = ids(&["0ac8:3420"]);
+        let table: [(Role, &[UsbIdPattern]); 4] = [
             (Role::IdReader, &reader),
             (Role::Printer, &printer),
             (Role::Scanner, &scanner),
+            (Role::Camera, &camera),
         ];
         let name = |vid, pid, kind| name_for(&device(vid, pid, None), kind, &table).unwrap();
         assert_eq!(name(0x0400, 0xc35a, NodeKind::Tty), Some(Role::IdReader));
@@ -282,6 +305,14 @@ mod tests {
         );
         assert_eq!(name(0x0c2e, 0x0b61, NodeKind::Tty), Some(Role::Scanner));
         assert_eq!(name(0x0c2e, 0x0b61, NodeKind::UsbLp), None);
+        assert_eq!(name(0x0ac8, 0x3420, NodeKind::Video), Some(Role::Camera));
+        assert_eq!(name(0x0ac8, 0x3420, NodeKind::Tty), None);
+        assert_eq!(name(0x0416, 0x5011, NodeKind::Video), None);
+        let any_camera: [(Role, &[UsbIdPattern]); 2] =
+            [(Role::Printer, &printer), (Role::Camera, &[])];
+        let any = |kind| name_for(&device(0x0c45, 0x6366, None), kind, &any_camera).unwrap();
+        assert_eq!(any(NodeKind::Video), Some(Role::Camera), "any camera");
+        assert_eq!(any(NodeKind::Tty), None);
         assert_eq!(
             name(0x1d6b, 0x0002, NodeKind::Tty),
             None,

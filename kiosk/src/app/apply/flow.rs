@@ -1,6 +1,8 @@
 //! Where an application is, apart from Slint: the item, the applicant, the form's values, and
 //! the receipt once the store committed it.
 
+use std::rc::Rc;
+
 use chrono::NaiveDate;
 use hardware::id_card::{Card, IdNumber};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
@@ -8,17 +10,19 @@ use sync_protocol::feed::{CatalogItem, FieldKind, FormField, IdentityNeed, TimeL
 use sync_protocol::submission::SubmissionKind;
 use ui::{
     ApplyAdapter, ApplyCardPrompt, ApplyCatalogueState, ApplyField, ApplyFieldKind,
-    ApplyFieldProblem, ApplyIdError, ApplyItem, ApplyReviewRow, ApplyStep, ApplySubmitProblem,
-    MainWindow, PrintState,
+    ApplyFieldProblem, ApplyIdError, ApplyItem, ApplyMaterial, ApplyPhotoState, ApplyReviewRow,
+    ApplyStep, ApplySubmitProblem, MainWindow, PrintState,
 };
 
 use super::form::{FieldProblem, IdEntry, check_field, check_typing, finish_typing};
 use super::qr;
 use crate::app::bind::{Asserted, Changes, Flow};
 use crate::app::devices::CardProblem;
+use kiosk_core::devices::camera::CameraProblem;
 use kiosk_core::receipt_paper::beijing;
-use kiosk_core::store::{NewSubmission, Receipt as StoredReceipt};
+use kiosk_core::store::{NewPage, NewSubmission, Receipt as StoredReceipt};
 use kiosk_core::submit::{Draft, ItemLookup, prepare};
+use sync_protocol::attachment::MAX_ATTACHMENTS;
 
 /// Who is applying. Never printed: `Debug` shows only where it came from.
 pub struct Applicant {
@@ -79,7 +83,57 @@ pub enum Next {
     ReadCard,
     /// Stop reading: the card step was left.
     StopReading,
+    /// Show the camera's live picture (the photo step is shown).
+    StartCamera,
+    /// Take a still and make it a page.
+    TakePhoto,
+    /// Close the camera: the photo step was left.
+    StopCamera,
     Home,
+}
+
+/// A page photographed and kept (or being checked): what is submitted, and its pictures.
+pub struct Kept {
+    pub jpeg: Vec<u8>,
+    pub on_screen: slint::Image,
+    pub thumbnail: slint::Image,
+}
+
+/// A kept page as the view holds it: the same page compares equal, so the screen's model is
+/// rebuilt only when pages come or go.
+#[derive(Clone)]
+pub struct KeptRef(Rc<Kept>);
+
+impl PartialEq for KeptRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::fmt::Debug for KeptRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeptRef({} bytes)", self.0.jpeg.len())
+    }
+}
+
+/// One material of the chosen item, with its pages.
+#[derive(Debug, Clone, PartialEq)]
+struct MaterialPages {
+    name: String,
+    original: bool,
+    count: u16,
+    note: String,
+    pages: Vec<KeptRef>,
+    later: bool,
+}
+
+/// The camera over one material.
+#[derive(Debug, Clone, PartialEq)]
+struct Photo {
+    material: usize,
+    state: ApplyPhotoState,
+    page_found: bool,
+    taken: Option<KeptRef>,
 }
 
 /// What a field row shows: the value as last written and its complaint. A text box shows
@@ -108,6 +162,10 @@ pub struct Apply {
     typed_id_error: ApplyIdError,
     typed_name_missing: bool,
     review: Vec<ApplyReviewRow>,
+    /// Whether the booth has a document camera: materials are photographed only then.
+    has_camera: bool,
+    materials: Vec<MaterialPages>,
+    photo: Option<Photo>,
     busy: bool,
     submit_problem: ApplySubmitProblem,
     submitted: Option<Submitted>,
@@ -133,6 +191,10 @@ pub struct ApplyPage {
     form_shown: Asserted<()>,
     rows: Vec<Row>,
     review: Vec<ApplyReviewRow>,
+    with_materials: bool,
+    materials: Vec<MaterialPages>,
+    pages_full: bool,
+    photo: Option<Photo>,
     busy: bool,
     submit_problem: ApplySubmitProblem,
     receipt_number: String,
@@ -154,6 +216,8 @@ impl Apply {
         self.card_prompt = ApplyCardPrompt::Waiting;
         self.clear_typed();
         self.review.clear();
+        self.materials.clear();
+        self.photo = None;
         self.busy = false;
         self.submit_problem = ApplySubmitProblem::None;
         self.submitted = None;
@@ -174,6 +238,21 @@ impl Apply {
         self.step == ApplyStep::ReadCard
     }
 
+    /// Whether the camera's pictures are wanted now.
+    pub fn photographing(&self) -> bool {
+        self.step == ApplyStep::Photo
+    }
+
+    /// Whether this booth photographs materials (it has a document camera).
+    pub fn set_camera(&mut self, has_camera: bool) {
+        self.has_camera = has_camera;
+    }
+
+    /// Whether this application has the materials step: a camera, and materials to take.
+    fn with_materials(&self) -> bool {
+        self.has_camera && !self.materials.is_empty()
+    }
+
     pub fn catalogue_loaded(&mut self, items: Vec<CatalogItem>) {
         self.catalogue = items.into_iter().filter(|item| !item.withdrawn).collect();
         self.catalogue_state = if self.catalogue.is_empty() {
@@ -192,6 +271,19 @@ impl Apply {
         self.submit_problem = ApplySubmitProblem::None;
         let need = item.identity;
         self.values = vec![String::new(); item.form.len()];
+        self.materials = item
+            .materials
+            .iter()
+            .map(|material| MaterialPages {
+                name: material.name.clone(),
+                original: material.original,
+                count: material.count,
+                note: material.note.clone().unwrap_or_default(),
+                pages: Vec::new(),
+                later: false,
+            })
+            .collect();
+        self.photo = None;
         self.item = Some(item);
         if self.applicant.as_ref().is_some_and(|a| !a.covers(need)) {
             self.applicant = None;
@@ -395,8 +487,192 @@ impl Apply {
         if all_fine {
             self.review = review;
             self.submit_problem = ApplySubmitProblem::None;
+            self.step = if self.with_materials() {
+                ApplyStep::Materials
+            } else {
+                ApplyStep::Review
+            };
+        }
+    }
+
+    /// Pages photographed so far, of every material.
+    fn pages_taken(&self) -> usize {
+        self.materials.iter().map(|m| m.pages.len()).sum()
+    }
+
+    /// Whether another page fits in one submission.
+    fn room_for_a_page(&self) -> bool {
+        self.pages_taken() < MAX_ATTACHMENTS
+    }
+
+    /// The camera over material `index`, for its next page.
+    pub fn photograph(&mut self, index: i32) -> Next {
+        let Some(index) = usize::try_from(index)
+            .ok()
+            .filter(|&i| i < self.materials.len())
+        else {
+            return Next::Stay;
+        };
+        if self.step != ApplyStep::Materials || !self.room_for_a_page() {
+            return Next::Stay;
+        }
+        if let Some(material) = self.materials.get_mut(index) {
+            material.later = false;
+        }
+        self.photo = Some(Photo {
+            material: index,
+            state: ApplyPhotoState::Starting,
+            page_found: false,
+            taken: None,
+        });
+        self.step = ApplyStep::Photo;
+        Next::StartCamera
+    }
+
+    /// Material `index`'s pages dropped and photographed afresh.
+    pub fn retake_material(&mut self, index: i32) -> Next {
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.materials.get_mut(i));
+        match slot {
+            Some(material) if self.step == ApplyStep::Materials => material.pages.clear(),
+            _ => return Next::Stay,
+        }
+        self.photograph(index)
+    }
+
+    /// Material `index` handed in at the office instead (or, tapped again, photographed after
+    /// all). A material with pages is already given.
+    pub fn bring_later(&mut self, index: i32) {
+        let slot = usize::try_from(index)
+            .ok()
+            .and_then(|i| self.materials.get_mut(i));
+        if let Some(material) = slot.filter(|m| m.pages.is_empty()) {
+            material.later = !material.later;
+        }
+    }
+
+    pub fn materials_done(&mut self) {
+        if self.step == ApplyStep::Materials {
+            self.submit_problem = ApplySubmitProblem::None;
             self.step = ApplyStep::Review;
         }
+    }
+
+    /// The camera step's state, when it is shown and in one of `states`.
+    fn photo_in(&mut self, states: &[ApplyPhotoState]) -> Option<&mut Photo> {
+        if self.step != ApplyStep::Photo {
+            return None;
+        }
+        self.photo
+            .as_mut()
+            .filter(|photo| states.contains(&photo.state))
+    }
+
+    /// A live frame came; `page_found`: the page's edges are in it.
+    pub fn camera_preview(&mut self, page_found: bool) {
+        let live = [ApplyPhotoState::Starting, ApplyPhotoState::Preview];
+        if let Some(photo) = self.photo_in(&live) {
+            photo.state = ApplyPhotoState::Preview;
+            photo.page_found = page_found;
+        }
+    }
+
+    pub fn take_photo(&mut self) -> Next {
+        let live = [ApplyPhotoState::Starting, ApplyPhotoState::Preview];
+        match self.photo_in(&live) {
+            Some(photo) => {
+                photo.state = ApplyPhotoState::Taking;
+                Next::TakePhoto
+            }
+            None => Next::Stay,
+        }
+    }
+
+    /// The still came back as a page, to check.
+    pub fn photo_taken(&mut self, kept: Kept) {
+        if let Some(photo) = self.photo_in(&[ApplyPhotoState::Taking]) {
+            photo.state = ApplyPhotoState::Check;
+            photo.taken = Some(KeptRef(Rc::new(kept)));
+        }
+    }
+
+    pub fn camera_failed(&mut self, problem: CameraProblem) {
+        if let Some(photo) = self
+            .photo
+            .as_mut()
+            .filter(|_| self.step == ApplyStep::Photo)
+        {
+            photo.state = match problem {
+                CameraProblem::NotAPage if photo.state == ApplyPhotoState::Taking => {
+                    ApplyPhotoState::NotAPage
+                }
+                _ => ApplyPhotoState::Unavailable,
+            };
+        }
+    }
+
+    /// The page just checked is kept; `another`: the material's next page, else the list.
+    pub fn keep_photo(&mut self, another: bool) -> Next {
+        let Some(photo) = self
+            .photo
+            .as_mut()
+            .filter(|_| self.step == ApplyStep::Photo)
+        else {
+            return Next::Stay;
+        };
+        let Some(taken) = photo.taken.take() else {
+            return Next::Stay;
+        };
+        let material = photo.material;
+        if let Some(slot) = self.materials.get_mut(material) {
+            slot.pages.push(taken);
+        }
+        if another && self.room_for_a_page() {
+            self.photo = Some(Photo {
+                material,
+                state: ApplyPhotoState::Starting,
+                page_found: false,
+                taken: None,
+            });
+            Next::StartCamera
+        } else {
+            self.photo = None;
+            self.step = ApplyStep::Materials;
+            Next::StopCamera
+        }
+    }
+
+    /// The page just taken is dropped and taken again.
+    pub fn retake_photo(&mut self) -> Next {
+        match self.photo_in(&[ApplyPhotoState::Check, ApplyPhotoState::NotAPage]) {
+            Some(photo) => {
+                photo.taken = None;
+                photo.state = ApplyPhotoState::Starting;
+                photo.page_found = false;
+                Next::StartCamera
+            }
+            None => Next::Stay,
+        }
+    }
+
+    /// The pages to submit, each named by its material as the item lists it.
+    fn new_pages(&self) -> Vec<NewPage> {
+        let mut pages = Vec::new();
+        for (index, material) in self.materials.iter().enumerate() {
+            let Ok(index) = u16::try_from(index) else {
+                break;
+            };
+            for (number, kept) in (1..).zip(&material.pages) {
+                pages.push(NewPage {
+                    material: index,
+                    material_name: material.name.clone(),
+                    page: number,
+                    jpeg: kept.0.jpeg.clone(),
+                });
+            }
+        }
+        pages
     }
 
     /// The submission to save and its item, unless one is being saved or it does not fit.
@@ -428,6 +704,9 @@ impl Apply {
             Ok(mut new) => {
                 // So the same card (or number) can list its receipts on the progress page.
                 new.holder_id_number = applicant.map(|a| a.id_number.expose().to_owned());
+                if self.with_materials() {
+                    new.pages = self.new_pages();
+                }
                 self.busy = true;
                 self.submit_problem = ApplySubmitProblem::None;
                 Some((new, item))
@@ -441,16 +720,20 @@ impl Apply {
         }
     }
 
-    /// The store committed the application (its receipt is shown), or did not.
-    pub fn saved(&mut self, saved: Option<Submitted>) {
+    /// The store committed the application (its receipt is shown), or why it did not.
+    pub fn saved(&mut self, saved: Result<Submitted, ApplySubmitProblem>) {
         self.busy = false;
         match saved {
-            Some(submitted) => {
+            Ok(submitted) => {
                 self.submitted = Some(submitted);
+                // The pages are in the store now; the screen's copies go.
+                for material in &mut self.materials {
+                    material.pages.clear();
+                }
                 self.print = PrintState::Idle;
                 self.step = ApplyStep::Receipt;
             }
-            None => self.submit_problem = ApplySubmitProblem::NotSaved,
+            Err(problem) => self.submit_problem = problem,
         }
     }
 
@@ -488,6 +771,14 @@ impl Apply {
                 self.step = ApplyStep::Confirm;
             }
             ApplyStep::Form => self.step = ApplyStep::ChooseItem,
+            ApplyStep::Materials => self.step = ApplyStep::Form,
+            ApplyStep::Photo => {
+                // A page taken but not kept is dropped.
+                self.photo = None;
+                self.step = ApplyStep::Materials;
+                return Next::StopCamera;
+            }
+            ApplyStep::Review if self.with_materials() => self.step = ApplyStep::Materials,
             ApplyStep::Review => self.step = ApplyStep::Form,
             ApplyStep::Receipt => {
                 // The application is in; what stays is the choice of another one.
@@ -591,6 +882,10 @@ impl Flow for Apply {
             form_shown: self.form_shown.clone(),
             rows: self.rows.clone(),
             review: self.review.clone(),
+            with_materials: self.with_materials(),
+            materials: self.materials.clone(),
+            pages_full: !self.room_for_a_page(),
+            photo: self.photo.clone(),
             busy: self.busy,
             submit_problem: self.submit_problem,
             receipt_number: receipt.map(|r| r.number.to_string()).unwrap_or_default(),
@@ -643,6 +938,13 @@ impl Flow for Apply {
             |v| &v.review,
             |rows| adapter.set_review_rows(crate::app::bind::model(rows)),
         );
+        changes.write(|v| &v.with_materials, |&m| adapter.set_with_materials(m));
+        changes.write(
+            |v| &v.materials,
+            |materials| adapter.set_materials(material_rows(materials)),
+        );
+        changes.write(|v| &v.pages_full, |&f| adapter.set_pages_full(f));
+        render_photo(&adapter, now, before);
         changes.write(|v| &v.busy, |&b| adapter.set_busy(b));
         changes.write(|v| &v.submit_problem, |&p| adapter.set_submit_problem(p));
         changes.write(
@@ -680,6 +982,53 @@ fn render_rows(adapter: &ApplyAdapter<'_>, now: &ApplyPage, before: Option<&Appl
         if before.rows.get(index) != Some(row) {
             model.set_row_data(index, field_row(field, row));
         }
+    }
+}
+
+fn material_rows(materials: &[MaterialPages]) -> ModelRc<ApplyMaterial> {
+    let rows: Vec<ApplyMaterial> = materials
+        .iter()
+        .map(|material| {
+            let pages: Vec<slint::Image> = material
+                .pages
+                .iter()
+                .map(|kept| kept.0.thumbnail.clone())
+                .collect();
+            ApplyMaterial {
+                name: material.name.as_str().into(),
+                original: material.original,
+                count: i32::from(material.count),
+                note: material.note.as_str().into(),
+                pages: ModelRc::new(VecModel::from(pages)),
+                later: material.later,
+            }
+        })
+        .collect();
+    ModelRc::new(VecModel::from(rows))
+}
+
+/// The camera step's words and the page to check; the live picture is written as it comes.
+fn render_photo(adapter: &ApplyAdapter<'_>, now: &ApplyPage, before: Option<&ApplyPage>) {
+    let photo = now.photo.as_ref();
+    if before.is_some_and(|b| b.photo.as_ref() == photo) {
+        return;
+    }
+    let material = photo
+        .and_then(|p| now.materials.get(p.material))
+        .map(|m| m.name.as_str())
+        .unwrap_or_default();
+    adapter.set_photo_material(material.into());
+    let page = photo
+        .and_then(|p| now.materials.get(p.material))
+        .map_or(0, |m| m.pages.len());
+    adapter.set_photo_page(i32::try_from(page + 1).unwrap_or(i32::MAX));
+    adapter.set_photo_state(photo.map_or(ApplyPhotoState::Starting, |p| p.state));
+    adapter.set_photo_page_found(photo.is_some_and(|p| p.page_found));
+    let taken = photo.and_then(|p| p.taken.as_ref());
+    adapter.set_photo_taken(taken.map(|t| t.0.on_screen.clone()).unwrap_or_default());
+    if photo.is_none_or(|p| p.state == ApplyPhotoState::Starting) {
+        // The last material's picture must not show under the next one's name.
+        adapter.set_photo_preview(slint::Image::default());
     }
 }
 
@@ -833,7 +1182,7 @@ mod tests {
             "no leaving while saving"
         );
 
-        apply.saved(None);
+        apply.saved(Err(ApplySubmitProblem::NotSaved));
         let view = apply.view();
         assert!(!view.busy);
         assert_eq!(view.submit_problem, ApplySubmitProblem::NotSaved);
@@ -847,5 +1196,201 @@ mod tests {
         assert_eq!(apply.back(), Next::StopReading);
         assert!(apply.choosing());
         assert_eq!(apply.back(), Next::Home);
+    }
+
+    /// The sample item's form filled in, on a booth with a camera: the materials step next.
+    fn at_materials() -> Apply {
+        let mut apply = choosing();
+        apply.set_camera(true);
+        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
+        apply.show_form();
+        apply.field_edited(0, "入学");
+        apply.field_edited(2, "13812345678");
+        apply.form_done();
+        apply
+    }
+
+    fn page(bytes: &[u8]) -> Kept {
+        Kept {
+            jpeg: bytes.to_vec(),
+            on_screen: slint::Image::default(),
+            thumbnail: slint::Image::default(),
+        }
+    }
+
+    /// Photographs one page of the material being shown and keeps it.
+    fn take_and_keep(apply: &mut Apply, bytes: &[u8], another: bool) -> Next {
+        apply.camera_preview(true);
+        assert_eq!(apply.take_photo(), Next::TakePhoto);
+        apply.photo_taken(page(bytes));
+        assert_eq!(apply.view().photo.unwrap().state, ApplyPhotoState::Check);
+        apply.keep_photo(another)
+    }
+
+    #[test]
+    fn without_a_camera_the_form_leads_to_the_review() {
+        let mut apply = choosing();
+        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
+        apply.show_form();
+        apply.field_edited(0, "入学");
+        apply.field_edited(2, "13812345678");
+        apply.form_done();
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Review);
+        assert!(!view.with_materials);
+        let (new, _) = apply.submit().unwrap();
+        assert!(new.pages.is_empty());
+    }
+
+    #[test]
+    fn each_material_is_photographed_page_by_page_and_submitted_under_its_name() {
+        let mut apply = at_materials();
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Materials);
+        assert!(view.with_materials);
+        let names: Vec<&str> = view.materials.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["居民身份证", "居民户口簿"],
+            "the guide's list, in order"
+        );
+
+        // The household register: two pages, the first taken twice.
+        assert_eq!(apply.photograph(1), Next::StartCamera);
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Photo);
+        assert_eq!(
+            view.photo.as_ref().unwrap().state,
+            ApplyPhotoState::Starting
+        );
+        apply.camera_preview(false);
+        assert!(!apply.view().photo.unwrap().page_found);
+        apply.camera_preview(true);
+        assert_eq!(apply.take_photo(), Next::TakePhoto);
+        assert_eq!(apply.take_photo(), Next::Stay, "one still at a time");
+        apply.photo_taken(page(b"blurred"));
+        assert_eq!(apply.retake_photo(), Next::StartCamera);
+        assert_eq!(
+            take_and_keep(&mut apply, b"register 1", true),
+            Next::StartCamera
+        );
+        assert_eq!(apply.view().step, ApplyStep::Photo, "the next page");
+        assert_eq!(
+            take_and_keep(&mut apply, b"register 2", false),
+            Next::StopCamera
+        );
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Materials);
+        assert_eq!(view.materials[1].pages.len(), 2);
+
+        // The ID card is brought to the office later.
+        apply.bring_later(0);
+        assert!(apply.view().materials[0].later);
+        apply.materials_done();
+        assert_eq!(apply.view().step, ApplyStep::Review);
+        assert_eq!(apply.back(), Next::Stay);
+        assert_eq!(
+            apply.view().step,
+            ApplyStep::Materials,
+            "back to the photos"
+        );
+        apply.materials_done();
+
+        let (new, _) = apply.submit().expect("complete");
+        let pages: Vec<(u16, &str, u16, &[u8])> = new
+            .pages
+            .iter()
+            .map(|p| {
+                (
+                    p.material,
+                    p.material_name.as_str(),
+                    p.page,
+                    p.jpeg.as_slice(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pages,
+            [
+                (1, "居民户口簿", 1, b"register 1".as_slice()),
+                (1, "居民户口簿", 2, b"register 2".as_slice()),
+            ]
+        );
+    }
+
+    #[test]
+    fn leaving_the_camera_drops_the_unkept_page_and_retaking_a_material_drops_its_pages() {
+        let mut apply = at_materials();
+        apply.photograph(0);
+        take_and_keep(&mut apply, b"card", false);
+        apply.photograph(0);
+        apply.camera_preview(true);
+        apply.take_photo();
+        apply.photo_taken(page(b"not kept"));
+        assert_eq!(apply.back(), Next::StopCamera);
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Materials);
+        assert_eq!(view.materials[0].pages.len(), 1, "only the kept page");
+        assert!(view.photo.is_none());
+
+        apply.bring_later(0);
+        assert!(
+            !apply.view().materials[0].later,
+            "a photographed material is given"
+        );
+        assert_eq!(apply.retake_material(0), Next::StartCamera);
+        assert!(apply.view().materials[0].pages.is_empty());
+    }
+
+    #[test]
+    fn a_camera_that_fails_says_so_and_a_bad_still_can_be_taken_again() {
+        let mut apply = at_materials();
+        apply.photograph(0);
+        apply.camera_failed(CameraProblem::Unavailable);
+        assert_eq!(
+            apply.view().photo.unwrap().state,
+            ApplyPhotoState::Unavailable
+        );
+        assert_eq!(apply.take_photo(), Next::Stay);
+        assert_eq!(apply.back(), Next::StopCamera);
+
+        apply.photograph(0);
+        apply.camera_preview(true);
+        apply.take_photo();
+        apply.camera_failed(CameraProblem::NotAPage);
+        assert_eq!(apply.view().photo.unwrap().state, ApplyPhotoState::NotAPage);
+        assert_eq!(apply.retake_photo(), Next::StartCamera);
+        assert_eq!(apply.view().photo.unwrap().state, ApplyPhotoState::Starting);
+    }
+
+    #[test]
+    fn no_more_pages_than_one_submission_carries() {
+        let mut apply = at_materials();
+        apply.photograph(1);
+        for _ in 1..MAX_ATTACHMENTS {
+            assert_eq!(take_and_keep(&mut apply, b"p", true), Next::StartCamera);
+        }
+        assert_eq!(
+            take_and_keep(&mut apply, b"p", true),
+            Next::StopCamera,
+            "the last page that fits ends the camera"
+        );
+        assert_eq!(apply.photograph(0), Next::Stay);
+        let view = apply.view();
+        assert_eq!(view.materials[1].pages.len(), MAX_ATTACHMENTS);
+        assert!(view.pages_full);
+    }
+
+    #[test]
+    fn a_full_disk_is_told_and_the_pages_stay_to_be_dropped() {
+        let mut apply = at_materials();
+        apply.photograph(0);
+        take_and_keep(&mut apply, b"card", false);
+        apply.materials_done();
+        apply.submit().expect("complete");
+        apply.saved(Err(ApplySubmitProblem::StorageFull));
+        let view = apply.view();
+        assert_eq!(view.submit_problem, ApplySubmitProblem::StorageFull);
+        assert_eq!(view.materials[0].pages.len(), 1, "nothing lost");
     }
 }

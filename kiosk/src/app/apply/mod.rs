@@ -1,10 +1,12 @@
 //! 我要办理: choose an item → identify (ID card, or for items that allow it the typed number and
-//! name) → confirm the identity, shown masked → the item's form → review → submit → the
+//! name) → confirm the identity, shown masked → the item's form → on a booth with a document
+//! camera, the item's materials photographed (or to be handed in later) → review → submit → the
 //! receipt, printed and always shown on screen with a large QR code (the only copy when the
 //! printer is out of paper; it can be printed again from there).
 //!
-//! The number is shown or printed only after the store committed the submission. Everything
-//! the villager typed or the card gave is held here only until the session ends.
+//! The number is shown or printed only after the store committed the submission (with its
+//! pages). Everything the villager typed, the card gave or the camera took is held here only
+//! until the session ends.
 
 mod flow;
 mod form;
@@ -22,10 +24,13 @@ use super::bind::Bound;
 use super::context::Ctx;
 use super::devices::CardEvent;
 use super::printed::print_state;
-use flow::{Applicant, Apply, Next, Submitted};
+use flow::{Applicant, Apply, Kept, Next, Submitted};
 pub use form::{FieldProblem, IdEntry, check_field, check_typing, finish_typing};
+use kiosk_core::devices::camera::{CameraEvent, TakenPage};
 use kiosk_core::receipt_paper::{self, PrintedReceipt, beijing};
+use kiosk_core::store::StoreError;
 use kiosk_core::sync::SyncEvent;
+use ui::ApplySubmitProblem;
 
 pub(super) fn bind(ctx: &Rc<Ctx>) {
     let page = Bound::<Apply>::new(ctx);
@@ -66,6 +71,30 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         page.update(ctx, |apply| apply.field_edited(index, &value));
     }));
     adapter.on_form_done(page.callback(|ctx, page| page.update(ctx, Apply::form_done)));
+    adapter.on_photograph(page.callback1(|ctx, page, index: i32| {
+        let next = page.update(ctx, |apply| apply.photograph(index));
+        follow(ctx, page, next);
+    }));
+    adapter.on_retake_material(page.callback1(|ctx, page, index: i32| {
+        let next = page.update(ctx, |apply| apply.retake_material(index));
+        follow(ctx, page, next);
+    }));
+    adapter.on_bring_later(page.callback1(|ctx, page, index: i32| {
+        page.update(ctx, |apply| apply.bring_later(index));
+    }));
+    adapter.on_materials_done(page.callback(|ctx, page| page.update(ctx, Apply::materials_done)));
+    adapter.on_take_photo(page.callback(|ctx, page| {
+        let next = page.update(ctx, Apply::take_photo);
+        follow(ctx, page, next);
+    }));
+    adapter.on_keep_photo(page.callback1(|ctx, page, another: bool| {
+        let next = page.update(ctx, |apply| apply.keep_photo(another));
+        follow(ctx, page, next);
+    }));
+    adapter.on_retake_photo(page.callback(|ctx, page| {
+        let next = page.update(ctx, Apply::retake_photo);
+        follow(ctx, page, next);
+    }));
     adapter.on_submit(page.callback(submit));
     adapter.on_reprint(page.callback(print));
     adapter.on_back(page.callback(|ctx, page| {
@@ -74,7 +103,11 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     }));
 
     page.on_page_open(ctx, Page::Apply, |ctx, page| {
-        page.update(ctx, Apply::start);
+        let has_camera = ctx.services.devices().has_camera();
+        page.update(ctx, |apply| {
+            apply.start();
+            apply.set_camera(has_camera);
+        });
         load_catalogue(ctx, page);
     });
     page.on_sync_event(ctx, |ctx, page, event| {
@@ -100,8 +133,53 @@ fn follow(ctx: &Rc<Ctx>, page: &Bound<Apply>, next: Next) {
         Next::Stay => {}
         Next::ReadCard => read_card(ctx, page),
         Next::StopReading => ctx.stop_reading_cards(),
+        Next::StartCamera => {
+            let page = page.clone();
+            ctx.watch_camera(move |ctx, event| camera_event(ctx, &page, event));
+        }
+        Next::TakePhoto => ctx.take_photo(),
+        Next::StopCamera => ctx.stop_camera(),
         Next::Home => ctx.show_page(Page::Home),
     }
+}
+
+fn camera_event(ctx: &Rc<Ctx>, page: &Bound<Apply>, event: CameraEvent) {
+    if !page.read(Apply::photographing) {
+        ctx.stop_camera();
+        return;
+    }
+    match event {
+        CameraEvent::Preview { frame, page_found } => {
+            // The live picture goes straight to the screen: it changes five times a second.
+            let window = ctx.window();
+            window
+                .global::<ApplyAdapter>()
+                .set_photo_preview(picture(&frame));
+            page.update(ctx, |apply| apply.camera_preview(page_found));
+        }
+        CameraEvent::Taken(taken) => {
+            let kept = kept(*taken);
+            page.update(ctx, |apply| apply.photo_taken(kept));
+        }
+        CameraEvent::Failed(problem) => page.update(ctx, |apply| apply.camera_failed(problem)),
+    }
+}
+
+fn kept(taken: TakenPage) -> Kept {
+    Kept {
+        on_screen: picture(&taken.on_screen),
+        thumbnail: picture(&taken.thumbnail),
+        jpeg: taken.jpeg,
+    }
+}
+
+fn picture(image: &image::RgbImage) -> slint::Image {
+    let buffer = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::clone_from_slice(
+        image.as_raw(),
+        image.width(),
+        image.height(),
+    );
+    slint::Image::from_rgb8(buffer)
 }
 
 fn load_catalogue(ctx: &Rc<Ctx>, page: &Bound<Apply>) {
@@ -169,7 +247,7 @@ fn submit(ctx: &Rc<Ctx>, page: &Bound<Apply>) {
             let submitted = match saved {
                 Ok((receipt, booth)) => {
                     tracing::info!(receipt = %receipt.number, item = %item.code, "application saved");
-                    Some(Submitted {
+                    Ok(Submitted {
                         receipt,
                         booth,
                         item,
@@ -177,10 +255,15 @@ fn submit(ctx: &Rc<Ctx>, page: &Bound<Apply>) {
                 }
                 Err(err) => {
                     tracing::error!(%err, "application not saved");
-                    None
+                    Err(match err {
+                        StoreError::FilesFull { .. } | StoreError::PagesDiskFull { .. } => {
+                            ApplySubmitProblem::StorageFull
+                        }
+                        _ => ApplySubmitProblem::NotSaved,
+                    })
                 }
             };
-            let saved = submitted.is_some();
+            let saved = submitted.is_ok();
             page.update(ctx, |apply| apply.saved(submitted));
             if saved {
                 ctx.services.wake_sync();
