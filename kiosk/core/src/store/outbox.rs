@@ -73,6 +73,7 @@ pub(crate) fn submit(
         contact_phone: new.contact_phone,
         created_at,
         sealed: None,
+        supplement_to: None,
     };
     submission.validate().map_err(StoreError::Invalid)?;
     if !pages.is_empty() {
@@ -277,6 +278,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .map(serde_json::from_str::<SealedPersonal>)
                 .transpose()
                 .map_err(|e| Fault::decode("sealed personal data", e))?,
+            supplement_to: None,
         })
     })())
 }

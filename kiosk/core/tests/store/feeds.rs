@@ -187,6 +187,7 @@ fn status_changes_reach_the_receipt_in_order() {
         status,
         note: note.map(str::to_owned),
         changed_at: at,
+        materials: Vec::new(),
     };
     let stranger = StatusChange {
         submission_id: Uuid::now_v7(),

@@ -138,6 +138,7 @@ fn migrating_from_schema_2_seeds_the_status_history() {
                 status: SubmissionStatus::Accepted,
                 note: Some("已转交".into()),
                 changed_at,
+                materials: Vec::new(),
             }],
             cursor: "s1".into(),
             more: false,

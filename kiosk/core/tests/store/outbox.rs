@@ -18,6 +18,7 @@ fn result(receipt: &Receipt, outcome: Outcome, message: Option<&str>) -> ItemRes
         id: receipt.id,
         outcome,
         message: message.map(str::to_owned),
+        code: None,
         received_at: outcome
             .is_acknowledged()
             .then(|| "2026-11-26T09:00:00Z".parse().unwrap()),
@@ -200,6 +201,7 @@ fn results_acknowledge_or_quarantine_each_item_on_its_own() {
             id: Uuid::now_v7(),
             outcome: Outcome::Accepted,
             message: None,
+            code: None,
             received_at: None,
         },
     ];
