@@ -336,13 +336,17 @@ fn the_wire_types_fit_their_schemas() {
             complete: false,
         },
     );
+    let mut supplement = submission(7, 44);
+    supplement.applicant = None;
+    supplement.contact_phone = None;
+    supplement.supplement_to = Some(full.id);
     let mut sealed = full.clone();
     sealed.id = uuid::Uuid::now_v7();
     sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());
     fits(
         "BatchRequest",
         &BatchRequest {
-            submissions: vec![full, bare, sealed],
+            submissions: vec![full, bare, sealed, supplement],
         },
     );
     fits(
@@ -361,6 +365,13 @@ fn the_wire_types_fit_their_schemas() {
                     outcome: Outcome::Invalid,
                     message: Some("why".into()),
                     code: None,
+                    received_at: None,
+                },
+                ItemResult {
+                    id: uuid::Uuid::now_v7(),
+                    outcome: Outcome::Invalid,
+                    message: Some("no such original".into()),
+                    code: Some(sync_protocol::ErrorCode::UnknownOriginal),
                     received_at: None,
                 },
             ],

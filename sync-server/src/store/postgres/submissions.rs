@@ -130,8 +130,16 @@ async fn store_rows(
     if picked.is_empty() {
         return Ok(false);
     }
-    let part = batch.pick(picked, supplement_to);
-    let claimed = claim(client, kiosk_id, &part, now).await?;
+    // The whole batch as it is when nothing is left out (the usual batch, without
+    // supplements): no copy of its sealed bodies.
+    let part;
+    let claiming = if supplement_to.is_none() && picked.iter().copied().eq(0..batch.ids.len()) {
+        batch
+    } else {
+        part = batch.pick(picked, supplement_to);
+        &part
+    };
+    let claimed = claim(client, kiosk_id, claiming, now).await?;
     let mut stored = Vec::with_capacity(claimed.len());
     for row in &claimed {
         let (id, receipt, digest): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
