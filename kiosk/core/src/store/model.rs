@@ -225,6 +225,8 @@ pub struct LocalReceipt {
     /// `material` counts, and the catalogue's name), in the guide's order. Empty for any
     /// other status, and for a correction whose server named none (the note says it all).
     pub correction_materials: Vec<CorrectionMaterial>,
+    /// For a supplement's receipt: the application it completes (its `submission_id`).
+    pub supplement_to: Option<Uuid>,
     /// Where the submission is in this booth's outbox.
     pub upload: SubmissionState,
 }
@@ -240,6 +242,7 @@ impl fmt::Debug for LocalReceipt {
             .field("masked_id", &self.masked_id)
             .field("status", &self.status)
             .field("correction_materials", &self.correction_materials)
+            .field("supplement_to", &self.supplement_to)
             .field("upload", &self.upload)
             .finish_non_exhaustive()
     }

@@ -112,6 +112,14 @@ fn a_supplement_is_queued_with_the_application_it_completes() {
     assert_eq!(due[1].applicant, None);
     assert_eq!(due[1].validate(), Ok(()));
     assert_eq!(due[1].content_digest(), before[1].content_digest());
+    let number = receipt.number.to_string();
+    let local = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(local.supplement_to, Some(original.id));
+    let first = store
+        .receipt(&original.number.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.supplement_to, None);
 
     let mut store = store;
     let not_an_application = kiosk_core::store::NewSubmission {

@@ -124,6 +124,7 @@ pub(super) mod tests {
             status_note: None,
             status_changed_at: None,
             correction_materials: Vec::new(),
+            supplement_to: None,
             upload,
         }
     }
