@@ -219,6 +219,7 @@ fn receipts_show_item_masked_id_and_latest_status() {
                 id: queued[0].id,
                 outcome: Outcome::Accepted,
                 message: None,
+                code: None,
                 received_at: Some(Utc::now()),
             }],
             Utc::now(),
@@ -264,6 +265,7 @@ fn quarantined_items_can_be_listed_requeued_and_discarded() {
         id,
         outcome: Outcome::Conflict,
         message: Some("id taken by a different body".into()),
+        code: None,
         received_at: None,
     };
     store

@@ -150,6 +150,8 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
         // Set by the booth from the card it read, not from what was typed: only the card's
         // holder should later list these receipts with the same card.
         holder_id_number: None,
+        // A supplement is made from a receipt, not from this form.
+        supplement_to: None,
     })
 }
 

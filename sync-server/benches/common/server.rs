@@ -203,6 +203,7 @@ pub fn sample_submission(kiosk_number: u32, seq: u64) -> Submission {
         DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_else(Utc::now);
     Submission {
         attachments: Vec::new(),
+        supplement_to: None,
         id: uuid::Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),

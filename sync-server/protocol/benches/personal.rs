@@ -18,6 +18,7 @@ use sync_protocol::submission::{Applicant, Submission, SubmissionKind};
 fn sample(seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
+        supplement_to: None,
         id: uuid::Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(7, seq).to_string(),

@@ -64,6 +64,9 @@ pub enum ErrorCode {
     AttachmentHashMismatch,
     /// The file is larger than listed or than the server takes.
     AttachmentTooLarge,
+    /// A supplement names an original submission the server does not hold (per item, in a
+    /// batch's `invalid` result): nothing was stored; the booth keeps it for a technician.
+    UnknownOriginal,
     /// The server failed; retry later.
     Internal,
     #[serde(other)]
@@ -73,7 +76,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code a server sends (`Other` exists only for booths reading a newer server):
     /// the one list the OpenAPI document's enum is made from.
-    pub const SENT: [Self; 21] = [
+    pub const SENT: [Self; 22] = [
         Self::Unsigned,
         Self::MalformedSignature,
         Self::UnknownKiosk,
@@ -94,6 +97,7 @@ impl ErrorCode {
         Self::AttachmentOffset,
         Self::AttachmentHashMismatch,
         Self::AttachmentTooLarge,
+        Self::UnknownOriginal,
         Self::Internal,
     ];
 
@@ -120,6 +124,7 @@ impl ErrorCode {
             Self::AttachmentOffset => "attachment_offset",
             Self::AttachmentHashMismatch => "attachment_hash_mismatch",
             Self::AttachmentTooLarge => "attachment_too_large",
+            Self::UnknownOriginal => "unknown_original",
             Self::Internal => "internal",
             Self::Other => "other",
         }
@@ -161,6 +166,7 @@ mod tests {
             | ErrorCode::AttachmentOffset
             | ErrorCode::AttachmentHashMismatch
             | ErrorCode::AttachmentTooLarge
+            | ErrorCode::UnknownOriginal
             | ErrorCode::Internal => true,
         };
         for code in ErrorCode::SENT {
@@ -169,7 +175,7 @@ mod tests {
         let listed: std::collections::BTreeSet<&str> =
             ErrorCode::SENT.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed.len(), ErrorCode::SENT.len(), "no code twice");
-        assert_eq!(listed.len(), 21, "every sent variant listed");
+        assert_eq!(listed.len(), 22, "every sent variant listed");
     }
 
     #[test]

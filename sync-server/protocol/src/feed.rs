@@ -254,6 +254,20 @@ impl std::str::FromStr for SubmissionStatus {
     }
 }
 
+/// The most materials one correction request (一次性告知补正) names.
+pub const MAX_CORRECTION_MATERIALS: usize = 40;
+
+/// One material a correction request asks the villager to photograph or bring again.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CorrectionMaterial {
+    /// Its index in the item's `materials` list at the submission's `catalog_version` (from
+    /// 0), as [`crate::attachment::AttachmentRef::material`] counts: a page photographed for
+    /// it goes under the same index.
+    pub index: u16,
+    /// Its name as the catalogue gives it, so the booth can say it whatever its cache holds.
+    pub name: String,
+}
+
 /// One status change of a booth's own submission.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatusChange {
@@ -264,4 +278,56 @@ pub struct StatusChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub changed_at: DateTime<Utc>,
+    /// For `needs_correction`: the materials staff named, in the guide's order (at most
+    /// [`MAX_CORRECTION_MATERIALS`]); empty otherwise. Absent from older servers' changes and
+    /// ignored by older booths, which show the note alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub materials: Vec<CorrectionMaterial>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(materials: Vec<CorrectionMaterial>) -> StatusChange {
+        StatusChange {
+            submission_id: "0192f0c1-0000-7000-8000-000000000001".parse().unwrap(),
+            receipt_number: "007-00042-X".into(),
+            status: SubmissionStatus::NeedsCorrection,
+            note: Some("请补正材料".into()),
+            changed_at: "2026-11-30T03:00:00Z".parse().unwrap(),
+            materials,
+        }
+    }
+
+    #[test]
+    fn a_change_without_materials_reads_and_writes_as_before() {
+        // What servers sent before materials existed, byte for byte.
+        let old = r#"{"submission_id":"0192f0c1-0000-7000-8000-000000000001","receipt_number":"007-00042-X","status":"needs_correction","note":"请补正材料","changed_at":"2026-11-30T03:00:00Z"}"#;
+        let read: StatusChange = serde_json::from_str(old).unwrap();
+        assert_eq!(read, change(Vec::new()));
+        assert_eq!(serde_json::to_string(&read).unwrap(), old);
+    }
+
+    #[test]
+    fn the_materials_named_round_trip() {
+        let sent = change(vec![
+            CorrectionMaterial {
+                index: 0,
+                name: "居民户口簿".into(),
+            },
+            CorrectionMaterial {
+                index: 3,
+                name: "银行卡".into(),
+            },
+        ]);
+        let json = serde_json::to_string(&sent).unwrap();
+        assert!(
+            json.contains(
+                r#""materials":[{"index":0,"name":"居民户口簿"},{"index":3,"name":"银行卡"}]"#
+            ),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<StatusChange>(&json).unwrap(), sent);
+    }
 }

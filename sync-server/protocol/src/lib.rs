@@ -8,9 +8,10 @@
 //!   resumable upload, and their seal to the county's key.
 //! - [`enroll`]: one-time-code enrollment of a booth's ed25519 key.
 //! - [`submission`]: what a booth uploads (applications, complaints, evaluations,
-//!   consultations) and the per-item results.
+//!   consultations; a supplement, 补正材料, is an application naming the one it completes)
+//!   and the per-item results.
 //! - [`feed`]: what a booth pulls with a cursor: the service catalogue, notices, and status
-//!   changes of its own submissions.
+//!   changes of its own submissions (a correction's with the materials it names).
 //! - [`heartbeat`]: the booth's health report, and the answer that tells it its release
 //!   target.
 //! - [`release`]: over-the-air releases: the target, the bundle download, the updater's

@@ -157,6 +157,14 @@ pub struct Submission {
     /// ([`crate::attachment`]); part of its content digest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<crate::attachment::AttachmentRef>,
+    /// For a supplement (补正材料): the id of the application it completes. A supplement is
+    /// an application of the same item carrying the pages photographed again; it joins the
+    /// original's case rather than opening one of its own. Any booth of the county may send
+    /// it; the server refuses one whose original it does not hold
+    /// ([`crate::ErrorCode::UnknownOriginal`]). Absent otherwise, so a submission without it
+    /// digests as it did before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplement_to: Option<Uuid>,
 }
 
 impl fmt::Debug for Submission {
@@ -172,6 +180,7 @@ impl fmt::Debug for Submission {
             .field("applicant", &self.applicant)
             .field("sealed", &self.sealed.is_some())
             .field("created_at", &self.created_at)
+            .field("supplement_to", &self.supplement_to)
             .finish_non_exhaustive()
     }
 }
@@ -195,6 +204,10 @@ pub enum Invalid {
     Attachments(crate::attachment::ListProblem),
     #[error("only an application carries files")]
     AttachmentsOnlyForApplications,
+    #[error("only an application can be a supplement to another")]
+    SupplementOnlyForApplications,
+    #[error("a supplement cannot complete itself")]
+    SupplementToItself,
     #[error(
         "the contact phone is neither a mobile number nor a landline with its area code (like {})",
         crate::phone::EXAMPLES
@@ -234,6 +247,14 @@ impl Submission {
         }
         if !self.attachments.is_empty() && self.kind != SubmissionKind::Application {
             return Err(Invalid::AttachmentsOnlyForApplications);
+        }
+        if let Some(original) = self.supplement_to {
+            if self.kind != SubmissionKind::Application {
+                return Err(Invalid::SupplementOnlyForApplications);
+            }
+            if original == self.id {
+                return Err(Invalid::SupplementToItself);
+            }
         }
         crate::attachment::check_list(&self.attachments).map_err(Invalid::Attachments)?;
         if self.rating.is_some_and(|r| !(1..=5).contains(&r)) {
@@ -332,6 +353,11 @@ pub struct ItemResult {
     /// When the server first stored it (for `accepted` and `duplicate`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_at: Option<DateTime<Utc>>,
+    /// For programs, where a refusal has a code of its own (an `invalid` supplement whose
+    /// original the server does not hold: [`crate::ErrorCode::UnknownOriginal`]); `message`
+    /// says it for people either way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<crate::ErrorCode>,
 }
 
 /// What happened to one submission.
@@ -380,7 +406,76 @@ pub(crate) mod tests {
             contact_phone: Some("13800000000".into()),
             created_at: "2026-11-26T08:00:00Z".parse().unwrap(),
             sealed: None,
+            supplement_to: None,
         }
+    }
+
+    /// A submission as booths sent it before supplements existed, in its canonical form.
+    const BEFORE_SUPPLEMENTS: &str = r#"{"id":"0192f0c1-0000-7000-8000-00000000002a","kiosk_seq":42,"receipt_number":"007-00042-X","kind":"application","item_code":"PEN-001","catalog_version":3,"fields":{"household_size":"4"},"created_at":"2026-11-26T08:00:00Z","attachments":[{"sha256":"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d","bytes":400000,"material":0,"material_name":"居民户口簿","page":1,"sealed":true}]}"#;
+
+    #[test]
+    fn a_submission_without_a_supplement_digests_as_it_did_before() {
+        let mut old: Submission = serde_json::from_str(BEFORE_SUPPLEMENTS).unwrap();
+        assert_eq!(old.supplement_to, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), BEFORE_SUPPLEMENTS);
+        assert_eq!(
+            old.content_digest(),
+            hex(&Sha256::digest(BEFORE_SUPPLEMENTS.as_bytes()))
+        );
+        let before = old.content_digest();
+        old.supplement_to = Some(Uuid::now_v7());
+        assert_ne!(old.content_digest(), before, "the link is signed content");
+    }
+
+    #[test]
+    fn a_supplement_round_trips_and_is_an_application_of_another() {
+        let original = sample();
+        let mut supplement = sample();
+        supplement.id = Uuid::now_v7();
+        supplement.applicant = None;
+        supplement.fields.clear();
+        supplement.contact_phone = None;
+        supplement.supplement_to = Some(original.id);
+        assert_eq!(supplement.validate(), Ok(()));
+        let json = serde_json::to_string(&supplement).unwrap();
+        assert!(
+            json.contains(&format!(r#""supplement_to":"{}""#, original.id)),
+            "{json}"
+        );
+        let read: Submission = serde_json::from_str(&json).unwrap();
+        assert_eq!(read, supplement);
+        assert_eq!(read.content_digest(), supplement.content_digest());
+
+        let mut itself = supplement.clone();
+        itself.supplement_to = Some(itself.id);
+        assert_eq!(itself.validate(), Err(Invalid::SupplementToItself));
+        let mut complaint = supplement;
+        complaint.kind = SubmissionKind::Complaint;
+        assert_eq!(
+            complaint.validate(),
+            Err(Invalid::SupplementOnlyForApplications)
+        );
+    }
+
+    #[test]
+    fn a_result_carries_its_code_only_when_it_has_one() {
+        let plain = ItemResult {
+            id: Uuid::now_v7(),
+            outcome: Outcome::Accepted,
+            message: None,
+            received_at: None,
+            code: None,
+        };
+        assert!(!serde_json::to_string(&plain).unwrap().contains("code"));
+        let refused = ItemResult {
+            outcome: Outcome::Invalid,
+            message: Some("no such original".into()),
+            code: Some(crate::ErrorCode::UnknownOriginal),
+            ..plain
+        };
+        let json = serde_json::to_string(&refused).unwrap();
+        assert!(json.contains(r#""code":"unknown_original""#), "{json}");
+        assert_eq!(serde_json::from_str::<ItemResult>(&json).unwrap(), refused);
     }
 
     #[test]

@@ -153,6 +153,7 @@ const NOT_NULLABLE: &[&str] = &[
     "review_levels",
     "withdrawn",
     "attachments",
+    "materials",
 ];
 
 fn page(item: &str) -> Value {
@@ -216,6 +217,7 @@ fn schemas() -> Value {
             "created_at": date_time(),
             "sealed": schema_ref("SealedPersonal"),
             "attachments": merge(array(schema_ref("AttachmentRef")), json!({ "maxItems": 40, "description": "The files (photographed pages) it carries, uploaded after it with `PUT /api/v1/attachments/{sha256}`; applications only." })),
+            "supplement_to": { "type": "string", "format": "uuid", "description": "A supplement (补正材料): the id of the application it completes, of the same item, carrying the pages photographed again. It joins that case instead of opening one; a supplement whose original the server does not hold is `invalid` with code `unknown_original`. Applications only; absent otherwise (a submission without it digests as before)." },
         })),
         "BatchRequest": object(&["submissions"], json!({
             "submissions": merge(array(schema_ref("Submission")), json!({ "maxItems": 100 })),
@@ -226,6 +228,7 @@ fn schemas() -> Value {
             "outcome": schema_ref("Outcome"),
             "message": { "type": "string", "description": "Why, for conflict and invalid." },
             "received_at": merge(date_time(), json!({ "description": "When the server first stored it (accepted, duplicate)." })),
+            "code": merge(schema_ref("ErrorCode"), json!({ "description": "For programs, where a refusal has a code of its own: `unknown_original` for a supplement whose original the server does not hold." })),
         })),
         "BatchResponse": object(&["results"], json!({
             "results": merge(array(schema_ref("ItemResult")), json!({ "description": "One per submission, in request order." })),
@@ -293,6 +296,7 @@ fn schemas() -> Value {
             "status": schema_ref("SubmissionStatus"),
             "note": string(),
             "changed_at": date_time(),
+            "materials": merge(array(schema_ref("CorrectionMaterial")), json!({ "maxItems": 40, "description": "For `needs_correction`: the materials staff asked to be photographed or brought again, in the guide's order. Absent otherwise." })),
         })),
         "CatalogPage": page("CatalogItem"),
         "NoticePage": page("Notice"),
@@ -350,6 +354,14 @@ fn schemas() -> Value {
             "server_time": date_time(),
             "county_key": county_key(),
             "release": merge(schema_ref("ReleaseTarget"), json!({ "description": "The release the county wants this booth to run; absent when no rollout includes it." })),
+        }),
+    );
+    // Beside the literal above, which is as deep as `json!` expands.
+    schemas["CorrectionMaterial"] = object(
+        &["index", "name"],
+        json!({
+            "index": { "type": "integer", "minimum": 0, "maximum": 65535, "description": "Its index in the item's `materials` at the submission's `catalog_version`, as `AttachmentRef.material` counts." },
+            "name": { "type": "string", "description": "Its name in the catalogue." },
         }),
     );
     release_schemas(&mut schemas);

@@ -7,7 +7,9 @@
 //! level only: the next level decides again, and may send it back.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sync_protocol::feed::{SubmissionStatus, TimeLimit};
+use sync_protocol::feed::{
+    CorrectionMaterial, MAX_CORRECTION_MATERIALS, Material, SubmissionStatus, TimeLimit,
+};
 use sync_protocol::submission::SubmissionKind;
 
 use super::access::Role;
@@ -201,6 +203,66 @@ pub enum Refusal {
     CommentRequired(&'static str),
     #[error("ratings are not reviewed: they are followed up")]
     NotReviewed,
+    #[error("only a correction request names materials")]
+    MaterialsOnlyForCorrection,
+    #[error("a correction request names at most {MAX_CORRECTION_MATERIALS} materials")]
+    TooManyMaterials,
+    #[error("the item lists no material number {0}: reload the page")]
+    NoSuchMaterial(usize),
+}
+
+/// What staff say with an action: the comment, and for a correction request the materials
+/// it names (see [`correction_materials`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Said<'a> {
+    pub comment: &'a str,
+    pub materials: &'a [CorrectionMaterial],
+}
+
+impl<'a> From<&'a str> for Said<'a> {
+    fn from(comment: &'a str) -> Self {
+        Self {
+            comment,
+            materials: &[],
+        }
+    }
+}
+
+/// The materials a correction request names, from the indexes ticked on the page: each must
+/// be in the item's list (`listed`, the item at the submission's catalogue version), and its
+/// name is the list's, whatever the form sent. In the guide's order, each once.
+pub fn correction_materials(
+    listed: &[Material],
+    ticked: &[u16],
+) -> Result<Vec<CorrectionMaterial>, Refusal> {
+    let mut indexes: Vec<u16> = ticked.to_vec();
+    indexes.sort_unstable();
+    indexes.dedup();
+    if indexes.len() > MAX_CORRECTION_MATERIALS {
+        return Err(Refusal::TooManyMaterials);
+    }
+    indexes
+        .into_iter()
+        .map(|index| {
+            listed
+                .get(usize::from(index))
+                .map(|material| CorrectionMaterial {
+                    index,
+                    name: material.name.clone(),
+                })
+                .ok_or(Refusal::NoSuchMaterial(usize::from(index) + 1))
+        })
+        .collect()
+}
+
+/// What the villager is told of a correction request: the materials by name, then the
+/// reason; without materials named, the reason alone as before.
+pub fn correction_note(materials: &[CorrectionMaterial], comment: &str) -> String {
+    if materials.is_empty() {
+        return format!("请补正材料：{comment}");
+    }
+    let names: Vec<&str> = materials.iter().map(|m| m.name.as_str()).collect();
+    format!("请补正以下材料：{}。原因：{comment}", names.join("、"))
 }
 
 /// The result of an action: the new state, the status the villager sees, and the line sent
@@ -212,13 +274,13 @@ pub struct Transition {
     pub villager_note: Option<String>,
 }
 
-/// Plans `action` by `role` on a submission in `state`, at `now`.
+/// Plans `action` by `role` on a submission in `state`, at `now`, with what staff `said`.
 pub fn plan(
     state: &ReviewState,
     action: Action,
     role: Role,
     rules: Option<Rules>,
-    comment: &str,
+    said: Said<'_>,
     calendar: &WorkingCalendar,
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
@@ -235,9 +297,15 @@ pub fn plan(
             actual: role,
         });
     }
-    let comment = comment.trim();
+    let comment = said.comment.trim();
     if action.needs_comment() && comment.is_empty() {
         return Err(Refusal::CommentRequired(action.as_str()));
+    }
+    if !said.materials.is_empty() && action != Action::RequestCorrection {
+        return Err(Refusal::MaterialsOnlyForCorrection);
+    }
+    if said.materials.len() > MAX_CORRECTION_MATERIALS {
+        return Err(Refusal::TooManyMaterials);
     }
     let not_now = || Refusal::NotNow {
         action: action.as_str(),
@@ -271,7 +339,7 @@ pub fn plan(
             if accepted {
                 next.suspended_at = Some(now);
             }
-            format!("请补正材料：{comment}")
+            correction_note(said.materials, comment)
         }
         (Action::CorrectionReceived, SubmissionStatus::NeedsCorrection) => {
             next.status = match (accepted, state.stage) {
@@ -350,7 +418,7 @@ pub fn available(
 ) -> Vec<Action> {
     Action::ALL
         .into_iter()
-        .filter(|action| plan(state, *action, role, rules, "有", calendar, now).is_ok())
+        .filter(|action| plan(state, *action, role, rules, "有".into(), calendar, now).is_ok())
         .collect()
 }
 
@@ -373,7 +441,7 @@ mod tests {
             action,
             role,
             Some(THREE),
-            "理由",
+            "理由".into(),
             &WorkingCalendar::default(),
             at(now),
         )
@@ -444,7 +512,7 @@ mod tests {
                 Action::Forward,
                 role,
                 Some(THREE),
-                "",
+                "".into(),
                 &WorkingCalendar::default(),
                 at("2026-11-27T03:00:00Z"),
             );
@@ -465,7 +533,7 @@ mod tests {
             Action::Accept,
             Role::Handler,
             Some(one),
-            "",
+            "".into(),
             &calendar,
             now,
         )
@@ -490,7 +558,7 @@ mod tests {
             Action::Accept,
             Role::Handler,
             Some(two),
-            "",
+            "".into(),
             &calendar,
             now,
         )
@@ -501,7 +569,7 @@ mod tests {
             Action::Forward,
             Role::Handler,
             Some(two),
-            "",
+            "".into(),
             &calendar,
             now,
         )
@@ -577,7 +645,7 @@ mod tests {
             Action::Reject,
             Role::Handler,
             Some(THREE),
-            "  ",
+            "  ".into(),
             &WorkingCalendar::default(),
             at("2026-11-27T02:00:00Z"),
         );
@@ -587,7 +655,7 @@ mod tests {
             Action::Reject,
             Role::Handler,
             Some(THREE),
-            "不属于本乡镇",
+            "不属于本乡镇".into(),
             &WorkingCalendar::default(),
             at("2026-11-27T02:00:00Z"),
         )
@@ -595,6 +663,96 @@ mod tests {
         assert_eq!(
             rejected.villager_note.as_deref(),
             Some("不予受理：不属于本乡镇")
+        );
+    }
+
+    fn material(name: &str) -> Material {
+        Material {
+            name: name.into(),
+            original: true,
+            count: 1,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_correction_names_the_items_materials_and_the_reason() {
+        let listed = [
+            material("居民身份证"),
+            material("居民户口簿"),
+            material("银行卡"),
+        ];
+        // Ticked in any order and twice: the guide's order, once each, names from the list.
+        let named = correction_materials(&listed, &[2, 1, 2]).unwrap();
+        assert_eq!(
+            named,
+            [
+                CorrectionMaterial {
+                    index: 1,
+                    name: "居民户口簿".into()
+                },
+                CorrectionMaterial {
+                    index: 2,
+                    name: "银行卡".into()
+                },
+            ]
+        );
+        assert_eq!(
+            correction_materials(&listed, &[0, 3]),
+            Err(Refusal::NoSuchMaterial(4))
+        );
+        let many: Vec<Material> = (0..=MAX_CORRECTION_MATERIALS)
+            .map(|n| material(&format!("材料{n}")))
+            .collect();
+        let all: Vec<u16> = (0..many.len() as u16).collect();
+        assert_eq!(
+            correction_materials(&many, &all),
+            Err(Refusal::TooManyMaterials)
+        );
+        assert_eq!(
+            correction_materials(&many, &all[..MAX_CORRECTION_MATERIALS])
+                .unwrap()
+                .len(),
+            MAX_CORRECTION_MATERIALS
+        );
+
+        let planned = plan(
+            &ReviewState::received(),
+            Action::RequestCorrection,
+            Role::Handler,
+            Some(THREE),
+            Said {
+                comment: " 户口簿页面模糊 ",
+                materials: &named,
+            },
+            &WorkingCalendar::default(),
+            at("2026-11-27T02:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(planned.state.status, SubmissionStatus::NeedsCorrection);
+        assert_eq!(
+            planned.villager_note.as_deref(),
+            Some("请补正以下材料：居民户口簿、银行卡。原因：户口簿页面模糊")
+        );
+        // Without materials the note is what it always was; with another action, refused.
+        assert_eq!(
+            correction_note(&[], "补交收入证明"),
+            "请补正材料：补交收入证明"
+        );
+        assert_eq!(
+            plan(
+                &ReviewState::received(),
+                Action::Reject,
+                Role::Handler,
+                Some(THREE),
+                Said {
+                    comment: "不符合条件",
+                    materials: &named,
+                },
+                &WorkingCalendar::default(),
+                at("2026-11-27T02:00:00Z"),
+            ),
+            Err(Refusal::MaterialsOnlyForCorrection)
         );
     }
 
@@ -632,7 +790,7 @@ mod tests {
             Action::Accept,
             Role::Handler,
             None,
-            "",
+            "".into(),
             &WorkingCalendar::default(),
             at("2026-11-27T02:00:00Z"),
         );

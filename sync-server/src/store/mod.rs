@@ -79,6 +79,10 @@ pub use releases::ReleaseStore;
 pub use review::ReviewStore;
 pub use staff::StaffStore;
 
+/// The review action a supplement's arrival adds to its original's history (not one staff
+/// take: `domain::review::Action` has no such action).
+pub const SUPPLEMENT_ACTION: &str = "supplement_received";
+
 /// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
 /// The future of a store call; `'a` borrows the store and the arguments.
@@ -194,13 +198,20 @@ pub trait Store:
 
     /// Claims and stores each item (one result per item, in order); a new one gets status
     /// `received` and an entry in the kiosk's statuses feed.
+    ///
+    /// A supplement (`supplement_to`) is stored only when its original is held (or is an
+    /// earlier item of the batch) and is an application of the same item, whatever the
+    /// original's status; it is linked to the original's case (the first original when it
+    /// names another supplement), and the original's review history gets a
+    /// [`SUPPLEMENT_ACTION`] entry in the same transaction. Otherwise it is
+    /// [`IngestOutcome::Refused`] and nothing is stored.
     fn ingest<'a>(
         &'a self,
         kiosk_id: &'a str,
         items: Vec<IngestItem>,
         now: DateTime<Utc>,
     ) -> StoreFuture<'a, Vec<IngestOutcome>>;
-    /// Newest first.
+    /// Newest first; cases only (no supplements: they are listed with their case).
     fn list_submissions<'a>(
         &'a self,
         filter: &'a SubmissionFilter,
@@ -211,6 +222,12 @@ pub trait Store:
     ) -> StoreFuture<'a, Option<SubmissionRecord>>;
     /// Every status change of one submission, oldest first.
     fn submission_history(&self, id: uuid::Uuid) -> StoreFuture<'_, Vec<StatusChange>>;
+    /// The supplements that joined `original`'s case, newest first, at most `limit`.
+    fn supplements(
+        &self,
+        original: uuid::Uuid,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<SubmissionRecord>>;
     /// Sets the status and appends the change to the owning kiosk's statuses feed; `None` when
     /// no such submission exists.
     fn set_status<'a>(

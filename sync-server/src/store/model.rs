@@ -159,6 +159,34 @@ pub enum IngestOutcome {
         received_at: DateTime<Utc>,
     },
     Conflict(ConflictReason),
+    /// Refused for good; nothing was stored.
+    Refused(IngestRefusal),
+}
+
+/// Why the store refused an item it could only judge against what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestRefusal {
+    /// A supplement names a submission the store does not hold (nor an earlier item of the
+    /// same batch).
+    UnknownOriginal(Uuid),
+    /// A supplement's original is not an application of the same item: its pages would be
+    /// filed under another item's materials.
+    NotTheOriginalsItem(Uuid),
+}
+
+impl fmt::Display for IngestRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownOriginal(original) => write!(
+                f,
+                "this supplement completes submission {original}, which the server does not hold: check the receipt it was made from"
+            ),
+            Self::NotTheOriginalsItem(original) => write!(
+                f,
+                "this supplement is not an application of the item submission {original} applied for: make it for the same item"
+            ),
+        }
+    }
 }
 
 /// Why an item conflicts with what is stored.
@@ -217,6 +245,9 @@ pub struct SubmissionRecord {
     pub status: SubmissionStatus,
     pub received_at: DateTime<Utc>,
     pub status_changed_at: DateTime<Utc>,
+    /// For a supplement (补正材料): the case it joined, its original's id (the first
+    /// original when the booth named another supplement). `None` for a case of its own.
+    pub supplement_to: Option<Uuid>,
 }
 
 impl SubmissionRecord {

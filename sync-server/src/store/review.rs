@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sync_protocol::enroll::Village;
-use sync_protocol::feed::{StatusChange, SubmissionStatus};
+use sync_protocol::feed::{CorrectionMaterial, StatusChange, SubmissionStatus};
 use sync_protocol::submission::SubmissionKind;
 use uuid::Uuid;
 
@@ -30,6 +30,10 @@ pub struct ReviewActionRecord {
     pub action: String,
     pub comment: String,
     pub at: DateTime<Utc>,
+    /// The materials it names: those a correction request asks for (sent to the booth with
+    /// the status change, as the change's `materials`), or those a supplement brought.
+    /// Empty for other actions.
+    pub materials: Vec<CorrectionMaterial>,
 }
 
 /// An action to apply: the state it was planned from must still hold.
@@ -118,14 +122,16 @@ pub struct InboxPage {
 
 /// Review state, actions, inbox and calendar.
 pub trait ReviewStore: Send + Sync {
-    /// One submission with its review state; `None` when missing or outside `scope`.
+    /// One submission with its review state; `None` when missing, outside `scope`, or a
+    /// supplement (never a case of its own: see [`super::Store::supplements`]).
     fn review_item<'a>(
         &'a self,
         submission: &'a super::SubmissionRef,
         scope: &'a Scope,
     ) -> StoreFuture<'a, Option<ReviewItem>>;
     /// Applies a planned action in one transaction: the new state, the status change in the
-    /// kiosk's statuses feed, the action record and the audit line.
+    /// kiosk's statuses feed (with the action's materials), the action record and the audit
+    /// line.
     fn apply_review(
         &self,
         update: ReviewUpdate,

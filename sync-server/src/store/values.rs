@@ -26,3 +26,41 @@ pub fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Stor
 pub fn to_json<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::backend("encode JSON", e))
 }
+
+/// A list of materials as its column keeps it: JSON, `NULL` for none (the rows of every
+/// action and change that names none).
+pub fn materials_to_column(
+    materials: &[sync_protocol::feed::CorrectionMaterial],
+) -> StoreResult<Option<String>> {
+    if materials.is_empty() {
+        Ok(None)
+    } else {
+        to_json(&materials).map(Some)
+    }
+}
+
+/// The materials a column holds (see [`materials_to_column`]).
+pub fn materials_from_column(
+    what: &str,
+    column: Option<&str>,
+) -> StoreResult<Vec<sync_protocol::feed::CorrectionMaterial>> {
+    column.map_or_else(|| Ok(Vec::new()), |text| from_json(what, text))
+}
+
+/// The materials a supplement's pages are listed under, each once, in the guide's order:
+/// what its arrival tells the original's review history.
+pub fn supplied_materials(
+    submission: &sync_protocol::submission::Submission,
+) -> Vec<sync_protocol::feed::CorrectionMaterial> {
+    let mut named: std::collections::BTreeMap<u16, &str> = std::collections::BTreeMap::new();
+    for page in &submission.attachments {
+        named.entry(page.material).or_insert(&page.material_name);
+    }
+    named
+        .into_iter()
+        .map(|(index, name)| sync_protocol::feed::CorrectionMaterial {
+            index,
+            name: name.to_owned(),
+        })
+        .collect()
+}

@@ -33,6 +33,9 @@
 //!   `staff_client`, a cookie-keeping client for the staff pages).
 //! - `staff_review`: the review chain over HTTP, each step reaching the booth's feed; scope
 //!   and role rules; escaping; the logged full-ID view; the CSV export.
+//! - `corrections`: 补正: the materials a handler ticks reach the booth's feed with the
+//!   note; a supplement from any booth joins its case (pages on the case's page, in its
+//!   scope), never a case of its own; an unknown original is refused with its code.
 //! - `staff_scope`: every staff route, walked by village- and township-scoped accounts of
 //!   every role, stays inside their scope; county pages need a county-wide administrator;
 //!   a booth moved to another township leaves its history in the old one's scope.
@@ -65,6 +68,7 @@ mod attachments_api;
 mod audit_chain;
 mod cli;
 mod common;
+mod corrections;
 mod data_dir;
 mod enrollment;
 mod input_caps;

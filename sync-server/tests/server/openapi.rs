@@ -336,13 +336,17 @@ fn the_wire_types_fit_their_schemas() {
             complete: false,
         },
     );
+    let mut supplement = submission(7, 44);
+    supplement.applicant = None;
+    supplement.contact_phone = None;
+    supplement.supplement_to = Some(full.id);
     let mut sealed = full.clone();
     sealed.id = uuid::Uuid::now_v7();
     sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());
     fits(
         "BatchRequest",
         &BatchRequest {
-            submissions: vec![full, bare, sealed],
+            submissions: vec![full, bare, sealed, supplement],
         },
     );
     fits(
@@ -353,12 +357,21 @@ fn the_wire_types_fit_their_schemas() {
                     id: uuid::Uuid::now_v7(),
                     outcome: Outcome::Duplicate,
                     message: None,
+                    code: None,
                     received_at: Some(Utc::now()),
                 },
                 ItemResult {
                     id: uuid::Uuid::now_v7(),
                     outcome: Outcome::Invalid,
                     message: Some("why".into()),
+                    code: None,
+                    received_at: None,
+                },
+                ItemResult {
+                    id: uuid::Uuid::now_v7(),
+                    outcome: Outcome::Invalid,
+                    message: Some("no such original".into()),
+                    code: Some(sync_protocol::ErrorCode::UnknownOriginal),
                     received_at: None,
                 },
             ],
@@ -405,6 +418,10 @@ fn the_wire_types_fit_their_schemas() {
                 status: SubmissionStatus::NeedsCorrection,
                 note: Some("请补交".into()),
                 changed_at: Utc::now(),
+                materials: vec![sync_protocol::feed::CorrectionMaterial {
+                    index: 0,
+                    name: "居民户口簿".into(),
+                }],
             }],
             cursor: "1".into(),
             more: false,

@@ -71,6 +71,10 @@ struct World {
     application: String,
     /// A page photographed for `application`, held by the server.
     page: String,
+    /// A supplement to `application` handed in at a booth inside the walkers' scope (石门村),
+    /// and its page: part of 白圩镇's case, so outside their scope all the same.
+    supplement: String,
+    supplement_page: String,
     rating: String,
     notice: String,
     kiosk: String,
@@ -105,6 +109,21 @@ async fn world() -> World {
     upload(&outside, vec![application.clone(), rating.clone()]).await;
     assert!(
         crate::attachments_api::upload_all(&outside, &outside_page)
+            .await
+            .complete
+    );
+    let again_page = crate::attachments_api::page(20_000, 10);
+    let supplement = Submission {
+        applicant: None,
+        contact_phone: None,
+        fields: BTreeMap::new(),
+        attachments: vec![crate::attachments_api::listing(&again_page, 0, 1, false)],
+        supplement_to: Some(application.id),
+        ..submission(inside.number(), 2)
+    };
+    upload(&inside, vec![supplement.clone()]).await;
+    assert!(
+        crate::attachments_api::upload_all(&inside, &again_page)
             .await
             .complete
     );
@@ -175,6 +194,7 @@ async fn world() -> World {
         OUTSIDE_TOWNSHIP,
         &application.receipt_number,
         &rating.receipt_number,
+        &supplement.receipt_number,
         outside.id(),
     ]
     .map(str::to_owned)
@@ -183,6 +203,8 @@ async fn world() -> World {
         markers,
         application: application.receipt_number,
         page: sync_protocol::attachment::sha256_hex(&outside_page),
+        supplement: supplement.receipt_number,
+        supplement_page: sync_protocol::attachment::sha256_hex(&again_page),
         rating: rating.receipt_number,
         notice: notice.id.to_string(),
         kiosk: outside.id().to_owned(),
@@ -282,6 +304,32 @@ fn probes(world: &World) -> Vec<Probe> {
         get(
             "/submissions/{receipt}/pages/{sha256}/view",
             format!("/submissions/{app}/pages/{}/view", world.page),
+        ),
+        // A supplement's receipt leads to its case only for those who may see the case; its
+        // page is the case's, whatever booth it came from.
+        get(
+            "/submissions/{receipt}",
+            format!("/submissions/{}", world.supplement),
+        ),
+        post(
+            "/submissions/{receipt}",
+            format!("/submissions/{}", world.supplement),
+            &[("action", "accept"), ("comment", "越界"), ("version", "0")],
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}",
+            format!("/submissions/{app}/pages/{}", world.supplement_page),
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}/thumbnail",
+            format!(
+                "/submissions/{app}/pages/{}/thumbnail",
+                world.supplement_page
+            ),
+        ),
+        get(
+            "/submissions/{receipt}/pages/{sha256}/view",
+            format!("/submissions/{app}/pages/{}/view", world.supplement_page),
         ),
         get("/audit", "/audit".into()),
         get("/calendar", "/calendar".into()),

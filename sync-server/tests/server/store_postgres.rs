@@ -41,6 +41,12 @@ mod attachments {
     sync_server::attachment_conformance_tests!(open().await);
 }
 
+mod supplements {
+    use super::open;
+
+    sync_server::supplement_conformance_tests!(open().await);
+}
+
 mod paging {
     use super::open;
 

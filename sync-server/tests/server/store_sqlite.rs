@@ -46,6 +46,12 @@ mod attachments {
     sync_server::attachment_conformance_tests!(open());
 }
 
+mod supplements {
+    use super::open;
+
+    sync_server::supplement_conformance_tests!(open());
+}
+
 mod paging {
     use super::open;
 

@@ -82,7 +82,8 @@ fn day(text: &str) -> NaiveDate {
 
 /// A row in every table, written as the server writes them: kiosks (one replaced by a
 /// heartbeat's booth), used and unused codes, submissions with sealed bodies, status changes
-/// with sealed notes, a review action with a sealed comment, a bad rating's follow-up, the
+/// with sealed notes, review actions with a sealed comment (one naming materials), a
+/// supplement, a bad rating's follow-up, the
 /// catalogue, a guide draft, a notice, staff, a session, the calendar, a release and a
 /// rollout, and the audit lines all of these wrote.
 async fn fill(store: &dyn Store) -> Filled {
@@ -157,6 +158,7 @@ async fn fill(store: &dyn Store) -> Filled {
                 action: "accept".into(),
                 comment: "材料齐全，已电话联系李秀英".into(),
                 at,
+                materials: Vec::new(),
             },
             audit: AuditEntry::new(at, "li", "review.accept")
                 .target(reviewed.receipt_number.clone()),
@@ -164,6 +166,52 @@ async fn fill(store: &dyn Store) -> Filled {
         .await
         .unwrap()
         .expect("applied");
+    // A correction naming a material (the action's and the change's materials), and a
+    // supplement from another booth answering it (a case's link, the arrival's entry).
+    let accepted = store
+        .review_item(&SubmissionRef::Id(reviewed.id), &Scope::All)
+        .await
+        .unwrap()
+        .expect("in scope")
+        .state;
+    let asked = at + Duration::minutes(5);
+    let materials = vec![sync_protocol::feed::CorrectionMaterial {
+        index: 0,
+        name: "居民身份证".into(),
+    }];
+    store
+        .apply_review(ReviewUpdate {
+            submission_id: reviewed.id,
+            next: ReviewState {
+                status: SubmissionStatus::NeedsCorrection,
+                suspended_at: Some(asked),
+                ..accepted.clone()
+            },
+            expected: accepted,
+            villager_note: Some("请补正以下材料：居民身份证。原因：看不清".into()),
+            action: ReviewActionRecord {
+                stage: 1,
+                actor: "li".into(),
+                action: "request_correction".into(),
+                comment: "看不清".into(),
+                at: asked,
+                materials,
+            },
+            audit: AuditEntry::new(asked, "li", "review.request_correction")
+                .target(reviewed.receipt_number.clone()),
+        })
+        .await
+        .unwrap()
+        .expect("applied");
+    let mut supplement = submission(other.kiosk_number, 2);
+    supplement.applicant = None;
+    supplement.fields.clear();
+    supplement.contact_phone = None;
+    supplement.supplement_to = Some(reviewed.id);
+    supplement.attachments = vec![sync_server::store::conformance::attachments::page(
+        b"again", 0, 1,
+    )];
+    ingest(store, &other, &supplement, 20).await;
 
     let bad = evaluation(other.kiosk_number, 1, 1, Some("GX-MZ-001"));
     ingest(store, &other, &bad, 30).await;
@@ -695,8 +743,9 @@ async fn a_migrated_store_verifies_and_serves_the_same_answers() {
     );
     assert_eq!(
         report.sealed_opened,
-        6 + 5 + 1 + 1,
-        "six bodies, five status notes, a review comment, a call note"
+        7 + 6 + 3 + 1,
+        "seven bodies (a supplement's too), six status notes, three review comments (a \
+         supplement's arrival names its receipt), a call note"
     );
     let status_changes = report
         .identities

@@ -63,6 +63,7 @@ fn acknowledge(store: &mut Store, id: Uuid) {
                 id,
                 outcome: Outcome::Accepted,
                 message: None,
+                code: None,
                 received_at: Some(Utc::now()),
             }],
             Utc::now(),

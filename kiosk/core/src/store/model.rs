@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sync_protocol::enroll::Village;
-use sync_protocol::feed::SubmissionStatus;
+use sync_protocol::feed::{CorrectionMaterial, SubmissionStatus};
 use sync_protocol::pin::CertPin;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{Applicant, SubmissionKind};
@@ -54,6 +54,10 @@ pub struct NewSubmission {
     /// Photographed pages of the item's materials (applications only); written beside the
     /// database and listed in the submission (see `store::files`).
     pub pages: Vec<super::files::NewPage>,
+    /// For a supplement (补正材料): the id of the application it completes (the
+    /// [`LocalReceipt::submission_id`] of the receipt scanned). An application of the same
+    /// item, carrying the pages photographed again; its applicant and fields may be empty.
+    pub supplement_to: Option<Uuid>,
 }
 
 impl NewSubmission {
@@ -70,6 +74,7 @@ impl NewSubmission {
             contact_phone: None,
             holder_id_number: None,
             pages: Vec::new(),
+            supplement_to: None,
         }
     }
 }
@@ -83,6 +88,7 @@ impl fmt::Debug for NewSubmission {
             .field("catalog_version", &self.catalog_version)
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .field("applicant", &self.applicant)
+            .field("supplement_to", &self.supplement_to)
             .field(
                 "holder_id_number",
                 &self.holder_id_number.as_ref().map(|_| "<redacted>"),
@@ -214,6 +220,13 @@ pub struct LocalReceipt {
     pub status: Option<SubmissionStatus>,
     pub status_note: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// What the latest status asks the villager to photograph or bring again: the materials
+    /// a `needs_correction` names (index in the item's materials list, as a page's
+    /// `material` counts, and the catalogue's name), in the guide's order. Empty for any
+    /// other status, and for a correction whose server named none (the note says it all).
+    pub correction_materials: Vec<CorrectionMaterial>,
+    /// For a supplement's receipt: the application it completes (its `submission_id`).
+    pub supplement_to: Option<Uuid>,
     /// Where the submission is in this booth's outbox.
     pub upload: SubmissionState,
 }
@@ -228,6 +241,8 @@ impl fmt::Debug for LocalReceipt {
             .field("item_code", &self.item_code)
             .field("masked_id", &self.masked_id)
             .field("status", &self.status)
+            .field("correction_materials", &self.correction_materials)
+            .field("supplement_to", &self.supplement_to)
             .field("upload", &self.upload)
             .finish_non_exhaustive()
     }
@@ -240,6 +255,8 @@ pub struct StatusEntry {
     /// Shown to the villager, e.g. what to bring for a correction.
     pub note: Option<String>,
     pub changed_at: DateTime<Utc>,
+    /// For a correction: the materials it names (see [`LocalReceipt::correction_materials`]).
+    pub materials: Vec<CorrectionMaterial>,
 }
 
 impl fmt::Debug for StatusEntry {

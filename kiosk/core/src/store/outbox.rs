@@ -29,7 +29,8 @@ use super::{files, receipts, settings, sql};
 
 /// The columns [`submission_from_row`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, catalog_version,
-     fields_json, text, rating, applicant_json, contact_phone, created_at, sealed_json";
+     fields_json, text, rating, applicant_json, contact_phone, created_at, sealed_json,
+     supplement_to";
 
 /// The columns [`queue_item_from_row`] reads, in order.
 const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, attempts,
@@ -73,6 +74,7 @@ pub(crate) fn submit(
         contact_phone: new.contact_phone,
         created_at,
         sealed: None,
+        supplement_to: new.supplement_to,
     };
     submission.validate().map_err(StoreError::Invalid)?;
     if !pages.is_empty() {
@@ -116,8 +118,8 @@ pub(crate) fn submit(
         "INSERT INTO submissions
              (id, seq, receipt_number, kind, item_code, catalog_version, fields_json, text,
               rating, applicant_json, contact_phone, created_at, state, next_attempt_at,
-              sealed_json)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?14)",
+              sealed_json, supplement_to)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?14, ?15)",
     )?
     .execute(params![
         id,
@@ -134,6 +136,7 @@ pub(crate) fn submit(
         created,
         sql::time_text(sql::due_at_once()),
         sealed_json,
+        submission.supplement_to.map(|id| id.to_string()),
     ])?;
     tx.prepare_cached(
         "INSERT INTO receipts
@@ -252,6 +255,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
     let rating: Option<u8> = row.get(8)?;
     let contact_phone: Option<String> = row.get(10)?;
     let sealed_json: Option<String> = row.get(12)?;
+    let supplement_to: Option<String> = row.get(13)?;
     Ok((|| {
         Ok(Submission {
             attachments: Vec::new(),
@@ -277,6 +281,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .map(serde_json::from_str::<SealedPersonal>)
                 .transpose()
                 .map_err(|e| Fault::decode("sealed personal data", e))?,
+            supplement_to: supplement_to.as_deref().map(sql::parse_uuid).transpose()?,
         })
     })())
 }
@@ -377,7 +382,7 @@ fn record_results_in_transaction(
                 if acknowledge.execute(params![id, now_text, received])? > 0 {
                     let at = received.as_deref().unwrap_or(&now_text);
                     if mark_received.execute(params![id, at])? > 0 {
-                        receipts::record_history(&tx, &id, "received", None, at)?;
+                        receipts::record_history(&tx, &id, "received", None, at, &[])?;
                     }
                 }
             } else {

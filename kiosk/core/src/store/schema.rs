@@ -162,6 +162,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_pending ON files (state, next_attempt_at) WHERE state = 'pending';
     CREATE INDEX files_by_name ON files (sha256);
     "#,
+    // 7: 补正. The materials a correction names, with the receipt's latest status and in
+    // its history (JSON lists of {index, name} as the statuses feed carries them; NULL for
+    // none), and the application a queued supplement completes (its `supplement_to`).
+    r#"
+    ALTER TABLE receipts ADD COLUMN status_materials TEXT;
+    ALTER TABLE status_history ADD COLUMN materials TEXT;
+    ALTER TABLE submissions ADD COLUMN supplement_to TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

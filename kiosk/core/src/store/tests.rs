@@ -249,6 +249,7 @@ fn a_card_finds_only_its_own_receipts_and_the_number_is_never_stored() {
                 id: first.id,
                 outcome: Outcome::Accepted,
                 message: None,
+                code: None,
                 received_at: Some(Utc::now()),
             }],
             Utc::now(),
@@ -313,6 +314,7 @@ fn the_status_history_keeps_every_change_once() {
                 id: receipt.id,
                 outcome: Outcome::Accepted,
                 message: None,
+                code: None,
                 received_at: Some(received_at),
             }],
             Utc::now(),
@@ -324,6 +326,7 @@ fn the_status_history_keeps_every_change_once() {
         status,
         note: note.map(Into::into),
         changed_at: Utc::now() - chrono::TimeDelta::hours(hours_ago),
+        materials: Vec::new(),
     };
     let received = StatusChange {
         changed_at: received_at,

@@ -335,6 +335,7 @@ fn answer(
                         id: submission.id,
                         outcome,
                         message: (outcome == Outcome::Invalid).then(|| "scripted invalid".into()),
+                        code: None,
                         received_at: outcome.is_acknowledged().then(Utc::now),
                     }
                 })

@@ -187,6 +187,7 @@ fn status_changes_reach_the_receipt_in_order() {
         status,
         note: note.map(str::to_owned),
         changed_at: at,
+        materials: Vec::new(),
     };
     let stranger = StatusChange {
         submission_id: Uuid::now_v7(),
@@ -238,4 +239,100 @@ fn status_changes_reach_the_receipt_in_order() {
         store.feed_cursor(Feed::Statuses).unwrap().as_deref(),
         Some("s3")
     );
+}
+
+/// What the progress page reads: the materials a correction names, with the receipt (by
+/// number and by card) while it is the latest status, and in the history for good.
+#[test]
+fn a_corrections_materials_reach_the_progress_lookup() {
+    use sync_protocol::feed::CorrectionMaterial;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let mut application = crate::application();
+    application.holder_id_number = Some(crate::ID_NUMBER.into());
+    let receipt = store.submit(application).unwrap();
+    let number = receipt.number.to_string();
+    let t0 = Utc::now();
+    let named = vec![
+        CorrectionMaterial {
+            index: 1,
+            name: "居民户口簿".into(),
+        },
+        CorrectionMaterial {
+            index: 3,
+            name: "家庭收入及财产状况声明".into(),
+        },
+    ];
+    let change = |status, at, materials: &Vec<CorrectionMaterial>| StatusChange {
+        submission_id: receipt.id,
+        receipt_number: number.clone(),
+        status,
+        note: Some("请补正以下材料：居民户口簿、家庭收入及财产状况声明。原因：看不清".into()),
+        changed_at: at,
+        materials: materials.clone(),
+    };
+    store
+        .apply_status_page(&page(
+            vec![change(SubmissionStatus::NeedsCorrection, t0, &named)],
+            "s1",
+        ))
+        .unwrap();
+    let shown = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(shown.status, Some(SubmissionStatus::NeedsCorrection));
+    assert_eq!(shown.correction_materials, named);
+    let by_card = store.receipts_for_holder(crate::ID_NUMBER).unwrap();
+    assert_eq!(by_card[0].correction_materials, named);
+    assert_eq!(store.existing_receipt(&number).unwrap(), shown);
+    let history = store.status_history(&number).unwrap();
+    assert_eq!(history.last().map(|h| &h.materials), Some(&named));
+    // Debug (logs) names the materials, never the note.
+    let logged = format!("{shown:?}");
+    assert!(
+        logged.contains("居民户口簿") && !logged.contains("看不清"),
+        "{logged}"
+    );
+
+    // A replayed older change leaves them; the next status clears them from the receipt
+    // and keeps them in the history.
+    store
+        .apply_status_page(&page(
+            vec![change(
+                SubmissionStatus::Received,
+                t0 - TimeDelta::hours(1),
+                &Vec::new(),
+            )],
+            "s2",
+        ))
+        .unwrap();
+    assert_eq!(
+        store
+            .receipt(&number)
+            .unwrap()
+            .unwrap()
+            .correction_materials,
+        named
+    );
+    store
+        .apply_status_page(&page(
+            vec![change(
+                SubmissionStatus::Accepted,
+                t0 + TimeDelta::hours(1),
+                &Vec::new(),
+            )],
+            "s3",
+        ))
+        .unwrap();
+    let shown = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(shown.status, Some(SubmissionStatus::Accepted));
+    assert!(shown.correction_materials.is_empty());
+    let history = store.status_history(&number).unwrap();
+    let kept: Vec<_> = history
+        .iter()
+        .map(|h| (h.status, h.materials.len()))
+        .collect();
+    assert!(
+        kept.contains(&(SubmissionStatus::NeedsCorrection, 2)),
+        "{kept:?}"
+    );
+    assert_eq!(history.last().map(|h| h.materials.len()), Some(0));
 }

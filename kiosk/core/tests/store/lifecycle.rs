@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 6);
+    assert_eq!(version, 7);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -79,7 +79,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 6,
+                known: 7,
                 ..
             }
         ),
@@ -101,7 +101,10 @@ fn migrating_from_schema_4_keeps_the_identity_without_a_pin() {
     let before = enrolled(dir.path()).identity().unwrap().unwrap();
     raw(dir.path())
         .execute_batch(
-            "DROP TABLE files;
+            "ALTER TABLE receipts DROP COLUMN status_materials;
+             ALTER TABLE status_history DROP COLUMN materials;
+             ALTER TABLE submissions DROP COLUMN supplement_to;
+             DROP TABLE files;
              ALTER TABLE identity DROP COLUMN server_pin;
              PRAGMA user_version = 4;",
         )
@@ -138,6 +141,7 @@ fn migrating_from_schema_2_seeds_the_status_history() {
                 status: SubmissionStatus::Accepted,
                 note: Some("已转交".into()),
                 changed_at,
+                materials: Vec::new(),
             }],
             cursor: "s1".into(),
             more: false,
@@ -147,7 +151,9 @@ fn migrating_from_schema_2_seeds_the_status_history() {
     // Back to what schema 2 had: no history table, no holder column, no sealed column.
     raw(dir.path())
         .execute_batch(
-            "DROP TABLE files;
+            "ALTER TABLE receipts DROP COLUMN status_materials;
+             ALTER TABLE submissions DROP COLUMN supplement_to;
+             DROP TABLE files;
              ALTER TABLE identity DROP COLUMN server_pin;
              ALTER TABLE submissions DROP COLUMN sealed_json;
              DROP TABLE status_history;
@@ -171,6 +177,79 @@ fn migrating_from_schema_2_seeds_the_status_history() {
             .receipts_for_holder(crate::ID_NUMBER)
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Schema 7 keeps the materials a correction names, beside the receipt's status and in its
+/// history, and what a queued supplement completes: a booth's statuses from before read back
+/// without materials, and a correction applied since keeps them.
+#[test]
+fn migrating_from_schema_6_keeps_every_status_and_adds_correction_materials() {
+    use sync_protocol::feed::{CorrectionMaterial, StatusChange, SubmissionStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let receipt = store.submit(crate::application()).unwrap();
+    let number = receipt.number.to_string();
+    let change = |status, note: &str, hours_ago, materials| StatusChange {
+        submission_id: receipt.id,
+        receipt_number: number.clone(),
+        status,
+        note: Some(note.into()),
+        changed_at: Utc::now() - TimeDelta::hours(hours_ago),
+        materials,
+    };
+    let page = |items| FeedPage {
+        items,
+        cursor: "s".into(),
+        more: false,
+    };
+    store
+        .apply_status_page(&page(vec![change(
+            SubmissionStatus::NeedsCorrection,
+            "请补正材料：户口簿",
+            3,
+            Vec::new(),
+        )]))
+        .unwrap();
+    drop(store);
+    raw(dir.path())
+        .execute_batch(
+            "ALTER TABLE receipts DROP COLUMN status_materials;
+             ALTER TABLE status_history DROP COLUMN materials;
+             ALTER TABLE submissions DROP COLUMN supplement_to;
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+
+    let mut store = Store::open(dir.path()).unwrap();
+    let shown = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(shown.status, Some(SubmissionStatus::NeedsCorrection));
+    assert_eq!(shown.status_note.as_deref(), Some("请补正材料：户口簿"));
+    assert!(shown.correction_materials.is_empty());
+    assert!(
+        store.status_history(&number).unwrap()[0]
+            .materials
+            .is_empty()
+    );
+    let named = vec![CorrectionMaterial {
+        index: 1,
+        name: "居民户口簿".into(),
+    }];
+    store
+        .apply_status_page(&page(vec![change(
+            SubmissionStatus::NeedsCorrection,
+            "请补正以下材料：居民户口簿。原因：看不清",
+            1,
+            named.clone(),
+        )]))
+        .unwrap();
+    assert_eq!(
+        store
+            .receipt(&number)
+            .unwrap()
+            .unwrap()
+            .correction_materials,
+        named
     );
 }
 

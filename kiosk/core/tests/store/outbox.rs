@@ -18,6 +18,7 @@ fn result(receipt: &Receipt, outcome: Outcome, message: Option<&str>) -> ItemRes
         id: receipt.id,
         outcome,
         message: message.map(str::to_owned),
+        code: None,
         received_at: outcome
             .is_acknowledged()
             .then(|| "2026-11-26T09:00:00Z".parse().unwrap()),
@@ -82,6 +83,53 @@ fn a_submission_is_durable_once_submit_returns() {
     assert_eq!(local.masked_id.as_deref(), Some("450902********0028"));
     assert_eq!(local.upload, SubmissionState::Pending);
     assert_eq!(local.status, None);
+}
+
+/// A supplement (补正材料) is queued like any application, with the case it completes in
+/// what it uploads; a complaint cannot be one.
+#[test]
+fn a_supplement_is_queued_with_the_application_it_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let original = store.submit(application()).unwrap();
+    let supplement = kiosk_core::store::NewSubmission {
+        item_code: Some("PEN-001".into()),
+        catalog_version: Some(3),
+        supplement_to: Some(original.id),
+        ..kiosk_core::store::NewSubmission::new(SubmissionKind::Application)
+    };
+    let receipt = store.submit(supplement).unwrap();
+    assert_eq!(receipt.seq, 2);
+    assert_eq!(receipt.masked_id, None);
+    let before = store.due_submissions(Utc::now(), 10).unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let due = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(due, before);
+    assert_eq!(due[0].supplement_to, None);
+    assert_eq!(due[1].id, receipt.id);
+    assert_eq!(due[1].supplement_to, Some(original.id));
+    assert_eq!(due[1].applicant, None);
+    assert_eq!(due[1].validate(), Ok(()));
+    assert_eq!(due[1].content_digest(), before[1].content_digest());
+    let number = receipt.number.to_string();
+    let local = store.receipt(&number).unwrap().unwrap();
+    assert_eq!(local.supplement_to, Some(original.id));
+    let first = store
+        .receipt(&original.number.to_string())
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.supplement_to, None);
+
+    let mut store = store;
+    let not_an_application = kiosk_core::store::NewSubmission {
+        supplement_to: Some(original.id),
+        ..complaint("再补一份")
+    };
+    assert!(matches!(
+        store.submit(not_an_application).unwrap_err(),
+        StoreError::Invalid(Invalid::SupplementOnlyForApplications)
+    ));
 }
 
 #[test]
@@ -200,6 +248,7 @@ fn results_acknowledge_or_quarantine_each_item_on_its_own() {
             id: Uuid::now_v7(),
             outcome: Outcome::Accepted,
             message: None,
+            code: None,
             received_at: None,
         },
     ];

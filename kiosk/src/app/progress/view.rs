@@ -123,6 +123,8 @@ pub(super) mod tests {
             status,
             status_note: None,
             status_changed_at: None,
+            correction_materials: Vec::new(),
+            supplement_to: None,
             upload,
         }
     }
@@ -184,6 +186,7 @@ pub(super) mod tests {
                 status: SubmissionStatus::NeedsCorrection,
                 note: Some("请带户口本".into()),
                 changed_at: local.created_at + chrono::TimeDelta::hours(20),
+                materials: Vec::new(),
             }],
         );
         assert_eq!(rows.len(), 2);

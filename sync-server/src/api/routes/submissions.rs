@@ -8,12 +8,15 @@
 //! Checked here, before the store: the batch size, each item's `validate()`, that its receipt
 //! number is in canonical form (else case variants would slip past the unique index) and
 //! carries the signing kiosk's number (a booth submits only its own). The store then claims
-//! and inserts the rest in one transaction. A bad item never fails its batch.
+//! and inserts the rest in one transaction, refusing a supplement whose original it does not
+//! hold (`invalid` with code `unknown_original`: a booth anywhere in the county may send a
+//! supplement, but only for a case the county has). A bad item never fails its batch.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
+use sync_protocol::ErrorCode;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{
     BatchRequest, BatchResponse, ItemResult, MAX_BATCH, Outcome, Submission,
@@ -23,7 +26,7 @@ use crate::api::auth::AuthenticatedKiosk;
 use crate::api::body::JsonBody;
 use crate::api::error::ApiError;
 use crate::state::AppState;
-use crate::store::{IngestItem, IngestOutcome};
+use crate::store::{IngestItem, IngestOutcome, IngestRefusal};
 
 pub async fn submit(
     State(state): State<AppState>,
@@ -51,6 +54,7 @@ pub async fn submit(
                     outcome: Outcome::Invalid,
                     message: Some(message),
                     received_at: None,
+                    code: None,
                 });
             }
             Ok(()) => {
@@ -81,18 +85,32 @@ pub async fn submit(
                 outcome: Outcome::Accepted,
                 message: None,
                 received_at: Some(received_at),
+                code: None,
             },
             IngestOutcome::Duplicate { received_at } => ItemResult {
                 id: *id,
                 outcome: Outcome::Duplicate,
                 message: None,
                 received_at: Some(received_at),
+                code: None,
             },
             IngestOutcome::Conflict(reason) => ItemResult {
                 id: *id,
                 outcome: Outcome::Conflict,
                 message: Some(reason.to_string()),
                 received_at: None,
+                code: None,
+            },
+            // The store's own refusals are for good, like validation's: `invalid`.
+            IngestOutcome::Refused(refusal) => ItemResult {
+                id: *id,
+                outcome: Outcome::Invalid,
+                message: Some(refusal.to_string()),
+                received_at: None,
+                code: match refusal {
+                    IngestRefusal::UnknownOriginal(_) => Some(ErrorCode::UnknownOriginal),
+                    IngestRefusal::NotTheOriginalsItem(_) => None,
+                },
             },
         });
     }

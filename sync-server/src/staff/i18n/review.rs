@@ -62,6 +62,14 @@ pub const KEYS: &[Entry] = &[
     ("pages.missing", "未提交", "Not handed in"),
     ("pages.arriving", "上传中", "Arriving"),
     ("pages.page", "页", "Page"),
+    ("pages.supplied", "补正", "Supplied later"),
+    ("pages.requested", "需补正", "Asked for again"),
+    (
+        "sub.correct_which",
+        "需补正的材料（可多选）",
+        "Materials to bring again (tick any)",
+    ),
+    ("sub.materials_named", "材料：", "Materials: "),
     ("pages.turn", "旋转", "Turn"),
     ("pages.zoom", "放大", "Enlarge"),
     ("pages.back", "返回事项", "Back to the submission"),
@@ -139,4 +147,9 @@ pub const KEYS: &[Entry] = &[
     ),
     ("action.reject", "不予受理/不予批准", "Reject"),
     ("action.approve", "批准/办结", "Approve"),
+    (
+        "action.supplement_received",
+        "补正材料已通过服务亭提交",
+        "Materials handed in again at a booth",
+    ),
 ];

@@ -1,33 +1,59 @@
 //! The pages villagers photographed for an application (申请材料), on its submission page:
 //! each material of the item with its pages (a thumbnail each, a page to turn and enlarge
-//! one), and the materials with no page marked missing. A picture or thumbnail is served only
-//! inside the account's scope, for a file the submission lists and the server holds whole, and
-//! every fetch is audit-logged ("page.view", "page.thumbnail") before it is served.
+//! one), the pages supplements (补正材料) brought for it after, newest first and dated, and
+//! the materials with no page marked missing. A picture or thumbnail is served only inside
+//! the account's scope, for a file the submission or one of its supplements lists and the
+//! server holds whole, and every fetch is audit-logged ("page.view", "page.thumbnail") before
+//! it is served. A supplement's pages are reached only through its original's address, so
+//! the original's scope is the one checked.
 
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
 use sync_protocol::attachment::is_sha256_hex;
-use sync_protocol::feed::CatalogItem;
 use sync_protocol::submission::Submission;
 
 use super::session::Staff;
 use super::{Frame, PageResult, StaffError, render};
+use crate::domain::county_time;
 use crate::files::{page_place, thumbnail_place};
 use crate::state::AppState;
-use crate::store::SubmissionRef;
 use crate::store::attachments::ListedFile;
+use crate::store::{SubmissionRecord, SubmissionRef};
+
+/// The most supplements a submission page shows (and serves pages of), newest first.
+pub const SUPPLEMENTS_SHOWN: u32 = 20;
+
+/// A supplement that joined a case, with the files it lists.
+#[derive(Debug)]
+pub struct Supplement {
+    pub record: SubmissionRecord,
+    pub files: Vec<ListedFile>,
+}
 
 /// One material on the submission page.
 #[derive(Debug)]
 pub struct MaterialRow {
     pub name: String,
-    /// 原件 or 复印件 and how many, as the guide says; empty for a material the current
-    /// catalogue no longer lists.
+    /// 原件 or 复印件 and how many, as the guide says; empty for a material the
+    /// item's list does not have.
     pub asked: String,
     pub pages: Vec<PageLink>,
+    /// Pages supplements brought for it, newest supplement first.
+    pub supplied: Vec<SuppliedPages>,
+    /// Named by the correction request the villager has not answered yet.
+    pub requested: bool,
     pub missing: bool,
+}
+
+/// The pages one supplement brought for a material.
+#[derive(Debug)]
+pub struct SuppliedPages {
+    /// When the server received it, China time.
+    pub at: String,
+    pub receipt: String,
+    pub pages: Vec<PageLink>,
 }
 
 #[derive(Debug)]
@@ -39,13 +65,17 @@ pub struct PageLink {
     pub view: String,
 }
 
-/// The item's materials in the guide's order, each with the pages the submission lists for
-/// it, then any page listed under a material the catalogue no longer has.
+/// The item's materials in the guide's order (`listed`: the item's list at the submission's
+/// catalogue version), each with the pages the submission lists for it and those its
+/// supplements brought, then any page listed under a material the list does not have.
+/// `requested`: the indexes the open correction request names.
 pub fn materials(
     receipt: &str,
-    item: Option<&CatalogItem>,
+    listed: &[sync_protocol::feed::Material],
     submission: &Submission,
     files: &[ListedFile],
+    supplements: &[Supplement],
+    requested: &[u16],
 ) -> Vec<MaterialRow> {
     let link = |file: &ListedFile| {
         let base = format!("/staff/submissions/{receipt}/pages/{}", file.sha256);
@@ -56,16 +86,30 @@ pub fn materials(
             view: format!("{base}/view"),
         }
     };
-    let pages_of = |material: u16| -> Vec<PageLink> {
+    let pages_in = |files: &[ListedFile], material: u16| -> Vec<PageLink> {
         let mut listed: Vec<&ListedFile> =
             files.iter().filter(|f| f.material == material).collect();
         listed.sort_by_key(|f| f.page);
         listed.into_iter().map(link).collect()
     };
+    let supplied_for = |material: u16| -> Vec<SuppliedPages> {
+        supplements
+            .iter()
+            .filter_map(|supplement| {
+                let pages = pages_in(&supplement.files, material);
+                (!pages.is_empty()).then(|| SuppliedPages {
+                    at: county_time::shown(supplement.record.received_at),
+                    receipt: supplement.record.submission.receipt_number.clone(),
+                    pages,
+                })
+            })
+            .collect()
+    };
     let mut rows = Vec::new();
-    let asked = item.map(|i| i.materials.as_slice()).unwrap_or_default();
-    for (index, material) in asked.iter().enumerate() {
-        let pages = pages_of(index as u16);
+    for (index, material) in listed.iter().enumerate() {
+        let index = index as u16;
+        let pages = pages_in(files, index);
+        let supplied = supplied_for(index);
         rows.push(MaterialRow {
             name: material.name.clone(),
             asked: format!(
@@ -82,21 +126,25 @@ pub fn materials(
                     .map(|n| format!("（{n}）"))
                     .unwrap_or_default()
             ),
-            missing: pages.is_empty(),
+            missing: pages.is_empty() && supplied.is_empty(),
+            requested: requested.contains(&index),
             pages,
+            supplied,
         });
     }
-    let mut others: Vec<u16> = files
+    let every_file = files
         .iter()
+        .chain(supplements.iter().flat_map(|s| s.files.iter()));
+    let mut others: Vec<u16> = every_file
         .map(|f| f.material)
-        .filter(|m| usize::from(*m) >= asked.len())
+        .filter(|m| usize::from(*m) >= listed.len())
         .collect();
     others.sort_unstable();
     others.dedup();
     for material in others {
-        let name = submission
-            .attachments
-            .iter()
+        let name = std::iter::once(submission)
+            .chain(supplements.iter().map(|s| &s.record.submission))
+            .flat_map(|s| s.attachments.iter())
             .find(|a| a.material == material)
             .map(|a| a.material_name.clone())
             .unwrap_or_default();
@@ -104,10 +152,16 @@ pub fn materials(
             name,
             asked: String::new(),
             missing: false,
-            pages: pages_of(material),
+            requested: requested.contains(&material),
+            pages: pages_in(files, material),
+            supplied: supplied_for(material),
         });
     }
-    if submission.attachments.is_empty() && rows.iter().all(|r| r.missing) {
+    if submission.attachments.is_empty()
+        && supplements.iter().all(|s| s.files.is_empty())
+        && requested.is_empty()
+        && rows.iter().all(|r| r.missing)
+    {
         // Sent before the booth took pictures, or by a booth without a camera: nothing to
         // mark missing that the villager could have given here.
         return Vec::new();
@@ -115,17 +169,38 @@ pub fn materials(
     rows
 }
 
-/// The file `sha256` of submission `receipt`, if the account may see it and the server holds
-/// it whole.
+/// The supplements shown with `original`'s case, each with its files.
+pub async fn supplements_of(
+    state: &AppState,
+    original: uuid::Uuid,
+) -> Result<Vec<Supplement>, StaffError> {
+    let store = state.store();
+    let mut supplements = Vec::new();
+    for record in store.supplements(original, SUPPLEMENTS_SHOWN).await? {
+        let files = store.submission_files(record.submission.id).await?;
+        supplements.push(Supplement { record, files });
+    }
+    Ok(supplements)
+}
+
+/// A file of a case: its own, or one a supplement brought (with that supplement's receipt).
+struct CaseFile {
+    file: ListedFile,
+    supplement: Option<String>,
+}
+
+/// The file `sha256` of submission `receipt` or of one of its supplements, if the account
+/// may see the submission and the server holds the file whole.
 async fn file_in_scope(
     state: &AppState,
     staff: &Staff,
     receipt: &str,
     sha256: &str,
-) -> Result<(String, ListedFile), StaffError> {
+) -> Result<(String, CaseFile), StaffError> {
     if !is_sha256_hex(sha256) {
         return Err(StaffError::NotFound);
     }
+    // `review_item` answers only for a case in scope: a supplement's own receipt finds nothing.
     let item = state
         .store()
         .review_item(
@@ -135,18 +210,40 @@ async fn file_in_scope(
         .await?
         .ok_or(StaffError::NotFound)?;
     let submission = &item.record.submission;
-    let file = state
+    let held = |f: &ListedFile| f.sha256 == sha256 && f.complete_at.is_some();
+    let own = state
         .store()
         .submission_files(submission.id)
         .await?
         .into_iter()
-        .find(|f| f.sha256 == sha256 && f.complete_at.is_some())
-        .ok_or(StaffError::NotFound)?;
-    Ok((submission.receipt_number.clone(), file))
+        .find(held);
+    let found = match own {
+        Some(file) => CaseFile {
+            file,
+            supplement: None,
+        },
+        None => supplements_of(state, submission.id)
+            .await?
+            .into_iter()
+            .find_map(|s| {
+                let receipt = s.record.submission.receipt_number;
+                s.files.into_iter().find(held).map(|file| CaseFile {
+                    file,
+                    supplement: Some(receipt),
+                })
+            })
+            .ok_or(StaffError::NotFound)?,
+    };
+    Ok((submission.receipt_number.clone(), found))
 }
 
-fn which(file: &ListedFile) -> String {
-    format!("material {} page {}", file.material + 1, file.page)
+fn which(found: &CaseFile) -> String {
+    let file = &found.file;
+    let page = format!("material {} page {}", file.material + 1, file.page);
+    match &found.supplement {
+        Some(receipt) => format!("{page} of supplement {receipt}"),
+        None => page,
+    }
 }
 
 /// The picture itself.
@@ -241,7 +338,7 @@ pub async fn view(
         .await
         .map_err(|e| staff.fail(e))?;
     let frame = staff.frame("inbox");
-    let title = format!("{} · {} {}", receipt, frame.t("pages.page"), file.page);
+    let title = format!("{} · {} {}", receipt, frame.t("pages.page"), file.file.page);
     Ok(render(
         &PageView {
             src: format!("/staff/submissions/{receipt}/pages/{sha256}"),

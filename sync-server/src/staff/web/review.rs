@@ -12,8 +12,10 @@ use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
 use chrono::Utc;
 use serde::Deserialize;
-use sync_protocol::feed::{CatalogItem, StatusChange, SubmissionStatus};
-use sync_protocol::submission::{SubmissionKind, mask_id_number};
+use sync_protocol::feed::{
+    CatalogItem, MAX_CORRECTION_MATERIALS, Material, StatusChange, SubmissionStatus,
+};
+use sync_protocol::submission::{Submission, SubmissionKind, mask_id_number};
 
 use super::access::{Needs, StaffRoute, route};
 use super::csv::field as csv_field;
@@ -26,7 +28,7 @@ use crate::domain::review::{self, Action, ReviewState, Rules};
 use crate::state::AppState;
 use crate::store::paging::{InboxKey, PageAt};
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
-use crate::store::{StoreError, SubmissionRef};
+use crate::store::{SUPPLEMENT_ACTION, StoreError, SubmissionRef};
 
 pub fn routes() -> Vec<StaffRoute> {
     use axum::routing::{get, post};
@@ -521,6 +523,8 @@ struct HistoryLine {
     level_key: String,
     action_key: String,
     comment: String,
+    /// The materials it named (a correction request's, a supplement's), by name.
+    materials: String,
 }
 
 #[derive(Debug)]
@@ -542,6 +546,8 @@ struct ActionForm {
     label_key: String,
     needs_comment: bool,
     danger: bool,
+    /// For a correction request: the item's materials to tick (index, name), guide order.
+    materials: Vec<(u16, String)>,
 }
 
 #[derive(Template)]
@@ -585,6 +591,10 @@ pub(super) struct Loaded {
     history: Vec<StatusChange>,
     actions: Vec<ReviewActionRecord>,
     files: Vec<crate::store::attachments::ListedFile>,
+    /// The item's materials as the submission's catalogue version lists them: what its
+    /// pages' and a correction's material numbers count in.
+    listed: Vec<Material>,
+    supplements: Vec<super::pages::Supplement>,
 }
 
 pub(super) async fn load(
@@ -602,9 +612,12 @@ pub(super) async fn load(
         .ok_or(StaffError::NotFound)?;
     let catalog = catalog_by_code(state).await?;
     let calendar = WorkingCalendar::new(&store.calendar_days().await?);
-    let history = store.submission_history(item.record.submission.id).await?;
-    let actions = store.review_actions(item.record.submission.id).await?;
-    let files = store.submission_files(item.record.submission.id).await?;
+    let id = item.record.submission.id;
+    let history = store.submission_history(id).await?;
+    let actions = store.review_actions(id).await?;
+    let files = store.submission_files(id).await?;
+    let listed = listed_materials(state, &item.record.submission, &catalog).await?;
+    let supplements = super::pages::supplements_of(state, id).await?;
     Ok(Loaded {
         item,
         catalog,
@@ -612,7 +625,46 @@ pub(super) async fn load(
         history,
         actions,
         files,
+        listed,
+        supplements,
     })
+}
+
+/// The materials of the item a submission applied for, at the catalogue version it was made
+/// with when the store still has it (the booth counted its pages' materials in that list),
+/// else as the catalogue lists them now.
+async fn listed_materials(
+    state: &AppState,
+    submission: &Submission,
+    catalog: &HashMap<String, CatalogItem>,
+) -> Result<Vec<Material>, StaffError> {
+    let Some(code) = submission.item_code.as_deref() else {
+        return Ok(Vec::new());
+    };
+    if let Some(version) = submission.catalog_version
+        && let Some(then) = state.store().guide_version(code, version).await?
+    {
+        return Ok(then.item.materials);
+    }
+    Ok(catalog
+        .get(code)
+        .map(|item| item.materials.clone())
+        .unwrap_or_default())
+}
+
+/// The materials the correction request waiting for the villager names: the last request's,
+/// while the submission still needs correction.
+fn requested(loaded: &Loaded) -> Vec<u16> {
+    if loaded.item.record.status != SubmissionStatus::NeedsCorrection {
+        return Vec::new();
+    }
+    loaded
+        .actions
+        .iter()
+        .rev()
+        .find(|a| a.action == Action::RequestCorrection.as_str())
+        .map(|a| a.materials.iter().map(|m| m.index).collect())
+        .unwrap_or_default()
 }
 
 fn submission_page(
@@ -659,6 +711,16 @@ fn submission_page(
             label_key: format!("action.{}", action.as_str()),
             needs_comment: action.needs_comment(),
             danger: matches!(action, Action::Reject | Action::Return),
+            materials: if action == Action::RequestCorrection {
+                loaded
+                    .listed
+                    .iter()
+                    .enumerate()
+                    .map(|(index, m)| (index as u16, m.name.clone()))
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
         .collect();
     let mut frame = staff.frame("inbox");
@@ -711,10 +773,21 @@ fn submission_page(
             .iter()
             .map(|a| HistoryLine {
                 at: county_time::shown(a.at),
-                who: a.actor.clone(),
+                // A supplement's entry names its booth by number.
+                who: if a.action == SUPPLEMENT_ACTION {
+                    format!("{} {}", frame.t("sub.kiosk"), a.actor)
+                } else {
+                    a.actor.clone()
+                },
                 level_key: format!("level.{}", a.stage.min(3)),
                 action_key: format!("action.{}", a.action),
                 comment: a.comment.clone(),
+                materials: a
+                    .materials
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join("、"),
             })
             .collect(),
         told: loaded
@@ -728,9 +801,11 @@ fn submission_page(
             .collect(),
         materials: super::pages::materials(
             &submission.receipt_number,
-            catalog_item,
+            &loaded.listed,
             submission,
             &loaded.files,
+            &loaded.supplements,
+            &requested(loaded),
         ),
         actions,
         is_final: item.state.is_final(),
@@ -747,9 +822,21 @@ async fn show(
     Path(receipt): Path<String>,
     Query(query): Query<DoneQuery>,
 ) -> PageResult {
-    let loaded = load(&state, &staff, &receipt)
-        .await
-        .map_err(|e| staff.fail(e))?;
+    let loaded = match load(&state, &staff, &receipt).await {
+        Ok(loaded) => loaded,
+        Err(StaffError::NotFound) => {
+            return match case_of_supplement(&state, &staff, &receipt).await {
+                Ok(Some(case)) => Ok(Redirect::to(&format!(
+                    "/staff/submissions/{}",
+                    urlencode_path(&case)
+                ))
+                .into_response()),
+                Ok(None) => Err(staff.fail(StaffError::NotFound)),
+                Err(error) => Err(staff.fail(error)),
+            };
+        }
+        Err(error) => return Err(staff.fail(error)),
+    };
     let flash = query.done.is_some().then_some("sub.done");
     Ok(render(
         &submission_page(&state, &staff, &loaded, flash, None, false),
@@ -757,27 +844,81 @@ async fn show(
     ))
 }
 
+/// A supplement's receipt leads to its case's page, for an account that may see the case.
+async fn case_of_supplement(
+    state: &AppState,
+    staff: &Staff,
+    receipt: &str,
+) -> Result<Option<String>, StaffError> {
+    let store = state.store();
+    let Some(record) = store
+        .find_submission(&SubmissionRef::Receipt(receipt.to_owned()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(original) = record.supplement_to else {
+        return Ok(None);
+    };
+    Ok(store
+        .review_item(&SubmissionRef::Id(original), &staff.user.scope)
+        .await?
+        .map(|case| case.record.submission.receipt_number))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DoneQuery {
     done: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The review form. Read from the form's pairs: a correction request ticks any number of
+/// `material` boxes, which a struct cannot take from `application/x-www-form-urlencoded`.
+#[derive(Debug, Default)]
 pub struct ActForm {
     action: String,
-    #[serde(default)]
     comment: String,
     /// The `status_changed_at` the page was rendered from.
-    #[serde(default)]
     version: String,
+    /// The materials ticked, by their index in the item's list.
+    materials: Vec<u16>,
+}
+
+impl ActForm {
+    fn read(pairs: Vec<(String, String)>) -> Result<Self, StaffError> {
+        let mut form = Self::default();
+        for (name, value) in pairs {
+            match name.as_str() {
+                "action" => form.action = value,
+                "comment" => form.comment = value,
+                "version" => form.version = value,
+                "material" => {
+                    if form.materials.len() == MAX_CORRECTION_MATERIALS {
+                        return Err(StaffError::BadRequest(format!(
+                            "a correction request names at most {MAX_CORRECTION_MATERIALS} materials"
+                        )));
+                    }
+                    let index = value.trim().parse::<u16>().map_err(|_| {
+                        StaffError::BadRequest(format!(
+                            "`{}` is not a material of the list: reload the page",
+                            crate::domain::limits::clip(&value, 20)
+                        ))
+                    })?;
+                    form.materials.push(index);
+                }
+                _ => {}
+            }
+        }
+        Ok(form)
+    }
 }
 
 async fn act(
     State(state): State<AppState>,
     Path(receipt): Path<String>,
-    form: StaffForm<ActForm>,
+    form: StaffForm<Vec<(String, String)>>,
 ) -> PageResult {
     let StaffForm { staff, form } = form;
+    let form = ActForm::read(form).map_err(|e| staff.fail(e))?;
     let loaded = load(&state, &staff, &receipt)
         .await
         .map_err(|e| staff.fail(e))?;
@@ -790,6 +931,9 @@ async fn act(
             "the comment is over 2000 characters".into(),
         )));
     }
+    // Names from the item's list, never from the form; a number the list lacks is refused.
+    let materials = review::correction_materials(&loaded.listed, &form.materials)
+        .map_err(|refusal| staff.fail(StaffError::BadRequest(refusal.to_string())))?;
     let now = Utc::now();
     let rules = rules_of(&state, &loaded.item, &loaded.catalog);
     let planned = review::plan(
@@ -797,7 +941,10 @@ async fn act(
         action,
         staff.user.role,
         rules,
-        &form.comment,
+        review::Said {
+            comment: &form.comment,
+            materials: &materials,
+        },
         &loaded.calendar,
         now,
     );
@@ -829,6 +976,16 @@ async fn act(
         }
     };
     let submission = &loaded.item.record.submission;
+    // The materials by their numbers in the guide: the audit line says what was asked for.
+    let named = if materials.is_empty() {
+        String::new()
+    } else {
+        let numbers: Vec<String> = materials
+            .iter()
+            .map(|m| (m.index + 1).to_string())
+            .collect();
+        format!("; materials {}", numbers.join(","))
+    };
     let update = ReviewUpdate {
         submission_id: submission.id,
         expected: loaded.item.state.clone(),
@@ -840,13 +997,14 @@ async fn act(
             action: action.as_str().to_owned(),
             comment: form.comment.trim().to_owned(),
             at: now,
+            materials,
         },
         audit: staff
             .audit(&format!("review.{}", action.as_str()))
             .target(&submission.receipt_number)
             .detail(format!(
-                "level {} → {} {:?}",
-                loaded.item.state.stage, transition.state.stage, transition.state.status
+                "level {} → {} {:?}{}",
+                loaded.item.state.stage, transition.state.stage, transition.state.status, named
             )),
     };
     match state.store().apply_review(update).await {

@@ -1,9 +1,12 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation, in six suites: [`store`] (the trait's own methods), [`content`]
+//! violation, in eight suites: [`store`] (the trait's own methods), [`content`]
 //! ([`ContentStore`](crate::store::ContentStore)), [`ratings`]
 //! ([`RatingsStore`](crate::store::RatingsStore)), [`releases`]
 //! ([`ReleaseStore`](crate::store::ReleaseStore)), [`audit`] (the audit log's hash
-//! chain) and [`paging`] (the staff lists by key, the catalogue's version). A backend's test file runs all of them against fresh stores:
+//! chain), [`paging`] (the staff lists by key, the catalogue's version), [`attachments`]
+//! ([`AttachmentStore`](crate::store::AttachmentStore)) and [`supplements`] (补正: a
+//! correction's materials, supplements joining their case). A backend's test file runs all
+//! of them against fresh stores:
 //!
 //! ```text
 //! fn open() -> (Arc<dyn Store>, TempDir) { … }
@@ -14,6 +17,7 @@
 //! sync_server::release_conformance_tests!(open());
 //! sync_server::paging_conformance_tests!(open());
 //! sync_server::attachment_conformance_tests!(open());
+//! sync_server::supplement_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -28,6 +32,7 @@ pub mod paging;
 pub mod ratings;
 pub mod releases;
 pub mod store;
+pub mod supplements;
 
 use std::collections::BTreeMap;
 
@@ -95,6 +100,7 @@ pub async fn enroll(store: &dyn Store, village_name: &str, key_byte: u8) -> Kios
 pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
+        supplement_to: None,
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),

@@ -122,6 +122,7 @@ async fn set_state(store: &dyn Store, receipt: &str, status: SubmissionStatus, d
             action: "accept".into(),
             comment: String::new(),
             at,
+            materials: Vec::new(),
         },
         audit: AuditEntry::new(at, "wang", "review.accept").target(receipt),
     };

@@ -244,6 +244,14 @@ impl Store for PostgresStore {
         Box::pin(submissions::submission_history(self, id))
     }
 
+    fn supplements(
+        &self,
+        original: uuid::Uuid,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<SubmissionRecord>> {
+        Box::pin(submissions::supplements(self, original, limit))
+    }
+
     fn set_status<'a>(
         &'a self,
         submission: &'a SubmissionRef,

@@ -24,7 +24,7 @@ use crate::store::review::{
 use crate::store::sealed_columns::REVIEW_COMMENT;
 use crate::store::sealing::KeyRing;
 use crate::store::staff::AuditEntry;
-use crate::store::values::stored_now;
+use crate::store::values::{materials_from_column, materials_to_column, stored_now};
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 
 const ITEM_COLUMNS: &str = "s.county, s.township, s.village, s.stage, s.levels, s.accepted_at, \
@@ -92,7 +92,8 @@ async fn find_item(
         .query_opt(
             &format!(
                 "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS}
-                 FROM submissions s JOIN kiosks k USING (kiosk_id) WHERE {column} = $1 {lock}"
+                 FROM submissions s JOIN kiosks k USING (kiosk_id)
+                 WHERE {column} = $1 AND s.supplement_to IS NULL {lock}"
             ),
             &[&key],
         )
@@ -151,6 +152,7 @@ async fn apply(
         status: next.status,
         note: update.villager_note.clone(),
         changed_at: now,
+        materials: update.action.materials.clone(),
     };
     append_status_change(client, keys, &change, &current.record.kiosk_id).await?;
     record_action(client, keys, &id, update, now).await?;
@@ -169,14 +171,16 @@ async fn record_action(
 ) -> StoreResult<()> {
     let row = client
         .query_one(
-            "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at)
-             VALUES ($1, $2, $3, $4, '', $5) RETURNING seq",
+            "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at,
+                                         materials)
+             VALUES ($1, $2, $3, $4, '', $5, $6) RETURNING seq",
             &[
                 &submission_id,
                 &i64::from(update.action.stage),
                 &update.action.actor,
                 &update.action.action,
                 &at,
+                &materials_to_column(&update.action.materials)?,
             ],
         )
         .await
@@ -202,7 +206,7 @@ async fn actions(
 ) -> StoreResult<Vec<ReviewActionRecord>> {
     let rows = client
         .query(
-            "SELECT seq, stage, actor, action, comment, at FROM review_actions
+            "SELECT seq, stage, actor, action, comment, at, materials FROM review_actions
              WHERE submission_id = $1 ORDER BY seq",
             &[&id.to_string()],
         )
@@ -217,12 +221,13 @@ async fn actions(
                 action: row.get(3),
                 comment: REVIEW_COMMENT.open(keys, &seq.to_string(), row.get(4))?,
                 at: row.get(5),
+                materials: materials_from_column("a review action's materials", row.get(6))?,
             })
         })
         .collect()
 }
 
-/// Finished or not, as the inbox indexes of schema version 2 hold it. Written `… IS FALSE`
+/// Finished or not, as the inbox indexes (schema version 3, remade in 6) hold it. Written `… IS FALSE`
 /// for "open": PostgreSQL turns `NOT (… IN …)` into `<> ALL`, which no index matches.
 const IS_FINAL: &str = "(s.status IN ('approved', 'rejected'))";
 /// The promised date, none as a date after every real one (the index's second key).
@@ -232,8 +237,10 @@ const DUE_KEY: &str = "COALESCE(s.due_on, DATE '9999-12-31')";
 /// the inbox indexes can serve it.
 fn inbox_filter(keys: &KeyRing, query: &InboxQuery) -> Filter {
     let mut filter = Filter::default();
-    // The inbox indexes are partial on exactly this term.
+    // The inbox indexes are partial on exactly these terms: no ratings, and no supplements
+    // (they are part of their original's case, never one of their own).
     filter.add("s.kind <> 'evaluation'");
+    filter.add("s.supplement_to IS NULL");
     let (county, township, village_scope) = query.scope.parts();
     filter.equal("s.county", county.map(str::to_owned));
     filter.equal("s.township", township.map(str::to_owned));

@@ -359,6 +359,44 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX attachments_by_name ON attachments (sha256);
     "#,
+    // 6: 补正 that names materials, and supplements that join their application (SQLite's
+    // version 12, which says why): the materials of review actions and status changes, a
+    // supplement's case without a foreign key, and the inbox indexes made again partial on
+    // there being no supplement.
+    r#"
+    ALTER TABLE review_actions ADD COLUMN materials TEXT;
+    ALTER TABLE status_changes ADD COLUMN materials TEXT;
+    ALTER TABLE submissions ADD COLUMN supplement_to TEXT;
+    CREATE INDEX submissions_by_supplement ON submissions (supplement_to, received_at, row_seq)
+        WHERE supplement_to IS NOT NULL;
+
+    DROP INDEX submissions_inbox_newest;
+    DROP INDEX submissions_inbox_newest_county;
+    DROP INDEX submissions_inbox_newest_village;
+    DROP INDEX submissions_inbox_urgent;
+    DROP INDEX submissions_inbox_urgent_county;
+    DROP INDEX submissions_inbox_urgent_village;
+    DROP INDEX submissions_inbox_status_county;
+    CREATE INDEX submissions_inbox_newest ON submissions (received_at, row_seq)
+        WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_newest_county ON submissions (county, received_at, row_seq)
+        WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_newest_village
+        ON submissions (county, village, received_at, row_seq)
+        WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent ON submissions (
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent_county ON submissions (county,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent_village ON submissions (county, village,
+        (status IN ('approved', 'rejected')), COALESCE(due_on, DATE '9999-12-31'),
+        received_at, row_seq) WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_status_county
+        ON submissions (county, status, received_at, row_seq)
+        WHERE kind <> 'evaluation' AND supplement_to IS NULL;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -20,12 +20,14 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::connection::{Feed, failed, lock_feed};
-use crate::store::sealed_columns::{STATUS_NOTE, SUBMISSION_BODY, id_lookup};
+use crate::store::sealed_columns::{REVIEW_COMMENT, STATUS_NOTE, SUBMISSION_BODY, id_lookup};
 use crate::store::sealing::KeyRing;
-use crate::store::values::{from_json, stored_now, to_json};
+use crate::store::values::{
+    from_json, materials_from_column, materials_to_column, stored_now, supplied_materials, to_json,
+};
 use crate::store::{
-    ConflictReason, IngestItem, IngestOutcome, KioskRef, StoreError, StoreResult, SubmissionFilter,
-    SubmissionRecord, SubmissionRef,
+    ConflictReason, IngestItem, IngestOutcome, IngestRefusal, KioskRef, SUPPLEMENT_ACTION,
+    StoreError, StoreResult, SubmissionFilter, SubmissionRecord, SubmissionRef,
 };
 
 pub(super) async fn ingest(
@@ -35,8 +37,9 @@ pub(super) async fn ingest(
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<IngestOutcome>> {
     let now = stored_now(now);
+    let keys = store.keys();
     // Sealing is CPU work: done before a connection is taken and the feed lock held.
-    let batch = Batch::encode(&store.keys(), &items)?;
+    let batch = Batch::encode(&keys, &items)?;
     let mut client = store.client().await?;
     let tx = client
         .transaction()
@@ -48,14 +51,104 @@ pub(super) async fn ingest(
     if let Some(number) = kiosk_number(&tx, kiosk_id).await? {
         lock_feed(&tx, Feed::Statuses(number)).await?;
     }
-    let claimed = claim(&tx, kiosk_id, &batch, now).await?;
     let mut accepted = vec![false; items.len()];
+    let mut refused: Vec<Option<IngestRefusal>> = vec![None; items.len()];
+    // Cases in one statement; then supplements one by one (they are few), so one whose
+    // original came earlier in the batch finds it stored, as SQLite's in-order ingest does.
+    let (supplements, cases): (Vec<usize>, Vec<usize>) =
+        (0..items.len()).partition(|&i| items[i].submission.supplement_to.is_some());
+    store_rows(
+        &tx,
+        kiosk_id,
+        &items,
+        &batch,
+        &cases,
+        None,
+        &mut accepted,
+        now,
+    )
+    .await?;
+    for index in supplements {
+        let submission = &items[index].submission;
+        let Some(named) = submission.supplement_to else {
+            continue;
+        };
+        let named_text = named.to_string();
+        // An original later in the batch was not there yet when its supplement came.
+        let later = (index + 1..items.len()).any(|j| accepted[j] && batch.ids[j] == named_text);
+        let found = if later {
+            Err(IngestRefusal::UnknownOriginal(named))
+        } else {
+            original_of(&tx, submission, named).await?
+        };
+        match found {
+            Err(refusal) => refused[index] = Some(refusal),
+            Ok(original) => {
+                let original_id = original.id.to_string();
+                let stored = store_rows(
+                    &tx,
+                    kiosk_id,
+                    &items,
+                    &batch,
+                    &[index],
+                    Some(&original_id),
+                    &mut accepted,
+                    now,
+                )
+                .await?;
+                if stored {
+                    record_supplement(&tx, &keys, &original, submission, now).await?;
+                }
+            }
+        }
+    }
+    let outcomes = if accepted.iter().all(|&a| a) {
+        vec![IngestOutcome::Accepted { received_at: now }; items.len()]
+    } else {
+        existing_outcomes(&tx, &items, &batch, &accepted, &refused, now).await?
+    };
+    tx.commit()
+        .await
+        .map_err(failed("commit stored submissions"))?;
+    Ok(outcomes)
+}
+
+/// Claims the items at `picked` (as supplements of `supplement_to` when given), marks those
+/// the claim stored in `accepted`, and records their `received` changes and their files.
+/// Whether it stored any.
+#[allow(clippy::too_many_arguments)]
+async fn store_rows(
+    client: &impl GenericClient,
+    kiosk_id: &str,
+    items: &[IngestItem],
+    batch: &Batch,
+    picked: &[usize],
+    supplement_to: Option<&str>,
+    accepted: &mut [bool],
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    if picked.is_empty() {
+        return Ok(false);
+    }
+    // The whole batch as it is when nothing is left out (the usual batch, without
+    // supplements): no copy of its sealed bodies.
+    let part;
+    let claiming = if supplement_to.is_none() && picked.iter().copied().eq(0..batch.ids.len()) {
+        batch
+    } else {
+        part = batch.pick(picked, supplement_to);
+        &part
+    };
+    let claimed = claim(client, kiosk_id, claiming, now).await?;
+    let mut stored = Vec::with_capacity(claimed.len());
     for row in &claimed {
         let (id, receipt, digest): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
         // A batch may hold the same item twice: the first copy not yet matched is the one the
         // insert stored (rows go in in the batch's order, and a later copy of a refused item
         // is refused too).
-        let index = (0..items.len())
+        let index = picked
+            .iter()
+            .copied()
             .find(|&i| {
                 !accepted[i]
                     && batch.ids[i] == id
@@ -66,22 +159,111 @@ pub(super) async fn ingest(
                 what: format!("submission {id}, stored by an ingest that did not hand it in"),
             })?;
         accepted[index] = true;
+        stored.push(index);
     }
-    record_received(&tx, kiosk_id, &items, &batch, &accepted, now).await?;
-    let stored: Vec<&Submission> = (0..items.len())
-        .filter(|&i| accepted[i])
-        .map(|i| &items[i].submission)
-        .collect();
-    super::attachments::list_files(&tx, &stored).await?;
-    let outcomes = if accepted.iter().all(|&a| a) {
-        vec![IngestOutcome::Accepted { received_at: now }; items.len()]
-    } else {
-        existing_outcomes(&tx, &items, &batch, &accepted, now).await?
-    };
-    tx.commit()
+    stored.sort_unstable();
+    record_received(client, kiosk_id, batch, &stored, now).await?;
+    let submissions: Vec<&Submission> = stored.iter().map(|&i| &items[i].submission).collect();
+    super::attachments::list_files(client, &submissions).await?;
+    Ok(!stored.is_empty())
+}
+
+/// The case a supplement joins.
+struct Original {
+    id: Uuid,
+    stage: i64,
+}
+
+/// The case `named` belongs to (itself, or the original it is a supplement to), if the store
+/// holds it and it is an application of `supplement`'s item.
+async fn original_of(
+    client: &impl GenericClient,
+    supplement: &Submission,
+    named: Uuid,
+) -> StoreResult<Result<Original, IngestRefusal>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT id, supplement_to, kind, item_code, stage FROM submissions WHERE id = $1",
+        )
         .await
-        .map_err(failed("commit stored submissions"))?;
-    Ok(outcomes)
+        .map_err(failed("look up a supplement's original"))?;
+    let read = |id: String| {
+        let statement = &statement;
+        async move {
+            client
+                .query_opt(statement, &[&id])
+                .await
+                .map_err(failed("look up a supplement's original"))
+        }
+    };
+    let Some(mut found) = read(named.to_string()).await? else {
+        return Ok(Err(IngestRefusal::UnknownOriginal(named)));
+    };
+    // Supplements always name their case's first original, so one step is enough.
+    if let Some(first) = found.get::<_, Option<String>>(1) {
+        found = read(first.clone())
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                what: format!(
+                    "supplement {named}'s original {first}, which the store does not hold"
+                ),
+            })?;
+    }
+    let id = parse_uuid(found.get(0))?;
+    let kind: &str = found.get(2);
+    let item_code: Option<String> = found.get(3);
+    if kind != "application" || item_code != supplement.item_code {
+        return Ok(Err(IngestRefusal::NotTheOriginalsItem(id)));
+    }
+    Ok(Ok(Original {
+        id,
+        stage: found.get(4),
+    }))
+}
+
+/// The original's review history learns that materials arrived through a booth: the entry
+/// names the booth, the supplement's receipt and the materials its pages are of. The status
+/// stays as it is; the handler says 补正材料已收到 once they have looked.
+async fn record_supplement(
+    client: &impl GenericClient,
+    keys: &KeyRing,
+    original: &Original,
+    supplement: &Submission,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let booth = supplement
+        .receipt_number
+        .parse::<sync_protocol::receipt::ReceiptNumber>()
+        .map_or_else(|_| String::new(), |receipt| format!("#{}", receipt.kiosk()));
+    let seq: i64 = client
+        .query_one(
+            "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at,
+                                         materials)
+             VALUES ($1, $2, $3, $4, '', $5, $6) RETURNING seq",
+            &[
+                &original.id.to_string(),
+                &original.stage,
+                &booth,
+                &SUPPLEMENT_ACTION,
+                &now,
+                &materials_to_column(&supplied_materials(supplement))?,
+            ],
+        )
+        .await
+        .map_err(failed("record a supplement's arrival"))?
+        .get(0);
+    // The comment is sealed to the action's number, as staff comments are.
+    client
+        .execute(
+            "UPDATE review_actions SET comment = $2 WHERE seq = $1",
+            &[
+                &seq,
+                &REVIEW_COMMENT.seal(keys, &seq.to_string(), &supplement.receipt_number),
+            ],
+        )
+        .await
+        .map_err(failed("record a supplement's arrival"))?;
+    Ok(())
 }
 
 /// A batch's values column by column, ready to be unnested in one statement each.
@@ -95,9 +277,39 @@ struct Batch {
     ratings: Vec<Option<i64>>,
     id_lookups: Vec<Option<String>>,
     created_at: Vec<DateTime<Utc>>,
+    /// The case each joins (supplements only).
+    supplement_to: Vec<Option<String>>,
 }
 
 impl Batch {
+    /// The items at `indices`, as supplements of `supplement_to` when given.
+    fn pick(&self, indices: &[usize], supplement_to: Option<&str>) -> Self {
+        Self {
+            ids: indices.iter().map(|&i| self.ids[i].clone()).collect(),
+            receipt_numbers: indices
+                .iter()
+                .map(|&i| self.receipt_numbers[i].clone())
+                .collect(),
+            kinds: indices.iter().map(|&i| self.kinds[i]).collect(),
+            item_codes: indices
+                .iter()
+                .map(|&i| self.item_codes[i].clone())
+                .collect(),
+            content_digests: indices
+                .iter()
+                .map(|&i| self.content_digests[i].clone())
+                .collect(),
+            bodies: indices.iter().map(|&i| self.bodies[i].clone()).collect(),
+            ratings: indices.iter().map(|&i| self.ratings[i]).collect(),
+            id_lookups: indices
+                .iter()
+                .map(|&i| self.id_lookups[i].clone())
+                .collect(),
+            created_at: indices.iter().map(|&i| self.created_at[i]).collect(),
+            supplement_to: vec![supplement_to.map(str::to_owned); indices.len()],
+        }
+    }
+
     fn encode(keys: &KeyRing, items: &[IngestItem]) -> StoreResult<Self> {
         let mut batch = Self {
             ids: Vec::with_capacity(items.len()),
@@ -109,6 +321,7 @@ impl Batch {
             ratings: Vec::with_capacity(items.len()),
             id_lookups: Vec::with_capacity(items.len()),
             created_at: Vec::with_capacity(items.len()),
+            supplement_to: vec![None; items.len()],
         };
         for item in items {
             let submission = &item.submission;
@@ -151,13 +364,16 @@ async fn claim(
         .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
-                                      rating, county, township, village, id_lookup)
+                                      rating, county, township, village, id_lookup,
+                                      supplement_to)
              SELECT i.id, $1, i.receipt_number, i.kind, i.item_code, $2, i.content_digest,
-                    i.body, $3, $3, i.rating, p.county, p.township, p.village, i.id_lookup
+                    i.body, $3, $3, i.rating, p.county, p.township, p.village, i.id_lookup,
+                    i.supplement_to
              FROM UNNEST($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
-                         $10::BIGINT[], $11::TEXT[], $12::TIMESTAMPTZ[])
+                         $10::BIGINT[], $11::TEXT[], $12::TIMESTAMPTZ[], $13::TEXT[])
                   WITH ORDINALITY AS i (id, receipt_number, kind, item_code, content_digest,
-                                        body, rating, id_lookup, created_at, ord)
+                                        body, rating, id_lookup, created_at, supplement_to,
+                                        ord)
              LEFT JOIN LATERAL (
                  SELECT p.county, p.township, p.village
                  FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
@@ -191,25 +407,25 @@ async fn claim(
                 &batch.ratings,
                 &batch.id_lookups,
                 &batch.created_at,
+                &batch.supplement_to,
             ],
         )
         .await
         .map_err(failed("store submissions"))
 }
 
-/// The `received` change of every accepted item, in the batch's order, numbered under the
+/// The `received` change of each item at `stored` (in the batch's order), numbered under the
 /// feed lock the batch holds.
 async fn record_received(
     client: &impl GenericClient,
     kiosk_id: &str,
-    items: &[IngestItem],
     batch: &Batch,
-    accepted: &[bool],
+    stored: &[usize],
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let (ids, receipts): (Vec<&str>, Vec<&str>) = (0..items.len())
-        .filter(|&i| accepted[i])
-        .map(|i| (batch.ids[i].as_str(), batch.receipt_numbers[i].as_str()))
+    let (ids, receipts): (Vec<&str>, Vec<&str>) = stored
+        .iter()
+        .map(|&i| (batch.ids[i].as_str(), batch.receipt_numbers[i].as_str()))
         .unzip();
     if ids.is_empty() {
         return Ok(());
@@ -242,17 +458,20 @@ async fn record_received(
 
 /// What each item the claim did not store meets: a copy already stored (by its id), or
 /// another submission holding its receipt number. Read inside the batch's transaction, so a
-/// copy earlier in the same batch counts.
+/// copy earlier in the same batch counts. An item `refused` before any claim is that.
 async fn existing_outcomes(
     client: &impl GenericClient,
     items: &[IngestItem],
     batch: &Batch,
     accepted: &[bool],
+    refused: &[Option<IngestRefusal>],
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<IngestOutcome>> {
-    let refused: Vec<usize> = (0..items.len()).filter(|&i| !accepted[i]).collect();
-    let ids: Vec<&str> = refused.iter().map(|&i| batch.ids[i].as_str()).collect();
-    let receipts: Vec<&str> = refused
+    let unclaimed: Vec<usize> = (0..items.len())
+        .filter(|&i| !accepted[i] && refused[i].is_none())
+        .collect();
+    let ids: Vec<&str> = unclaimed.iter().map(|&i| batch.ids[i].as_str()).collect();
+    let receipts: Vec<&str> = unclaimed
         .iter()
         .map(|&i| batch.receipt_numbers[i].as_str())
         .collect();
@@ -280,6 +499,8 @@ async fn existing_outcomes(
     for (index, item) in items.iter().enumerate() {
         if accepted[index] {
             outcomes.push(IngestOutcome::Accepted { received_at: now });
+        } else if let Some(refusal) = refused[index] {
+            outcomes.push(IngestOutcome::Refused(refusal));
         } else if let Some((digest, received_at)) = by_id.get(&batch.ids[index]) {
             outcomes.push(if *digest == item.content_digest {
                 IngestOutcome::Duplicate {
@@ -339,6 +560,7 @@ pub(super) async fn list_submissions(
                  WHERE ($1::TEXT IS NULL OR s.kiosk_id = $1)
                    AND ($2::BIGINT IS NULL OR k.kiosk_number = $2)
                    AND ($3::TEXT IS NULL OR s.status = $3)
+                   AND s.supplement_to IS NULL
                  ORDER BY s.received_at DESC, s.row_seq DESC
                  LIMIT $4"
             ),
@@ -385,6 +607,28 @@ pub(super) async fn find(
         .map_err(failed("look up a submission"))?
         .map(|row| record(&row, keys))
         .transpose()
+}
+
+pub(super) async fn supplements(
+    store: &PostgresStore,
+    original: Uuid,
+    limit: u32,
+) -> StoreResult<Vec<SubmissionRecord>> {
+    let client = store.client().await?;
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM submissions s JOIN kiosks k USING (kiosk_id)
+                 WHERE s.supplement_to = $1
+                 ORDER BY s.received_at DESC, s.row_seq DESC
+                 LIMIT $2"
+            ),
+            &[&original.to_string(), &i64::from(limit)],
+        )
+        .await
+        .map_err(failed("list supplements"))?;
+    let keys = store.keys();
+    rows.iter().map(|row| record(row, &keys)).collect()
 }
 
 pub(super) async fn submission_history(
@@ -442,6 +686,7 @@ pub(super) async fn set_status(
         status,
         note,
         changed_at: now,
+        materials: Vec::new(),
     };
     append_status_change(&tx, &keys, &change, &kiosk_id).await?;
     tx.commit()
@@ -454,9 +699,9 @@ pub(super) async fn set_status(
 
 /// The columns [`record`] reads, from `submissions s JOIN kiosks k USING (kiosk_id)`.
 pub(super) const RECORD_COLUMNS: &str = "s.id, s.body, s.kiosk_id, k.kiosk_number, s.status, \
-     s.received_at, s.status_changed_at";
+     s.received_at, s.status_changed_at, s.supplement_to";
 /// How many columns [`RECORD_COLUMNS`] has: the columns after it start here.
-pub(super) const RECORD_WIDTH: usize = 7;
+pub(super) const RECORD_WIDTH: usize = 8;
 
 /// Column `index` of `row`, or why the row cannot be read.
 fn column<'a, T: FromSql<'a>>(row: &'a Row, index: usize, what: &str) -> StoreResult<T> {
@@ -481,12 +726,16 @@ pub(super) fn record(row: &Row, keys: &KeyRing) -> StoreResult<SubmissionRecord>
         status: parse_status(&column::<String>(row, 4, what)?)?,
         received_at: column(row, 5, what)?,
         status_changed_at: column(row, 6, what)?,
+        supplement_to: column::<Option<String>>(row, 7, what)?
+            .as_deref()
+            .map(parse_uuid)
+            .transpose()?,
     })
 }
 
 /// The columns [`change`] reads, from `status_changes`.
 pub(super) const CHANGE_COLUMNS: &str =
-    "seq, submission_id, receipt_number, status, note, changed_at";
+    "seq, submission_id, receipt_number, status, note, changed_at, materials";
 
 /// The change number and the change in a row whose columns from `first` on are
 /// [`CHANGE_COLUMNS`], its note opened.
@@ -499,6 +748,10 @@ pub(super) fn change(row: &Row, first: usize, keys: &KeyRing) -> StoreResult<(i6
         status: parse_status(&column::<String>(row, first + 3, what)?)?,
         note: STATUS_NOTE.open_opt(keys, &seq.to_string(), column(row, first + 4, what)?)?,
         changed_at: column(row, first + 5, what)?,
+        materials: materials_from_column(
+            "a status change's materials",
+            column::<Option<&str>>(row, first + 6, what)?,
+        )?,
     };
     Ok((seq, change))
 }
@@ -522,8 +775,8 @@ pub(super) async fn append_status_change(
     let seq: i64 = client
         .query_one(
             "INSERT INTO status_changes (submission_id, kiosk_id, receipt_number, status,
-                                         changed_at)
-             VALUES ($1, $2, $3, $4, $5)
+                                         changed_at, materials)
+             VALUES ($1, $2, $3, $4, $5, $6)
              RETURNING seq",
             &[
                 &change.submission_id.to_string(),
@@ -531,6 +784,7 @@ pub(super) async fn append_status_change(
                 &change.receipt_number,
                 &change.status.as_str(),
                 &stored_now(change.changed_at),
+                &materials_to_column(&change.materials)?,
             ],
         )
         .await

@@ -113,7 +113,7 @@ pub(super) fn statuses_page(
     let after = parse_cursor(after)?;
     let mut statement = conn
         .prepare_cached(
-            "SELECT seq, submission_id, receipt_number, status, note, changed_at
+            "SELECT seq, submission_id, receipt_number, status, note, changed_at, materials
              FROM status_changes WHERE kiosk_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
         )
         .map_err(failed("read the statuses feed"))?;

@@ -270,6 +270,18 @@ impl Store for SqliteStore {
         )
     }
 
+    fn supplements(
+        &self,
+        original: uuid::Uuid,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<SubmissionRecord>> {
+        let keys = self.keys();
+        Box::pin(
+            self.readers
+                .read(move |conn| submissions::supplements(conn, &keys, original, limit)),
+        )
+    }
+
     fn set_status<'a>(
         &'a self,
         submission: &'a SubmissionRef,
@@ -370,8 +382,18 @@ impl Store for SqliteStore {
                     |row| Ok((row.get(0)?, row.get(1)?)),
                 )
                 .map_err(connection::failed("count kiosks"))?;
+            // Cases only. Supplements are taken off rather than filtered out: the first count
+            // reads only the status index, the second only the few supplements' rows.
             let mut statement = conn
-                .prepare("SELECT status, COUNT(*) FROM submissions GROUP BY status ORDER BY status")
+                .prepare(
+                    "SELECT a.status, a.n - COALESCE(p.n, 0)
+                     FROM (SELECT status, COUNT(*) AS n FROM submissions GROUP BY status) a
+                     LEFT JOIN (SELECT status, COUNT(*) AS n FROM submissions
+                                WHERE supplement_to IS NOT NULL GROUP BY status) p
+                         USING (status)
+                     WHERE a.n > COALESCE(p.n, 0)
+                     ORDER BY a.status",
+                )
                 .map_err(connection::failed("count submissions"))?;
             let counts = statement
                 .query_map([], |row| {

@@ -25,6 +25,7 @@ use crate::store::review::{
 };
 use crate::store::sealing::KeyRing;
 use crate::store::staff::AuditEntry;
+use crate::store::values::{materials_from_column, materials_to_column};
 use crate::store::{StoreError, StoreFuture, StoreResult, SubmissionRef};
 
 const ITEM_COLUMNS: &str = "s.county, s.township, s.village, s.stage, s.levels, s.accepted_at, \
@@ -107,7 +108,8 @@ fn find_item(
     conn.query_row(
         &format!(
             "SELECT {RECORD_COLUMNS}, {ITEM_COLUMNS}
-             FROM submissions s JOIN kiosks k USING (kiosk_id) WHERE {column} = ?1"
+             FROM submissions s JOIN kiosks k USING (kiosk_id)
+             WHERE {column} = ?1 AND s.supplement_to IS NULL"
         ),
         [key],
         item_row,
@@ -154,18 +156,20 @@ fn apply(
         status: next.status,
         note: update.villager_note.clone(),
         changed_at: now,
+        materials: update.action.materials.clone(),
     };
     append_status_change(conn, keys, &change, &current.record.kiosk_id)?;
     // The comment is sealed to the action's number, known once the row exists.
     conn.execute(
-        "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at)
-         VALUES (?1, ?2, ?3, ?4, '', ?5)",
+        "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at, materials)
+         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
         params![
             update.submission_id.to_string(),
             i64::from(update.action.stage),
             update.action.actor,
             update.action.action,
             millis(now),
+            materials_to_column(&update.action.materials)?,
         ],
     )
     .map_err(failed("record a review action"))?;
@@ -185,7 +189,7 @@ fn apply(
 fn actions(conn: &Connection, keys: &KeyRing, id: Uuid) -> StoreResult<Vec<ReviewActionRecord>> {
     let mut statement = conn
         .prepare(
-            "SELECT seq, stage, actor, action, comment, at FROM review_actions
+            "SELECT seq, stage, actor, action, comment, at, materials FROM review_actions
              WHERE submission_id = ?1 ORDER BY seq",
         )
         .map_err(failed("read review actions"))?;
@@ -198,31 +202,38 @@ fn actions(conn: &Connection, keys: &KeyRing, id: Uuid) -> StoreResult<Vec<Revie
                 row.get::<_, String>(3)?,
                 row.get::<_, String>(4)?,
                 row.get::<_, i64>(5)?,
+                row.get::<_, Option<String>>(6)?,
             ))
         })
         .map_err(failed("read review actions"))?
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed("read review actions"))?;
     rows.into_iter()
-        .map(|(seq, stage, actor, action, comment, at)| {
+        .map(|(seq, stage, actor, action, comment, at, materials)| {
             Ok(ReviewActionRecord {
                 stage: small(stage, "stage")?,
                 actor,
                 action,
                 comment: REVIEW_COMMENT.open(keys, &seq.to_string(), &comment)?,
                 at: time(at)?,
+                materials: materials_from_column(
+                    "a review action's materials",
+                    materials.as_deref(),
+                )?,
             })
         })
         .collect()
 }
 
 /// The inbox's conditions, only those the query uses (see [`Filter`]). Every one is written so
-/// an index of schema version 9 can serve it: `is_final` and `due_key` are that version's
+/// an index of schema version 12 can serve it: `is_final` and `due_key` are version 9's
 /// generated columns, which the inbox's keys order by.
 fn inbox_filter(keys: &KeyRing, query: &InboxQuery) -> Filter {
     let mut filter = Filter::default();
-    // The inbox indexes are partial on exactly this term.
+    // The inbox indexes are partial on exactly these terms: no ratings, and no supplements
+    // (they are part of their original's case, never one of their own).
     filter.add("s.kind != 'evaluation'");
+    filter.add("s.supplement_to IS NULL");
     let (county, township, village_scope) = query.scope.parts();
     filter.equal("s.county", county.map(str::to_owned));
     filter.equal("s.township", township.map(str::to_owned));

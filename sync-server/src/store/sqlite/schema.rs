@@ -437,6 +437,50 @@ const MIGRATIONS: &[Migration] = &[
     CREATE INDEX attachments_by_name ON attachments (sha256);
     "#,
     ),
+    // 12: 补正 that names materials, and supplements that join their application.
+    // - A correction request keeps the materials it asks for with its review action, and
+    //   with the status change the booth reads (JSON lists of {index, name}; names from the
+    //   catalogue, no personal data; NULL for none). A supplement's arrival keeps those its
+    //   pages are of.
+    // - A supplement is a submission whose `supplement_to` names the case it joined. No
+    //   foreign key: `migrate-store` copies rows in id order, and a supplement's id (a booth's
+    //   UUIDv7) sorts before its original's when that booth's clock was behind; ingest sets it
+    //   only to a submission it holds.
+    // - Supplements are never cases of their own, so the inbox indexes (version 9 and 10) are
+    //   made again partial on their absence too: a count still reads only an index's range.
+    Migration::Sql(
+        r#"
+    ALTER TABLE review_actions ADD COLUMN materials TEXT;
+    ALTER TABLE status_changes ADD COLUMN materials TEXT;
+    ALTER TABLE submissions ADD COLUMN supplement_to TEXT;
+    CREATE INDEX submissions_by_supplement ON submissions (supplement_to, received_at)
+        WHERE supplement_to IS NOT NULL;
+
+    DROP INDEX submissions_inbox_newest;
+    DROP INDEX submissions_inbox_newest_county;
+    DROP INDEX submissions_inbox_newest_village;
+    DROP INDEX submissions_inbox_urgent;
+    DROP INDEX submissions_inbox_urgent_county;
+    DROP INDEX submissions_inbox_urgent_village;
+    DROP INDEX submissions_inbox_status_county;
+    CREATE INDEX submissions_inbox_newest ON submissions (received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_newest_county ON submissions (county, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_newest_village ON submissions (county, village, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent ON submissions (is_final, due_key, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent_county
+        ON submissions (county, is_final, due_key, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_urgent_village
+        ON submissions (county, village, is_final, due_key, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    CREATE INDEX submissions_inbox_status_county ON submissions (county, status, received_at)
+        WHERE kind != 'evaluation' AND supplement_to IS NULL;
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

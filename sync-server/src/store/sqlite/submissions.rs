@@ -8,11 +8,12 @@ use sync_protocol::submission::Submission;
 use uuid::Uuid;
 
 use super::connection::{failed, from_json, millis, stored_now, time, to_json};
-use super::sealed::{STATUS_NOTE, SUBMISSION_BODY, id_lookup};
+use super::sealed::{REVIEW_COMMENT, STATUS_NOTE, SUBMISSION_BODY, id_lookup};
 use crate::store::sealing::KeyRing;
+use crate::store::values::{materials_from_column, materials_to_column, supplied_materials};
 use crate::store::{
-    ConflictReason, IngestItem, IngestOutcome, KioskRef, StoreError, StoreResult, SubmissionFilter,
-    SubmissionRecord, SubmissionRef,
+    ConflictReason, IngestItem, IngestOutcome, IngestRefusal, KioskRef, SUPPLEMENT_ACTION,
+    StoreError, StoreResult, SubmissionFilter, SubmissionRecord, SubmissionRef,
 };
 
 pub(super) fn ingest(
@@ -27,14 +28,27 @@ pub(super) fn ingest(
         .prepare_cached(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
-                                      rating, county, township, village, id_lookup)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14)
+                                      rating, county, township, village, id_lookup,
+                                      supplement_to)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
              ON CONFLICT DO NOTHING",
         )
         .map_err(failed("store a submission"))?;
     let mut outcomes = Vec::with_capacity(items.len());
     for item in items {
         let submission = &item.submission;
+        // Earlier items of the batch are already in: an original sent just before its
+        // supplement counts.
+        let original = match submission.supplement_to {
+            None => None,
+            Some(named) => match original_of(conn, submission, named)? {
+                Ok(original) => Some(original),
+                Err(refusal) => {
+                    outcomes.push(IngestOutcome::Refused(refusal));
+                    continue;
+                }
+            },
+        };
         let place = handed_in_at(conn, kiosk_id, submission.created_at)?;
         // The claim: the insert itself. Both the id and the receipt number are unique, so a
         // second copy inserts nothing and is told apart below, inside the same transaction.
@@ -56,6 +70,7 @@ pub(super) fn ingest(
                 place.township,
                 place.village,
                 id_lookup(keys, submission),
+                original.as_ref().map(|o| o.id.to_string()),
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {
@@ -69,9 +84,13 @@ pub(super) fn ingest(
                     status: SubmissionStatus::Received,
                     note: None,
                     changed_at: now,
+                    materials: Vec::new(),
                 },
                 kiosk_id,
             )?;
+            if let Some(original) = &original {
+                record_supplement(conn, keys, original, submission, now)?;
+            }
             IngestOutcome::Accepted { received_at: now }
         } else {
             existing_outcome(conn, item)?
@@ -79,6 +98,95 @@ pub(super) fn ingest(
         outcomes.push(outcome);
     }
     Ok(outcomes)
+}
+
+/// The case a supplement joins.
+struct Original {
+    id: Uuid,
+    stage: i64,
+}
+
+/// The case `named` belongs to (itself, or the original it is a supplement to), if the store
+/// holds it and it is an application of `supplement`'s item.
+fn original_of(
+    conn: &Connection,
+    supplement: &Submission,
+    named: Uuid,
+) -> StoreResult<Result<Original, IngestRefusal>> {
+    let read = |id: &str| {
+        conn.prepare_cached(
+            "SELECT id, supplement_to, kind, item_code, stage FROM submissions WHERE id = ?1",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row([id], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, Option<String>>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, Option<String>>(3)?,
+                        row.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()
+        })
+        .map_err(failed("look up a supplement's original"))
+    };
+    let Some(mut found) = read(&named.to_string())? else {
+        return Ok(Err(IngestRefusal::UnknownOriginal(named)));
+    };
+    // Supplements always name their case's first original, so one step is enough.
+    if let Some(first) = found.1.clone() {
+        found = read(&first)?.ok_or_else(|| StoreError::Corrupt {
+            what: format!("supplement {named}'s original {first}, which the store does not hold"),
+        })?;
+    }
+    let (id, _, kind, item_code, stage) = found;
+    let id = parse_uuid(&id)?;
+    if kind != "application" || item_code != supplement.item_code {
+        return Ok(Err(IngestRefusal::NotTheOriginalsItem(id)));
+    }
+    Ok(Ok(Original { id, stage }))
+}
+
+/// The original's review history learns that materials arrived through a booth: the entry
+/// names the booth, the supplement's receipt and the materials its pages are of. The status
+/// stays as it is; the handler says 补正材料已收到 once they have looked.
+fn record_supplement(
+    conn: &Connection,
+    keys: &KeyRing,
+    original: &Original,
+    supplement: &Submission,
+    now: DateTime<Utc>,
+) -> StoreResult<()> {
+    let booth = supplement
+        .receipt_number
+        .parse::<sync_protocol::receipt::ReceiptNumber>()
+        .map_or_else(|_| String::new(), |receipt| format!("#{}", receipt.kiosk()));
+    conn.execute(
+        "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at, materials)
+         VALUES (?1, ?2, ?3, ?4, '', ?5, ?6)",
+        params![
+            original.id.to_string(),
+            original.stage,
+            booth,
+            SUPPLEMENT_ACTION,
+            millis(now),
+            materials_to_column(&supplied_materials(supplement))?,
+        ],
+    )
+    .map_err(failed("record a supplement's arrival"))?;
+    // The comment is sealed to the action's number, as staff comments are.
+    let seq = conn.last_insert_rowid();
+    conn.execute(
+        "UPDATE review_actions SET comment = ?2 WHERE seq = ?1",
+        params![
+            seq,
+            REVIEW_COMMENT.seal(keys, &seq.to_string(), &supplement.receipt_number)
+        ],
+    )
+    .map_err(failed("record a supplement's arrival"))?;
+    Ok(())
 }
 
 /// The village a submission was handed in at: that of the identity of the uploading booth
@@ -152,10 +260,11 @@ pub(super) fn append_status_change(
     change: &StatusChange,
     kiosk_id: &str,
 ) -> StoreResult<()> {
+    let materials = materials_to_column(&change.materials)?;
     conn.prepare_cached(
         "INSERT INTO status_changes (submission_id, kiosk_id, receipt_number, status,
-                                     changed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+                                     changed_at, materials)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut statement| {
         statement.execute(params![
@@ -164,6 +273,7 @@ pub(super) fn append_status_change(
             change.receipt_number,
             change.status.as_str(),
             millis(change.changed_at),
+            materials,
         ])
     })
     .map_err(failed("record a status change"))?;
@@ -191,9 +301,9 @@ pub(super) fn parse_status(text: &str) -> StoreResult<SubmissionStatus> {
 }
 
 pub(super) const RECORD_COLUMNS: &str = "s.id, s.body, s.kiosk_id, k.kiosk_number, s.status, \
-     s.received_at, s.status_changed_at";
+     s.received_at, s.status_changed_at, s.supplement_to";
 /// How many columns [`RECORD_COLUMNS`] has: the columns after it start here.
-pub(super) const RECORD_WIDTH: usize = 7;
+pub(super) const RECORD_WIDTH: usize = 8;
 
 pub(super) struct RecordRow {
     id: String,
@@ -203,6 +313,7 @@ pub(super) struct RecordRow {
     status: String,
     received_at: i64,
     status_changed_at: i64,
+    supplement_to: Option<String>,
 }
 
 pub(super) fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
@@ -214,6 +325,7 @@ pub(super) fn record_row(row: &Row<'_>) -> rusqlite::Result<RecordRow> {
         status: row.get(4)?,
         received_at: row.get(5)?,
         status_changed_at: row.get(6)?,
+        supplement_to: row.get(7)?,
     })
 }
 
@@ -234,6 +346,7 @@ impl RecordRow {
             status: parse_status(&self.status)?,
             received_at: time(self.received_at)?,
             status_changed_at: time(self.status_changed_at)?,
+            supplement_to: self.supplement_to.as_deref().map(parse_uuid).transpose()?,
         })
     }
 }
@@ -255,6 +368,7 @@ pub(super) fn list(
              WHERE (?1 IS NULL OR s.kiosk_id = ?1)
                AND (?2 IS NULL OR k.kiosk_number = ?2)
                AND (?3 IS NULL OR s.status = ?3)
+               AND s.supplement_to IS NULL
              ORDER BY s.received_at DESC, s.rowid DESC
              LIMIT ?4"
         ))
@@ -298,6 +412,28 @@ pub(super) fn find(
     .transpose()
 }
 
+pub(super) fn supplements(
+    conn: &Connection,
+    keys: &KeyRing,
+    original: Uuid,
+    limit: u32,
+) -> StoreResult<Vec<SubmissionRecord>> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM submissions s JOIN kiosks k USING (kiosk_id)
+             WHERE s.supplement_to = ?1
+             ORDER BY s.received_at DESC, s.rowid DESC
+             LIMIT ?2"
+        ))
+        .map_err(failed("list supplements"))?;
+    let rows = statement
+        .query_map(params![original.to_string(), limit], record_row)
+        .map_err(failed("list supplements"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(failed("list supplements"))?;
+    rows.into_iter().map(|row| row.into_record(keys)).collect()
+}
+
 pub(super) fn history(
     conn: &Connection,
     keys: &KeyRing,
@@ -305,7 +441,7 @@ pub(super) fn history(
 ) -> StoreResult<Vec<StatusChange>> {
     let mut statement = conn
         .prepare(
-            "SELECT seq, submission_id, receipt_number, status, note, changed_at
+            "SELECT seq, submission_id, receipt_number, status, note, changed_at, materials
              FROM status_changes WHERE submission_id = ?1 ORDER BY seq",
         )
         .map_err(failed("read a status history"))?;
@@ -325,10 +461,11 @@ pub(super) struct ChangeRow {
     status: String,
     note: Option<String>,
     changed_at: i64,
+    materials: Option<String>,
 }
 
-/// Reads columns `seq, submission_id, receipt_number, status, note, changed_at`, in that
-/// order, starting at column `first`.
+/// Reads columns `seq, submission_id, receipt_number, status, note, changed_at, materials`,
+/// in that order, starting at column `first`.
 pub(super) fn change_row(row: &Row<'_>, first: usize) -> rusqlite::Result<ChangeRow> {
     Ok(ChangeRow {
         seq: row.get(first)?,
@@ -337,6 +474,7 @@ pub(super) fn change_row(row: &Row<'_>, first: usize) -> rusqlite::Result<Change
         status: row.get(first + 3)?,
         note: row.get(first + 4)?,
         changed_at: row.get(first + 5)?,
+        materials: row.get(first + 6)?,
     })
 }
 
@@ -352,6 +490,10 @@ impl ChangeRow {
             status: parse_status(&self.status)?,
             note: STATUS_NOTE.open_opt(keys, &self.seq.to_string(), self.note)?,
             changed_at: time(self.changed_at)?,
+            materials: materials_from_column(
+                "a status change's materials",
+                self.materials.as_deref(),
+            )?,
         })
     }
 }
@@ -383,6 +525,7 @@ pub(super) fn set_status(
         status,
         note,
         changed_at: now,
+        materials: Vec::new(),
     };
     append_status_change(conn, keys, &change, &record.kiosk_id)?;
     Ok(Some(change))

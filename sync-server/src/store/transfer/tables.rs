@@ -208,6 +208,8 @@ pub const TABLES: &[Table] = &[
             col("township", Text),
             col("village", Text),
             col("id_lookup", Text),
+            // A supplement's case.
+            col("supplement_to", Text),
         ],
         identity: Some(Identity {
             column: "row_seq",
@@ -241,6 +243,7 @@ pub const TABLES: &[Table] = &[
             col("status", Text),
             col("note", Text),
             col("changed_at", Time),
+            col("materials", Text),
         ],
         identity: Some(Identity {
             column: "seq",
@@ -345,6 +348,8 @@ pub const TABLES: &[Table] = &[
             col("action", Text),
             col("comment", Text),
             col("at", Time),
+            // The materials a correction request names or a supplement brought (JSON).
+            col("materials", Text),
         ],
         identity: Some(Identity {
             column: "seq",

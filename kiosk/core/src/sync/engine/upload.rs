@@ -295,6 +295,7 @@ impl Engine {
                 id: ids[0],
                 outcome: Outcome::Invalid,
                 message: Some(err.to_string()),
+                code: None,
                 received_at: None,
             };
             summary.quarantined += 1;
