@@ -2,7 +2,9 @@
 //! the item's materials from its guide; the villager photographs one material in one page and
 //! another in two (the first of them taken again), leaves one to hand in at the office, and
 //! submits. The pages are in the booth's store under their materials, the review says what
-//! was given, and the server ends up holding every page once.
+//! was given, and the server ends up holding every page once. Then the county asks for the
+//! household register again (补正 naming it): scanning the receipt shows which material, and
+//! the page photographed again reaches the server as a supplement of the same application.
 
 mod app_apply_common;
 mod common;
@@ -10,6 +12,8 @@ mod common;
 use app_apply_common::{adapter, identify_by_card, open_item, step, submit, type_into};
 use common::{BoothOptions, TestBooth};
 use slint::Model;
+use sync_protocol::feed::{CorrectionMaterial, Feed, FeedPage, StatusChange, SubmissionStatus};
+use sync_server::store::SubmissionRef;
 use ui::{ApplyPhotoState, ApplyStep};
 
 fn photo_state(booth: &TestBooth) -> ApplyPhotoState {
@@ -123,4 +127,93 @@ fn materials_are_photographed_page_by_page_and_reach_the_county_with_the_applica
     assert_eq!(apply.get_photo_taken().size().width, 0);
     assert_eq!(apply.get_photo_preview().size().width, 0);
     assert_eq!(apply.get_materials().row_count(), 0);
+
+    // The county asks for the household register again. (The staff pages' side, ticking
+    // the material, is the server's test `corrections`; here the change arrives as its feed
+    // brings it, after the server's own 已接收.)
+    booth.eventually("the server's receipt of it", |b| {
+        let store = b.store();
+        let receipt = store.lock().unwrap().receipt(&number).unwrap().unwrap();
+        receipt.status == Some(SubmissionStatus::Received)
+    });
+    {
+        let mut store = store.lock().unwrap();
+        let receipt = store.receipt(&number).unwrap().unwrap();
+        let cursor = store
+            .feed_cursor(Feed::Statuses)
+            .unwrap()
+            .unwrap_or_default();
+        store
+            .apply_status_page(&FeedPage {
+                items: vec![StatusChange {
+                    submission_id: receipt.submission_id,
+                    receipt_number: number.clone(),
+                    status: SubmissionStatus::NeedsCorrection,
+                    note: Some("请补正以下材料：居民户口簿。原因：第二页看不清".into()),
+                    changed_at: chrono::Utc::now(),
+                    materials: vec![CorrectionMaterial {
+                        index: 1,
+                        name: "居民户口簿".into(),
+                    }],
+                }],
+                cursor,
+                more: false,
+            })
+            .unwrap();
+    }
+    booth.scan(&number);
+    booth.eventually("the receipt's correction", |b| {
+        b.shows("需要重新拍照的材料")
+    });
+    assert!(booth.shows("· 居民户口簿"));
+    booth.click("现在拍照补正");
+    assert_eq!(step(&booth), ApplyStep::Materials);
+    assert!(booth.shows("第 1 步（共 3 步）"));
+    assert!(booth.shows(&number), "the application it joins is named");
+    assert!(
+        !booth.shows("老年人居民身份证"),
+        "only the material asked for"
+    );
+    booth.click("下一步");
+    assert_eq!(step(&booth), ApplyStep::Materials, "nothing to send yet");
+    booth.click("给“居民户口簿”拍照");
+    take_page(&booth);
+    booth.click("这页可以，这份拍完了");
+    booth.click("下一步");
+    assert_eq!(step(&booth), ApplyStep::Review);
+    let supplement = submit(&booth);
+    assert_ne!(supplement, number, "a receipt of its own");
+    assert!(booth.shows("补正材料已提交"));
+
+    // At the county it joins the same application, its page filed under the register.
+    booth.eventually("the supplement's page held", |b| {
+        let store = b.store();
+        let counts = store.lock().unwrap().file_counts().unwrap();
+        counts == (0, 4, 0)
+    });
+    let server = &booth.server;
+    let original = server
+        .block_on(
+            server
+                .state()
+                .store()
+                .find_submission(&SubmissionRef::Receipt(number)),
+        )
+        .unwrap()
+        .expect("the original");
+    let joined = server
+        .block_on(
+            server
+                .state()
+                .store()
+                .supplements(original.submission.id, 10),
+        )
+        .unwrap();
+    assert_eq!(joined.len(), 1, "one supplement joined the case");
+    let pages = &joined[0].submission.attachments;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(
+        (pages[0].material, pages[0].material_name.as_str()),
+        (1, "居民户口簿")
+    );
 }

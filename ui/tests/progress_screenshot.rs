@@ -55,6 +55,11 @@ fn fill(app: &MainWindow) {
     progress.set_submitted_at("2026-11-26 14:05".into());
     progress.set_status(ProgressStatus::NeedsCorrection);
     progress.set_status_note("请带居民户口簿原件和一张一寸照片，到凤岭乡社保所补正。".into());
+    // A booth with a camera offers to photograph the materials the correction names.
+    progress.set_correction_materials(slint::ModelRc::new(slint::VecModel::from(vec![
+        slint::SharedString::from("居民户口簿"),
+    ])));
+    progress.set_can_photograph_correction(true);
     progress.set_office_phone("0775-5550101".into());
     let entry = |date: &str, status, note: &str| ProgressHistoryRow {
         date: date.into(),

@@ -3,10 +3,14 @@
 
 use std::rc::Rc;
 
+use uuid::Uuid;
+
 use chrono::NaiveDate;
 use hardware::id_card::{Card, IdNumber};
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
-use sync_protocol::feed::{CatalogItem, FieldKind, FormField, IdentityNeed, TimeLimit};
+use sync_protocol::feed::{
+    CatalogItem, CorrectionMaterial, FieldKind, FormField, IdentityNeed, TimeLimit,
+};
 use sync_protocol::submission::SubmissionKind;
 use ui::{
     ApplyAdapter, ApplyCardPrompt, ApplyCatalogueState, ApplyField, ApplyFieldKind,
@@ -119,6 +123,8 @@ impl std::fmt::Debug for KeptRef {
 /// One material of the chosen item, with its pages.
 #[derive(Debug, Clone, PartialEq)]
 struct MaterialPages {
+    /// Its place in the item's list of materials, which the server files its pages under.
+    index: u16,
     name: String,
     original: bool,
     count: u16,
@@ -166,6 +172,8 @@ pub struct Apply {
     has_camera: bool,
     materials: Vec<MaterialPages>,
     photo: Option<Photo>,
+    /// Photographing again what a correction named: the application it completes.
+    supplement_to: Option<(Uuid, String)>,
     busy: bool,
     submit_problem: ApplySubmitProblem,
     submitted: Option<Submitted>,
@@ -192,6 +200,7 @@ pub struct ApplyPage {
     rows: Vec<Row>,
     review: Vec<ApplyReviewRow>,
     with_materials: bool,
+    supplement_to: String,
     materials: Vec<MaterialPages>,
     pages_full: bool,
     photo: Option<Photo>,
@@ -218,6 +227,7 @@ impl Apply {
         self.review.clear();
         self.materials.clear();
         self.photo = None;
+        self.supplement_to = None;
         self.busy = false;
         self.submit_problem = ApplySubmitProblem::None;
         self.submitted = None;
@@ -248,6 +258,36 @@ impl Apply {
         self.has_camera = has_camera;
     }
 
+    /// Photographing again the `materials` a correction named, for the application `original`
+    /// (receipt `receipt`) of `item`: the materials step, then the review and a receipt.
+    pub fn start_supplement(
+        &mut self,
+        original: Uuid,
+        receipt: &str,
+        item: CatalogItem,
+        materials: &[CorrectionMaterial],
+    ) {
+        self.start();
+        self.materials = materials
+            .iter()
+            .map(|material| {
+                let listed = item.materials.get(usize::from(material.index));
+                MaterialPages {
+                    index: material.index,
+                    name: material.name.clone(),
+                    original: listed.is_some_and(|m| m.original),
+                    count: listed.map_or(1, |m| m.count),
+                    note: listed.and_then(|m| m.note.clone()).unwrap_or_default(),
+                    pages: Vec::new(),
+                    later: false,
+                }
+            })
+            .collect();
+        self.item = Some(item);
+        self.supplement_to = Some((original, receipt.to_owned()));
+        self.step = ApplyStep::Materials;
+    }
+
     /// Whether this application has the materials step: a camera, and materials to take.
     fn with_materials(&self) -> bool {
         self.has_camera && !self.materials.is_empty()
@@ -271,10 +311,11 @@ impl Apply {
         self.submit_problem = ApplySubmitProblem::None;
         let need = item.identity;
         self.values = vec![String::new(); item.form.len()];
-        self.materials = item
-            .materials
-            .iter()
-            .map(|material| MaterialPages {
+        self.supplement_to = None;
+        self.materials = (0..)
+            .zip(&item.materials)
+            .map(|(index, material)| MaterialPages {
+                index,
                 name: material.name.clone(),
                 original: material.original,
                 count: material.count,
@@ -553,7 +594,9 @@ impl Apply {
     }
 
     pub fn materials_done(&mut self) {
-        if self.step == ApplyStep::Materials {
+        // A correction is the pages photographed again: without one there is nothing to send.
+        let nothing_taken = self.supplement_to.is_some() && self.pages_taken() == 0;
+        if self.step == ApplyStep::Materials && !nothing_taken {
             self.submit_problem = ApplySubmitProblem::None;
             self.step = ApplyStep::Review;
         }
@@ -659,13 +702,10 @@ impl Apply {
     /// The pages to submit, each named by its material as the item lists it.
     fn new_pages(&self) -> Vec<NewPage> {
         let mut pages = Vec::new();
-        for (index, material) in self.materials.iter().enumerate() {
-            let Ok(index) = u16::try_from(index) else {
-                break;
-            };
+        for material in &self.materials {
             for (number, kept) in (1..).zip(&material.pages) {
                 pages.push(NewPage {
-                    material: index,
+                    material: material.index,
                     material_name: material.name.clone(),
                     page: number,
                     jpeg: kept.0.jpeg.clone(),
@@ -681,6 +721,17 @@ impl Apply {
             return None;
         }
         let item = self.item.clone()?;
+        if let Some((original, _)) = &self.supplement_to {
+            // Only the pages: the application it completes holds the applicant and the form.
+            let mut new = NewSubmission::new(SubmissionKind::Application);
+            new.item_code = Some(item.code.clone());
+            new.catalog_version = Some(item.version);
+            new.supplement_to = Some(*original);
+            new.pages = self.new_pages();
+            self.busy = true;
+            self.submit_problem = ApplySubmitProblem::None;
+            return Some((new, item));
+        }
         let fields = item
             .form
             .iter()
@@ -771,6 +822,7 @@ impl Apply {
                 self.step = ApplyStep::Confirm;
             }
             ApplyStep::Form => self.step = ApplyStep::ChooseItem,
+            ApplyStep::Materials if self.supplement_to.is_some() => return Next::Home,
             ApplyStep::Materials => self.step = ApplyStep::Form,
             ApplyStep::Photo => {
                 // A page taken but not kept is dropped.
@@ -780,6 +832,7 @@ impl Apply {
             }
             ApplyStep::Review if self.with_materials() => self.step = ApplyStep::Materials,
             ApplyStep::Review => self.step = ApplyStep::Form,
+            ApplyStep::Receipt if self.supplement_to.is_some() => return Next::Home,
             ApplyStep::Receipt => {
                 // The application is in; what stays is the choice of another one.
                 self.submitted = None;
@@ -883,6 +936,11 @@ impl Flow for Apply {
             rows: self.rows.clone(),
             review: self.review.clone(),
             with_materials: self.with_materials(),
+            supplement_to: self
+                .supplement_to
+                .as_ref()
+                .map(|(_, receipt)| receipt.clone())
+                .unwrap_or_default(),
             materials: self.materials.clone(),
             pages_full: !self.room_for_a_page(),
             photo: self.photo.clone(),
@@ -939,6 +997,10 @@ impl Flow for Apply {
             |rows| adapter.set_review_rows(crate::app::bind::model(rows)),
         );
         changes.write(|v| &v.with_materials, |&m| adapter.set_with_materials(m));
+        changes.write(
+            |v| &v.supplement_to,
+            |r| adapter.set_supplement_to(r.into()),
+        );
         changes.write(
             |v| &v.materials,
             |materials| adapter.set_materials(material_rows(materials)),
@@ -1392,5 +1454,50 @@ mod tests {
         let view = apply.view();
         assert_eq!(view.submit_problem, ApplySubmitProblem::StorageFull);
         assert_eq!(view.materials[0].pages.len(), 1, "nothing lost");
+    }
+
+    #[test]
+    fn a_correction_photographs_only_the_named_materials_and_joins_the_application() {
+        let mut apply = choosing();
+        apply.set_camera(true);
+        let item = catalogue()
+            .into_iter()
+            .find(|i| i.code == FULL)
+            .expect("the sample item");
+        let original = Uuid::now_v7();
+        let named = [CorrectionMaterial {
+            index: 1,
+            name: "居民户口簿".into(),
+        }];
+        apply.start_supplement(original, "001-00001-8", item, &named);
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Materials);
+        assert_eq!(view.supplement_to, "001-00001-8");
+        assert_eq!(view.materials.len(), 1, "only what staff named");
+
+        apply.materials_done();
+        assert_eq!(apply.view().step, ApplyStep::Materials, "nothing taken yet");
+        apply.photograph(0);
+        take_and_keep(&mut apply, b"register again", false);
+        apply.materials_done();
+        assert_eq!(apply.view().step, ApplyStep::Review);
+
+        let (new, _) = apply.submit().expect("a supplement");
+        assert_eq!(new.supplement_to, Some(original));
+        assert!(new.applicant.is_none() && new.fields.is_empty());
+        let pages: Vec<(u16, &str)> = new
+            .pages
+            .iter()
+            .map(|p| (p.material, p.material_name.as_str()))
+            .collect();
+        assert_eq!(pages, [(1, "居民户口簿")], "filed under the guide's index");
+
+        apply.saved(Err(ApplySubmitProblem::NotSaved));
+        apply.back();
+        assert_eq!(
+            apply.back(),
+            Next::Home,
+            "back from the list leaves the correction"
+        );
     }
 }

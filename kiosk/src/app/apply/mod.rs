@@ -127,6 +127,22 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
     page.reset_on_session_end(ctx);
 }
 
+/// The camera step for what a correction named (from the progress page's receipt): the new
+/// pages go in as a supplement that joins the same application.
+pub fn photograph_correction(ctx: &Rc<Ctx>, correction: super::progress::Correction) {
+    ctx.show_page(Page::Apply);
+    ctx.note_session_data();
+    let page = Bound::<Apply>::of(ctx);
+    page.update(ctx, |apply| {
+        apply.start_supplement(
+            correction.original,
+            &correction.receipt,
+            correction.item,
+            &correction.materials,
+        );
+    });
+}
+
 /// Does what the flow asks of the devices and the app.
 fn follow(ctx: &Rc<Ctx>, page: &Bound<Apply>, next: Next) {
     match next {

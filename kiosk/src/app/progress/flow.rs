@@ -1,7 +1,7 @@
 //! Where the villager is on the progress page, apart from Slint.
 
 use slint::ComponentHandle;
-use sync_protocol::feed::CatalogItem;
+use sync_protocol::feed::{CatalogItem, CorrectionMaterial, SubmissionStatus};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::SubmissionKind;
 use ui::{
@@ -58,6 +58,7 @@ pub struct Screen {
 pub struct Progress {
     screen: Screen,
     shown: Option<Shown>,
+    has_camera: bool,
 }
 
 #[derive(Debug, PartialEq)]
@@ -77,6 +78,8 @@ struct DetailView {
     office_phone: String,
     history: Vec<ProgressHistoryRow>,
     can_rate: bool,
+    correction_materials: Vec<String>,
+    can_photograph_correction: bool,
 }
 
 impl Progress {
@@ -237,6 +240,17 @@ impl Progress {
         }
     }
 
+    /// Whether this booth has a document camera (materials a correction names can be
+    /// photographed again here).
+    pub fn set_camera(&mut self, has_camera: bool) {
+        self.has_camera = has_camera;
+    }
+
+    /// The correction the shown receipt asks for, to photograph its materials again.
+    pub fn correction(&self) -> Option<Correction> {
+        correction_of(&self.shown.as_ref()?.detail)
+    }
+
     /// The shown receipt and its item, to print again.
     pub fn reprint(&mut self) -> Option<(LocalReceipt, Option<CatalogItem>)> {
         let shown = self.shown.as_ref()?;
@@ -250,8 +264,37 @@ impl Progress {
     }
 }
 
+/// What a correction asks of the villager, as the apply flow photographs it.
+#[derive(Debug, Clone)]
+pub struct Correction {
+    /// The application it completes, and its receipt's number.
+    pub original: uuid::Uuid,
+    pub receipt: String,
+    pub item: CatalogItem,
+    pub materials: Vec<CorrectionMaterial>,
+}
+
+/// The correction of `detail`: an application of this booth waiting for materials staff
+/// named, whose item the booth knows.
+fn correction_of(detail: &Detail) -> Option<Correction> {
+    let receipt = &detail.receipt;
+    let waiting = receipt.status == Some(SubmissionStatus::NeedsCorrection)
+        && receipt.kind == SubmissionKind::Application
+        && receipt.supplement_to.is_none()
+        && !receipt.correction_materials.is_empty();
+    if !waiting {
+        return None;
+    }
+    Some(Correction {
+        original: receipt.submission_id,
+        receipt: receipt.number.clone(),
+        item: detail.item.clone()?,
+        materials: receipt.correction_materials.clone(),
+    })
+}
+
 impl DetailView {
-    fn of(shown: Option<&Shown>) -> Self {
+    fn of(shown: Option<&Shown>, has_camera: bool) -> Self {
         let Some(Shown { detail, .. }) = shown else {
             return Self {
                 number: String::new(),
@@ -263,6 +306,8 @@ impl DetailView {
                 office_phone: String::new(),
                 history: Vec::new(),
                 can_rate: true,
+                correction_materials: Vec::new(),
+                can_photograph_correction: false,
             };
         };
         let Detail {
@@ -283,6 +328,12 @@ impl DetailView {
                 .unwrap_or_default(),
             history: view::history_rows(receipt, history),
             can_rate: receipt.kind != SubmissionKind::Evaluation,
+            correction_materials: receipt
+                .correction_materials
+                .iter()
+                .map(|m| m.name.clone())
+                .collect(),
+            can_photograph_correction: has_camera && correction_of(detail).is_some(),
         }
     }
 }
@@ -293,7 +344,7 @@ impl Flow for Progress {
     fn view(&self) -> ProgressPage {
         ProgressPage {
             screen: self.screen.clone(),
-            detail: DetailView::of(self.shown.as_ref()),
+            detail: DetailView::of(self.shown.as_ref(), self.has_camera),
         }
     }
 
@@ -323,6 +374,13 @@ impl Flow for Progress {
                 adapter.set_status_note(d.status_note.as_str().into());
                 adapter.set_office_phone(d.office_phone.as_str().into());
                 adapter.set_can_rate(d.can_rate);
+                let names: Vec<slint::SharedString> = d
+                    .correction_materials
+                    .iter()
+                    .map(|name| name.as_str().into())
+                    .collect();
+                adapter.set_correction_materials(model(&names));
+                adapter.set_can_photograph_correction(d.can_photograph_correction);
             },
         );
         changes.write(|v| &v.detail.history, |h| adapter.set_history(model(h)));

@@ -20,6 +20,7 @@ use super::context::Ctx;
 use super::devices::CardEvent;
 use super::printed::print_state;
 use super::services::Services;
+pub use flow::Correction;
 use flow::{Detail, Found, Progress};
 use kiosk_core::receipt_paper::{self, PrintedReceipt};
 use kiosk_core::store::{self, StoreError};
@@ -43,6 +44,11 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
         open_detail(ctx, page, number, true);
     }));
     adapter.on_reprint(page.callback(reprint));
+    adapter.on_photograph_correction(page.callback(|ctx, page| {
+        if let Some(correction) = page.read(flow::Progress::correction) {
+            super::apply::photograph_correction(ctx, correction);
+        }
+    }));
     adapter.on_rate(page.callback(|ctx, page| {
         if let Some(number) = page.read(Progress::shown_number) {
             super::rating::rate_receipt(ctx, &number);
@@ -56,7 +62,11 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
 
     // Each visit starts at the three ways in; this page's scans are its own.
     page.on_page_open(ctx, Page::Progress, |ctx, page| {
-        change(ctx, page, Progress::start);
+        let has_camera = ctx.services.devices().has_camera();
+        change(ctx, page, |progress| {
+            progress.start();
+            progress.set_camera(has_camera);
+        });
         let page = page.clone();
         ctx.capture_scans(move |ctx, code| scanned_on_page(ctx, &page, &code));
     });
