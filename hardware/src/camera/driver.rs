@@ -85,16 +85,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_first_still_waits_for_the_camera_to_settle_and_later_ones_do_not() {
+    /// Ten numbered frames from a camera that settles over its first three.
+    fn settling_in_three() -> Camera<ReplaySource> {
         let frames = (0..10).map(numbered).collect();
-        let mut camera = Camera::new(
+        Camera::new(
             ReplaySource::new(frames),
             CameraConfig {
                 frame_timeout: Duration::from_millis(10),
                 settle_frames: 3,
             },
-        );
+        )
+    }
+
+    #[test]
+    fn the_first_still_waits_for_the_camera_to_settle_and_later_ones_do_not() {
+        let mut camera = settling_in_three();
         assert_eq!(camera.capture().expect("still").width, numbered(3).width);
         assert_eq!(camera.capture().expect("still").width, numbered(4).width);
         assert_eq!(camera.preview().expect("frame").width, numbered(5).width);
@@ -102,14 +107,7 @@ mod tests {
 
     #[test]
     fn previews_shown_first_settle_the_camera() {
-        let frames = (0..10).map(numbered).collect();
-        let mut camera = Camera::new(
-            ReplaySource::new(frames),
-            CameraConfig {
-                frame_timeout: Duration::from_millis(10),
-                settle_frames: 3,
-            },
-        );
+        let mut camera = settling_in_three();
         for n in 0..3 {
             assert_eq!(camera.preview().expect("frame").width, numbered(n).width);
         }

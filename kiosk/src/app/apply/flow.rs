@@ -1226,12 +1226,7 @@ mod tests {
 
     #[test]
     fn submitting_is_once_at_a_time_and_the_receipt_can_print_again() {
-        let mut apply = choosing();
-        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
-        apply.show_form();
-        apply.field_edited(0, "入学");
-        apply.field_edited(2, "13812345678");
-        apply.form_done();
+        let mut apply = filled(false);
         let (new, item) = apply.submit().expect("a complete application");
         assert_eq!(item.code, FULL);
         assert!(new.holder_id_number.is_some(), "findable by card");
@@ -1260,16 +1255,21 @@ mod tests {
         assert_eq!(apply.back(), Next::Home);
     }
 
-    /// The sample item's form filled in, on a booth with a camera: the materials step next.
-    fn at_materials() -> Apply {
+    /// The sample item's form filled in and done, on a booth with or without a camera.
+    fn filled(has_camera: bool) -> Apply {
         let mut apply = choosing();
-        apply.set_camera(true);
+        apply.set_camera(has_camera);
         apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
         apply.show_form();
         apply.field_edited(0, "入学");
         apply.field_edited(2, "13812345678");
         apply.form_done();
         apply
+    }
+
+    /// With a camera the materials step follows the form.
+    fn at_materials() -> Apply {
+        filled(true)
     }
 
     fn page(bytes: &[u8]) -> Kept {
@@ -1291,12 +1291,7 @@ mod tests {
 
     #[test]
     fn without_a_camera_the_form_leads_to_the_review() {
-        let mut apply = choosing();
-        apply.choose_item(FULL, Some(Applicant::from_card(&samples::resident())));
-        apply.show_form();
-        apply.field_edited(0, "入学");
-        apply.field_edited(2, "13812345678");
-        apply.form_done();
+        let mut apply = filled(false);
         let view = apply.view();
         assert_eq!(view.step, ApplyStep::Review);
         assert!(!view.with_materials);
