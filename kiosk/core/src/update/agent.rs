@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use super::fetcher::RETRY_EVERY;
 use super::quiet::Activity;
 use super::report::{FailureStage, LastFailure, UpdateReport, UpdateState};
+use super::request::InstallRequest;
 use super::state_file::UpdaterState;
 use super::{PINNED_KEYS, UpdateDirs, wire};
 use crate::sync::{DownloadProgress, Downloaded};
@@ -248,6 +249,15 @@ impl UpdateAgent {
                 report.last_failure.clone_from(&fetching.failure);
             }
         }
+        // Staged: the request in the inbox names the release the booth works towards, so the
+        // county counts the booth as under way until the updater takes it (without this the
+        // heartbeats between staging and the updater's turn said "no target").
+        if report.state == UpdateState::Staged && report.target.is_none() {
+            report.target = std::fs::read(self.dirs.install_request())
+                .ok()
+                .and_then(|bytes| InstallRequest::from_json(&bytes).ok())
+                .map(|request| request.version);
+        }
         // Kept until a later install succeeds, like the updater's own.
         if report.last_failure.is_none() && report.state != UpdateState::Installed {
             report.last_failure.clone_from(&fetching.failure);
@@ -294,8 +304,17 @@ mod tests {
     fn once_the_request_is_taken_the_updaters_state_is_reported() {
         let (_data, agent) = agent();
         agent.set_state(&target(), UpdateState::Staged);
-        std::fs::write(agent.dirs().install_request(), b"{}").unwrap();
-        assert_eq!(agent.report().state, UpdateState::Staged);
+        InstallRequest::new("99.0.0", &"ab".repeat(32), "ab.bundle")
+            .unwrap()
+            .write(agent.dirs())
+            .unwrap();
+        let staged = agent.report();
+        assert_eq!(staged.state, UpdateState::Staged);
+        assert_eq!(
+            staged.target.as_deref(),
+            Some("99.0.0"),
+            "the county counts a staged booth as under way"
+        );
         // The updater took the request and refused the bundle.
         std::fs::remove_file(agent.dirs().install_request()).unwrap();
         std::fs::write(
