@@ -137,8 +137,11 @@ impl Devices {
         }
     }
 
+    /// A camera is configured and plugged in (checked as a flow starts).
     pub fn has_camera(&self) -> bool {
-        self.camera.is_some()
+        self.camera
+            .as_ref()
+            .is_some_and(CameraWorker::is_plugged_in)
     }
 
     /// The camera's live picture, until a still is taken or it is stopped.

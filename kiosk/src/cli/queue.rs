@@ -58,10 +58,14 @@ impl Status {
         // Items due at once carry a time in the past: show them as due now.
         let next = store.next_attempt_at()?.map(|at| at.max(now));
         let warning = clock_warning(store.clock_offset_ms()?);
+        let files = store.file_counts()?;
         if self.json {
-            println!("{}", status_json(&stats, next, now, warning.as_deref()));
+            println!(
+                "{}",
+                status_json(&stats, files, next, now, warning.as_deref())
+            );
         } else {
-            print!("{}", describe_status(&stats, next, now));
+            print!("{}", describe_status(&stats, files, next, now));
             if let Some(warning) = warning {
                 println!("{warning}");
             }
@@ -70,8 +74,13 @@ impl Status {
     }
 }
 
+/// The photographed pages the queue's submissions list: (waiting to upload, held by the
+/// county, refused by it).
+type FileCounts = (u64, u64, u64);
+
 fn status_json(
     stats: &QueueStats,
+    (files_pending, files_held, files_refused): FileCounts,
     next: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     clock_warning: Option<&str>,
@@ -82,6 +91,9 @@ fn status_json(
         "quarantined": stats.quarantined,
         "acknowledged": stats.acknowledged,
         "discarded": stats.discarded,
+        "files_pending": files_pending,
+        "files_held": files_held,
+        "files_refused": files_refused,
         "oldest_pending_age_s": stats.oldest_pending_age_s,
         "next_attempt_at": next,
         "next_attempt_in_s": next.map(|at| (at - now).num_seconds().max(0)),
@@ -91,7 +103,12 @@ fn status_json(
     .to_string()
 }
 
-fn describe_status(stats: &QueueStats, next: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+fn describe_status(
+    stats: &QueueStats,
+    (files_pending, files_held, files_refused): FileCounts,
+    next: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> String {
     let oldest = stats.oldest_pending_age_s.map_or_else(
         || "none".to_owned(),
         |s| format!("{} ago", human_duration(s)),
@@ -109,6 +126,9 @@ fn describe_status(stats: &QueueStats, next: Option<DateTime<Utc>>, now: DateTim
         "pending: {}\nsent: {}\nquarantined: {}\nacknowledged: {}\ndiscarded: {}\noldest pending: {oldest}\nnext attempt: {next}\n",
         stats.pending, stats.sent, stats.quarantined, stats.acknowledged, stats.discarded
     );
+    text.push_str(&format!(
+        "pages: {files_pending} to upload, {files_held} held by the county, {files_refused} refused\n"
+    ));
     // What holds the queue up, e.g. a county server showing another certificate.
     if let Some(error) = &stats.last_error {
         text.push_str(&format!("last error: {error}\n"));
@@ -280,12 +300,18 @@ mod tests {
             ..QueueStats::default()
         };
         let fine: serde_json::Value =
-            serde_json::from_str(&status_json(&stats, Some(now), now, None)).unwrap();
+            serde_json::from_str(&status_json(&stats, (0, 0, 0), Some(now), now, None)).unwrap();
         assert_eq!(fine["clock_warning"], serde_json::Value::Null);
         assert_eq!(fine["next_attempt_in_s"], 0);
         let warning = clock_warning(2 * 86_400_000);
-        let off: serde_json::Value =
-            serde_json::from_str(&status_json(&stats, None, now, warning.as_deref())).unwrap();
+        let off: serde_json::Value = serde_json::from_str(&status_json(
+            &stats,
+            (0, 0, 0),
+            None,
+            now,
+            warning.as_deref(),
+        ))
+        .unwrap();
         assert!(
             off["clock_warning"]
                 .as_str()
@@ -301,7 +327,11 @@ mod tests {
             last_error: Some("the county server at https://h showed certificate sha256:ab".into()),
             ..QueueStats::default()
         };
-        let text = describe_status(&stats, None, Utc::now());
+        let text = describe_status(&stats, (1, 2, 0), None, Utc::now());
+        assert!(
+            text.contains("pages: 1 to upload, 2 held by the county, 0 refused\n"),
+            "{text}"
+        );
         assert!(
             text.ends_with(
                 "last error: the county server at https://h showed certificate sha256:ab\n"
@@ -309,13 +339,13 @@ mod tests {
             "{text}"
         );
         let json: serde_json::Value =
-            serde_json::from_str(&status_json(&stats, None, Utc::now(), None)).unwrap();
+            serde_json::from_str(&status_json(&stats, (0, 0, 0), None, Utc::now(), None)).unwrap();
         assert_eq!(json["last_error"], stats.last_error.unwrap().as_str());
     }
 
     #[test]
     fn an_empty_queue_says_nothing_waits() {
-        let text = describe_status(&QueueStats::default(), None, Utc::now());
+        let text = describe_status(&QueueStats::default(), (0, 0, 0), None, Utc::now());
         assert!(text.contains("pending: 0"), "{text}");
         assert!(text.contains("next attempt: none"), "{text}");
     }

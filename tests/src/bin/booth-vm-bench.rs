@@ -53,7 +53,7 @@ fn main() {
             rig.scanner.scan(&qr).expect("scan");
             vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
             rig::technician_sets_the_pin_and_enrolls(&mut vm);
-            rig::villager_applies(&rig, &mut vm, 0);
+            rig::villager_applies(&rig, &mut vm, 0, rig::Materials::NoCamera);
             let status = vm.sh("grep -E 'VmRSS|RssAnon|RssFile|RssShmem' /proc/$(systemctl show -p MainPID --value booth-kiosk)/status");
             println!("run 1: the app's memory after enrollment and one application:\n{status}");
         }

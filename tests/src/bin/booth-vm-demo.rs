@@ -71,7 +71,7 @@ fn main() {
     println!("enrolled; technician PIN {}", rig::TECHNICIAN_PIN);
 
     step("villager: 我要办理 → 户籍证明开具 → ID card on the reader → form → 确认提交");
-    let receipt = rig::villager_applies(&rig, &mut vm, 0);
+    let receipt = rig::villager_applies(&rig, &mut vm, 0, rig::Materials::NoCamera);
     println!("{}", receipt.join("\n"));
     if let Some(file) = rig.printer.written_files().last() {
         println!("the receipt as printed: {}", file.display());

@@ -45,8 +45,25 @@ pub mod at {
     pub const APPLY_PHONE_FIELD: (u32, u32) = (400, 985);
     /// Apply, step 3: 下一步 (keyboard open).
     pub const APPLY_NEXT_KEYBOARD_OPEN: (u32, u32) = (400, 655);
-    /// Apply, step 4: 确认提交.
+    /// Apply, review: 确认提交.
     pub const APPLY_SUBMIT: (u32, u32) = (400, 1080);
+    /// Apply, materials (a booth with a camera): the first material's 拍照 (its row keeps its
+    /// place whatever the rows below hold).
+    pub const MATERIALS_FIRST_PHOTOGRAPH: (u32, u32) = (222, 628);
+    /// Apply, materials: the second material's 拍照 while the first has no page (a page's
+    /// thumbnail grows the first row and scrolls the second out of the panel).
+    pub const MATERIALS_SECOND_PHOTOGRAPH: (u32, u32) = (222, 919);
+    /// Apply, materials: the first material's 以后交到窗口.
+    pub const MATERIALS_FIRST_LATER: (u32, u32) = (578, 628);
+    /// Apply, materials: the second material's 以后交到窗口 (the first row keeps its height
+    /// when it is to be brought later).
+    pub const MATERIALS_SECOND_LATER: (u32, u32) = (578, 919);
+    /// Apply, materials: 下一步.
+    pub const MATERIALS_NEXT: (u32, u32) = (400, 1080);
+    /// Apply, the camera's live picture: 拍照.
+    pub const PHOTO_TAKE: (u32, u32) = (400, 1085);
+    /// Apply, the page to check: 这页可以，这份拍完了.
+    pub const PHOTO_KEEP_DONE: (u32, u32) = (400, 972);
     /// Apply, step 5 (receipt): 首页.
     pub const RECEIPT_HOME: (u32, u32) = (653, 1200);
 
@@ -361,7 +378,25 @@ pub fn technician_sets_the_pin_and_enrolls(vm: &mut BoothVm) {
 
 /// A villager applies for a household certificate with the card on the reader, by touch, up
 /// to the receipt. Returns the receipt as printed.
-pub fn villager_applies(rig: &Rig, vm: &mut BoothVm, receipts_before: usize) -> Vec<String> {
+/// What the villager does with the item's materials (户籍证明开具 lists two: 居民身份证 and
+/// 居民户口簿).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Materials {
+    /// The booth has no camera: the form goes straight to the review.
+    NoCamera,
+    /// Each material photographed under the camera, one page each.
+    Photographed,
+    /// The booth has a camera, but both are to be handed in at the office later.
+    BroughtLater,
+}
+
+/// A villager applies for 户籍证明开具 with the ID card; returns the printed receipt's lines.
+pub fn villager_applies(
+    rig: &Rig,
+    vm: &mut BoothVm,
+    receipts_before: usize,
+    materials: Materials,
+) -> Vec<String> {
     tap(vm, at::HOME_APPLY, "apply-list");
     tap(vm, at::APPLY_HOUSEHOLD_CERTIFICATE, "apply-card");
     rig.place_card();
@@ -376,7 +411,22 @@ pub fn villager_applies(rig: &Rig, vm: &mut BoothVm, receipts_before: usize) -> 
     tap(vm, at::APPLY_PURPOSE_WORK, "apply-purpose");
     tap(vm, at::APPLY_PHONE_FIELD, "apply-phone");
     type_digits(vm, "13800138000");
-    tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-review");
+    match materials {
+        Materials::NoCamera => tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-review"),
+        Materials::Photographed => {
+            tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-materials");
+            // The register first: the ID card's row stays on the panel after it.
+            photograph_one_page(vm, at::MATERIALS_SECOND_PHOTOGRAPH, "register");
+            photograph_one_page(vm, at::MATERIALS_FIRST_PHOTOGRAPH, "id-card");
+            tap(vm, at::MATERIALS_NEXT, "apply-review");
+        }
+        Materials::BroughtLater => {
+            tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-materials");
+            tap(vm, at::MATERIALS_FIRST_LATER, "apply-materials-first-later");
+            tap(vm, at::MATERIALS_SECOND_LATER, "apply-materials-both-later");
+            tap(vm, at::MATERIALS_NEXT, "apply-review");
+        }
+    }
     tap(vm, at::APPLY_SUBMIT, "apply-submitted");
     let receipts = rig
         .printer
@@ -388,6 +438,54 @@ pub fn villager_applies(rig: &Rig, vm: &mut BoothVm, receipts_before: usize) -> 
     );
     vm.screen("apply-receipt");
     receipts[receipts_before].text_lines()
+}
+
+/// How many times the booth app logged `text` since boot.
+fn log_count(vm: &mut BoothVm, text: &str) -> usize {
+    vm.sh(&format!(
+        "journalctl -b -u booth-kiosk -o cat --no-pager | grep -cF '{text}' || true"
+    ))
+    .trim()
+    .parse()
+    .unwrap_or(0)
+}
+
+/// On the materials step: 拍照 at `photograph`, the live picture, 拍照, then the page checked
+/// and kept with 这页可以，这份拍完了. Screens named after `material`.
+fn photograph_one_page(vm: &mut BoothVm, photograph: (u32, u32), material: &str) {
+    let (opened, taken) = (
+        log_count(vm, "document camera opened"),
+        log_count(vm, "document camera took a page"),
+    );
+    tap(vm, photograph, &format!("apply-camera-{material}"));
+    vm.wait_for_sh(
+        "journalctl -b -u booth-kiosk -o cat --no-pager | grep -cF 'document camera opened' || true",
+        Duration::from_secs(60),
+        "the booth opens the camera for the live picture",
+        |out| out.trim().parse::<usize>().unwrap_or(0) > opened,
+    );
+    // A few live frames on screen before the villager presses 拍照.
+    std::thread::sleep(Duration::from_secs(3));
+    vm.screen(&format!("apply-photo-{material}"));
+    tap(
+        vm,
+        at::PHOTO_TAKE,
+        &format!("apply-photo-taking-{material}"),
+    );
+    // The still is made into a page on the booth's CPU (slow under emulation).
+    vm.wait_for_sh(
+        "journalctl -b -u booth-kiosk -o cat --no-pager | grep -cF 'document camera took a page' || true",
+        Duration::from_secs(180),
+        "the booth makes the still into a page",
+        |out| out.trim().parse::<usize>().unwrap_or(0) > taken,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    vm.screen(&format!("apply-photo-check-{material}"));
+    tap(
+        vm,
+        at::PHOTO_KEEP_DONE,
+        &format!("apply-materials-after-{material}"),
+    );
 }
 
 /// The receipt number on printed lines (`回执编号：001-00001-8`).

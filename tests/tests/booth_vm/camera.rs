@@ -4,11 +4,15 @@
 
 use std::time::Duration;
 
+use booth_tests::booth::{eventually, server_cli};
 use booth_tests::vm::BoothVm;
+use booth_tests::vm::rig::Rig;
+use serde_json::Value;
 
 /// A technician plugs in a camera (here: loads `vivid` with one capture node), lists it, and
 /// captures a page as the booth's user; the page is a JPEG of the size the command reports.
-pub fn a_technician_lists_the_camera_and_captures_a_page(vm: &mut BoothVm) {
+/// Returns the camera's node.
+pub fn a_technician_lists_the_camera_and_captures_a_page(vm: &mut BoothVm) -> String {
     vm.sh("modprobe vivid n_devs=1 node_types=0x1 && udevadm settle");
     let listed = vm.sh("runuser -u booth -- kiosk hw camera list");
     eprintln!("kiosk hw camera list:\n{listed}");
@@ -60,6 +64,20 @@ pub fn a_technician_lists_the_camera_and_captures_a_page(vm: &mut BoothVm) {
         "the page is {bytes} bytes"
     );
     assert!(width >= 320 && height >= 320, "{width}×{height}");
+    node.to_owned()
+}
+
+/// `vivid` is no USB camera, so the image's udev rule does not name it /dev/booth/camera: the
+/// technician names its node in booth.toml, as for a camera built into the booth's PC, and
+/// restarts the app to read it.
+pub fn technician_points_the_booth_at(vm: &mut BoothVm, node: &str) {
+    let section = vm.sh(&format!(
+        r#"sed -i 's|^device = "/dev/booth/camera"$|device = "{node}"|' /etc/booth/booth.toml && grep -A1 '^\[devices.camera\]' /etc/booth/booth.toml"#
+    ));
+    assert!(section.contains(node), "booth.toml's camera:\n{section}");
+    let pid = vm.kiosk_pid();
+    vm.sh("systemctl restart booth-kiosk");
+    vm.wait_until_kiosk_back(pid, Duration::from_secs(180));
 }
 
 /// The `W×H` printed after `prefix` → (W, H): the first two numbers after it (the console
@@ -79,4 +97,44 @@ fn size_after(output: &str, prefix: &str) -> (u32, u32) {
         [width, height] => (width, height),
         _ => panic!("no size after `{prefix}` in:\n{output}"),
     }
+}
+
+/// The application `receipt` reached the county listing one page of each material, and the
+/// booth's queue says the county holds both pages (none waits, none refused).
+pub fn both_pages_reach_the_county(rig: &Rig, vm: &mut BoothVm, receipt: &str) {
+    let shown = server_cli(
+        rig.county.path(),
+        &["submissions", "show", receipt, "--json"],
+    );
+    let shown: Value =
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout));
+    let listed: Vec<(u64, &str, u64)> = shown["submission"]["attachments"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pages listed: {shown}"))
+        .iter()
+        .map(|page| {
+            (
+                page["material"].as_u64().expect("material"),
+                page["material_name"].as_str().expect("material_name"),
+                page["page"].as_u64().expect("page"),
+            )
+        })
+        .collect();
+    assert_eq!(listed, [(0, "居民身份证", 1), (1, "居民户口簿", 1)]);
+    let mut last = String::new();
+    eventually(
+        Duration::from_secs(180),
+        "the county holds both pages",
+        || {
+            last = vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
+            let status: Value = serde_json::from_str(last.trim()).unwrap_or(Value::Null);
+            status["files_held"] == 2
+                && status["files_pending"] == 0
+                && status["files_refused"] == 0
+        },
+    );
+    eprintln!(
+        "the booth's queue once the pages were held: {}",
+        last.trim()
+    );
 }

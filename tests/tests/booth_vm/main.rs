@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use booth_tests::booth::server_receipts;
 use booth_tests::fault_proxy::FaultMix;
-use booth_tests::vm::rig::{self, HID_SCANNER_ID, Rig, at, tap};
+use booth_tests::vm::rig::{self, HID_SCANNER_ID, Materials, Rig, at, tap};
 use booth_tests::vm::{BoothImage, BoothVm, Disk, PcBoot};
 
 mod camera;
@@ -59,16 +59,25 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             "booth 660",
             "/dev/booth/id-reader's group and mode"
         );
-        camera::a_technician_lists_the_camera_and_captures_a_page(vm);
+        let camera_node = camera::a_technician_lists_the_camera_and_captures_a_page(vm);
 
         // The technician holds the county's enrollment QR code under the scanner.
         let (_, qr) = rig.enrollment();
         rig.scanner.scan(&qr).expect("scan the enrollment QR code");
         vm.wait_for_log("enrollment QR code scanned", Duration::from_secs(60));
         rig::technician_sets_the_pin_and_enrolls(vm);
+        rig::wait_for_catalogue(vm);
+        camera::technician_points_the_booth_at(vm, &camera_node);
 
-        // A villager applies with the card; the host's printer prints the receipt.
-        let receipt = rig::villager_applies(&rig, vm, 0);
+        // A villager applies with the card and photographs the item's two materials under the
+        // camera; the host's printer prints the receipt. The link to the county is bad: a
+        // fifth of its chunks cut the connection mid-answer, a tenth are lost.
+        rig.proxy.set_mix(FaultMix {
+            reset_mid_response: 0.2,
+            drop: 0.1,
+            ..FaultMix::NONE
+        });
+        let receipt = rig::villager_applies(&rig, vm, 0, Materials::Photographed);
         let number = rig::receipt_number(&receipt);
         let text = receipt.join("\n");
         assert!(text.contains("户籍证明开具"), "{text}");
@@ -81,6 +90,20 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             "the submission reaches the county",
             || server_receipts(rig.county.path()).get(&number) == Some(&1),
         );
+        camera::both_pages_reach_the_county(&rig, vm, &number);
+        rig.proxy.set_mix(FaultMix::NONE);
+        let cut = rig
+            .proxy
+            .stats()
+            .reset
+            .load(std::sync::atomic::Ordering::Relaxed)
+            + rig
+                .proxy
+                .stats()
+                .dropped
+                .load(std::sync::atomic::Ordering::Relaxed);
+        eprintln!("the bad link cut or lost {cut} chunks on the way");
+        assert!(cut > 0, "the link was bad while the pages went");
 
         let rss = vm.sh("grep VmRSS /proc/$(systemctl show -p MainPID --value booth-kiosk)/status");
         eprintln!(
@@ -111,7 +134,7 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             |out| out.contains("present"),
         );
         tap(vm, at::RECEIPT_HOME, "home-again");
-        let second = rig::villager_applies(&rig, vm, 1);
+        let second = rig::villager_applies(&rig, vm, 1, Materials::BroughtLater);
         let second_number = rig::receipt_number(&second);
         assert_ne!(second_number, number);
         assert_eq!(
@@ -242,7 +265,7 @@ fn power_cuts_crashes_and_a_hung_screen_leave_the_booth_whole() {
             half_close: 1.0,
             ..FaultMix::NONE
         });
-        let receipt = rig::villager_applies(&rig, vm, 0);
+        let receipt = rig::villager_applies(&rig, vm, 0, Materials::NoCamera);
         number = rig::receipt_number(&receipt);
         booth_tests::booth::eventually(
             Duration::from_secs(120),

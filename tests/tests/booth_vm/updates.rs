@@ -255,7 +255,7 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
                 .expect("kiosk list --json");
         kiosk_number = kiosks[0]["kiosk_number"].to_string();
 
-        let receipt = rig::villager_applies(&rig, vm, 0);
+        let receipt = rig::villager_applies(&rig, vm, 0, rig::Materials::NoCamera);
         let number = rig::receipt_number(&receipt);
         eventually(
             Duration::from_secs(120),
@@ -484,7 +484,7 @@ fn releases_reach_the_booth_and_bad_ones_roll_back_by_themselves() {
             ..FaultMix::NONE
         });
         vm.wait_for_log("session ended", Duration::from_secs(120));
-        let receipt = rig::villager_applies(&rig, vm, 1);
+        let receipt = rig::villager_applies(&rig, vm, 1, rig::Materials::NoCamera);
         let offline = rig::receipt_number(&receipt);
         tap(vm, at::RECEIPT_HOME, "home-offline");
         let waiting = queue(vm);

@@ -100,6 +100,7 @@ pub enum CameraProblem {
 #[derive(Debug)]
 pub struct CameraWorker {
     commands: std::sync::mpsc::Sender<Command>,
+    path: PathBuf,
 }
 
 impl CameraWorker {
@@ -108,10 +109,18 @@ impl CameraWorker {
         report: impl Fn(CameraEvent) + Send + 'static,
     ) -> std::io::Result<Self> {
         let (commands, inbox) = std::sync::mpsc::channel();
+        let device = path.clone();
         std::thread::Builder::new()
             .name("document-camera".into())
-            .spawn(move || work(&path, &inbox, &report))?;
-        Ok(Self { commands })
+            .spawn(move || work(&device, &inbox, &report))?;
+        Ok(Self { commands, path })
+    }
+
+    /// Whether the configured camera's node (or recording) is there now. One `stat` of a
+    /// device node, cheap enough for the UI thread as a flow starts: a booth whose camera is
+    /// unplugged or broken offers no photographs rather than a camera step that cannot work.
+    pub fn is_plugged_in(&self) -> bool {
+        self.path.exists()
     }
 
     /// Live frames from now on, until [`Self::take`] or [`Self::stop`].
@@ -206,7 +215,10 @@ fn work(path: &Path, inbox: &std::sync::mpsc::Receiver<Command>, report: &dyn Fn
 fn opened<'a>(camera: &'a mut Option<OpenCamera>, path: &Path) -> Option<&'a mut OpenCamera> {
     if camera.is_none() {
         match open_camera(path) {
-            Ok(open) => *camera = Some(open),
+            Ok(open) => {
+                tracing::info!(device = %path.display(), "document camera opened");
+                *camera = Some(open);
+            }
             Err(err) => {
                 tracing::warn!(%err, "document camera unavailable");
                 return None;
@@ -245,6 +257,12 @@ fn take(camera: &mut OpenCamera) -> CameraEvent {
             return CameraEvent::Failed(CameraProblem::NotAPage);
         }
     };
+    // Sizes only: the page itself is personal data.
+    tracing::info!(
+        bytes = page.jpeg.bytes.len(),
+        page_found = page.outline.is_some(),
+        "document camera took a page"
+    );
     CameraEvent::Taken(Box::new(TakenPage {
         jpeg: page.jpeg.bytes,
         on_screen: scaled_to(&whole, CHECK_SIDE),
