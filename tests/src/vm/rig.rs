@@ -464,8 +464,9 @@ fn photograph_one_page(vm: &mut BoothVm, photograph: (u32, u32), material: &str)
         "the booth opens the camera for the live picture",
         |out| out.trim().parse::<usize>().unwrap_or(0) > opened,
     );
-    // A few live frames on screen before the villager presses 拍照.
-    std::thread::sleep(Duration::from_secs(3));
+    // Live frames on screen before the villager presses 拍照 (vivid's 3840×2160 frames take
+    // seconds each to scale under emulation).
+    std::thread::sleep(Duration::from_secs(10));
     vm.screen(&format!("apply-photo-{material}"));
     tap(
         vm,
