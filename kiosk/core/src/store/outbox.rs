@@ -75,6 +75,7 @@ pub(crate) fn submit(
         created_at,
         sealed: None,
         supplement_to: new.supplement_to,
+        phone_upload: None,
     };
     submission.validate().map_err(StoreError::Invalid)?;
     if !pages.is_empty() {
@@ -282,6 +283,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .transpose()
                 .map_err(|e| Fault::decode("sealed personal data", e))?,
             supplement_to: supplement_to.as_deref().map(sql::parse_uuid).transpose()?,
+            phone_upload: None,
         })
     })())
 }

@@ -101,6 +101,7 @@ pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
         supplement_to: None,
+        phone_upload: None,
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),
