@@ -220,9 +220,10 @@ fn expired(deadline: DateTime<Utc>) -> Response {
     )
 }
 
-fn used(status: StatusCode, at: DateTime<Utc>, pages: u16) -> Response {
+/// Used: gone for good, to a view and to another upload alike.
+fn used(at: DateTime<Utc>, pages: u16) -> Response {
     line(
-        status,
+        StatusCode::GONE,
         "refused",
         format!(
             "这个链接已经用过了：{} 已收到 {pages} 页材料。如需补充材料，请联系便民服务中心。",
@@ -303,7 +304,7 @@ async fn open(state: &AppState, token: &str) -> Result<Opened, Response> {
     }
     let deadline = record.submission.created_at.max(record.received_at) + EXPIRES_AFTER;
     if let Some((at, pages)) = slot.used {
-        return Err(used(StatusCode::GONE, at, pages));
+        return Err(used(at, pages));
     }
     if Utc::now() > deadline {
         return Err(expired(deadline));
@@ -628,7 +629,7 @@ pub async fn upload(State(state): State<AppState>, Path(token): Path<String>, re
                 format!("已收到 {pages} 页材料，工作人员会尽快查看。这个链接已经用过，不能再上传。"),
             )
         }
-        Ok(PhoneUploadOutcome::AlreadyUsed { at, pages }) => used(StatusCode::CONFLICT, at, pages),
+        Ok(PhoneUploadOutcome::AlreadyUsed { at, pages }) => used(at, pages),
         Ok(PhoneUploadOutcome::TooManyPages { held }) => {
             let refusal = Refusal::TooManyPages { held, chosen };
             respond(
