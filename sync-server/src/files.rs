@@ -467,13 +467,21 @@ mod tests {
         let big = phone_page_of(&encoded(image::ImageFormat::Jpeg, 4000, 3000)).unwrap();
         let page = image::load_from_memory(&big.jpeg).unwrap();
         assert_eq!((page.width(), page.height()), (PHONE_PAGE_SIDE, 1754));
-        assert!(big.jpeg.len() <= PHONE_PAGE_TARGET_BYTES, "{}", big.jpeg.len());
+        assert!(
+            big.jpeg.len() <= PHONE_PAGE_TARGET_BYTES,
+            "{}",
+            big.jpeg.len()
+        );
         let thumb = image::load_from_memory(&big.thumbnail).unwrap();
         assert_eq!(thumb.width(), THUMBNAIL_SIDE);
 
         let png = phone_page_of(&encoded(image::ImageFormat::Png, 300, 500)).unwrap();
         let page = image::load_from_memory(&png.jpeg).unwrap();
-        assert_eq!((page.width(), page.height()), (300, 500), "small stays as it is");
+        assert_eq!(
+            (page.width(), page.height()),
+            (300, 500),
+            "small stays as it is"
+        );
         assert!(png.jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "kept as a JPEG");
     }
 

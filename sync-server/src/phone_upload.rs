@@ -27,7 +27,9 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest as _, Multipart, Path, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRequest as _, Multipart, Path, Request, State,
+};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -110,7 +112,9 @@ pub fn is_upload(request: &Request) -> bool {
 pub fn routes() -> Router<AppState> {
     Router::new().route(
         PATH,
-        get(show).post(upload).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        get(show)
+            .post(upload)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
     )
 }
 
@@ -187,11 +191,27 @@ fn respond(status: StatusCode, page: &Page) -> Response {
     if let Ok(csp) = HeaderValue::from_str(&CSP) {
         set(headers, header::CONTENT_SECURITY_POLICY, csp);
     }
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    set(
+        headers,
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // The address holds the token: no other site learns it from a link or a reload.
-    set(headers, header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    set(headers, header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    set(headers, header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    set(
+        headers,
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    set(
+        headers,
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("DENY"),
+    );
+    set(
+        headers,
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
     set(
         headers,
         header::HeaderName::from_static("x-robots-tag"),
@@ -324,7 +344,10 @@ fn failed(error: &dyn std::fmt::Display) -> Response {
 /// The item's name and its materials at the application's catalogue version (the list the
 /// page's material numbers count in, as the booth's pages do), else as the catalogue has it
 /// now.
-async fn item_of(state: &AppState, record: &SubmissionRecord) -> Result<(String, Vec<Material>), Response> {
+async fn item_of(
+    state: &AppState,
+    record: &SubmissionRecord,
+) -> Result<(String, Vec<Material>), Response> {
     let submission = &record.submission;
     let Some(code) = submission.item_code.as_deref() else {
         return Ok((String::new(), Vec::new()));
@@ -364,7 +387,11 @@ fn inputs(materials: &[Material]) -> Vec<MaterialInput> {
             name: material.name.clone(),
             asked: format!(
                 "{} {} 份{}",
-                if material.original { "原件" } else { "复印件" },
+                if material.original {
+                    "原件"
+                } else {
+                    "复印件"
+                },
                 material.count,
                 material
                     .note
@@ -405,7 +432,11 @@ fn form_page(
 }
 
 /// `GET /m/{token}`: the form, or the one line that says why there is none.
-pub async fn show(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: Request,
+) -> Response {
     if let Some(refused) = over_limit(&state, &request) {
         return refused;
     }
@@ -417,7 +448,10 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>, requ
         Ok(found) => found,
         Err(page) => return page,
     };
-    respond(StatusCode::OK, &form_page(&token, &opened, item, &materials, None))
+    respond(
+        StatusCode::OK,
+        &form_page(&token, &opened, item, &materials, None),
+    )
 }
 
 /// Why an upload was refused: the form again, with this line; nothing was kept.
@@ -431,7 +465,9 @@ enum Refusal {
     NotAPhoto(String),
     #[error("「{0}」的尺寸太大（超过 {side} 像素），这次没有保存任何照片，请换一张照片再上传。", side = crate::files::MAX_PHOTO_SIDE)]
     PhotoTooManyPixels(String),
-    #[error("这份申请最多 {MAX_PAGES} 页材料（已有 {held} 页），这次选了 {chosen} 页，没有保存，请少选一些再上传。")]
+    #[error(
+        "这份申请最多 {MAX_PAGES} 页材料（已有 {held} 页），这次选了 {chosen} 页，没有保存，请少选一些再上传。"
+    )]
     TooManyPages { held: u32, chosen: usize },
     #[error("这次选的照片合计超过 {max} MB，没有保存，请少选一些再上传。", max = MAX_BODY_BYTES / (1024 * 1024))]
     BodyTooLarge,
@@ -473,7 +509,11 @@ fn shown_name(name: Option<&str>) -> String {
     if last.chars().count() > SHOWN_NAME_CHARS {
         shown.push('…');
     }
-    if shown.is_empty() { "照片".into() } else { shown }
+    if shown.is_empty() {
+        "照片".into()
+    } else {
+        shown
+    }
 }
 
 /// A photograph made into a page, for material `material`.
@@ -548,7 +588,11 @@ async fn read_photos(
 }
 
 /// `POST /m/{token}`: the photographs, all or nothing.
-pub async fn upload(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> Response {
+pub async fn upload(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: Request,
+) -> Response {
     if let Some(refused) = over_limit(&state, &request) {
         return refused;
     }
@@ -616,7 +660,10 @@ pub async fn upload(State(state): State<AppState>, Path(token): Path<String>, re
         .record_phone_upload(&token_hash(&token), pages, MAX_PAGES, Utc::now())
         .await;
     match outcome {
-        Ok(PhoneUploadOutcome::Recorded { submission_id, pages }) => {
+        Ok(PhoneUploadOutcome::Recorded {
+            submission_id,
+            pages,
+        }) => {
             tracing::info!(
                 submission = %submission_id,
                 receipt = %opened.record.submission.receipt_number,
@@ -626,7 +673,9 @@ pub async fn upload(State(state): State<AppState>, Path(token): Path<String>, re
             line(
                 StatusCode::OK,
                 "done",
-                format!("已收到 {pages} 页材料，工作人员会尽快查看。这个链接已经用过，不能再上传。"),
+                format!(
+                    "已收到 {pages} 页材料，工作人员会尽快查看。这个链接已经用过，不能再上传。"
+                ),
             )
         }
         Ok(PhoneUploadOutcome::AlreadyUsed { at, pages }) => used(at, pages),
@@ -648,10 +697,16 @@ mod tests {
 
     #[test]
     fn a_refusal_quotes_the_file_by_its_last_name_cut_short() {
-        assert_eq!(shown_name(Some("C:\\Users\\li\\IMG_0012.HEIC")), "IMG_0012.HEIC");
+        assert_eq!(
+            shown_name(Some("C:\\Users\\li\\IMG_0012.HEIC")),
+            "IMG_0012.HEIC"
+        );
         assert_eq!(shown_name(Some("")), "照片");
         let long = "长".repeat(60);
-        assert_eq!(shown_name(Some(&long)).chars().count(), SHOWN_NAME_CHARS + 1);
+        assert_eq!(
+            shown_name(Some(&long)).chars().count(),
+            SHOWN_NAME_CHARS + 1
+        );
         assert!(
             Refusal::NotAPhoto("a.pdf".into())
                 .to_string()

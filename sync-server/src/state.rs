@@ -103,9 +103,7 @@ impl AppState {
         })?;
         Ok(Self {
             shared: Arc::new(Shared {
-                phone_uploads: crate::phone_upload::PhoneGuards::new(
-                    settings.phone_upload_limits,
-                ),
+                phone_uploads: crate::phone_upload::PhoneGuards::new(settings.phone_upload_limits),
                 files,
                 downloads: DownloadGate::new(settings.releases.max_downloads),
                 shelf,

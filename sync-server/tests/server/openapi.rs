@@ -341,7 +341,9 @@ fn the_wire_types_fit_their_schemas() {
     supplement.contact_phone = None;
     supplement.supplement_to = Some(full.id);
     let mut phoned = submission(7, 45);
-    phoned.phone_upload = Some(sync_protocol::phone_upload::token_hash("AAAAAAAAAAAAAAAAAAAAAA"));
+    phoned.phone_upload = Some(sync_protocol::phone_upload::token_hash(
+        "AAAAAAAAAAAAAAAAAAAAAA",
+    ));
     let mut sealed = full.clone();
     sealed.id = uuid::Uuid::now_v7();
     sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());

@@ -146,9 +146,16 @@ async fn a_phone_uploads_the_materials_once_and_staff_see_them_under_their_mater
         assert!(page.body.contains(shown), "{shown}: {}", page.body);
     }
     let deadline = sync_server::domain::county_time::shown(Utc::now() + Duration::days(7));
-    assert!(page.body.contains(&deadline[..10]), "the deadline: {}", page.body);
+    assert!(
+        page.body.contains(&deadline[..10]),
+        "the deadline: {}",
+        page.body
+    );
     for personal in ["李秀英", "450902", "13800000000"] {
-        assert!(!page.body.contains(personal), "{personal} on the phone page");
+        assert!(
+            !page.body.contains(personal),
+            "{personal} on the phone page"
+        );
     }
     assert_eq!(page.headers["referrer-policy"], "no-referrer");
     assert_eq!(page.headers["cache-control"], "no-store");
@@ -234,10 +241,19 @@ async fn a_phone_uploads_the_materials_once_and_staff_see_them_under_their_mater
         .await
         .expect("files");
     assert_eq!(files.len(), 2);
-    assert!(files.iter().all(|f| f.phone_at.is_some() && f.complete_at.is_some()));
+    assert!(
+        files
+            .iter()
+            .all(|f| f.phone_at.is_some() && f.complete_at.is_some())
+    );
 
     // Once only.
-    let again = post(&server, &token, &[("m2", "IMG_0003.jpg", &photo(200, 200, 3))]).await;
+    let again = post(
+        &server,
+        &token,
+        &[("m2", "IMG_0003.jpg", &photo(200, 200, 3))],
+    )
+    .await;
     assert_eq!(again.status, StatusCode::GONE, "{}", again.body);
     assert!(
         again.body.contains("这个链接已经用过了") && again.body.contains("已收到 2 页材料"),
@@ -246,7 +262,11 @@ async fn a_phone_uploads_the_materials_once_and_staff_see_them_under_their_mater
     );
     let reopened = view(&server, &token).await;
     assert_eq!(reopened.status, StatusCode::GONE);
-    assert!(reopened.body.contains("这个链接已经用过了"), "{}", reopened.body);
+    assert!(
+        reopened.body.contains("这个链接已经用过了"),
+        "{}",
+        reopened.body
+    );
     assert_eq!(
         server
             .store()
@@ -270,10 +290,19 @@ async fn an_unknown_token_reads_like_an_application_not_yet_arrived_and_an_old_o
     let malformed = view(&server, "not-a-token").await;
     assert_eq!(not_yet.status, StatusCode::NOT_FOUND);
     assert!(not_yet.body.contains(WAITING), "{}", not_yet.body);
-    assert_eq!((unknown.status, &unknown.body), (not_yet.status, &not_yet.body));
-    assert_eq!((malformed.status, &malformed.body), (not_yet.status, &not_yet.body));
+    assert_eq!(
+        (unknown.status, &unknown.body),
+        (not_yet.status, &not_yet.body)
+    );
+    assert_eq!(
+        (malformed.status, &malformed.body),
+        (not_yet.status, &not_yet.body)
+    );
     let refused = post(&server, &token, &[("m1", "a.jpg", &photo(64, 64, 1))]).await;
-    assert_eq!((refused.status, &refused.body), (not_yet.status, &not_yet.body));
+    assert_eq!(
+        (refused.status, &refused.body),
+        (not_yet.status, &not_yet.body)
+    );
 
     send(&kiosk, vec![application]).await;
     assert_eq!(view(&server, &token).await.status, StatusCode::OK);
@@ -296,7 +325,11 @@ async fn an_unknown_token_reads_like_an_application_not_yet_arrived_and_an_old_o
         .expect("ingest");
     let expired = view(&server, &old_token).await;
     assert_eq!(expired.status, StatusCode::GONE);
-    assert!(expired.body.contains("这个上传链接已经过期"), "{}", expired.body);
+    assert!(
+        expired.body.contains("这个上传链接已经过期"),
+        "{}",
+        expired.body
+    );
     let refused = post(&server, &old_token, &[("m1", "a.jpg", &photo(64, 64, 1))]).await;
     assert_eq!(refused.status, StatusCode::GONE);
     assert!(
@@ -326,7 +359,8 @@ async fn a_photo_too_large_not_a_picture_or_too_many_pages_keeps_nothing() {
     .await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
-        refused.body.contains("「huge.jpg」超过 10 MB") && refused.body.contains("没有保存任何照片"),
+        refused.body.contains("「huge.jpg」超过 10 MB")
+            && refused.body.contains("没有保存任何照片"),
         "{}",
         refused.body
     );
@@ -384,7 +418,12 @@ async fn a_photo_too_large_not_a_picture_or_too_many_pages_keeps_nothing() {
         &[("m1", "a.jpg", &good), ("m1", "b.jpg", &photo(320, 240, 8))],
     )
     .await;
-    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", refused.body);
+    assert_eq!(
+        refused.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        refused.body
+    );
     assert!(
         refused.body.contains("最多 40 页材料（已有 39 页）"),
         "{}",
@@ -419,7 +458,11 @@ async fn a_malformed_hash_or_one_on_anything_but_an_application_is_refused_with_
     let results = send(&kiosk, vec![malformed, complaint]).await;
     for result in &results {
         assert_eq!(result.outcome, Outcome::Invalid, "{result:?}");
-        assert_eq!(result.code, Some(ErrorCode::InvalidPhoneUpload), "{result:?}");
+        assert_eq!(
+            result.code,
+            Some(ErrorCode::InvalidPhoneUpload),
+            "{result:?}"
+        );
     }
     assert!(
         results[0]
@@ -450,7 +493,10 @@ async fn views_from_one_address_are_limited() {
     })
     .await;
     for _ in 0..3 {
-        assert_eq!(view(&server, "not-a-token").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            view(&server, "not-a-token").await.status,
+            StatusCode::NOT_FOUND
+        );
     }
     let limited = view(&server, "not-a-token").await;
     assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);

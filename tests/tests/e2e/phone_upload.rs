@@ -21,9 +21,7 @@ use sync_protocol::paths;
 use sync_protocol::phone_upload::{new_token, token_hash};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::signing::{self, RequestParts};
-use sync_protocol::submission::{
-    BatchRequest, BatchResponse, Outcome, Submission, SubmissionKind,
-};
+use sync_protocol::submission::{BatchRequest, BatchResponse, Outcome, Submission, SubmissionKind};
 
 fn screenshot_dir() -> Option<PathBuf> {
     std::env::var_os("UPDATE_SCREENSHOTS")
@@ -161,7 +159,9 @@ async fn a_villager_uploads_a_material_from_a_phone() {
             image::Rgb([245, 243, 236])
         }
     });
-    picture_of_a_page.save(&photo).expect("write the photograph");
+    picture_of_a_page
+        .save(&photo)
+        .expect("write the photograph");
 
     let driver = Driver::start();
     let client = driver.phone(390, 844).await;
@@ -171,7 +171,12 @@ async fn a_villager_uploads_a_material_from_a_phone() {
         .expect("open the phone page");
     wait_for_text(&client, "上传申请材料").await;
     let html = client.source().await.expect("page source");
-    for shown in ["最低生活保障申请", receipt.as_str(), "居民户口簿", "链接有效期至"] {
+    for shown in [
+        "最低生活保障申请",
+        receipt.as_str(),
+        "居民户口簿",
+        "链接有效期至",
+    ] {
         assert!(html.contains(shown), "{shown}:\n{html}");
     }
     let width: serde_json::Value = client

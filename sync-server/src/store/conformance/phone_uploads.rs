@@ -116,7 +116,10 @@ pub async fn a_phone_upload_is_found_by_its_hash_and_used_once(store: Arc<dyn St
         ],
         "the phone's pages follow the booth's, complete, marked with the upload's time"
     );
-    let phone = files.iter().find(|f| f.page == 2 && f.material == 0).expect("page");
+    let phone = files
+        .iter()
+        .find(|f| f.page == 2 && f.material == 0)
+        .expect("page");
     assert_eq!((phone.bytes, phone.received, phone.sealed), (7, 7, false));
 
     let history = store.review_actions(id).await.expect("history");
@@ -137,7 +140,11 @@ pub async fn a_phone_upload_is_found_by_its_hash_and_used_once(store: Arc<dyn St
         .collect();
     assert_eq!(named, vec![(0, "居民户口簿"), (2, "收入证明")]);
 
-    let slot = store.phone_upload_slot(&hash).await.expect("look up").expect("slot");
+    let slot = store
+        .phone_upload_slot(&hash)
+        .await
+        .expect("look up")
+        .expect("slot");
     assert_eq!((slot.used, slot.pages), (Some((at, 3)), 4));
 
     // Used: a second upload changes nothing.
@@ -154,7 +161,10 @@ pub async fn a_phone_upload_is_found_by_its_hash_and_used_once(store: Arc<dyn St
         PhoneUploadOutcome::AlreadyUsed { at, pages: 3 }
     );
     assert_eq!(store.submission_files(id).await.expect("files").len(), 4);
-    assert_eq!(store.review_actions(id).await.expect("history").len(), history.len());
+    assert_eq!(
+        store.review_actions(id).await.expect("history").len(),
+        history.len()
+    );
 }
 
 pub async fn a_phone_upload_past_the_page_cap_or_unknown_changes_nothing(store: Arc<dyn Store>) {
@@ -181,7 +191,11 @@ pub async fn a_phone_upload_past_the_page_cap_or_unknown_changes_nothing(store: 
     );
     assert_eq!(store.submission_files(id).await.expect("files").len(), 1);
     assert!(store.review_actions(id).await.expect("history").is_empty());
-    let slot = store.phone_upload_slot(&hash).await.expect("look up").expect("slot");
+    let slot = store
+        .phone_upload_slot(&hash)
+        .await
+        .expect("look up")
+        .expect("slot");
     assert_eq!(slot.used, None, "still open after the refusals");
     // At the cap exactly, it goes in.
     assert!(matches!(

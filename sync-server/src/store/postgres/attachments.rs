@@ -14,9 +14,7 @@ use crate::store::attachments::{
 use crate::store::sealed_columns::REVIEW_COMMENT;
 use crate::store::sealing::KeyRing;
 use crate::store::values::{materials_to_column, phone_materials, stored_now};
-use crate::store::{
-    PHONE_UPLOAD_ACTION, PHONE_UPLOAD_ACTOR, StoreError, StoreFuture, StoreResult,
-};
+use crate::store::{PHONE_UPLOAD_ACTION, PHONE_UPLOAD_ACTOR, StoreError, StoreFuture, StoreResult};
 
 /// Lists newly stored submissions' files (inside their ingest's transaction).
 pub(super) async fn list_files(

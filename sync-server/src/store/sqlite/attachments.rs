@@ -13,9 +13,7 @@ use crate::store::attachments::{
 };
 use crate::store::sealing::KeyRing;
 use crate::store::values::{materials_to_column, phone_materials};
-use crate::store::{
-    PHONE_UPLOAD_ACTION, PHONE_UPLOAD_ACTOR, StoreError, StoreFuture, StoreResult,
-};
+use crate::store::{PHONE_UPLOAD_ACTION, PHONE_UPLOAD_ACTOR, StoreError, StoreFuture, StoreResult};
 
 /// Lists a newly stored submission's files (inside its ingest's transaction).
 pub(super) fn list_files(conn: &Connection, submission: &Submission) -> StoreResult<()> {
@@ -255,9 +253,11 @@ fn record_phone_upload(
             .map_err(failed("record a phone upload"))?;
     }
     let stage: i64 = conn
-        .query_row("SELECT stage FROM submissions WHERE id = ?1", [&id], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT stage FROM submissions WHERE id = ?1",
+            [&id],
+            |row| row.get(0),
+        )
         .map_err(failed("record a phone upload"))?;
     conn.execute(
         "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at, materials)
