@@ -471,7 +471,10 @@ pub(crate) mod tests {
         old.phone_upload = Some(hash.clone());
         assert_ne!(old.content_digest(), before, "the hash is signed content");
         let json = serde_json::to_string(&old).unwrap();
-        assert!(json.contains(&format!(r#""phone_upload":"{hash}""#)), "{json}");
+        assert!(
+            json.contains(&format!(r#""phone_upload":"{hash}""#)),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<Submission>(&json).unwrap(), old);
         assert!(!format!("{old:?}").contains(&hash), "Debug hides the hash");
     }
