@@ -254,12 +254,20 @@ fn render_phone_upload(app: &MainWindow, suffix: &str) {
     apply.set_phone_upload_qr(qr_like());
     apply.set_phone_upload_until("12月3日".into());
     apply.set_materials(ModelRc::new(VecModel::from(none_taken)));
-    for (step, name) in [(ApplyStep::Review, "review"), (ApplyStep::Receipt, "receipt")] {
+    for (step, name) in [
+        (ApplyStep::Review, "review"),
+        (ApplyStep::Receipt, "receipt"),
+    ] {
         apply.set_step(step);
         save_png(&snapshot(app), &format!("apply-{name}-phone-{suffix}.png"));
     }
-    let found: Vec<_> = ElementHandle::find_by_accessible_label(app, "上传材料二维码").collect();
-    assert_eq!(found.len(), 1, "one upload code on the receipt");
+    let label = if suffix.starts_with("en") {
+        "QR code for uploading materials"
+    } else {
+        "上传材料二维码"
+    };
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app, label).collect();
+    assert_eq!(found.len(), 1, "one upload code on the receipt ({suffix})");
     assert!(
         found[0].size().width >= 250.0,
         "the upload code is {:?}",

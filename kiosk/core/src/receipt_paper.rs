@@ -50,7 +50,10 @@ impl PhoneUploadLink {
 
     /// "12月14日", the day the link ends, in Beijing time.
     pub fn until_zh(&self) -> String {
-        self.until.with_timezone(&beijing()).format("%-m月%-d日").to_string()
+        self.until
+            .with_timezone(&beijing())
+            .format("%-m月%-d日")
+            .to_string()
     }
 }
 
@@ -215,6 +218,10 @@ mod tests {
     fn a_supplement_names_the_application_it_completes() {
         let receipt = stored();
         let paper = printed(&receipt, Some("001-00007-3"), None);
-        assert!(text(&paper).contains("补正的申请：001-00007-3"), "{}", text(&paper));
+        assert!(
+            text(&paper).contains("补正的申请：001-00007-3"),
+            "{}",
+            text(&paper)
+        );
     }
 }

@@ -382,10 +382,7 @@ fn materials_by_phone_keep_the_token_for_the_receipt_and_send_only_its_hash() {
         Some(sync_protocol::phone_upload::token_hash(&token).as_str()),
         "the county gets the hash, signed with the submission"
     );
-    let kept = store
-        .receipt(&receipt.number.to_string())
-        .unwrap()
-        .unwrap();
+    let kept = store.receipt(&receipt.number.to_string()).unwrap().unwrap();
     assert_eq!(kept.phone_upload_token, Some(token), "for a reprint");
 
     // Without the phone, nothing of the kind.

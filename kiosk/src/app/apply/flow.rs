@@ -265,7 +265,9 @@ impl Apply {
 
     /// The receipt number of the application a supplement completes, while one is made.
     pub fn supplement_receipt(&self) -> Option<String> {
-        self.supplement_to.as_ref().map(|(_, receipt)| receipt.clone())
+        self.supplement_to
+            .as_ref()
+            .map(|(_, receipt)| receipt.clone())
     }
 
     /// Whether this booth photographs materials (it has a document camera).
@@ -1353,18 +1355,18 @@ mod tests {
         apply.set_phone_uploads(true);
         let view = apply.view();
         assert_eq!(view.step, ApplyStep::Review);
-        assert!(view.phone_upload, "the review says the materials go by phone");
+        assert!(
+            view.phone_upload,
+            "the review says the materials go by phone"
+        );
         assert_eq!(view.materials.len(), 2, "and names them");
         let (new, item) = apply.submit().unwrap();
         assert!(new.phone_upload, "the store makes the page's token");
         assert!(new.pages.is_empty());
 
         let created = "2026-12-07T02:00:00Z".parse().unwrap();
-        let link = PhoneUploadLink::new(
-            "https://county.example/",
-            "AAAAAAAAAAAAAAAAAAAAAA",
-            created,
-        );
+        let link =
+            PhoneUploadLink::new("https://county.example/", "AAAAAAAAAAAAAAAAAAAAAA", created);
         apply.saved(Ok(Submitted {
             receipt: StoredReceipt {
                 id: Uuid::nil(),

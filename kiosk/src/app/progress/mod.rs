@@ -244,10 +244,7 @@ fn reprint(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
     page.background(
         ctx,
         move |services| {
-            let identity = services
-                .with_store(|store| store.identity())
-                .ok()
-                .flatten();
+            let identity = services.with_store(|store| store.identity()).ok().flatten();
             let phone_upload = receipt.phone_upload_token.as_deref().and_then(|token| {
                 services.phone_upload_link(identity.as_ref(), token, receipt.created_at)
             });
