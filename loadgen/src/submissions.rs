@@ -114,6 +114,7 @@ impl Factory {
         let mut submission = Submission {
             attachments: Vec::new(),
             supplement_to: None,
+            phone_upload: None,
             id: Uuid::now_v7(),
             kiosk_seq: seq,
             receipt_number: receipt.to_string(),

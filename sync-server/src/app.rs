@@ -7,6 +7,10 @@
 //! admission gate and then the signature check after those, so an oversized body is refused
 //! before the store is read, and a request turned away costs no signature check.
 //!
+//! The one-time phone upload page (`/m/{token}`, [`crate::phone_upload`]) is public HTML
+//! outside both; its upload, like the release upload below, reads its own body under its own
+//! caps and deadline.
+//!
 //! One route is different: the staff page's release upload ([`STREAMED_UPLOAD`]) streams its
 //! body to disk under its own cap and a longer deadline (`ReleaseSettings`), after the staff
 //! guard has checked the session and role: a bundle is up to 256 MiB, far above the body
@@ -44,6 +48,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .nest("/staff", crate::staff::web::router(&state))
+        .merge(crate::phone_upload::routes())
         .route(
             "/staff/",
             axum::routing::get(|| async { axum::response::Redirect::to("/staff") }),
@@ -71,10 +76,13 @@ fn streams_its_body(request: &Request) -> bool {
     request.method() == Method::POST && request.uri().path() == STREAMED_UPLOAD
 }
 
-/// The request timeout (the upload's own for [`STREAMED_UPLOAD`]); past it, 408.
+/// The request timeout (the upload's own for [`STREAMED_UPLOAD`] and a phone's upload);
+/// past it, 408.
 async fn deadline(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let limit = if streams_its_body(&request) {
         state.settings().releases.upload_timeout
+    } else if crate::phone_upload::is_upload(&request) {
+        crate::phone_upload::UPLOAD_TIMEOUT
     } else {
         state.settings().request_timeout
     };
@@ -84,9 +92,10 @@ async fn deadline(State(state): State<AppState>, request: Request, next: Next) -
     }
 }
 
-/// [`body::buffer_body`], but for [`STREAMED_UPLOAD`].
+/// [`body::buffer_body`], but for [`STREAMED_UPLOAD`] and a phone's upload (read photograph
+/// by photograph under its own caps, `crate::phone_upload`).
 async fn buffer_body(state: State<AppState>, request: Request, next: Next) -> Response {
-    if streams_its_body(&request) {
+    if streams_its_body(&request) || crate::phone_upload::is_upload(&request) {
         return next.run(request).await;
     }
     body::buffer_body(state, request, next).await

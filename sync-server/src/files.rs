@@ -303,6 +303,108 @@ pub fn thumbnail_of(page: &[u8]) -> Result<Vec<u8>, NotAPage> {
     Ok(out)
 }
 
+/// The longest side of a photograph a phone uploads that the server decodes: a 50-megapixel
+/// camera's full picture fits, and with [`MAX_PHOTO_ALLOC`] it bounds what a forged header
+/// can make the decoder ask for.
+pub const MAX_PHOTO_SIDE: u32 = 8192;
+/// The most memory one photograph's decoding may take (a 50-megapixel RGB picture is about
+/// 150 MB); callers decode at most two at once.
+pub const MAX_PHOTO_ALLOC: u64 = 192 * 1024 * 1024;
+/// A phone's page is kept with its longer side at most this many pixels: an A4 page at
+/// 200 dpi, as the booth's document camera keeps its pages.
+pub const PHONE_PAGE_SIDE: u32 = 2339;
+/// The size a kept phone page aims at: the quality steps down until it fits (or the lowest
+/// is used), as the booth's pages are kept within 500 KB.
+pub const PHONE_PAGE_TARGET_BYTES: usize = 500 * 1000;
+/// The JPEG qualities tried, best first.
+const PHONE_PAGE_QUALITIES: [u8; 4] = [82, 70, 58, 45];
+
+/// A phone's photograph made into a page: a JPEG of at most [`PHONE_PAGE_SIDE`] pixels a side
+/// turned upright, and its thumbnail.
+#[derive(Debug)]
+pub struct PhonePage {
+    pub jpeg: Vec<u8>,
+    pub thumbnail: Vec<u8>,
+}
+
+/// Why a phone's photograph is not a page.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAPhoto {
+    #[error("the file is neither a JPEG nor a PNG picture")]
+    NotAPicture,
+    #[error("the picture is larger than {MAX_PHOTO_SIDE} pixels a side")]
+    TooLarge,
+    #[error("the picture does not decode: {0}")]
+    Broken(#[source] image::ImageError),
+}
+
+/// Decodes a phone's photograph (JPEG or PNG, told by its first bytes, not by what the
+/// phone called it) within [`MAX_PHOTO_SIDE`] and [`MAX_PHOTO_ALLOC`], turns it upright as
+/// its EXIF orientation says, and re-encodes it as a page and a thumbnail. Nothing of the
+/// photograph's own file is kept (its metadata — place, time, device — goes with it).
+/// CPU work of a fraction of a second: callers run it off the async workers, under a bound.
+pub fn phone_page_of(photo: &[u8]) -> Result<PhonePage, NotAPhoto> {
+    use image::ImageDecoder as _;
+    let format = if photo.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        image::ImageFormat::Jpeg
+    } else if photo.starts_with(b"\x89PNG\r\n\x1a\n") {
+        image::ImageFormat::Png
+    } else {
+        return Err(NotAPhoto::NotAPicture);
+    };
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PHOTO_SIDE);
+    limits.max_image_height = Some(MAX_PHOTO_SIDE);
+    limits.max_alloc = Some(MAX_PHOTO_ALLOC);
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(photo), format);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(too_large_or_broken)?;
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut picture = image::DynamicImage::from_decoder(decoder).map_err(too_large_or_broken)?;
+    picture.apply_orientation(orientation);
+    let (width, height) = (picture.width(), picture.height());
+    if width == 0 || height == 0 {
+        return Err(NotAPhoto::NotAPicture);
+    }
+    let picture = if width.max(height) > PHONE_PAGE_SIDE {
+        picture.resize(
+            PHONE_PAGE_SIDE,
+            PHONE_PAGE_SIDE,
+            image::imageops::FilterType::Triangle,
+        )
+    } else {
+        picture
+    };
+    let page = picture.into_rgb8();
+    let mut jpeg = Vec::new();
+    for quality in PHONE_PAGE_QUALITIES {
+        jpeg.clear();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+            .encode_image(&page)
+            .map_err(NotAPhoto::Broken)?;
+        if jpeg.len() <= PHONE_PAGE_TARGET_BYTES {
+            break;
+        }
+    }
+    let small = image::DynamicImage::ImageRgb8(page)
+        .thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+        .into_rgb8();
+    let mut thumbnail = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut thumbnail, 75)
+        .encode_image(&small)
+        .map_err(NotAPhoto::Broken)?;
+    Ok(PhonePage { jpeg, thumbnail })
+}
+
+fn too_large_or_broken(error: image::ImageError) -> NotAPhoto {
+    match error {
+        image::ImageError::Limits(_) => NotAPhoto::TooLarge,
+        other => NotAPhoto::Broken(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +448,62 @@ mod tests {
         assert_eq!(
             shelf.read("abc").await.unwrap().as_deref(),
             Some(&b"sealed"[..])
+        );
+    }
+
+    fn encoded(format: image::ImageFormat, width: u32, height: u32) -> Vec<u8> {
+        let picture = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x + y) % 239) as u8])
+        });
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(picture)
+            .write_to(&mut out, format)
+            .unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn a_phone_photo_becomes_a_page_within_its_side_and_size() {
+        let big = phone_page_of(&encoded(image::ImageFormat::Jpeg, 4000, 3000)).unwrap();
+        let page = image::load_from_memory(&big.jpeg).unwrap();
+        assert_eq!((page.width(), page.height()), (PHONE_PAGE_SIDE, 1754));
+        assert!(
+            big.jpeg.len() <= PHONE_PAGE_TARGET_BYTES,
+            "{}",
+            big.jpeg.len()
+        );
+        let thumb = image::load_from_memory(&big.thumbnail).unwrap();
+        assert_eq!(thumb.width(), THUMBNAIL_SIDE);
+
+        let png = phone_page_of(&encoded(image::ImageFormat::Png, 300, 500)).unwrap();
+        let page = image::load_from_memory(&png.jpeg).unwrap();
+        assert_eq!(
+            (page.width(), page.height()),
+            (300, 500),
+            "small stays as it is"
+        );
+        assert!(png.jpeg.starts_with(&[0xFF, 0xD8, 0xFF]), "kept as a JPEG");
+    }
+
+    #[test]
+    fn what_is_not_a_photo_is_told_apart() {
+        assert!(matches!(
+            phone_page_of(b"%PDF-1.7 not a picture"),
+            Err(NotAPhoto::NotAPicture)
+        ));
+        let mut cut = encoded(image::ImageFormat::Jpeg, 64, 64);
+        cut.truncate(40);
+        assert!(matches!(phone_page_of(&cut), Err(NotAPhoto::Broken(_))));
+        // A PNG header claiming 9000 × 9000 pixels is refused before any pixel is decoded.
+        let mut header = encoded(image::ImageFormat::Png, 1, 1);
+        header[16..20].copy_from_slice(&9000u32.to_be_bytes());
+        header[20..24].copy_from_slice(&9000u32.to_be_bytes());
+        assert!(
+            matches!(
+                phone_page_of(&header),
+                Err(NotAPhoto::TooLarge | NotAPhoto::Broken(_))
+            ),
+            "refused"
         );
     }
 

@@ -38,6 +38,7 @@ pub mod domain;
 pub mod files;
 pub mod gate;
 pub mod key_file;
+pub mod phone_upload;
 pub mod release_keys;
 pub mod release_shelf;
 pub mod release_upload;

@@ -21,6 +21,9 @@ pub struct Settings {
     /// A request still running after this gets 408 (and its work is dropped).
     pub request_timeout: Duration,
     pub enroll_limits: EnrollLimits,
+    /// Views and uploads of the one-time phone upload page, per client address
+    /// ([`crate::phone_upload`]).
+    pub phone_upload_limits: EnrollLimits,
     /// Feed pages hold this many items unless the booth asks for fewer.
     pub default_page: u32,
     /// `last_seen` is written at most this often per kiosk; every signed request counts as a
@@ -175,6 +178,7 @@ impl Default for Settings {
             body_limit: DEFAULT_BODY_LIMIT,
             request_timeout: Duration::from_secs(30),
             enroll_limits: EnrollLimits::default(),
+            phone_upload_limits: crate::phone_upload::DEFAULT_LIMITS,
             default_page: 100,
             last_seen_every: Duration::from_secs(15),
             fleet_summary_keep: Duration::from_secs(15),

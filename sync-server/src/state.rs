@@ -60,6 +60,7 @@ struct Shared {
     fleet_summaries: FleetSummaries,
     /// Where submissions' files are kept.
     files: FileShelf,
+    phone_uploads: crate::phone_upload::PhoneGuards,
 }
 
 impl std::fmt::Debug for AppState {
@@ -102,6 +103,7 @@ impl AppState {
         })?;
         Ok(Self {
             shared: Arc::new(Shared {
+                phone_uploads: crate::phone_upload::PhoneGuards::new(settings.phone_upload_limits),
                 files,
                 downloads: DownloadGate::new(settings.releases.max_downloads),
                 shelf,
@@ -126,6 +128,11 @@ impl AppState {
     }
 
     /// The turns of signed booth requests.
+    /// The phone upload page's rate limit and upload places.
+    pub fn phone_uploads(&self) -> &crate::phone_upload::PhoneGuards {
+        &self.shared.phone_uploads
+    }
+
     pub fn admission(&self) -> &Gate {
         &self.shared.admission
     }

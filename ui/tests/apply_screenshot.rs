@@ -9,7 +9,9 @@ mod common;
 use common::{button_pixels, portrait_window, render, save_png, snapshot};
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use slint::platform::PointerEventButton;
-use slint::{ComponentHandle, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel};
+use slint::{
+    ComponentHandle, Model, ModelRc, Rgb8Pixel, SharedPixelBuffer, SharedString, VecModel,
+};
 use ui::{
     AppState, ApplyAdapter, ApplyCatalogueState, ApplyField, ApplyFieldKind, ApplyFieldProblem,
     ApplyItem, ApplyMaterial, ApplyPhotoState, ApplyReviewRow, ApplyStep, MainWindow, Page,
@@ -234,6 +236,47 @@ fn render_steps(app: &MainWindow, suffix: &str) {
     apply.set_photo_state(ApplyPhotoState::Preview);
 }
 
+/// The review and the receipt of an application on a booth without a camera, its materials
+/// to come by phone; the upload code is drawn in its box.
+fn render_phone_upload(app: &MainWindow, suffix: &str) {
+    let apply = app.global::<ApplyAdapter>();
+    let materials = apply.get_materials();
+    let none_taken: Vec<ApplyMaterial> = (0..materials.row_count())
+        .filter_map(|row| materials.row_data(row))
+        .map(|material| ApplyMaterial {
+            pages: ModelRc::new(VecModel::from(Vec::<slint::Image>::new())),
+            later: false,
+            ..material
+        })
+        .collect();
+    apply.set_with_materials(false);
+    apply.set_phone_upload(true);
+    apply.set_phone_upload_qr(qr_like());
+    apply.set_phone_upload_until("12月3日".into());
+    apply.set_materials(ModelRc::new(VecModel::from(none_taken)));
+    for (step, name) in [
+        (ApplyStep::Review, "review"),
+        (ApplyStep::Receipt, "receipt"),
+    ] {
+        apply.set_step(step);
+        save_png(&snapshot(app), &format!("apply-{name}-phone-{suffix}.png"));
+    }
+    let label = if suffix.starts_with("en") {
+        "QR code for uploading materials"
+    } else {
+        "上传材料二维码"
+    };
+    let found: Vec<_> = ElementHandle::find_by_accessible_label(app, label).collect();
+    assert_eq!(found.len(), 1, "one upload code on the receipt ({suffix})");
+    assert!(
+        found[0].size().width >= 250.0,
+        "the upload code is {:?}",
+        found[0].size()
+    );
+    apply.set_phone_upload(false);
+    fill_materials(&apply);
+}
+
 /// The buttons labelled `labels` each show once, wholly inside the window.
 fn buttons_on_screen(app: &MainWindow, labels: &[&str], (width, height): (u32, u32), what: &str) {
     for label in labels {
@@ -339,6 +382,16 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
 
     ui::select_language(&app, "en").expect("English is bundled");
     render_steps(&app, "en");
+    ui::select_language(&app, "zh_CN").expect("Chinese is bundled");
+
+    // A booth without a camera: the review names the materials for the phone, and the
+    // receipt carries the upload page's code.
+    render_phone_upload(&app, "zh_CN");
+    state.set_large_text(true);
+    render_phone_upload(&app, "zh_CN-large-text");
+    state.set_large_text(false);
+    ui::select_language(&app, "en").expect("English is bundled");
+    render_phone_upload(&app, "en");
     ui::select_language(&app, "zh_CN").expect("Chinese is bundled");
 
     // Typing: the keyboard takes the bottom of the window and the field stays in view.

@@ -152,6 +152,8 @@ pub fn prepare(draft: Draft, item: ItemLookup<'_>) -> Result<NewSubmission, Draf
         holder_id_number: None,
         // A supplement is made from a receipt, not from this form.
         supplement_to: None,
+        // The booth decides: only one without a camera offers the phone page.
+        phone_upload: false,
     })
 }
 

@@ -88,6 +88,14 @@ pub struct SyncConfig {
     /// Seconds between heartbeats.
     #[serde(default = "default_sync_every")]
     pub heartbeat_every_s: u64,
+    /// On a booth without a document camera, an application's receipt carries a code for the
+    /// county server's one-time page where the villager's phone uploads the materials.
+    #[serde(default = "default_phone_uploads")]
+    pub phone_uploads: bool,
+    /// The county server's address as villagers' phones reach it (`https://…`), when it is not
+    /// the address this booth syncs with (a booth on a private line, say).
+    #[serde(default)]
+    pub phone_upload_url: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -95,8 +103,14 @@ impl Default for SyncConfig {
         Self {
             feeds_every_s: default_sync_every(),
             heartbeat_every_s: default_sync_every(),
+            phone_uploads: default_phone_uploads(),
+            phone_upload_url: None,
         }
     }
+}
+
+fn default_phone_uploads() -> bool {
+    true
 }
 
 fn default_sync_every() -> u64 {
@@ -229,6 +243,13 @@ impl AppConfig {
             return Err(format!(
                 "language = {:?}: use \"zh_CN\" or \"en\"",
                 config.language
+            ));
+        }
+        if let Some(url) = &config.sync.phone_upload_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(format!(
+                "sync.phone_upload_url = {url:?}: write the county server's address as phones reach it, like \"https://zwfw.example.gov.cn\""
             ));
         }
         Ok(config)

@@ -5,12 +5,14 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use super::config::AppConfig;
 use super::context::UiSender;
 use super::devices::Devices;
-use kiosk_core::store::{Store, StoreError};
+use kiosk_core::receipt_paper::PhoneUploadLink;
+use kiosk_core::store::{Identity, Store, StoreError};
 use kiosk_core::sync::{Client, ClockOffset, Engine, EngineConfig, EngineHandle};
 use kiosk_core::update::{HealthReporter, UpdateAgent, running_release};
 
@@ -106,6 +108,24 @@ impl Services {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut store)
+    }
+
+    /// The one-time phone upload page for `token` of an application created at `created`:
+    /// on the server at `[sync] phone_upload_url`, else at the address this booth syncs with
+    /// (`None` on a booth never enrolled).
+    pub fn phone_upload_link(
+        &self,
+        identity: Option<&Identity>,
+        token: &str,
+        created: DateTime<Utc>,
+    ) -> Option<PhoneUploadLink> {
+        let base = self
+            .config
+            .sync
+            .phone_upload_url
+            .as_deref()
+            .or(identity.map(|i| i.server_url.as_str()))?;
+        Some(PhoneUploadLink::new(base, token, created))
     }
 
     pub fn devices(&self) -> &Devices {

@@ -136,6 +136,8 @@ impl Submit {
                 item: cached.as_ref(),
                 item_code: self.item.as_deref(),
                 receipt: &receipt,
+                supplement_to: None,
+                phone_upload: None,
             };
             print_receipt(port, self.paper, &paper).with_context(|| {
                 format!(

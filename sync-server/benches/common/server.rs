@@ -204,6 +204,7 @@ pub fn sample_submission(kiosk_number: u32, seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
         supplement_to: None,
+        phone_upload: None,
         id: uuid::Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),

@@ -19,6 +19,7 @@ fn sample(seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
         supplement_to: None,
+        phone_upload: None,
         id: uuid::Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(7, seq).to_string(),

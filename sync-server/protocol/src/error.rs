@@ -67,6 +67,10 @@ pub enum ErrorCode {
     /// A supplement names an original submission the server does not hold (per item, in a
     /// batch's `invalid` result): nothing was stored; the booth keeps it for a technician.
     UnknownOriginal,
+    /// A submission's `phone_upload` is not a token hash (64 lowercase hex digits), or is on
+    /// something other than an application that is not a supplement (per item, in a batch's
+    /// `invalid` result).
+    InvalidPhoneUpload,
     /// The server failed; retry later.
     Internal,
     #[serde(other)]
@@ -76,7 +80,7 @@ pub enum ErrorCode {
 impl ErrorCode {
     /// Every code a server sends (`Other` exists only for booths reading a newer server):
     /// the one list the OpenAPI document's enum is made from.
-    pub const SENT: [Self; 22] = [
+    pub const SENT: [Self; 23] = [
         Self::Unsigned,
         Self::MalformedSignature,
         Self::UnknownKiosk,
@@ -98,6 +102,7 @@ impl ErrorCode {
         Self::AttachmentHashMismatch,
         Self::AttachmentTooLarge,
         Self::UnknownOriginal,
+        Self::InvalidPhoneUpload,
         Self::Internal,
     ];
 
@@ -125,6 +130,7 @@ impl ErrorCode {
             Self::AttachmentHashMismatch => "attachment_hash_mismatch",
             Self::AttachmentTooLarge => "attachment_too_large",
             Self::UnknownOriginal => "unknown_original",
+            Self::InvalidPhoneUpload => "invalid_phone_upload",
             Self::Internal => "internal",
             Self::Other => "other",
         }
@@ -167,6 +173,7 @@ mod tests {
             | ErrorCode::AttachmentHashMismatch
             | ErrorCode::AttachmentTooLarge
             | ErrorCode::UnknownOriginal
+            | ErrorCode::InvalidPhoneUpload
             | ErrorCode::Internal => true,
         };
         for code in ErrorCode::SENT {
@@ -175,7 +182,7 @@ mod tests {
         let listed: std::collections::BTreeSet<&str> =
             ErrorCode::SENT.iter().map(|c| c.as_str()).collect();
         assert_eq!(listed.len(), ErrorCode::SENT.len(), "no code twice");
-        assert_eq!(listed.len(), 22, "every sent variant listed");
+        assert_eq!(listed.len(), 23, "every sent variant listed");
     }
 
     #[test]

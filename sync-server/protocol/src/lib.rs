@@ -19,6 +19,8 @@
 //! - [`personal`]: a submission's personal part sealed on the booth to the county's key
 //!   (RFC 9180 HPKE), opened only by the server.
 //! - [`phone`]: the contact phone number rule both sides apply.
+//! - [`phone_upload`]: the one-time token of a receipt's QR code with which a villager's
+//!   phone uploads an application's materials to the county server, and its hash.
 //! - [`pin`]: the county server's certificate pin a booth trusts instead of the public roots.
 //! - [`signing`]: the request signature (RFC 9421 style, ed25519) both sides implement.
 //! - [`receipt`]: receipt numbers issued offline, unique across the fleet, with a check symbol.
@@ -39,6 +41,7 @@ pub mod feed;
 pub mod heartbeat;
 pub mod personal;
 pub mod phone;
+pub mod phone_upload;
 pub mod pin;
 pub mod receipt;
 pub mod release;

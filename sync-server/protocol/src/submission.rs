@@ -165,6 +165,13 @@ pub struct Submission {
     /// digests as it did before the field existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supplement_to: Option<Uuid>,
+    /// For an application handed in at a booth without a document camera: the
+    /// [`crate::phone_upload::token_hash`] (64 lowercase hex digits) of the one-time token the
+    /// receipt's QR code carries, with which the villager's phone uploads the materials once.
+    /// Only an application that is not a supplement carries it; part of the content digest.
+    /// Absent otherwise, so a submission without it digests as it did before the field existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_upload: Option<String>,
 }
 
 impl fmt::Debug for Submission {
@@ -181,6 +188,8 @@ impl fmt::Debug for Submission {
             .field("sealed", &self.sealed.is_some())
             .field("created_at", &self.created_at)
             .field("supplement_to", &self.supplement_to)
+            // The hash is an upload credential's lookup key: only whether there is one.
+            .field("phone_upload", &self.phone_upload.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -208,11 +217,27 @@ pub enum Invalid {
     SupplementOnlyForApplications,
     #[error("a supplement cannot complete itself")]
     SupplementToItself,
+    #[error("only an application (not a supplement) can offer a phone upload")]
+    PhoneUploadOnlyForApplications,
+    #[error("phone_upload must be the token's SHA-256 as 64 lowercase hex digits")]
+    PhoneUploadHash,
     #[error(
         "the contact phone is neither a mobile number nor a landline with its area code (like {})",
         crate::phone::EXAMPLES
     )]
     Phone,
+}
+
+impl Invalid {
+    /// The code a program reads in the item's result, where the refusal has one of its own.
+    pub fn code(&self) -> Option<crate::ErrorCode> {
+        match self {
+            Self::PhoneUploadOnlyForApplications | Self::PhoneUploadHash => {
+                Some(crate::ErrorCode::InvalidPhoneUpload)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl Submission {
@@ -254,6 +279,14 @@ impl Submission {
             }
             if original == self.id {
                 return Err(Invalid::SupplementToItself);
+            }
+        }
+        if let Some(hash) = &self.phone_upload {
+            if self.kind != SubmissionKind::Application || self.supplement_to.is_some() {
+                return Err(Invalid::PhoneUploadOnlyForApplications);
+            }
+            if !crate::phone_upload::is_token_hash(hash) {
+                return Err(Invalid::PhoneUploadHash);
             }
         }
         crate::attachment::check_list(&self.attachments).map_err(Invalid::Attachments)?;
@@ -407,6 +440,7 @@ pub(crate) mod tests {
             created_at: "2026-11-26T08:00:00Z".parse().unwrap(),
             sealed: None,
             supplement_to: None,
+            phone_upload: None,
         }
     }
 
@@ -425,6 +459,57 @@ pub(crate) mod tests {
         let before = old.content_digest();
         old.supplement_to = Some(Uuid::now_v7());
         assert_ne!(old.content_digest(), before, "the link is signed content");
+    }
+
+    #[test]
+    fn a_submission_without_a_phone_upload_digests_as_it_did_before() {
+        let mut old: Submission = serde_json::from_str(BEFORE_SUPPLEMENTS).unwrap();
+        assert_eq!(old.phone_upload, None);
+        assert_eq!(serde_json::to_string(&old).unwrap(), BEFORE_SUPPLEMENTS);
+        let before = old.content_digest();
+        let hash = crate::phone_upload::token_hash("AAAAAAAAAAAAAAAAAAAAAA");
+        old.phone_upload = Some(hash.clone());
+        assert_ne!(old.content_digest(), before, "the hash is signed content");
+        let json = serde_json::to_string(&old).unwrap();
+        assert!(
+            json.contains(&format!(r#""phone_upload":"{hash}""#)),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Submission>(&json).unwrap(), old);
+        assert!(!format!("{old:?}").contains(&hash), "Debug hides the hash");
+    }
+
+    #[test]
+    fn only_an_application_offers_a_phone_upload_and_only_by_a_hash() {
+        let hash = crate::phone_upload::token_hash("AAAAAAAAAAAAAAAAAAAAAA");
+        let mut offered = sample();
+        offered.phone_upload = Some(hash.clone());
+        assert_eq!(offered.validate(), Ok(()));
+        let mut upper = sample();
+        upper.phone_upload = Some(hash.to_uppercase());
+        assert_eq!(upper.validate(), Err(Invalid::PhoneUploadHash));
+        let mut token = sample();
+        token.phone_upload = Some("AAAAAAAAAAAAAAAAAAAAAA".into());
+        assert_eq!(token.validate(), Err(Invalid::PhoneUploadHash));
+        assert_eq!(
+            Invalid::PhoneUploadHash.code(),
+            Some(crate::ErrorCode::InvalidPhoneUpload)
+        );
+        let mut complaint = sample();
+        complaint.kind = SubmissionKind::Complaint;
+        complaint.phone_upload = Some(hash.clone());
+        assert_eq!(
+            complaint.validate(),
+            Err(Invalid::PhoneUploadOnlyForApplications)
+        );
+        let mut supplement = sample();
+        supplement.supplement_to = Some(Uuid::now_v7());
+        supplement.phone_upload = Some(hash);
+        assert_eq!(
+            supplement.validate(),
+            Err(Invalid::PhoneUploadOnlyForApplications)
+        );
+        assert_eq!(Invalid::Rating.code(), None);
     }
 
     #[test]

@@ -218,6 +218,7 @@ fn schemas() -> Value {
             "sealed": schema_ref("SealedPersonal"),
             "attachments": merge(array(schema_ref("AttachmentRef")), json!({ "maxItems": 40, "description": "The files (photographed pages) it carries, uploaded after it with `PUT /api/v1/attachments/{sha256}`; applications only." })),
             "supplement_to": { "type": "string", "format": "uuid", "description": "A supplement (补正材料): the id of the application it completes, of the same item, carrying the pages photographed again. It joins that case instead of opening one; a supplement whose original the server does not hold is `invalid` with code `unknown_original`. Applications only; absent otherwise (a submission without it digests as before)." },
+            "phone_upload": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "For an application handed in at a booth without a document camera: the lowercase hex SHA-256 of the one-time token its receipt's QR code carries (`<public URL>/m/<token>`, 16 random bytes as 22 characters of unpadded base64url), with which the villager's phone uploads the materials once. Applications that are not supplements only, else `invalid` with code `invalid_phone_upload`; absent otherwise (a submission without it digests as before)." },
         })),
         "BatchRequest": object(&["submissions"], json!({
             "submissions": merge(array(schema_ref("Submission")), json!({ "maxItems": 100 })),
@@ -228,7 +229,7 @@ fn schemas() -> Value {
             "outcome": schema_ref("Outcome"),
             "message": { "type": "string", "description": "Why, for conflict and invalid." },
             "received_at": merge(date_time(), json!({ "description": "When the server first stored it (accepted, duplicate)." })),
-            "code": merge(schema_ref("ErrorCode"), json!({ "description": "For programs, where a refusal has a code of its own: `unknown_original` for a supplement whose original the server does not hold." })),
+            "code": merge(schema_ref("ErrorCode"), json!({ "description": "For programs, where a refusal has a code of its own: `unknown_original` for a supplement whose original the server does not hold, `invalid_phone_upload` for a malformed or misplaced `phone_upload`." })),
         })),
         "BatchResponse": object(&["results"], json!({
             "results": merge(array(schema_ref("ItemResult")), json!({ "description": "One per submission, in request order." })),

@@ -24,6 +24,47 @@ pub struct ListedFile {
     pub received: u64,
     /// When the whole file was held and checked.
     pub complete_at: Option<DateTime<Utc>>,
+    /// When a villager's phone uploaded it (through the application's one-time phone
+    /// upload); `None` for a page the booth sent.
+    pub phone_at: Option<DateTime<Utc>>,
+}
+
+/// The application a phone upload token's hash opens, and whether the token was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneUploadSlot {
+    pub submission_id: Uuid,
+    /// When the upload was made and how many pages it brought; `None` while it is open.
+    pub used: Option<(DateTime<Utc>, u16)>,
+    /// The files the application lists now (the booth's and any uploaded from a phone).
+    pub pages: u32,
+}
+
+/// A page a phone uploaded, already re-encoded, sealed at rest and kept in the file shelf
+/// by the caller under its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhonePage {
+    pub sha256: String,
+    pub bytes: u64,
+    /// The material's index in the item's list at the application's catalogue version.
+    pub material: u16,
+    /// Its name in that list, for the history.
+    pub material_name: String,
+    /// The at-rest key it is sealed with.
+    pub sealed_with: u32,
+}
+
+/// What recording a phone upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneUploadOutcome {
+    /// The token is used now; the pages are the application's, each numbered after the
+    /// pages its material already had.
+    Recorded { submission_id: Uuid, pages: u16 },
+    /// No application offers the hash.
+    Unknown,
+    /// The token was used before: nothing changed.
+    AlreadyUsed { at: DateTime<Utc>, pages: u16 },
+    /// The application would list more than the cap: nothing changed.
+    TooManyPages { held: u32 },
 }
 
 /// What recording a chunk did.
@@ -68,4 +109,25 @@ pub trait AttachmentStore {
     fn restart_upload<'a>(&'a self, kiosk_id: &'a str, sha256: &'a str) -> StoreFuture<'a, ()>;
     /// Every file a submission lists, by material and page.
     fn submission_files(&self, submission_id: Uuid) -> StoreFuture<'_, Vec<ListedFile>>;
+
+    // ── the one-time phone upload (`sync_protocol::phone_upload`) ──
+
+    /// The application that offers a phone upload under `token_hash` (the first stored, if
+    /// a booth ever offered one hash twice).
+    fn phone_upload_slot<'a>(
+        &'a self,
+        token_hash: &'a str,
+    ) -> StoreFuture<'a, Option<PhoneUploadSlot>>;
+    /// Uses the token, once, in one transaction: only while it is unused and the
+    /// application's files with `pages` stay within `max_pages`, the token is marked used
+    /// (with `now` and the number of pages), the pages are listed as complete files of the
+    /// application (page numbers following its material's), and the case's review history
+    /// gets a [`super::PHONE_UPLOAD_ACTION`] entry. Otherwise nothing changes.
+    fn record_phone_upload<'a>(
+        &'a self,
+        token_hash: &'a str,
+        pages: Vec<PhonePage>,
+        max_pages: u32,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, PhoneUploadOutcome>;
 }

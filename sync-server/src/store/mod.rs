@@ -83,6 +83,12 @@ pub use staff::StaffStore;
 /// take: `domain::review::Action` has no such action).
 pub const SUPPLEMENT_ACTION: &str = "supplement_received";
 
+/// The review action a phone upload adds to its application's history (its actor
+/// [`PHONE_UPLOAD_ACTOR`], its comment the number of pages).
+pub const PHONE_UPLOAD_ACTION: &str = "phone_upload";
+/// Who the history says acted for a phone upload: the villager's phone, no one by name.
+pub const PHONE_UPLOAD_ACTOR: &str = "phone";
+
 /// What every store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
 /// The future of a store call; `'a` borrows the store and the arguments.

@@ -64,3 +64,21 @@ pub fn supplied_materials(
         })
         .collect()
 }
+
+/// The materials a phone upload's pages are of, each once, in the guide's order: what its
+/// entry in the application's review history names.
+pub fn phone_materials(
+    pages: &[crate::store::attachments::PhonePage],
+) -> Vec<sync_protocol::feed::CorrectionMaterial> {
+    let mut named: std::collections::BTreeMap<u16, &str> = std::collections::BTreeMap::new();
+    for page in pages {
+        named.entry(page.material).or_insert(&page.material_name);
+    }
+    named
+        .into_iter()
+        .map(|(index, name)| sync_protocol::feed::CorrectionMaterial {
+            index,
+            name: name.to_owned(),
+        })
+        .collect()
+}

@@ -33,7 +33,7 @@ async fn county() -> (TestServer, TestKiosk) {
     (server, kiosk)
 }
 
-async fn send(kiosk: &TestKiosk, submissions: Vec<Submission>) -> Vec<ItemResult> {
+pub(crate) async fn send(kiosk: &TestKiosk, submissions: Vec<Submission>) -> Vec<ItemResult> {
     let response = kiosk
         .post_json(paths::SUBMISSIONS, &BatchRequest { submissions })
         .await;

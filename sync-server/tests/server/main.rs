@@ -76,6 +76,7 @@ mod input_checks;
 mod login_guessing;
 mod openapi;
 mod personal_data;
+mod phone_upload;
 mod re_enrollment;
 mod release_fixtures;
 mod releases_api;

@@ -340,13 +340,17 @@ fn the_wire_types_fit_their_schemas() {
     supplement.applicant = None;
     supplement.contact_phone = None;
     supplement.supplement_to = Some(full.id);
+    let mut phoned = submission(7, 45);
+    phoned.phone_upload = Some(sync_protocol::phone_upload::token_hash(
+        "AAAAAAAAAAAAAAAAAAAAAA",
+    ));
     let mut sealed = full.clone();
     sealed.id = uuid::Uuid::now_v7();
     sealed.seal_personal(sync_protocol::personal::CountySecret::from_seed(&[3; 32]).public_key());
     fits(
         "BatchRequest",
         &BatchRequest {
-            submissions: vec![full, bare, sealed, supplement],
+            submissions: vec![full, bare, sealed, supplement, phoned],
         },
     );
     fits(

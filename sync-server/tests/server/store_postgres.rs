@@ -47,6 +47,12 @@ mod supplements {
     sync_server::supplement_conformance_tests!(open().await);
 }
 
+mod phone_uploads {
+    use super::open;
+
+    sync_server::phone_upload_conformance_tests!(open().await);
+}
+
 mod paging {
     use super::open;
 

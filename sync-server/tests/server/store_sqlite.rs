@@ -52,6 +52,12 @@ mod supplements {
     sync_server::supplement_conformance_tests!(open());
 }
 
+mod phone_uploads {
+    use super::open;
+
+    sync_server::phone_upload_conformance_tests!(open());
+}
+
 mod paging {
     use super::open;
 

@@ -11,6 +11,7 @@ mod hw_printer;
 mod hw_scanner;
 mod kiosk_app;
 mod pages;
+mod phone_upload;
 mod staff_browser;
 mod sync_faults;
 mod sync_flow;

@@ -125,6 +125,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the booth could not make the receipt's phone upload code ({0}): nothing was saved; restart the booth, and if it stays, call a technician"
+    )]
+    NoRandomness(#[source] sync_protocol::phone_upload::NoRandomness),
     #[error("the booth's database {path} failed: check the disk, then try again")]
     Database {
         path: PathBuf,

@@ -58,6 +58,10 @@ pub struct NewSubmission {
     /// [`LocalReceipt::submission_id`] of the receipt scanned). An application of the same
     /// item, carrying the pages photographed again; its applicant and fields may be empty.
     pub supplement_to: Option<Uuid>,
+    /// The application's materials come by the villager's phone (a booth without a camera):
+    /// the store makes a one-time upload token, keeps it for the receipt and sends its hash
+    /// (`Submission::phone_upload`).
+    pub phone_upload: bool,
 }
 
 impl NewSubmission {
@@ -75,6 +79,7 @@ impl NewSubmission {
             holder_id_number: None,
             pages: Vec::new(),
             supplement_to: None,
+            phone_upload: false,
         }
     }
 }
@@ -89,6 +94,7 @@ impl fmt::Debug for NewSubmission {
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .field("applicant", &self.applicant)
             .field("supplement_to", &self.supplement_to)
+            .field("phone_upload", &self.phone_upload)
             .field(
                 "holder_id_number",
                 &self.holder_id_number.as_ref().map(|_| "<redacted>"),
@@ -107,6 +113,9 @@ pub struct Receipt {
     pub created_at: DateTime<Utc>,
     /// `450902********0028`, when an ID number was given.
     pub masked_id: Option<String>,
+    /// The one-time phone upload token printed (as its page's address) on the receipt, when
+    /// the materials come by phone. A credential for that upload only.
+    pub phone_upload_token: Option<String>,
 }
 
 fn as_text<S: serde::Serializer>(number: &ReceiptNumber, s: S) -> Result<S::Ok, S::Error> {
@@ -227,6 +236,8 @@ pub struct LocalReceipt {
     pub correction_materials: Vec<CorrectionMaterial>,
     /// For a supplement's receipt: the application it completes (its `submission_id`).
     pub supplement_to: Option<Uuid>,
+    /// The one-time phone upload token, for an application whose materials come by phone.
+    pub phone_upload_token: Option<String>,
     /// Where the submission is in this booth's outbox.
     pub upload: SubmissionState,
 }

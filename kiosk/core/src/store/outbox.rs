@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use sync_protocol::personal::{CountyKey, SealedPersonal};
+use sync_protocol::phone_upload;
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::submission::{
     Applicant, ItemResult, Submission, SubmissionKind, mask_id_number,
@@ -30,7 +31,7 @@ use super::{files, receipts, settings, sql};
 /// The columns [`submission_from_row`] reads, in order.
 const SUBMISSION_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, catalog_version,
      fields_json, text, rating, applicant_json, contact_phone, created_at, sealed_json,
-     supplement_to";
+     supplement_to, phone_upload_token";
 
 /// The columns [`queue_item_from_row`] reads, in order.
 const QUEUE_COLUMNS: &str = "id, seq, receipt_number, kind, item_code, state, attempts,
@@ -59,6 +60,11 @@ pub(crate) fn submit(
     // server compares content digests of retries.
     let created_at = truncate_to_millis(clock_now + offset);
     let county_key = settings::county_key(&tx)?;
+    let phone_upload_token = if new.phone_upload {
+        Some(phone_upload::new_token().map_err(StoreError::NoRandomness)?)
+    } else {
+        None
+    };
     let mut submission = Submission {
         attachments: Vec::new(),
         id: Uuid::now_v7(),
@@ -75,6 +81,7 @@ pub(crate) fn submit(
         created_at,
         sealed: None,
         supplement_to: new.supplement_to,
+        phone_upload: phone_upload_token.as_deref().map(phone_upload::token_hash),
     };
     submission.validate().map_err(StoreError::Invalid)?;
     if !pages.is_empty() {
@@ -118,8 +125,9 @@ pub(crate) fn submit(
         "INSERT INTO submissions
              (id, seq, receipt_number, kind, item_code, catalog_version, fields_json, text,
               rating, applicant_json, contact_phone, created_at, state, next_attempt_at,
-              sealed_json, supplement_to)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?14, ?15)",
+              sealed_json, supplement_to, phone_upload_token)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'pending', ?13, ?14, ?15,
+                 ?16)",
     )?
     .execute(params![
         id,
@@ -137,6 +145,7 @@ pub(crate) fn submit(
         sql::time_text(sql::due_at_once()),
         sealed_json,
         submission.supplement_to.map(|id| id.to_string()),
+        phone_upload_token,
     ])?;
     tx.prepare_cached(
         "INSERT INTO receipts
@@ -161,6 +170,7 @@ pub(crate) fn submit(
         number,
         created_at,
         masked_id,
+        phone_upload_token,
     })
 }
 
@@ -256,6 +266,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
     let contact_phone: Option<String> = row.get(10)?;
     let sealed_json: Option<String> = row.get(12)?;
     let supplement_to: Option<String> = row.get(13)?;
+    let phone_upload_token: Option<String> = row.get(14)?;
     Ok((|| {
         Ok(Submission {
             attachments: Vec::new(),
@@ -282,6 +293,7 @@ fn submission_from_row(row: &Row<'_>) -> rusqlite::Result<Result<Submission, Fau
                 .transpose()
                 .map_err(|e| Fault::decode("sealed personal data", e))?,
             supplement_to: supplement_to.as_deref().map(sql::parse_uuid).transpose()?,
+            phone_upload: phone_upload_token.as_deref().map(phone_upload::token_hash),
         })
     })())
 }

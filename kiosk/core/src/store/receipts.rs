@@ -14,7 +14,7 @@ use super::{outbox, sql};
 /// The columns [`receipt_from_row`] reads, in order, from `receipts r JOIN submissions s`.
 const RECEIPT_COLUMNS: &str = "r.number, r.submission_id, r.kind, r.item_code, r.masked_id,
      r.created_at, r.status, r.status_note, r.status_changed_at, s.state, r.status_materials,
-     s.supplement_to";
+     s.supplement_to, s.phone_upload_token";
 
 /// The receipt for a number as a person typed it; `None` if this booth never issued it.
 pub(crate) fn receipt(conn: &Connection, number: &str) -> Result<Option<LocalReceipt>, Fault> {
@@ -64,6 +64,7 @@ fn receipt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LocalReceipt, Faul
     let state: String = row.get(9)?;
     let materials: Option<String> = row.get(10)?;
     let supplement_to: Option<String> = row.get(11)?;
+    let phone_upload_token: Option<String> = row.get(12)?;
     Ok((|| {
         let upload = SubmissionState::parse(&state).ok_or_else(|| {
             Fault::decode(
@@ -83,6 +84,7 @@ fn receipt_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LocalReceipt, Faul
             status_changed_at: sql::parse_optional_time(changed.as_deref())?,
             correction_materials: materials_from(materials.as_deref())?,
             supplement_to: supplement_to.as_deref().map(sql::parse_uuid).transpose()?,
+            phone_upload_token,
             upload,
         })
     })())

@@ -170,6 +170,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE status_history ADD COLUMN materials TEXT;
     ALTER TABLE submissions ADD COLUMN supplement_to TEXT;
     "#,
+    // 8: materials by phone. The one-time upload token of an application taken on a booth
+    // without a camera (its hash goes to the county; the token is printed on the receipt).
+    r#"
+    ALTER TABLE submissions ADD COLUMN phone_upload_token TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -361,3 +361,33 @@ fn the_status_history_keeps_every_change_once() {
     let latest = store.receipt(&number).unwrap().unwrap();
     assert_eq!(latest.status, Some(SubmissionStatus::NeedsCorrection));
 }
+
+#[test]
+fn materials_by_phone_keep_the_token_for_the_receipt_and_send_only_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let receipt = store
+        .submit(NewSubmission {
+            item_code: Some("GX-GA-001".into()),
+            phone_upload: true,
+            ..NewSubmission::new(SubmissionKind::Application)
+        })
+        .unwrap();
+    let token = receipt.phone_upload_token.clone().expect("a token made");
+    assert!(sync_protocol::phone_upload::is_token(&token), "{token}");
+
+    let due = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(
+        due[0].phone_upload.as_deref(),
+        Some(sync_protocol::phone_upload::token_hash(&token).as_str()),
+        "the county gets the hash, signed with the submission"
+    );
+    let kept = store.receipt(&receipt.number.to_string()).unwrap().unwrap();
+    assert_eq!(kept.phone_upload_token, Some(token), "for a reprint");
+
+    // Without the phone, nothing of the kind.
+    let plain = store.submit(long_complaint()).unwrap();
+    assert_eq!(plain.phone_upload_token, None);
+    let due = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(due[1].phone_upload, None);
+}

@@ -708,6 +708,7 @@ mod tests {
         Submission {
             attachments: Vec::new(),
             supplement_to: None,
+            phone_upload: None,
             id: uuid::Uuid::now_v7(),
             kiosk_seq: seq,
             receipt_number: ReceiptNumber::new(7, seq).to_string(),

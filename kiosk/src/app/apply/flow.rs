@@ -23,7 +23,7 @@ use super::qr;
 use crate::app::bind::{Asserted, Changes, Flow};
 use crate::app::devices::CardProblem;
 use kiosk_core::devices::camera::CameraProblem;
-use kiosk_core::receipt_paper::beijing;
+use kiosk_core::receipt_paper::{PhoneUploadLink, beijing};
 use kiosk_core::store::{NewPage, NewSubmission, Receipt as StoredReceipt};
 use kiosk_core::submit::{Draft, ItemLookup, prepare};
 use sync_protocol::attachment::MAX_ATTACHMENTS;
@@ -76,6 +76,11 @@ pub struct Submitted {
     pub receipt: StoredReceipt,
     pub booth: String,
     pub item: CatalogItem,
+    /// The one-time page where the villager's phone uploads the materials, when they go by
+    /// phone.
+    pub phone_upload: Option<PhoneUploadLink>,
+    /// For a supplement: the receipt number of the application it completes.
+    pub supplement_to: Option<String>,
 }
 
 /// What the page asks of the booth's devices next.
@@ -170,6 +175,8 @@ pub struct Apply {
     review: Vec<ApplyReviewRow>,
     /// Whether the booth has a document camera: materials are photographed only then.
     has_camera: bool,
+    /// Whether a booth without a camera offers the phone upload page for the materials.
+    phone_uploads: bool,
     materials: Vec<MaterialPages>,
     photo: Option<Photo>,
     /// Photographing again what a correction named: the application it completes.
@@ -200,6 +207,9 @@ pub struct ApplyPage {
     rows: Vec<Row>,
     review: Vec<ApplyReviewRow>,
     with_materials: bool,
+    phone_upload: bool,
+    phone_upload_url: String,
+    phone_upload_until: String,
     supplement_to: String,
     materials: Vec<MaterialPages>,
     pages_full: bool,
@@ -253,9 +263,21 @@ impl Apply {
         self.step == ApplyStep::Photo
     }
 
+    /// The receipt number of the application a supplement completes, while one is made.
+    pub fn supplement_receipt(&self) -> Option<String> {
+        self.supplement_to
+            .as_ref()
+            .map(|(_, receipt)| receipt.clone())
+    }
+
     /// Whether this booth photographs materials (it has a document camera).
     pub fn set_camera(&mut self, has_camera: bool) {
         self.has_camera = has_camera;
+    }
+
+    /// Whether, without a camera, the receipt offers the phone upload page.
+    pub fn set_phone_uploads(&mut self, offered: bool) {
+        self.phone_uploads = offered;
     }
 
     /// Photographing again the `materials` a correction named, for the application `original`
@@ -291,6 +313,15 @@ impl Apply {
     /// Whether this application has the materials step: a camera, and materials to take.
     fn with_materials(&self) -> bool {
         self.has_camera && !self.materials.is_empty()
+    }
+
+    /// Whether this application's materials go by the villager's phone: no camera, materials
+    /// to take, and the page offered (never for a supplement, which only a camera takes).
+    fn phone_upload(&self) -> bool {
+        !self.has_camera
+            && self.phone_uploads
+            && !self.materials.is_empty()
+            && self.supplement_to.is_none()
     }
 
     pub fn catalogue_loaded(&mut self, items: Vec<CatalogItem>) {
@@ -758,6 +789,7 @@ impl Apply {
                 if self.with_materials() {
                     new.pages = self.new_pages();
                 }
+                new.phone_upload = self.phone_upload();
                 self.busy = true;
                 self.submit_problem = ApplySubmitProblem::None;
                 Some((new, item))
@@ -899,6 +931,10 @@ impl Flow for Apply {
         let item = self.item.as_ref();
         let receipt = self.submitted.as_ref().map(|s| &s.receipt);
         let office = self.submitted.as_ref().map(|s| &s.item.office);
+        let link = self
+            .submitted
+            .as_ref()
+            .and_then(|s| s.phone_upload.as_ref());
         let masked_id = if self.step == ApplyStep::Receipt {
             receipt.and_then(|r| r.masked_id.clone())
         } else {
@@ -936,6 +972,11 @@ impl Flow for Apply {
             rows: self.rows.clone(),
             review: self.review.clone(),
             with_materials: self.with_materials(),
+            // Promised on the review; on the receipt only with the link made.
+            phone_upload: self.phone_upload()
+                && (self.step != ApplyStep::Receipt || link.is_some()),
+            phone_upload_url: link.map(|l| l.url.clone()).unwrap_or_default(),
+            phone_upload_until: link.map(PhoneUploadLink::until_zh).unwrap_or_default(),
             supplement_to: self
                 .supplement_to
                 .as_ref()
@@ -997,6 +1038,15 @@ impl Flow for Apply {
             |rows| adapter.set_review_rows(crate::app::bind::model(rows)),
         );
         changes.write(|v| &v.with_materials, |&m| adapter.set_with_materials(m));
+        changes.write(|v| &v.phone_upload, |&p| adapter.set_phone_upload(p));
+        changes.write(
+            |v| &v.phone_upload_url,
+            |url| adapter.set_phone_upload_qr(qr_code(url, "the phone upload page's")),
+        );
+        changes.write(
+            |v| &v.phone_upload_until,
+            |until| adapter.set_phone_upload_until(until.into()),
+        );
         changes.write(
             |v| &v.supplement_to,
             |r| adapter.set_supplement_to(r.into()),
@@ -1012,7 +1062,7 @@ impl Flow for Apply {
         changes.write(
             |v| &v.receipt_number,
             |number| {
-                adapter.set_receipt_qr(receipt_qr(number));
+                adapter.set_receipt_qr(qr_code(number, "the receipt's"));
                 adapter.set_receipt_number(number.into());
             },
         );
@@ -1094,15 +1144,15 @@ fn render_photo(adapter: &ApplyAdapter<'_>, now: &ApplyPage, before: Option<&App
     }
 }
 
-/// The receipt's number as a QR code; none before there is a receipt.
-fn receipt_qr(number: &str) -> slint::Image {
-    if number.is_empty() {
+/// `text` (the receipt's number, the upload page's address) as a QR code; none for no text.
+fn qr_code(text: &str, whose: &str) -> slint::Image {
+    if text.is_empty() {
         return slint::Image::default();
     }
-    match qr::picture(number) {
+    match qr::picture(text) {
         Ok(picture) => slint::Image::from_rgb8(picture),
         Err(err) => {
-            tracing::error!(%err, "cannot draw the receipt's QR code");
+            tracing::error!(%err, "cannot draw {whose} QR code");
             slint::Image::default()
         }
     }
@@ -1297,6 +1347,62 @@ mod tests {
         assert!(!view.with_materials);
         let (new, _) = apply.submit().unwrap();
         assert!(new.pages.is_empty());
+    }
+
+    #[test]
+    fn without_a_camera_the_materials_go_by_phone_and_the_receipt_shows_its_code() {
+        let mut apply = filled(false);
+        apply.set_phone_uploads(true);
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Review);
+        assert!(
+            view.phone_upload,
+            "the review says the materials go by phone"
+        );
+        assert_eq!(view.materials.len(), 2, "and names them");
+        let (new, item) = apply.submit().unwrap();
+        assert!(new.phone_upload, "the store makes the page's token");
+        assert!(new.pages.is_empty());
+
+        let created = "2026-12-07T02:00:00Z".parse().unwrap();
+        let link =
+            PhoneUploadLink::new("https://county.example/", "AAAAAAAAAAAAAAAAAAAAAA", created);
+        apply.saved(Ok(Submitted {
+            receipt: StoredReceipt {
+                id: Uuid::nil(),
+                seq: 1,
+                number: sync_protocol::receipt::ReceiptNumber::new(1, 1),
+                created_at: created,
+                masked_id: None,
+                phone_upload_token: Some("AAAAAAAAAAAAAAAAAAAAAA".into()),
+            },
+            booth: "青山村".into(),
+            item,
+            phone_upload: Some(link),
+            supplement_to: None,
+        }));
+        let view = apply.view();
+        assert_eq!(view.step, ApplyStep::Receipt);
+        assert!(view.phone_upload);
+        assert_eq!(
+            view.phone_upload_url,
+            "https://county.example/m/AAAAAAAAAAAAAAAAAAAAAA"
+        );
+        assert_eq!(view.phone_upload_until, "12月14日");
+    }
+
+    #[test]
+    fn no_phone_page_when_the_booth_offers_none_or_has_a_camera() {
+        let mut offers_none = filled(false);
+        assert!(!offers_none.view().phone_upload);
+        assert!(!offers_none.submit().unwrap().0.phone_upload);
+
+        let mut with_camera = filled(true);
+        with_camera.set_phone_uploads(true);
+        with_camera.materials_done();
+        assert_eq!(with_camera.view().step, ApplyStep::Review);
+        assert!(!with_camera.view().phone_upload);
+        assert!(!with_camera.submit().unwrap().0.phone_upload);
     }
 
     #[test]

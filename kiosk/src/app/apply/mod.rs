@@ -104,9 +104,11 @@ pub(super) fn bind(ctx: &Rc<Ctx>) {
 
     page.on_page_open(ctx, Page::Apply, |ctx, page| {
         let has_camera = ctx.services.devices().has_camera();
+        let phone_uploads = ctx.services.config().sync.phone_uploads;
         page.update(ctx, |apply| {
             apply.start();
             apply.set_camera(has_camera);
+            apply.set_phone_uploads(phone_uploads);
         });
         load_catalogue(ctx, page);
     });
@@ -246,27 +248,30 @@ fn submit(ctx: &Rc<Ctx>, page: &Bound<Apply>) {
     let Some((new, item)) = page.update(ctx, Apply::submit) else {
         return;
     };
+    let supplement_to = page.read(Apply::supplement_receipt);
     page.background(
         ctx,
         move |services| {
-            services.with_store(|store| {
-                let booth = store
-                    .identity()
-                    .ok()
-                    .flatten()
-                    .map(|i| i.village.village)
-                    .unwrap_or_default();
-                store.submit(new).map(|receipt| (receipt, booth))
-            })
+            let (identity, receipt) = services.with_store(|store| {
+                let identity = store.identity().ok().flatten();
+                store.submit(new).map(|receipt| (identity, receipt))
+            })?;
+            let phone_upload = receipt.phone_upload_token.as_deref().and_then(|token| {
+                services.phone_upload_link(identity.as_ref(), token, receipt.created_at)
+            });
+            let booth = identity.map(|i| i.village.village).unwrap_or_default();
+            Ok::<_, StoreError>((receipt, booth, phone_upload))
         },
         move |ctx, page, saved| {
             let submitted = match saved {
-                Ok((receipt, booth)) => {
+                Ok((receipt, booth, phone_upload)) => {
                     tracing::info!(receipt = %receipt.number, item = %item.code, "application saved");
                     Ok(Submitted {
                         receipt,
                         booth,
                         item,
+                        phone_upload,
+                        supplement_to,
                     })
                 }
                 Err(err) => {
@@ -300,6 +305,8 @@ fn print(ctx: &Rc<Ctx>, page: &Bound<Apply>) {
                 item: Some(&done.item),
                 item_code: Some(&done.item.code),
                 receipt: &done.receipt,
+                supplement_to: done.supplement_to.as_deref(),
+                phone_upload: done.phone_upload.as_ref(),
             })
         })
     });

@@ -275,6 +275,8 @@ fn print(ctx: &Rc<Ctx>, page: &Bound<Complaints>, receipt: Receipt, village: Str
                 item: None,
                 item_code: None,
                 receipt: &receipt,
+                supplement_to: None,
+                phone_upload: None,
             });
             services.devices().print(&paper)
         },

@@ -244,10 +244,11 @@ fn reprint(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
     page.background(
         ctx,
         move |services| {
-            let booth = services
-                .with_store(|store| store.identity())
-                .ok()
-                .flatten()
+            let identity = services.with_store(|store| store.identity()).ok().flatten();
+            let phone_upload = receipt.phone_upload_token.as_deref().and_then(|token| {
+                services.phone_upload_link(identity.as_ref(), token, receipt.created_at)
+            });
+            let booth = identity
                 .map(|identity| identity.village.village)
                 .unwrap_or_default();
             let Ok(number) = receipt.number.parse::<ReceiptNumber>() else {
@@ -259,6 +260,7 @@ fn reprint(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
                 number,
                 created_at: receipt.created_at,
                 masked_id: receipt.masked_id.clone(),
+                phone_upload_token: receipt.phone_upload_token.clone(),
             };
             let paper = PrintedReceipt {
                 booth,
@@ -266,6 +268,8 @@ fn reprint(ctx: &Rc<Ctx>, page: &Bound<Progress>) {
                 item: item.as_ref(),
                 item_code: receipt.item_code.as_deref(),
                 receipt: &stored,
+                supplement_to: None,
+                phone_upload: phone_upload.as_ref(),
             };
             Some(services.devices().print(&receipt_paper::document(&paper)))
         },

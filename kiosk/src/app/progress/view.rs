@@ -125,6 +125,7 @@ pub(super) mod tests {
             status_changed_at: None,
             correction_materials: Vec::new(),
             supplement_to: None,
+            phone_upload_token: None,
             upload,
         }
     }

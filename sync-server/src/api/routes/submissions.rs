@@ -10,7 +10,9 @@
 //! carries the signing kiosk's number (a booth submits only its own). The store then claims
 //! and inserts the rest in one transaction, refusing a supplement whose original it does not
 //! hold (`invalid` with code `unknown_original`: a booth anywhere in the county may send a
-//! supplement, but only for a case the county has). A bad item never fails its batch.
+//! supplement, but only for a case the county has). A malformed `phone_upload`, or one on
+//! anything but an application that is not a supplement, is `invalid` with code
+//! `invalid_phone_upload`. A bad item never fails its batch.
 
 use axum::Extension;
 use axum::Json;
@@ -45,16 +47,16 @@ pub async fn submit(
     for (index, mut submission) in batch.submissions.into_iter().enumerate() {
         let checked = submission
             .open_personal(state.county())
-            .map_err(|e| e.to_string())
+            .map_err(|e| (e.to_string(), None))
             .and_then(|()| check(&submission, kiosk.kiosk_number));
         match checked {
-            Err(message) => {
+            Err((message, code)) => {
                 results[index] = Some(ItemResult {
                     id: submission.id,
                     outcome: Outcome::Invalid,
                     message: Some(message),
                     received_at: None,
-                    code: None,
+                    code,
                 });
             }
             Ok(()) => {
@@ -136,9 +138,16 @@ pub async fn submit(
     Ok(Json(BatchResponse { results }))
 }
 
-/// Why the item can never be accepted from this kiosk, if so.
-fn check(submission: &Submission, kiosk_number: u32) -> Result<(), String> {
-    submission.validate().map_err(|e| e.to_string())?;
+/// Why the item can never be accepted from this kiosk, if so, with the refusal's own code
+/// where it has one.
+fn check(submission: &Submission, kiosk_number: u32) -> Result<(), (String, Option<ErrorCode>)> {
+    submission
+        .validate()
+        .map_err(|e| (e.to_string(), e.code()))?;
+    check_receipt(submission, kiosk_number).map_err(|message| (message, None))
+}
+
+fn check_receipt(submission: &Submission, kiosk_number: u32) -> Result<(), String> {
     let receipt: ReceiptNumber = submission
         .receipt_number
         .parse()

@@ -63,6 +63,8 @@ pub const KEYS: &[Entry] = &[
     ("pages.arriving", "上传中", "Arriving"),
     ("pages.page", "页", "Page"),
     ("pages.supplied", "补正", "Supplied later"),
+    ("pages.by_phone", "手机上传", "From a phone"),
+    ("pages.pages", "页", "pages"),
     ("pages.requested", "需补正", "Asked for again"),
     (
         "sub.correct_which",
@@ -151,5 +153,10 @@ pub const KEYS: &[Entry] = &[
         "action.supplement_received",
         "补正材料已通过服务亭提交",
         "Materials handed in again at a booth",
+    ),
+    (
+        "action.phone_upload",
+        "材料已通过手机上传",
+        "Materials uploaded from the villager's phone",
     ),
 ];

@@ -1,7 +1,9 @@
 //! The pages villagers photographed for an application (申请材料), on its submission page:
 //! each material of the item with its pages (a thumbnail each, a page to turn and enlarge
 //! one), the pages supplements (补正材料) brought for it after, newest first and dated, and
-//! the materials with no page marked missing. A picture or thumbnail is served only inside
+//! the materials with no page marked missing. Pages the villager's phone uploaded through the
+//! application's one-time link (`crate::phone_upload`) are the application's own files,
+//! shown apart under their material, marked 手机上传 and dated. A picture or thumbnail is served only inside
 //! the account's scope, for a file the submission or one of its supplements lists and the
 //! server holds whole, and every fetch is audit-logged ("page.view", "page.thumbnail") before
 //! it is served. A supplement's pages are reached only through its original's address, so
@@ -47,12 +49,15 @@ pub struct MaterialRow {
     pub missing: bool,
 }
 
-/// The pages one supplement brought for a material.
+/// The pages one supplement, or the application's phone upload, brought for a material.
 #[derive(Debug)]
 pub struct SuppliedPages {
-    /// When the server received it, China time.
+    /// When the server received them, China time.
     pub at: String,
+    /// The supplement's receipt; empty for a phone upload.
     pub receipt: String,
+    /// Uploaded from the villager's phone (手机上传) rather than by a supplement.
+    pub by_phone: bool,
     pub pages: Vec<PageLink>,
 }
 
@@ -92,18 +97,39 @@ pub fn materials(
         listed.sort_by_key(|f| f.page);
         listed.into_iter().map(link).collect()
     };
+    // The application's own pages are the booth's; those its phone upload brought are shown
+    // apart, marked and dated, like a supplement's.
+    let (phoned, files): (Vec<ListedFile>, Vec<ListedFile>) =
+        files.iter().cloned().partition(|f| f.phone_at.is_some());
+    let files = files.as_slice();
+    let mut uploads: Vec<_> = phoned.iter().filter_map(|f| f.phone_at).collect();
+    uploads.sort_unstable_by(|a, b| b.cmp(a));
+    uploads.dedup();
     let supplied_for = |material: u16| -> Vec<SuppliedPages> {
-        supplements
-            .iter()
-            .filter_map(|supplement| {
-                let pages = pages_in(&supplement.files, material);
-                (!pages.is_empty()).then(|| SuppliedPages {
-                    at: county_time::shown(supplement.record.received_at),
-                    receipt: supplement.record.submission.receipt_number.clone(),
-                    pages,
-                })
+        let by_phone = uploads.iter().filter_map(|at| {
+            let these: Vec<ListedFile> = phoned
+                .iter()
+                .filter(|f| f.phone_at == Some(*at))
+                .cloned()
+                .collect();
+            let pages = pages_in(&these, material);
+            (!pages.is_empty()).then(|| SuppliedPages {
+                at: county_time::shown(*at),
+                receipt: String::new(),
+                by_phone: true,
+                pages,
             })
-            .collect()
+        });
+        let by_supplements = supplements.iter().filter_map(|supplement| {
+            let pages = pages_in(&supplement.files, material);
+            (!pages.is_empty()).then(|| SuppliedPages {
+                at: county_time::shown(supplement.record.received_at),
+                receipt: supplement.record.submission.receipt_number.clone(),
+                by_phone: false,
+                pages,
+            })
+        });
+        by_phone.chain(by_supplements).collect()
     };
     let mut rows = Vec::new();
     for (index, material) in listed.iter().enumerate() {
@@ -134,6 +160,7 @@ pub fn materials(
     }
     let every_file = files
         .iter()
+        .chain(&phoned)
         .chain(supplements.iter().flat_map(|s| s.files.iter()));
     let mut others: Vec<u16> = every_file
         .map(|f| f.material)
@@ -158,6 +185,7 @@ pub fn materials(
         });
     }
     if submission.attachments.is_empty()
+        && phoned.is_empty()
         && supplements.iter().all(|s| s.files.is_empty())
         && requested.is_empty()
         && rows.iter().all(|r| r.missing)
@@ -242,6 +270,7 @@ fn which(found: &CaseFile) -> String {
     let page = format!("material {} page {}", file.material + 1, file.page);
     match &found.supplement {
         Some(receipt) => format!("{page} of supplement {receipt}"),
+        None if file.phone_at.is_some() => format!("{page} uploaded from a phone"),
         None => page,
     }
 }

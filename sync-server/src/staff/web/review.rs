@@ -28,7 +28,7 @@ use crate::domain::review::{self, Action, ReviewState, Rules};
 use crate::state::AppState;
 use crate::store::paging::{InboxKey, PageAt};
 use crate::store::review::{InboxOrder, InboxQuery, ReviewActionRecord, ReviewItem, ReviewUpdate};
-use crate::store::{SUPPLEMENT_ACTION, StoreError, SubmissionRef};
+use crate::store::{PHONE_UPLOAD_ACTION, SUPPLEMENT_ACTION, StoreError, SubmissionRef};
 
 pub fn routes() -> Vec<StaffRoute> {
     use axum::routing::{get, post};
@@ -776,12 +776,19 @@ fn submission_page(
                 // A supplement's entry names its booth by number.
                 who: if a.action == SUPPLEMENT_ACTION {
                     format!("{} {}", frame.t("sub.kiosk"), a.actor)
+                } else if a.action == PHONE_UPLOAD_ACTION {
+                    frame.t("pages.by_phone").into_owned()
                 } else {
                     a.actor.clone()
                 },
                 level_key: format!("level.{}", a.stage.min(3)),
                 action_key: format!("action.{}", a.action),
-                comment: a.comment.clone(),
+                // A phone upload's comment is its number of pages.
+                comment: if a.action == PHONE_UPLOAD_ACTION {
+                    format!("（{} {}）", a.comment, frame.t("pages.pages"))
+                } else {
+                    a.comment.clone()
+                },
                 materials: a
                     .materials
                     .iter()

@@ -1,12 +1,13 @@
 //! The behaviour every [`Store`] backend must show, as async checks that panic on a
-//! violation, in eight suites: [`store`] (the trait's own methods), [`content`]
+//! violation, in nine suites: [`store`] (the trait's own methods), [`content`]
 //! ([`ContentStore`](crate::store::ContentStore)), [`ratings`]
 //! ([`RatingsStore`](crate::store::RatingsStore)), [`releases`]
 //! ([`ReleaseStore`](crate::store::ReleaseStore)), [`audit`] (the audit log's hash
 //! chain), [`paging`] (the staff lists by key, the catalogue's version), [`attachments`]
-//! ([`AttachmentStore`](crate::store::AttachmentStore)) and [`supplements`] (补正: a
-//! correction's materials, supplements joining their case). A backend's test file runs all
-//! of them against fresh stores:
+//! ([`AttachmentStore`](crate::store::AttachmentStore)), [`supplements`] (补正: a
+//! correction's materials, supplements joining their case) and [`phone_uploads`] (the
+//! one-time phone upload's token hash, used once). A backend's test file runs all of them
+//! against fresh stores:
 //!
 //! ```text
 //! fn open() -> (Arc<dyn Store>, TempDir) { … }
@@ -18,6 +19,7 @@
 //! sync_server::paging_conformance_tests!(open());
 //! sync_server::attachment_conformance_tests!(open());
 //! sync_server::supplement_conformance_tests!(open());
+//! sync_server::phone_upload_conformance_tests!(open());
 //! ```
 //!
 //! Compiled for the crate's own tests and behind the `conformance` feature (which the
@@ -29,6 +31,7 @@ pub mod attachments;
 pub mod audit;
 pub mod content;
 pub mod paging;
+pub mod phone_uploads;
 pub mod ratings;
 pub mod releases;
 pub mod store;
@@ -101,6 +104,7 @@ pub fn submission(kiosk_number: u32, seq: u64) -> Submission {
     Submission {
         attachments: Vec::new(),
         supplement_to: None,
+        phone_upload: None,
         id: Uuid::now_v7(),
         kiosk_seq: seq,
         receipt_number: ReceiptNumber::new(kiosk_number, seq).to_string(),

@@ -8,8 +8,13 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::connection::failed;
-use crate::store::attachments::{Advance, AttachmentStore, ListedFile};
-use crate::store::{StoreError, StoreFuture, StoreResult};
+use crate::store::attachments::{
+    Advance, AttachmentStore, ListedFile, PhonePage, PhoneUploadOutcome, PhoneUploadSlot,
+};
+use crate::store::sealed_columns::REVIEW_COMMENT;
+use crate::store::sealing::KeyRing;
+use crate::store::values::{materials_to_column, phone_materials, stored_now};
+use crate::store::{PHONE_UPLOAD_ACTION, PHONE_UPLOAD_ACTOR, StoreError, StoreFuture, StoreResult};
 
 /// Lists newly stored submissions' files (inside their ingest's transaction).
 pub(super) async fn list_files(
@@ -48,7 +53,7 @@ pub(super) async fn list_files(
 }
 
 const COLUMNS: &str = "a.submission_id, a.sha256, a.bytes, a.sealed, a.material, a.page, \
-                       a.received, a.complete_at";
+                       a.received, a.complete_at, a.phone_at";
 
 fn to_file(row: &Row) -> StoreResult<ListedFile> {
     let id: String = row.get(0);
@@ -68,6 +73,128 @@ fn to_file(row: &Row) -> StoreResult<ListedFile> {
         page: small(row.get(5), "page")?,
         received: row.get::<_, i64>(6) as u64,
         complete_at: row.get(7),
+        phone_at: row.get(8),
+    })
+}
+
+/// The slot of `token_hash`; `lock` takes the application's row for the transaction, so two
+/// instances recording an upload at once go one after the other.
+async fn phone_upload_slot(
+    client: &impl GenericClient,
+    token_hash: &str,
+    lock: bool,
+) -> StoreResult<Option<PhoneUploadSlot>> {
+    let lock = if lock { "FOR UPDATE OF s" } else { "" };
+    let Some(row) = client
+        .query_opt(
+            &format!(
+                "SELECT s.id, s.phone_upload_used_at, s.phone_upload_pages,
+                        (SELECT COUNT(*) FROM attachments a WHERE a.submission_id = s.id)
+                 FROM submissions s WHERE s.phone_upload = $1
+                 ORDER BY s.received_at, s.row_seq LIMIT 1 {lock}"
+            ),
+            &[&token_hash],
+        )
+        .await
+        .map_err(failed("look up a phone upload"))?
+    else {
+        return Ok(None);
+    };
+    let id: String = row.get(0);
+    let used_at: Option<DateTime<Utc>> = row.get(1);
+    let used_pages: Option<i64> = row.get(2);
+    Ok(Some(PhoneUploadSlot {
+        submission_id: Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt {
+            what: format!("the phone upload of submission `{id}`"),
+        })?,
+        used: used_at.map(|at| (at, used_pages.unwrap_or(0) as u16)),
+        pages: row.get::<_, i64>(3) as u32,
+    }))
+}
+
+async fn record_phone_upload(
+    client: &impl GenericClient,
+    keys: &KeyRing,
+    token_hash: &str,
+    pages: &[PhonePage],
+    max_pages: u32,
+    now: DateTime<Utc>,
+) -> StoreResult<PhoneUploadOutcome> {
+    let Some(slot) = phone_upload_slot(client, token_hash, true).await? else {
+        return Ok(PhoneUploadOutcome::Unknown);
+    };
+    if let Some((at, pages)) = slot.used {
+        return Ok(PhoneUploadOutcome::AlreadyUsed { at, pages });
+    }
+    if slot.pages as usize + pages.len() > max_pages as usize {
+        return Ok(PhoneUploadOutcome::TooManyPages { held: slot.pages });
+    }
+    let what = "record a phone upload";
+    let now = stored_now(now);
+    let id = slot.submission_id.to_string();
+    let count = pages.len() as u16;
+    let stage: i64 = client
+        .query_one(
+            "UPDATE submissions SET phone_upload_used_at = $2, phone_upload_pages = $3
+             WHERE id = $1 RETURNING stage",
+            &[&id, &now, &i64::from(count)],
+        )
+        .await
+        .map_err(failed(what))?
+        .get(0);
+    for page in pages {
+        client
+            .execute(
+                "INSERT INTO attachments (submission_id, sha256, bytes, sealed, material, page,
+                                          received, complete_at, sealed_with, phone_at)
+                 SELECT $1, $2, $3, FALSE, $4,
+                        COALESCE((SELECT MAX(page) FROM attachments
+                                  WHERE submission_id = $1 AND material = $4), 0) + 1,
+                        $3, $5, $6, $5
+                 ON CONFLICT DO NOTHING",
+                &[
+                    &id,
+                    &page.sha256,
+                    &(page.bytes as i64),
+                    &i64::from(page.material),
+                    &now,
+                    &i64::from(page.sealed_with),
+                ],
+            )
+            .await
+            .map_err(failed(what))?;
+    }
+    let seq: i64 = client
+        .query_one(
+            "INSERT INTO review_actions (submission_id, stage, actor, action, comment, at,
+                                         materials)
+             VALUES ($1, $2, $3, $4, '', $5, $6) RETURNING seq",
+            &[
+                &id,
+                &stage,
+                &PHONE_UPLOAD_ACTOR,
+                &PHONE_UPLOAD_ACTION,
+                &now,
+                &materials_to_column(&phone_materials(pages))?,
+            ],
+        )
+        .await
+        .map_err(failed(what))?
+        .get(0);
+    // The comment is sealed to the action's number, as every history comment is.
+    client
+        .execute(
+            "UPDATE review_actions SET comment = $2 WHERE seq = $1",
+            &[
+                &seq,
+                &REVIEW_COMMENT.seal(keys, &seq.to_string(), &count.to_string()),
+            ],
+        )
+        .await
+        .map_err(failed(what))?;
+    Ok(PhoneUploadOutcome::Recorded {
+        submission_id: slot.submission_id,
+        pages: count,
     })
 }
 
@@ -195,6 +322,35 @@ impl AttachmentStore for PostgresStore {
                 .iter()
                 .map(to_file)
                 .collect()
+        })
+    }
+
+    fn phone_upload_slot<'a>(
+        &'a self,
+        token_hash: &'a str,
+    ) -> StoreFuture<'a, Option<PhoneUploadSlot>> {
+        Box::pin(async move {
+            let client = self.client().await?;
+            phone_upload_slot(&client, token_hash, false).await
+        })
+    }
+
+    fn record_phone_upload<'a>(
+        &'a self,
+        token_hash: &'a str,
+        pages: Vec<PhonePage>,
+        max_pages: u32,
+        now: DateTime<Utc>,
+    ) -> StoreFuture<'a, PhoneUploadOutcome> {
+        Box::pin(async move {
+            let what = "record a phone upload";
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(failed(what))?;
+            let outcome =
+                record_phone_upload(&tx, &self.keys, token_hash, &pages, max_pages, now).await?;
+            // A refusal changed nothing; committing it too keeps one path.
+            tx.commit().await.map_err(failed(what))?;
+            Ok(outcome)
         })
     }
 }

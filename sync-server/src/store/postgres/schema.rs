@@ -397,6 +397,15 @@ const MIGRATIONS: &[&str] = &[
         ON submissions (county, status, received_at, row_seq)
         WHERE kind <> 'evaluation' AND supplement_to IS NULL;
     "#,
+    // 7: the one-time phone upload (SQLite's version 13, which says why).
+    r#"
+    ALTER TABLE submissions ADD COLUMN phone_upload TEXT;
+    ALTER TABLE submissions ADD COLUMN phone_upload_used_at TIMESTAMPTZ;
+    ALTER TABLE submissions ADD COLUMN phone_upload_pages BIGINT;
+    CREATE INDEX submissions_by_phone_upload ON submissions (phone_upload)
+        WHERE phone_upload IS NOT NULL;
+    ALTER TABLE attachments ADD COLUMN phone_at TIMESTAMPTZ;
+    "#,
 ];
 
 /// The schema version this program writes.

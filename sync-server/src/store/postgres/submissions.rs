@@ -279,6 +279,8 @@ struct Batch {
     created_at: Vec<DateTime<Utc>>,
     /// The case each joins (supplements only).
     supplement_to: Vec<Option<String>>,
+    /// The phone upload token's hash each offers.
+    phone_upload: Vec<Option<String>>,
 }
 
 impl Batch {
@@ -307,6 +309,10 @@ impl Batch {
                 .collect(),
             created_at: indices.iter().map(|&i| self.created_at[i]).collect(),
             supplement_to: vec![supplement_to.map(str::to_owned); indices.len()],
+            phone_upload: indices
+                .iter()
+                .map(|&i| self.phone_upload[i].clone())
+                .collect(),
         }
     }
 
@@ -322,6 +328,7 @@ impl Batch {
             id_lookups: Vec::with_capacity(items.len()),
             created_at: Vec::with_capacity(items.len()),
             supplement_to: vec![None; items.len()],
+            phone_upload: Vec::with_capacity(items.len()),
         };
         for item in items {
             let submission = &item.submission;
@@ -339,6 +346,7 @@ impl Batch {
             batch.ratings.push(submission.rating.map(i64::from));
             batch.id_lookups.push(id_lookup(keys, submission));
             batch.created_at.push(stored_now(submission.created_at));
+            batch.phone_upload.push(submission.phone_upload.clone());
         }
         Ok(batch)
     }
@@ -365,15 +373,16 @@ async fn claim(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
                                       rating, county, township, village, id_lookup,
-                                      supplement_to)
+                                      supplement_to, phone_upload)
              SELECT i.id, $1, i.receipt_number, i.kind, i.item_code, $2, i.content_digest,
                     i.body, $3, $3, i.rating, p.county, p.township, p.village, i.id_lookup,
-                    i.supplement_to
+                    i.supplement_to, i.phone_upload
              FROM UNNEST($4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[], $8::TEXT[], $9::TEXT[],
-                         $10::BIGINT[], $11::TEXT[], $12::TIMESTAMPTZ[], $13::TEXT[])
+                         $10::BIGINT[], $11::TEXT[], $12::TIMESTAMPTZ[], $13::TEXT[],
+                         $14::TEXT[])
                   WITH ORDINALITY AS i (id, receipt_number, kind, item_code, content_digest,
                                         body, rating, id_lookup, created_at, supplement_to,
-                                        ord)
+                                        phone_upload, ord)
              LEFT JOIN LATERAL (
                  SELECT p.county, p.township, p.village
                  FROM kiosks k JOIN kiosks p ON p.kiosk_number = k.kiosk_number
@@ -408,6 +417,7 @@ async fn claim(
                 &batch.id_lookups,
                 &batch.created_at,
                 &batch.supplement_to,
+                &batch.phone_upload,
             ],
         )
         .await

@@ -481,6 +481,21 @@ const MIGRATIONS: &[Migration] = &[
         WHERE kind != 'evaluation' AND supplement_to IS NULL;
     "#,
     ),
+    // 13: the one-time phone upload (`sync_protocol::phone_upload`). An application keeps
+    // the hash of its upload token (never the token), and when the token was used and how
+    // many pages it brought; the pages are rows of `attachments` like the booth's, with the
+    // time the phone uploaded them (NULL for a booth's page). The hash is looked up on every
+    // view of the phone page: indexed, on the rows that have one.
+    Migration::Sql(
+        r#"
+    ALTER TABLE submissions ADD COLUMN phone_upload TEXT;
+    ALTER TABLE submissions ADD COLUMN phone_upload_used_at INTEGER;
+    ALTER TABLE submissions ADD COLUMN phone_upload_pages INTEGER;
+    CREATE INDEX submissions_by_phone_upload ON submissions (phone_upload)
+        WHERE phone_upload IS NOT NULL;
+    ALTER TABLE attachments ADD COLUMN phone_at INTEGER;
+    "#,
+    ),
 ];
 
 /// The schema version this program writes.

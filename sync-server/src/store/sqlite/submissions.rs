@@ -29,8 +29,8 @@ pub(super) fn ingest(
             "INSERT INTO submissions (id, kiosk_id, receipt_number, kind, item_code, status,
                                       content_digest, body, received_at, status_changed_at,
                                       rating, county, township, village, id_lookup,
-                                      supplement_to)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                      supplement_to, phone_upload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT DO NOTHING",
         )
         .map_err(failed("store a submission"))?;
@@ -71,6 +71,7 @@ pub(super) fn ingest(
                 place.village,
                 id_lookup(keys, submission),
                 original.as_ref().map(|o| o.id.to_string()),
+                submission.phone_upload,
             ])
             .map_err(failed("store a submission"))?;
         let outcome = if inserted == 1 {

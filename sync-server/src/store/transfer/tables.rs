@@ -210,6 +210,10 @@ pub const TABLES: &[Table] = &[
             col("id_lookup", Text),
             // A supplement's case.
             col("supplement_to", Text),
+            // The phone upload's token hash, and its use.
+            col("phone_upload", Text),
+            col("phone_upload_used_at", Time),
+            col("phone_upload_pages", Int),
         ],
         identity: Some(Identity {
             column: "row_seq",
@@ -229,6 +233,7 @@ pub const TABLES: &[Table] = &[
             col("received", Int),
             col("complete_at", Time),
             col("sealed_with", Int),
+            col("phone_at", Time),
         ],
         identity: None,
     },
