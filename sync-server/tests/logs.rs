@@ -70,7 +70,49 @@ async fn logs_name_ids_and_outcomes_but_no_personal_data() {
         .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 
+    // The phone upload's token, and its hash, are credentials: in no log line.
+    let token = sync_protocol::phone_upload::new_token().unwrap();
+    let hash = sync_protocol::phone_upload::token_hash(&token);
+    let mut offered = submission(kiosk.number(), 2);
+    offered.phone_upload = Some(hash.clone());
+    kiosk
+        .post_json(
+            paths::SUBMISSIONS,
+            &BatchRequest {
+                submissions: vec![offered],
+            },
+        )
+        .await;
+    let page = reqwest::get(format!("{}/m/{token}", server.url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let mut photo = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut photo)
+        .encode_image(&image::RgbImage::new(64, 48))
+        .unwrap();
+    let mut body =
+        b"--b\r\nContent-Disposition: form-data; name=\"m0\"; filename=\"a.jpg\"\r\n\r\n".to_vec();
+    body.extend_from_slice(&photo);
+    body.extend_from_slice(b"\r\n--b--\r\n");
+    let uploaded = reqwest::Client::new()
+        .post(format!("{}/m/{token}", server.url))
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::OK);
+
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("phone upload recorded"), "{logs}");
+    assert!(logs.contains("/m/{token}"), "the route's template: {logs}");
+    for secret in [token.as_str(), hash.as_str(), &hash[..16]] {
+        assert!(
+            !logs.contains(secret),
+            "logs contain the token or its hash:\n{logs}"
+        );
+    }
     for expected in [
         sent.id.to_string(),
         sent.receipt_number.clone(),
