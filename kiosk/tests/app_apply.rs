@@ -7,8 +7,8 @@ mod app_apply_common;
 mod common;
 
 use app_apply_common::{
-    SAMPLE_ID, SAMPLE_MASKED, adapter, assert_no_full_id, fill_old_age_form, identify_by_card,
-    open_item, print_state, qr_and_text, step, submit,
+    SAMPLE_ID, SAMPLE_MASKED, adapter, assert_no_full_id, assert_number_then_phone_page,
+    fill_old_age_form, identify_by_card, open_item, print_state, qr_and_text, step, submit,
 };
 use common::{BoothOptions, Page, TestBooth};
 use kiosk_core::store::SubmissionState;
@@ -30,11 +30,7 @@ fn apply_with_the_id_card_prints_queues_and_syncs() {
     let printed = booth.printed(1);
     assert_eq!(printed.len(), 1, "one receipt printed");
     let (payloads, text) = qr_and_text(&printed[0]);
-    assert_eq!(
-        payloads,
-        std::slice::from_ref(&number),
-        "the QR code holds the receipt number"
-    );
+    assert_number_then_phone_page(&payloads, &number, &booth.server.url);
     for expected in [
         number.as_str(),
         "高龄津贴申领",

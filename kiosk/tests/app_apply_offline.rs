@@ -5,7 +5,9 @@
 mod app_apply_common;
 mod common;
 
-use app_apply_common::{open_item, qr_and_text, step, submit, type_into};
+use app_apply_common::{
+    assert_number_then_phone_page, open_item, qr_and_text, step, submit, type_into,
+};
 use common::{BoothOptions, TestBooth};
 use kiosk_core::store::SubmissionState;
 use slint::ComponentHandle;
@@ -54,11 +56,8 @@ fn offline_submit_is_kept_and_sent_when_the_network_returns() {
 
     let printed = booth.printed(1);
     let (payloads, _) = qr_and_text(&printed[0]);
-    assert_eq!(
-        payloads,
-        std::slice::from_ref(&number),
-        "printed offline at once"
-    );
+    // Printed offline at once, the phone page's code too: the link works once it arrives.
+    assert_number_then_phone_page(&payloads, &number, &booth.server.url);
     booth.eventually("the header says offline with one waiting", |b| {
         let state = b.window().global::<AppState>();
         !state.get_online() && state.get_waiting_count() == 1 && b.shows("1 件等待")

@@ -6,7 +6,8 @@ mod app_apply_common;
 mod common;
 
 use app_apply_common::{
-    fill_old_age_form, identify_by_card, open_item, print_state, qr_and_text, submit,
+    assert_number_then_phone_page, fill_old_age_form, identify_by_card, open_item, print_state,
+    qr_and_text, submit,
 };
 use common::{BoothOptions, TestBooth};
 use hardware::printer::emulator::Fault;
@@ -60,7 +61,7 @@ fn paper_out_shows_the_receipt_to_photograph_and_reprints_later() {
     let printed = booth.printed(1);
     assert_eq!(printed.len(), 1, "the receipt printed on the second try");
     let (payloads, text) = qr_and_text(&printed[0]);
-    assert_eq!(payloads, std::slice::from_ref(&number));
+    assert_number_then_phone_page(&payloads, &number, &booth.server.url);
     assert!(text.contains(&number), "{text}");
     booth.eventually("the printed message", |b| {
         print_state(b) == PrintState::Printed && b.shows("回执已打印")

@@ -118,3 +118,14 @@ impl Drop for Driver {
         let _ = self.process.wait();
     }
 }
+
+/// Checks that the browser shows a picture and, with `UPDATE_SCREENSHOTS` set, saves it as
+/// `docs/screenshots/NAME.png` for the README.
+pub async fn screenshot(client: &fantoccini::Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("save screenshot");
+    }
+}

@@ -119,8 +119,7 @@ impl Devices {
                 .expect("start the scanner thread");
         }
         let camera = config.camera.as_ref().and_then(|camera| {
-            let ui = ui.clone();
-            let report = move |event: CameraEvent| ui.post(move |ctx| ctx.camera_event(event));
+            let report = camera_reporter(ui.clone());
             CameraWorker::start(camera.device.clone(), report)
                 .inspect_err(|err| tracing::error!(%err, "cannot start the camera thread"))
                 .ok()
@@ -407,6 +406,37 @@ fn scanner_event(event: Option<ScannerEvent>, ui: &UiSender) {
             tracing::info!(%port, "scanner ready");
         }
         None => {}
+    }
+}
+
+/// Hands the camera's events to the UI thread. Live frames go through a one-frame slot: a new
+/// frame replaces one the UI thread has not drawn yet, so a UI slower than the camera (a slow
+/// booth CPU) shows the latest picture late by one frame at most, and a still taken is never
+/// queued behind a backlog of old frames.
+fn camera_reporter(ui: UiSender) -> impl Fn(CameraEvent) + Send + 'static {
+    let latest: Arc<Mutex<Option<CameraEvent>>> = Arc::default();
+    move |event: CameraEvent| {
+        if !matches!(event, CameraEvent::Preview { .. }) {
+            ui.post(move |ctx| ctx.camera_event(event));
+            return;
+        }
+        let waiting = latest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .replace(event)
+            .is_some();
+        if !waiting {
+            let latest = Arc::clone(&latest);
+            ui.post(move |ctx| {
+                let frame = latest
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                if let Some(frame) = frame {
+                    ctx.camera_event(frame);
+                }
+            });
+        }
     }
 }
 

@@ -118,3 +118,14 @@ pub fn qr_and_text(receipt: &hardware::printer::decode::DecodedReceipt) -> (Vec<
         .collect();
     (payloads, receipt.text_lines().join("\n"))
 }
+
+/// A receipt's QR codes on a booth without a camera, for an item with materials: the receipt
+/// number, then the county's one-time page where a phone uploads them.
+pub fn assert_number_then_phone_page(payloads: &[String], number: &str, server_url: &str) {
+    assert_eq!(payloads.len(), 2, "two codes: {payloads:?}");
+    assert_eq!(payloads[0], number, "the first holds the receipt number");
+    assert!(
+        payloads[1].starts_with(&format!("{server_url}/m/")),
+        "the second the phone upload page: {payloads:?}"
+    );
+}

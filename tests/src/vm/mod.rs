@@ -316,6 +316,31 @@ impl BoothVm {
         Screen::load(&path).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Waits until the display shows what `check` looks for (the booth's UI draws at its own
+    /// pace under emulation), looking twice a second; the last look is kept as `peek.png`.
+    pub fn wait_for_screen(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        check: impl Fn(&Screen) -> bool,
+    ) {
+        let path = self.dir.join("peek.png");
+        let deadline = Instant::now() + limit;
+        loop {
+            self.qmp.screendump(&path).unwrap_or_else(|e| panic!("{e}"));
+            let screen = Screen::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            if check(&screen) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {limit:?}; the last look is {}",
+                path.display()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
     /// A tap at (x, y) on the panel.
     pub fn tap(&mut self, at: (u32, u32)) {
         self.qmp.tap(at, DISPLAY).unwrap_or_else(|e| panic!("{e}"));

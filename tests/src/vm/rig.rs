@@ -480,13 +480,21 @@ fn photograph_one_page(vm: &mut BoothVm, photograph: (u32, u32), material: &str)
         "the booth makes the still into a page",
         |out| out.trim().parse::<usize>().unwrap_or(0) > taken,
     );
-    std::thread::sleep(Duration::from_secs(2));
-    vm.screen(&format!("apply-photo-check-{material}"));
-    tap(
-        vm,
-        at::PHOTO_KEEP_DONE,
-        &format!("apply-materials-after-{material}"),
+    // Then the UI thread shows it to check: 这页可以，这份拍完了 drawn.
+    vm.wait_for_screen(
+        "the page to check on screen",
+        Duration::from_secs(120),
+        |screen| screen.is_primary_button_at(at::PHOTO_KEEP_DONE),
     );
+    vm.screen(&format!("apply-photo-check-{material}"));
+    vm.tap(at::PHOTO_KEEP_DONE);
+    vm.wait_for_screen(
+        "back on the list of materials",
+        Duration::from_secs(60),
+        |screen| !screen.is_primary_button_at(at::PHOTO_KEEP_DONE),
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    vm.screen(&format!("apply-materials-after-{material}"));
 }
 
 /// The receipt number on printed lines (`回执编号：001-00001-8`).

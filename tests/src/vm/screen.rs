@@ -46,6 +46,17 @@ impl Screen {
         [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
     }
 
+    /// Whether a primary button (the booth's tile blue, #0b3d91) is drawn at `(x, y)`.
+    pub fn is_primary_button_at(&self, (x, y): (u32, u32)) -> bool {
+        x < self.width
+            && y < self.height
+            && self
+                .at(x, y)
+                .iter()
+                .zip([0x0b, 0x3d, 0x91])
+                .all(|(p, q)| p.abs_diff(q) <= 12)
+    }
+
     /// The share of pixels in `rect` that differ from `other`'s by more than a little
     /// anti-aliasing (a channel off by more than 48).
     pub fn difference(&self, other: &Screen, rect: Rect) -> f64 {

@@ -10,6 +10,7 @@ mod hw_id_card;
 mod hw_printer;
 mod hw_scanner;
 mod kiosk_app;
+mod link_share;
 mod pages;
 mod phone_upload;
 mod staff_browser;

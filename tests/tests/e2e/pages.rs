@@ -51,7 +51,7 @@ fn page_bytes(size: usize, seed: u64) -> Vec<u8> {
 
 /// `count` applications of two materials, a page each (and a second page of the first),
 /// through the store library; their receipt numbers and the bytes of all their files.
-fn apply_with_pages(booth: &Booth, count: usize) -> (BTreeSet<String>, u64) {
+pub(crate) fn apply_with_pages(booth: &Booth, count: usize) -> (BTreeSet<String>, u64) {
     let mut store = Store::open(&booth.dir).expect("open the booth's store");
     let mut receipts = BTreeSet::new();
     for i in 0..count as u64 {

@@ -9,11 +9,10 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use booth_tests::booth::{County, Server, enroll_code, free_port, import_catalog};
-use booth_tests::browser::Driver;
+use booth_tests::browser::{Driver, screenshot};
 use ed25519_dalek::SigningKey;
 use fantoccini::{Client, Locator};
 use sync_protocol::enroll::{EnrollRequest, EnrollResponse};
@@ -22,19 +21,6 @@ use sync_protocol::phone_upload::{new_token, token_hash};
 use sync_protocol::receipt::ReceiptNumber;
 use sync_protocol::signing::{self, RequestParts};
 use sync_protocol::submission::{BatchRequest, BatchResponse, Outcome, Submission, SubmissionKind};
-
-fn screenshot_dir() -> Option<PathBuf> {
-    std::env::var_os("UPDATE_SCREENSHOTS")
-        .map(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"))
-}
-
-async fn picture(client: &Client, name: &str) {
-    let png = client.screenshot().await.expect("screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
-    if let Some(dir) = screenshot_dir() {
-        std::fs::write(dir.join(format!("{name}.png")), png).expect("save screenshot");
-    }
-}
 
 /// One HTTP/1.1 request to the server on loopback; its status and body.
 fn http(port: u16, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
@@ -187,7 +173,7 @@ async fn a_villager_uploads_a_material_from_a_phone() {
         width.as_u64().is_some_and(|w| w <= 390),
         "the page is wider than the phone: {width}"
     );
-    picture(&client, "phone-upload").await;
+    screenshot(&client, "phone-upload").await;
 
     client
         .find(Locator::Css("input[name=m1]"))
@@ -204,7 +190,7 @@ async fn a_villager_uploads_a_material_from_a_phone() {
         .await
         .expect("upload");
     wait_for_text(&client, "已收到 1 页材料").await;
-    picture(&client, "phone-upload-done").await;
+    screenshot(&client, "phone-upload-done").await;
 
     // Once only: opened again, the page says so.
     client

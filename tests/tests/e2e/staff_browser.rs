@@ -6,30 +6,17 @@
 //! With `UPDATE_SCREENSHOTS=1` the pages it passes through are saved to `docs/screenshots/`
 //! for the README (they hold dates and random tokens, so they are pictures, not references).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use booth_tests::booth::{
     Booth, County, Server, free_port, import_catalog, receipt_of, server_cli,
 };
-use booth_tests::browser::Driver;
+use booth_tests::browser::{Driver, screenshot};
 use fantoccini::{Client, Locator};
 
 const COUNTY: &str = "示范县";
 const TOWNSHIP: &str = "凤岭乡";
 const VILLAGE: &str = "石门村";
-
-fn screenshot_dir() -> Option<PathBuf> {
-    std::env::var_os("UPDATE_SCREENSHOTS")
-        .map(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots"))
-}
-
-async fn picture(client: &Client, name: &str) {
-    let png = client.screenshot().await.expect("screenshot");
-    assert!(png.starts_with(b"\x89PNG"), "{name}: not a PNG");
-    if let Some(dir) = screenshot_dir() {
-        std::fs::write(dir.join(format!("staff-{name}.png")), png).expect("save screenshot");
-    }
-}
 
 /// Creates an account on the command line; returns the password it printed.
 fn account(county: &Path, user: &str, role: &str, name: &str) -> String {
@@ -231,9 +218,9 @@ async fn three_people_take_a_booth_application_through_its_levels_in_a_browser()
     let base = server.url.clone();
 
     log_in(&client, &base, "handler", &handler).await;
-    picture(&client, "inbox").await;
+    screenshot(&client, "staff-inbox").await;
     open_from_inbox(&client, &base, &receipt).await;
-    picture(&client, "submission").await;
+    screenshot(&client, "staff-submission").await;
     take(&client, "accept", "材料齐全，予以受理").await;
     take(&client, "forward", "").await;
     log_out(&client).await;
@@ -246,7 +233,7 @@ async fn three_people_take_a_booth_application_through_its_levels_in_a_browser()
     log_in(&client, &base, "approver", &approver).await;
     open_from_inbox(&client, &base, &receipt).await;
     take(&client, "approve", "准予发放").await;
-    picture(&client, "approved").await;
+    screenshot(&client, "staff-approved").await;
     log_out(&client).await;
     client.close().await.expect("close the browser");
 
@@ -277,7 +264,7 @@ async fn the_inbox_fits_a_phone() {
         width.as_u64().is_some_and(|w| w <= 390),
         "the inbox is wider than the phone: {width}"
     );
-    picture(&client, "inbox-phone").await;
+    screenshot(&client, "staff-inbox-phone").await;
     client.close().await.expect("close the browser");
 }
 
@@ -403,7 +390,7 @@ async fn an_administrator_enrolls_a_booth_and_publishes_a_notice_it_shows() {
         .await
         .expect("fleet page");
     wait_for_text(&client, VILLAGE).await;
-    picture(&client, "fleet").await;
+    screenshot(&client, "staff-fleet").await;
 
     // A notice for the villages in scope reaches the booth.
     client
@@ -442,20 +429,20 @@ async fn an_administrator_enrolls_a_booth_and_publishes_a_notice_it_shows() {
         .await
         .expect("ratings");
     wait_for_text(&client, "高龄津贴").await;
-    picture(&client, "ratings").await;
+    screenshot(&client, "staff-ratings").await;
     client
         .goto(&format!("{base}/staff/guides/GX-MZ-003"))
         .await
         .expect("guide editor");
     wait_for_text(&client, "高龄津贴").await;
-    picture(&client, "guide").await;
+    screenshot(&client, "staff-guide").await;
     client
         .goto(&format!("{base}/staff/audit"))
         .await
         .expect("audit log");
     wait_for_text(&client, "notice.create").await;
     wait_for_text(&client, "fleet.enroll_code").await;
-    picture(&client, "audit").await;
+    screenshot(&client, "staff-audit").await;
     client.close().await.expect("close the browser");
     drop(server);
 }

@@ -29,7 +29,7 @@ fn a_new_data_directory_gets_the_current_schema_privately() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7);
+    assert_eq!(version, 8);
     let journal: String = conn
         .pragma_query_value(None, "journal_mode", |r| r.get(0))
         .unwrap();
@@ -79,7 +79,7 @@ fn a_database_from_a_newer_kiosk_is_refused_not_downgraded() {
             error,
             StoreError::TooNew {
                 found: 99,
-                known: 7,
+                known: 8,
                 ..
             }
         ),
@@ -104,6 +104,7 @@ fn migrating_from_schema_4_keeps_the_identity_without_a_pin() {
             "ALTER TABLE receipts DROP COLUMN status_materials;
              ALTER TABLE status_history DROP COLUMN materials;
              ALTER TABLE submissions DROP COLUMN supplement_to;
+             ALTER TABLE submissions DROP COLUMN phone_upload_token;
              DROP TABLE files;
              ALTER TABLE identity DROP COLUMN server_pin;
              PRAGMA user_version = 4;",
@@ -153,6 +154,7 @@ fn migrating_from_schema_2_seeds_the_status_history() {
         .execute_batch(
             "ALTER TABLE receipts DROP COLUMN status_materials;
              ALTER TABLE submissions DROP COLUMN supplement_to;
+             ALTER TABLE submissions DROP COLUMN phone_upload_token;
              DROP TABLE files;
              ALTER TABLE identity DROP COLUMN server_pin;
              ALTER TABLE submissions DROP COLUMN sealed_json;
@@ -217,6 +219,7 @@ fn migrating_from_schema_6_keeps_every_status_and_adds_correction_materials() {
             "ALTER TABLE receipts DROP COLUMN status_materials;
              ALTER TABLE status_history DROP COLUMN materials;
              ALTER TABLE submissions DROP COLUMN supplement_to;
+             ALTER TABLE submissions DROP COLUMN phone_upload_token;
              PRAGMA user_version = 6;",
         )
         .unwrap();
@@ -368,4 +371,34 @@ fn two_processes_writing_at_once_get_distinct_sequence_numbers() {
         .collect();
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=80).collect::<Vec<u64>>());
+}
+
+/// Schema 8 keeps an application's one-time phone upload token: what a booth queued before
+/// reads back without one, and an application made since carries it.
+#[test]
+fn migrating_from_schema_7_keeps_the_queue_and_adds_phone_upload_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = enrolled(dir.path());
+    let before = store.submit(crate::application()).unwrap();
+    drop(store);
+    raw(dir.path())
+        .execute_batch(
+            "ALTER TABLE submissions DROP COLUMN phone_upload_token;
+             PRAGMA user_version = 7;",
+        )
+        .unwrap();
+
+    let mut store = Store::open(dir.path()).unwrap();
+    let kept = store.receipt(&before.number.to_string()).unwrap().unwrap();
+    assert_eq!(kept.phone_upload_token, None);
+    let due = store.due_submissions(Utc::now(), 10).unwrap();
+    assert_eq!(due.len(), 1, "the queued application is still due");
+    assert_eq!(due[0].phone_upload, None);
+    let by_phone = store
+        .submit(kiosk_core::store::NewSubmission {
+            phone_upload: true,
+            ..crate::application()
+        })
+        .unwrap();
+    assert!(by_phone.phone_upload_token.is_some());
 }
