@@ -52,17 +52,12 @@ pub fn materials_from_column(
 pub fn supplied_materials(
     submission: &sync_protocol::submission::Submission,
 ) -> Vec<sync_protocol::feed::CorrectionMaterial> {
-    let mut named: std::collections::BTreeMap<u16, &str> = std::collections::BTreeMap::new();
-    for page in &submission.attachments {
-        named.entry(page.material).or_insert(&page.material_name);
-    }
-    named
-        .into_iter()
-        .map(|(index, name)| sync_protocol::feed::CorrectionMaterial {
-            index,
-            name: name.to_owned(),
-        })
-        .collect()
+    materials_once(
+        submission
+            .attachments
+            .iter()
+            .map(|page| (page.material, page.material_name.as_str())),
+    )
 }
 
 /// The materials a phone upload's pages are of, each once, in the guide's order: what its
@@ -70,9 +65,20 @@ pub fn supplied_materials(
 pub fn phone_materials(
     pages: &[crate::store::attachments::PhonePage],
 ) -> Vec<sync_protocol::feed::CorrectionMaterial> {
+    materials_once(
+        pages
+            .iter()
+            .map(|page| (page.material, page.material_name.as_str())),
+    )
+}
+
+/// Each material of `pages` (index, name) once, by index, named as its first page names it.
+fn materials_once<'a>(
+    pages: impl Iterator<Item = (u16, &'a str)>,
+) -> Vec<sync_protocol::feed::CorrectionMaterial> {
     let mut named: std::collections::BTreeMap<u16, &str> = std::collections::BTreeMap::new();
-    for page in pages {
-        named.entry(page.material).or_insert(&page.material_name);
+    for (index, name) in pages {
+        named.entry(index).or_insert(name);
     }
     named
         .into_iter()
