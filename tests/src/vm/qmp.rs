@@ -41,9 +41,15 @@ impl Qmp {
             writer,
             events: Vec::new(),
         };
-        let greeting = qmp.read_message()?;
-        if greeting.get("QMP").is_none() {
-            return Err(format!("QMP greeting expected, got {greeting}"));
+        // QEMU can broadcast an event (RESUME as the guest starts) to a client that connected
+        // while it was still starting, before the greeting; such events are kept, not errors.
+        let mut greeting = qmp.read_message()?;
+        while greeting.get("QMP").is_none() {
+            if greeting.get("event").is_none() || qmp.events.len() >= 16 {
+                return Err(format!("QMP greeting expected, got {greeting}"));
+            }
+            qmp.events.push(greeting);
+            greeting = qmp.read_message()?;
         }
         qmp.execute("qmp_capabilities", json!({}))?;
         Ok(qmp)
