@@ -445,6 +445,22 @@ fn apply_steps_render_in_chinese_english_and_large_text() {
             "photo check",
         );
         apply.set_photo_state(ApplyPhotoState::Preview);
+
+        // Back from photographing a material, the list opens on the next one to do: its
+        // button is on screen, however many rows above it (the last row here).
+        apply.set_material_to_do(3);
+        apply.set_step(ApplyStep::Materials);
+        save_png(
+            &render(&app),
+            &format!("apply-materials-next-{width}x{height}.png"),
+        );
+        buttons_on_screen(
+            &app,
+            &["给“代办人居民身份证”拍照", "下一步", "返回"],
+            (width, height),
+            "materials, the last one to do",
+        );
+        apply.set_material_to_do(-1);
     }
     app.window().set_size(slint::PhysicalSize::new(1920, 1080));
     for (step, name, label, area) in [

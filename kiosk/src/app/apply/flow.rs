@@ -1053,7 +1053,11 @@ impl Flow for Apply {
         );
         changes.write(
             |v| &v.materials,
-            |materials| adapter.set_materials(material_rows(materials)),
+            |materials| {
+                // The row to show first is known before the rows are built.
+                adapter.set_material_to_do(material_to_do(materials));
+                adapter.set_materials(material_rows(materials));
+            },
         );
         changes.write(|v| &v.pages_full, |&f| adapter.set_pages_full(f));
         render_photo(&adapter, now, before);
@@ -1117,6 +1121,16 @@ fn material_rows(materials: &[MaterialPages]) -> ModelRc<ApplyMaterial> {
         })
         .collect();
     ModelRc::new(VecModel::from(rows))
+}
+
+/// The row the materials list opens on: the first material neither photographed nor left for
+/// later, or -1 when every one is handled.
+fn material_to_do(materials: &[MaterialPages]) -> i32 {
+    materials
+        .iter()
+        .position(|material| material.pages.is_empty() && !material.later)
+        .and_then(|index| i32::try_from(index).ok())
+        .unwrap_or(-1)
 }
 
 /// The camera step's words and the page to check; the live picture is written as it comes.
@@ -1403,6 +1417,17 @@ mod tests {
         assert_eq!(with_camera.view().step, ApplyStep::Review);
         assert!(!with_camera.view().phone_upload);
         assert!(!with_camera.submit().unwrap().0.phone_upload);
+    }
+
+    #[test]
+    fn the_list_opens_on_the_first_material_neither_photographed_nor_left_for_later() {
+        let mut apply = at_materials();
+        assert_eq!(material_to_do(&apply.view().materials), 0);
+        apply.photograph(0);
+        take_and_keep(&mut apply, b"card", false);
+        assert_eq!(material_to_do(&apply.view().materials), 1);
+        apply.bring_later(1);
+        assert_eq!(material_to_do(&apply.view().materials), -1, "all handled");
     }
 
     #[test]
