@@ -143,7 +143,29 @@ pub fn import_catalog(dir: &Path) {
 
 /// Issues an enrollment code for a village.
 pub fn enroll_code(dir: &Path, village: &str) -> String {
-    let out = server_cli(dir, &["enroll-code", "--village", village, "--json"]);
+    enroll_code_with(dir, &["--village", village])
+}
+
+/// A one-time enrollment code for a booth in `village` of `county`'s `township`: the
+/// township's staff see what it sends.
+pub fn enroll_code_in(dir: &Path, county: &str, township: &str, village: &str) -> String {
+    enroll_code_with(
+        dir,
+        &[
+            "--county",
+            county,
+            "--township",
+            township,
+            "--village",
+            village,
+        ],
+    )
+}
+
+fn enroll_code_with(dir: &Path, place: &[&str]) -> String {
+    let mut args = vec!["enroll-code", "--json"];
+    args.extend_from_slice(place);
+    let out = server_cli(dir, &args);
     let value: serde_json::Value =
         serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}\n{out}"));
     value["code"]

@@ -8,6 +8,7 @@ pub mod booth;
 pub mod browser;
 pub mod fault_proxy;
 pub mod slow_link;
+pub mod staff;
 pub mod vm;
 
 use std::io::{BufRead, BufReader, Read};

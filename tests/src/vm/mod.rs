@@ -317,20 +317,21 @@ impl BoothVm {
     }
 
     /// Waits until the display shows what `check` looks for (the booth's UI draws at its own
-    /// pace under emulation), looking twice a second; the last look is kept as `peek.png`.
+    /// pace under emulation), looking twice a second; returns that look, and keeps the last
+    /// one as `peek.png`.
     pub fn wait_for_screen(
         &mut self,
         what: &str,
         limit: Duration,
         check: impl Fn(&Screen) -> bool,
-    ) {
+    ) -> Screen {
         let path = self.dir.join("peek.png");
         let deadline = Instant::now() + limit;
         loop {
             self.qmp.screendump(&path).unwrap_or_else(|e| panic!("{e}"));
             let screen = Screen::load(&path).unwrap_or_else(|e| panic!("{e}"));
             if check(&screen) {
-                return;
+                return screen;
             }
             assert!(
                 Instant::now() < deadline,

@@ -19,8 +19,13 @@ use hardware::printer::emulator as printer_emulator;
 use hardware::scanner::emulator as scanner_emulator;
 
 use super::{Boot, BoothImage, BoothVm, Disk, UsbSerial, tools_disk};
-use crate::booth::{County, Server, enroll_code, import_catalog};
+use crate::booth::{County, Server, enroll_code_in, import_catalog};
 use crate::fault_proxy::{FaultMix, FaultProxy};
+
+/// Where the booth stands; its township's staff (scope `示范县/凤岭乡`) handle what it sends.
+pub const COUNTY: &str = "示范县";
+pub const TOWNSHIP: &str = "凤岭乡";
+pub const VILLAGE: &str = "石门村";
 
 /// The technician PIN the walk-throughs set.
 pub const TECHNICIAN_PIN: &str = "2468";
@@ -50,9 +55,12 @@ pub mod at {
     /// Apply, materials (a booth with a camera): the first material's 拍照 (its row keeps its
     /// place whatever the rows below hold).
     pub const MATERIALS_FIRST_PHOTOGRAPH: (u32, u32) = (222, 628);
-    /// Apply, materials: the second material's 拍照 while the first has no page (a page's
-    /// thumbnail grows the first row and scrolls the second out of the panel).
-    pub const MATERIALS_SECOND_PHOTOGRAPH: (u32, u32) = (222, 919);
+    /// Apply, materials: the column of each row's 拍照, and the rows of the panel the list of
+    /// materials takes (between the header and 下一步). Where a row's buttons are depends on
+    /// the rows above it and on where the list opens (on the next material to do): a
+    /// walk-through finds them there by their colour.
+    pub const MATERIALS_PHOTOGRAPH_COLUMN: u32 = 222;
+    pub const MATERIALS_LIST_ROWS: (u32, u32) = (200, 1020);
     /// Apply, materials: the first material's 以后交到窗口.
     pub const MATERIALS_FIRST_LATER: (u32, u32) = (578, 628);
     /// Apply, materials: the second material's 以后交到窗口 (the first row keeps its height
@@ -66,6 +74,11 @@ pub mod at {
     pub const PHOTO_KEEP_DONE: (u32, u32) = (400, 972);
     /// Apply, step 5 (receipt): 首页.
     pub const RECEIPT_HOME: (u32, u32) = (653, 1200);
+    /// Progress (a receipt scanned): 现在拍照补正, in the middle of the panel under the
+    /// correction's words (found by its colour: its height depends on them), clear of the
+    /// bottom bar's buttons (补打回执, 评价此项服务), which leave this column's middle bare.
+    pub const PROGRESS_CORRECT_COLUMN: u32 = 400;
+    pub const PROGRESS_CORRECT_ROWS: (u32, u32) = (400, 1020);
 
     /// The on-screen keyboard's digit keys.
     pub fn digit(d: char) -> (u32, u32) {
@@ -229,7 +242,7 @@ impl Rig {
 
     /// A one-time enrollment code and its QR payload, for the booth at 10.0.2.100:8080.
     pub fn enrollment(&self) -> (String, String) {
-        let code = enroll_code(self.county.path(), "石门村");
+        let code = enroll_code_in(self.county.path(), COUNTY, TOWNSHIP, VILLAGE);
         let qr = sync_protocol::enroll::EnrollQr {
             server: format!("http://{}", super::COUNTY_IN_GUEST),
             code: code.clone(),
@@ -415,9 +428,16 @@ pub fn villager_applies(
         Materials::NoCamera => tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-review"),
         Materials::Photographed => {
             tap(vm, at::APPLY_NEXT_KEYBOARD_OPEN, "apply-materials");
-            // The register first: the ID card's row stays on the panel after it.
-            photograph_one_page(vm, at::MATERIALS_SECOND_PHOTOGRAPH, "register");
             photograph_one_page(vm, at::MATERIALS_FIRST_PHOTOGRAPH, "id-card");
+            // Back on the list, it opens on the next material to do: the register, the last
+            // row (below the fold without that, under the ID card's thumbnail).
+            let register = last_primary_button(
+                vm,
+                at::MATERIALS_PHOTOGRAPH_COLUMN,
+                at::MATERIALS_LIST_ROWS,
+                "the register's 拍照 on the list",
+            );
+            photograph_one_page(vm, register, "register");
             tap(vm, at::MATERIALS_NEXT, "apply-review");
         }
         Materials::BroughtLater => {
@@ -437,6 +457,69 @@ pub fn villager_applies(
         vm.dir.display()
     );
     vm.screen("apply-receipt");
+    receipts[receipts_before].text_lines()
+}
+
+/// The middle of the lowest primary button in column `x` wholly within `rows` (top, bottom),
+/// once the display shows one.
+pub fn last_primary_button(vm: &mut BoothVm, x: u32, rows: (u32, u32), what: &str) -> (u32, u32) {
+    let within = |screen: &super::screen::Screen| {
+        screen
+            .primary_buttons_in_column(x)
+            .into_iter()
+            .filter(|&(top, bottom)| top >= rows.0 && bottom <= rows.1)
+            .next_back()
+    };
+    let screen = vm.wait_for_screen(what, Duration::from_secs(60), |s| within(s).is_some());
+    let (top, bottom) = within(&screen).expect("checked");
+    (x, u32::midpoint(top, bottom))
+}
+
+/// The villager back at the booth after the county asked for a material again: the booth has
+/// the request (its next feed pull), the receipt is scanned, the progress page says which
+/// material and offers 现在拍照补正; its page is taken under the camera and submitted. Returns
+/// the supplement's printed receipt.
+pub fn villager_photographs_again(
+    rig: &Rig,
+    vm: &mut BoothVm,
+    receipt: &str,
+    receipts_before: usize,
+) -> Vec<String> {
+    vm.wait_for_sh(
+        &format!(
+            "runuser -u booth -- kiosk --data-dir /var/lib/booth receipt show {receipt} --json"
+        ),
+        Duration::from_secs(240),
+        "the county's request for a correction reaches the booth",
+        |out| out.contains("\"needs_correction\""),
+    );
+    rig.scanner.scan(receipt).expect("scan the receipt");
+    let correct = last_primary_button(
+        vm,
+        at::PROGRESS_CORRECT_COLUMN,
+        at::PROGRESS_CORRECT_ROWS,
+        "the progress page with 现在拍照补正",
+    );
+    vm.screen("progress-correction");
+    tap(vm, correct, "correction-materials");
+    let photograph = last_primary_button(
+        vm,
+        at::MATERIALS_PHOTOGRAPH_COLUMN,
+        at::MATERIALS_LIST_ROWS,
+        "the material asked for, to photograph",
+    );
+    photograph_one_page(vm, photograph, "register-again");
+    tap(vm, at::MATERIALS_NEXT, "correction-review");
+    tap(vm, at::APPLY_SUBMIT, "correction-submitted");
+    let receipts = rig
+        .printer
+        .wait_for_receipts(receipts_before + 1, Duration::from_secs(90));
+    assert!(
+        receipts.len() > receipts_before,
+        "no receipt printed for the correction; screens and logs in {}",
+        vm.dir.display()
+    );
+    vm.screen("correction-receipt");
     receipts[receipts_before].text_lines()
 }
 

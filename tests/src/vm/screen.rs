@@ -57,6 +57,28 @@ impl Screen {
                 .all(|(p, q)| p.abs_diff(q) <= 12)
     }
 
+    /// The primary buttons column `x` crosses, top to bottom, each as its (top, bottom) rows:
+    /// where a walk-through taps a button whose place depends on what the page above it says.
+    pub fn primary_buttons_in_column(&self, x: u32) -> Vec<(u32, u32)> {
+        // A button is at least this tall; a thinner run of its blue is a glyph or a border.
+        const MIN_HEIGHT: u32 = 40;
+        let mut runs = Vec::new();
+        let mut top = None;
+        for y in 0..=self.height {
+            match (y < self.height && self.is_primary_button_at((x, y)), top) {
+                (true, None) => top = Some(y),
+                (false, Some(start)) => {
+                    if y - start >= MIN_HEIGHT {
+                        runs.push((start, y - 1));
+                    }
+                    top = None;
+                }
+                _ => {}
+            }
+        }
+        runs
+    }
+
     /// The share of pixels in `rect` that differ from `other`'s by more than a little
     /// anti-aliasing (a channel off by more than 48).
     pub fn difference(&self, other: &Screen, rect: Rect) -> f64 {

@@ -4,9 +4,11 @@
 
 use std::time::Duration;
 
-use booth_tests::booth::{eventually, server_cli};
+use booth_tests::booth::{eventually, server_cli, server_receipts};
+use booth_tests::browser::Driver;
+use booth_tests::staff;
 use booth_tests::vm::BoothVm;
-use booth_tests::vm::rig::Rig;
+use booth_tests::vm::rig::{self, Rig};
 use serde_json::Value;
 
 /// A technician plugs in a camera (here: loads `vivid` with one capture node), lists it, and
@@ -136,5 +138,84 @@ pub fn both_pages_reach_the_county(rig: &Rig, vm: &mut BoothVm, receipt: &str) {
     eprintln!(
         "the booth's queue once the pages were held: {}",
         last.trim()
+    );
+}
+
+/// The township's handler opens the application in a real browser, looks at its pages, and
+/// asks for the household register to be photographed again (补正, naming it and why).
+pub fn a_handler_asks_for_the_register_again(rig: &Rig, receipt: &str) {
+    let scope = format!("{}/{}", rig::COUNTY, rig::TOWNSHIP);
+    let password = staff::account(rig.county.path(), "handler", "handler", &scope, "张承办");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the browser");
+    runtime.block_on(async {
+        let driver = Driver::start();
+        let client = driver.browser(1366, 900).await;
+        staff::log_in(&client, &rig.server.url, "handler", &password).await;
+        staff::open_from_inbox(&client, &rig.server.url, receipt).await;
+        let page = client.source().await.expect("the submission page");
+        assert!(
+            page.contains("居民身份证") && page.contains("居民户口簿"),
+            "the page lists both materials"
+        );
+        staff::take_naming(
+            &client,
+            "request_correction",
+            &["居民户口簿"],
+            "户口簿那页拍得不清楚",
+        )
+        .await;
+        client.close().await.expect("close the browser");
+    });
+}
+
+/// The correction's page reached the county once, filed under the register, in a supplement
+/// that completes `original`; the booth's queue says the county holds all three pages.
+pub fn the_new_page_joins_the_application(
+    rig: &Rig,
+    vm: &mut BoothVm,
+    original: &str,
+    supplement: &str,
+) {
+    eventually(
+        Duration::from_secs(180),
+        "the correction reaches the county",
+        || server_receipts(rig.county.path()).get(supplement) == Some(&1),
+    );
+    let show = |receipt: &str| -> Value {
+        let shown = server_cli(
+            rig.county.path(),
+            &["submissions", "show", receipt, "--json"],
+        );
+        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout))
+    };
+    let (original, supplement) = (show(original), show(supplement));
+    assert_eq!(
+        supplement["submission"]["supplement_to"], original["submission"]["id"],
+        "the new page joins the application: {supplement:#}"
+    );
+    let pages: Vec<(u64, &str)> = supplement["submission"]["attachments"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no pages: {supplement:#}"))
+        .iter()
+        .map(|page| {
+            (
+                page["material"].as_u64().expect("material"),
+                page["material_name"].as_str().expect("material_name"),
+            )
+        })
+        .collect();
+    assert_eq!(pages, [(1, "居民户口簿")]);
+    eventually(
+        Duration::from_secs(180),
+        "the county holds all three pages",
+        || {
+            let status =
+                vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
+            let status: Value = serde_json::from_str(status.trim()).unwrap_or(Value::Null);
+            status["files_held"] == 3 && status["files_pending"] == 0
+        },
     );
 }

@@ -91,6 +91,19 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             || server_receipts(rig.county.path()).get(&number) == Some(&1),
         );
         camera::both_pages_reach_the_county(&rig, vm, &number);
+
+        // The township's handler asks for the register again; the villager comes back,
+        // scans the receipt and photographs it at the booth, still through the bad link.
+        tap(vm, at::RECEIPT_HOME, "home-after-applying");
+        camera::a_handler_asks_for_the_register_again(&rig, &number);
+        let correction = rig::villager_photographs_again(&rig, vm, &number, 1);
+        let supplement = rig::receipt_number(&correction);
+        let text = correction.join("\n");
+        assert!(
+            text.contains(&format!("补正的申请：{number}")),
+            "the correction's receipt names the application:\n{text}"
+        );
+        camera::the_new_page_joins_the_application(&rig, vm, &number, &supplement);
         rig.proxy.set_mix(FaultMix::NONE);
         let cut = rig
             .proxy
@@ -134,7 +147,7 @@ fn a_new_booth_is_enrolled_and_takes_an_application_on_its_own_screen() {
             |out| out.contains("present"),
         );
         tap(vm, at::RECEIPT_HOME, "home-again");
-        let second = rig::villager_applies(&rig, vm, 1, Materials::BroughtLater);
+        let second = rig::villager_applies(&rig, vm, 2, Materials::BroughtLater);
         let second_number = rig::receipt_number(&second);
         assert_ne!(second_number, number);
         assert_eq!(
@@ -207,8 +220,8 @@ fn packages_upgrade_and_remove_keeping_data(vm: &mut BoothVm) {
     );
     let queue = vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
     assert!(
-        queue.contains("\"acknowledged\":2"),
-        "the booth still knows its two receipts: {queue}"
+        queue.contains("\"acknowledged\":3"),
+        "the booth still knows its three receipts: {queue}"
     );
 
     vm.sh("dpkg -i /mnt/tools/booth-sync-server_*.deb </dev/null");

@@ -6,164 +6,18 @@
 //! With `UPDATE_SCREENSHOTS=1` the pages it passes through are saved to `docs/screenshots/`
 //! for the README (they hold dates and random tokens, so they are pictures, not references).
 
-use std::path::Path;
-
 use booth_tests::booth::{
     Booth, County, Server, free_port, import_catalog, receipt_of, server_cli,
 };
 use booth_tests::browser::{Driver, screenshot};
+use booth_tests::staff::{WAIT, account, log_in, log_out, open_from_inbox, take};
 use fantoccini::{Client, Locator};
 
 const COUNTY: &str = "示范县";
 const TOWNSHIP: &str = "凤岭乡";
 const VILLAGE: &str = "石门村";
-
-/// Creates an account on the command line; returns the password it printed.
-fn account(county: &Path, user: &str, role: &str, name: &str) -> String {
-    let out = server_cli(
-        county,
-        &[
-            "staff",
-            "add",
-            "--user",
-            user,
-            "--role",
-            role,
-            "--scope",
-            &format!("{COUNTY}/{TOWNSHIP}"),
-            "--name",
-            name,
-        ],
-    );
-    out.stdout
-        .lines()
-        .find_map(|line| line.strip_prefix("password: "))
-        .unwrap_or_else(|| panic!("no password printed\n{out}"))
-        .to_owned()
-}
-
-async fn log_in(client: &Client, base: &str, user: &str, password: &str) {
-    client
-        .goto(&format!("{base}/staff/login"))
-        .await
-        .expect("login page");
-    client
-        .find(Locator::Css("input[name=username]"))
-        .await
-        .expect("user name field")
-        .send_keys(user)
-        .await
-        .expect("type the user name");
-    client
-        .find(Locator::Css("input[name=password]"))
-        .await
-        .expect("password field")
-        .send_keys(password)
-        .await
-        .expect("type the password");
-    client
-        .find(Locator::Css("main button[type=submit]"))
-        .await
-        .expect("login button")
-        .click()
-        .await
-        .expect("log in");
-    if let Err(error) = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("nav.menu"))
-        .await
-    {
-        panic!(
-            "{user} did not get past the login page ({error}):\n{}",
-            client.source().await.unwrap_or_default()
-        );
-    }
-}
-
-/// How long a page may take to arrive after a click (a form post and its redirect).
-const WAIT: std::time::Duration = std::time::Duration::from_secs(20);
-
-async fn log_out(client: &Client) {
-    client
-        .find(Locator::XPath("//form[@action='/staff/logout']//button"))
-        .await
-        .expect("logout button")
-        .click()
-        .await
-        .expect("log out");
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath("//p[contains(., '已退出')]"))
-        .await
-        .expect("the logged-out page");
-}
-
-/// On the submission page: types `comment` into the form of `action` and submits it.
-async fn take(client: &Client, action: &str, comment: &str) {
-    let form = format!("//input[@name='action' and @value='{action}']/ancestor::form");
-    if !comment.is_empty() {
-        client
-            .find(Locator::XPath(&format!("{form}//textarea")))
-            .await
-            .unwrap_or_else(|e| panic!("no comment box for {action}: {e}"))
-            .send_keys(comment)
-            .await
-            .expect("type the comment");
-    }
-    let old_page = client.find(Locator::Css("html")).await.expect("the page");
-    client
-        .find(Locator::XPath(&format!("{form}//button")))
-        .await
-        .unwrap_or_else(|e| panic!("no {action} button: {e}"))
-        .click()
-        .await
-        .expect("submit the action");
-    // The page being left may show the last action's 已办理 too: wait until it is gone, so the
-    // next step acts on the new page and not on one that is about to go stale.
-    let deadline = std::time::Instant::now() + WAIT;
-    while old_page.tag_name().await.is_ok() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{action}: the page did not change within {WAIT:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let done = client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(
-            "//p[@class='flash' and contains(., '已办理')]",
-        ))
-        .await;
-    if let Err(error) = done {
-        panic!(
-            "{action} did not go through ({error}):\n{}",
-            client.source().await.unwrap_or_default()
-        );
-    }
-}
-
-async fn open_from_inbox(client: &Client, base: &str, receipt: &str) {
-    client
-        .goto(&format!("{base}/staff/inbox"))
-        .await
-        .expect("inbox");
-    client
-        .find(Locator::LinkText(receipt))
-        .await
-        .unwrap_or_else(|e| panic!("{receipt} is not in the inbox: {e}"))
-        .click()
-        .await
-        .expect("open the submission");
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::XPath(&format!("//h1[contains(., '{receipt}')]")))
-        .await
-        .expect("the submission page");
-}
+/// The township's staff.
+const SCOPE: &str = "示范县/凤岭乡";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_people_take_a_booth_application_through_its_levels_in_a_browser() {
@@ -209,9 +63,9 @@ async fn three_people_take_a_booth_application_through_its_levels_in_a_browser()
     let receipt = receipt_of(&applied);
     booth.ok(&["sync", "--once"]);
 
-    let handler = account(county.path(), "handler", "handler", "张承办");
-    let reviewer = account(county.path(), "reviewer", "reviewer", "王审查");
-    let approver = account(county.path(), "approver", "approver", "赵审批");
+    let handler = account(county.path(), "handler", "handler", SCOPE, "张承办");
+    let reviewer = account(county.path(), "reviewer", "reviewer", SCOPE, "王审查");
+    let approver = account(county.path(), "approver", "approver", SCOPE, "赵审批");
 
     let driver = Driver::start();
     let client = driver.browser(1366, 900).await;
@@ -252,7 +106,7 @@ async fn three_people_take_a_booth_application_through_its_levels_in_a_browser()
 async fn the_inbox_fits_a_phone() {
     let county = County::new();
     let server = Server::start(county.path(), free_port());
-    let password = account(county.path(), "handler", "handler", "张承办");
+    let password = account(county.path(), "handler", "handler", SCOPE, "张承办");
     let driver = Driver::start();
     let client = driver.phone(390, 844).await;
     log_in(&client, &server.url, "handler", &password).await;
@@ -312,28 +166,7 @@ async fn an_administrator_enrolls_a_booth_and_publishes_a_notice_it_shows() {
     let booth_dir = tempfile::tempdir().unwrap();
     import_catalog(county.path());
     let server = Server::start(county.path(), free_port());
-    let admin = {
-        let out = server_cli(
-            county.path(),
-            &[
-                "staff",
-                "add",
-                "--user",
-                "admin",
-                "--role",
-                "admin",
-                "--scope",
-                COUNTY,
-                "--name",
-                "县管理员",
-            ],
-        );
-        out.stdout
-            .lines()
-            .find_map(|line| line.strip_prefix("password: "))
-            .expect("password")
-            .to_owned()
-    };
+    let admin = account(county.path(), "admin", "admin", COUNTY, "县管理员");
     let driver = Driver::start();
     let client = driver.browser(1366, 900).await;
     let base = server.url.clone();
