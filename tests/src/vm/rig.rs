@@ -467,8 +467,7 @@ pub fn last_primary_button(vm: &mut BoothVm, x: u32, rows: (u32, u32), what: &st
         screen
             .primary_buttons_in_column(x)
             .into_iter()
-            .filter(|&(top, bottom)| top >= rows.0 && bottom <= rows.1)
-            .next_back()
+            .rfind(|&(top, bottom)| top >= rows.0 && bottom <= rows.1)
     };
     let screen = vm.wait_for_screen(what, Duration::from_secs(60), |s| within(s).is_some());
     let (top, bottom) = within(&screen).expect("checked");
