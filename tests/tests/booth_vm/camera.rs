@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use booth_tests::booth::{eventually, server_cli, server_receipts};
+use booth_tests::booth::{eventually, server_cli, server_cli_try};
 use booth_tests::browser::Driver;
 use booth_tests::staff;
 use booth_tests::vm::BoothVm;
@@ -179,10 +179,17 @@ pub fn the_new_page_joins_the_application(
     original: &str,
     supplement: &str,
 ) {
+    // A supplement is in no list of its own (it joins its application): looked up by receipt.
     eventually(
         Duration::from_secs(180),
         "the correction reaches the county",
-        || server_receipts(rig.county.path()).get(supplement) == Some(&1),
+        || {
+            server_cli_try(
+                rig.county.path(),
+                &["submissions", "show", supplement, "--json"],
+            )
+            .success
+        },
     );
     let show = |receipt: &str| -> Value {
         let shown = server_cli(
