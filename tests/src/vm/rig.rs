@@ -448,15 +448,26 @@ pub fn villager_applies(
         }
     }
     tap(vm, at::APPLY_SUBMIT, "apply-submitted");
+    receipt_printed(rig, vm, receipts_before, "apply-receipt")
+}
+
+/// The receipt printed after `receipts_before` others, as lines, once it comes out; the screen
+/// then is kept as `screen`.
+fn receipt_printed(
+    rig: &Rig,
+    vm: &mut BoothVm,
+    receipts_before: usize,
+    screen: &str,
+) -> Vec<String> {
     let receipts = rig
         .printer
         .wait_for_receipts(receipts_before + 1, Duration::from_secs(90));
     assert!(
         receipts.len() > receipts_before,
-        "no receipt printed after 确认提交; screens and logs in {}",
+        "no receipt printed after 确认提交 ({screen}); screens and logs in {}",
         vm.dir.display()
     );
-    vm.screen("apply-receipt");
+    vm.screen(screen);
     receipts[receipts_before].text_lines()
 }
 
@@ -510,16 +521,7 @@ pub fn villager_photographs_again(
     photograph_one_page(vm, photograph, "register-again");
     tap(vm, at::MATERIALS_NEXT, "correction-review");
     tap(vm, at::APPLY_SUBMIT, "correction-submitted");
-    let receipts = rig
-        .printer
-        .wait_for_receipts(receipts_before + 1, Duration::from_secs(90));
-    assert!(
-        receipts.len() > receipts_before,
-        "no receipt printed for the correction; screens and logs in {}",
-        vm.dir.display()
-    );
-    vm.screen("correction-receipt");
-    receipts[receipts_before].text_lines()
+    receipt_printed(rig, vm, receipts_before, "correction-receipt")
 }
 
 /// How many times the booth app logged `text` since boot.

@@ -104,15 +104,26 @@ fn size_after(output: &str, prefix: &str) -> (u32, u32) {
 /// The application `receipt` reached the county listing one page of each material, and the
 /// booth's queue says the county holds both pages (none waits, none refused).
 pub fn both_pages_reach_the_county(rig: &Rig, vm: &mut BoothVm, receipt: &str) {
+    let shown = submission(rig, receipt);
+    assert_eq!(pages(&shown), [(0, "居民身份证", 1), (1, "居民户口簿", 1)]);
+    let last = wait_until_the_county_holds(vm, 2, "the county holds both pages");
+    eprintln!("the booth's queue once the pages were held: {last}");
+}
+
+/// `sync-server submissions show RECEIPT --json`.
+fn submission(rig: &Rig, receipt: &str) -> Value {
     let shown = server_cli(
         rig.county.path(),
         &["submissions", "show", receipt, "--json"],
     );
-    let shown: Value =
-        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout));
-    let listed: Vec<(u64, &str, u64)> = shown["submission"]["attachments"]
+    serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout))
+}
+
+/// A shown submission's pages: (material index, material name, page number).
+fn pages(shown: &Value) -> Vec<(u64, &str, u64)> {
+    shown["submission"]["attachments"]
         .as_array()
-        .unwrap_or_else(|| panic!("no pages listed: {shown}"))
+        .unwrap_or_else(|| panic!("no pages listed: {shown:#}"))
         .iter()
         .map(|page| {
             (
@@ -121,24 +132,19 @@ pub fn both_pages_reach_the_county(rig: &Rig, vm: &mut BoothVm, receipt: &str) {
                 page["page"].as_u64().expect("page"),
             )
         })
-        .collect();
-    assert_eq!(listed, [(0, "居民身份证", 1), (1, "居民户口簿", 1)]);
+        .collect()
+}
+
+/// Waits until the booth's queue says the county holds `held` pages, none waiting or refused;
+/// returns the queue's last status.
+fn wait_until_the_county_holds(vm: &mut BoothVm, held: u64, what: &str) -> String {
     let mut last = String::new();
-    eventually(
-        Duration::from_secs(180),
-        "the county holds both pages",
-        || {
-            last = vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
-            let status: Value = serde_json::from_str(last.trim()).unwrap_or(Value::Null);
-            status["files_held"] == 2
-                && status["files_pending"] == 0
-                && status["files_refused"] == 0
-        },
-    );
-    eprintln!(
-        "the booth's queue once the pages were held: {}",
-        last.trim()
-    );
+    eventually(Duration::from_secs(180), what, || {
+        last = vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
+        let status: Value = serde_json::from_str(last.trim()).unwrap_or(Value::Null);
+        status["files_held"] == held && status["files_pending"] == 0 && status["files_refused"] == 0
+    });
+    last.trim().to_owned()
 }
 
 /// The township's handler opens the application in a real browser, looks at its pages, and
@@ -191,38 +197,15 @@ pub fn the_new_page_joins_the_application(
             .success
         },
     );
-    let show = |receipt: &str| -> Value {
-        let shown = server_cli(
-            rig.county.path(),
-            &["submissions", "show", receipt, "--json"],
-        );
-        serde_json::from_str(&shown.stdout).unwrap_or_else(|e| panic!("{e}: {}", shown.stdout))
-    };
-    let (original, supplement) = (show(original), show(supplement));
+    let (original, supplement) = (submission(rig, original), submission(rig, supplement));
     assert_eq!(
         supplement["submission"]["supplement_to"], original["submission"]["id"],
         "the new page joins the application: {supplement:#}"
     );
-    let pages: Vec<(u64, &str)> = supplement["submission"]["attachments"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no pages: {supplement:#}"))
-        .iter()
-        .map(|page| {
-            (
-                page["material"].as_u64().expect("material"),
-                page["material_name"].as_str().expect("material_name"),
-            )
-        })
+    let pages: Vec<(u64, &str)> = pages(&supplement)
+        .into_iter()
+        .map(|(material, name, _)| (material, name))
         .collect();
     assert_eq!(pages, [(1, "居民户口簿")]);
-    eventually(
-        Duration::from_secs(180),
-        "the county holds all three pages",
-        || {
-            let status =
-                vm.sh("runuser -u booth -- kiosk --data-dir /var/lib/booth queue status --json");
-            let status: Value = serde_json::from_str(status.trim()).unwrap_or(Value::Null);
-            status["files_held"] == 3 && status["files_pending"] == 0
-        },
-    );
+    wait_until_the_county_holds(vm, 3, "the county holds all three pages");
 }
